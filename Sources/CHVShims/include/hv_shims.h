@@ -1,0 +1,15 @@
+#ifndef HV_SHIMS_H
+#define HV_SHIMS_H
+
+#include <stdint.h>
+#include "hv_kvm_probe.h"
+
+/// The layout of Linux's `struct ucred` (SO_PEERCRED), which glibc only declares under _GNU_SOURCE.
+/// peer_credentials.c checks at compile time that the two agree.
+typedef struct hv_ucred {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} hv_ucred;
+
+#endif

@@ -1,0 +1,97 @@
+import Foundation
+import Synchronization
+
+/// Appends hash-chained records to a JSON Lines file and mirrors them to the journal.
+///
+/// Records are written with one `write(2)` on an `O_APPEND` descriptor, one at a time. After each
+/// append the head (last sequence number and hash) is rewritten atomically beside the log, so a
+/// truncated log is detectable too.
+public final class AuditLog: Sendable {
+    public let path: String
+    public var headPath: String { path + ".head" }
+    private let state: Mutex<State>
+    private let journal: Bool
+
+    struct State {
+        var descriptor: Int32
+        var head: AuditChain.Head
+    }
+
+    /// Opens (creating if needed) the log, continuing the chain from its last record.
+    public init(path: String, journal: Bool = Journal.isAvailable) throws {
+        self.path = path
+        self.journal = journal
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else {
+            throw AuditError(reason: "cannot open audit log \(path): \(String(cString: strerror(errno)))")
+        }
+        let head = Self.lastHead(path: path)
+        state = Mutex(State(descriptor: descriptor, head: head))
+    }
+
+    deinit {
+        state.withLock { _ = close($0.descriptor) }
+    }
+
+    /// Links the record into the chain and writes it. Returns the record as written.
+    @discardableResult
+    public func append(_ record: AuditRecord) throws -> AuditRecord {
+        let written = try state.withLock { state in
+            var record = record
+            record.seq = state.head.seq + 1
+            record.prev = state.head.hash
+            record.hash = AuditChain.hash(of: record)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var line = try encoder.encode(record)
+            line.append(UInt8(ascii: "\n"))
+            let count = line.withUnsafeBytes { write(state.descriptor, $0.baseAddress, $0.count) }
+            guard count == line.count else {
+                throw AuditError(reason: "cannot append to audit log \(path): \(String(cString: strerror(errno)))")
+            }
+            state.head = AuditChain.Head(seq: record.seq, hash: record.hash)
+            try writeHead(state.head)
+            return record
+        }
+        if journal { Journal.send(written) }
+        return written
+    }
+
+    /// Verifies the log on disk against the head this writer holds.
+    public func verify() -> AuditChain.Verification {
+        state.withLock { state in
+            let contents = FileManager.default.contents(atPath: path) ?? Data()
+            return AuditChain.verify(contents: contents, head: state.head.seq == 0 ? nil : state.head)
+        }
+    }
+
+    private func writeHead(_ head: AuditChain.Head) throws {
+        let data = try JSONEncoder().encode(head)
+        try data.write(to: URL(fileURLWithPath: headPath), options: .atomic)
+    }
+
+    /// The chain position to continue from: the last parseable record, or the start.
+    static func lastHead(path: String) -> AuditChain.Head {
+        guard let contents = FileManager.default.contents(atPath: path), !contents.isEmpty else {
+            return AuditChain.Head(seq: 0, hash: AuditChain.genesis)
+        }
+        let lines = contents.split(separator: UInt8(ascii: "\n"))
+        guard let last = lines.last, let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(last)) else {
+            return AuditChain.Head(seq: lines.count, hash: AuditChain.genesis)
+        }
+        return AuditChain.Head(seq: record.seq, hash: record.hash)
+    }
+
+    /// Reads the head file written beside a log, if there is one.
+    public static func readHead(logPath: String) -> AuditChain.Head? {
+        guard let data = FileManager.default.contents(atPath: logPath + ".head") else { return nil }
+        return try? JSONDecoder().decode(AuditChain.Head.self, from: data)
+    }
+}
+
+public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}

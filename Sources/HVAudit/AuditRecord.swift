@@ -1,0 +1,46 @@
+/// One line of the audit log: who asked for what, what polkit said, and how it ended.
+public struct AuditRecord: Codable, Sendable, Hashable {
+    /// Position in the chain, from 1.
+    public var seq: Int
+    /// RFC 3339 time the request arrived, UTC, milliseconds.
+    public var time: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public var executable: String
+    public var method: String
+    /// The polkit action the method mapped to; empty when it never got that far.
+    public var action: String
+    /// The machine or object the request named, if any.
+    public var target: String
+    /// `allowed`, `denied`, `invalid` (rejected before authorization) or `unavailable` (polkit down).
+    public var decision: String
+    /// `ok`, or the error name.
+    public var result: String
+    public var durationMs: Double
+    /// The previous record's hash (64 zeros for the first record).
+    public var prev: String
+    /// SHA-256 over `prev` and this record's other fields; see `AuditChain`.
+    public var hash: String
+
+    public init(
+        seq: Int = 0, time: String, uid: UInt32, gid: UInt32, pid: Int32, executable: String, method: String,
+        action: String, target: String, decision: String, result: String, durationMs: Double,
+        prev: String = "", hash: String = ""
+    ) {
+        self.seq = seq
+        self.time = time
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+        self.executable = executable
+        self.method = method
+        self.action = action
+        self.target = target
+        self.decision = decision
+        self.result = result
+        self.durationMs = durationMs
+        self.prev = prev
+        self.hash = hash
+    }
+}

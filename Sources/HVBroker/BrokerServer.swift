@@ -1,0 +1,171 @@
+import CHVShims
+import Foundation
+import HVProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Accepts clients on the broker socket and serves each connection in its own child task, so a
+/// slow, broken or hostile client never holds up another.
+public final class BrokerServer: Service {
+    let configuration: BrokerConfiguration
+    let dispatcher: Dispatcher
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    private let activeClients = Atomic<Int>(0)
+    private let lastActivity = Mutex(ContinuousClock.now)
+
+    public init(
+        configuration: BrokerConfiguration, dispatcher: Dispatcher,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    struct Client: Sendable {
+        var channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        var credentials: hv_ucred
+    }
+
+    public func run() async throws {
+        let server = try await bind()
+        logger.info("broker listening", metadata: ["listener": "\(configuration.listener)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                if let idle = configuration.idleExit {
+                    group.addTask { try await self.closeWhenIdle(server.channel, after: idle) }
+                }
+                try await server.executeThenClose { clients in
+                    for try await client in clients {
+                        group.addTask { await self.serve(client) }
+                    }
+                }
+                // The listener is closed: drop the remaining connections rather than wait on idle ones.
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        logger.info("broker stopped")
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<Client, Never> {
+        let maximumMessageSize = configuration.maximumMessageSize
+        let readTimeout = configuration.readTimeout
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Client> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    FramingHandler(maximumMessageSize: maximumMessageSize, readTimeout: readTimeout)
+                )
+                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }.flatMap { wrapped in
+                guard let provider = channel as? any SocketOptionProvider else {
+                    return channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+                }
+                let credentials: EventLoopFuture<hv_ucred> = provider.unsafeGetSocketOption(
+                    level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
+                )
+                return credentials.map { Client(channel: wrapped, credentials: $0) }
+            }
+        }
+        let bootstrap = ServerBootstrap(group: eventLoopGroup).serverChannelOption(.backlog, value: 256)
+        switch configuration.listener {
+        case .path(let path):
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755]
+            )
+            let server = try await bootstrap.bind(
+                unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer
+            )
+            // Any local user may connect; polkit decides what each may do.
+            chmod(path, 0o666)
+            return server
+        case .inherited(let descriptor):
+            return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+        }
+    }
+
+    private func serve(_ client: Client) async {
+        let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
+        defer {
+            activeClients.wrappingSubtract(1, ordering: .relaxed)
+            lastActivity.withLock { $0 = .now }
+        }
+        let peer = Peer(uid: client.credentials.uid, gid: client.credentials.gid, pid: client.credentials.pid)
+        do {
+            try await client.channel.executeThenClose { inbound, outbound in
+                if count > configuration.maximumClients {
+                    let error = HVError(
+                        .protocolError, "the broker is serving its limit of \(configuration.maximumClients) clients",
+                        fix: "retry shortly; close idle connections", details: ["kind": "TooManyClients"]
+                    )
+                    dispatcher.recordRejected(error, from: peer)
+                    try await outbound.write(Self.frame(Dispatcher.encode(error)))
+                    return
+                }
+                for try await frame in inbound {
+                    switch frame {
+                    case .message(let message):
+                        if let reply = await dispatcher.handle(message, from: peer) {
+                            try await outbound.write(Self.frame(reply))
+                        }
+                    case .tooLarge(let limit):
+                        let error = HVError(
+                            .protocolError, "the message exceeds the limit of \(limit) bytes; the connection is closed",
+                            fix: "send smaller requests", details: ["kind": "MessageTooLarge"]
+                        )
+                        dispatcher.recordRejected(error, from: peer)
+                        try await outbound.write(Self.frame(Dispatcher.encode(error)))
+                        return
+                    case .timedOut(let seconds):
+                        let error = HVError(
+                            .protocolError, "the message was not finished within \(seconds) s; the connection is closed",
+                            fix: "terminate every message with a NUL byte", details: ["kind": "ReadTimeout"]
+                        )
+                        dispatcher.recordRejected(error, from: peer)
+                        try await outbound.write(Self.frame(Dispatcher.encode(error)))
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["pid": "\(peer.pid)", "error": "\(error)"])
+        }
+    }
+
+    private static func frame(_ reply: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(reply.count + 1)
+        buffer.writeBytes(reply)
+        buffer.writeInteger(UInt8(0))
+        return buffer
+    }
+
+    /// Under socket activation the broker may leave once nobody has used it for a while; systemd
+    /// keeps the socket and starts it again on the next connection.
+    private func closeWhenIdle(_ server: any Channel, after idle: Duration) async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(1))
+            let quietFor = ContinuousClock.now - lastActivity.withLock { $0 }
+            if activeClients.load(ordering: .relaxed) == 0, quietFor >= idle {
+                logger.info("idle, exiting", metadata: ["idleSeconds": "\(idle.components.seconds)"])
+                try? await server.close()
+                return
+            }
+        }
+    }
+}
+
+extension Dispatcher {
+    /// Encodes an error reply for a problem found before any method was known.
+    static func encode(_ error: HVError) -> [UInt8] {
+        let reply = VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: ""))
+        return (try? VarlinkJSON.encode(reply)) ?? []
+    }
+}

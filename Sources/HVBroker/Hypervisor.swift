@@ -1,0 +1,17 @@
+import HVProtocol
+
+/// What the broker does once a request is authorized. The libvirt implementation is
+/// `LibvirtHypervisor`; tests substitute their own.
+public protocol Hypervisor: Sendable {
+    func hostInfo() async throws(HVError) -> HostInfo
+    func list() async throws(HVError) -> [VmSummary]
+    func info(_ name: String) async throws(HVError) -> VmDetails
+    func create(_ spec: VmSpec) async throws(HVError) -> VmDetails
+    func start(_ name: String) async throws(HVError)
+    func shutdown(_ name: String) async throws(HVError)
+    func reboot(_ name: String) async throws(HVError)
+    func kill(_ name: String) async throws(HVError)
+    /// Returns the file names of the removed disk images.
+    func delete(_ name: String, removeDisks: Bool) async throws(HVError) -> [String]
+    func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply
+}

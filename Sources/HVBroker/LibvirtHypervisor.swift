@@ -1,0 +1,286 @@
+import Foundation
+import HVDomainXML
+import HVLibvirt
+import HVProtocol
+import Logging
+import NIOPosix
+import Synchronization
+
+/// The hypervisor behind the broker: libvirt, called on a thread pool so no event loop blocks.
+///
+/// The connection opens lazily and reopens after libvirtd goes away; meanwhile requests get
+/// `HypervisorUnavailable` rather than hanging.
+public final class LibvirtHypervisor: Hypervisor {
+    public let uri: String
+    public let layout: StorageLayout
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let connection = Mutex<Connection?>(nil)
+    private let kvm = Mutex<KvmStatus?>(nil)
+
+    public init(uri: String, layout: StorageLayout, threadPool: NIOThreadPool, logger: Logger) {
+        self.uri = uri
+        self.layout = layout
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    // MARK: Host
+
+    public func hostInfo() async throws(HVError) -> HostInfo {
+        try await run { connection in
+            let node = try connection.nodeInfo()
+            let kvm = self.kvmStatus()
+            return HostInfo(
+                hostname: try connection.hostname(),
+                libvirtVersion: try connection.libraryVersion(),
+                hypervisorVersion: try connection.hypervisorVersion(),
+                hypervisorUri: self.uri,
+                cpuModel: node.cpuModel,
+                cpus: node.cpus,
+                memoryMiB: Int(node.memoryKiB / 1024),
+                kvm: kvm,
+                domainType: self.domainType(kvm)
+            )
+        }
+    }
+
+    /// Probed once, on first use: whether KVM works does not change while the broker runs.
+    func kvmStatus() -> KvmStatus {
+        if let known = kvm.withLock({ $0 }) { return known }
+        let probed = KvmProbe.run()
+        kvm.withLock { $0 = probed }
+        logger.info("KVM probe", metadata: ["usable": "\(probed.usable)", "reason": "\(probed.reason)"])
+        return probed
+    }
+
+    func domainType(_ kvm: KvmStatus) -> String {
+        if uri.hasPrefix("test:") { return "test" }
+        return kvm.usable ? "kvm" : "qemu"
+    }
+
+    // MARK: Machines
+
+    public func list() async throws(HVError) -> [VmSummary] {
+        try await run { connection in
+            try connection.domains().map { domain in
+                VmSummary(name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid())
+            }.sorted { $0.name < $1.name }
+        }
+    }
+
+    public func info(_ name: String) async throws(HVError) -> VmDetails {
+        try await run { connection in try self.details(try self.domain(name, connection)) }
+    }
+
+    func details(_ domain: Domain) throws -> VmDetails {
+        let info = try domain.info()
+        let description = try DomainDescription(xml: try domain.xmlDescription())
+        return VmDetails(
+            name: domain.name, uuid: try domain.uuid(), state: info.state.rawValue, vcpus: info.vcpus,
+            memoryMiB: Int(info.maxMemoryKiB / 1024), cpuTimeNs: Int64(clamping: info.cpuTimeNs),
+            domainType: description.domainType, autostart: try domain.autostart(), disks: description.disks
+        )
+    }
+
+    public func create(_ spec: VmSpec) async throws(HVError) -> VmDetails {
+        try await run { connection in
+            if try connection.domain(named: spec.name) != nil {
+                throw HVError(
+                    .alreadyExists, "a virtual machine named '\(spec.name)' already exists",
+                    fix: "choose another name, or delete the existing machine first", details: ["name": spec.name]
+                )
+            }
+            let isoPath = try spec.iso.map(self.libraryISO)
+            let pool = try self.imagePool(connection)
+            let volumeName = self.layout.diskVolumeName(machine: spec.name)
+            if try pool.volume(named: volumeName) != nil {
+                throw HVError(
+                    .alreadyExists, "a disk image named '\(volumeName)' already exists",
+                    fix: "choose another machine name, or ask an administrator to remove that image from \(self.layout.imageDirectory)",
+                    details: ["name": spec.name]
+                )
+            }
+            let volume = try pool.createVolume(xml: try DomainXML.qcow2Volume(name: volumeName, capacityGiB: spec.diskGiB))
+            do {
+                let kvm = self.uri.hasPrefix("test:") ? KvmStatus(usable: false, reason: "test driver") : self.kvmStatus()
+                let definition = DomainDefinition(
+                    name: spec.name, domainType: self.domainType(kvm), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB,
+                    diskPath: try volume.path(), isoPath: isoPath,
+                    consoleLogPath: self.layout.consoleLogPath(machine: spec.name)
+                )
+                return try self.details(try connection.defineDomain(xml: try DomainXML.domain(definition)))
+            } catch {
+                // The volume is ours and new: take it back so a failed create leaves nothing behind.
+                try? volume.delete()
+                throw error
+            }
+        }
+    }
+
+    public func start(_ name: String) async throws(HVError) {
+        try await run { connection in try self.domain(name, connection).start() }
+    }
+
+    public func shutdown(_ name: String) async throws(HVError) {
+        try await run { connection in try self.domain(name, connection).shutdown() }
+    }
+
+    public func reboot(_ name: String) async throws(HVError) {
+        try await run { connection in try self.domain(name, connection).reboot() }
+    }
+
+    public func kill(_ name: String) async throws(HVError) {
+        try await run { connection in try self.domain(name, connection).destroy() }
+    }
+
+    public func delete(_ name: String, removeDisks: Bool) async throws(HVError) -> [String] {
+        try await run { connection in
+            let domain = try self.domain(name, connection)
+            let state = try domain.state()
+            guard !state.isActive else {
+                throw HVError(
+                    .invalidState, "'\(name)' is \(state.rawValue); only a stopped machine can be deleted",
+                    fix: "stop it first: 'hv vm stop \(name)' (or 'hv vm kill \(name)')",
+                    details: ["name": name, "state": state.rawValue]
+                )
+            }
+            let xml = try domain.xmlDescription()
+            let diskPaths = try Self.diskPaths(xml: xml)
+            try domain.undefine()
+            try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
+            guard removeDisks else { return [] }
+            return try self.removeImages(diskPaths, connection)
+        }
+    }
+
+    public func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply {
+        try await run { connection in
+            _ = try self.domain(name, connection)
+            return try ConsoleLog.tail(path: self.layout.consoleLogPath(machine: name), maxBytes: maxBytes)
+        }
+    }
+
+    // MARK: Helpers (blocking, on the thread pool)
+
+    func domain(_ name: String, _ connection: Connection) throws -> Domain {
+        guard let domain = try connection.domain(named: name) else { throw HVError.notFound(vm: name) }
+        return domain
+    }
+
+    /// The host path of an ISO in the library; a symlink or anything but a regular file is refused.
+    func libraryISO(_ name: String) throws -> String {
+        let path = layout.isoPath(name)
+        var status = stat()
+        guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw HVError(
+                .notFound, "no ISO image named '\(name)' in the library",
+                fix: "ask an administrator to add it to \(layout.isoDirectory)", details: ["field": "iso", "name": name]
+            )
+        }
+        return path
+    }
+
+    /// The broker's directory pool, defined, built and started on first use.
+    func imagePool(_ connection: Connection) throws -> StoragePool {
+        let pool: StoragePool
+        if let existing = try connection.storagePool(named: layout.poolName) {
+            pool = existing
+        } else {
+            try layout.createDirectories()
+            pool = try connection.defineStoragePool(
+                xml: try DomainXML.directoryPool(name: layout.poolName, path: layout.imageDirectory)
+            )
+            try pool.setAutostart(true)
+        }
+        if !pool.isActive { try pool.start() }
+        return pool
+    }
+
+    static func diskPaths(xml: String) throws -> [String] {
+        try DomainDescription(xml: xml).diskSourcePaths
+    }
+
+    /// Deletes the machine's disk volumes that live in the image directory; never an ISO or a file
+    /// elsewhere.
+    func removeImages(_ paths: [String], _ connection: Connection) throws -> [String] {
+        let pool = try imagePool(connection)
+        try pool.refresh()
+        var removed: [String] = []
+        for path in paths where layout.isImage(path) {
+            let file = (path as NSString).lastPathComponent
+            guard let volume = try pool.volume(named: file) else { continue }
+            try volume.delete()
+            removed.append(file)
+        }
+        return removed
+    }
+
+    /// Runs a libvirt job on the thread pool, translating every error into an `HVError`.
+    func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws(HVError) -> T {
+        let result: Result<T, HVError>
+        do {
+            result = try await threadPool.runIfActive { self.perform(body) }
+        } catch {
+            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
+        }
+        return try result.get()
+    }
+
+    func perform<T>(_ body: (Connection) throws -> T) -> Result<T, HVError> {
+        let current: Connection
+        do {
+            current = try openConnection()
+        } catch {
+            return .failure(
+                HVError(
+                    .hypervisorUnavailable, "libvirt at \(uri) is not reachable: \(error.message)",
+                    fix: "start libvirtd (systemctl start libvirtd); the broker reconnects by itself"
+                )
+            )
+        }
+        do {
+            return .success(try body(current))
+        } catch let error as HVError {
+            return .failure(error)
+        } catch let error as LibvirtError {
+            if !current.isAlive {
+                connection.withLock { if $0 === current { $0 = nil } }
+                return .failure(
+                    HVError(
+                        .hypervisorUnavailable, "the connection to libvirt was lost: \(error.message)",
+                        fix: "check that libvirtd is running, then check the machine's state and retry"
+                    )
+                )
+            }
+            return .failure(Self.translate(error))
+        } catch {
+            return .failure(HVError(.failed, "\(error)"))
+        }
+    }
+
+    func openConnection() throws(LibvirtError) -> Connection {
+        if let existing = connection.withLock({ $0 }), existing.isAlive { return existing }
+        let opened = try Connection(uri: uri)
+        connection.withLock { $0 = opened }
+        logger.info("connected to libvirt", metadata: ["uri": "\(uri)"])
+        return opened
+    }
+
+    static func translate(_ error: LibvirtError) -> HVError {
+        if error.isNoDomain {
+            return HVError(.notFound, error.message, fix: "run 'hv vm list' to see the machines you can reach")
+        }
+        if error.isOperationInvalid {
+            return HVError(.invalidState, error.message, fix: "run 'hv vm info NAME' to see its state")
+        }
+        return HVError(.failed, "libvirt: \(error.message)")
+    }
+}
+
+extension DomainDescription {
+    /// The host paths of the domain's disks (not CD-ROMs).
+    var diskSourcePaths: [String] {
+        sourcePaths.filter { $0.device == "disk" }.map(\.path)
+    }
+}

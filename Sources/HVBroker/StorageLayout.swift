@@ -1,0 +1,43 @@
+import Foundation
+
+/// Where the broker keeps what it manages. Every path is derived from the broker's own
+/// configuration and a validated name; no client ever supplies one.
+public struct StorageLayout: Sendable, Hashable {
+    public var stateDirectory: String
+    public var consoleDirectory: String
+    /// The libvirt storage pool that holds the image directory.
+    public var poolName: String
+
+    public init(stateDirectory: String, consoleDirectory: String, poolName: String = "hypervisor-images") {
+        self.stateDirectory = stateDirectory
+        self.consoleDirectory = consoleDirectory
+        self.poolName = poolName
+    }
+
+    public var imageDirectory: String { stateDirectory + "/images" }
+    public var isoDirectory: String { stateDirectory + "/isos" }
+
+    /// The name of a machine's first disk volume.
+    public func diskVolumeName(machine: String) -> String { "\(machine)-disk0.qcow2" }
+
+    public func isoPath(_ iso: String) -> String { isoDirectory + "/" + iso }
+
+    public func consoleLogPath(machine: String) -> String { consoleDirectory + "/" + machine + ".log" }
+
+    /// Whether `path` names a file directly inside the image directory.
+    public func isImage(_ path: String) -> Bool {
+        (path as NSString).deletingLastPathComponent == imageDirectory
+    }
+
+    /// Creates the directories with the modes libvirt's unprivileged QEMU user needs: it must
+    /// traverse the image and ISO directories but not list the images.
+    public func createDirectories() throws {
+        let manager = FileManager.default
+        for (path, mode) in [
+            (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (consoleDirectory, 0o750),
+        ] {
+            try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import CLibvirt
+import Glibc
+
+/// A failed libvirt call: libvirt's error number and domain, and its message.
+public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var domain: Int32
+    public var message: String
+
+    public var description: String { message }
+
+    public var isNoDomain: Bool { code == Int32(VIR_ERR_NO_DOMAIN.rawValue) }
+    public var isNoStoragePool: Bool { code == Int32(VIR_ERR_NO_STORAGE_POOL.rawValue) }
+    public var isNoStorageVolume: Bool { code == Int32(VIR_ERR_NO_STORAGE_VOL.rawValue) }
+    public var isOperationInvalid: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
+
+    /// The error libvirt recorded for this thread's last failed call.
+    static func last(_ fallback: String) -> LibvirtError {
+        guard let error = virGetLastError() else {
+            return LibvirtError(code: -1, domain: -1, message: fallback)
+        }
+        let message = error.pointee.message.map { String(cString: $0) } ?? fallback
+        return LibvirtError(code: error.pointee.code, domain: error.pointee.domain, message: message)
+    }
+}
+
+/// Turns libvirt's return conventions into values or typed errors.
+enum Call {
+    static func status(_ what: String, _ body: () -> Int32) throws(LibvirtError) -> Int32 {
+        virResetLastError()
+        let result = body()
+        guard result >= 0 else { throw LibvirtError.last("\(what) failed") }
+        return result
+    }
+
+    static func pointer<T>(_ what: String, _ body: () -> T?) throws(LibvirtError) -> T {
+        virResetLastError()
+        guard let result = body() else { throw LibvirtError.last("\(what) failed") }
+        return result
+    }
+
+    /// A string libvirt allocated; freed here, exactly once.
+    static func ownedString(_ what: String, _ body: () -> UnsafeMutablePointer<CChar>?) throws(LibvirtError) -> String {
+        let pointer = try Call.pointer(what, body)
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+}
+
+/// Formats libvirt's `major * 1_000_000 + minor * 1_000 + release` version numbers.
+func formatVersion(_ number: UInt) -> String {
+    "\(number / 1_000_000).\(number / 1_000 % 1_000).\(number % 1_000)"
+}

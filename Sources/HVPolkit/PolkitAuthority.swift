@@ -1,0 +1,75 @@
+import CPolkit
+
+/// The process polkit judges: the peer of a broker connection, as the kernel reported it.
+public struct PolkitSubject: Sendable, Hashable {
+    public var pid: Int32
+    public var uid: UInt32
+    /// The process start time in clock ticks since boot (field 22 of /proc/PID/stat). Together with
+    /// the pid it names one process, so a recycled pid can't inherit another's authorization.
+    public var startTime: UInt64
+
+    public init(pid: Int32, uid: UInt32, startTime: UInt64) {
+        self.pid = pid
+        self.uid = uid
+        self.startTime = startTime
+    }
+}
+
+public enum PolkitDecision: Sendable, Hashable {
+    case authorized
+    /// polkit would allow it after authentication; the broker never authenticates, so this is a no.
+    case challenge
+    case notAuthorized
+}
+
+/// polkit could not be asked: no system bus, or no polkitd.
+public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// A connection to polkitd through the system bus. Every call blocks; run them off event loops.
+public final class PolkitAuthority: @unchecked Sendable {
+    private let authority: OpaquePointer
+
+    public init() throws(PolkitError) {
+        var error: UnsafeMutablePointer<GError>?
+        guard let authority = polkit_authority_get_sync(nil, &error) else {
+            throw PolkitError(message: Self.consume(error, fallback: "could not connect to polkit"))
+        }
+        self.authority = authority
+    }
+
+    deinit {
+        g_object_unref(UnsafeMutableRawPointer(authority))
+    }
+
+    /// Asks polkit whether `subject` may perform `action`, without any interaction.
+    public func check(action: String, subject: PolkitSubject) throws(PolkitError) -> PolkitDecision {
+        guard let process = polkit_unix_process_new_for_owner(
+            Int32(subject.pid), guint64(subject.startTime), Int32(bitPattern: subject.uid)
+        ) else {
+            throw PolkitError(message: "could not describe process \(subject.pid) to polkit")
+        }
+        defer { g_object_unref(UnsafeMutableRawPointer(process)) }
+
+        var error: UnsafeMutablePointer<GError>?
+        guard let result = polkit_authority_check_authorization_sync(
+            authority, process, action, nil, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nil, &error
+        ) else {
+            throw PolkitError(message: Self.consume(error, fallback: "polkit did not answer"))
+        }
+        defer { g_object_unref(UnsafeMutableRawPointer(result)) }
+
+        if polkit_authorization_result_get_is_authorized(result) != 0 { return .authorized }
+        if polkit_authorization_result_get_is_challenge(result) != 0 { return .challenge }
+        return .notAuthorized
+    }
+
+    /// Returns the message of a GError and frees it.
+    private static func consume(_ error: UnsafeMutablePointer<GError>?, fallback: String) -> String {
+        guard let error else { return fallback }
+        defer { g_error_free(error) }
+        return error.pointee.message.map { String(cString: $0) } ?? fallback
+    }
+}

@@ -1,0 +1,170 @@
+/// The Varlink interface definitions the broker publishes through `GetInterfaceDescription`.
+///
+/// These texts are the contract: any Varlink client can read them and call the broker.
+public enum Interfaces {
+    public static let service = "org.varlink.service"
+    public static let host = "org.hypernixos.Host"
+    public static let vm = "org.hypernixos.Vm"
+    public static let audit = "org.hypernixos.Audit"
+
+    /// Our interfaces, in the order GetInfo lists them.
+    public static let all = [service, host, vm, audit]
+
+    public static func description(of interface: String) -> String? {
+        switch interface {
+        case service: serviceDescription
+        case host: hostDescription
+        case vm: vmDescription
+        case audit: auditDescription
+        default: nil
+        }
+    }
+
+    /// Errors every method of ours may return.
+    static let commonErrors = """
+
+        # polkit did not authorize the caller for the action this method maps to.
+        error PermissionDenied (action: string, reason: string, fix: string)
+
+        # polkit could not be asked; the broker refuses rather than guess.
+        error AuthorizationUnavailable (reason: string, fix: string)
+
+        # libvirt is not reachable; the broker keeps trying to reconnect.
+        error HypervisorUnavailable (reason: string, fix: string)
+
+        # The operation was authorized and valid but did not succeed.
+        error Failed (reason: string, fix: ?string)
+        """
+
+    static let serviceDescription = """
+        # The Varlink service interface.
+        interface org.varlink.service
+
+        # Get a list of all the interfaces a service provides and information
+        # about the implementation.
+        method GetInfo() -> (
+          vendor: string,
+          product: string,
+          version: string,
+          url: string,
+          interfaces: []string
+        )
+
+        # Get the description of an interface that is implemented by this service.
+        method GetInterfaceDescription(interface: string) -> (description: string)
+
+        # The requested interface was not found.
+        error InterfaceNotFound (interface: string)
+
+        # The requested method was not found
+        error MethodNotFound (method: string)
+
+        # The interface defines the requested method, but the service does not
+        # implement it.
+        error MethodNotImplemented (method: string)
+
+        # One of the passed parameters is invalid.
+        error InvalidParameter (parameter: string)
+
+        # Client is denied access
+        error PermissionDenied ()
+
+        # Method is expected to be called with 'more' set to true, but wasn't
+        error ExpectedMore ()
+        """
+
+    static let hostDescription = """
+        # The hypervisor host: identity, versions, and whether hardware virtualization is usable.
+        interface org.hypernixos.Host
+
+        # Whether KVM can run a guest here, tested by running one instruction, not by seeing /dev/kvm.
+        type Kvm (usable: bool, reason: string)
+
+        type HostInfo (
+          hostname: string,
+          libvirtVersion: string,
+          hypervisorVersion: string,
+          hypervisorUri: string,
+          cpuModel: string,
+          cpus: int,
+          memoryMiB: int,
+          kvm: Kvm,
+          domainType: string
+        )
+
+        # Host facts. polkit action: org.hypernixos.host.info
+        method GetInfo() -> (host: HostInfo)
+        """ + commonErrors
+
+    static let vmDescription = """
+        # Virtual machines: list, inspect, create from a validated spec, and lifecycle.
+        interface org.hypernixos.Vm
+
+        type Summary (name: string, state: string, uuid: string)
+
+        type Disk (target: string, device: string, source: ?string)
+
+        type Details (
+          name: string,
+          uuid: string,
+          state: string,
+          vcpus: int,
+          memoryMiB: int,
+          cpuTimeNs: int,
+          domainType: string,
+          autostart: bool,
+          disks: []Disk
+        )
+
+        # name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$; vcpus 1-64; memoryMiB 64-1048576;
+        # diskGiB 1-16384; iso is the file name of an image in the broker's ISO directory.
+        type Spec (name: string, vcpus: int, memoryMiB: int, diskGiB: int, iso: ?string)
+
+        # polkit action: org.hypernixos.vm.list
+        method List() -> (vms: []Summary)
+
+        # polkit action: org.hypernixos.vm.info
+        method Info(name: string) -> (vm: Details)
+
+        # Defines a machine with one new qcow2 disk and a serial console. polkit action: org.hypernixos.vm.create
+        method Create(spec: Spec) -> (vm: Details)
+
+        # polkit action: org.hypernixos.vm.start
+        method Start(name: string) -> ()
+
+        # Asks the guest to power off (ACPI). polkit action: org.hypernixos.vm.shutdown
+        method Shutdown(name: string) -> ()
+
+        # polkit action: org.hypernixos.vm.reboot
+        method Reboot(name: string) -> ()
+
+        # Stops the machine at once, like pulling the plug. polkit action: org.hypernixos.vm.kill
+        method Kill(name: string) -> ()
+
+        # Undefines a stopped machine. polkit action: org.hypernixos.vm.delete, or
+        # org.hypernixos.vm.delete-disks when removeDisks is true.
+        method Delete(name: string, removeDisks: ?bool) -> (removedDisks: []string)
+
+        # The end of the serial console log. polkit action: org.hypernixos.vm.console
+        method ReadConsole(name: string, maxBytes: ?int) -> (text: string, truncated: bool)
+
+        error NotFound (name: string, reason: string, fix: string)
+
+        error AlreadyExists (name: string, reason: string, fix: string)
+
+        # A spec field is out of range or malformed; field names it.
+        error InvalidSpec (field: string, reason: string, fix: string)
+
+        # The machine is not in a state that allows the operation.
+        error InvalidState (name: string, state: string, reason: string, fix: string)
+        """ + commonErrors
+
+    static let auditDescription = """
+        # The broker's audit log.
+        interface org.hypernixos.Audit
+
+        # Checks the SHA-256 hash chain of the audit log; brokenAtLine is the first line that does not fit.
+        # polkit action: org.hypernixos.audit.verify
+        method Verify() -> (intact: bool, records: int, brokenAtLine: ?int, reason: ?string)
+        """ + commonErrors
+}
