@@ -61,7 +61,10 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker",
+                "HVBroker", "HVAudit", "HVLibvirt", "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

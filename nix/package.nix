@@ -4,12 +4,19 @@
 #
 # Usage: pkgs.callPackage ./nix/package.nix { }
 #
-# The Swift package has no SwiftPM dependencies outside this repository; if
-# one is ever added, vendor it with fetchSwiftPMDeps or swiftpm2nix (the Nix
-# build sandbox has no network access).
+# Needs a nixpkgs whose Swift is 6.0 or newer (Package.swift declares
+# swift-tools-version 6.0) and which provides fetchSwiftPMDeps.
+#
+# SwiftPM dependencies (swift-nio, swift-crypto, ...) are fetched ahead of
+# the build, because the build sandbox has no network. They are pinned by
+# nix/Package.resolved.json, a copy of Package.resolved (which git ignores,
+# so a fresh checkout has none). After `swift package update`, copy the new
+# Package.resolved to nix/Package.resolved.json and refresh swiftpmDepsHash:
+# build once with lib.fakeHash and use the hash Nix reports.
 {
   lib,
   stdenv,
+  fetchSwiftPMDeps,
   swift,
   swiftpm,
   swiftPackages,
@@ -17,29 +24,20 @@
   libvirt,
   systemd,
   polkit,
+  swiftpmDepsHash ? lib.fakeHash,
 }:
 
 let
-  # SwiftPM needs the (clang based) stdenv the Swift toolchain was built
-  # with; nixpkgs exposes it as swiftPackages.stdenv.
-  swiftStdenv = swiftPackages.stdenv or stdenv;
-
-  # Older nixpkgs ship Foundation and Dispatch outside the toolchain
-  # (swiftPackages.Foundation, swiftPackages.Dispatch) and they must be build
-  # inputs. Newer nixpkgs bundle them with `swift` (and name the separate
-  # packages swift-corelibs-*), in which case nothing is added.
-  swiftCoreLibraries =
-    if swiftPackages ? swift-corelibs-foundation then
-      [ ]
-    else
-      lib.filter (p: p != null) [
-        (swiftPackages.Dispatch or null)
-        (swiftPackages.Foundation or null)
-      ];
+  swiftVersion = swift.version or (lib.getVersion swift);
 in
-swiftStdenv.mkDerivation {
-  pname = "hyper-nixos";
-  version = "0.1.0";
+assert lib.assertMsg (lib.versionAtLeast swiftVersion "6.0")
+  "hyper-nixos needs Swift 6.0 or newer (swift-tools-version 6.0), found ${swiftVersion}";
+
+let
+  # SwiftPM needs the stdenv the Swift toolchain was built with; nixpkgs
+  # exposes it as swiftPackages.stdenv (kept for compatibility, it may be
+  # the plain stdenv).
+  swiftStdenv = swiftPackages.stdenv or stdenv;
 
   # The repository root, without VCS data and local build products.
   src = lib.cleanSourceWith {
@@ -58,8 +56,32 @@ swiftStdenv.mkDerivation {
       );
   };
 
-  # swiftpm brings the SwiftPM setup hook: configure/build phases that run
-  # `swift build -c release` and the swiftpmBinPath helper used below.
+  # Use the pinned dependency versions from nix/, whatever the working tree
+  # holds at the root.
+  usePinnedResolved = ''
+    cp ${./Package.resolved.json} Package.resolved
+    chmod u+w Package.resolved
+  '';
+in
+swiftStdenv.mkDerivation (finalAttrs: {
+  pname = "hyper-nixos";
+  version = "0.1.0";
+
+  inherit src;
+
+  postPatch = usePinnedResolved;
+
+  swiftpmDeps = fetchSwiftPMDeps {
+    inherit (finalAttrs) pname version src;
+    postPatch = usePinnedResolved;
+    hash = swiftpmDepsHash;
+  };
+
+  strictDeps = true;
+  __structuredAttrs = true;
+
+  # swiftpm brings the SwiftPM setup hook: it links the fetched dependencies,
+  # runs `swift build -c release` and defines swiftpmBinPath (used below).
   # pkg-config puts the .pc directories of the buildInputs on
   # PKG_CONFIG_PATH, which SwiftPM reads for the system library targets
   # (libvirt, polkit-gobject-1, libsystemd).
@@ -69,14 +91,15 @@ swiftStdenv.mkDerivation {
     pkg-config
   ];
 
+  # polkit propagates glib (gobject-2.0, glib-2.0 are linked too).
   buildInputs = [
     libvirt
     polkit
     systemd
-  ]
-  ++ swiftCoreLibraries;
+  ];
 
-  # Installation is done by hand below (binaries plus data files).
+  # Installation is done by hand below (two of the three products, plus
+  # data files).
   dontUseSwiftpmInstall = true;
 
   installPhase = ''
@@ -112,4 +135,4 @@ swiftStdenv.mkDerivation {
     mainProgram = "hv";
     platforms = lib.platforms.linux;
   };
-}
+})

@@ -1,4 +1,5 @@
 import HVPolkit
+import HVProtocol
 import Logging
 import NIOPosix
 import Synchronization
@@ -13,7 +14,7 @@ public enum AuthorizationOutcome: Sendable, Hashable {
 
 /// Decides whether a peer may perform an operation.
 public protocol Authorizer: Sendable {
-    func authorize(_ operation: Operation, peer: Peer) async -> AuthorizationOutcome
+    func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome
 }
 
 /// Asks polkitd for every request. Decisions are not cached: see docs/ARCHITECTURE.md.
@@ -27,7 +28,7 @@ public final class PolkitAuthorizer: Authorizer {
         self.logger = logger
     }
 
-    public func authorize(_ operation: Operation, peer: Peer) async -> AuthorizationOutcome {
+    public func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome {
         do {
             return try await threadPool.runIfActive { self.check(operation.action, peer.polkitSubject) }
         } catch {

@@ -76,9 +76,11 @@ public final class Dispatcher: Sendable {
             return (failureReply(Self.denial(operation), interface: call.interface, entry: &entry), oneway)
         case .unavailable(let reason):
             entry.decision = "unavailable"
+            let fix = reason.contains("is not registered")
+                ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
+                : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
             let failure = HVError(
-                .authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)",
-                fix: "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
+                .authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: fix
             )
             return (failureReply(failure, interface: call.interface, entry: &entry), oneway)
         }
@@ -145,7 +147,7 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    static func denial(_ operation: Operation) -> HVError {
+    static func denial(_ operation: BrokerOperation) -> HVError {
         HVError(
             .permissionDenied, "not authorized: polkit denied '\(operation.action)'",
             fix: "ask an administrator to add your user to the '\(operation.grantingGroup)' group "

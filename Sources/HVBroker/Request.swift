@@ -21,7 +21,7 @@ public enum Request: Sendable, Hashable {
 
     /// The operation polkit is asked about; nil for the public introspection methods of
     /// `org.varlink.service`, which describe the interface and touch nothing.
-    public var operation: Operation? {
+    public var operation: BrokerOperation? {
         switch self {
         case .getInfo, .getInterfaceDescription: nil
         case .hostInfo: .hostInfo

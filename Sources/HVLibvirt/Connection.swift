@@ -20,7 +20,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// libvirt prints every error to stderr unless told otherwise; we report them ourselves.
-    private static let silenceDefaultErrorPrinting: Void = {
+    static let silenceDefaultErrorPrinting: Void = {
         virSetErrorFunc(nil) { _, _ in }
     }()
 
@@ -94,3 +94,30 @@ public final class Connection: @unchecked Sendable {
         StoragePool(owning: try Call.pointer("defining storage pool") { virStoragePoolDefineXML(pointer, xml, 0) })
     }
 }
+
+/// Process-wide libvirt setup.
+public enum Libvirt {
+    /// Initializes libvirt (and its GLib use) once. Call before starting any threads: doing it
+    /// lazily on a worker thread races GLib's own start-up.
+    public static func initialize() throws(LibvirtError) {
+        _ = try Call.status("initializing libvirt") { virInitialize() }
+        Connection.silenceDefaultErrorPrinting
+    }
+}
+
+/// GLib before 2.76 (Debian 12 ships 2.74) crashes in its slice allocator's per-thread magazines
+/// when libvirt and polkit first use it from threads GLib did not create, as every thread of a
+/// Swift concurrency program is. GLib 2.76 and later always allocate with malloc; older ones do
+/// when G_SLICE=always-malloc is set. GLib reads that while it loads, before `main`, so a process
+/// that lacks it re-executes itself once with it set (same pid, same descriptors, so a socket
+/// passed by systemd survives).
+public enum GLibEnvironment {
+    public static func ensureMallocAllocator() {
+        if let current = getenv("G_SLICE"), String(cString: current) == "always-malloc" { return }
+        setenv("G_SLICE", "always-malloc", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // Only reached if exec failed; carry on, the crash is not certain.
+        perror("hv: re-executing with G_SLICE=always-malloc failed")
+    }
+}
+

@@ -20,6 +20,8 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let interfaceNotFound = Code(rawValue: "InterfaceNotFound")
         public static let protocolError = Code(rawValue: "ProtocolError")
         public static let failed = Code(rawValue: "Failed")
+        /// The client could not reach the broker at all.
+        public static let brokerUnavailable = Code(rawValue: "BrokerUnavailable")
     }
 
     public var code: Code
@@ -46,7 +48,7 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidParameter, .invalidSpec, .methodNotFound, .interfaceNotFound, .protocolError: 2
         case .notFound: 3
         case .permissionDenied: 4
-        case .authorizationUnavailable, .hypervisorUnavailable: 5
+        case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable: 5
         case .alreadyExists, .invalidState: 6
         default: 1
         }

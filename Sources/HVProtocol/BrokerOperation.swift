@@ -2,7 +2,7 @@
 ///
 /// Each maps to exactly one polkit action through an exhaustive switch: an operation without an
 /// action does not compile, and a method that maps to no operation is refused before polkit is asked.
-public enum Operation: String, CaseIterable, Sendable {
+public enum BrokerOperation: String, CaseIterable, Sendable {
     case hostInfo
     case vmList
     case vmInfo

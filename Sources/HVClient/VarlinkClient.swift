@@ -1,0 +1,140 @@
+import Foundation
+import HVProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking Varlink client over a Unix socket: one call at a time, replies in order.
+public final class VarlinkClient {
+    public static let defaultSocketPath = "/run/hypervisor/broker.sock"
+    /// Replies larger than this are refused rather than buffered without end.
+    public static let maximumReplySize = 16 * 1024 * 1024
+
+    public let socketPath: String
+    private let descriptor: Int32
+    private var pending: [UInt8] = []
+
+    public init(socketPath: String) throws(HVError) {
+        self.socketPath = socketPath
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(socketPath.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw HVError(.invalidParameter, "socket path is too long: \(socketPath)", fix: "use a shorter path")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+        }
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw Self.unavailable(socketPath, errno) }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let code = errno
+            close(descriptor)
+            throw Self.unavailable(socketPath, code)
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Calls a method and decodes its reply parameters.
+    public func call<Parameters: Encodable, Reply: Decodable>(
+        _ method: String, _ parameters: Parameters, as reply: Reply.Type = Reply.self
+    ) throws(HVError) -> Reply {
+        let object: [String: JSONValue]
+        do {
+            object = try VarlinkJSON.object(parameters)
+        } catch {
+            throw HVError(.invalidParameter, "could not encode parameters: \(error)")
+        }
+        let answer = try callRaw(VarlinkCall(method: method, parameters: object))
+        if let error = answer.error {
+            throw HVError(varlinkName: error, parameters: answer.parameters)
+        }
+        do {
+            return try VarlinkJSON.convert(answer.parameters ?? [:], to: Reply.self)
+        } catch {
+            throw HVError(.protocolError, "the broker's reply to \(method) could not be read: \(error)")
+        }
+    }
+
+    /// Sends a call and returns the raw reply.
+    public func callRaw(_ call: VarlinkCall) throws(HVError) -> VarlinkReply {
+        let message: [UInt8]
+        do {
+            message = try VarlinkJSON.encode(call)
+        } catch {
+            throw HVError(.invalidParameter, "could not encode the call: \(error)")
+        }
+        try send(MessageFramer.frame(message))
+        let reply = try receive()
+        do {
+            return try VarlinkJSON.decode(VarlinkReply.self, from: reply)
+        } catch {
+            throw HVError(.protocolError, "the broker sent a reply that is not Varlink JSON: \(error)")
+        }
+    }
+
+    /// Writes raw bytes, for tests of malformed input.
+    public func send(_ bytes: [UInt8]) throws(HVError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw HVError(.brokerUnavailable, "the connection to the broker broke: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+
+    /// Reads one NUL-terminated message.
+    public func receive() throws(HVError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            if let end = pending.firstIndex(of: 0) {
+                let message = Array(pending[..<end])
+                pending.removeSubrange(...end)
+                return message
+            }
+            guard pending.count <= Self.maximumReplySize else {
+                throw HVError(.protocolError, "the broker's reply exceeds \(Self.maximumReplySize) bytes")
+            }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw HVError(
+                    .brokerUnavailable, "the broker closed the connection before replying",
+                    fix: "check the broker's log (journalctl -u hv-broker)"
+                )
+            }
+            pending.append(contentsOf: buffer[..<count])
+        }
+    }
+
+    static func unavailable(_ path: String, _ code: Int32) -> HVError {
+        let fix: String
+        switch code {
+        case ENOENT:
+            fix = "the broker socket \(path) does not exist: start the broker with 'systemctl start hv-broker.socket' "
+                + "(or 'sudo scripts/setup.sh' on a machine without systemd), or point --socket / HV_SOCKET at its socket"
+        case ECONNREFUSED:
+            fix = "nothing is listening on \(path): start the broker with 'systemctl start hv-broker.socket'"
+        case EACCES:
+            fix = "you may not open \(path): the socket should be mode 0666 (the broker's polkit rules decide access)"
+        default:
+            fix = "check that the broker is running: systemctl status hv-broker"
+        }
+        return HVError(
+            .brokerUnavailable, "cannot connect to the broker at \(path): \(String(cString: strerror(code)))", fix: fix
+        )
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import CSystemd
+import Foundation
+import HVAudit
+import HVBroker
+import HVLibvirt
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hv-broker",
+        abstract: "The Hyper-NixOS broker: the only process that talks to libvirt, on behalf of polkit-authorized clients.",
+        discussion: "Adopts the socket systemd passes (socket activation) or binds --socket itself."
+    )
+
+    @Option(help: "Socket to bind when systemd passes none.") var socket = "/run/hypervisor/broker.sock"
+    @Option(help: "The libvirt connection URI.") var libvirtUri = "qemu:///system"
+    @Option(help: "Append-only JSON Lines audit log with a SHA-256 hash chain.") var auditLog = "/var/log/hypervisor/audit.jsonl"
+    @Option(help: "State directory; disk images live in DIR/images, ISO images in DIR/isos.") var stateDir = "/var/lib/hypervisor"
+    @Option(help: "Directory for the machines' serial console logs.") var consoleDir = "/var/log/hypervisor/console"
+    @Option(help: "Exit after this many seconds without clients (0: never).") var idleExit = 0
+    @Option(help: "Most clients served at once.") var maxClients = 64
+    @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
+    @Option(help: "Seconds a half-sent message may wait for its end.") var readTimeout = 10
+    @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
+
+    func validate() throws {
+        guard maxClients > 0, maxMessageBytes >= 1024, readTimeout > 0, idleExit >= 0, workerThreads > 0 else {
+            throw ValidationError("limits must be positive (--max-message-bytes at least 1024)")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "hv-broker")
+        logger.logLevel = ProcessInfo.processInfo.environment["HV_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+
+        // Before any thread exists: libvirt's lazy initialization is not safe to race.
+        try Libvirt.initialize()
+
+        let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir)
+        try layout.createDirectories()
+        let audit = try AuditLog(path: auditLog)
+
+        let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
+        threadPool.start()
+
+        let dispatcher = Dispatcher(
+            hypervisor: LibvirtHypervisor(uri: libvirtUri, layout: layout, threadPool: threadPool, logger: logger),
+            authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
+            audit: audit,
+            logger: logger
+        )
+
+        var configuration = BrokerConfiguration(listener: Self.listener(fallback: socket))
+        configuration.maximumClients = maxClients
+        configuration.maximumMessageSize = maxMessageBytes
+        configuration.readTimeout = .seconds(Int64(readTimeout))
+        configuration.idleExit = idleExit > 0 ? .seconds(idleExit) : nil
+
+        let server = BrokerServer(configuration: configuration, dispatcher: dispatcher, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        try await threadPool.shutdownGracefully()
+    }
+
+    /// The socket systemd passed, if any; otherwise the path to bind.
+    static func listener(fallback path: String) -> BrokerConfiguration.Listener {
+        let count = sd_listen_fds(1)
+        return count >= 1 ? .inherited(descriptor: SD_LISTEN_FDS_START) : .path(path)
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+
+@main
+struct HV: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hv",
+        abstract: "Run virtual machines through the Hyper-NixOS broker, without root.",
+        discussion: """
+            Every command goes through the broker's socket; polkit decides what your user may do.
+            Exit status: 0 success, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
+            5 broker, polkit or libvirt unavailable, 6 conflicting state.
+            """,
+        subcommands: [HostCommand.self, VmCommand.self, AuditCommand.self]
+    )
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The broker socket (default: $HV_SOCKET or /run/hypervisor/broker.sock).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print JSON for scripts instead of tables.")
+    var json = false
+
+    @Flag(name: .long, help: "Also print the equivalent virsh command and what it does.")
+    var explain = false
+}

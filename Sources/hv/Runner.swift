@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVProtocol
+
+/// Shared plumbing: connect, explain, print, and turn errors into messages and exit codes.
+enum Runner {
+    static func socketPath(_ options: GlobalOptions) -> String {
+        options.socket ?? ProcessInfo.processInfo.environment["HV_SOCKET"] ?? VarlinkClient.defaultSocketPath
+    }
+
+    static func run(
+        _ options: GlobalOptions, explain explanation: Explanation?, _ body: (BrokerClient) throws(HVError) -> Void
+    ) throws {
+        if options.explain, let explanation {
+            printError(explanation.text + "\n")
+        }
+        do {
+            try body(try BrokerClient(socketPath: socketPath(options)))
+        } catch {
+            fail(error)
+        }
+    }
+
+    static func fail(_ error: HVError) -> Never {
+        var text = "hv: \(error.reason)\n"
+        if let fix = error.fix { text += "  fix: \(fix)\n" }
+        printError(text)
+        Foundation.exit(error.exitCode)
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func printJSON<Value: Encodable>(_ value: Value) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,202 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVProtocol
+
+struct VmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm", abstract: "Virtual machines.",
+        subcommands: [List.self, Info.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self, Log.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List machines and their states.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            try Runner.run(options, explain: .list()) { client throws(HVError) in
+                let vms = try client.list()
+                if options.json { return Runner.printJSON(vms) }
+                var table = Table("NAME", "STATE", "UUID")
+                for vm in vms { table.add(vm.name, vm.state, vm.uuid) }
+                print(vms.isEmpty ? "no virtual machines (create one with 'hv vm create NAME')" : table.render())
+            }
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one machine.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The machine's name.") var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .info(name)) { client throws(HVError) in
+                let vm = try client.info(name)
+                if options.json { return Runner.printJSON(vm) }
+                print("""
+                    name:      \(vm.name)
+                    uuid:      \(vm.uuid)
+                    state:     \(vm.state)
+                    type:      \(vm.domainType)
+                    vcpus:     \(vm.vcpus)
+                    memory:    \(vm.memoryMiB) MiB
+                    cpu time:  \(String(format: "%.2f", Double(vm.cpuTimeNs) / 1e9)) s
+                    autostart: \(vm.autostart ? "yes" : "no")
+                    """)
+                var table = Table("DEVICE", "TYPE", "IMAGE")
+                for disk in vm.disks { table.add(disk.target, disk.device, disk.source ?? "-") }
+                print("disks:\n" + table.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            }
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Define a machine with one new qcow2 disk and a serial console.",
+            discussion: "Sizes take a unit: 512M, 2G (memory defaults to MiB, disk to GiB)."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Name: letters, digits, '.', '_', '-'; at most 64; starts with a letter or digit.") var name: String
+        @Option(help: "Virtual CPUs.") var vcpus = 1
+        @Option(help: "Memory, e.g. 512M or 2G.") var memory = "512M"
+        @Option(help: "Size of the new disk, e.g. 20G.") var disk = "10G"
+        @Option(help: "Boot ISO, by its name in the broker's ISO library.") var iso: String?
+
+        func run() throws {
+            let spec: VmSpec
+            do {
+                spec = VmSpec(
+                    name: name, vcpus: vcpus, memoryMiB: try Size.mebibytes(memory, field: "memory", defaultUnit: "M"),
+                    diskGiB: try Size.mebibytes(disk, field: "disk", defaultUnit: "G") / 1024, iso: iso
+                )
+                try spec.validate()
+            } catch {
+                Runner.fail(error)
+            }
+            try Runner.run(options, explain: .create(spec)) { client throws(HVError) in
+                let vm = try client.create(spec)
+                if options.json { return Runner.printJSON(vm) }
+                print("created \(vm.name) (\(vm.domainType), \(vm.vcpus) vCPU, \(vm.memoryMiB) MiB); start it with 'hv vm start \(vm.name)'")
+            }
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Boot a machine.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .start(name)) { client throws(HVError) in
+                try client.lifecycle(Method.vmStart, name)
+                if !options.json { print("started \(name)") }
+            }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask a machine to shut down (ACPI power button).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(help: "Wait up to this many seconds for the machine to be shut off.") var wait: Int?
+
+        func run() throws {
+            try Runner.run(options, explain: .stop(name)) { client throws(HVError) in
+                try client.lifecycle(Method.vmShutdown, name)
+                guard let wait else {
+                    if !options.json { print("asked \(name) to shut down") }
+                    return
+                }
+                let deadline = Date().addingTimeInterval(TimeInterval(wait))
+                while try client.info(name).state != "shutoff" {
+                    guard Date() < deadline else {
+                        throw HVError(
+                            .failed, "\(name) did not shut down within \(wait) s",
+                            fix: "the guest may ignore the power button; stop it at once with 'hv vm kill \(name)'"
+                        )
+                    }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+                if !options.json { print("\(name) is shut off") }
+            }
+        }
+    }
+
+    struct Reboot: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask a machine to reboot.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .reboot(name)) { client throws(HVError) in
+                try client.lifecycle(Method.vmReboot, name)
+                if !options.json { print("asked \(name) to reboot") }
+            }
+        }
+    }
+
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a machine at once (like pulling the plug).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .kill(name)) { client throws(HVError) in
+                try client.lifecycle(Method.vmKill, name)
+                if !options.json { print("stopped \(name)") }
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Undefine a stopped machine.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Flag(help: "Also delete its disk images (a separate polkit action).") var removeDisks = false
+
+        func run() throws {
+            try Runner.run(options, explain: .delete(name, removeDisks: removeDisks)) { client throws(HVError) in
+                let removed = try client.delete(name, removeDisks: removeDisks)
+                if options.json { return Runner.printJSON(VmDeleteReply(removedDisks: removed)) }
+                print("deleted \(name)" + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", "))"))
+            }
+        }
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the end of a machine's serial console log.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(help: "How many bytes from the end (at most 262144).") var bytes: Int?
+
+        func run() throws {
+            try Runner.run(options, explain: .log(name)) { client throws(HVError) in
+                let log = try client.console(name, maxBytes: bytes)
+                if options.json { return Runner.printJSON(log) }
+                print(log.text, terminator: log.text.hasSuffix("\n") || log.text.isEmpty ? "" : "\n")
+            }
+        }
+    }
+}
+
+/// Parses sizes such as `512M`, `2G`, `1T` into MiB.
+enum Size {
+    static func mebibytes(_ text: String, field: String, defaultUnit: String) throws(HVError) -> Int {
+        let digits = text.prefix(while: \.isNumber)
+        var unit = text.dropFirst(digits.count).uppercased()
+        if unit.isEmpty { unit = defaultUnit }
+        let factor: Int? = switch unit {
+        case "M", "MB", "MIB": 1
+        case "G", "GB", "GIB": 1024
+        case "T", "TB", "TIB": 1024 * 1024
+        default: nil
+        }
+        guard let value = Int(digits), let factor, value.multipliedReportingOverflow(by: factor).overflow == false else {
+            throw HVError(
+                .invalidParameter, "\(field): '\(text)' is not a size", fix: "write a whole number with a unit, such as 512M or 20G",
+                details: ["parameter": field]
+            )
+        }
+        return value * factor
+    }
+}
