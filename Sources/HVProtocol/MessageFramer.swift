@@ -42,4 +42,5 @@ public struct MessageFramer: Sendable {
 /// A message exceeded the size limit; the connection can't be resynchronised and must close.
 public struct FrameError: Error, Hashable, Sendable {
     public let limit: Int
+    public init(limit: Int) { self.limit = limit }
 }

@@ -1,0 +1,89 @@
+import Foundation
+import HVAudit
+import Testing
+
+@Suite struct AuditChainTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hv-audit-\(UUID().uuidString)").path
+
+    func record(_ index: Int) -> AuditRecord {
+        AuditRecord(
+            time: "2026-11-25T00:00:0\(index).000Z", uid: 1000, gid: 1000, pid: Int32(100 + index), executable: "/usr/bin/hv",
+            method: "org.hypernixos.Vm.Start", action: "org.hypernixos.vm.start", target: "vm\(index)", decision: "allowed",
+            result: "ok", durationMs: 1.5
+        )
+    }
+
+    func writeLog(_ count: Int) throws -> AuditLog {
+        let log = try AuditLog(path: directory + "/audit.jsonl", journal: false)
+        for index in 0..<count { try log.append(record(index)) }
+        return log
+    }
+
+    func lines(_ log: AuditLog) throws -> [String] {
+        try String(contentsOfFile: log.path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    func rewrite(_ log: AuditLog, _ lines: [String]) throws {
+        try (lines.joined(separator: "\n") + "\n").write(toFile: log.path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func intactLogVerifies() throws {
+        let log = try writeLog(5)
+        let result = log.verify()
+        #expect(result.intact)
+        #expect(result.records == 5)
+    }
+
+    @Test func editedLineIsFound() throws {
+        let log = try writeLog(5)
+        var content = try lines(log)
+        content[2] = content[2].replacingOccurrences(of: #""decision":"allowed""#, with: #""decision":"denied""#)
+        try rewrite(log, content)
+        let result = log.verify()
+        #expect(!result.intact)
+        #expect(result.brokenAtLine == 3)
+        #expect(result.reason?.contains("changed") == true)
+    }
+
+    @Test func deletedLineIsFound() throws {
+        let log = try writeLog(5)
+        var content = try lines(log)
+        content.remove(at: 1)
+        try rewrite(log, content)
+        let result = log.verify()
+        #expect(!result.intact)
+        #expect(result.brokenAtLine == 2)
+    }
+
+    @Test func truncatedTailIsFound() throws {
+        let log = try writeLog(5)
+        try rewrite(log, Array(try lines(log).dropLast()))
+        let result = log.verify()
+        #expect(!result.intact)
+        #expect(result.reason?.contains("removed from the end") == true)
+    }
+
+    /// Recomputing one line's hash doesn't help: the next line still names the old one.
+    @Test func rehashedForgeryIsFound() throws {
+        let log = try writeLog(3)
+        var content = try lines(log)
+        var forged = try JSONDecoder().decode(AuditRecord.self, from: Data(content[0].utf8))
+        forged.uid = 0
+        forged.hash = AuditChain.hash(of: forged)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        content[0] = String(decoding: try encoder.encode(forged), as: UTF8.self)
+        try rewrite(log, content)
+        #expect(log.verify().brokenAtLine == 2)
+    }
+
+    @Test func reopenedLogContinuesTheChain() throws {
+        _ = try writeLog(2)
+        let reopened = try AuditLog(path: directory + "/audit.jsonl", journal: false)
+        let third = try reopened.append(record(9))
+        #expect(third.seq == 3)
+        #expect(reopened.verify().intact)
+        let contents = try #require(FileManager.default.contents(atPath: reopened.path))
+        #expect(AuditChain.verify(contents: contents, head: AuditLog.readHead(logPath: reopened.path)).intact)
+    }
+}

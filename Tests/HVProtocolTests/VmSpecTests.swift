@@ -1,0 +1,50 @@
+import HVProtocol
+import Testing
+
+@Suite struct VmSpecTests {
+    func spec(name: String = "web-1", vcpus: Int = 2, memoryMiB: Int = 1024, diskGiB: Int = 10, iso: String? = nil) -> VmSpec {
+        VmSpec(name: name, vcpus: vcpus, memoryMiB: memoryMiB, diskGiB: diskGiB, iso: iso)
+    }
+
+    @Test(arguments: ["a", "web-1", "db_2.prod", "A9", String(repeating: "x", count: 64)])
+    func validNames(name: String) throws {
+        try VmName.validate(name)
+    }
+
+    @Test(arguments: [
+        "", "../x", "a b", "<x>", "-lead", ".hidden", "_x", "a/b", "a\u{0}b", "name;rm", "$(id)", "é",
+        String(repeating: "x", count: 65),
+    ])
+    func invalidNames(name: String) {
+        let error = #expect(throws: HVError.self) { try VmName.validate(name) }
+        #expect(error?.code == .invalidSpec)
+        #expect(error?.details["field"] == "name")
+        #expect(error?.fix != nil)
+    }
+
+    @Test func tooLongNameSaysHowLong() {
+        let error = #expect(throws: HVError.self) { try VmName.validate(String(repeating: "x", count: 65)) }
+        #expect(error?.reason.contains("65 characters") == true)
+    }
+
+    @Test(arguments: [
+        ("vcpus", VmSpec(name: "a", vcpus: 0, memoryMiB: 512, diskGiB: 1)),
+        ("vcpus", VmSpec(name: "a", vcpus: 65, memoryMiB: 512, diskGiB: 1)),
+        ("memoryMiB", VmSpec(name: "a", vcpus: 1, memoryMiB: 63, diskGiB: 1)),
+        ("memoryMiB", VmSpec(name: "a", vcpus: 1, memoryMiB: -512, diskGiB: 1)),
+        ("diskGiB", VmSpec(name: "a", vcpus: 1, memoryMiB: 512, diskGiB: 0)),
+        ("diskGiB", VmSpec(name: "a", vcpus: 1, memoryMiB: 512, diskGiB: Int.max)),
+        ("iso", VmSpec(name: "a", vcpus: 1, memoryMiB: 512, diskGiB: 1, iso: "../../etc/shadow")),
+        ("iso", VmSpec(name: "a", vcpus: 1, memoryMiB: 512, diskGiB: 1, iso: "/srv/x.iso")),
+        ("iso", VmSpec(name: "a", vcpus: 1, memoryMiB: 512, diskGiB: 1, iso: "debian.img")),
+    ])
+    func outOfRangeFieldsAreNamed(field: String, spec: VmSpec) {
+        let error = #expect(throws: HVError.self) { try spec.validate() }
+        #expect(error?.details["field"] == field)
+        #expect(error?.reason.hasPrefix(field + ":") == true)
+    }
+
+    @Test func validSpecPasses() throws {
+        try spec(iso: "debian-12.5.0-amd64-netinst.iso").validate()
+    }
+}
