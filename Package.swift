@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "hv-bench",
             dependencies: [
-                "HVBroker", "HVClient", "HVLibvirt", "HVPolkit",
+                "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol", "CLibvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -93,8 +93,12 @@ let package = Package(
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVBrokerTests",
-            dependencies: ["HVBroker", "HVClient", "HVProtocol", "HVAudit"],
-            resources: [],
+            dependencies: [
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

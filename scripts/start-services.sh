@@ -63,16 +63,40 @@ ensure_libvirt_accounts() {
     fi
 }
 
+start_libvirt_direct() {
+    mkdir -p /var/log/libvirt /var/run/libvirt
+    if running virtlogd && [ -S /run/libvirt/virtlogd-sock ]; then
+        log "virtlogd already running"
+    else
+        LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d
+        log "started virtlogd"
+    fi
+    if running libvirtd && [ -S /run/libvirt/libvirt-sock ]; then
+        log "libvirtd already running"
+    else
+        LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d
+        log "started libvirtd (log: /var/log/libvirt/libvirtd.log)"
+    fi
+}
+
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     log "systemd is PID 1; using systemctl"
+    # libvirt-qemu must exist before libvirtd starts, or its QEMU driver fails.
     ensure_libvirt_accounts
-    for unit in dbus polkit virtlogd libvirtd; do
+    for unit in dbus polkit; do
         if systemctl start "$unit" 2>/dev/null; then
             log "started $unit (systemctl)"
         else
             log "warning: systemctl start $unit failed"
         fi
     done
+    # libvirt's units ship in libvirt-daemon-system, which may be absent.
+    if systemctl start virtlogd libvirtd 2>/dev/null; then
+        log "started virtlogd libvirtd (systemctl)"
+    else
+        log "no usable libvirtd unit; starting libvirt directly"
+        start_libvirt_direct
+    fi
 else
     log "systemd is not PID 1; starting daemons directly"
 
@@ -82,7 +106,8 @@ else
     else
         mkdir -p /run/dbus
         dbus-uuidgen --ensure
-        if ! running dbus-daemon; then
+        # A stale pid file (daemon gone) makes dbus-daemon refuse to start.
+        if [ -f /run/dbus/pid ] && ! kill -0 "$(cat /run/dbus/pid 2>/dev/null)" 2>/dev/null; then
             rm -f /run/dbus/pid /run/dbus/system_bus_socket
         fi
         dbus-daemon --system --fork
@@ -98,21 +123,9 @@ else
         log "started polkitd (log: /var/log/polkitd.log)"
     fi
 
-    # libvirt.
+    # libvirt (the libvirt-qemu account must exist before libvirtd starts).
     ensure_libvirt_accounts
-    mkdir -p /var/log/libvirt /var/run/libvirt
-    if running virtlogd; then
-        log "virtlogd already running"
-    else
-        LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d
-        log "started virtlogd"
-    fi
-    if running libvirtd; then
-        log "libvirtd already running"
-    else
-        LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d
-        log "started libvirtd (log: /var/log/libvirt/libvirtd.log)"
-    fi
+    start_libvirt_direct
 fi
 
 wait_for "polkitd" polkit_up \

@@ -57,6 +57,8 @@ final class FramingHandler: ChannelInboundHandler {
         timeout = context.eventLoop.scheduleTask(in: readTimeout) {
             let (handler, context) = loopBound.value
             handler.fail(context, .timedOut(seconds: seconds))
+            // Outside a read cycle: the async reader only sees frames once a read completes.
+            context.fireChannelReadComplete()
         }
     }
 

@@ -40,7 +40,7 @@ fi
 [ -d /usr/lib/grub/i386-pc ] || die "GRUB BIOS files missing (install grub-pc-bin)"
 
 # Newest installed Debian kernel image (not necessarily the running kernel).
-kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1 || true)
+kernel=$(printf "%s\n" /boot/vmlinuz-* | sort -V | tail -n1)
 [ -n "$kernel" ] && [ -r "$kernel" ] || die "no readable /boot/vmlinuz-* (install linux-image-amd64)"
 kver=${kernel#/boot/vmlinuz-}
 moddir=/lib/modules/$kver
@@ -88,8 +88,8 @@ mkdir -p /dev/input
 
 # Write a line to the serial port, and to the console if it is elsewhere.
 say() {
-    echo "$1" > /dev/ttyS0
-    grep -q ttyS0 /sys/class/tty/console/active 2>/dev/null || echo "$1" > /dev/console
+    printf '%s\n' "$1" > /dev/ttyS0
+    grep -q ttyS0 /sys/class/tty/console/active 2>/dev/null || printf '%s\n' "$1" > /dev/console
 }
 
 while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < /lib/modules/load-order
@@ -104,7 +104,7 @@ watch_button() {
     poweroff -f
 }
 fd=3
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
     for n in /sys/class/input/event*; do
         [ -e "$n/device/name" ] || continue
         case "$(cat "$n/device/name")" in

@@ -1,0 +1,109 @@
+import Foundation
+import Glibc
+import HVClient
+
+/// The hv-broker under test, on the libvirt test driver in a scratch directory of its own.
+final class BrokerProcess {
+    let directory: String
+    let socketPath: String
+    private let process = Process()
+    private var stopped = false
+
+    /// Starts the broker and returns once its socket accepts connections.
+    init(executable: String, timeoutSeconds: Double = 15) throws(BenchError) {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError(
+                .brokerFailed, "no hv-broker executable at \(executable)",
+                fix: "build it (swift build -c release --product hv-broker) or pass --broker PATH"
+            )
+        }
+        directory = try Self.makeTemporaryDirectory()
+        socketPath = directory + "/b.sock"
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "--libvirt-uri", "test:///default", "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
+            "--state-dir", directory + "/state", "--console-dir", directory + "/console",
+        ]
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        do {
+            try process.run()
+            try waitForSocket(timeoutSeconds: timeoutSeconds)
+        } catch {
+            stop()
+            throw error as? BenchError ?? BenchError(.brokerFailed, "could not start \(executable): \(error)")
+        }
+    }
+
+    var logPath: String { directory + "/broker.log" }
+    var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and removes its directory. Safe to call twice.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        if process.isRunning {
+            process.terminate()
+            let deadline = Stopwatch.now() + 5_000_000_000
+            while process.isRunning, Stopwatch.now() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func waitForSocket(timeoutSeconds: Double) throws(BenchError) {
+        let deadline = Stopwatch.now() + UInt64(timeoutSeconds * 1e9)
+        while Stopwatch.now() < deadline {
+            guard process.isRunning else {
+                let status = process.terminationStatus
+                throw BenchError(.brokerFailed, "hv-broker exited with status \(status):\n\(logTail())")
+            }
+            if (try? VarlinkClient(socketPath: socketPath)) != nil { return }
+            usleep(20_000)
+        }
+        throw BenchError(
+            .brokerFailed, "hv-broker did not listen on \(socketPath) within \(Int(timeoutSeconds)) s:\n\(logTail())"
+        )
+    }
+
+    private func logTail() -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(15).map { "  broker: \($0)" }.joined(separator: "\n")
+    }
+
+    private static func makeTemporaryDirectory() throws(BenchError) -> String {
+        var template = Array("/tmp/hv-bench.XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw BenchError(.brokerFailed, "cannot create a directory in /tmp: \(String(cString: strerror(errno)))")
+        }
+        return String(cString: created)
+    }
+}
+
+/// On SIGINT or SIGTERM, stops the broker and removes its directory before exiting.
+final class InterruptHandler {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ broker: BrokerProcess) {
+        let pid = broker.processIdentifier
+        let directory = broker.directory
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                kill(pid, SIGTERM)
+                try? FileManager.default.removeItem(atPath: directory)
+                _exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        sources.forEach { $0.cancel() }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+import HVLibvirt
+
+@main
+enum Main {
+    static func main() {
+        GLibEnvironment.ensureMallocAllocator()
+        BenchCommand.main()
+    }
+}

@@ -1,0 +1,149 @@
+import HVAudit
+import HVBroker
+import HVProtocol
+import Synchronization
+import Testing
+
+/// The order decode → validate → authorize → act → audit, shown with fakes that record calls.
+@Suite struct DispatcherTests {
+    static let cases: [(String, [String: JSONValue], BrokerOperation, String)] = [
+        (Method.hostGetInfo, [:], .hostInfo, "hostInfo"),
+        (Method.vmList, [:], .vmList, "list"),
+        (Method.vmInfo, ["name": .string("web")], .vmInfo, "info web"),
+        (Method.vmStart, ["name": .string("web")], .vmStart, "start web"),
+        (Method.vmShutdown, ["name": .string("web")], .vmShutdown, "shutdown web"),
+        (Method.vmReboot, ["name": .string("web")], .vmReboot, "reboot web"),
+        (Method.vmKill, ["name": .string("web")], .vmKill, "kill web"),
+        (Method.vmDelete, ["name": .string("web")], .vmDelete, "delete web false"),
+        (Method.vmDelete, ["name": .string("web"), "removeDisks": .bool(true)], .vmDeleteWithDisks, "delete web true"),
+        (Method.vmReadConsole, ["name": .string("web"), "maxBytes": .int(100)], .vmConsole, "console web 100"),
+        (
+            Method.vmCreate,
+            ["spec": .object(["name": .string("web"), "vcpus": .int(1), "memoryMiB": .int(512), "diskGiB": .int(2)])],
+            .vmCreate, "create web"
+        ),
+    ]
+
+    @Test(arguments: cases)
+    func allowedRequestsReachTheHypervisor(method: String, parameters: [String: JSONValue], operation: BrokerOperation, call: String) async throws {
+        let authorizer = FakeAuthorizer(.allowed)
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, audit) = try makeDispatcher(authorizer: authorizer, hypervisor: hypervisor)
+        let reply = try decodeReply(await dispatcher.handle(try encodeCall(method, parameters), from: testPeer))
+        #expect(reply.error == nil)
+        #expect(authorizer.asked.withLock { $0 } == [operation])
+        #expect(hypervisor.calls.withLock { $0 } == [call])
+        let record = try #require(try auditRecords(audit).last)
+        #expect(record.action == operation.action)
+        #expect(record.decision == "allowed")
+        #expect(record.result == "ok")
+        #expect(record.uid == testPeer.uid && record.pid == testPeer.pid)
+    }
+
+    @Test(arguments: cases)
+    func deniedRequestsChangeNothing(method: String, parameters: [String: JSONValue], operation: BrokerOperation, call _: String) async throws {
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.denied), hypervisor: hypervisor)
+        let reply = try decodeReply(await dispatcher.handle(try encodeCall(method, parameters), from: testPeer))
+        #expect(reply.error?.hasSuffix(".PermissionDenied") == true)
+        #expect(reply.parameters?["action"] == .string(operation.action))
+        #expect(reply.parameters?["fix"]?.stringValue?.contains(operation.grantingGroup) == true)
+        #expect(hypervisor.calls.withLock { $0 }.isEmpty)
+        #expect(try auditRecords(audit).last?.decision == "denied")
+    }
+
+    @Test func unreachablePolkitMeansRefusal() async throws {
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.unavailable("no bus")), hypervisor: hypervisor)
+        let reply = try decodeReply(await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")]), from: testPeer))
+        #expect(reply.error == "org.hypernixos.Vm.AuthorizationUnavailable")
+        #expect(hypervisor.calls.withLock { $0 }.isEmpty)
+        #expect(try auditRecords(audit).last?.decision == "unavailable")
+    }
+
+    static let invalid: [(String, [String: JSONValue], String)] = [
+        (Method.vmStart, ["name": .string("../x")], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmStart, ["name": .string("a b")], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmStart, ["name": .string("<x>")], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmStart, ["name": .string(String(repeating: "a", count: 65))], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmStart, ["name": .int(3)], "org.varlink.service.InvalidParameter"),
+        (Method.vmStart, [:], "org.varlink.service.InvalidParameter"),
+        (Method.vmStart, ["name": .string("web"), "force": .bool(true)], "org.varlink.service.InvalidParameter"),
+        (Method.vmReadConsole, ["name": .string("web"), "maxBytes": .int(-1)], "org.varlink.service.InvalidParameter"),
+        ("org.hypernixos.Vm.Migrate", ["name": .string("web")], "org.varlink.service.MethodNotFound"),
+        ("org.example.Other.Call", [:], "org.varlink.service.InterfaceNotFound"),
+        (
+            Method.vmCreate,
+            ["spec": .object(["name": .string("web"), "vcpus": .int(-2), "memoryMiB": .int(512), "diskGiB": .int(2)])],
+            "org.hypernixos.Vm.InvalidSpec"
+        ),
+        (
+            Method.vmCreate,
+            ["spec": .object(["name": .string("web"), "vcpus": .int(1), "memoryMiB": .int(512), "diskGiB": .int(99_999_999)])],
+            "org.hypernixos.Vm.InvalidSpec"
+        ),
+        (
+            Method.vmCreate,
+            [
+                "spec": .object([
+                    "name": .string("web"), "vcpus": .int(1), "memoryMiB": .int(512), "diskGiB": .int(2),
+                    "iso": .string("../../etc/shadow"),
+                ])
+            ],
+            "org.hypernixos.Vm.InvalidSpec"
+        ),
+        (Method.vmCreate, ["spec": .string("<domain type='kvm'/>")], "org.varlink.service.InvalidParameter"),
+    ]
+
+    /// Invalid input is refused before polkit is asked and before anything is touched.
+    @Test(arguments: invalid)
+    func invalidRequestsNeverReachPolkit(method: String, parameters: [String: JSONValue], error: String) async throws {
+        let authorizer = FakeAuthorizer(.allowed)
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, audit) = try makeDispatcher(authorizer: authorizer, hypervisor: hypervisor)
+        let reply = try decodeReply(await dispatcher.handle(try encodeCall(method, parameters), from: testPeer))
+        #expect(reply.error == error)
+        #expect(reply.parameters?["reason"]?.stringValue?.isEmpty == false)
+        #expect(authorizer.asked.withLock { $0 }.isEmpty)
+        #expect(hypervisor.calls.withLock { $0 }.isEmpty)
+        #expect(try auditRecords(audit).last?.decision == "invalid")
+    }
+
+    @Test func malformedMessagesGetAnError() async throws {
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed))
+        for garbage in ["not json", "[]", #"{"parameters":{}}"#, #"{"method":5}"#, "\u{FFFD}\u{0}"] {
+            let reply = try decodeReply(await dispatcher.handle(Array(garbage.utf8), from: testPeer))
+            #expect(reply.error == "org.hypernixos.Protocol.MalformedMessage", "\(garbage)")
+        }
+        #expect(try auditRecords(audit).count == 5)
+    }
+
+    @Test func introspectionNeedsNoAuthorization() async throws {
+        let authorizer = FakeAuthorizer(.denied)
+        let (dispatcher, _) = try makeDispatcher(authorizer: authorizer)
+        let info = try decodeReply(await dispatcher.handle(try encodeCall(Method.getInfo), from: testPeer))
+        #expect(info.parameters?["interfaces"] == .array(Interfaces.all.map(JSONValue.string)))
+        let description = try decodeReply(
+            await dispatcher.handle(try encodeCall(Method.getInterfaceDescription, ["interface": .string("org.hypernixos.Vm")]), from: testPeer)
+        )
+        #expect(description.parameters?["description"]?.stringValue?.contains("method Start(name: string)") == true)
+        #expect(authorizer.asked.withLock { $0 }.isEmpty)
+    }
+
+    @Test func onewayCallsAreAuditedButGetNoReply() async throws {
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed), hypervisor: hypervisor)
+        let reply = await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")], oneway: true), from: testPeer)
+        #expect(reply == nil)
+        #expect(hypervisor.calls.withLock { $0 } == ["start web"])
+        #expect(try auditRecords(audit).count == 1)
+    }
+
+    @Test func everyRequestIsChainedInTheAuditLog() async throws {
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed))
+        for _ in 0..<10 { _ = await dispatcher.handle(try encodeCall(Method.vmList), from: testPeer) }
+        _ = await dispatcher.handle(Array("junk".utf8), from: testPeer)
+        #expect(audit.verify().intact)
+        #expect(audit.verify().records == 11)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HVAudit
+import HVBroker
+import HVProtocol
+import Logging
+import Synchronization
+
+/// Answers every authorization with a fixed outcome and remembers what it was asked.
+final class FakeAuthorizer: Authorizer {
+    let outcome: AuthorizationOutcome
+    let asked = Mutex<[BrokerOperation]>([])
+
+    init(_ outcome: AuthorizationOutcome) {
+        self.outcome = outcome
+    }
+
+    func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome {
+        asked.withLock { $0.append(operation) }
+        return outcome
+    }
+}
+
+/// An in-memory hypervisor that records every call it receives.
+final class FakeHypervisor: Hypervisor {
+    let calls = Mutex<[String]>([])
+    let delay: Duration
+
+    init(delay: Duration = .zero) {
+        self.delay = delay
+    }
+
+    private func note(_ call: String) async {
+        calls.withLock { $0.append(call) }
+        if delay > .zero { try? await Task.sleep(for: delay) }
+    }
+
+    static let details = VmDetails(
+        name: "web", uuid: "u", state: "shutoff", vcpus: 1, memoryMiB: 512, cpuTimeNs: 0, domainType: "qemu",
+        autostart: false, disks: []
+    )
+
+    func hostInfo() async throws(HVError) -> HostInfo {
+        await note("hostInfo")
+        return HostInfo(
+            hostname: "h", libvirtVersion: "9.0.0", hypervisorVersion: "7.2.0", hypervisorUri: "test:///default",
+            cpuModel: "x86_64", cpus: 2, memoryMiB: 1024, kvm: KvmStatus(usable: false, reason: "fake"), domainType: "qemu"
+        )
+    }
+
+    func list() async throws(HVError) -> [VmSummary] {
+        await note("list")
+        return [VmSummary(name: "web", state: "running", uuid: "u")]
+    }
+
+    func info(_ name: String) async throws(HVError) -> VmDetails {
+        await note("info \(name)")
+        guard name == "web" else { throw HVError.notFound(vm: name) }
+        return Self.details
+    }
+
+    func create(_ spec: VmSpec) async throws(HVError) -> VmDetails {
+        await note("create \(spec.name)")
+        return Self.details
+    }
+
+    func start(_ name: String) async throws(HVError) { await note("start \(name)") }
+    func shutdown(_ name: String) async throws(HVError) { await note("shutdown \(name)") }
+    func reboot(_ name: String) async throws(HVError) { await note("reboot \(name)") }
+    func kill(_ name: String) async throws(HVError) { await note("kill \(name)") }
+
+    func delete(_ name: String, removeDisks: Bool) async throws(HVError) -> [String] {
+        await note("delete \(name) \(removeDisks)")
+        return removeDisks ? ["\(name)-disk0.qcow2"] : []
+    }
+
+    func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply {
+        await note("console \(name) \(maxBytes)")
+        return VmConsoleReply(text: "HV-MARKER\n", truncated: false)
+    }
+}
+
+func temporaryDirectory() -> String {
+    let path = "/tmp/hv-test-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func makeDispatcher(
+    authorizer: FakeAuthorizer, hypervisor: FakeHypervisor = FakeHypervisor(), directory: String = temporaryDirectory()
+) throws -> (Dispatcher, AuditLog) {
+    let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
+    let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: authorizer, audit: audit, logger: Logger(label: "test"))
+    return (dispatcher, audit)
+}
+
+let testPeer = Peer(uid: 1000, gid: 1000, pid: 4242, startTime: 1, executable: "/usr/bin/hv")
+
+func encodeCall(_ method: String, _ parameters: [String: JSONValue]? = nil, oneway: Bool? = nil) throws -> [UInt8] {
+    var call = VarlinkCall(method: method, parameters: parameters)
+    call.oneway = oneway
+    return try VarlinkJSON.encode(call)
+}
+
+func decodeReply(_ bytes: [UInt8]?) throws -> VarlinkReply {
+    try VarlinkJSON.decode(VarlinkReply.self, from: bytes ?? [])
+}
+
+/// The audit records written so far.
+func auditRecords(_ log: AuditLog) throws -> [AuditRecord] {
+    let text = (try? String(contentsOfFile: log.path, encoding: .utf8)) ?? ""
+    return try text.split(separator: "\n").map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+}

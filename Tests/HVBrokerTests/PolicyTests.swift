@@ -1,0 +1,106 @@
+import Foundation
+import HVProtocol
+import Testing
+
+/// The shipped polkit files and the broker's operation enum must agree exactly: no operation
+/// without a declared action, no rule that grants an undeclared one.
+@Suite struct PolicyTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func file(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    static func declaredActions() throws -> [String] {
+        let policy = try file("polkit/org.hypernixos.policy")
+        return policy.split(separator: "<action id=\"").dropFirst().map { String($0.prefix(while: { $0 != "\"" })) }
+    }
+
+    /// The ids in `var NAME = [ ... ];` of the rules file.
+    static func ruleActions(_ name: String) throws -> Set<String> {
+        let rules = try file("polkit/50-hypernixos.rules")
+        let start = try #require(rules.range(of: "var \(name) = ["))
+        let end = try #require(rules.range(of: "];", range: start.upperBound..<rules.endIndex))
+        return Set(rules[start.upperBound..<end.lowerBound].split(separator: "\"").enumerated()
+            .filter { $0.offset % 2 == 1 }.map { String($0.element) })
+    }
+
+    @Test func everyOperationHasADeclaredAction() throws {
+        let declared = try Self.declaredActions()
+        #expect(Set(declared) == Set(BrokerOperation.allCases.map(\.action)))
+        #expect(declared.count == Set(declared).count, "no action is declared twice")
+    }
+
+    @Test func actionsAreDistinct() {
+        #expect(Set(BrokerOperation.allCases.map(\.action)).count == BrokerOperation.allCases.count)
+    }
+
+    @Test func everyActionDefaultsToAdministratorAuthentication() throws {
+        let policy = try Self.file("polkit/org.hypernixos.policy")
+        for tag in ["allow_any", "allow_inactive", "allow_active"] {
+            let values = policy.split(separator: "<\(tag)>").dropFirst().map { $0.prefix(while: { $0 != "<" }) }
+            #expect(values.count == BrokerOperation.allCases.count)
+            #expect(values.allSatisfy { $0 == "auth_admin" }, "\(tag) must be auth_admin")
+        }
+    }
+
+    @Test func rulesGrantOnlyDeclaredActions() throws {
+        let declared = Set(try Self.declaredActions())
+        for name in ["viewerActions", "operatorActions", "adminActions"] {
+            let granted = try Self.ruleActions(name)
+            #expect(!granted.isEmpty)
+            #expect(granted.isSubset(of: declared), "\(name) grants \(granted.subtracting(declared))")
+        }
+    }
+
+    @Test(arguments: BrokerOperation.allCases)
+    func groupsMatchTheBrokersHints(operation: BrokerOperation) throws {
+        let viewers = try Self.ruleActions("viewerActions")
+        let operators = try Self.ruleActions("operatorActions")
+        let admins = try Self.ruleActions("adminActions")
+        #expect(admins.contains(operation.action))
+        switch operation.grantingGroup {
+        case "hypervisor-viewers":
+            #expect(viewers.contains(operation.action) && operators.contains(operation.action))
+        case "hypervisor-operators":
+            #expect(!viewers.contains(operation.action) && operators.contains(operation.action))
+        case "hypervisor-admins":
+            #expect(!viewers.contains(operation.action) && !operators.contains(operation.action))
+        default:
+            Issue.record("unknown group \(operation.grantingGroup)")
+        }
+    }
+
+    /// Nothing in the broker's code path starts a process or a shell, so no name can reach one.
+    @Test func brokerStartsNoProcesses() throws {
+        let directories = ["Sources/HVBroker", "Sources/HVLibvirt", "Sources/HVPolkit", "Sources/HVAudit", "Sources/hv-broker"]
+        for directory in directories {
+            let url = Self.root.appendingPathComponent(directory)
+            for file in try FileManager.default.contentsOfDirectory(atPath: url.path) where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: url.appendingPathComponent(file), encoding: .utf8)
+                for pattern in ["Process(", "posix_spawn", "system(", "popen(", "/bin/sh", "execv"] where text.contains(pattern) {
+                    // The one exec is the broker re-executing its own binary (GLibEnvironment).
+                    let allowed = pattern == "execv" && text.contains("execv(\"/proc/self/exe\", CommandLine.unsafeArgv)")
+                    #expect(allowed, "\(directory)/\(file) uses \(pattern)")
+                }
+            }
+        }
+    }
+
+    /// No sudoers fragment, no libvirt group membership: operators get no path to root or to libvirt.
+    @Test func shippedFilesGrantNoDirectLibvirtOrSudo() throws {
+        let enumerator = FileManager.default.enumerator(atPath: Self.root.path)
+        while let path = enumerator?.nextObject() as? String {
+            guard !path.hasPrefix(".") else {
+                enumerator?.skipDescendants()
+                continue
+            }
+            #expect(!path.contains("sudoers"), "\(path)")
+            guard ["systemd/", "nix/", "polkit/", "scripts/"].contains(where: path.hasPrefix) else { continue }
+            let text = (try? String(contentsOf: Self.root.appendingPathComponent(path), encoding: .utf8)) ?? ""
+            #expect(!text.contains("unix.manage"), "\(path) mentions libvirt's unix.manage")
+            #expect(!text.contains("usermod -aG libvirt"), "\(path) adds a user to the libvirt group")
+        }
+    }
+}

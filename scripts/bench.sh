@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build hv-broker and hv-bench (release, scratch path .build-release) and run the benchmark.
+# hv-bench starts its own broker on the libvirt test driver; see docs/BENCHMARKS.md.
+#
+# Usage: sudo scripts/bench.sh [hv-bench options, e.g. --iterations 5000 --json]
+# Run as root, with the system D-Bus, polkitd and libvirtd running (when they are not and
+# scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if sudo
+# drops it from PATH.
+set -euo pipefail
+
+export PATH="$PATH:/usr/sbin:/sbin"
+cd "$(dirname "$0")/.."
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must be run as root (sudo $0): polkit grants the broker's actions to root" \
+    "without any group setup, and hv-bench asks polkit about another user's process"
+
+# pkcheck exits 0-3 when polkitd answered, 127 when it could not be reached.
+polkit_up() {
+    local rc=0
+    pgrep -x polkitd >/dev/null 2>&1 || return 1
+    pkcheck --action-id org.freedesktop.policykit.exec --process $$ >/dev/null 2>&1 || rc=$?
+    [ "$rc" -le 3 ]
+}
+libvirt_up() {
+    pgrep -x libvirtd >/dev/null 2>&1 && virsh -c qemu:///system version >/dev/null 2>&1
+}
+
+if ! polkit_up || ! libvirt_up; then
+    if [ -x scripts/start-services.sh ]; then
+        log "polkitd or libvirtd is not running; running scripts/start-services.sh"
+        scripts/start-services.sh >&2 || true
+    fi
+    polkit_up || die "polkitd is not running or not reachable on the system bus" \
+        "(start dbus and polkitd: systemctl start dbus polkit)"
+    libvirt_up || die "libvirtd is not running or does not answer (start it: systemctl start libvirtd)"
+fi
+[ -f /usr/share/polkit-1/actions/org.hypernixos.policy ] \
+    || die "the broker's polkit actions are not installed:" \
+        "copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
+
+SWIFT=${SWIFT:-$(command -v swift || true)}
+[ -n "$SWIFT" ] || die "swift is not on PATH (sudo may have reset it): run 'sudo SWIFT=\$(command -v swift) $0'"
+
+build=(--configuration release --scratch-path .build-release)
+log "building hv-broker and hv-bench (release, .build-release)"
+"$SWIFT" build "${build[@]}" --product hv-broker >&2
+"$SWIFT" build "${build[@]}" --product hv-bench >&2
+bin=$("$SWIFT" build "${build[@]}" --show-bin-path)
+
+exec "$bin/hv-bench" --broker "$bin/hv-broker" "$@"
