@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "hv-bench",
             dependencies: [
-                "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol", "CLibvirt",
+                "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

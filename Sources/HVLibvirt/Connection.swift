@@ -97,27 +97,15 @@ public final class Connection: @unchecked Sendable {
 
 /// Process-wide libvirt setup.
 public enum Libvirt {
-    /// Initializes libvirt (and its GLib use) once. Call before starting any threads: doing it
-    /// lazily on a worker thread races GLib's own start-up.
+    /// Initializes libvirt once, before any other libvirt call and before threads use it.
+    ///
+    /// Nothing may touch libvirt's error state first: until `virInitialize` creates its
+    /// thread-local key, libvirt's error functions read and free whatever another library stored
+    /// under pthread key 0 (GLib's slice allocator, here), which corrupts that library's memory.
     public static func initialize() throws(LibvirtError) {
-        _ = try Call.status("initializing libvirt") { virInitialize() }
+        guard virInitialize() == 0 else {
+            throw LibvirtError(code: -1, domain: -1, message: "virInitialize failed")
+        }
         Connection.silenceDefaultErrorPrinting
     }
 }
-
-/// GLib before 2.76 (Debian 12 ships 2.74) crashes in its slice allocator's per-thread magazines
-/// when libvirt and polkit first use it from threads GLib did not create, as every thread of a
-/// Swift concurrency program is. GLib 2.76 and later always allocate with malloc; older ones do
-/// when G_SLICE=always-malloc is set. GLib reads that while it loads, before `main`, so a process
-/// that lacks it re-executes itself once with it set (same pid, same descriptors, so a socket
-/// passed by systemd survives).
-public enum GLibEnvironment {
-    public static func ensureMallocAllocator() {
-        if let current = getenv("G_SLICE"), String(cString: current) == "always-malloc" { return }
-        setenv("G_SLICE", "always-malloc", 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // Only reached if exec failed; carry on, the crash is not certain.
-        perror("hv: re-executing with G_SLICE=always-malloc failed")
-    }
-}
-

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLibvirt
 import Foundation
 import Glibc
 import HVClient
@@ -58,10 +57,7 @@ struct BenchCommand: ParsableCommand {
         let connection: Connection
         let authority: PolkitAuthority
         do {
-            // Before any thread exists: libvirt's lazy initialization is not safe to race. virInitialize
-            // comes first because Libvirt.initialize() resets libvirt's last error before libvirt has
-            // created its thread-local key, and so frees whatever GLib keeps under key 0.
-            guard virInitialize() == 0 else { throw BenchError(.serviceUnavailable, "libvirt: virInitialize failed") }
+            // Already done in main before any thread; repeated here to report a failure.
             try Libvirt.initialize()
             connection = try Connection(uri: uri)
         } catch {

@@ -1,13 +1,15 @@
 import Foundation
 import Glibc
 import HVClient
+import Synchronization
 
 /// The hv-broker under test, on the libvirt test driver in a scratch directory of its own.
-final class BrokerProcess {
+/// `stop()` may be called from the interrupt handler's queue as well as from the main thread.
+final class BrokerProcess: @unchecked Sendable {
     let directory: String
     let socketPath: String
     private let process = Process()
-    private var stopped = false
+    private let stopped = Mutex(false)
 
     /// Starts the broker and returns once its socket accepts connections.
     init(executable: String, timeoutSeconds: Double = 15) throws(BenchError) {
@@ -40,18 +42,21 @@ final class BrokerProcess {
     var logPath: String { directory + "/broker.log" }
     var processIdentifier: Int32 { process.processIdentifier }
 
-    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and removes its directory. Safe to call twice.
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and removes its directory. A second
+    /// caller waits until the first one is done.
     func stop() {
-        guard !stopped else { return }
-        stopped = true
-        if process.isRunning {
-            process.terminate()
-            let deadline = Stopwatch.now() + 5_000_000_000
-            while process.isRunning, Stopwatch.now() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+        stopped.withLock { stopped in
+            guard !stopped else { return }
+            stopped = true
+            if process.isRunning {
+                process.terminate()
+                let deadline = Stopwatch.now() + 5_000_000_000
+                while process.isRunning, Stopwatch.now() < deadline { usleep(10_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: directory)
         }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func waitForSocket(timeoutSeconds: Double) throws(BenchError) {
@@ -59,19 +64,22 @@ final class BrokerProcess {
         while Stopwatch.now() < deadline {
             guard process.isRunning else {
                 let status = process.terminationStatus
-                throw BenchError(.brokerFailed, "hv-broker exited with status \(status):\n\(logTail())")
+                throw BenchError(.brokerFailed, "hv-broker exited with status \(status):\n\(logExcerpt())")
             }
             if (try? VarlinkClient(socketPath: socketPath)) != nil { return }
             usleep(20_000)
         }
         throw BenchError(
-            .brokerFailed, "hv-broker did not listen on \(socketPath) within \(Int(timeoutSeconds)) s:\n\(logTail())"
+            .brokerFailed, "hv-broker did not listen on \(socketPath) within \(Int(timeoutSeconds)) s:\n\(logExcerpt())"
         )
     }
 
-    private func logTail() -> String {
+    /// The broker's output: all of it when short, else its start (where a crash says why) and its end.
+    private func logExcerpt() -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(15).map { "  broker: \($0)" }.joined(separator: "\n")
+        let lines = text.split(separator: "\n").map(String.init)
+        let shown = lines.count <= 20 ? lines : lines.prefix(10) + ["..."] + lines.suffix(8)
+        return shown.map { "  broker: " + $0 }.joined(separator: "\n")
     }
 
     private static func makeTemporaryDirectory() throws(BenchError) -> String {
@@ -88,14 +96,11 @@ final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
 
     init(_ broker: BrokerProcess) {
-        let pid = broker.processIdentifier
-        let directory = broker.directory
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                kill(pid, SIGTERM)
-                try? FileManager.default.removeItem(atPath: directory)
+                broker.stop()
                 _exit(128 + number)
             }
             source.resume()

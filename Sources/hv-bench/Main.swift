@@ -4,7 +4,7 @@ import HVLibvirt
 @main
 enum Main {
     static func main() {
-        GLibEnvironment.ensureMallocAllocator()
+        _ = try? Libvirt.initialize()
         BenchCommand.main()
     }
 }

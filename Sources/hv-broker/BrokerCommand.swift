@@ -3,7 +3,6 @@ import CSystemd
 import Foundation
 import HVAudit
 import HVBroker
-import HVLibvirt
 import Logging
 import NIOCore
 import NIOPosix
@@ -22,6 +21,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Append-only JSON Lines audit log with a SHA-256 hash chain.") var auditLog = "/var/log/hypervisor/audit.jsonl"
     @Option(help: "State directory; disk images live in DIR/images, ISO images in DIR/isos.") var stateDir = "/var/lib/hypervisor"
     @Option(help: "Directory for the machines' serial console logs.") var consoleDir = "/var/log/hypervisor/console"
+    @Option(help: "The libvirt storage pool (a directory pool over DIR/images) the broker manages.") var pool = "hypervisor-images"
     @Option(help: "Exit after this many seconds without clients (0: never).") var idleExit = 0
     @Option(help: "Most clients served at once.") var maxClients = 64
     @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
@@ -38,10 +38,7 @@ struct BrokerCommand: AsyncParsableCommand {
         var logger = Logger(label: "hv-broker")
         logger.logLevel = ProcessInfo.processInfo.environment["HV_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
-        // Before any thread exists: libvirt's lazy initialization is not safe to race.
-        try Libvirt.initialize()
-
-        let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir)
+        let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir, poolName: pool)
         try layout.createDirectories()
         let audit = try AuditLog(path: auditLog)
 

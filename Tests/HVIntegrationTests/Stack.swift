@@ -1,0 +1,117 @@
+import Foundation
+
+/// The system under test, set up once per run: the project's polkit files, test users in each
+/// group, a guest ISO in the library, and the broker started by systemd-socket-activate.
+final class Stack: @unchecked Sendable {
+    static let operatorUser = "hv-it-operator"
+    static let viewerUser = "hv-it-viewer"
+    static let adminUser = "hv-it-admin"
+    static let strangerUser = "hv-it-stranger"
+    static let marker = "HV-IT-MARKER-2f9c"
+
+    let base = "/var/lib/hv-it"
+    var socket: String { base + "/run/broker.sock" }
+    var auditLog: String { base + "/log/audit.jsonl" }
+    var stateDirectory: String { base + "/state" }
+    var consoleDirectory: String { base + "/log/console" }
+    /// World-readable copies of the binaries: the build tree may sit under root's private home.
+    var bin: String { base + "/bin" }
+    let isoName = "hv-it-guest.iso"
+    private var activator: Foundation.Process?
+
+    static let shared: Result<Stack, any Error> = Result { try Stack() }
+
+    private init() throws {
+        try? run(["/usr/bin/pkill", "-f", base + "/bin/hv-broker"])
+        try? FileManager.default.removeItem(atPath: base)
+        for directory in [bin, base + "/run", base + "/log", stateDirectory + "/isos", base + "/py"] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try installPolicy()
+        try createUsers()
+        try copyBinaries()
+        try buildGuestISO()
+        try startBroker()
+    }
+
+    func installPolicy() throws {
+        try copy(Environment.root + "/polkit/org.hypernixos.policy", to: "/usr/share/polkit-1/actions/org.hypernixos.policy")
+        try copy(Environment.root + "/polkit/50-hypernixos.rules", to: "/etc/polkit-1/rules.d/50-hypernixos.rules")
+        // polkitd notices new actions and rules by itself; give it a moment to reload.
+        Thread.sleep(forTimeInterval: 1)
+    }
+
+    func createUsers() throws {
+        for group in ["hypervisor-viewers", "hypervisor-operators", "hypervisor-admins"] {
+            try run(["/usr/sbin/groupadd", "-f", "--system", group])
+        }
+        let users = [
+            (Self.operatorUser, "hypervisor-operators"), (Self.viewerUser, "hypervisor-viewers"),
+            (Self.adminUser, "hypervisor-admins"), (Self.strangerUser, ""),
+        ]
+        for (user, group) in users {
+            if try run(["/usr/bin/id", user]).status != 0 {
+                try expectSuccess(run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user]))
+            }
+            try expectSuccess(run(["/usr/sbin/usermod", "-G", group, user]))
+        }
+    }
+
+    func copyBinaries() throws {
+        for name in ["hv", "hv-broker"] {
+            try copy(Environment.buildDirectory + "/" + name, to: bin + "/" + name, mode: 0o755)
+        }
+        // The third-party Varlink client, importable by the test users.
+        let located = try run(["python3", "-c", "import os, varlink; print(os.path.dirname(varlink.__file__))"])
+        try expectSuccess(located)
+        try expectSuccess(run(["/bin/cp", "-r", located.stdout.trimmingCharacters(in: .whitespacesAndNewlines), base + "/py/varlink"]))
+        try expectSuccess(run(["/bin/chmod", "-R", "a+rX", base]))
+    }
+
+    func buildGuestISO() throws {
+        let iso = stateDirectory + "/isos/" + isoName
+        try expectSuccess(run([Environment.root + "/Tests/Fixtures/make-guest-iso.sh", iso, Self.marker]))
+    }
+
+    /// Starts the broker the way systemd would: the activator owns the listening socket and
+    /// passes it on the first connection.
+    func startBroker() throws {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        process.arguments = [
+            "--listen=" + socket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system", "--audit-log", auditLog,
+            "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
+        ]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let log = base + "/log/broker.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        activator = process
+        guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {
+            throw SetupError("systemd-socket-activate did not create \(socket)")
+        }
+        // systemd's hv-broker.socket sets SocketMode=0666; the activator leaves the umask's mode.
+        chmod(socket, 0o666)
+    }
+
+    /// Runs `hv` as a user against this broker.
+    func hv(_ arguments: [String], as user: String) throws -> Output {
+        try run([bin + "/hv"] + arguments, as: user, environment: ["HV_SOCKET": socket])
+    }
+
+    private func copy(_ source: String, to destination: String, mode: Int = 0o644) throws {
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(atPath: source, toPath: destination)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: destination)
+    }
+
+    private func expectSuccess(_ output: Output) throws {
+        guard output.status == 0 else { throw SetupError("setup command failed: \(output)") }
+    }
+}
+
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
