@@ -17,7 +17,6 @@ final class Stack: @unchecked Sendable {
     /// World-readable copies of the binaries: the build tree may sit under root's private home.
     var bin: String { base + "/bin" }
     let isoName = "hv-it-guest.iso"
-    private var activator: Foundation.Process?
 
     static let shared: Result<Stack, any Error> = Result { try Stack() }
 
@@ -74,20 +73,25 @@ final class Stack: @unchecked Sendable {
     }
 
     /// Starts the broker the way systemd would: the activator owns the listening socket and
-    /// passes it on the first connection.
+    /// passes it on the first connection. Spawned directly rather than with Foundation.Process,
+    /// whose single reaping thread would block waiting on this long-lived child.
     func startBroker() throws {
-        let process = Foundation.Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        process.arguments = [
-            "--listen=" + socket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system", "--audit-log", auditLog,
-            "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = base + "/log/broker.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
-        activator = process
+        let arguments = [
+            "/usr/bin/systemd-socket-activate", "--listen=" + socket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system",
+            "--audit-log", auditLog, "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
+        ]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
+        guard status == 0 else { throw SetupError("cannot start systemd-socket-activate: \(String(cString: strerror(status)))") }
         guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {
             throw SetupError("systemd-socket-activate did not create \(socket)")
         }

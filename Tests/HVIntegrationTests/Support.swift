@@ -97,3 +97,14 @@ func waitUntil(_ seconds: TimeInterval, every interval: TimeInterval = 1, _ cond
     }
     return try condition()
 }
+
+/// Runs a test body on its own thread with the shared stack. The bodies block (processes, sleeps),
+/// and on Linux Dispatch's global queues, which Foundation.Process uses to reap children, share
+/// the small pool Swift concurrency runs on; blocking that pool would starve them.
+func onThread(_ body: @escaping @Sendable (Stack) throws -> Void) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body(try Stack.shared.get()) })
+        }
+    }
+}

@@ -6,70 +6,68 @@ import Testing
 /// group talking to the broker through `hv` only.
 @Suite(.serialized, .enabled(if: Environment.enabled))
 struct ZeroTrustTests {
-    let stack: Stack
+    let operatorUser = Stack.operatorUser
 
-    init() throws {
-        stack = try Stack.shared.get()
-    }
+    @Test func operatorRunsARealGuest() async throws {
+        try await onThread { stack in
+            let name = "hv-it-guest"
+            _ = try? stack.hv(["vm", "kill", name], as: operatorUser)
+            _ = try? stack.hv(["vm", "delete", name, "--remove-disks"], as: operatorUser)
 
-    var operatorUser: String { Stack.operatorUser }
+            let created = try stack.hv(
+                ["vm", "create", name, "--vcpus", "1", "--memory", "256M", "--disk", "1G", "--iso", stack.isoName], as: operatorUser
+            )
+            #expect(created.status == 0, "\(created)")
+            let info = try stack.hv(["vm", "info", name, "--json"], as: operatorUser)
+            #expect(info.status == 0, "\(info)")
+            let details = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+            #expect(details?["domainType"] as? String == "qemu", "KVM is not usable here, so the broker must pick TCG")
+            #expect(!info.stdout.contains(stack.stateDirectory), "clients see image names, never host paths")
 
-    @Test func operatorRunsARealGuest() throws {
-        let name = "hv-it-guest"
-        _ = try? stack.hv(["vm", "kill", name], as: operatorUser)
-        _ = try? stack.hv(["vm", "delete", name, "--remove-disks"], as: operatorUser)
+            let started = try stack.hv(["vm", "start", name], as: operatorUser)
+            #expect(started.status == 0, "\(started)")
 
-        let created = try stack.hv(
-            ["vm", "create", name, "--vcpus", "1", "--memory", "256M", "--disk", "1G", "--iso", stack.isoName], as: operatorUser
-        )
-        #expect(created.status == 0, "\(created)")
-        let info = try stack.hv(["vm", "info", name, "--json"], as: operatorUser)
-        #expect(info.status == 0, "\(info)")
-        let details = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
-        #expect(details?["domainType"] as? String == "qemu", "KVM is not usable here, so the broker must pick TCG")
-        #expect(!info.stdout.contains(stack.stateDirectory), "clients see image names, never host paths")
+            // The guest prints its marker and the disks it sees on the serial console.
+            var console = ""
+            let booted = try waitUntil(180, every: 2) {
+                console = try stack.hv(["vm", "log", name], as: operatorUser).stdout
+                return console.contains(Stack.marker) && console.contains("HV-DISK vda")
+            }
+            #expect(booted, "no marker on the serial console; it showed:\n\(console)")
 
-        let started = try stack.hv(["vm", "start", name], as: operatorUser)
-        #expect(started.status == 0, "\(started)")
+            let list = try stack.hv(["vm", "list", "--json"], as: operatorUser)
+            let vms = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+            #expect(vms?.contains { $0["name"] as? String == name && $0["state"] as? String == "running" } == true, "\(list)")
 
-        // The guest prints its marker and the disks it sees on the serial console.
-        var console = ""
-        let booted = try waitUntil(180, every: 2) {
-            console = try stack.hv(["vm", "log", name], as: operatorUser).stdout
-            return console.contains(Stack.marker) && console.contains("HV-DISK vda")
+            // Deleting a running machine is refused; it stays as it was.
+            let early = try stack.hv(["vm", "delete", name], as: operatorUser)
+            #expect(early.status == 6, "\(early)")
+
+            let stopped = try stack.hv(["vm", "stop", name, "--wait", "90"], as: operatorUser)
+            #expect(stopped.status == 0, "\(stopped)")
+            #expect(try stack.hv(["vm", "log", name], as: operatorUser).stdout.contains("HV-POWEROFF"))
+
+            let deleted = try stack.hv(["vm", "delete", name, "--remove-disks"], as: operatorUser)
+            #expect(deleted.status == 0, "\(deleted)")
+            #expect(deleted.stdout.contains("\(name)-disk0.qcow2"))
+            #expect(!FileManager.default.fileExists(atPath: stack.stateDirectory + "/images/\(name)-disk0.qcow2"))
+            #expect(try stack.hv(["vm", "info", name], as: operatorUser).status == 3)
         }
-        #expect(booted, "no marker on the serial console; it showed:\n\(console)")
-
-        let list = try stack.hv(["vm", "list", "--json"], as: operatorUser)
-        let vms = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
-        #expect(vms?.contains { $0["name"] as? String == name && $0["state"] as? String == "running" } == true, "\(list)")
-
-        // Deleting a running machine is refused; it stays as it was.
-        let early = try stack.hv(["vm", "delete", name], as: operatorUser)
-        #expect(early.status == 6, "\(early)")
-
-        let stopped = try stack.hv(["vm", "stop", name, "--wait", "90"], as: operatorUser)
-        #expect(stopped.status == 0, "\(stopped)")
-        #expect(try stack.hv(["vm", "log", name], as: operatorUser).stdout.contains("HV-POWEROFF"))
-
-        let deleted = try stack.hv(["vm", "delete", name, "--remove-disks"], as: operatorUser)
-        #expect(deleted.status == 0, "\(deleted)")
-        #expect(deleted.stdout.contains("\(name)-disk0.qcow2"))
-        #expect(!FileManager.default.fileExists(atPath: stack.stateDirectory + "/images/\(name)-disk0.qcow2"))
-        #expect(try stack.hv(["vm", "info", name], as: operatorUser).status == 3)
     }
 
-    @Test func viewerReadsButCannotStart() throws {
-        let listed = try stack.hv(["vm", "list"], as: Stack.viewerUser)
-        #expect(listed.status == 0, "\(listed)")
-        #expect(try stack.hv(["host", "info"], as: Stack.viewerUser).status == 0)
+    @Test func viewerReadsButCannotStart() async throws {
+        try await onThread { stack in
+            let listed = try stack.hv(["vm", "list"], as: Stack.viewerUser)
+            #expect(listed.status == 0, "\(listed)")
+            #expect(try stack.hv(["host", "info"], as: Stack.viewerUser).status == 0)
 
-        let created = try stack.hv(["vm", "create", "hv-it-denied"], as: Stack.viewerUser)
-        #expect(created.status == 4, "\(created)")
-        let start = try stack.hv(["vm", "start", "anything"], as: Stack.viewerUser)
-        #expect(start.status == 4, "\(start)")
-        #expect(start.stderr.contains("org.hypernixos.vm.start"), "the denial names the action")
-        #expect(start.stderr.contains("hypervisor-operators"), "the denial names the group that grants it")
+            let created = try stack.hv(["vm", "create", "hv-it-denied"], as: Stack.viewerUser)
+            #expect(created.status == 4, "\(created)")
+            let start = try stack.hv(["vm", "start", "anything"], as: Stack.viewerUser)
+            #expect(start.status == 4, "\(start)")
+            #expect(start.stderr.contains("org.hypernixos.vm.start"), "the denial names the action")
+            #expect(start.stderr.contains("hypervisor-operators"), "the denial names the group that grants it")
+        }
     }
 
     @Test(arguments: [
@@ -77,94 +75,106 @@ struct ZeroTrustTests {
         ["vm", "stop", "x"], ["vm", "reboot", "x"], ["vm", "kill", "x"], ["vm", "delete", "x"],
         ["vm", "delete", "x", "--remove-disks"], ["vm", "log", "x"], ["audit", "verify"],
     ])
-    func strangerIsDeniedEverything(arguments: [String]) throws {
-        let output = try stack.hv(arguments, as: Stack.strangerUser)
-        #expect(output.status == 4, "\(output)")
-        #expect(output.stderr.contains("not authorized"))
+    func strangerIsDeniedEverything(arguments: [String]) async throws {
+        try await onThread { stack in
+            let output = try stack.hv(arguments, as: Stack.strangerUser)
+            #expect(output.status == 4, "\(output)")
+            #expect(output.stderr.contains("not authorized"))
+        }
     }
 
-    @Test func hostInfoTellsWhetherKVMIsUsable() throws {
-        let output = try stack.hv(["host", "info", "--json"], as: Stack.viewerUser)
-        let host = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
-        let kvm = host?["kvm"] as? [String: Any]
-        #expect(kvm?["usable"] is Bool)
-        #expect((kvm?["reason"] as? String)?.isEmpty == false)
-        #expect(host?["domainType"] as? String == ((kvm?["usable"] as? Bool) == true ? "kvm" : "qemu"))
+    @Test func hostInfoTellsWhetherKVMIsUsable() async throws {
+        try await onThread { stack in
+            let output = try stack.hv(["host", "info", "--json"], as: Stack.viewerUser)
+            let host = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+            let kvm = host?["kvm"] as? [String: Any]
+            #expect(kvm?["usable"] is Bool)
+            #expect((kvm?["reason"] as? String)?.isEmpty == false)
+            #expect(host?["domainType"] as? String == ((kvm?["usable"] as? Bool) == true ? "kvm" : "qemu"))
+        }
     }
 
     /// A client the project did not write speaks to the same socket.
-    @Test func thirdPartyVarlinkClientListsMachines() throws {
-        let script = """
-            import json, varlink
-            with varlink.Client("unix:\(stack.socket)") as client:
-                assert "org.hypernixos.Vm" in client.get_interfaces()
-                with client.open("org.hypernixos.Vm") as vm:
-                    print(json.dumps(vm.List()))
-            """
-        let output = try run(["/usr/bin/python3", "-c", script], as: Stack.viewerUser, environment: ["PYTHONPATH": stack.base + "/py"])
-        #expect(output.status == 0, "\(output)")
-        #expect(output.stdout.contains("\"vms\""))
+    @Test func thirdPartyVarlinkClientListsMachines() async throws {
+        try await onThread { stack in
+            let script = """
+                import json, varlink
+                with varlink.Client("unix:\(stack.socket)") as client:
+                    assert "org.hypernixos.Vm" in client.get_interfaces()
+                    with client.open("org.hypernixos.Vm") as vm:
+                        print(json.dumps(vm.List()))
+                """
+            let output = try run(["/usr/bin/python3", "-c", script], as: Stack.viewerUser, environment: ["PYTHONPATH": stack.base + "/py"])
+            #expect(output.status == 0, "\(output)")
+            #expect(output.stdout.contains("\"vms\""))
+        }
     }
 
     /// The lessons: operators get no libvirt socket, no host paths, no shell.
-    @Test func operatorCannotReachLibvirtOrTheHost() throws {
-        let virsh = try run(["/usr/bin/virsh", "-c", "qemu:///system", "list", "--all"], as: operatorUser)
-        #expect(virsh.status != 0, "an operator must not manage libvirt directly: \(virsh)")
+    @Test func operatorCannotReachLibvirtOrTheHost() async throws {
+        try await onThread { stack in
+            let virsh = try run(["/usr/bin/virsh", "-c", "qemu:///system", "list", "--all"], as: operatorUser)
+            #expect(virsh.status != 0, "an operator must not manage libvirt directly: \(virsh)")
 
-        let shadow = try stack.hv(["vm", "create", "hv-it-x", "--iso", "../../../etc/shadow"], as: operatorUser)
-        #expect(shadow.status == 2, "\(shadow)")
-        let injected = try stack.hv(["vm", "create", "$(touch /tmp/hv-it-pwned)"], as: operatorUser)
-        #expect(injected.status == 2, "\(injected)")
-        #expect(!FileManager.default.fileExists(atPath: "/tmp/hv-it-pwned"))
-        let missing = try stack.hv(["vm", "create", "hv-it-noiso", "--iso", "absent.iso"], as: operatorUser)
-        #expect(missing.status == 3, "\(missing)")
-        #expect(try stack.hv(["vm", "info", "hv-it-noiso"], as: operatorUser).status == 3, "a failed create leaves nothing")
+            let shadow = try stack.hv(["vm", "create", "hv-it-x", "--iso", "../../../etc/shadow"], as: operatorUser)
+            #expect(shadow.status == 2, "\(shadow)")
+            let injected = try stack.hv(["vm", "create", "$(touch /tmp/hv-it-pwned)"], as: operatorUser)
+            #expect(injected.status == 2, "\(injected)")
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/hv-it-pwned"))
+            let missing = try stack.hv(["vm", "create", "hv-it-noiso", "--iso", "absent.iso"], as: operatorUser)
+            #expect(missing.status == 3, "\(missing)")
+            #expect(try stack.hv(["vm", "info", "hv-it-noiso"], as: operatorUser).status == 3, "a failed create leaves nothing")
+        }
     }
 
-    @Test func missingSocketSaysHowToStartTheBroker() throws {
-        let output = try run([stack.bin + "/hv", "vm", "list"], as: Stack.viewerUser, environment: ["HV_SOCKET": "/nonexistent/broker.sock"])
-        #expect(output.status == 5)
-        #expect(output.stderr.contains("does not exist"))
-        #expect(output.stderr.contains("hv-broker.socket"))
+    @Test func missingSocketSaysHowToStartTheBroker() async throws {
+        try await onThread { stack in
+            let output = try run([stack.bin + "/hv", "vm", "list"], as: Stack.viewerUser, environment: ["HV_SOCKET": "/nonexistent/broker.sock"])
+            #expect(output.status == 5)
+            #expect(output.stderr.contains("does not exist"))
+            #expect(output.stderr.contains("hv-broker.socket"))
+        }
     }
 
     /// Every request is in the audit log; the chain verifies, and breaks where a line is edited.
-    @Test func auditLogRecordsRequestsAndDetectsEdits() throws {
-        let marker = "hv-it-audit-\(UUID().uuidString.prefix(6))"
-        _ = try stack.hv(["vm", "info", marker], as: Stack.viewerUser)
-        _ = try stack.hv(["vm", "start", marker], as: Stack.strangerUser)
+    @Test func auditLogRecordsRequestsAndDetectsEdits() async throws {
+        try await onThread { stack in
+            let marker = "hv-it-audit-\(UUID().uuidString.prefix(6))"
+            _ = try stack.hv(["vm", "info", marker], as: Stack.viewerUser)
+            _ = try stack.hv(["vm", "start", marker], as: Stack.strangerUser)
 
-        let records = try String(contentsOfFile: stack.auditLog, encoding: .utf8).split(separator: "\n")
-            .map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
-        let viewerUID = UInt32(try run(["/usr/bin/id", "-u", Stack.viewerUser]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        let strangerUID = UInt32(try run(["/usr/bin/id", "-u", Stack.strangerUser]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        let info = records.first { $0.target == marker && $0.method == "org.hypernixos.Vm.Info" }
-        #expect(info?.uid == viewerUID && info?.decision == "allowed" && info?.result == "org.hypernixos.Vm.NotFound")
-        #expect(info?.executable.hasSuffix("/hv") == true)
-        let start = records.first { $0.target == marker && $0.method == "org.hypernixos.Vm.Start" }
-        #expect(start?.uid == strangerUID && start?.decision == "denied" && start?.action == "org.hypernixos.vm.start")
+            let records = try String(contentsOfFile: stack.auditLog, encoding: .utf8).split(separator: "\n")
+                .map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+            let viewerUID = UInt32(try run(["/usr/bin/id", "-u", Stack.viewerUser]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            let strangerUID = UInt32(try run(["/usr/bin/id", "-u", Stack.strangerUser]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            let info = records.first { $0.target == marker && $0.method == "org.hypernixos.Vm.Info" }
+            #expect(info?.uid == viewerUID && info?.decision == "allowed" && info?.result == "org.hypernixos.Vm.NotFound")
+            #expect(info?.executable.hasSuffix("/hv") == true)
+            let start = records.first { $0.target == marker && $0.method == "org.hypernixos.Vm.Start" }
+            #expect(start?.uid == strangerUID && start?.decision == "denied" && start?.action == "org.hypernixos.vm.start")
 
-        let intact = try stack.hv(["audit", "verify"], as: Stack.adminUser)
-        #expect(intact.status == 0, "\(intact)")
-        #expect(intact.stdout.contains("intact"))
-        #expect(try stack.hv(["audit", "verify"], as: operatorUser).status == 4, "only admins verify the audit log")
+            let intact = try stack.hv(["audit", "verify"], as: Stack.adminUser)
+            #expect(intact.status == 0, "\(intact)")
+            #expect(intact.stdout.contains("intact"))
+            #expect(try stack.hv(["audit", "verify"], as: operatorUser).status == 4, "only admins verify the audit log")
 
-        // Edit one line, as someone covering their tracks would.
-        var lines = try String(contentsOfFile: stack.auditLog, encoding: .utf8).components(separatedBy: "\n")
-        let index = try #require(lines.firstIndex { $0.contains(marker) && $0.contains("\"denied\"") })
-        let genuine = lines[index]
-        lines[index] = genuine.replacingOccurrences(of: "\"denied\"", with: "\"allowed\"")
-        try lines.joined(separator: "\n").write(toFile: stack.auditLog, atomically: false, encoding: .utf8)
-        defer {
-            // Put the genuine line back, keeping whatever the broker appended meanwhile.
-            if var current = try? String(contentsOfFile: stack.auditLog, encoding: .utf8).components(separatedBy: "\n") {
-                current[index] = genuine
-                try? current.joined(separator: "\n").write(toFile: stack.auditLog, atomically: false, encoding: .utf8)
+            // Edit one line, as someone covering their tracks would.
+            var lines = try String(contentsOfFile: stack.auditLog, encoding: .utf8).components(separatedBy: "\n")
+            let index = try #require(lines.firstIndex { $0.contains(marker) && $0.contains("\"denied\"") })
+            let genuine = lines[index]
+            lines[index] = genuine.replacingOccurrences(of: "\"denied\"", with: "\"allowed\"")
+            try lines.joined(separator: "\n").write(toFile: stack.auditLog, atomically: false, encoding: .utf8)
+            defer {
+                // Put the genuine line back, keeping whatever the broker appended meanwhile.
+                if var current = try? String(contentsOfFile: stack.auditLog, encoding: .utf8).components(separatedBy: "\n") {
+                    current[index] = genuine
+                    try? current.joined(separator: "\n").write(toFile: stack.auditLog, atomically: false, encoding: .utf8)
+                }
             }
-        }
 
-        let broken = try stack.hv(["audit", "verify"], as: Stack.adminUser)
-        #expect(broken.status == 1, "\(broken)")
-        #expect(broken.stdout.contains("line \(index + 1)"))
+            let broken = try stack.hv(["audit", "verify"], as: Stack.adminUser)
+            #expect(broken.status == 1, "\(broken)")
+            #expect(broken.stdout.contains("line \(index + 1)"))
+        }
     }
 }
