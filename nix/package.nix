@@ -8,11 +8,12 @@
 # swift-tools-version 6.0) and which provides fetchSwiftPMDeps.
 #
 # SwiftPM dependencies (swift-nio, swift-crypto, ...) are fetched ahead of
-# the build, because the build sandbox has no network. They are pinned by
-# nix/Package.resolved.json, a copy of Package.resolved (which git ignores,
-# so a fresh checkout has none). After `swift package update`, copy the new
-# Package.resolved to nix/Package.resolved.json and refresh swiftpmDepsHash:
-# build once with lib.fakeHash and use the hash Nix reports.
+# the build, because the build sandbox has no network. They are pinned by a
+# Package.resolved that the packager provides (git ignores it, so a checkout
+# has none): run `swift package resolve` in the repository on a machine that
+# reaches GitHub, then pass it as `packageResolved = ./Package.resolved;` and
+# set swiftpmDepsHash: build once with lib.fakeHash and use the hash Nix
+# reports.
 {
   lib,
   stdenv,
@@ -25,6 +26,7 @@
   systemd,
   polkit,
   swiftpmDepsHash ? lib.fakeHash,
+  packageResolved ? null,
 }:
 
 let
@@ -58,8 +60,13 @@ let
 
   # Use the pinned dependency versions from nix/, whatever the working tree
   # holds at the root.
+  resolved =
+    if packageResolved == null then
+      throw "hyper-nixos: pass packageResolved (a Package.resolved from `swift package resolve`); see nix/package.nix"
+    else
+      packageResolved;
   usePinnedResolved = ''
-    cp ${./Package.resolved.json} Package.resolved
+    cp ${resolved} Package.resolved
     chmod u+w Package.resolved
   '';
 in

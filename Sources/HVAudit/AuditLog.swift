@@ -4,8 +4,8 @@ import Synchronization
 /// Appends hash-chained records to a JSON Lines file and mirrors them to the journal.
 ///
 /// Records are written with one `write(2)` on an `O_APPEND` descriptor, one at a time. After each
-/// append the head (last sequence number and hash) is rewritten atomically beside the log, so a
-/// truncated log is detectable too.
+/// append the head (last sequence number and hash) is rewritten in place beside the log with one
+/// fixed-size `pwrite(2)`, so a truncated log is detectable too.
 public final class AuditLog: Sendable {
     public let path: String
     public var headPath: String { path + ".head" }
@@ -14,8 +14,13 @@ public final class AuditLog: Sendable {
 
     struct State {
         var descriptor: Int32
+        var headDescriptor: Int32
         var head: AuditChain.Head
+        let encoder: JSONEncoder
     }
+
+    /// The head file's fixed size: a short JSON object padded with spaces.
+    static let headSize = 128
 
     /// Opens (creating if needed) the log, continuing the chain from its last record.
     public init(path: String, journal: Bool = Journal.isAvailable) throws {
@@ -27,12 +32,22 @@ public final class AuditLog: Sendable {
         guard descriptor >= 0 else {
             throw AuditError(reason: "cannot open audit log \(path): \(String(cString: strerror(errno)))")
         }
+        let headDescriptor = open(path + ".head", O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard headDescriptor >= 0 else {
+            close(descriptor)
+            throw AuditError(reason: "cannot open \(path).head: \(String(cString: strerror(errno)))")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let head = Self.lastHead(path: path)
-        state = Mutex(State(descriptor: descriptor, head: head))
+        state = Mutex(State(descriptor: descriptor, headDescriptor: headDescriptor, head: head, encoder: encoder))
     }
 
     deinit {
-        state.withLock { _ = close($0.descriptor) }
+        state.withLock { state in
+            close(state.descriptor)
+            close(state.headDescriptor)
+        }
     }
 
     /// Links the record into the chain and writes it. Returns the record as written.
@@ -43,16 +58,14 @@ public final class AuditLog: Sendable {
             record.seq = state.head.seq + 1
             record.prev = state.head.hash
             record.hash = AuditChain.hash(of: record)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var line = try encoder.encode(record)
+            var line = try state.encoder.encode(record)
             line.append(UInt8(ascii: "\n"))
             let count = line.withUnsafeBytes { write(state.descriptor, $0.baseAddress, $0.count) }
             guard count == line.count else {
                 throw AuditError(reason: "cannot append to audit log \(path): \(String(cString: strerror(errno)))")
             }
             state.head = AuditChain.Head(seq: record.seq, hash: record.hash)
-            try writeHead(state.head)
+            try writeHead(state)
             return record
         }
         if journal { Journal.send(written) }
@@ -67,9 +80,13 @@ public final class AuditLog: Sendable {
         }
     }
 
-    private func writeHead(_ head: AuditChain.Head) throws {
-        let data = try JSONEncoder().encode(head)
-        try data.write(to: URL(fileURLWithPath: headPath), options: .atomic)
+    private func writeHead(_ state: State) throws {
+        var bytes = Array(try state.encoder.encode(state.head))
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, Self.headSize - 1 - bytes.count)) + [UInt8(ascii: "\n")]
+        let written = bytes.withUnsafeBytes { pwrite(state.headDescriptor, $0.baseAddress, $0.count, 0) }
+        guard written == bytes.count else {
+            throw AuditError(reason: "cannot write \(headPath): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The chain position to continue from: the last parseable record, or the start.

@@ -38,6 +38,31 @@ import Testing
         }
     }
 
+    /// Socket-activated, the broker leaves after an idle period on its own.
+    @Test func exitsWhenIdle() async throws {
+        let directory = temporaryDirectory()
+        let (dispatcher, _) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed), directory: directory)
+        var configuration = BrokerConfiguration(listener: .path(directory + "/b.sock"))
+        configuration.idleExit = .seconds(1)
+        let server = BrokerServer(configuration: configuration, dispatcher: dispatcher, logger: Logger(label: "test"))
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                let services = [ServiceGroupConfiguration.ServiceConfiguration(service: server, successTerminationBehavior: .gracefullyShutdownGroup)]
+                try await ServiceGroup(configuration: .init(services: services, logger: Logger(label: "test"))).run()
+                return true
+            }
+            tasks.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let exitedByItself = try await tasks.next()
+            tasks.cancelAll()
+            #expect(exitedByItself == true)
+        }
+        #expect(ContinuousClock.now - started >= .seconds(1))
+    }
+
     @Test func socketIsConnectableByEveryone() async throws {
         try await withServer { path in
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int

@@ -127,6 +127,26 @@ struct ZeroTrustTests {
         }
     }
 
+    /// libvirtd goes away and comes back; the broker says so meanwhile and reconnects by itself.
+    @Test func brokerSurvivesLibvirtdRestart() async throws {
+        try await onThread { stack in
+            #expect(try stack.hv(["vm", "list"], as: Stack.viewerUser).status == 0)
+            try run(["/usr/bin/pkill", "-x", "libvirtd"])
+            let gone = waitUntil(20, every: 0.2) { (try? run(["/usr/bin/pgrep", "-x", "libvirtd"]).status) == 1 }
+            #expect(gone, "libvirtd did not stop")
+
+            let during = try stack.hv(["vm", "list"], as: Stack.viewerUser)
+            #expect(during.status == 5, "\(during)")
+            #expect(during.stderr.contains("libvirt"))
+            #expect(during.stderr.contains("fix:"))
+
+            let restarted = try run([Environment.root + "/scripts/start-services.sh"])
+            #expect(restarted.status == 0, "\(restarted)")
+            let back = try waitUntil(30, every: 0.5) { try stack.hv(["vm", "list"], as: Stack.viewerUser).status == 0 }
+            #expect(back, "the broker did not reconnect to libvirt")
+        }
+    }
+
     @Test func missingSocketSaysHowToStartTheBroker() async throws {
         try await onThread { stack in
             let output = try run([stack.bin + "/hv", "vm", "list"], as: Stack.viewerUser, environment: ["HV_SOCKET": "/nonexistent/broker.sock"])
