@@ -37,7 +37,7 @@ in
         Package providing `bin/hv`, `bin/hv-broker` and the polkit policy
         and rules under `share/polkit-1`. The default builds this
         repository; it needs the hash of the fetched SwiftPM dependencies,
-        e.g. `pkgs.callPackage ./nix/package.nix { swiftpmDepsHash = "sha256-..."; }`.
+        e.g. `pkgs.callPackage ./nix/package.nix { packageResolved = ./Package.resolved; swiftpmDepsHash = "sha256-..."; }`.
       '';
     };
 

@@ -12,7 +12,9 @@ die() { echo "start-services: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must be run as root"
 
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# A process counts as running unless it is a zombie: without a reaping PID 1, killed daemons
+# linger as zombies that pgrep would still list.
+running() { ps -C "$1" -o stat= 2>/dev/null | grep -qv '^Z'; }
 
 bus_up() {
     dbus-send --system --dest=org.freedesktop.DBus --type=method_call --print-reply \

@@ -33,49 +33,76 @@ struct Output: CustomStringConvertible {
 }
 
 /// Runs a program with arguments (never through a shell), optionally as another user.
+///
+/// Spawned with posix_spawn and reaped with waitpid here, not with Foundation.Process: its single
+/// reaping thread misses children in a process that also has long-lived ones (the broker).
 @discardableResult
 func run(_ arguments: [String], as user: String? = nil, environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Output {
-    let process = Foundation.Process()
     var argv = arguments
     if let user {
         argv = ["/usr/sbin/runuser", "-u", user, "--", "/usr/bin/env"] + environment.map { "\($0)=\($1)" } + arguments
+    } else if !arguments[0].hasPrefix("/") {
+        argv = ["/usr/bin/env"] + arguments
     }
-    process.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env")
-    process.arguments = argv[0].hasPrefix("/") ? Array(argv.dropFirst()) : argv
-    if user == nil {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    var variables = ProcessInfo.processInfo.environment
+    if user == nil { variables.merge(environment) { $1 } }
+
+    var outPipe: [Int32] = [0, 0]
+    var errPipe: [Int32] = [0, 0]
+    guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+        throw SetupError("pipe: \(String(cString: strerror(errno)))")
     }
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    // Drain both pipes while waiting, so a chatty child can't block on a full pipe.
+    // Only the child's dup2'd copies may survive exec; tests spawn one process at a time.
+    for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+
+    let cArguments = argv.map { strdup($0) } + [nil]
+    let cEnvironment = variables.map { strdup("\($0)=\($1)") } + [nil]
+    defer {
+        cArguments.forEach { free($0) }
+        cEnvironment.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, cEnvironment)
+    close(outPipe[1])
+    close(errPipe[1])
+    guard spawned == 0 else {
+        close(outPipe[0])
+        close(errPipe[0])
+        throw SetupError("cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
+    }
+
+    // Drain both pipes on their own threads, so a chatty child can't block on a full pipe.
     let outData = Locked(Data())
     let errData = Locked(Data())
-    // Dedicated threads: Dispatch's global queues are the same small pool Swift concurrency
-    // runs on, and the test itself is blocking one of its threads.
     let readers = DispatchSemaphore(value: 0)
-    for (pipe, sink) in [(stdout, outData), (stderr, errData)] {
+    for (descriptor, sink) in [(outPipe[0], outData), (errPipe[0], errData)] {
         Thread.detachNewThread {
-            sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+            sink.set(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true).readDataToEndOfFile())
             readers.signal()
         }
     }
-    while process.isRunning {
+
+    var status: Int32 = 0
+    let deadline = Date().addingTimeInterval(timeout)
+    while waitpid(pid, &status, WNOHANG) == 0 {
         if Date() > deadline {
-            process.terminate()
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
             break
         }
-        Thread.sleep(forTimeInterval: 0.02)
+        Thread.sleep(forTimeInterval: 0.01)
     }
-    process.waitUntilExit()
     readers.wait()
     readers.wait()
+    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return Output(
-        status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+        status: exitStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
         stderr: String(decoding: errData.get(), as: UTF8.self)
     )
 }
@@ -98,13 +125,7 @@ func waitUntil(_ seconds: TimeInterval, every interval: TimeInterval = 1, _ cond
     return try condition()
 }
 
-/// Runs a test body on its own thread with the shared stack. The bodies block (processes, sleeps),
-/// and on Linux Dispatch's global queues, which Foundation.Process uses to reap children, share
-/// the small pool Swift concurrency runs on; blocking that pool would starve them.
-func onThread(_ body: @escaping @Sendable (Stack) throws -> Void) async throws {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body(try Stack.shared.get()) })
-        }
-    }
+/// Runs a test body with the shared stack, set up on first use.
+func withStack(_ body: (Stack) throws -> Void) throws {
+    try body(try Stack.shared.get())
 }
