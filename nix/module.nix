@@ -144,8 +144,10 @@ in
         PrivateTmp = true;
         UMask = "0077";
 
-        # Privileges: root, but with an empty capability bounding set.
-        CapabilityBoundingSet = "";
+        # Privileges: root, keeping only CAP_SYS_PTRACE, which reading another
+        # user's /proc/PID/exe (the audit log's executable) needs; the ptrace
+        # system calls themselves are filtered out below.
+        CapabilityBoundingSet = "CAP_SYS_PTRACE";
         AmbientCapabilities = "";
         NoNewPrivileges = true;
         RestrictSUIDSGID = true;
@@ -178,6 +180,7 @@ in
         SystemCallFilter = [
           "@system-service"
           "~@privileged"
+          "~ptrace process_vm_readv process_vm_writev"
         ];
         SystemCallErrorNumber = "EPERM";
       };

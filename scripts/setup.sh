@@ -44,7 +44,7 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     systemctl enable --now hv-broker.socket
 else
     # No systemd: run the broker itself; it binds the socket (mode 0666, polkit decides).
-    if ! pgrep -x hv-broker >/dev/null; then
+    if ! pgrep -fx /usr/local/bin/hv-broker >/dev/null; then
         log "starting hv-broker (log: /var/log/hypervisor/broker.log)"
         setsid /usr/local/bin/hv-broker >>/var/log/hypervisor/broker.log 2>&1 < /dev/null &
     fi

@@ -26,7 +26,7 @@ public final class Dispatcher: Sendable {
         let (reply, oneway) = await respond(to: message, entry: &entry)
         record(entry)
         guard !oneway else { return nil }
-        return (try? VarlinkJSON.encode(reply)) ?? Array(#"{"error":"org.hypernixos.Broker.Failed"}"#.utf8)
+        return (try? VarlinkJSON.encode(reply)) ?? Self.encode(HVError(.failed, "the reply could not be encoded"))
     }
 
     /// Records a request that never became a message (oversized, half-sent, refused at the door).

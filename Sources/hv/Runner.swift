@@ -22,6 +22,14 @@ enum Runner {
         }
     }
 
+    /// A lifecycle call that returns nothing: Start, Reboot, Kill.
+    static func lifecycle(_ options: GlobalOptions, _ method: String, _ name: String, explain: Explanation, done: String) throws {
+        try run(options, explain: explain) { client throws(HVError) in
+            try client.lifecycle(method, name)
+            if !options.json { print(done) }
+        }
+    }
+
     static func fail(_ error: HVError) -> Never {
         var text = "hv: \(error.reason)\n"
         if let fix = error.fix { text += "  fix: \(fix)\n" }

@@ -87,10 +87,7 @@ struct VmCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            try Runner.run(options, explain: .start(name)) { client throws(HVError) in
-                try client.lifecycle(Method.vmStart, name)
-                if !options.json { print("started \(name)") }
-            }
+            try Runner.lifecycle(options, Method.vmStart, name, explain: .start(name), done: "started \(name)")
         }
     }
 
@@ -128,10 +125,7 @@ struct VmCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            try Runner.run(options, explain: .reboot(name)) { client throws(HVError) in
-                try client.lifecycle(Method.vmReboot, name)
-                if !options.json { print("asked \(name) to reboot") }
-            }
+            try Runner.lifecycle(options, Method.vmReboot, name, explain: .reboot(name), done: "asked \(name) to reboot")
         }
     }
 
@@ -141,10 +135,7 @@ struct VmCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            try Runner.run(options, explain: .kill(name)) { client throws(HVError) in
-                try client.lifecycle(Method.vmKill, name)
-                if !options.json { print("stopped \(name)") }
-            }
+            try Runner.lifecycle(options, Method.vmKill, name, explain: .kill(name), done: "stopped \(name)")
         }
     }
 
