@@ -8,7 +8,7 @@ public final class Connection: @unchecked Sendable {
     public let uri: String
 
     public init(uri: String) throws(LibvirtError) {
-        Self.silenceDefaultErrorPrinting
+        try Libvirt.initialize()
         self.uri = uri
         pointer = try Call.pointer("opening libvirt connection \(uri)") { virConnectOpen(uri) }
         // Probe the connection every 5 s; after 3 missed answers libvirt marks it dead.
@@ -102,10 +102,17 @@ public enum Libvirt {
     /// Nothing may touch libvirt's error state first: until `virInitialize` creates its
     /// thread-local key, libvirt's error functions read and free whatever another library stored
     /// under pthread key 0 (GLib's slice allocator, here), which corrupts that library's memory.
+    /// Safe to call again: later calls return at once. `Connection` calls it too, so no
+    /// connection can be the first libvirt call; call it yourself on the main thread first.
     public static func initialize() throws(LibvirtError) {
-        guard virInitialize() == 0 else {
+        guard initialized else {
             throw LibvirtError(code: -1, domain: -1, message: "virInitialize failed")
         }
-        Connection.silenceDefaultErrorPrinting
     }
+
+    private static let initialized: Bool = {
+        guard virInitialize() == 0 else { return false }
+        Connection.silenceDefaultErrorPrinting
+        return true
+    }()
 }
