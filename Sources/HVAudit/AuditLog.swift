@@ -11,6 +11,9 @@ public final class AuditLog: Sendable {
     public var headPath: String { path + ".head" }
     private let state: Mutex<State>
     private let journal: Bool
+    /// What was wrong with the log when it was opened, such as records removed from its end
+    /// while no broker ran; the broker records it as the first entry of its run.
+    public let startupProblem: String?
 
     struct State {
         var descriptor: Int32
@@ -39,7 +42,19 @@ public final class AuditLog: Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let contents = FileManager.default.contents(atPath: path) ?? Data()
+        if let last = contents.last, last != UInt8(ascii: "\n") {
+            // A line torn by a crash: end it, so the next record starts on its own line.
+            _ = write(descriptor, "\n", 1)
+        }
         let head = Self.lastHead(path: path)
+        let stored = Self.readHead(logPath: path)
+        if let stored, stored.seq != 0, stored != head {
+            startupProblem = "the audit log ends at record \(head.seq) but the broker last wrote record \(stored.seq) "
+                + "(hash \(stored.hash.prefix(12))): the log was changed while no broker ran"
+        } else {
+            startupProblem = nil
+        }
         state = Mutex(State(descriptor: descriptor, headDescriptor: headDescriptor, head: head, encoder: encoder))
     }
 

@@ -39,6 +39,10 @@ public final class PolkitAuthorizer: Authorizer {
     /// Blocking: runs on the thread pool. A failed call drops the authority so the next request
     /// reconnects (polkitd or the bus may have restarted).
     func check(_ action: String, _ subject: PolkitSubject) -> AuthorizationOutcome {
+        // Without the start time polkit would look the pid up later, when it may name another process.
+        guard subject.startTime != 0 else {
+            return .unavailable("the caller's process start time could not be read from /proc/\(subject.pid)/stat")
+        }
         do {
             let current = try connectedAuthority()
             switch try current.check(action: action, subject: subject) {

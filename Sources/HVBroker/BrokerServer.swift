@@ -151,7 +151,8 @@ public final class BrokerServer: Service {
     /// keeps the socket and starts it again on the next connection.
     private func closeWhenIdle(_ server: any Channel, after idle: Duration) async throws {
         while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(1))
+            // Cancelled when the broker stops for another reason: a normal end, not a failure.
+            guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             let quietFor = ContinuousClock.now - lastActivity.withLock { $0 }
             if activeClients.load(ordering: .relaxed) == 0, quietFor >= idle {
                 logger.info("idle, exiting", metadata: ["idleSeconds": "\(idle.components.seconds)"])

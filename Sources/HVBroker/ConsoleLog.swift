@@ -11,7 +11,7 @@ enum ConsoleLog {
         let size = try handle.seekToEnd()
         let start = size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0
         try handle.seek(toOffset: start)
-        let data = try handle.readToEnd() ?? Data()
+        let data = try handle.read(upToCount: maxBytes) ?? Data()
         return VmConsoleReply(text: String(decoding: data, as: UTF8.self), truncated: start > 0)
     }
 }

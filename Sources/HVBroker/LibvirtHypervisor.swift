@@ -47,11 +47,14 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// Probed once, on first use: whether KVM works does not change while the broker runs.
     func kvmStatus() -> KvmStatus {
-        if let known = kvm.withLock({ $0 }) { return known }
-        let probed = KvmProbe.run()
-        kvm.withLock { $0 = probed }
-        logger.info("KVM probe", metadata: ["usable": "\(probed.usable)", "reason": "\(probed.reason)"])
-        return probed
+        if uri.hasPrefix("test:") { return KvmStatus(usable: false, reason: "libvirt's test driver runs no guests") }
+        return kvm.withLock { known in
+            if let known { return known }
+            let probed = KvmProbe.run()
+            logger.info("KVM probe", metadata: ["usable": "\(probed.usable)", "reason": "\(probed.reason)"])
+            known = probed
+            return probed
+        }
     }
 
     func domainType(_ kvm: KvmStatus) -> String {
@@ -102,19 +105,21 @@ public final class LibvirtHypervisor: Hypervisor {
                 )
             }
             let volume = try pool.createVolume(xml: try DomainXML.qcow2Volume(name: volumeName, capacityGiB: spec.diskGiB))
+            let domain: Domain
             do {
-                let kvm = self.uri.hasPrefix("test:") ? KvmStatus(usable: false, reason: "test driver") : self.kvmStatus()
+                let kvm = self.kvmStatus()
                 let definition = DomainDefinition(
                     name: spec.name, domainType: self.domainType(kvm), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB,
                     diskPath: try volume.path(), isoPath: isoPath,
                     consoleLogPath: self.layout.consoleLogPath(machine: spec.name)
                 )
-                return try self.details(try connection.defineDomain(xml: try DomainXML.domain(definition)))
+                domain = try connection.defineDomain(xml: try DomainXML.domain(definition))
             } catch {
                 // The volume is ours and new: take it back so a failed create leaves nothing behind.
                 try? volume.delete()
                 throw error
             }
+            return try self.details(domain)
         }
     }
 
@@ -270,6 +275,9 @@ public final class LibvirtHypervisor: Hypervisor {
     static func translate(_ error: LibvirtError) -> HVError {
         if error.isNoDomain {
             return HVError(.notFound, error.message, fix: "run 'hv vm list' to see the machines you can reach")
+        }
+        if error.isAlreadyExisting {
+            return HVError(.alreadyExists, error.message, fix: "choose another name")
         }
         if error.isOperationInvalid {
             return HVError(.invalidState, error.message, fix: "run 'hv vm info NAME' to see its state")

@@ -1,5 +1,5 @@
 import CLibvirt
-import Glibc
+import Foundation
 
 /// An open libvirt connection. libvirt connections are safe to use from several threads; every
 /// method blocks, so callers run them off any event loop.
@@ -113,6 +113,14 @@ public enum Libvirt {
     private static let initialized: Bool = {
         guard virInitialize() == 0 else { return false }
         Connection.silenceDefaultErrorPrinting
+        // Keepalive needs libvirt's event loop: without it a hung (not dead) libvirtd would hold
+        // a worker thread forever instead of having its connection closed after 15 s.
+        guard virEventRegisterDefaultImpl() == 0 else { return false }
+        let loop = Thread {
+            while true { _ = virEventRunDefaultImpl() }
+        }
+        loop.name = "libvirt-events"
+        loop.start()
         return true
     }()
 }

@@ -13,6 +13,9 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isNoStoragePool: Bool { code == Int32(VIR_ERR_NO_STORAGE_POOL.rawValue) }
     public var isNoStorageVolume: Bool { code == Int32(VIR_ERR_NO_STORAGE_VOL.rawValue) }
     public var isOperationInvalid: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
+    public var isAlreadyExisting: Bool {
+        code == Int32(VIR_ERR_DOM_EXIST.rawValue) || code == Int32(VIR_ERR_STORAGE_VOL_EXIST.rawValue)
+    }
 
     /// The error libvirt recorded for this thread's last failed call.
     static func last(_ fallback: String) -> LibvirtError {

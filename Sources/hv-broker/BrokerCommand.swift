@@ -41,6 +41,10 @@ struct BrokerCommand: AsyncParsableCommand {
         let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir, poolName: pool)
         try layout.createDirectories()
         let audit = try AuditLog(path: auditLog)
+        if let problem = audit.startupProblem {
+            logger.error("audit log damaged", metadata: ["problem": "\(problem)"])
+            try audit.append(Self.startRecord(problem))
+        }
 
         let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
         threadPool.start()
@@ -68,6 +72,15 @@ struct BrokerCommand: AsyncParsableCommand {
         )
         try await group.run()
         try await threadPool.shutdownGracefully()
+    }
+
+    /// The record that opens a run whose audit log was found damaged.
+    static func startRecord(_ problem: String) -> AuditRecord {
+        AuditRecord(
+            time: Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), uid: getuid(), gid: getgid(),
+            pid: getpid(), executable: CommandLine.arguments[0], method: "(broker start)", action: "", target: "audit",
+            decision: "alert", result: problem, durationMs: 0
+        )
     }
 
     /// The socket systemd passed, if any; otherwise the path to bind.

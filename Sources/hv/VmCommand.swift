@@ -67,7 +67,7 @@ struct VmCommand: ParsableCommand {
             do {
                 spec = VmSpec(
                     name: name, vcpus: vcpus, memoryMiB: try Size.mebibytes(memory, field: "memory", defaultUnit: "M"),
-                    diskGiB: try Size.mebibytes(disk, field: "disk", defaultUnit: "G") / 1024, iso: iso
+                    diskGiB: try Size.gibibytes(disk, field: "disk"), iso: iso
                 )
                 try spec.validate()
             } catch {
@@ -172,6 +172,18 @@ struct VmCommand: ParsableCommand {
 
 /// Parses sizes such as `512M`, `2G`, `1T` into MiB.
 enum Size {
+    /// Disk sizes are whole GiB; `1500M` is refused rather than rounded.
+    static func gibibytes(_ text: String, field: String) throws(HVError) -> Int {
+        let mebibytes = try mebibytes(text, field: field, defaultUnit: "G")
+        guard mebibytes % 1024 == 0 else {
+            throw HVError(
+                .invalidParameter, "\(field): '\(text)' is not a whole number of GiB", fix: "write it in G, such as 20G",
+                details: ["parameter": field]
+            )
+        }
+        return mebibytes / 1024
+    }
+
     static func mebibytes(_ text: String, field: String, defaultUnit: String) throws(HVError) -> Int {
         let digits = text.prefix(while: \.isNumber)
         var unit = text.dropFirst(digits.count).uppercased()

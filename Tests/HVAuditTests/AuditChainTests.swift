@@ -87,3 +87,44 @@ import Testing
         #expect(AuditChain.verify(contents: contents, head: AuditLog.readHead(logPath: reopened.path)).intact)
     }
 }
+
+@Suite struct AuditStartupTests {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hv-audit-\(UUID().uuidString)/audit.jsonl").path
+
+    func record(_ index: Int) -> AuditRecord {
+        AuditRecord(
+            time: "t", uid: 1, gid: 1, pid: 1, executable: "/usr/bin/hv", method: "m", action: "a", target: "vm\(index)",
+            decision: "allowed", result: "ok", durationMs: 1
+        )
+    }
+
+    /// A tail cut off while no broker ran is reported when the log is opened again.
+    @Test func truncationWhileStoppedIsReported() throws {
+        do {
+            let log = try AuditLog(path: path, journal: false)
+            for index in 0..<3 { try log.append(record(index)) }
+            #expect(log.startupProblem == nil)
+        }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let reopened = try AuditLog(path: path, journal: false)
+        #expect(reopened.startupProblem?.contains("ends at record 2") == true)
+    }
+
+    @Test func tornLastLineIsEndedBeforeTheNextRecord() throws {
+        do {
+            let log = try AuditLog(path: path, journal: false)
+            try log.append(record(0))
+        }
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"seq":2,"tor"#.utf8))
+        try handle.close()
+        let reopened = try AuditLog(path: path, journal: false)
+        try reopened.append(record(1))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[2].hasPrefix("{\"action\""), "the new record starts its own line")
+        #expect(reopened.verify().brokenAtLine == 2, "the torn line is reported, not hidden")
+    }
+}
