@@ -38,11 +38,13 @@ public enum AuditChain {
         }
     }
 
-    /// Checks a whole log. `head` is what the writer last recorded; when given, the log must end there.
+    /// Checks a whole log. `head` is a record the writer wrote; when given, the log must contain it
+    /// (records appended after it are fine; a log that stops short of it was truncated).
     public static func verify(contents: Data, head: Head?) -> Verification {
         var previous = genesis
         var expectedSeq = 1
         var count = 0
+        var containsHead = head == nil
         let lines = contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() {
             let lineNumber = index + 1
@@ -65,14 +67,15 @@ public enum AuditChain {
             guard hash(of: record) == record.hash else {
                 return broken(lineNumber, count, "line \(lineNumber) was changed after it was written (its hash does not match)")
             }
+            if let head, record.seq == head.seq { containsHead = record.hash == head.hash }
             previous = record.hash
             expectedSeq += 1
             count += 1
         }
         let last = count == 0 ? nil : Head(seq: count, hash: previous)
-        if let head, head != last {
+        if let head, !containsHead {
             return Verification(
-                intact: false, records: count, brokenAtLine: count + 1,
+                intact: false, records: count, brokenAtLine: min(count, head.seq - 1) + 1,
                 reason: "the log ends at record \(count) but the broker last wrote record \(head.seq): records were removed from the end",
                 head: last
             )

@@ -89,10 +89,10 @@ public final class AuditLog: Sendable {
 
     /// Verifies the log on disk against the head this writer holds.
     public func verify() -> AuditChain.Verification {
-        state.withLock { state in
-            let contents = FileManager.default.contents(atPath: path) ?? Data()
-            return AuditChain.verify(contents: contents, head: state.head.seq == 0 ? nil : state.head)
-        }
+        // Read outside the lock, so appends go on meanwhile; the chain must contain this head.
+        let head = state.withLock { $0.head }
+        let contents = FileManager.default.contents(atPath: path) ?? Data()
+        return AuditChain.verify(contents: contents, head: head.seq == 0 ? nil : head)
     }
 
     private func writeHead(_ state: State) throws {

@@ -155,6 +155,15 @@ public final class LibvirtHypervisor: Hypervisor {
             try domain.undefine()
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
             guard removeDisks else { return [] }
+            // A start that slipped in before the undefine leaves a running transient machine:
+            // never delete disks under it.
+            if let running = try connection.domain(named: name), try running.state().isActive {
+                throw HVError(
+                    .invalidState, "'\(name)' was started while it was being deleted; it is undefined but still running, and its disks were kept",
+                    fix: "stop it with 'hv vm kill \(name)'; an administrator can then remove its images",
+                    details: ["name": name, "state": "running"]
+                )
+            }
             return try self.removeImages(diskPaths, connection)
         }
     }

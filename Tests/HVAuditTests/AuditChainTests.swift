@@ -77,6 +77,17 @@ import Testing
         #expect(log.verify().brokenAtLine == 2)
     }
 
+    /// A verify that read the head just before another request appended still passes.
+    @Test func recordsAfterTheHeadAreFine() throws {
+        let log = try writeLog(4)
+        let contents = try #require(FileManager.default.contents(atPath: log.path))
+        let lines = contents.split(separator: UInt8(ascii: "\n"))
+        let second = try JSONDecoder().decode(AuditRecord.self, from: Data(lines[1]))
+        #expect(AuditChain.verify(contents: contents, head: .init(seq: 2, hash: second.hash)).intact)
+        #expect(!AuditChain.verify(contents: contents, head: .init(seq: 2, hash: AuditChain.genesis)).intact)
+        #expect(!AuditChain.verify(contents: contents, head: .init(seq: 9, hash: second.hash)).intact)
+    }
+
     @Test func reopenedLogContinuesTheChain() throws {
         _ = try writeLog(2)
         let reopened = try AuditLog(path: directory + "/audit.jsonl", journal: false)
