@@ -10,14 +10,19 @@ import Foundation
 public enum AuditChain {
     public static let genesis = String(repeating: "0", count: 64)
 
-    public static func hash(of record: AuditRecord) -> String {
+    /// `encoder` must sort keys and leave slashes unescaped; writers pass the one they keep.
+    public static func hash(of record: AuditRecord, encoder: JSONEncoder = canonicalEncoder()) -> String {
         var unhashed = record
         unhashed.hash = ""
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(unhashed)) ?? Data()
         let digest = SHA256.hash(data: body)
         return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func canonicalEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     public struct Verification: Sendable, Hashable {
@@ -45,6 +50,8 @@ public enum AuditChain {
         var expectedSeq = 1
         var count = 0
         var containsHead = head == nil
+        let decoder = JSONDecoder()
+        let encoder = canonicalEncoder()
         let lines = contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() {
             let lineNumber = index + 1
@@ -52,7 +59,7 @@ public enum AuditChain {
                 if index == lines.count - 1 { break }
                 return broken(lineNumber, count, "line \(lineNumber) is empty")
             }
-            guard let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(line)) else {
+            guard let record = try? decoder.decode(AuditRecord.self, from: Data(line)) else {
                 return broken(lineNumber, count, "line \(lineNumber) is not an audit record")
             }
             guard record.seq == expectedSeq else {
@@ -64,7 +71,7 @@ public enum AuditChain {
             guard record.prev == previous else {
                 return broken(lineNumber, count, "line \(lineNumber) does not follow the line before it: a record was deleted, inserted or changed")
             }
-            guard hash(of: record) == record.hash else {
+            guard hash(of: record, encoder: encoder) == record.hash else {
                 return broken(lineNumber, count, "line \(lineNumber) was changed after it was written (its hash does not match)")
             }
             if let head, record.seq == head.seq { containsHead = record.hash == head.hash }

@@ -40,14 +40,13 @@ public final class AuditLog: Sendable {
             close(descriptor)
             throw AuditError(reason: "cannot open \(path).head: \(String(cString: strerror(errno)))")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = AuditChain.canonicalEncoder()
         let contents = FileManager.default.contents(atPath: path) ?? Data()
         if let last = contents.last, last != UInt8(ascii: "\n") {
             // A line torn by a crash: end it, so the next record starts on its own line.
             _ = write(descriptor, "\n", 1)
         }
-        let head = Self.lastHead(path: path)
+        let head = Self.lastHead(contents)
         let stored = Self.readHead(logPath: path)
         if let stored, stored.seq != 0, stored != head {
             startupProblem = "the audit log ends at record \(head.seq) but the broker last wrote record \(stored.seq) "
@@ -72,7 +71,7 @@ public final class AuditLog: Sendable {
             var record = record
             record.seq = state.head.seq + 1
             record.prev = state.head.hash
-            record.hash = AuditChain.hash(of: record)
+            record.hash = AuditChain.hash(of: record, encoder: state.encoder)
             var line = try state.encoder.encode(record)
             line.append(UInt8(ascii: "\n"))
             let count = line.withUnsafeBytes { write(state.descriptor, $0.baseAddress, $0.count) }
@@ -105,12 +104,10 @@ public final class AuditLog: Sendable {
     }
 
     /// The chain position to continue from: the last parseable record, or the start.
-    static func lastHead(path: String) -> AuditChain.Head {
-        guard let contents = FileManager.default.contents(atPath: path), !contents.isEmpty else {
-            return AuditChain.Head(seq: 0, hash: AuditChain.genesis)
-        }
+    static func lastHead(_ contents: Data) -> AuditChain.Head {
         let lines = contents.split(separator: UInt8(ascii: "\n"))
-        guard let last = lines.last, let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(last)) else {
+        guard let last = lines.last else { return AuditChain.Head(seq: 0, hash: AuditChain.genesis) }
+        guard let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(last)) else {
             return AuditChain.Head(seq: lines.count, hash: AuditChain.genesis)
         }
         return AuditChain.Head(seq: record.seq, hash: record.hash)

@@ -1,5 +1,12 @@
+import Foundation
+
 /// One line of the audit log: who asked for what, what polkit said, and how it ended.
 public struct AuditRecord: Codable, Sendable, Hashable {
+    /// The `time` field's format: RFC 3339, UTC, milliseconds.
+    public static func timestamp(_ date: Date = Date()) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
     /// Position in the chain, from 1.
     public var seq: Int
     /// RFC 3339 time the request arrived, UTC, milliseconds.

@@ -100,13 +100,17 @@ public final class BrokerServer: Service {
         let peer = Peer(uid: client.credentials.uid, gid: client.credentials.gid, pid: client.credentials.pid)
         do {
             try await client.channel.executeThenClose { inbound, outbound in
-                if count > configuration.maximumClients {
-                    let error = HVError(
-                        .protocolError, "the broker is serving its limit of \(configuration.maximumClients) clients",
-                        fix: "retry shortly; close idle connections", details: ["kind": "TooManyClients"]
-                    )
+                /// Audits a connection-level refusal, tells the client, and ends the connection.
+                func refuse(_ kind: String, _ reason: String, fix: String) async throws {
+                    let error = HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
                     dispatcher.recordRejected(error, from: peer)
                     try await outbound.write(Self.frame(Dispatcher.encode(error)))
+                }
+                if count > configuration.maximumClients {
+                    try await refuse(
+                        "TooManyClients", "the broker is serving its limit of \(configuration.maximumClients) clients",
+                        fix: "retry shortly; close idle connections"
+                    )
                     return
                 }
                 for try await frame in inbound {
@@ -116,20 +120,16 @@ public final class BrokerServer: Service {
                             try await outbound.write(Self.frame(reply))
                         }
                     case .tooLarge(let limit):
-                        let error = HVError(
-                            .protocolError, "the message exceeds the limit of \(limit) bytes; the connection is closed",
-                            fix: "send smaller requests", details: ["kind": "MessageTooLarge"]
+                        try await refuse(
+                            "MessageTooLarge", "the message exceeds the limit of \(limit) bytes; the connection is closed",
+                            fix: "send smaller requests"
                         )
-                        dispatcher.recordRejected(error, from: peer)
-                        try await outbound.write(Self.frame(Dispatcher.encode(error)))
                         return
                     case .timedOut(let seconds):
-                        let error = HVError(
-                            .protocolError, "the message was not finished within \(seconds) s; the connection is closed",
-                            fix: "terminate every message with a NUL byte", details: ["kind": "ReadTimeout"]
+                        try await refuse(
+                            "ReadTimeout", "the message was not finished within \(seconds) s; the connection is closed",
+                            fix: "terminate every message with a NUL byte"
                         )
-                        dispatcher.recordRejected(error, from: peer)
-                        try await outbound.write(Self.frame(Dispatcher.encode(error)))
                         return
                     }
                 }

@@ -118,7 +118,8 @@ public final class Dispatcher: Sendable {
                 )
             )
         case .getInfo, .getInterfaceDescription:
-            preconditionFailure("introspection is answered without authorization")
+            // Answered by introspect() before authorization; never routed here.
+            throw HVError(.failed, "introspection reached the authorized path")
         }
         return [:]
     }
@@ -127,11 +128,7 @@ public final class Dispatcher: Sendable {
         switch request {
         case .getInterfaceDescription(let name):
             guard let description = Interfaces.description(of: name) else {
-                let failure = HVError(
-                    .interfaceNotFound, "unknown interface '\(name)'", fix: "call org.varlink.service.GetInfo",
-                    details: ["interface": name]
-                )
-                return failureReply(failure, interface: interface, entry: &entry)
+                return failureReply(.unknownInterface(name), interface: interface, entry: &entry)
             }
             entry.result = "ok"
             return VarlinkReply(parameters: ["description": .string(description)])
@@ -187,7 +184,7 @@ public final class Dispatcher: Sendable {
         let elapsed = ContinuousClock.now - entry.started
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         let record = AuditRecord(
-            time: entry.time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            time: AuditRecord.timestamp(entry.time),
             uid: entry.peer.uid, gid: entry.peer.gid, pid: entry.peer.pid, executable: entry.peer.executable,
             method: entry.method, action: entry.action, target: entry.target, decision: entry.decision,
             result: entry.result, durationMs: (milliseconds * 1_000).rounded() / 1_000

@@ -150,8 +150,7 @@ public final class LibvirtHypervisor: Hypervisor {
                     details: ["name": name, "state": state.rawValue]
                 )
             }
-            let xml = try domain.xmlDescription()
-            let diskPaths = try Self.diskPaths(xml: xml)
+            let diskPaths = removeDisks ? try DomainDescription(xml: try domain.xmlDescription()).diskSourcePaths : []
             try domain.undefine()
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
             guard removeDisks else { return [] }
@@ -211,14 +210,10 @@ public final class LibvirtHypervisor: Hypervisor {
         return pool
     }
 
-    static func diskPaths(xml: String) throws -> [String] {
-        try DomainDescription(xml: xml).diskSourcePaths
-    }
-
     /// Deletes the machine's disk volumes that live in the image directory; never an ISO or a file
     /// elsewhere.
     func removeImages(_ paths: [String], _ connection: Connection) throws -> [String] {
-        let pool = try imagePool(connection)
+        guard let pool = try connection.storagePool(named: layout.poolName) else { return [] }
         try pool.refresh()
         var removed: [String] = []
         for path in paths where layout.isImage(path) {

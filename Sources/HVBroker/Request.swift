@@ -83,11 +83,11 @@ public enum Request: Sendable, Hashable {
             self = .vmCreate(decoded.spec)
         case Method.vmDelete:
             let decoded = try StrictDecoding.decode(VmDeleteParameters.self, from: parameters)
-            try Self.validateName(decoded.name)
+            try VmName.validate(decoded.name)
             self = .vmDelete(decoded.name, removeDisks: decoded.removeDisks ?? false)
         case Method.vmReadConsole:
             let decoded = try StrictDecoding.decode(VmConsoleParameters.self, from: parameters)
-            try Self.validateName(decoded.name)
+            try VmName.validate(decoded.name)
             let maxBytes = decoded.maxBytes ?? 64 * 1024
             guard (1...Self.maximumConsoleBytes).contains(maxBytes) else {
                 throw .invalidParameter(
@@ -99,13 +99,7 @@ public enum Request: Sendable, Hashable {
             _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
             self = .auditVerify
         default:
-            if Interfaces.description(of: call.interface) == nil {
-                throw HVError(
-                    .interfaceNotFound, "unknown interface '\(call.interface)'",
-                    fix: "call org.varlink.service.GetInfo for the interfaces this broker provides",
-                    details: ["interface": call.interface]
-                )
-            }
+            if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
             throw HVError(
                 .methodNotFound, "unknown method '\(call.method)'",
                 fix: "call org.varlink.service.GetInterfaceDescription for \(call.interface)",
@@ -116,12 +110,7 @@ public enum Request: Sendable, Hashable {
 
     private static func name(_ parameters: [String: JSONValue]?) throws(HVError) -> String {
         let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
-        try validateName(decoded.name)
+        try VmName.validate(decoded.name)
         return decoded.name
-    }
-
-    /// A name that can't be a machine's is invalid input, not "not found".
-    private static func validateName(_ name: String) throws(HVError) {
-        try VmName.validate(name)
     }
 }

@@ -64,6 +64,13 @@ extension HVError {
         HVError(.invalidSpec, "\(field): \(reason)", fix: fix, details: ["field": field])
     }
 
+    public static func unknownInterface(_ interface: String) -> HVError {
+        HVError(
+            .interfaceNotFound, "unknown interface '\(interface)'",
+            fix: "call org.varlink.service.GetInfo for the interfaces this broker provides", details: ["interface": interface]
+        )
+    }
+
     public static func notFound(vm name: String) -> HVError {
         HVError(
             .notFound, "no virtual machine named '\(name)'",

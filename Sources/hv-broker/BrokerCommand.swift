@@ -77,7 +77,7 @@ struct BrokerCommand: AsyncParsableCommand {
     /// The record that opens a run whose audit log was found damaged.
     static func startRecord(_ problem: String) -> AuditRecord {
         AuditRecord(
-            time: Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)), uid: getuid(), gid: getgid(),
+            time: AuditRecord.timestamp(), uid: getuid(), gid: getgid(),
             pid: getpid(), executable: CommandLine.arguments[0], method: "(broker start)", action: "", target: "audit",
             decision: "alert", result: problem, durationMs: 0
         )
