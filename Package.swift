@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "hv", targets: ["hv"]),
         .executable(name: "hv-broker", targets: ["hv-broker"]),
         .executable(name: "hv-bench", targets: ["hv-bench"]),
+        .executable(name: "hv-monitor", targets: ["hv-monitor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -22,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/CoreOffice/XMLCoder.git", from: "0.18.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C libraries, imported as they are.
@@ -57,6 +63,68 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HVClient", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
+        // A Varlink server on a Unix socket: framing, limits, peer credentials and polkit checks,
+        // shared by the root broker and the unprivileged monitor.
+        .target(
+            name: "HVServer",
+            dependencies: [
+                "HVProtocol", "HVPolkit", "CHVShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Observability: health checks shared by `hv` and the monitor, metrics, history, alerting.
+        .target(name: "HVHealth", dependencies: ["HVProtocol", "HVClient", "CHVShims"], swiftSettings: swiftSettings),
+        .target(
+            name: "HVMetrics",
+            dependencies: [
+                "HVProtocol", "HVHistory",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HVHistory",
+            dependencies: ["HVProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HVAlerting",
+            dependencies: [
+                "HVProtocol",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HVMonitor",
+            dependencies: [
+                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(
             name: "hv-broker",
@@ -72,9 +140,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "hv-monitor",
+            dependencies: [
+                "HVMonitor",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "hv",
             dependencies: [
-                "HVClient", "HVProtocol", "HVAudit",
+                "HVClient", "HVProtocol", "HVAudit", "HVHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -94,13 +173,37 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit",
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVMetricsTests",
+            dependencies: [
+                "HVMetrics", "HVProtocol", "HVHistory", "HVClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HVHistoryTests", dependencies: ["HVHistory", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVAlertingTests",
+            dependencies: [
+                "HVAlerting", "HVProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HVMonitorTests", dependencies: ["HVMonitor", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVIntegrationTests",
             dependencies: ["HVProtocol", "HVAudit"],

@@ -14,6 +14,7 @@ packages=(
     libvirt-dev
     libsystemd-dev
     libpolkit-gobject-1-dev
+    libsqlite3-dev
     # runtime services used by integration tests
     libvirt-daemon
     libvirt-daemon-driver-qemu
@@ -38,7 +39,10 @@ packages=(
     gzip
     xz-utils
     zstd
-    # third-party Varlink client used by tests
+    # monitoring: promtool checks the shipped Prometheus rules; openssl makes test certificates
+    prometheus
+    openssl
+    # third-party Varlink client, SMTP server and Prometheus parser used by tests
     python3-pip
 )
 
@@ -46,13 +50,19 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
 
-# Install the Python varlink module for whichever python3 is first on PATH.
-if python3 -c 'import varlink' 2>/dev/null; then
-    echo "install-deps: python varlink module already present"
-elif ! python3 -m pip install --quiet varlink 2>/dev/null; then
+# Python modules for whichever python3 is first on PATH: varlink (a third-party
+# Varlink client), aiosmtpd (a real SMTP server with STARTTLS and AUTH) and
+# prometheus_client (the reference text-format parser).
+python_modules=(varlink aiosmtpd prometheus_client)
+if python3 -c 'import varlink, aiosmtpd, prometheus_client' 2>/dev/null; then
+    echo "install-deps: python modules already present"
+elif ! python3 -m pip install --quiet "${python_modules[@]}" 2>/dev/null; then
     # Debian's python refuses plain pip installs (PEP 668).
-    python3 -m pip install --quiet --break-system-packages varlink
+    python3 -m pip install --quiet --break-system-packages "${python_modules[@]}"
 fi
-python3 -c 'import varlink' || { echo "install-deps: python varlink module not importable" >&2; exit 1; }
+python3 -c 'import varlink, aiosmtpd, prometheus_client' || {
+    echo "install-deps: python modules not importable: ${python_modules[*]}" >&2
+    exit 1
+}
 
 echo "install-deps: done ($(command -v python3): $(python3 --version 2>&1))"

@@ -68,7 +68,10 @@ public final class Dispatcher: Sendable {
         }
         entry.action = operation.action
 
-        switch await authorizer.authorize(operation, peer: entry.peer) {
+        let authorizationStart = ContinuousClock.now
+        let outcome = await authorizer.authorize(operation, peer: entry.peer)
+        let authorization = ContinuousClock.now - authorizationStart
+        switch outcome {
         case .allowed:
             entry.decision = "allowed"
         case .denied:
@@ -86,7 +89,7 @@ public final class Dispatcher: Sendable {
         }
 
         do {
-            let parameters = try await perform(request)
+            let parameters = try await perform(request, authorization: authorization)
             entry.result = "ok"
             return (VarlinkReply(parameters: parameters), oneway)
         } catch {
@@ -94,10 +97,15 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Runs an authorized request.
-    private func perform(_ request: Request) async throws(HVError) -> [String: JSONValue] {
+    /// Runs an authorized request; `authorization` is how long polkit took to allow it.
+    private func perform(_ request: Request, authorization: Duration) async throws(HVError) -> [String: JSONValue] {
         switch request {
         case .hostInfo: return try Self.object(HostInfoReply(host: try await hypervisor.hostInfo()))
+        case .hostStats: return try Self.object(try await hypervisor.stats())
+        case .hostHealth:
+            let facts = await hypervisor.healthFacts()
+            let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: audit.verify(), auditLog: audit.path)
+            return try Self.object(HealthReply(checks: checks))
         case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list()))
         case .vmInfo(let name): return try Self.object(VmInfoReply(vm: try await hypervisor.info(name)))
         case .vmCreate(let spec): return try Self.object(VmInfoReply(vm: try await hypervisor.create(spec)))

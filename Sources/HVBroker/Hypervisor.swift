@@ -14,4 +14,9 @@ public protocol Hypervisor: Sendable {
     /// Returns the file names of the removed disk images.
     func delete(_ name: String, removeDisks: Bool) async throws(HVError) -> [String]
     func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply
+    /// Every machine's statistics (one bulk call), storage pools and networks.
+    func stats() async throws(HVError) -> HostStatsReply
+    /// What the health checks need from libvirt and the host; never throws: an unreachable
+    /// libvirtd is itself a fact.
+    func healthFacts() async -> HealthFacts
 }

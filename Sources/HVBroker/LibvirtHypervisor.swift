@@ -13,10 +13,12 @@ import Synchronization
 public final class LibvirtHypervisor: Hypervisor {
     public let uri: String
     public let layout: StorageLayout
-    private let threadPool: NIOThreadPool
+    let threadPool: NIOThreadPool
     private let logger: Logger
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
+    /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
+    let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
     public init(uri: String, layout: StorageLayout, threadPool: NIOThreadPool, logger: Logger) {
         self.uri = uri

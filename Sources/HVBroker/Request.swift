@@ -5,6 +5,8 @@ public enum Request: Sendable, Hashable {
     case getInfo
     case getInterfaceDescription(String)
     case hostInfo
+    case hostStats
+    case hostHealth
     case vmList
     case vmInfo(String)
     case vmConsole(String, maxBytes: Int)
@@ -25,6 +27,8 @@ public enum Request: Sendable, Hashable {
         switch self {
         case .getInfo, .getInterfaceDescription: nil
         case .hostInfo: .hostInfo
+        case .hostStats: .hostStats
+        case .hostHealth: .hostHealth
         case .vmList: .vmList
         case .vmInfo: .vmInfo
         case .vmConsole: .vmConsole
@@ -46,7 +50,7 @@ public enum Request: Sendable, Hashable {
             .vmReboot(let name), .vmKill(let name), .vmDelete(let name, _):
             name
         case .vmCreate(let spec): spec.name
-        case .getInfo, .hostInfo, .vmList, .auditVerify: ""
+        case .getInfo, .hostInfo, .hostStats, .hostHealth, .vmList, .auditVerify: ""
         }
     }
 
@@ -64,6 +68,12 @@ public enum Request: Sendable, Hashable {
         case Method.hostGetInfo:
             _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
             self = .hostInfo
+        case Method.hostStats:
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            self = .hostStats
+        case Method.hostHealth:
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            self = .hostHealth
         case Method.vmList:
             _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
             self = .vmList

@@ -5,12 +5,20 @@ public struct Explanation: Sendable, Hashable {
     public var commands: [String]
     public var why: String
     public var operation: BrokerOperation?
+    /// For the monitor's commands: the monitor's operation, checked by the monitor.
+    public var monitorOperation: MonitorOperation? = nil
 
     public var text: String {
         var lines = ["equivalent: " + commands.joined(separator: "\n            ")]
         lines.append("what it does: \(why)")
         if let operation {
             lines.append("authorized by: polkit action \(operation.action) (granted to \(operation.grantingGroup))")
+        }
+        if let monitorOperation {
+            lines.append(
+                "authorized by: polkit action \(monitorOperation.action), asked by hv-monitor "
+                    + "(granted to \(monitorOperation.grantingGroup))"
+            )
         }
         return lines.joined(separator: "\n")
     }

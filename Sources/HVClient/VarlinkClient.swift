@@ -15,7 +15,8 @@ public final class VarlinkClient {
     private let descriptor: Int32
     private var pending: [UInt8] = []
 
-    public init(socketPath: String) throws(HVError) {
+    /// - Parameter service: which service listens there, for error messages: `broker` or `monitor`.
+    public init(socketPath: String, service: String = "broker") throws(HVError) {
         self.socketPath = socketPath
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -27,7 +28,7 @@ public final class VarlinkClient {
             raw.copyBytes(from: pathBytes)
         }
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw Self.unavailable(socketPath, errno) }
+        guard descriptor >= 0 else { throw Self.unavailable(socketPath, errno, service: service) }
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -36,7 +37,7 @@ public final class VarlinkClient {
         guard result == 0 else {
             let code = errno
             close(descriptor)
-            throw Self.unavailable(socketPath, code)
+            throw Self.unavailable(socketPath, code, service: service)
         }
         self.descriptor = descriptor
     }
@@ -120,21 +121,26 @@ public final class VarlinkClient {
         }
     }
 
-    static func unavailable(_ path: String, _ code: Int32) -> HVError {
+    static func unavailable(_ path: String, _ code: Int32, service: String) -> HVError {
+        let unit = service == "broker" ? "hv-broker.socket" : "hv-monitor"
         let fix: String
         switch code {
         case ENOENT:
-            fix = "the broker socket \(path) does not exist: start the broker with 'systemctl start hv-broker.socket' "
-                + "(or 'sudo scripts/setup.sh' on a machine without systemd), or point --socket / HV_SOCKET at its socket"
+            fix = service == "broker"
+                ? "the broker socket \(path) does not exist: start the broker with 'systemctl start hv-broker.socket' "
+                    + "(or 'sudo scripts/setup.sh' on a machine without systemd), or point --socket / HV_SOCKET at its socket"
+                : "the monitor socket \(path) does not exist: start the monitor with 'systemctl start hv-monitor', "
+                    + "or point --monitor-socket / HV_MONITOR_SOCKET at its socket"
         case ECONNREFUSED:
-            fix = "nothing is listening on \(path): start the broker with 'systemctl start hv-broker.socket'"
+            fix = "nothing is listening on \(path): start the \(service) with 'systemctl start \(unit)'"
         case EACCES:
-            fix = "you may not open \(path): the socket should be mode 0666 (the broker's polkit rules decide access)"
+            fix = "you may not open \(path): the socket should be mode 0666 (polkit rules decide access)"
         default:
-            fix = "check that the broker is running: systemctl status hv-broker"
+            fix = "check that the \(service) is running: systemctl status \(unit)"
         }
         return HVError(
-            .brokerUnavailable, "cannot connect to the broker at \(path): \(String(cString: strerror(code)))", fix: fix
+            .brokerUnavailable, "cannot connect to the \(service) at \(path): \(String(cString: strerror(code)))",
+            fix: fix
         )
     }
 }

@@ -175,6 +175,14 @@ public struct ServiceInfo: Codable, Sendable, Hashable {
     public var version: String
     public var url: String
     public var interfaces: [String]
+
+    public init(vendor: String, product: String, version: String, url: String, interfaces: [String]) {
+        self.vendor = vendor
+        self.product = product
+        self.version = version
+        self.url = url
+        self.interfaces = interfaces
+    }
 }
 
 public struct InterfaceDescriptionParameters: Codable, Sendable, Hashable {
@@ -184,4 +192,5 @@ public struct InterfaceDescriptionParameters: Codable, Sendable, Hashable {
 
 public struct InterfaceDescriptionReply: Codable, Sendable, Hashable {
     public var description: String
+    public init(description: String) { self.description = description }
 }

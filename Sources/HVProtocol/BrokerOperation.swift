@@ -4,6 +4,8 @@
 /// action does not compile, and a method that maps to no operation is refused before polkit is asked.
 public enum BrokerOperation: String, CaseIterable, Sendable {
     case hostInfo
+    case hostStats
+    case hostHealth
     case vmList
     case vmInfo
     case vmConsole
@@ -20,6 +22,8 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     public var action: String {
         switch self {
         case .hostInfo: "org.hypernixos.host.info"
+        case .hostStats: "org.hypernixos.host.stats"
+        case .hostHealth: "org.hypernixos.host.health"
         case .vmList: "org.hypernixos.vm.list"
         case .vmInfo: "org.hypernixos.vm.info"
         case .vmConsole: "org.hypernixos.vm.console"
@@ -37,7 +41,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     /// The least-privileged group that the shipped polkit rules grant this action to.
     public var grantingGroup: String {
         switch self {
-        case .hostInfo, .vmList, .vmInfo:
+        case .hostInfo, .hostStats, .hostHealth, .vmList, .vmInfo:
             "hypervisor-viewers"
         case .vmConsole, .vmCreate, .vmStart, .vmShutdown, .vmReboot, .vmKill, .vmDelete, .vmDeleteWithDisks:
             "hypervisor-operators"

@@ -74,7 +74,8 @@ public enum Interfaces {
         """
 
     static let hostDescription = """
-        # The hypervisor host: identity, versions, and whether hardware virtualization is usable.
+        # The hypervisor host: identity, versions, whether hardware virtualization is usable,
+        # statistics and health.
         interface org.hypernixos.Host
 
         # Whether KVM can run a guest here, tested by running one instruction, not by seeing /dev/kvm.
@@ -94,6 +95,71 @@ public enum Interfaces {
 
         # Host facts. polkit action: org.hypernixos.host.info
         method GetInfo() -> (host: HostInfo)
+
+        # A virtual disk; byte and request counters are cumulative and absent while the machine is stopped.
+        type DiskStats (
+          target: string,
+          capacityBytes: ?int,
+          allocationBytes: ?int,
+          readBytes: ?int,
+          writtenBytes: ?int,
+          readRequests: ?int,
+          writeRequests: ?int
+        )
+
+        # A virtual network interface, by its host-side device name; counters are cumulative.
+        type InterfaceStats (
+          name: string,
+          receivedBytes: int,
+          transmittedBytes: int,
+          receivedPackets: int,
+          transmittedPackets: int,
+          receiveErrors: int,
+          transmitErrors: int,
+          receiveDrops: int,
+          transmitDrops: int
+        )
+
+        # One machine. state and stateReason are libvirt's names (running/booted, shutoff/destroyed, ...).
+        # Live counters are absent while the machine is stopped or busy in a job.
+        type DomainStats (
+          name: string,
+          uuid: string,
+          state: string,
+          stateReason: string,
+          autostart: bool,
+          vcpus: int,
+          cpuTimeNs: ?int,
+          memoryMaxKiB: int,
+          memoryCurrentKiB: ?int,
+          memoryRssKiB: ?int,
+          memoryUsableKiB: ?int,
+          disks: []DiskStats,
+          interfaces: []InterfaceStats
+        )
+
+        type PoolStats (name: string, active: bool, capacityBytes: int, allocationBytes: int, availableBytes: int)
+
+        type NetworkStatus (name: string, active: bool, autostart: bool, bridge: ?string)
+
+        # Every machine's statistics from one bulk libvirt call that never waits for a machine busy
+        # in a job, plus storage pools and networks. polkit action: org.hypernixos.host.stats
+        method Stats() -> (domains: []DomainStats, pools: []PoolStats, networks: []NetworkStatus)
+
+        # One check: what was measured, what it means, and how to fix it when it is not ok.
+        type HealthCheck (
+          id: string,
+          title: string,
+          status: (ok, warning, critical, unknown),
+          value: string,
+          explanation: string,
+          fix: ?string
+        )
+
+        # The checks only the broker can run: libvirtd, KVM, polkit, storage pools, networks,
+        # autostart machines and the audit chain. Answers even while libvirtd is down.
+        # polkit action: org.hypernixos.host.health
+        method Health() -> (checks: []HealthCheck)
         """ + commonErrors
 
     static let vmDescription = """

@@ -4,6 +4,8 @@ public enum Method {
     public static let getInterfaceDescription = "org.varlink.service.GetInterfaceDescription"
 
     public static let hostGetInfo = "org.hypernixos.Host.GetInfo"
+    public static let hostStats = "org.hypernixos.Host.Stats"
+    public static let hostHealth = "org.hypernixos.Host.Health"
 
     public static let vmList = "org.hypernixos.Vm.List"
     public static let vmInfo = "org.hypernixos.Vm.Info"

@@ -8,6 +8,8 @@ import Testing
 @Suite struct DispatcherTests {
     static let cases: [(String, [String: JSONValue], BrokerOperation, String)] = [
         (Method.hostGetInfo, [:], .hostInfo, "hostInfo"),
+        (Method.hostStats, [:], .hostStats, "stats"),
+        (Method.hostHealth, [:], .hostHealth, "health"),
         (Method.vmList, [:], .vmList, "list"),
         (Method.vmInfo, ["name": .string("web")], .vmInfo, "info web"),
         (Method.vmStart, ["name": .string("web")], .vmStart, "start web"),

@@ -24,10 +24,30 @@ final class FakeAuthorizer: Authorizer {
 final class FakeHypervisor: Hypervisor {
     let calls = Mutex<[String]>([])
     let delay: Duration
+    let facts: HealthFacts
 
-    init(delay: Duration = .zero) {
+    init(delay: Duration = .zero, facts: HealthFacts = FakeHypervisor.healthyFacts) {
         self.delay = delay
+        self.facts = facts
     }
+
+    static let healthyFacts = HealthFacts(
+        libvirt: .reachable(latency: .microseconds(400), version: "9.0.0"), kvm: KvmStatus(usable: true, reason: "fake"),
+        pools: [PoolStats(name: "images", active: true, capacityBytes: 100, allocationBytes: 50, availableBytes: 50)],
+        networks: [NetworkStatus(name: "default", active: true, autostart: true, bridge: "virbr0")],
+        stoppedAutostartMachines: []
+    )
+
+    static let statsReply = HostStatsReply(
+        domains: [
+            DomainStats(
+                name: "web", uuid: "u", state: "running", stateReason: "booted", autostart: true, vcpus: 2,
+                cpuTimeNs: 1_000, memoryMaxKiB: 524_288, memoryCurrentKiB: 524_288, memoryRssKiB: 100_000,
+                memoryUsableKiB: nil, disks: [DiskStats(target: "vda", readBytes: 10)], interfaces: []
+            )
+        ],
+        pools: healthyFacts.pools ?? [], networks: healthyFacts.networks ?? []
+    )
 
     private func note(_ call: String) async {
         calls.withLock { $0.append(call) }
@@ -76,6 +96,16 @@ final class FakeHypervisor: Hypervisor {
     func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply {
         await note("console \(name) \(maxBytes)")
         return VmConsoleReply(text: "HV-MARKER\n", truncated: false)
+    }
+
+    func stats() async throws(HVError) -> HostStatsReply {
+        await note("stats")
+        return Self.statsReply
+    }
+
+    func healthFacts() async -> HealthFacts {
+        await note("health")
+        return facts
     }
 }
 

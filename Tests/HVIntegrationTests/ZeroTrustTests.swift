@@ -73,7 +73,7 @@ struct ZeroTrustTests {
     @Test(arguments: [
         ["host", "info"], ["vm", "list"], ["vm", "info", "x"], ["vm", "create", "x"], ["vm", "start", "x"],
         ["vm", "stop", "x"], ["vm", "reboot", "x"], ["vm", "kill", "x"], ["vm", "delete", "x"],
-        ["vm", "delete", "x", "--remove-disks"], ["vm", "log", "x"], ["audit", "verify"],
+        ["vm", "delete", "x", "--remove-disks"], ["vm", "log", "x"], ["audit", "verify"], ["health"],
     ])
     func strangerIsDeniedEverything(arguments: [String]) async throws {
         try withStack { stack in
@@ -91,6 +91,60 @@ struct ZeroTrustTests {
             #expect(kvm?["usable"] is Bool)
             #expect((kvm?["reason"] as? String)?.isEmpty == false)
             #expect(host?["domainType"] as? String == ((kvm?["usable"] as? Bool) == true ? "kvm" : "qemu"))
+        }
+    }
+
+    /// Viewers may run the health checks; `hv health` merges the broker's with its own.
+    @Test func viewerRunsTheHealthChecks() async throws {
+        try withStack { stack in
+            let output = try stack.hv(["health", "--json"], as: Stack.viewerUser)
+            let checks = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]], "\(output)")
+            let status = Dictionary(checks.map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") }) { first, _ in first }
+            #expect(status["libvirtd"] == "ok", "\(output)")
+            #expect(status["broker"] == "ok", "\(output)")
+            #expect(status["polkit"] == "ok", "\(output)")
+            #expect(status["audit"] == "ok", "\(output)")
+            let pools = try run(["/usr/bin/virsh", "-c", "qemu:///system", "pool-list", "--all", "--name"]).stdout
+                .split(separator: "\n").map { "pool:" + $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "pool:" }
+            #expect(Set(status.keys.filter { $0.hasPrefix("pool:") }) == Set(pools), "one check per libvirt pool: \(output)")
+            #expect(status["kvm"] != nil && status["clock"] != nil && status["autostart"] != nil, "\(output)")
+            let failing = status.values.contains { $0 == "critical" || $0 == "unknown" }
+            #expect(output.status == (failing ? 1 : 0), "exit 1 exactly when a check is critical or unknown: \(output)")
+
+            let table = try stack.hv(["health"], as: Stack.viewerUser)
+            #expect(table.stdout.contains("STATUS") && table.stdout.contains("libvirtd"), "\(table)")
+        }
+    }
+
+    /// Host.Stats and Host.Health through a third-party Varlink client: the viewer gets them, the
+    /// stranger is refused by polkit.
+    @Test func hostStatsForViewersOnly() async throws {
+        try withStack { stack in
+            let script = """
+                import json, sys, varlink
+                with varlink.Client("unix:\(stack.socket)") as client:
+                    with client.open("org.hypernixos.Host") as host:
+                        try:
+                            stats = host.Stats()
+                            health = host.Health()
+                            print(json.dumps({"pools": [p["name"] for p in stats["pools"]], "domains": len(stats["domains"]),
+                                              "checks": [c["id"] for c in health["checks"]]}))
+                        except varlink.VarlinkError as error:
+                            print(error.error())
+                            sys.exit(4)
+                """
+            let environment = ["PYTHONPATH": stack.base + "/py"]
+            let viewer = try run(["/usr/bin/python3", "-c", script], as: Stack.viewerUser, environment: environment)
+            #expect(viewer.status == 0, "\(viewer)")
+            let reply = try JSONSerialization.jsonObject(with: Data(viewer.stdout.utf8)) as? [String: Any]
+            let pools = try run(["/usr/bin/virsh", "-c", "qemu:///system", "pool-list", "--all", "--name"]).stdout
+                .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            #expect(Set(reply?["pools"] as? [String] ?? []) == Set(pools), "the same pools as virsh: \(viewer)")
+            #expect((reply?["checks"] as? [String])?.contains("libvirtd") == true, "\(viewer)")
+
+            let stranger = try run(["/usr/bin/python3", "-c", script], as: Stack.strangerUser, environment: environment)
+            #expect(stranger.status == 4, "\(stranger)")
+            #expect(stranger.stdout.contains("org.hypernixos.Host.PermissionDenied"), "\(stranger)")
         }
     }
 

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct InterfacesTests {
     static let methods = [
-        Method.getInfo, Method.getInterfaceDescription, Method.hostGetInfo, Method.vmList, Method.vmInfo, Method.vmCreate,
+        Method.getInfo, Method.getInterfaceDescription, Method.hostGetInfo, Method.hostStats, Method.hostHealth, Method.vmList, Method.vmInfo, Method.vmCreate,
         Method.vmStart, Method.vmShutdown, Method.vmReboot, Method.vmKill, Method.vmDelete, Method.vmReadConsole,
         Method.auditVerify,
     ]

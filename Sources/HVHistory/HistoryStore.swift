@@ -1,0 +1,164 @@
+import GRDB
+import HVProtocol
+
+/// Metric history in SQLite (`history.sqlite`, WAL): raw points, 5-minute and hourly aggregates.
+///
+/// `record` adds one collection's values; `maintain` rolls completed buckets up, applies the
+/// retention and the size bound; `query` reads a range at the finest resolution that covers it.
+/// All calls block on SQLite; they are safe from any thread.
+public final class HistoryStore: Sendable {
+    /// The database's file name inside the monitor's state directory.
+    public static let fileName = "history.sqlite"
+
+    public let configuration: HistoryConfiguration
+    let database: DatabasePool
+
+    /// Opens (creating and migrating when needed) the history database at `path`.
+    public init(path: String, configuration: HistoryConfiguration = .init()) throws(HistoryError) {
+        self.configuration = configuration
+        var options = Configuration()
+        options.prepareDatabase { db in
+            // Only takes effect while the file is new; lets the size bound return freed pages.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
+        }
+        do {
+            database = try DatabasePool(path: path, configuration: options)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw HistoryError(
+                .openFailed, "cannot open the history database \(path): \(error)",
+                fix: "check that the monitor's state directory exists and is writable by the monitor"
+            )
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE series (
+                        id INTEGER PRIMARY KEY,
+                        target TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        last_seen REAL NOT NULL,
+                        UNIQUE (target, metric)
+                    );
+                    CREATE INDEX series_last_seen ON series (last_seen);
+                    CREATE TABLE raw (
+                        series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,
+                        time REAL NOT NULL,
+                        value REAL NOT NULL,
+                        PRIMARY KEY (series_id, time)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX raw_time ON raw (time);
+                    CREATE TABLE rollup (
+                        resolution INTEGER NOT NULL,
+                        series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,
+                        bucket INTEGER NOT NULL,
+                        avg REAL NOT NULL,
+                        min REAL NOT NULL,
+                        max REAL NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (resolution, series_id, bucket)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX rollup_bucket ON rollup (resolution, bucket);
+                    -- Buckets before done_until have been rolled up into this resolution.
+                    CREATE TABLE watermark (
+                        resolution INTEGER PRIMARY KEY,
+                        done_until INTEGER NOT NULL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// Stores one collection's values at `time` (seconds since 1970) in one transaction.
+    /// Non-finite values are skipped. Returns how many values were stored: fewer than given when
+    /// the series limit is reached and every stored series was updated in this same collection.
+    @discardableResult
+    public func record(time: Double, values: [HistoryValue]) throws(HistoryError) -> Int {
+        try write { db in
+            var stored = 0
+            for value in values where value.value.isFinite {
+                guard let id = try Self.seriesID(db, value, time: time, limit: configuration.maximumSeries) else {
+                    continue
+                }
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO raw (series_id, time, value) VALUES (?, ?, ?)",
+                    arguments: [id, time, value.value]
+                )
+                stored += 1
+            }
+            return stored
+        }
+    }
+
+    /// The series' id, creating it (and making room under the limit) when new; nil when no room can be made.
+    static func seriesID(_ db: Database, _ value: HistoryValue, time: Double, limit: Int) throws -> Int64? {
+        if let id = try Int64.fetchOne(
+            db, sql: "SELECT id FROM series WHERE target = ? AND metric = ?", arguments: [value.target, value.metric]
+        ) {
+            try db.execute(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?", arguments: [time, id])
+            return id
+        }
+        while try Int.fetchOne(db, sql: "SELECT count(*) FROM series") ?? 0 >= limit {
+            // Make room by dropping the series updated longest ago, never one written in this collection.
+            try db.execute(
+                sql: """
+                    DELETE FROM series WHERE id = (
+                        SELECT id FROM series WHERE last_seen < ? ORDER BY last_seen, id LIMIT 1)
+                    """,
+                arguments: [time]
+            )
+            if db.changesCount == 0 { return nil }
+        }
+        try db.execute(
+            sql: "INSERT INTO series (target, metric, last_seen) VALUES (?, ?, ?)",
+            arguments: [value.target, value.metric, time]
+        )
+        return db.lastInsertedRowID
+    }
+
+    /// The targets with stored history (`host` and VM names), sorted.
+    public func targets() throws(HistoryError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT target FROM series ORDER BY target") }
+    }
+
+    /// The metrics stored for a target, sorted.
+    public func metrics(target: String) throws(HistoryError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT metric FROM series WHERE target = ? ORDER BY metric", arguments: [target])
+        }
+    }
+
+    /// Bytes the database's pages in use take (the size bound's measure; freed pages excluded).
+    public func storageBytes() throws(HistoryError) -> Int {
+        try read { db in try Self.usedBytes(db) }
+    }
+
+    static func usedBytes(_ db: Database) throws -> Int {
+        let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+        let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        let size = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+        return (pages - free) * size
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(HistoryError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw HistoryError(.databaseFailed, "cannot write the history: \(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(HistoryError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw HistoryError(.databaseFailed, "cannot read the history: \(error)")
+        }
+    }
+}

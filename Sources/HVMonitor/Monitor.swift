@@ -1,0 +1,165 @@
+import Foundation
+import HVAlerting
+import HVHistory
+import HVMetrics
+import HVProtocol
+import Logging
+import NIOPosix
+import Synchronization
+
+/// What one collection cycle produced.
+public struct CycleResult: Sendable {
+    /// Nil when /proc could not be read on the first cycle: nothing is published then.
+    public var snapshot: Snapshot?
+    public var samples: [MetricSample]
+    /// The alert input for this cycle; `previousDomains` is filled by the alert loop.
+    public var alertInput: AlertInput
+    /// Sources that failed this cycle, with why.
+    public var problems: [String]
+}
+
+/// The monitor's collection: each cycle reads /proc and asks the broker for every domain's stats
+/// in one call, renders `/metrics`, and stores history. Health checks run on their own, slower
+/// schedule; alert rules are evaluated by the caller off this path.
+public final class Monitor: Sendable {
+    let sources: any MonitorSources
+    let history: HistoryStore
+    let page: MetricsPage
+    let threadPool: NIOThreadPool
+    let healthInterval: Double
+    let maintenanceInterval: Double
+    let logger: Logger
+
+    private struct State {
+        var previous: Snapshot?
+        var health: [HealthCheck] = []
+        var healthAt: Double?
+        var maintainedAt: Double?
+        var collections = 0
+        var errors = 0
+        var firing: [ActiveAlert] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init(
+        sources: any MonitorSources, history: HistoryStore, page: MetricsPage, threadPool: NIOThreadPool,
+        healthInterval: Double = 60, maintenanceInterval: Double = 300, logger: Logger
+    ) {
+        self.sources = sources
+        self.history = history
+        self.page = page
+        self.threadPool = threadPool
+        self.healthInterval = healthInterval
+        self.maintenanceInterval = maintenanceInterval
+        self.logger = logger
+    }
+
+    /// Records the alerts firing after the latest evaluation, for `hv_alerts_firing`.
+    public func updateFiring(_ active: [ActiveAlert]) {
+        state.withLock { $0.firing = active }
+    }
+
+    /// Runs one cycle at `now` (seconds since 1970).
+    public func collect(now: Double) async -> CycleResult {
+        let started = ContinuousClock.now
+        let (previous, healthDue) = state.withLock { state in
+            (state.previous, state.healthAt.map { now - $0 >= healthInterval } ?? true)
+        }
+        let sources = self.sources
+        let gathered = await offload {
+            () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>, health: [HealthCheck]?) in
+            let host = Result { () throws(MetricsError) in try sources.host() }
+            let stats = Result { () throws(HVError) in try sources.stats() }
+            return (host, stats, healthDue ? sources.health() : nil)
+        }
+
+        var problems: [String] = []
+        var host = previous?.host
+        switch gathered?.host {
+        case .success(let sample)?: host = sample
+        case .failure(let error)?: problems.append("host: \(error)")
+        case nil: problems.append("host: the monitor is shutting down")
+        }
+        var stats: HostStatsReply?
+        switch gathered?.stats {
+        case .success(let reply)?: stats = reply
+        case .failure(let error)?: problems.append("broker: \(error.reason)")
+        case nil: break
+        }
+
+        let health = state.withLock { state -> [HealthCheck] in
+            if let fresh = gathered?.health {
+                state.health = fresh
+                state.healthAt = now
+            }
+            return state.health
+        }
+        guard let host else {
+            // Never exported as zeros: without a first host reading there is nothing true to publish.
+            state.withLock { $0.errors += 1 }
+            for problem in problems { logger.error("collection failed", metadata: ["problem": "\(problem)"]) }
+            return CycleResult(snapshot: nil, samples: [], alertInput: AlertInput(), problems: problems)
+        }
+        let snapshot = Snapshot(time: now, host: host, stats: stats, health: health)
+        var samples = snapshot.samples(previous: previous)
+        let elapsed = ContinuousClock.now - started
+        let (collections, errors, firing) = state.withLock { state in
+            state.collections += 1
+            if !problems.isEmpty { state.errors += 1 }
+            state.previous = snapshot
+            return (state.collections, state.errors, state.firing)
+        }
+        samples += Self.ownSamples(
+            brokerUp: stats != nil, duration: elapsed, collections: collections, errors: errors, now: now, firing: firing
+        )
+        page.update(Exposition.render(samples))
+        store(snapshot.historyValues(previous: previous), now: now)
+        for problem in problems { logger.warning("collection problem", metadata: ["problem": "\(problem)"]) }
+        return CycleResult(
+            snapshot: snapshot, samples: samples,
+            alertInput: AlertInput(samples: samples, healthChecks: health, domains: stats?.domains, previousDomains: nil),
+            problems: problems
+        )
+    }
+
+    private func store(_ values: [HistoryValue], now: Double) {
+        do {
+            try history.record(time: now, values: values)
+            let due = state.withLock { state in
+                guard state.maintainedAt.map({ now - $0 >= maintenanceInterval }) ?? true else { return false }
+                state.maintainedAt = now
+                return true
+            }
+            if due { _ = try history.maintain(now: now) }
+        } catch {
+            logger.error("history not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs blocking work on the thread pool; nil when the pool is shutting down.
+    private func offload<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value? {
+        try? await threadPool.runIfActive(work)
+    }
+
+    static func ownSamples(
+        brokerUp: Bool, duration: Duration, collections: Int, errors: Int, now: Double, firing: [ActiveAlert]
+    ) -> [MetricSample] {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        var samples = [
+            MetricSample(name: "hv_monitor_broker_up", value: brokerUp ? 1 : 0),
+            MetricSample(name: "hv_monitor_collection_duration_seconds", value: seconds),
+            MetricSample(name: "hv_monitor_collections_total", value: Double(collections)),
+            MetricSample(name: "hv_monitor_collection_errors_total", value: Double(errors)),
+            MetricSample(name: "hv_monitor_last_collection_timestamp_seconds", value: now),
+        ]
+        var counts: [[String]: Int] = [:]
+        for alert in firing { counts[[alert.rule, alert.severity.rawValue], default: 0] += 1 }
+        for (key, count) in counts.sorted(by: { $0.key.joined() < $1.key.joined() }) {
+            samples.append(
+                MetricSample(name: "hv_alerts_firing", labels: ["rule": key[0], "severity": key[1]], value: Double(count))
+            )
+        }
+        return samples
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HVAlerting
+import HVClient
+import HVHistory
+import HVMetrics
+import HVProtocol
+import Yams
+
+/// The monitor's settings, read from YAML (`/etc/hypervisor/monitor.yaml`):
+///
+/// ```yaml
+/// broker_socket: /run/hypervisor/broker.sock
+/// control_socket: /run/hv-monitor/monitor.sock
+/// listen: 127.0.0.1:9478
+/// interval: 15s
+/// health_interval: 60s
+/// state_directory: /var/lib/hv-monitor
+/// history: {raw: 48h, five_minute: 30d, hourly: 365d, max_bytes: 536870912, max_series: 10000}
+/// alerting: {rules: [...], channels: [...], routes: {...}}   # omit to turn alerting off
+/// ```
+///
+/// Unknown keys are refused, and every error names its field.
+public struct MonitorConfiguration: Sendable {
+    public var brokerSocket = VarlinkClient.defaultSocketPath
+    public var controlSocket = MonitorMethod.defaultSocketPath
+    public var metrics = MetricsServerConfiguration()
+    public var intervalSeconds = 15
+    public var healthIntervalSeconds: Double = 60
+    public var stateDirectory = "/var/lib/hv-monitor"
+    public var history = HistoryConfiguration()
+    /// Nil turns alerting off.
+    public var alerting: AlertConfiguration?
+
+    public static let intervalRange = 1...3_600
+
+    public init() {}
+
+    /// Reads `path`; when it does not exist and `missingIsDefault` is set, the defaults apply
+    /// (alerting with the default rules and no channels, so alerts are listed but not sent).
+    public static func load(path: String, missingIsDefault: Bool) throws -> MonitorConfiguration {
+        guard FileManager.default.fileExists(atPath: path) || !missingIsDefault else {
+            var defaults = MonitorConfiguration()
+            defaults.alerting = AlertConfiguration()
+            return defaults
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw MonitorError(.configuration, "cannot read \(path): \(error.localizedDescription)")
+        }
+        return try parse(yaml: text)
+    }
+
+    public static func parse(yaml text: String) throws -> MonitorConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw MonitorError(.configuration, "not valid YAML: \(error)")
+        }
+        var settings = MonitorConfiguration()
+        guard let root else { return settings }
+        let fields = try YAMLFields(
+            root, path: "",
+            allowed: [
+                "broker_socket", "control_socket", "listen", "interval", "health_interval", "state_directory",
+                "history", "alerting",
+            ]
+        )
+        if let socket = try fields.string("broker_socket") { settings.brokerSocket = try absolute(socket, fields.field("broker_socket")) }
+        if let socket = try fields.string("control_socket") { settings.controlSocket = try absolute(socket, fields.field("control_socket")) }
+        if let directory = try fields.string("state_directory") {
+            settings.stateDirectory = try absolute(directory, fields.field("state_directory"))
+        }
+        if let listen = try fields.string("listen") {
+            guard let address = listenAddress(listen) else {
+                throw AlertingError.invalid("listen", "\"\(listen)\" is not HOST:PORT; use e.g. 127.0.0.1:9478")
+            }
+            (settings.metrics.host, settings.metrics.port) = address
+        }
+        if let interval = try fields.duration("interval", minimum: 1) {
+            guard interval <= Double(intervalRange.upperBound) else {
+                throw AlertingError.invalid("interval", "use at most 1h between collections")
+            }
+            settings.intervalSeconds = Int(interval)
+        }
+        settings.history.collectionIntervalSeconds = settings.intervalSeconds
+        if let interval = try fields.duration("health_interval", minimum: 1) { settings.healthIntervalSeconds = interval }
+        if let node = fields.node("history") {
+            let history = try YAMLFields(
+                node, path: "history", allowed: ["raw", "five_minute", "hourly", "max_bytes", "max_series"]
+            )
+            if let raw = try history.duration("raw", minimum: 3_600) { settings.history.rawRetentionSeconds = raw }
+            if let five = try history.duration("five_minute", minimum: 86_400) { settings.history.fiveMinuteRetentionSeconds = five }
+            if let hourly = try history.duration("hourly", minimum: 86_400) { settings.history.hourlyRetentionSeconds = hourly }
+            if let bytes = try history.integer("max_bytes", in: (1 << 20)...(1 << 40)) { settings.history.maximumBytes = bytes }
+            if let series = try history.integer("max_series", in: 10...10_000_000) { settings.history.maximumSeries = series }
+        }
+        if let node = fields.node("alerting") {
+            settings.alerting = try AlertConfiguration.parse(node: node, path: "alerting")
+        }
+        return settings
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT`.
+    public static func listenAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    private static func absolute(_ path: String, _ field: String) throws -> String {
+        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+            throw AlertingError.invalid(field, "\"\(path)\" must be an absolute path without '..'")
+        }
+        return path
+    }
+}
+
+extension MonitorError.Code {
+    public static let configuration = MonitorError.Code("Configuration")
+}

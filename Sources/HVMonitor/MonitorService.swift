@@ -1,0 +1,72 @@
+import Foundation
+import HVAlerting
+import HVProtocol
+import Logging
+import ServiceLifecycle
+
+/// Runs the collection every interval and evaluates the alert rules on each cycle's data.
+///
+/// Alert delivery (with its retries) runs beside the collection, never in its way: when delivery is
+/// slower than the interval, the alert loop takes the newest cycle and carries the domains it last
+/// saw, so a VM that stopped in a skipped cycle is still noticed.
+public final class MonitorService: Service {
+    let monitor: Monitor
+    let alerts: AlertService?
+    let interval: Duration
+    let logger: Logger
+
+    public init(monitor: Monitor, alerts: AlertService?, interval: Duration, logger: Logger) {
+        self.monitor = monitor
+        self.alerts = alerts
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let (cycles, continuation) = AsyncStream.makeStream(of: AlertInput.self, bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            if let alerts {
+                group.addTask { await self.evaluate(cycles, with: alerts) }
+            }
+            await cancelWhenGracefulShutdown {
+                await self.collect(into: continuation)
+            }
+            continuation.finish()
+        }
+        logger.info("monitor stopped")
+    }
+
+    private func collect(into continuation: AsyncStream<AlertInput>.Continuation) async {
+        let clock = ContinuousClock()
+        var deadline = clock.now
+        while !Task.isCancelled {
+            let result = await monitor.collect(now: Date().timeIntervalSince1970)
+            if result.snapshot != nil { continuation.yield(result.alertInput) }
+            deadline += interval
+            // A cycle that overran its interval starts the next one at once, then keeps the beat.
+            if deadline < clock.now { deadline = clock.now }
+            guard (try? await Task.sleep(until: deadline, clock: clock)) != nil else { return }
+        }
+    }
+
+    private func evaluate(_ cycles: AsyncStream<AlertInput>, with alerts: AlertService) async {
+        var lastDomains: [DomainStats]?
+        for await cycle in cycles {
+            var input = cycle
+            input.previousDomains = lastDomains
+            if let domains = cycle.domains { lastDomains = domains }
+            do {
+                let outcome = try await alerts.evaluate(input, now: Date())
+                monitor.updateFiring(outcome.active)
+                for note in outcome.sent {
+                    logger.notice(
+                        "alert \(note.kind)",
+                        metadata: ["key": "\(note.key)", "delivered": "\(note.deliveries.filter(\.delivered).count)/\(note.deliveries.count)"]
+                    )
+                }
+            } catch {
+                logger.error("alert evaluation failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

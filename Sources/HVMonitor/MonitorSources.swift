@@ -1,0 +1,39 @@
+import HVClient
+import HVMetrics
+import HVProtocol
+
+/// Where one collection cycle's data comes from. All calls block; the monitor runs them on its
+/// thread pool. Tests substitute their own.
+public protocol MonitorSources: Sendable {
+    /// The host's own counters, from /proc.
+    func host() throws(MetricsError) -> HostSample
+    /// Every domain, pool and network, from the broker's one bulk call.
+    func stats() throws(HVError) -> HostStatsReply
+    /// The health checks: the broker's and the monitor's own.
+    func health() -> [HealthCheck]
+}
+
+/// The real sources: /proc and the broker's socket.
+public struct LiveSources: MonitorSources {
+    public let brokerSocket: String
+    public let collector: HostCollector
+    let checks: @Sendable () -> [HealthCheck]
+
+    public init(brokerSocket: String, collector: HostCollector = HostCollector(), health: @escaping @Sendable () -> [HealthCheck]) {
+        self.brokerSocket = brokerSocket
+        self.collector = collector
+        self.checks = health
+    }
+
+    public func host() throws(MetricsError) -> HostSample {
+        try collector.collect()
+    }
+
+    public func stats() throws(HVError) -> HostStatsReply {
+        try BrokerClient(socketPath: brokerSocket).stats()
+    }
+
+    public func health() -> [HealthCheck] {
+        checks()
+    }
+}

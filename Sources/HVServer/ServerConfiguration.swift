@@ -1,0 +1,28 @@
+import NIOCore
+
+/// Where a Varlink server listens and the limits it enforces on every client.
+public struct ServerConfiguration: Sendable {
+    public enum Listener: Sendable, Hashable {
+        /// Bind this path, replacing a stale socket file.
+        case path(String)
+        /// Adopt a listening socket passed by systemd.
+        case inherited(descriptor: Int32)
+    }
+
+    public var listener: Listener
+    /// The permissions of a socket file the server binds itself. World-connectable by default:
+    /// polkit, not the file mode, decides what each caller may do.
+    public var socketMode: UInt32 = 0o666
+    /// The largest message a client may send, in bytes.
+    public var maximumMessageSize = 1024 * 1024
+    /// Connections beyond this many are told so and closed.
+    public var maximumClients = 64
+    /// How long part of a message may wait for its rest.
+    public var readTimeout: TimeAmount = .seconds(10)
+    /// Exit after this long without any connection (socket activation); nil to run until stopped.
+    public var idleExit: Duration?
+
+    public init(listener: Listener) {
+        self.listener = listener
+    }
+}

@@ -1,0 +1,173 @@
+import CHVShims
+import Foundation
+import HVProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// Accepts clients on a Unix socket and serves each connection in its own child task, so a slow,
+/// broken or hostile client never holds up another. What each message means is the handler's
+/// business; the server owns framing, limits and peer credentials.
+public final class VarlinkServer<Handler: MessageHandler>: Service {
+    let configuration: ServerConfiguration
+    let handler: Handler
+    let name: String
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    private let activeClients = Atomic<Int>(0)
+    private let lastActivity = Mutex(ContinuousClock.now)
+
+    /// - Parameter name: how log lines name this server, e.g. `broker` or `monitor`.
+    public init(
+        name: String, configuration: ServerConfiguration, handler: Handler,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.name = name
+        self.configuration = configuration
+        self.handler = handler
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    struct Client: Sendable {
+        var channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        var credentials: hv_ucred
+    }
+
+    public func run() async throws {
+        let server = try await bind()
+        logger.info("\(name) listening", metadata: ["listener": "\(configuration.listener)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                if let idle = configuration.idleExit {
+                    group.addTask { try await self.closeWhenIdle(server.channel, after: idle) }
+                }
+                try await server.executeThenClose { clients in
+                    for try await client in clients {
+                        group.addTask { await self.serve(client) }
+                    }
+                }
+                // The listener is closed: drop the remaining connections rather than wait on idle ones.
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        logger.info("\(name) stopped")
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<Client, Never> {
+        let maximumMessageSize = configuration.maximumMessageSize
+        let readTimeout = configuration.readTimeout
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Client> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    FramingHandler(maximumMessageSize: maximumMessageSize, readTimeout: readTimeout)
+                )
+                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }.flatMap { wrapped in
+                guard let provider = channel as? any SocketOptionProvider else {
+                    return channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+                }
+                let credentials: EventLoopFuture<hv_ucred> = provider.unsafeGetSocketOption(
+                    level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
+                )
+                return credentials.map { Client(channel: wrapped, credentials: $0) }
+            }
+        }
+        let bootstrap = ServerBootstrap(group: eventLoopGroup).serverChannelOption(.backlog, value: 256)
+        switch configuration.listener {
+        case .path(let path):
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755]
+            )
+            let server = try await bootstrap.bind(
+                unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer
+            )
+            chmod(path, mode_t(configuration.socketMode))
+            return server
+        case .inherited(let descriptor):
+            return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+        }
+    }
+
+    private func serve(_ client: Client) async {
+        let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
+        defer {
+            activeClients.wrappingSubtract(1, ordering: .relaxed)
+            lastActivity.withLock { $0 = .now }
+        }
+        let peer = Peer(uid: client.credentials.uid, gid: client.credentials.gid, pid: client.credentials.pid)
+        do {
+            try await client.channel.executeThenClose { inbound, outbound in
+                /// Audits a connection-level refusal, tells the client, and ends the connection.
+                func refuse(_ kind: String, _ reason: String, fix: String) async throws {
+                    let error = HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
+                    handler.recordRejected(error, from: peer)
+                    try await outbound.write(Self.frame(Self.encode(error)))
+                }
+                if count > configuration.maximumClients {
+                    try await refuse(
+                        "TooManyClients", "the \(name) is serving its limit of \(configuration.maximumClients) clients",
+                        fix: "retry shortly; close idle connections"
+                    )
+                    return
+                }
+                for try await frame in inbound {
+                    switch frame {
+                    case .message(let message):
+                        if let reply = await handler.handle(message, from: peer) {
+                            try await outbound.write(Self.frame(reply))
+                        }
+                    case .tooLarge(let limit):
+                        try await refuse(
+                            "MessageTooLarge", "the message exceeds the limit of \(limit) bytes; the connection is closed",
+                            fix: "send smaller requests"
+                        )
+                        return
+                    case .timedOut(let seconds):
+                        try await refuse(
+                            "ReadTimeout", "the message was not finished within \(seconds) s; the connection is closed",
+                            fix: "terminate every message with a NUL byte"
+                        )
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["pid": "\(peer.pid)", "error": "\(error)"])
+        }
+    }
+
+    /// Encodes an error reply for a problem found before any method was known.
+    public static func encode(_ error: HVError) -> [UInt8] {
+        let reply = VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: ""))
+        return (try? VarlinkJSON.encode(reply)) ?? []
+    }
+
+    private static func frame(_ reply: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(reply.count + 1)
+        buffer.writeBytes(reply)
+        buffer.writeInteger(UInt8(0))
+        return buffer
+    }
+
+    /// Under socket activation the server may leave once nobody has used it for a while; systemd
+    /// keeps the socket and starts it again on the next connection.
+    private func closeWhenIdle(_ server: any Channel, after idle: Duration) async throws {
+        while !Task.isCancelled {
+            // Cancelled when the server stops for another reason: a normal end, not a failure.
+            guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+            let quietFor = ContinuousClock.now - lastActivity.withLock { $0 }
+            if activeClients.load(ordering: .relaxed) == 0, quietFor >= idle {
+                logger.info("idle, exiting", metadata: ["idleSeconds": "\(idle.components.seconds)"])
+                try? await server.close()
+                return
+            }
+        }
+    }
+}
