@@ -203,7 +203,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HVMonitorTests", dependencies: ["HVMonitor", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVMonitorTests",
+            dependencies: [
+                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVIntegrationTests",
             dependencies: ["HVProtocol", "HVAudit"],

@@ -17,7 +17,8 @@ public struct AlertCycle: Sendable, Hashable {
 /// Each collection cycle, call `evaluate(_:now:)` with the cycle's samples, health checks and domain
 /// snapshots. It decides, sends concurrently to each notification's channels (retrying each), records
 /// everything in the store and persists the engine's state, and returns when every delivery has
-/// finished or given up; run it off the collection path if the retries' time matters.
+/// finished or given up; run it off the collection path if the retries' time matters. It also
+/// prunes history older than the store's retention, once a day.
 public actor AlertService {
     public let configuration: AlertConfiguration
     private var engine: AlertEngine
@@ -25,6 +26,8 @@ public actor AlertService {
     private let deliverer: AlertDeliverer
     private let logger: Logger
     private var active: [ActiveAlert] = []
+    /// When history was last pruned; `evaluate` prunes once a day.
+    private var prunedAt: Double?
 
     /// Restores the engine's state from `store`. Pass `channels` to replace the configured ones (tests);
     /// by default they are built from the configuration, which checks every secret file now.
@@ -44,6 +47,10 @@ public actor AlertService {
     /// Runs the rules over one cycle's data at `now`, sends what is due and records it.
     public func evaluate(_ input: AlertInput, now: Date) async throws -> AlertCycle {
         let time = now.timeIntervalSince1970
+        if prunedAt.map({ time - $0 >= 86_400 }) ?? true {
+            try store.prune(now: time)
+            prunedAt = time
+        }
         let evaluation = engine.evaluate(input, now: time, silences: try store.activeSilences(now: time))
         try store.saveStates(Array(engine.states.values))
         active = evaluation.active
@@ -73,6 +80,14 @@ public actor AlertService {
 
     /// The alerts firing after the last evaluation.
     public func activeAlerts() -> [ActiveAlert] { active }
+
+    /// For `hv_alerts_firing{rule,severity}`: every configured rule, with how many of its alerts fire
+    /// (silenced ones included), zero when none do.
+    public func firingCounts() -> [(rule: String, severity: AlertSeverity, firing: Int)] {
+        configuration.rules.map { rule in
+            (rule.name, rule.severity, active.filter { $0.rule == rule.name }.count)
+        }
+    }
 
     /// Sends a `kind: test` notification through one channel, or through the channels routed for a
     /// severity (warning when neither is given), and records it.
@@ -125,7 +140,7 @@ public actor AlertService {
         try store.notifications(since: since?.timeIntervalSince1970, limit: limit)
     }
 
-    /// Deletes history older than the store's retention.
+    /// Deletes history older than the store's retention now (`evaluate` also does so daily).
     @discardableResult
     public func prune(now: Date) throws -> Int { try store.prune(now: now.timeIntervalSince1970) }
 

@@ -40,7 +40,13 @@ public enum ControlRequest: Sendable, Hashable {
             )
         case MonitorMethod.history:
             let decoded = try StrictDecoding.decode(HistoryParameters.self, from: parameters)
-            if decoded.target != "host" { try VmName.validate(decoded.target, field: "target") }
+            if decoded.target != "host" {
+                do {
+                    try VmName.validate(decoded.target, field: "target")
+                } catch {
+                    throw .invalidParameter("target", error.reason, fix: "use 'host' or a VM's name")
+                }
+            }
             for metric in decoded.metrics ?? [] where !Self.isMetricName(metric) {
                 throw .invalidParameter(
                     "metrics", "'\(metric)' is not a metric name: use lower-case letters, digits and '_'",

@@ -66,6 +66,22 @@ import Testing
         #expect(jsonLines(server.received).first?["authenticated"] as? Bool == true)
     }
 
+    @Test func serverWithoutStartTLSIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try Servers.start(Servers.smtp, in: directory, name: "plain") { port, received, ready in
+            [received, "-", "-", String(port), ready, "monitor", "pw", "plain"]
+        }
+        defer { server.child.stop() }
+        let settings = EmailSettings(
+            host: "127.0.0.1", port: server.port, from: "a@example.com", to: ["b@example.com"], timeoutSeconds: 10)
+        let error = await #expect(throws: AlertingError.self) {
+            try await EmailChannel(name: "mail", settings: settings).send(notification("x"))
+        }
+        #expect(error?.reason.hasPrefix("SMTP server 127.0.0.1 does not offer STARTTLS") == true)
+        #expect(jsonLines(server.received).isEmpty)
+    }
+
     @Test func wrongPasswordIsAClearFailure() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -192,6 +208,8 @@ import Testing
         #expect(refire.sent.isEmpty)
         #expect(refire.held.count == 1)
         #expect(refire.active.map(\.key) == [#"vm-down{vm="web1"}"#])
+        let counts = await service.firingCounts()
+        #expect(counts.map(\.rule) == ["vm-down"] && counts.map(\.firing) == [1] && counts.map(\.severity) == [.critical])
         try await Task.sleep(for: .milliseconds(300))
         #expect(jsonLines(server.received).count == 8)
 

@@ -26,8 +26,11 @@ enum Servers {
             return AuthResult(success=ok, handled=False)
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        if mode == "tls":
+        if mode != "plain":
+            context.load_cert_chain(cert, key)
+        if mode == "plain":
+            controller = Controller(Handler(), hostname="127.0.0.1", port=int(port))
+        elif mode == "tls":
             controller = Controller(Handler(), hostname="127.0.0.1", port=int(port), ssl_context=context,
                                     authenticator=authenticator, auth_required=True, auth_require_tls=False)
         else:

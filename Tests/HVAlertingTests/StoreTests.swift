@@ -92,3 +92,29 @@ import Testing
         #expect(error?.code == .invalidParameter)
     }
 }
+
+@Suite struct ServiceTests {
+    @Test func evaluatePrunesOldHistoryOnceADay() async throws {
+        let store = try AlertStore(path: ":memory:", retentionSeconds: 1_000)
+        let old = AlertNotification(
+            id: 0, time: 10, key: "k", rule: "k", severity: .info, kind: "firing", summary: "s", labels: [:], deliveries: [])
+        try store.record(old)
+        let service = try AlertService(configuration: AlertConfiguration(rules: []), store: store, channels: [:])
+        _ = try await service.evaluate(AlertInput(), now: Date(timeIntervalSince1970: 5_000))
+        #expect(try store.notifications().isEmpty)
+        var later = old
+        later.time = 5_100
+        try store.record(later)
+        // Within a day of the last pruning nothing is pruned, even what is past the retention.
+        _ = try await service.evaluate(AlertInput(), now: Date(timeIntervalSince1970: 7_000))
+        #expect(try store.notifications().count == 1)
+        _ = try await service.evaluate(AlertInput(), now: Date(timeIntervalSince1970: 5_000 + 86_400))
+        #expect(try store.notifications().isEmpty)
+    }
+
+    @Test func testNotificationNeedsARoute() async throws {
+        let service = try AlertService(configuration: AlertConfiguration(rules: []), store: try AlertStore(path: ":memory:"), channels: [:])
+        let error = await #expect(throws: AlertingError.self) { try await service.sendTest(severity: .info, now: Date()) }
+        #expect(error?.code == .noChannel)
+    }
+}

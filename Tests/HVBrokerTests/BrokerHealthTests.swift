@@ -30,7 +30,7 @@ import Testing
         #expect(Set(result.keys) == ["libvirtd", "kvm", "polkit", "pool:images", "network:default", "autostart", "audit"])
         #expect(result.values.allSatisfy { $0.status == .ok }, "\(result.values.filter { $0.status != .ok })")
         #expect(result["libvirtd"]?.value.contains("9.0.0") == true)
-        #expect(result["libvirtd"]?.value.contains("0.5 ms") == true)
+        #expect(result["libvirtd"]?.value.contains("0.4 ms") == true)
         #expect(result["polkit"]?.value == "answered in 1.0 ms")
     }
 

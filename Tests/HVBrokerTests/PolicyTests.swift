@@ -45,8 +45,12 @@ import Testing
         }
     }
 
+    /// The rules file also grants the monitor's actions, declared in their own policy file.
     @Test func rulesGrantOnlyDeclaredActions() throws {
-        let declared = Set(try Self.declaredActions())
+        let monitorPolicy = try Self.file("polkit/org.hypernixos.monitor.policy")
+        let monitorActions = monitorPolicy.split(separator: "<action id=\"").dropFirst()
+            .map { String($0.prefix(while: { $0 != "\"" })) }
+        let declared = Set(try Self.declaredActions() + monitorActions)
         for name in ["viewerActions", "operatorActions", "adminActions"] {
             let granted = try Self.ruleActions(name)
             #expect(!granted.isEmpty)

@@ -47,17 +47,20 @@ final class FakeBroker: Sendable {
         VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: interface))
     }
 
-    /// Stops accepting; connections already served are closed by their clients.
+    /// Stops accepting. The serving thread closes the socket itself once accept fails, so its
+    /// descriptor number cannot be reused by another test's socket while it still accepts on it.
     func stop() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
-        close(descriptor)
         unlink(path)
+        shutdown(descriptor, Int32(SHUT_RDWR))
     }
 
     private func serve() {
         while true {
             let client = accept(descriptor, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                close(descriptor)
+                return
+            }
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {

@@ -1,0 +1,163 @@
+import Foundation
+import HVAlerting
+import HVHistory
+import HVMetrics
+import HVMonitor
+import HVProtocol
+import Logging
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Sources whose answers the test sets: a broker that may be down, a VM whose CPU time grows.
+final class ScriptedSources: MonitorSources {
+    let brokerUp = Mutex(true)
+    let cpuTimeNs = Mutex<Int64>(1_000_000_000)
+    let healthRuns = Mutex(0)
+
+    func host() throws(MetricsError) -> HostSample {
+        HostSample(
+            cpus: 2, cpu: CPUTimes(user: 10, nice: 0, system: 5, idle: 100, iowait: 0, irq: 0, softirq: 0, steal: 0),
+            memoryTotalBytes: 8 * 1_073_741_824, memoryAvailableBytes: 6 * 1_073_741_824, load1: 0.5, load5: 0.4, load15: 0.3,
+            networkDevices: [], filesystems: []
+        )
+    }
+
+    func stats() throws(HVError) -> HostStatsReply {
+        guard brokerUp.withLock({ $0 }) else {
+            throw HVError(.brokerUnavailable, "cannot connect to the broker")
+        }
+        let cpu = cpuTimeNs.withLock { $0 }
+        let domain = DomainStats(
+            name: "web1", uuid: "u-1", state: "running", stateReason: "booted", autostart: true, vcpus: 2, cpuTimeNs: cpu,
+            memoryMaxKiB: 1_048_576, memoryCurrentKiB: 1_048_576, memoryRssKiB: 300_000, memoryUsableKiB: nil,
+            disks: [], interfaces: []
+        )
+        return HostStatsReply(domains: [domain], pools: [], networks: [])
+    }
+
+    func health() -> [HealthCheck] {
+        healthRuns.withLock { $0 += 1 }
+        return [HealthCheck(id: "libvirtd", title: "libvirtd", status: .ok, value: "ok", explanation: "", fix: nil)]
+    }
+}
+
+@Suite struct MonitorCycleTests {
+    static func value(_ samples: [MetricSample], _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        samples.first { $0.name == name && $0.labels == labels }?.value
+    }
+
+    func makeMonitor(_ sources: ScriptedSources, directory: String) throws -> (Monitor, MetricsPage, HistoryStore, NIOThreadPool) {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let history = try HistoryStore(path: directory + "/history.sqlite")
+        let page = MetricsPage()
+        let monitor = Monitor(
+            sources: sources, history: history, page: page, threadPool: pool, healthInterval: 60,
+            logger: Logger(label: "test")
+        )
+        return (monitor, page, history, pool)
+    }
+
+    @Test func cyclesExportRatesStoreHistoryAndNoticeTheBrokerGoingAway() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hv-monitor-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sources = ScriptedSources()
+        let (monitor, page, history, pool) = try makeMonitor(sources, directory: directory)
+        
+        defer { Task { try? await pool.shutdownGracefully() } }
+        let first = await monitor.collect(now: 1_000)
+        #expect(Self.value(first.samples, "hv_monitor_broker_up") == 1)
+        #expect(Self.value(first.samples, "hv_vm_up", ["vm": "web1"]) == 1)
+        #expect(Self.value(first.samples, "hv_vm_cpu_usage_ratio", ["vm": "web1"]) == nil, "no rate without a previous cycle")
+
+        // 15 s later the guest used 15 s of CPU on 2 vCPUs: half its capacity.
+        sources.cpuTimeNs.withLock { $0 += 15_000_000_000 }
+        let second = await monitor.collect(now: 1_015)
+        let ratio = try #require(Self.value(second.samples, "hv_vm_cpu_usage_ratio", ["vm": "web1"]))
+        #expect(abs(ratio - 0.5) < 1e-9)
+        #expect(String(decoding: page.current, as: UTF8.self).contains("hv_vm_cpu_seconds_total{vm=\"web1\"} 16"))
+        let stored = try history.query(target: "web1", metrics: ["cpu_usage_ratio"], since: 900, now: 1_100)
+        #expect(stored.first?.points.map(\.value) == [0.5])
+        #expect(second.alertInput.domains?.map(\.name) == ["web1"])
+        #expect(sources.healthRuns.withLock { $0 } == 1, "health runs on its own, slower schedule")
+
+        sources.brokerUp.withLock { $0 = false }
+        let third = await monitor.collect(now: 1_030)
+        #expect(Self.value(third.samples, "hv_monitor_broker_up") == 0)
+        #expect(Self.value(third.samples, "hv_monitor_collection_errors_total") == 1)
+        #expect(Self.value(third.samples, "hv_vm_up", ["vm": "web1"]) == nil, "no stale VM series while the broker is away")
+        #expect(third.problems.contains { $0.hasPrefix("broker:") })
+        #expect(Self.value(third.samples, "hv_host_memory_total_bytes") == Double(8 * 1_073_741_824), "host metrics still flow")
+
+        _ = await monitor.collect(now: 1_075)
+        #expect(sources.healthRuns.withLock { $0 } == 2)
+    }
+
+    @Test func firingAlertsAreCountedPerRuleAndSeverity() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hv-monitor-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (monitor, _, _, pool) = try makeMonitor(ScriptedSources(), directory: directory)
+                let alert = { (vm: String) in
+            ActiveAlert(
+                key: "vm-stopped-unexpectedly{vm=\"\(vm)\"}", rule: "vm-stopped-unexpectedly", severity: .critical,
+                summary: "", labels: ["vm": vm], since: 0, silencedUntil: nil
+            )
+        }
+        defer { Task { try? await pool.shutdownGracefully() } }
+        monitor.updateFiring([alert("a"), alert("b")])
+        let result = await monitor.collect(now: 2_000)
+        #expect(
+            Self.value(result.samples, "hv_alerts_firing", ["rule": "vm-stopped-unexpectedly", "severity": "critical"]) == 2
+        )
+    }
+}
+
+@Suite struct MonitorConfigurationTests {
+    @Test func aFullFileParses() throws {
+        let settings = try MonitorConfiguration.parse(yaml: """
+            broker_socket: /run/test/broker.sock
+            listen: "[::1]:9999"
+            interval: 30s
+            health_interval: 2m
+            history: {raw: 24h, max_bytes: 104857600}
+            alerting:
+              channels:
+                - {name: ops, type: webhook, url: "http://127.0.0.1:1/hook"}
+              routes: {critical: [ops]}
+            """)
+        #expect(settings.brokerSocket == "/run/test/broker.sock")
+        #expect(settings.metrics.host == "::1" && settings.metrics.port == 9999)
+        #expect(settings.intervalSeconds == 30 && settings.history.collectionIntervalSeconds == 30)
+        #expect(settings.healthIntervalSeconds == 120)
+        #expect(settings.history.rawRetentionSeconds == 86_400 && settings.history.maximumBytes == 104_857_600)
+        #expect(settings.alerting?.routes[.critical] == ["ops"])
+    }
+
+    @Test(arguments: [
+        ("listen: 9478", "listen"),
+        ("interval: 5x", "interval"),
+        ("interval: 2h", "interval"),
+        ("state_directory: var/lib", "state_directory"),
+        ("history: {raw: 10m}", "history.raw"),
+        ("histroy: {}", "histroy"),
+        ("alerting: {routes: {critical: [nobody]}}", "alerting.routes.critical"),
+    ])
+    func mistakesNameTheirField(yaml: String, field: String) {
+        do {
+            _ = try MonitorConfiguration.parse(yaml: yaml)
+            Issue.record("'\(yaml)' was accepted")
+        } catch {
+            #expect("\(error)".contains(field), "\(error)")
+        }
+    }
+
+    @Test func aMissingFileMeansDefaultsWithTheDefaultRules() throws {
+        let settings = try MonitorConfiguration.load(path: "/nonexistent/monitor.yaml", missingIsDefault: true)
+        #expect(settings.metrics.port == 9478 && settings.metrics.host == "127.0.0.1")
+        #expect(settings.alerting?.rules.isEmpty == false)
+        #expect(throws: (any Error).self) { try MonitorConfiguration.load(path: "/nonexistent/x.yaml", missingIsDefault: false) }
+    }
+}
