@@ -11,10 +11,14 @@ enum ChannelParser {
     static let types = ["email", "slack", "discord", "teams", "webhook"]
 
     static func parse(_ node: Node, path: String) throws -> ChannelConfiguration {
-        let all = try YAMLFields(node, path: path, allowed: Array(Set(emailKeys + webhookKeys)).sorted())
-        let type = try all.requiredString("type")
+        // The type decides which keys are allowed, so read it before checking the others.
+        guard case .mapping(let mapping) = node else { throw AlertingError.invalid(path, "expected a mapping of keys to values") }
+        guard let typeNode = mapping.first(where: { $0.key.string == "type" })?.value, let type = typeNode.string else {
+            throw AlertingError.invalid(YAMLFields.join(path, "type"), "is required: one of \(types.joined(separator: ", "))")
+        }
         guard types.contains(type) else {
-            throw AlertingError.invalid(all.field("type"), "\"\(type)\" is not one of \(types.joined(separator: ", "))")
+            throw AlertingError.invalid(
+                YAMLFields.join(path, "type"), "\"\(type)\" is not one of \(types.joined(separator: ", "))")
         }
         let fields = try YAMLFields(node, path: path, allowed: type == "email" ? emailKeys : webhookKeys)
         let name = try fields.requiredString("name")

@@ -197,6 +197,14 @@ import Testing
             #"routes.critical[1]: no channel named "pager" (defined: s)"#
         ),
         (
+            "channels:\n  - {name: s, type: discord, url: https://a.b/c, colour: red}",
+            "channels[0].colour: unknown key; allowed keys here: name, type, url, url_file, timeout"
+        ),
+        (
+            "channels:\n  - {name: s, url: https://a.b/c}",
+            "channels[0].type: is required: one of email, slack, discord, teams, webhook"
+        ),
+        (
             "routes: {urgent: []}",
             "routes.urgent: unknown key; allowed keys here: info, warning, critical"
         ),

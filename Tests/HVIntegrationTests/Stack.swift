@@ -81,17 +81,7 @@ final class Stack: @unchecked Sendable {
             "/usr/bin/systemd-socket-activate", "--listen=" + socket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system",
             "--audit-log", auditLog, "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
         ]
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
-        guard status == 0 else { throw SetupError("cannot start systemd-socket-activate: \(String(cString: strerror(status)))") }
+        try spawn(arguments, log: log)
         guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {
             throw SetupError("systemd-socket-activate did not create \(socket)")
         }

@@ -115,6 +115,23 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     func set(_ newValue: Value) { lock.withLock { value = newValue } }
 }
 
+/// Starts a long-lived process (a server) with stdin closed, stdout discarded and stderr appended
+/// to `log`; it is not waited for. Spawned directly rather than with Foundation.Process, whose
+/// single reaping thread would block waiting on a long-lived child.
+func spawn(_ arguments: [String], log: String) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
+    guard status == 0 else { throw SetupError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
+}
+
 /// Polls until `condition` holds or the time is up.
 func waitUntil(_ seconds: TimeInterval, every interval: TimeInterval = 1, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)

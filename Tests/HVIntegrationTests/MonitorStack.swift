@@ -1,0 +1,146 @@
+import Foundation
+
+/// The monitor under test, beside the broker of `Stack`: `hv-monitor` running as the unprivileged
+/// system user hv-monitor (a viewer), with a webhook receiver for its alerts.
+final class MonitorStack: @unchecked Sendable {
+    static let user = "hv-monitor"
+    /// Seconds between collections: short, so a test sees several cycles.
+    static let interval = 2
+    static let metricsPort = 19_478
+
+    let stack: Stack
+    var directory: String { stack.base + "/monitor" }
+    var controlSocket: String { directory + "/run/monitor.sock" }
+    var received: String { directory + "/webhooks.jsonl" }
+    var metricsURL: String { "http://127.0.0.1:\(Self.metricsPort)/metrics" }
+
+    /// The python3 first on PATH: the one scripts/install-deps.sh gave prometheus_client.
+    let python: String
+
+    static let shared: Result<MonitorStack, any Error> = Result { try MonitorStack(try Stack.shared.get()) }
+
+    private init(_ stack: Stack) throws {
+        self.stack = stack
+        python = try run(["/bin/sh", "-c", "command -v python3"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard python.hasPrefix("/") else { throw SetupError("python3 is not on PATH") }
+        try? run(["/usr/bin/pkill", "-f", stack.base + "/bin/hv-monitor"])
+        try? run(["/usr/bin/pkill", "-f", "webhook-receiver.py " + stack.base])
+        for owned in ["/state", "/run"] {
+            try FileManager.default.createDirectory(atPath: directory + owned, withIntermediateDirectories: true)
+        }
+        try install(Environment.root + "/polkit/org.hypernixos.monitor.policy", "/usr/share/polkit-1/actions/org.hypernixos.monitor.policy")
+        if try run(["/usr/bin/id", Self.user]).status != 0 {
+            try check(run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.user]))
+        }
+        try check(run(["/usr/sbin/usermod", "-G", "hypervisor-viewers", Self.user]))
+        try install(Environment.buildDirectory + "/hv-monitor", stack.bin + "/hv-monitor", mode: 0o755)
+
+        let port = try startReceiver()
+        try writeConfiguration(receiverPort: port)
+        try spawn(
+            ["/usr/sbin/runuser", "-u", Self.user, "--", stack.bin + "/hv-monitor", "--config", directory + "/monitor.yaml"],
+            log: stack.base + "/log/monitor.log"
+        )
+        guard waitUntil(30, every: 0.2, { FileManager.default.fileExists(atPath: controlSocket) && (try? scrape()) != nil })
+        else { throw SetupError("hv-monitor did not come up; see \(stack.base)/log/monitor.log") }
+    }
+
+    /// The current `/metrics` text.
+    func scrape() throws -> String {
+        let script = "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+        let output = try run([python, "-c", script, metricsURL])
+        guard output.status == 0 else { throw SetupError("scrape failed: \(output.stderr)") }
+        return output.stdout
+    }
+
+    /// One sample's value, read with the Prometheus reference parser (prometheus_client).
+    func value(_ name: String, labels: [String: String] = [:]) throws -> Double? {
+        let script = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            wanted, labels = sys.argv[1], json.loads(sys.argv[2])
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for sample in family.samples:
+                    if sample.name == wanted and all(sample.labels.get(k) == v for k, v in labels.items()):
+                        print(sample.value)
+                        sys.exit(0)
+            sys.exit(3)
+            """
+        let text = try scrape()
+        let file = directory + "/scrape.txt"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let labelJSON = String(decoding: try JSONSerialization.data(withJSONObject: labels), as: UTF8.self)
+        let output = try run(["/bin/sh", "-c", "exec \"$4\" -c \"$0\" \"$1\" \"$2\" < \"$3\"", script, name, labelJSON, file, python])
+        switch output.status {
+        case 0: return Double(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        case 3: return nil
+        default: throw SetupError("the Prometheus parser rejected the scrape: \(output.stderr)")
+        }
+    }
+
+    /// Runs `hv` as a user against this monitor and the stack's broker.
+    func hv(_ arguments: [String], as user: String) throws -> Output {
+        try run(
+            [stack.bin + "/hv"] + arguments, as: user,
+            environment: ["HV_SOCKET": stack.socket, "HV_MONITOR_SOCKET": controlSocket]
+        )
+    }
+
+    /// The webhook bodies received so far.
+    func webhooks() -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: received, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    private func startReceiver() throws -> Int {
+        let portFile = directory + "/receiver.port"
+        try? FileManager.default.removeItem(atPath: portFile)
+        try? FileManager.default.removeItem(atPath: received)
+        try spawn(
+            [python, Environment.root + "/Tests/Fixtures/webhook-receiver.py", received, portFile],
+            log: stack.base + "/log/receiver.log"
+        )
+        guard waitUntil(10, every: 0.1, { FileManager.default.fileExists(atPath: portFile) }),
+            let port = Int((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
+        else { throw SetupError("the webhook receiver did not start") }
+        return port
+    }
+
+    private func writeConfiguration(receiverPort port: Int) throws {
+        let yaml = """
+            broker_socket: \(stack.socket)
+            control_socket: \(controlSocket)
+            listen: 127.0.0.1:\(Self.metricsPort)
+            interval: \(Self.interval)s
+            health_interval: 10s
+            state_directory: \(directory)/state
+            alerting:
+              channels:
+                - {name: hook, type: webhook, url: "http://127.0.0.1:\(port)/generic"}
+                - {name: chat, type: slack, url: "http://127.0.0.1:\(port)/slack"}
+              routes:
+                critical: [hook, chat]
+              delivery: {attempts: 2, base_delay: 1s}
+            """
+        try yaml.write(toFile: directory + "/monitor.yaml", atomically: true, encoding: .utf8)
+        try check(run(["/bin/chmod", "-R", "a+rX", directory]))
+        try check(run(["/bin/chown", "-R", "\(Self.user):\(Self.user)", directory + "/state", directory + "/run"]))
+    }
+
+    private func install(_ source: String, _ destination: String, mode: Int = 0o644) throws {
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(atPath: source, toPath: destination)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: destination)
+    }
+
+    private func check(_ output: Output) throws {
+        guard output.status == 0 else { throw SetupError("setup command failed: \(output)") }
+    }
+}
+
+/// Runs a test body with the shared monitor, set up on first use.
+func withMonitor(_ body: (MonitorStack) throws -> Void) throws {
+    try body(try MonitorStack.shared.get())
+}
