@@ -22,7 +22,9 @@ export HV_BIN_DIR
 status=0
 swift test --skip-build || status=$?
 
-# The integration suite's broker outlives the test process; stop it and its guests' leftovers.
+# The integration suite's broker, monitor and webhook receiver outlive the test process; stop them.
+pkill -f /var/lib/hv-it/bin/hv-monitor 2>/dev/null || true
+pkill -f "webhook-receiver.py /var/lib/hv-it" 2>/dev/null || true
 pkill -f /var/lib/hv-it/bin/hv-broker 2>/dev/null || true
 pkill -f "systemd-socket-activate --listen=/var/lib/hv-it" 2>/dev/null || true
 exit "$status"

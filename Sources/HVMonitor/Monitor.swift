@@ -37,7 +37,7 @@ public final class Monitor: Sendable {
         var maintainedAt: Double?
         var collections = 0
         var errors = 0
-        var firing: [ActiveAlert] = []
+        var firing: [FiringCount] = []
     }
 
     private let state = Mutex(State())
@@ -55,9 +55,12 @@ public final class Monitor: Sendable {
         self.logger = logger
     }
 
+    /// How many alerts of each rule fire, zeros included so every rule has a series.
+    public typealias FiringCount = (rule: String, severity: AlertSeverity, firing: Int)
+
     /// Records the alerts firing after the latest evaluation, for `hv_alerts_firing`.
-    public func updateFiring(_ active: [ActiveAlert]) {
-        state.withLock { $0.firing = active }
+    public func updateFiring(_ counts: [FiringCount]) {
+        state.withLock { $0.firing = counts }
     }
 
     /// Runs one cycle at `now` (seconds since 1970).
@@ -143,7 +146,7 @@ public final class Monitor: Sendable {
     }
 
     static func ownSamples(
-        brokerUp: Bool, duration: Duration, collections: Int, errors: Int, now: Double, firing: [ActiveAlert]
+        brokerUp: Bool, duration: Duration, collections: Int, errors: Int, now: Double, firing: [FiringCount]
     ) -> [MetricSample] {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         var samples = [
@@ -153,13 +156,11 @@ public final class Monitor: Sendable {
             MetricSample(name: "hv_monitor_collection_errors_total", value: Double(errors)),
             MetricSample(name: "hv_monitor_last_collection_timestamp_seconds", value: now),
         ]
-        var counts: [[String]: Int] = [:]
-        for alert in firing { counts[[alert.rule, alert.severity.rawValue], default: 0] += 1 }
-        for (key, count) in counts.sorted(by: { $0.key.joined() < $1.key.joined() }) {
-            samples.append(
-                MetricSample(name: "hv_alerts_firing", labels: ["rule": key[0], "severity": key[1]], value: Double(count))
+        return samples + firing.map { count in
+            MetricSample(
+                name: "hv_alerts_firing", labels: ["rule": count.rule, "severity": count.severity.rawValue],
+                value: Double(count.firing)
             )
         }
-        return samples
     }
 }

@@ -26,6 +26,7 @@ public final class MonitorService: Service {
         let (cycles, continuation) = AsyncStream.makeStream(of: AlertInput.self, bufferingPolicy: .bufferingNewest(1))
         await withDiscardingTaskGroup { group in
             if let alerts {
+                monitor.updateFiring(await alerts.firingCounts())
                 group.addTask { await self.evaluate(cycles, with: alerts) }
             }
             await cancelWhenGracefulShutdown {
@@ -57,7 +58,7 @@ public final class MonitorService: Service {
             if let domains = cycle.domains { lastDomains = domains }
             do {
                 let outcome = try await alerts.evaluate(input, now: Date())
-                monitor.updateFiring(outcome.active)
+                monitor.updateFiring(await alerts.firingCounts())
                 for note in outcome.sent {
                     logger.notice(
                         "alert \(note.kind)",

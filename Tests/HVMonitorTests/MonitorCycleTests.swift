@@ -100,18 +100,13 @@ final class ScriptedSources: MonitorSources {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (monitor, _, _, pool) = try makeMonitor(ScriptedSources(), directory: directory)
-                let alert = { (vm: String) in
-            ActiveAlert(
-                key: "vm-stopped-unexpectedly{vm=\"\(vm)\"}", rule: "vm-stopped-unexpectedly", severity: .critical,
-                summary: "", labels: ["vm": vm], since: 0, silencedUntil: nil
-            )
-        }
-        defer { Task { try? await pool.shutdownGracefully() } }
-        monitor.updateFiring([alert("a"), alert("b")])
+                defer { Task { try? await pool.shutdownGracefully() } }
+        monitor.updateFiring([("vm-stopped-unexpectedly", .critical, 2), ("host-cpu-high", .warning, 0)])
         let result = await monitor.collect(now: 2_000)
         #expect(
             Self.value(result.samples, "hv_alerts_firing", ["rule": "vm-stopped-unexpectedly", "severity": "critical"]) == 2
         )
+        #expect(Self.value(result.samples, "hv_alerts_firing", ["rule": "host-cpu-high", "severity": "warning"]) == 0)
     }
 }
 
