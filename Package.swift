@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVPolkit", "HVAudit", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVPolkit", "HVAudit", "HVServer", "CHVShims", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVLibvirt", "CSystemd",
+                "HVBroker", "HVAudit", "HVLibvirt", "HVServer", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt",
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

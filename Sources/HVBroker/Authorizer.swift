@@ -1,16 +1,7 @@
-import HVPolkit
 import HVProtocol
+import HVServer
 import Logging
 import NIOPosix
-import Synchronization
-
-/// The answer to "may this peer perform this operation?".
-public enum AuthorizationOutcome: Sendable, Hashable {
-    case allowed
-    case denied
-    /// polkit could not be asked; the broker refuses.
-    case unavailable(String)
-}
 
 /// Decides whether a peer may perform an operation.
 public protocol Authorizer: Sendable {
@@ -18,48 +9,14 @@ public protocol Authorizer: Sendable {
 }
 
 /// Asks polkitd for every request. Decisions are not cached: see docs/ARCHITECTURE.md.
-public final class PolkitAuthorizer: Authorizer {
-    private let threadPool: NIOThreadPool
-    private let authority = Mutex<PolkitAuthority?>(nil)
-    private let logger: Logger
+public struct PolkitAuthorizer: Authorizer {
+    let checker: PolkitChecker
 
     public init(threadPool: NIOThreadPool, logger: Logger) {
-        self.threadPool = threadPool
-        self.logger = logger
+        checker = PolkitChecker(threadPool: threadPool, logger: logger)
     }
 
     public func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome {
-        do {
-            return try await threadPool.runIfActive { self.check(operation.action, peer.polkitSubject) }
-        } catch {
-            return .unavailable("the broker is shutting down")
-        }
-    }
-
-    /// Blocking: runs on the thread pool. A failed call drops the authority so the next request
-    /// reconnects (polkitd or the bus may have restarted).
-    func check(_ action: String, _ subject: PolkitSubject) -> AuthorizationOutcome {
-        // Without the start time polkit would look the pid up later, when it may name another process.
-        guard subject.startTime != 0 else {
-            return .unavailable("the caller's process start time could not be read from /proc/\(subject.pid)/stat")
-        }
-        do {
-            let current = try connectedAuthority()
-            switch try current.check(action: action, subject: subject) {
-            case .authorized: return .allowed
-            case .challenge, .notAuthorized: return .denied
-            }
-        } catch {
-            authority.withLock { $0 = nil }
-            logger.warning("polkit unavailable", metadata: ["error": "\(error)"])
-            return .unavailable(error.message)
-        }
-    }
-
-    private func connectedAuthority() throws(PolkitError) -> PolkitAuthority {
-        if let existing = authority.withLock({ $0 }) { return existing }
-        let created = try PolkitAuthority()
-        authority.withLock { $0 = created }
-        return created
+        await checker.check(operation.action, peer: peer)
     }
 }

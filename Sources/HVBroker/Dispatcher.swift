@@ -1,11 +1,15 @@
 import Foundation
 import HVAudit
 import HVProtocol
+import HVServer
 import Logging
+
+/// The broker's socket server: framing, limits and peer credentials around the dispatcher.
+public typealias BrokerServer = VarlinkServer<Dispatcher>
 
 /// Turns one Varlink message into its reply, in the fixed order decode → validate → authorize →
 /// act → audit. Nothing reaches the hypervisor before polkit said yes.
-public final class Dispatcher: Sendable {
+public final class Dispatcher: MessageHandler {
     public static let version = "0.1.0"
 
     let hypervisor: any Hypervisor
@@ -26,7 +30,7 @@ public final class Dispatcher: Sendable {
         let (reply, oneway) = await respond(to: message, entry: &entry)
         record(entry)
         guard !oneway else { return nil }
-        return (try? VarlinkJSON.encode(reply)) ?? Self.encode(HVError(.failed, "the reply could not be encoded"))
+        return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
     }
 
     /// Records a request that never became a message (oversized, half-sent, refused at the door).

@@ -3,6 +3,7 @@ import CSystemd
 import Foundation
 import HVAudit
 import HVBroker
+import HVServer
 import Logging
 import NIOCore
 import NIOPosix
@@ -56,13 +57,13 @@ struct BrokerCommand: AsyncParsableCommand {
             logger: logger
         )
 
-        var configuration = BrokerConfiguration(listener: Self.listener(fallback: socket))
+        var configuration = ServerConfiguration(listener: Self.listener(fallback: socket))
         configuration.maximumClients = maxClients
         configuration.maximumMessageSize = maxMessageBytes
         configuration.readTimeout = .seconds(Int64(readTimeout))
         configuration.idleExit = idleExit > 0 ? .seconds(idleExit) : nil
 
-        let server = BrokerServer(configuration: configuration, dispatcher: dispatcher, logger: logger)
+        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -84,7 +85,7 @@ struct BrokerCommand: AsyncParsableCommand {
     }
 
     /// The socket systemd passed, if any; otherwise the path to bind.
-    static func listener(fallback path: String) -> BrokerConfiguration.Listener {
+    static func listener(fallback path: String) -> ServerConfiguration.Listener {
         let count = sd_listen_fds(1)
         return count >= 1 ? .inherited(descriptor: SD_LISTEN_FDS_START) : .path(path)
     }

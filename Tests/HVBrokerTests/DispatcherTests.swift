@@ -3,6 +3,7 @@ import HVBroker
 import HVProtocol
 import Synchronization
 import Testing
+import HVServer
 
 /// The order decode → validate → authorize → act → audit, shown with fakes that record calls.
 @Suite struct DispatcherTests {

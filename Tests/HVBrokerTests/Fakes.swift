@@ -4,6 +4,7 @@ import HVBroker
 import HVProtocol
 import Logging
 import Synchronization
+import HVServer
 
 /// Answers every authorization with a fixed outcome and remembers what it was asked.
 final class FakeAuthorizer: Authorizer {

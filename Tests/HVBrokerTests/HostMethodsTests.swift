@@ -3,6 +3,7 @@ import HVBroker
 import HVProtocol
 import Synchronization
 import Testing
+import HVServer
 
 /// Host.Stats and Host.Health through the dispatcher, with fakes.
 @Suite struct HostMethodsTests {

@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import Testing
+import HVServer
 
 /// The real server on a real socket, with fakes behind it: hostile clients get precise errors
 /// while a well-behaved client keeps being served.
@@ -20,11 +21,11 @@ import Testing
         let (dispatcher, _) = try makeDispatcher(
             authorizer: FakeAuthorizer(.allowed), hypervisor: FakeHypervisor(delay: .milliseconds(2)), directory: directory
         )
-        var configuration = BrokerConfiguration(listener: .path(path))
+        var configuration = ServerConfiguration(listener: .path(path))
         configuration.maximumMessageSize = 4096
         configuration.maximumClients = maximumClients
         configuration.readTimeout = .seconds(1)
-        let server = BrokerServer(configuration: configuration, dispatcher: dispatcher, logger: Logger(label: "test"))
+        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -42,9 +43,9 @@ import Testing
     @Test func exitsWhenIdle() async throws {
         let directory = temporaryDirectory()
         let (dispatcher, _) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed), directory: directory)
-        var configuration = BrokerConfiguration(listener: .path(directory + "/b.sock"))
+        var configuration = ServerConfiguration(listener: .path(directory + "/b.sock"))
         configuration.idleExit = .seconds(1)
-        let server = BrokerServer(configuration: configuration, dispatcher: dispatcher, logger: Logger(label: "test"))
+        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask {
