@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVPolkit", "HVAudit", "HVServer", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "CHVShims", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,11 +162,19 @@ let package = Package(
             name: "hv-bench",
             dependencies: [
                 "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
+                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
 
+        // Helpers the test targets share: running programs with posix_spawn, polling.
+        .target(name: "HVTestSupport", path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),
@@ -185,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "HVMetricsTests",
             dependencies: [
-                "HVMetrics", "HVProtocol", "HVHistory", "HVClient",
+                "HVMetrics", "HVProtocol", "HVHistory", "HVClient", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -196,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "HVAlertingTests",
             dependencies: [
-                "HVAlerting", "HVProtocol",
+                "HVAlerting", "HVProtocol", "HVTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -206,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "HVMonitorTests",
             dependencies: [
-                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting",
+                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -214,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HVIntegrationTests",
-            dependencies: ["HVProtocol", "HVAudit"],
+            dependencies: ["HVProtocol", "HVAudit", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

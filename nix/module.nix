@@ -1,13 +1,14 @@
-# NixOS module for Hyper-NixOS: the polkit-guarded hv-broker daemon and the
-# unprivileged hv CLI.
+# NixOS module for Hyper-NixOS: the polkit-guarded hv-broker daemon, the
+# unprivileged hv CLI and, optionally, the unprivileged monitor hv-monitor.
 #
 #   imports = [ ./nix/module.nix ];
 #   services.hypernixos.enable = true;
+#   services.hypernixos.monitor.enable = true;   # /metrics on 127.0.0.1:9478
 #   users.users.alice.extraGroups = [ "hypervisor-operators" ];
 #
-# The systemd units below mirror systemd/hv-broker.socket and
-# systemd/hv-broker.service (see the comments there for the reasoning
-# behind each hardening setting); keep the two in sync.
+# The systemd units below mirror systemd/hv-broker.socket,
+# systemd/hv-broker.service and systemd/hv-monitor.service (see the comments
+# there for the reasoning behind each hardening setting); keep them in sync.
 {
   config,
   lib,
@@ -24,6 +25,15 @@ let
     "hypervisor-operators"
     "hypervisor-admins"
   ];
+
+  # The monitor's configuration file. `alerting` is present unless set to
+  # null, so the shipped alert rules are evaluated (and listed by
+  # `hv alerts list`) even before any channel is configured.
+  monitorFormat = pkgs.formats.yaml { };
+  monitorSettings = lib.filterAttrs (_: value: value != null) (
+    { alerting = { }; } // cfg.monitor.settings
+  );
+  monitorConfigFile = monitorFormat.generate "hv-monitor.yaml" monitorSettings;
 in
 {
   options.services.hypernixos = {
@@ -34,8 +44,8 @@ in
       default = pkgs.callPackage ./package.nix { };
       defaultText = lib.literalExpression "pkgs.callPackage ./package.nix { }";
       description = ''
-        Package providing `bin/hv`, `bin/hv-broker` and the polkit policy
-        and rules under `share/polkit-1`. The default builds this
+        Package providing `bin/hv`, `bin/hv-broker`, `bin/hv-monitor` and
+        the polkit policies and rules under `share/polkit-1`. The default builds this
         repository; it needs the hash of the fetched SwiftPM dependencies,
         e.g. `pkgs.callPackage ./nix/package.nix { packageResolved = ./Package.resolved; swiftpmDepsHash = "sha256-..."; }`.
       '';
@@ -57,133 +67,299 @@ in
         the next connection starts it again.
       '';
     };
-  };
 
-  config = lib.mkIf cfg.enable {
-    virtualisation.libvirtd.enable = true;
-    security.polkit.enable = true;
+    monitor = {
+      enable = lib.mkEnableOption ''
+        the Hyper-NixOS monitor (hv-monitor): Prometheus metrics on
+        `/metrics`, history for `hv metrics show`, scheduled health checks
+        and alerts by email and webhooks. It runs as the unprivileged system
+        user hv-monitor, a member of hypervisor-viewers, and reads libvirt
+        only through the broker'';
 
-    # Membership decides what a user may ask the broker to do.
-    users.groups = lib.genAttrs groups (_: { });
-
-    # hv for everyone; also links the package's share/polkit-1 into
-    # /run/current-system/sw/share/polkit-1, where NixOS's polkitd reads
-    # action definitions (org.hypernixos.policy).
-    environment.systemPackages = [ cfg.package ];
-    environment.pathsToLink = [ "/share/polkit-1" ];
-
-    # Rules go to /etc/polkit-1/rules.d, which every polkit version reads.
-    # The identical copy polkitd also finds under
-    # /run/current-system/sw/share/polkit-1/rules.d is harmless: the rules
-    # only return YES for group members or NOT_HANDLED, so evaluating them
-    # twice cannot change a result.
-    environment.etc."polkit-1/rules.d/50-hypernixos.rules".source =
-      "${cfg.package}/share/polkit-1/rules.d/50-hypernixos.rules";
-
-    systemd.tmpfiles.rules = [
-      "d /var/lib/hypervisor 0755 root root -"
-      "d /var/lib/hypervisor/images 0711 root root -"
-      "d /var/lib/hypervisor/isos 0755 root root -"
-      "d /var/log/hypervisor 0750 root root -"
-      "d /var/log/hypervisor/console 0750 root root -"
-    ];
-
-    systemd.sockets.hv-broker = {
-      description = "Hyper-NixOS broker socket";
-      wantedBy = [ "sockets.target" ];
-      listenStreams = [ "/run/hypervisor/broker.sock" ];
-      socketConfig = {
-        # Anyone may connect; polkit decides on every request.
-        SocketMode = "0666";
-        SocketUser = "root";
-        SocketGroup = "root";
-        DirectoryMode = "0755";
-        Accept = false;
-        RemoveOnStop = true;
+      settings = lib.mkOption {
+        type = monitorFormat.type;
+        default = { };
+        example = lib.literalExpression ''
+          {
+            listen = "127.0.0.1:9478";
+            interval = "15s";
+            history = { raw = "48h"; five_minute = "30d"; hourly = "365d"; };
+            alerting = {
+              channels = [
+                {
+                  name = "ops-mail";
+                  type = "email";
+                  host = "smtp.example.com";
+                  tls = "starttls";
+                  username = "hv-monitor@example.com";
+                  password_file = "/var/lib/hv-monitor/secrets/smtp-password";
+                  from = "hv-monitor@example.com";
+                  to = [ "ops@example.com" ];
+                }
+                { name = "ops-slack"; type = "slack"; url_file = "/var/lib/hv-monitor/secrets/slack-webhook-url"; }
+              ];
+              routes = { critical = [ "ops-mail" "ops-slack" ]; warning = [ "ops-slack" ]; };
+            };
+          }
+        '';
+        description = ''
+          Settings written as YAML to /etc/hypervisor/monitor.yaml; the keys
+          are those of docs/monitoring/monitor.example.yaml (unknown keys
+          stop the monitor with a message naming the field). `alerting`
+          defaults to `{ }` (the shipped rules, no channels); set it to
+          `null` to turn alerting off. This file ends up in the Nix store,
+          readable by everyone: secrets go in files named by
+          `password_file` and `url_file`, owned by hv-monitor with mode 0600
+          (for example under /var/lib/hv-monitor/secrets).
+        '';
       };
     };
+  };
 
-    systemd.services.hv-broker = {
-      description = "Hyper-NixOS privileged broker";
-      # Socket-activated: no wantedBy, the socket starts the service.
-      requires = [ "hv-broker.socket" ];
-      wants = [ "libvirtd.socket" ];
-      after = [
-        "hv-broker.socket"
-        "libvirtd.socket"
-        "libvirtd.service"
-        "virtlogd.socket"
-        "dbus.socket"
-        "dbus.service"
-        "polkit.service"
+  config = lib.mkMerge [
+    (lib.mkIf cfg.monitor.enable {
+      assertions = [
+        {
+          assertion = cfg.enable;
+          message = "services.hypernixos.monitor.enable needs services.hypernixos.enable: the monitor reads through the broker.";
+        }
+      ];
+    })
+
+    (lib.mkIf (cfg.enable && cfg.monitor.enable) {
+      # The monitor's own system user: a viewer of the broker and nothing more.
+      users.users.hv-monitor = {
+        isSystemUser = true;
+        group = "hv-monitor";
+        extraGroups = [ "hypervisor-viewers" ];
+        description = "Hyper-NixOS monitor";
+        home = "/var/lib/hv-monitor";
+      };
+      users.groups.hv-monitor = { };
+
+      environment.etc."hypervisor/monitor.yaml".source = monitorConfigFile;
+
+      # The monitor's polkit actions (org.hypernixos.monitor.policy, owned by
+      # unix-user:hv-monitor) come with the package's share/polkit-1/actions,
+      # linked like the broker's below; the group rules already grant them.
+
+      systemd.tmpfiles.rules = [
+        "d /var/lib/hv-monitor 0750 hv-monitor hv-monitor -"
+        "d /run/hv-monitor 0755 hv-monitor hv-monitor -"
       ];
 
-      serviceConfig = {
-        Type = "simple";
-        ExecStart = utils.escapeSystemdExecArgs [
-          "${cfg.package}/bin/hv-broker"
-          "--libvirt-uri"
-          cfg.libvirtUri
-          "--idle-exit"
-          (toString cfg.idleExitSeconds)
+      systemd.services.hv-monitor = {
+        description = "Hyper-NixOS monitor: metrics exporter, history, health checks and alerts";
+        documentation = [ "file://${cfg.package}/share/doc/hyper-nixos/monitoring/METRICS.md" ];
+        wantedBy = [ "multi-user.target" ];
+        wants = [
+          "hv-broker.socket"
+          "network-online.target"
         ];
-        Restart = "on-failure";
-        RestartSec = "2s";
-
-        # Files and directories.
-        ProtectSystem = "strict";
-        StateDirectory = "hypervisor";
-        StateDirectoryMode = "0755";
-        LogsDirectory = "hypervisor";
-        LogsDirectoryMode = "0750";
-        ReadWritePaths = [
-          "/var/lib/hypervisor"
-          "/var/log/hypervisor"
+        after = [
+          "hv-broker.socket"
+          "network-online.target"
+          "dbus.service"
+          "polkit.service"
         ];
-        ProtectHome = true;
-        PrivateTmp = true;
-        UMask = "0077";
+        restartTriggers = [ monitorConfigFile ];
 
-        # Privileges: root, keeping only CAP_SYS_PTRACE, which reading another
-        # user's /proc/PID/exe (the audit log's executable) needs; the ptrace
-        # system calls themselves are filtered out below.
-        CapabilityBoundingSet = "CAP_SYS_PTRACE";
-        AmbientCapabilities = "";
-        NoNewPrivileges = true;
-        RestrictSUIDSGID = true;
+        serviceConfig = {
+          Type = "simple";
+          ExecStart = utils.escapeSystemdExecArgs [
+            "${cfg.package}/bin/hv-monitor"
+            "--config"
+            "/etc/hypervisor/monitor.yaml"
+          ];
+          Restart = "on-failure";
+          RestartSec = "5s";
 
-        # Devices: pseudo devices plus /dev/kvm for the KVM probe.
-        DevicePolicy = "closed";
-        DeviceAllow = [ "/dev/kvm rw" ];
+          # Identity: a fixed user (the polkit actions name it as their owner),
+          # in hypervisor-viewers for the broker's read actions.
+          User = "hv-monitor";
+          Group = "hv-monitor";
+          SupplementaryGroups = [ "hypervisor-viewers" ];
 
-        # Network: Unix sockets only, private network namespace.
-        RestrictAddressFamilies = [ "AF_UNIX" ];
-        PrivateNetwork = true;
-        IPAddressDeny = "any";
+          # Files: history.sqlite and alerts.sqlite; the control socket.
+          StateDirectory = "hv-monitor";
+          StateDirectoryMode = "0750";
+          RuntimeDirectory = "hv-monitor";
+          RuntimeDirectoryMode = "0755";
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          PrivateTmp = true;
+          UMask = "0077";
 
-        # Kernel and system.
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        PrivateIPC = true;
-        KeyringMode = "private";
-        LockPersonality = true;
-        RestrictRealtime = true;
-        RestrictNamespaces = true;
-        MemoryDenyWriteExecute = true;
+          # Privileges: none.
+          CapabilityBoundingSet = "";
+          AmbientCapabilities = "";
+          NoNewPrivileges = true;
+          RestrictSUIDSGID = true;
+          PrivateDevices = true;
 
-        # System calls.
-        SystemCallArchitectures = "native";
-        SystemCallFilter = [
-          "@system-service"
-          "~@privileged"
-          "~ptrace process_vm_readv process_vm_writev"
-        ];
-        SystemCallErrorNumber = "EPERM";
+          # Network: the broker, the control socket and D-Bus (AF_UNIX);
+          # /metrics, SMTP and webhooks (AF_INET, AF_INET6).
+          RestrictAddressFamilies = [
+            "AF_UNIX"
+            "AF_INET"
+            "AF_INET6"
+          ];
+
+          # Kernel and system. Not ProtectClock: the clock-sync check reads the
+          # kernel's sync state with adjtimex(2); setting the clock still fails
+          # without CAP_SYS_TIME.
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectHostname = true;
+          PrivateIPC = true;
+          KeyringMode = "private";
+          LockPersonality = true;
+          RestrictRealtime = true;
+          RestrictNamespaces = true;
+          MemoryDenyWriteExecute = true;
+
+          # System calls; adjtimex and clock_adjtime back from @privileged to
+          # read (never set) the sync state.
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [
+            "@system-service"
+            "~@privileged"
+            "adjtimex clock_adjtime"
+          ];
+          SystemCallErrorNumber = "EPERM";
+        };
       };
-    };
-  };
+    })
+
+    (lib.mkIf cfg.enable {
+      virtualisation.libvirtd.enable = true;
+      security.polkit.enable = true;
+
+      # Membership decides what a user may ask the broker to do.
+      users.groups = lib.genAttrs groups (_: { });
+
+      # hv for everyone; also links the package's share/polkit-1 into
+      # /run/current-system/sw/share/polkit-1, where NixOS's polkitd reads
+      # action definitions (org.hypernixos.policy and
+      # org.hypernixos.monitor.policy).
+      environment.systemPackages = [ cfg.package ];
+      environment.pathsToLink = [ "/share/polkit-1" ];
+
+      # Rules go to /etc/polkit-1/rules.d, which every polkit version reads.
+      # The identical copy polkitd also finds under
+      # /run/current-system/sw/share/polkit-1/rules.d is harmless: the rules
+      # only return YES for group members or NOT_HANDLED, so evaluating them
+      # twice cannot change a result.
+      environment.etc."polkit-1/rules.d/50-hypernixos.rules".source =
+        "${cfg.package}/share/polkit-1/rules.d/50-hypernixos.rules";
+
+      systemd.tmpfiles.rules = [
+        "d /var/lib/hypervisor 0755 root root -"
+        "d /var/lib/hypervisor/images 0711 root root -"
+        "d /var/lib/hypervisor/isos 0755 root root -"
+        "d /var/log/hypervisor 0750 root root -"
+        "d /var/log/hypervisor/console 0750 root root -"
+      ];
+
+      systemd.sockets.hv-broker = {
+        description = "Hyper-NixOS broker socket";
+        wantedBy = [ "sockets.target" ];
+        listenStreams = [ "/run/hypervisor/broker.sock" ];
+        socketConfig = {
+          # Anyone may connect; polkit decides on every request.
+          SocketMode = "0666";
+          SocketUser = "root";
+          SocketGroup = "root";
+          DirectoryMode = "0755";
+          Accept = false;
+          RemoveOnStop = true;
+        };
+      };
+
+      systemd.services.hv-broker = {
+        description = "Hyper-NixOS privileged broker";
+        # Socket-activated: no wantedBy, the socket starts the service.
+        requires = [ "hv-broker.socket" ];
+        wants = [ "libvirtd.socket" ];
+        after = [
+          "hv-broker.socket"
+          "libvirtd.socket"
+          "libvirtd.service"
+          "virtlogd.socket"
+          "dbus.socket"
+          "dbus.service"
+          "polkit.service"
+        ];
+
+        serviceConfig = {
+          Type = "simple";
+          ExecStart = utils.escapeSystemdExecArgs [
+            "${cfg.package}/bin/hv-broker"
+            "--libvirt-uri"
+            cfg.libvirtUri
+            "--idle-exit"
+            (toString cfg.idleExitSeconds)
+          ];
+          Restart = "on-failure";
+          RestartSec = "2s";
+
+          # Files and directories.
+          ProtectSystem = "strict";
+          StateDirectory = "hypervisor";
+          StateDirectoryMode = "0755";
+          LogsDirectory = "hypervisor";
+          LogsDirectoryMode = "0750";
+          ReadWritePaths = [
+            "/var/lib/hypervisor"
+            "/var/log/hypervisor"
+          ];
+          ProtectHome = true;
+          PrivateTmp = true;
+          UMask = "0077";
+
+          # Privileges: root, keeping only CAP_SYS_PTRACE, which reading another
+          # user's /proc/PID/exe (the audit log's executable) needs; the ptrace
+          # system calls themselves are filtered out below.
+          CapabilityBoundingSet = "CAP_SYS_PTRACE";
+          AmbientCapabilities = "";
+          NoNewPrivileges = true;
+          RestrictSUIDSGID = true;
+
+          # Devices: pseudo devices plus /dev/kvm for the KVM probe.
+          DevicePolicy = "closed";
+          DeviceAllow = [ "/dev/kvm rw" ];
+
+          # Network: Unix sockets only, private network namespace.
+          RestrictAddressFamilies = [ "AF_UNIX" ];
+          PrivateNetwork = true;
+          IPAddressDeny = "any";
+
+          # Kernel and system.
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectKernelLogs = true;
+          ProtectControlGroups = true;
+          ProtectClock = true;
+          ProtectHostname = true;
+          PrivateIPC = true;
+          KeyringMode = "private";
+          LockPersonality = true;
+          RestrictRealtime = true;
+          RestrictNamespaces = true;
+          MemoryDenyWriteExecute = true;
+
+          # System calls.
+          SystemCallArchitectures = "native";
+          SystemCallFilter = [
+            "@system-service"
+            "~@privileged"
+            "~ptrace process_vm_readv process_vm_writev"
+          ];
+          SystemCallErrorNumber = "EPERM";
+        };
+      };
+    })
+  ];
 }

@@ -1,6 +1,7 @@
-# Builds the hv CLI and the hv-broker daemon from this repository with the
-# nixpkgs Swift toolchain, and installs the polkit policy and rules, the
-# systemd units and the tmpfiles.d/sysusers.d snippets next to them.
+# Builds the hv CLI, the hv-broker daemon and the hv-monitor service from
+# this repository with the nixpkgs Swift toolchain, and installs the polkit
+# policies and rules, the systemd units, the tmpfiles.d/sysusers.d snippets
+# and the monitoring documentation and assets (docs/monitoring) next to them.
 #
 # Usage: pkgs.callPackage ./nix/package.nix { }
 #
@@ -105,8 +106,8 @@ swiftStdenv.mkDerivation (finalAttrs: {
     systemd
   ];
 
-  # Installation is done by hand below (two of the three products, plus
-  # data files).
+  # Installation is done by hand below (three of the four products: not the
+  # hv-bench benchmark; plus data files).
   dontUseSwiftpmInstall = true;
 
   installPhase = ''
@@ -115,9 +116,13 @@ swiftStdenv.mkDerivation (finalAttrs: {
     binPath="$(swiftpmBinPath)"
     install -Dm755 "$binPath/hv" "$out/bin/hv"
     install -Dm755 "$binPath/hv-broker" "$out/bin/hv-broker"
+    install -Dm755 "$binPath/hv-monitor" "$out/bin/hv-monitor"
 
     install -Dm644 polkit/org.hypernixos.policy \
       "$out/share/polkit-1/actions/org.hypernixos.policy"
+    # The monitor's actions, owned by unix-user:hv-monitor.
+    install -Dm644 polkit/org.hypernixos.monitor.policy \
+      "$out/share/polkit-1/actions/org.hypernixos.monitor.policy"
     install -Dm644 polkit/50-hypernixos.rules \
       "$out/share/polkit-1/rules.d/50-hypernixos.rules"
 
@@ -128,17 +133,28 @@ swiftStdenv.mkDerivation (finalAttrs: {
     # The unit refers to the FHS location; point it at this package.
     sed -i "s|/usr/bin/hv-broker|$out/bin/hv-broker|g" \
       "$out/lib/systemd/system/hv-broker.service"
+    install -Dm644 systemd/hv-monitor.service \
+      "$out/lib/systemd/system/hv-monitor.service"
+    sed -i \
+      -e "s|/usr/bin/hv-monitor|$out/bin/hv-monitor|g" \
+      -e "s|/usr/share/doc/hyper-nixos|$out/share/doc/hyper-nixos|g" \
+      "$out/lib/systemd/system/hv-monitor.service"
 
     install -Dm644 systemd/hypervisor.conf \
       "$out/lib/tmpfiles.d/hypervisor.conf"
     install -Dm644 systemd/hypervisor-groups.conf \
       "$out/lib/sysusers.d/hypervisor-groups.conf"
 
+    # METRICS.md, ALERTING.md, the example configurations, the Prometheus
+    # rules and the Grafana dashboard (the monitor unit's Documentation=).
+    mkdir -p "$out/share/doc/hyper-nixos"
+    cp -r docs/monitoring "$out/share/doc/hyper-nixos/monitoring"
+
     runHook postInstall
   '';
 
   meta = {
-    description = "Hypervisor platform: hv CLI and the polkit-guarded hv-broker daemon";
+    description = "Hypervisor platform: hv CLI, the polkit-guarded hv-broker daemon and the hv-monitor exporter";
     mainProgram = "hv";
     platforms = lib.platforms.linux;
   };

@@ -55,7 +55,7 @@ enum RuleParser {
     private static func threshold(_ fields: YAMLFields) throws -> ThresholdCondition {
         try refuse(fields, ["status", "resolve_after"], with: "metric")
         let metric = try fields.requiredString("metric")
-        guard ExportedMetrics.names.contains(metric) else {
+        guard MetricCatalog.names.contains(metric) else {
             throw AlertingError.invalid(
                 fields.field("metric"), "\"\(metric)\" is not an exported metric",
                 fix: "use a name from docs/monitoring/METRICS.md, e.g. hv_host_cpu_usage_ratio")

@@ -48,9 +48,9 @@ enum WebhookPayloads {
         return Slack(
             text: title,
             blocks: [
-                Slack.Block(type: "header", text: Slack.Text(type: "plain_text", text: String(title.prefix(150))), fields: nil),
-                Slack.Block(type: "section", text: Slack.Text(type: "mrkdwn", text: notification.summary), fields: nil),
-                Slack.Block(type: "section", text: nil, fields: Array(fields)),
+                Slack.Block(type: "header", text: Slack.Text(type: "plain_text", text: String(title.prefix(150)))),
+                Slack.Block(type: "section", text: Slack.Text(type: "mrkdwn", text: notification.summary)),
+                Slack.Block(type: "section", fields: Array(fields)),
             ])
     }
 
@@ -137,9 +137,9 @@ enum WebhookPayloads {
             body: [
                 Teams.Element(
                     type: "TextBlock", text: NotificationText.title(notification), weight: "Bolder", size: "Medium",
-                    color: accent, wrap: true, facts: nil),
+                    color: accent, wrap: true),
                 Teams.Element(
-                    type: "FactSet", text: nil, weight: nil, size: nil, color: nil, wrap: nil,
+                    type: "FactSet",
                     facts: NotificationText.facts(notification).map { Teams.Fact(title: $0.0, value: $0.1) }),
             ])
         return Teams(

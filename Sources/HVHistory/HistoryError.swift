@@ -1,10 +1,8 @@
+import HVProtocol
+
 /// A failure in HVHistory, with what went wrong and how to fix it.
-public struct HistoryError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-    }
+public struct HistoryError: DiagnosedError, Hashable, Sendable {
+    public typealias Code = ErrorCode<HistoryError>
 
     public var code: Code
     public var reason: String
@@ -14,10 +12,6 @@ public struct HistoryError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.reason = reason
         self.fix = fix
-    }
-
-    public var description: String {
-        fix.map { "\(reason) (fix: \($0))" } ?? reason
     }
 }
 

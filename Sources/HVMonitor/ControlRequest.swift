@@ -67,7 +67,7 @@ public enum ControlRequest: Sendable, Hashable {
                     fix: "run 'hv alerts list' to see the configured channels"
                 )
             }
-            self = .testAlert(channel: decoded.channel, severity: decoded.severity ?? .info)
+            self = .testAlert(channel: decoded.channel, severity: decoded.severity ?? .critical)
         case MonitorMethod.silence:
             let decoded = try StrictDecoding.decode(SilenceParameters.self, from: parameters)
             if let problem = AlertMatcherSyntax.problem(with: decoded.matcher) {

@@ -1,10 +1,8 @@
+import HVProtocol
+
 /// A failure in HVMonitor, with what went wrong and how to fix it.
-public struct MonitorError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-    }
+public struct MonitorError: DiagnosedError, Hashable, Sendable {
+    public typealias Code = ErrorCode<MonitorError>
 
     public var code: Code
     public var reason: String
@@ -14,9 +12,5 @@ public struct MonitorError: Error, Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.reason = reason
         self.fix = fix
-    }
-
-    public var description: String {
-        fix.map { "\(reason) (fix: \($0))" } ?? reason
     }
 }

@@ -59,7 +59,8 @@ public struct ListAlertsReply: Codable, Sendable, Hashable {
 public struct TestAlertParameters: Codable, Sendable, Hashable {
     /// Send through this channel only.
     public var channel: String?
-    /// Send through the channels routed for this severity; `info` when neither is given.
+    /// Send through the channels routed for this severity; `critical` (the channels that matter
+    /// most) when neither is given.
     public var severity: AlertSeverity?
     public init(channel: String? = nil, severity: AlertSeverity? = nil) {
         self.channel = channel
@@ -136,7 +137,8 @@ extension MonitorMethod {
         # Firing alerts, recent notifications and silences. polkit action: org.hypernixos.alerts.list
         method ListAlerts(limit: ?int) -> (active: []Active, recent: []Notification, silences: []Silence)
 
-        # Sends a test notification. polkit action: org.hypernixos.alerts.test
+        # Sends a test notification through one channel, or the channels routed for a severity
+        # (critical when neither is given). polkit action: org.hypernixos.alerts.test
         method TestAlert(channel: ?string, severity: ?string) -> (notification: Notification)
 
         # Holds back notifications for matching alerts. polkit action: org.hypernixos.alerts.silence

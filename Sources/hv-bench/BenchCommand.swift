@@ -8,7 +8,7 @@ import HVProtocol
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hv-bench",
+        commandName: "broker",
         abstract: "Measures where the time of a broker request goes: libvirt, polkit, audit and the socket.",
         discussion: """
             Run as root, with the system D-Bus and polkitd running and the broker's polkit policy installed. \
@@ -98,7 +98,7 @@ struct BenchCommand: ParsableCommand {
             progress("polkit answered \(helper.user) (uid \(helper.subject.uid)): \(decision), after running its rules")
         }
 
-        let broker = try BrokerProcess(executable: brokerPath())
+        let broker = try BrokerProcess(executable: Self.brokerPath(self.broker))
         let interrupt = InterruptHandler(broker)
         defer {
             broker.stop()
@@ -149,7 +149,8 @@ struct BenchCommand: ParsableCommand {
         ]
     }
 
-    private func brokerPath() -> String {
+    /// `broker` when given, else the hv-broker beside this executable.
+    static func brokerPath(_ broker: String?) -> String {
         if let broker { return broker }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
@@ -160,7 +161,7 @@ struct BenchCommand: ParsableCommand {
         FileHandle.standardError.write(Data("hv-bench: \(step)...\n".utf8))
     }
 
-    private static func kernel() -> String {
+    static func kernel() -> String {
         var name = utsname()
         uname(&name)
         return withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

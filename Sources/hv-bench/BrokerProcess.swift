@@ -3,7 +3,8 @@ import Glibc
 import HVClient
 import Synchronization
 
-/// The hv-broker under test, on the libvirt test driver in a scratch directory of its own.
+/// The hv-broker under test, on the libvirt test driver (`test:///default` unless told otherwise)
+/// in a scratch directory of its own.
 /// `stop()` may be called from the interrupt handler's queue as well as from the main thread.
 final class BrokerProcess: @unchecked Sendable {
     let directory: String
@@ -12,7 +13,7 @@ final class BrokerProcess: @unchecked Sendable {
     private let stopped = Mutex(false)
 
     /// Starts the broker and returns once its socket accepts connections.
-    init(executable: String, timeoutSeconds: Double = 15) throws(BenchError) {
+    init(executable: String, libvirtUri: String = "test:///default", timeoutSeconds: Double = 15) throws(BenchError) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError(
                 .brokerFailed, "no hv-broker executable at \(executable)",
@@ -23,7 +24,7 @@ final class BrokerProcess: @unchecked Sendable {
         socketPath = directory + "/b.sock"
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
-            "--libvirt-uri", "test:///default", "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
+            "--libvirt-uri", libvirtUri, "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
             "--state-dir", directory + "/state", "--console-dir", directory + "/console",
         ]
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -5,6 +5,6 @@ import HVLibvirt
 enum Main {
     static func main() {
         _ = try? Libvirt.initialize()
-        BenchCommand.main()
+        HVBench.main()
     }
 }

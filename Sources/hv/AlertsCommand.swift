@@ -95,7 +95,7 @@ struct AlertsCommand: ParsableCommand {
         )
         @OptionGroup var options: MonitorOptions
         @Option(help: "Send through this channel only.") var channel: String?
-        @Option(help: "Send through the channels routed for this severity: info, warning or critical.")
+        @Option(help: "Send through the channels routed for this severity: info, warning or critical (default: critical).")
         var severity: AlertSeverity?
 
         func run() throws {

@@ -1,4 +1,5 @@
 import HVAlerting
+import HVProtocol
 import Testing
 
 @Suite struct AlertingErrorTests {

@@ -1,6 +1,7 @@
 import Foundation
 import HVAlerting
 import HVProtocol
+import HVTestSupport
 import Testing
 
 /// Real deliveries to local servers: aiosmtpd with STARTTLS and AUTH, and a Python HTTP receiver.
@@ -28,7 +29,7 @@ import Testing
         try await channel.send(notification("VM wëb1 stopped — ünexpectedly"))
         try await channel.send(notification(".leading dot line"))
 
-        #expect(eventually { jsonLines(server.received).count == 2 })
+        #expect(waitUntil(10) { jsonLines(server.received).count == 2 })
         let messages = jsonLines(server.received)
         let first = try #require(messages.first)
         #expect(first["from"] as? String == "hv-monitor@example.com")
@@ -61,7 +62,7 @@ import Testing
             passwordFile: try directory.write("pw", "pw"), authentication: .login, from: "a@example.com",
             to: ["b@example.com"], caFile: cert, timeoutSeconds: 10)
         try await EmailChannel(name: "mail", settings: settings).send(notification("over TLS"))
-        #expect(eventually { jsonLines(server.received).count == 1 })
+        #expect(waitUntil(10) { jsonLines(server.received).count == 1 })
         #expect(jsonLines(server.received).first?["subject"] as? String == "[FIRING] critical: over TLS")
         #expect(jsonLines(server.received).first?["authenticated"] as? Bool == true)
     }
@@ -179,7 +180,7 @@ import Testing
         #expect(deliveries[4].attempts == 3)
         #expect(await sleeps.values == [1, 2])
 
-        #expect(eventually { jsonLines(server.received).count == 4 })
+        #expect(waitUntil(10) { jsonLines(server.received).count == 4 })
         let bodies = Dictionary(
             jsonLines(server.received).map { ($0["path"] as? String ?? "", $0["body"] as? [String: Any] ?? [:]) },
             uniquingKeysWith: { first, _ in first })
@@ -202,7 +203,7 @@ import Testing
         // Recovers: a resolve goes out.
         let resolved = try await service.evaluate(up, now: start.addingTimeInterval(120))
         #expect(resolved.sent.map(\.kind) == ["resolved"])
-        #expect(eventually { jsonLines(server.received).count == 8 })
+        #expect(waitUntil(10) { jsonLines(server.received).count == 8 })
         // Fires again inside the one-hour cooldown: held, nothing sent.
         let refire = try await service.evaluate(down, now: start.addingTimeInterval(180))
         #expect(refire.sent.isEmpty)
@@ -229,7 +230,7 @@ import Testing
         let test = try await restarted.sendTest(channel: "generic", now: start.addingTimeInterval(3_700))
         #expect(test.kind == "test")
         #expect(test.deliveries == [AlertDelivery(channel: "generic", delivered: true, attempts: 1, error: nil)])
-        #expect(eventually { jsonLines(server.received).contains { ($0["body"] as? [String: Any])?["kind"] as? String == "test" } })
+        #expect(waitUntil(10) { jsonLines(server.received).contains { ($0["body"] as? [String: Any])?["kind"] as? String == "test" } })
         let missing = await #expect(throws: AlertingError.self) {
             try await restarted.sendTest(channel: "pager", now: start)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HVTestSupport
 
 /// Test servers written in Python: an aiosmtpd server that requires STARTTLS and AUTH, and an HTTP
 /// receiver. Each appends what it receives to a JSON-lines file and writes `ready` when listening.
@@ -80,7 +81,7 @@ enum Servers {
         let ready = directory.file("\(name).ready")
         let child = try Child(
             ["python3", path] + arguments(port, received, ready), output: directory.file("\(name).log"))
-        guard eventually(20, { FileManager.default.fileExists(atPath: ready) }) else {
+        guard waitUntil(20, { FileManager.default.fileExists(atPath: ready) }) else {
             child.stop()
             let log = (try? String(contentsOfFile: directory.file("\(name).log"), encoding: .utf8)) ?? ""
             throw SetupError("\(name) server did not start: \(log)")
@@ -95,7 +96,7 @@ enum Servers {
         let status = try run([
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
+        ]).status
         guard status == 0 else { throw SetupError("openssl req failed with \(status)") }
         return (cert, key)
     }

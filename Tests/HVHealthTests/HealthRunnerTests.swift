@@ -36,16 +36,21 @@ import Testing
         return root
     }
 
+    /// A broker that answers GetInfo, Host.Health with `brokerChecks` and Host.Stats with `stats`.
+    static func healthyBroker() throws -> FakeBroker {
+        try FakeBroker(replies: [
+            Method.getInfo: FakeBroker.serviceInfo,
+            Method.hostHealth: try FakeBroker.reply(HealthReply(checks: Self.brokerChecks)),
+            Method.hostStats: try FakeBroker.reply(Self.stats),
+        ])
+    }
+
     func byID(_ report: HealthReport) -> [String: HealthCheck] {
         Dictionary(uniqueKeysWithValues: report.checks.map { ($0.id, $0) })
     }
 
     @Test func answeringBrokerIsMergedWithClientChecks() throws {
-        let broker = try FakeBroker(replies: [
-            Method.getInfo: FakeBroker.serviceInfo,
-            Method.hostHealth: try FakeBroker.reply(HealthReply(checks: Self.brokerChecks)),
-            Method.hostStats: try FakeBroker.reply(Self.stats),
-        ])
+        let broker = try Self.healthyBroker()
         defer { broker.stop() }
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
         let report = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized }).run()
@@ -74,11 +79,7 @@ import Testing
     }
 
     @Test func checksSeenBeforeStayAsUnknownWhenTheBrokerGoes() throws {
-        let broker = try FakeBroker(replies: [
-            Method.getInfo: FakeBroker.serviceInfo,
-            Method.hostHealth: try FakeBroker.reply(HealthReply(checks: Self.brokerChecks)),
-            Method.hostStats: try FakeBroker.reply(Self.stats),
-        ])
+        let broker = try Self.healthyBroker()
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
         let runner = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized })
         #expect(runner.run().status == .warning)
@@ -117,11 +118,7 @@ import Testing
     }
 
     @Test func libvirtdDownLeavesRememberedBridgesUnknown() throws {
-        let broker = try FakeBroker(replies: [
-            Method.getInfo: FakeBroker.serviceInfo,
-            Method.hostHealth: try FakeBroker.reply(HealthReply(checks: Self.brokerChecks)),
-            Method.hostStats: try FakeBroker.reply(Self.stats),
-        ])
+        let broker = try Self.healthyBroker()
         defer { broker.stop() }
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
         let runner = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized })

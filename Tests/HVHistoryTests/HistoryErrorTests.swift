@@ -1,4 +1,5 @@
 import HVHistory
+import HVProtocol
 import Testing
 
 @Suite struct HistoryErrorTests {

@@ -1,4 +1,5 @@
 import Foundation
+import HVTestSupport
 
 /// The monitor under test, beside the broker of `Stack`: `hv-monitor` running as the unprivileged
 /// system user hv-monitor (a viewer), with a webhook receiver for its alerts.

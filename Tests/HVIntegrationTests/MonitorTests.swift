@@ -1,4 +1,5 @@
 import Foundation
+import HVTestSupport
 import Testing
 
 /// The monitor end to end, in the serialized zero-trust suite (another test there restarts

@@ -1,4 +1,5 @@
 import Foundation
+import HVTestSupport
 
 /// The system under test, set up once per run: the project's polkit files, test users in each
 /// group, a guest ISO in the library, and the broker started by systemd-socket-activate.
@@ -103,9 +104,4 @@ final class Stack: @unchecked Sendable {
     private func expectSuccess(_ output: Output) throws {
         guard output.status == 0 else { throw SetupError("setup command failed: \(output)") }
     }
-}
-
-struct SetupError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HVAudit
+import HVTestSupport
 import Testing
 
 /// The zero-trust core end to end: real polkitd, real libvirtd, a real TCG guest, users in each

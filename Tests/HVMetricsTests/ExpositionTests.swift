@@ -1,5 +1,6 @@
 import HVMetrics
 import HVProtocol
+import HVTestSupport
 import Testing
 
 @Suite struct ExpositionTests {

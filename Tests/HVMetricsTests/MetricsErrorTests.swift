@@ -1,4 +1,5 @@
 import HVMetrics
+import HVProtocol
 import Testing
 
 @Suite struct MetricsErrorTests {

@@ -1,6 +1,7 @@
 import Foundation
 import HVMetrics
 import HVProtocol
+import HVTestSupport
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -109,7 +110,7 @@ func exchange(port: Int, _ request: String) async throws -> String {
 
 func blockingExchange(port: Int, _ request: String) throws -> String {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw SpawnError(reason: "socket failed") }
+    guard descriptor >= 0 else { throw SetupError("socket failed") }
     defer { close(descriptor) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -122,7 +123,7 @@ func blockingExchange(port: Int, _ request: String) throws -> String {
             connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    guard connected == 0 else { throw SpawnError(reason: "connect failed: \(errno)") }
+    guard connected == 0 else { throw SetupError("connect failed: \(errno)") }
     let bytes = Array(request.utf8)
     var sent = 0
     while sent < bytes.count {

@@ -1,4 +1,6 @@
 import Foundation
+import HVProtocol
+import HVTestSupport
 import Testing
 
 /// The monitoring assets in `docs/monitoring`: the Prometheus alerting rules and their unit tests, the
@@ -14,30 +16,6 @@ import Testing
     static let scrapeConfig = directory + "/prometheus-scrape.example.yml"
     static let dashboard = directory + "/grafana-dashboard.json"
     static let metricsReference = directory + "/METRICS.md"
-
-    /// The names the exporter serves (the list every asset is held to; METRICS.md documents them).
-    static let exportedNames: Set<String> = [
-        "hv_host_cpus", "hv_host_cpu_seconds_total", "hv_host_cpu_usage_ratio",
-        "hv_host_memory_total_bytes", "hv_host_memory_available_bytes", "hv_host_memory_used_ratio",
-        "hv_host_load1", "hv_host_load5", "hv_host_load15",
-        "hv_host_filesystem_size_bytes", "hv_host_filesystem_available_bytes", "hv_host_filesystem_used_ratio",
-        "hv_host_network_receive_bytes_total", "hv_host_network_transmit_bytes_total",
-        "hv_host_network_receive_errors_total", "hv_host_network_transmit_errors_total",
-        "hv_pool_active", "hv_pool_capacity_bytes", "hv_pool_allocation_bytes", "hv_pool_available_bytes",
-        "hv_pool_used_ratio",
-        "hv_network_active", "hv_network_autostart",
-        "hv_vm_state", "hv_vm_up", "hv_vm_autostart", "hv_vm_vcpus",
-        "hv_vm_cpu_seconds_total", "hv_vm_cpu_usage_ratio",
-        "hv_vm_memory_max_bytes", "hv_vm_memory_current_bytes", "hv_vm_memory_rss_bytes", "hv_vm_memory_usable_bytes",
-        "hv_vm_disk_capacity_bytes", "hv_vm_disk_allocation_bytes", "hv_vm_disk_read_bytes_total",
-        "hv_vm_disk_written_bytes_total", "hv_vm_disk_reads_total", "hv_vm_disk_writes_total",
-        "hv_vm_network_receive_bytes_total", "hv_vm_network_transmit_bytes_total",
-        "hv_vm_network_receive_errors_total", "hv_vm_network_transmit_errors_total",
-        "hv_health_check_status",
-        "hv_monitor_broker_up", "hv_monitor_collection_duration_seconds", "hv_monitor_collections_total",
-        "hv_monitor_collection_errors_total", "hv_monitor_last_collection_timestamp_seconds",
-        "hv_alerts_firing",
-    ]
 
     // MARK: promtool
 
@@ -213,7 +191,7 @@ import Testing
 
     @Test func assetsUseOnlyExportedNames() throws {
         for (file, names) in try Self.namesByAsset() {
-            let unknown = names.subtracting(Self.exportedNames)
+            let unknown = names.subtracting(MetricCatalog.names)
             #expect(unknown.isEmpty, "\(file) uses names the exporter does not export: \(unknown.sorted())")
             #expect(!names.isEmpty, "\(file) uses no hv_ metric")
         }
@@ -266,92 +244,16 @@ import Testing
     }
 }
 
-/// Runs promtool with posix_spawn (Foundation.Process can miss its child's exit here).
+/// Where promtool is installed, if it is.
 private enum Promtool {
-    struct Output: CustomStringConvertible {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
-    }
-
-    struct SpawnError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    final class Sink: @unchecked Sendable {
-        private var data = Data()
-        private let lock = NSLock()
-        func set(_ newValue: Data) { lock.withLock { data = newValue } }
-        func get() -> Data { lock.withLock { data } }
-    }
-
     static let path: String? = {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         return (directories + ["/usr/bin", "/usr/local/bin"]).map { $0 + "/promtool" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
-    static func run(_ arguments: [String], timeout: TimeInterval = 60) throws -> Output {
-        guard let path else { throw SpawnError(description: "promtool is not installed") }
-        let argv = [path] + arguments
-        var outPipe: [Int32] = [0, 0]
-        var errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-            throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
-        }
-        // Only the child's dup2'd copies may survive exec.
-        for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, cEnvironment)
-        close(outPipe[1])
-        close(errPipe[1])
-        guard spawned == 0 else {
-            close(outPipe[0])
-            close(errPipe[0])
-            throw SpawnError(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
-
-        // Drain both pipes on their own threads, so a chatty child can't block on a full pipe.
-        let outData = Sink()
-        let errData = Sink()
-        let readers = DispatchSemaphore(value: 0)
-        for (descriptor, sink) in [(outPipe[0], outData), (errPipe[0], errData)] {
-            Thread.detachNewThread {
-                sink.set(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true).readDataToEndOfFile())
-                readers.signal()
-            }
-        }
-
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        readers.wait()
-        readers.wait()
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Output(
-            status: exitStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
-            stderr: String(decoding: errData.get(), as: UTF8.self)
-        )
+    static func run(_ arguments: [String]) throws -> Output {
+        guard let path else { throw SetupError("promtool is not installed") }
+        return try HVTestSupport.run([path] + arguments, timeout: 60)
     }
 }

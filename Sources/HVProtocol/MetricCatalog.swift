@@ -17,7 +17,8 @@ public struct MetricDescription: Sendable, Hashable {
     }
 }
 
-/// Every metric Hyper-NixOS exports; docs/monitoring/METRICS.md describes the same list.
+/// Every metric Hyper-NixOS exports, the single list the exporter, alert rules and tests use;
+/// docs/monitoring/METRICS.md describes the same list.
 public enum MetricCatalog {
     public static let all: [MetricDescription] = [
         .init("hv_host_cpus", .gauge, "Online CPUs of the host."),
@@ -87,6 +88,9 @@ public enum MetricCatalog {
         .init("hv_monitor_last_collection_timestamp_seconds", .gauge, "Unix time of the monitor's last collection."),
         .init("hv_alerts_firing", .gauge, "Alerts firing now per rule and severity."),
     ]
+
+    /// The exported names: the only names alert rules, dashboards and the Prometheus rules may use.
+    public static let names = Set(all.map(\.name))
 
     static let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
