@@ -18,16 +18,24 @@ command -v swift >/dev/null || { echo "setup: swift not found; install Swift 6 a
 scripts/install-deps.sh
 scripts/start-services.sh
 
+# Installs SOURCE as DESTINATION with MODE, unless it is already there. The new file is written
+# beside the old one and renamed over it: polkitd reloads its rules and actions as soon as a file
+# in its directories changes, and could otherwise read a half-written file (and then refuse every
+# request until the next change); a running executable can't be overwritten in place either.
+install_file() {
+    local mode=$1 source=$2 destination=$3
+    cmp -s "$source" "$destination" && return 0
+    install -m "$mode" "$source" "$(dirname "$destination")/.$(basename "$destination").new"
+    mv -f "$(dirname "$destination")/.$(basename "$destination").new" "$destination"
+}
+
 log "building (release)"
 swift build -c release --product hv
 swift build -c release --product hv-broker
 swift build -c release --product hv-monitor
 bin="$(swift build -c release --show-bin-path)"
 for program in hv hv-broker hv-monitor; do
-    cmp -s "$bin/$program" "/usr/local/bin/$program" && continue
-    # Copy, then rename: replacing a running executable in place would fail ("text file busy").
-    install -m 0755 "$bin/$program" "/usr/local/bin/.$program.new"
-    mv -f "/usr/local/bin/.$program.new" "/usr/local/bin/$program"
+    install_file 0755 "$bin/$program" "/usr/local/bin/$program"
 done
 
 for group in hypervisor-viewers hypervisor-operators hypervisor-admins; do
@@ -44,10 +52,10 @@ fi
 usermod -aG hypervisor-viewers hv-monitor
 
 log "installing the polkit policies and rules"
-install -m 0644 polkit/org.hypernixos.policy /usr/share/polkit-1/actions/org.hypernixos.policy
+install_file 0644 polkit/org.hypernixos.policy /usr/share/polkit-1/actions/org.hypernixos.policy
 # The monitor's actions name the user hv-monitor as their owner (created above).
-install -m 0644 polkit/org.hypernixos.monitor.policy /usr/share/polkit-1/actions/org.hypernixos.monitor.policy
-install -m 0644 polkit/50-hypernixos.rules /etc/polkit-1/rules.d/50-hypernixos.rules
+install_file 0644 polkit/org.hypernixos.monitor.policy /usr/share/polkit-1/actions/org.hypernixos.monitor.policy
+install_file 0644 polkit/50-hypernixos.rules /etc/polkit-1/rules.d/50-hypernixos.rules
 
 install -d -m 0755 /var/lib/hypervisor /var/lib/hypervisor/isos
 install -d -m 0711 /var/lib/hypervisor/images
