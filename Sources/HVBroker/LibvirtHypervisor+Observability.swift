@@ -10,7 +10,11 @@ extension LibvirtHypervisor {
             let domains = try connection.allDomainStatistics()
                 .map { DomainStats($0, autostart: autostart.contains($0.name)) }
                 .sorted { $0.name < $1.name }
-            return HostStatsReply(domains: domains, pools: try self.pools(connection), networks: try self.networks(connection))
+            // A pool or network that can't be read must not blank every VM's metrics.
+            return HostStatsReply(
+                domains: domains, pools: (try? self.pools(connection)) ?? [],
+                networks: (try? self.networks(connection)) ?? []
+            )
         }
     }
 

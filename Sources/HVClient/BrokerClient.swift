@@ -4,8 +4,8 @@ import HVProtocol
 public struct BrokerClient {
     let connection: VarlinkClient
 
-    public init(socketPath: String) throws(HVError) {
-        connection = try VarlinkClient(socketPath: socketPath)
+    public init(socketPath: String, timeoutSeconds: Int = VarlinkClient.defaultTimeoutSeconds) throws(HVError) {
+        connection = try VarlinkClient(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
     }
 
     public func hostInfo() throws(HVError) -> HostInfo {

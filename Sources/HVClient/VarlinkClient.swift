@@ -11,12 +11,22 @@ public final class VarlinkClient {
     /// Replies larger than this are refused rather than buffered without end.
     public static let maximumReplySize = 16 * 1024 * 1024
 
+    /// How long a call may wait for its reply by default.
+    public static let defaultTimeoutSeconds = 120
+
     public let socketPath: String
     private let descriptor: Int32
+    private let service: String
+    private let timeoutSeconds: Int
     private var pending: [UInt8] = []
 
-    /// - Parameter service: which service listens there, for error messages: `broker` or `monitor`.
-    public init(socketPath: String, service: String = "broker") throws(HVError) {
+    /// - Parameters:
+    ///   - service: which service listens there, for error messages: `broker` or `monitor`.
+    ///   - timeoutSeconds: how long a send or a reply may take before the call fails, so a server
+    ///     that accepts but never answers can't hang the caller.
+    public init(
+        socketPath: String, service: String = "broker", timeoutSeconds: Int = defaultTimeoutSeconds
+    ) throws(HVError) {
         self.socketPath = socketPath
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -39,7 +49,13 @@ public final class VarlinkClient {
             close(descriptor)
             throw Self.unavailable(socketPath, code, service: service)
         }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            setsockopt(descriptor, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         self.descriptor = descriptor
+        self.service = service
+        self.timeoutSeconds = timeoutSeconds
     }
 
     deinit {
@@ -111,6 +127,12 @@ public final class VarlinkClient {
             }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                throw HVError(
+                    .brokerUnavailable, "the \(service) did not answer within \(timeoutSeconds) s",
+                    fix: "check the \(service)'s log; it may be overloaded or stuck"
+                )
+            }
             guard count > 0 else {
                 throw HVError(
                     .brokerUnavailable, "the broker closed the connection before replying",

@@ -30,7 +30,8 @@ public struct LiveSources: MonitorSources {
     }
 
     public func stats() throws(HVError) -> HostStatsReply {
-        try BrokerClient(socketPath: brokerSocket).stats()
+        // Bounded, so a broker that accepts but never answers can't stall collection.
+        try BrokerClient(socketPath: brokerSocket, timeoutSeconds: 30).stats()
     }
 
     public func health() -> [HealthCheck] {

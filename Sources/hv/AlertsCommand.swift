@@ -166,15 +166,12 @@ enum Clock {
         return formatter.string(from: Date(timeIntervalSince1970: time))
     }
 
-    /// `90s`, `30m`, `2h`, `7d` → seconds; nil when malformed.
+    /// `90s`, `30m`, `2h`, `7d` → seconds; nil when malformed or longer than 366 days.
     static func seconds(_ text: String) -> Int? {
-        guard let unit = text.last, let value = Int(text.dropLast()), value > 0 else { return nil }
-        switch unit {
-        case "s": return value
-        case "m": return value * 60
-        case "h": return value * 3_600
-        case "d": return value * 86_400
-        default: return nil
-        }
+        let units = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        guard let unit = text.last.flatMap({ units[String($0)] }), let value = Int(text.dropLast()), value > 0,
+            value <= 366 * 86_400 / unit
+        else { return nil }
+        return value * unit
     }
 }
