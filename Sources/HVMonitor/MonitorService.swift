@@ -6,9 +6,9 @@ import ServiceLifecycle
 
 /// Runs the collection every interval and evaluates the alert rules on each cycle's data.
 ///
-/// Alert delivery (with its retries) runs beside the collection, never in its way: when delivery is
-/// slower than the interval, the alert loop takes the newest cycle and carries the domains it last
-/// saw, so a VM that stopped in a skipped cycle is still noticed.
+/// Alert evaluation runs beside the collection, never in its way, and delivery (with its retries)
+/// runs beside evaluation. Should evaluation ever fall behind, the alert loop takes the newest cycle
+/// and carries the domains it last saw, so a VM that stopped in a skipped cycle is still noticed.
 public final class MonitorService: Service {
     let monitor: Monitor
     let alerts: AlertService?
@@ -50,24 +50,37 @@ public final class MonitorService: Service {
         }
     }
 
+    /// Each cycle's rules are evaluated as it arrives; the deliveries it starts (with their retries)
+    /// run on in a child task, so a channel that is down never delays the next cycle's evaluation.
+    /// The engine decides synchronously inside the alert service's actor before any delivery
+    /// awaits, so cycles still change its state one at a time and in order.
     private func evaluate(_ cycles: AsyncStream<AlertInput>, with alerts: AlertService) async {
         var lastDomains: [DomainStats]?
-        for await cycle in cycles {
-            var input = cycle
-            input.previousDomains = lastDomains
-            if let domains = cycle.domains { lastDomains = domains }
-            do {
-                let outcome = try await alerts.evaluate(input, now: Date())
-                monitor.updateFiring(await alerts.firingCounts())
-                for note in outcome.sent {
-                    logger.notice(
-                        "alert \(note.kind)",
-                        metadata: ["key": "\(note.key)", "delivered": "\(note.deliveries.filter(\.delivered).count)/\(note.deliveries.count)"]
-                    )
-                }
-            } catch {
-                logger.error("alert evaluation failed", metadata: ["error": "\(error)"])
+        await withDiscardingTaskGroup { group in
+            for await cycle in cycles {
+                var input = cycle
+                input.previousDomains = lastDomains
+                if let domains = cycle.domains { lastDomains = domains }
+                group.addTask { await self.evaluate(input, with: alerts) }
             }
+        }
+    }
+
+    private func evaluate(_ input: AlertInput, with alerts: AlertService) async {
+        do {
+            let outcome = try await alerts.evaluate(input, now: Date())
+            monitor.updateFiring(await alerts.firingCounts())
+            for note in outcome.sent {
+                logger.notice(
+                    "alert \(note.kind)",
+                    metadata: [
+                        "key": "\(note.key)",
+                        "delivered": "\(note.deliveries.filter(\.delivered).count)/\(note.deliveries.count)",
+                    ]
+                )
+            }
+        } catch {
+            logger.error("alert evaluation failed", metadata: ["error": "\(error)"])
         }
     }
 }
