@@ -19,6 +19,7 @@ struct SMTPClient: Sendable {
         let host = settings.host
         let implicitTLS = settings.security == .tls
         let firstError = NIOLockedValueBox<(any Error)?>(nil)
+        let stream = SMTPStreamState()
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -29,7 +30,7 @@ struct SMTPClient: Sendable {
                             let handler = try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(host))
                             try channel.pipeline.syncOperations.addHandler(handler)
                         }
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPResponseDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPResponseDecoder(state: stream)))
                         try channel.pipeline.syncOperations.addHandler(SMTPResponseHandler(firstError: firstError))
                     }
                 }
@@ -39,7 +40,7 @@ struct SMTPClient: Sendable {
                 .deliveryFailed, "cannot connect to SMTP server \(host):\(settings.port): \(error)",
                 fix: "check host, port and that the server is reachable from this machine")
         }
-        let session = Session(channel: channel, timeout: timeout, firstError: firstError)
+        let session = Session(channel: channel, timeout: timeout, firstError: firstError, stream: stream)
         do {
             try await converse(session, message: message, tls: tls)
             channel.close(promise: nil)
@@ -139,6 +140,7 @@ private struct Session: Sendable {
     let channel: any Channel
     let timeout: TimeAmount
     let firstError: NIOLockedValueBox<(any Error)?>
+    let stream: SMTPStreamState
 
     /// An AlertingError for a failed step, naming the connection's first error when there was one.
     func failure(_ error: any Error, step: String) -> AlertingError {
@@ -150,7 +152,16 @@ private struct Session: Sendable {
 
     func startTLS(_ context: NIOSSLContext, serverHostname: String?) async throws {
         let channel = self.channel
+        let stream = self.stream
         try await channel.eventLoop.submit {
+            // Anything already received after the server's 220 came in plaintext: refuse it rather
+            // than read it as the answer to the encrypted EHLO (STARTTLS command injection).
+            let replies = try channel.pipeline.syncOperations.handler(type: SMTPResponseHandler.self)
+            guard !replies.hasUnread, stream.bufferedBytes == 0 else {
+                throw AlertingError(
+                    .deliveryFailed, "the SMTP server sent data after agreeing to STARTTLS; refusing it as possible tampering",
+                    fix: "check for a man in the middle between this host and the SMTP server")
+            }
             let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
         }.get()

@@ -21,13 +21,27 @@ struct SMTPResponse: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Splits the server's bytes into replies, joining multi-line ones. Lines are limited to 4 KiB.
+/// What the decoder holds back, read on the channel's event loop only: STARTTLS must begin on a
+/// clean stream, or plaintext a man in the middle sent would be read as if it came over TLS.
+final class SMTPStreamState: @unchecked Sendable {
+    var bufferedBytes = 0
+}
+
 struct SMTPResponseDecoder: ByteToMessageDecoder {
     typealias InboundOut = SMTPResponse
     static let maximumLineLength = 4_096
+    /// A reply longer than this many lines is refused (EHLO lists a dozen or so).
+    static let maximumLines = 100
 
+    let state: SMTPStreamState
     private var lines: [String] = []
 
+    init(state: SMTPStreamState) {
+        self.state = state
+    }
+
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        defer { state.bufferedBytes = buffer.readableBytes }
         guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
             if buffer.readableBytes > Self.maximumLineLength {
                 throw AlertingError(.deliveryFailed, "SMTP server sent a line longer than 4 KiB")
@@ -42,6 +56,9 @@ struct SMTPResponseDecoder: ByteToMessageDecoder {
         else { throw AlertingError(.deliveryFailed, "SMTP server sent a malformed reply: \(line.prefix(80))") }
         let continues = bytes.count > 3 && bytes[3] == UInt8(ascii: "-")
         lines.append(bytes.count > 4 ? String(line.dropFirst(4)) : "")
+        guard lines.count <= Self.maximumLines else {
+            throw AlertingError(.deliveryFailed, "SMTP server sent a reply of more than \(Self.maximumLines) lines")
+        }
         if !continues {
             context.fireChannelRead(wrapInboundOut(SMTPResponse(code: code, lines: lines)))
             lines = []
@@ -73,6 +90,9 @@ final class SMTPResponseHandler: ChannelInboundHandler {
         self.firstError = firstError
     }
 
+    /// Whether a reply arrived that no command has read yet.
+    var hasUnread: Bool { !received.isEmpty }
+
     func next(_ promise: EventLoopPromise<SMTPResponse>) {
         if let response = received.popFirst() {
             promise.succeed(response)
@@ -87,8 +107,10 @@ final class SMTPResponseHandler: ChannelInboundHandler {
         let response = unwrapInboundIn(data)
         if let promise = waiting.popFirst() {
             promise.succeed(response)
-        } else {
+        } else if received.count < 8 {
             received.append(response)
+        } else {
+            errorCaught(context: context, error: AlertingError(.deliveryFailed, "SMTP server sent replies nobody asked for"))
         }
     }
 

@@ -83,6 +83,39 @@ import Testing
         #expect(jsonLines(server.received).isEmpty)
     }
 
+    /// A man in the middle who pipelines a fake reply behind the STARTTLS go-ahead must not have it
+    /// read as the server's answer over TLS.
+    @Test func plaintextAfterStartTLSIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let injector = """
+            import socket, sys
+            out, port, ready = sys.argv[1:4]
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", int(port)))
+            listener.listen(1)
+            open(ready, "w").write("ready")
+            connection, _ = listener.accept()
+            reader = connection.makefile("rb")
+            connection.sendall(b"220 ready\\r\\n")
+            reader.readline()
+            connection.sendall(b"250-injector\\r\\n250 STARTTLS\\r\\n")
+            reader.readline()
+            connection.sendall(b"220 go ahead\\r\\n250 AUTH PLAIN\\r\\n")
+            reader.read()
+            """
+        let server = try Servers.start(injector, in: directory, name: "injector") { port, received, ready in
+            [received, String(port), ready]
+        }
+        defer { server.child.stop() }
+        let settings = EmailSettings(
+            host: "127.0.0.1", port: server.port, from: "a@example.com", to: ["b@example.com"], timeoutSeconds: 10)
+        let error = await #expect(throws: AlertingError.self) {
+            try await EmailChannel(name: "mail", settings: settings).send(notification("x"))
+        }
+        #expect(error?.reason.contains("after agreeing to STARTTLS") == true, "\(String(describing: error))")
+    }
+
     @Test func wrongPasswordIsAClearFailure() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
