@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

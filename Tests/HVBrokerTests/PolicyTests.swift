@@ -1,30 +1,18 @@
 import Foundation
 import HVProtocol
+import HVTestSupport
 import Testing
 
 /// The shipped polkit files and the broker's operation enum must agree exactly: no operation
 /// without a declared action, no rule that grants an undeclared one.
 @Suite struct PolicyTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = PolicyFiles.root
 
-    static func file(_ path: String) throws -> String {
-        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
-    }
+    static func file(_ path: String) throws -> String { try PolicyFiles.file(path) }
 
-    static func declaredActions() throws -> [String] {
-        let policy = try file("polkit/org.hypernixos.policy")
-        return policy.split(separator: "<action id=\"").dropFirst().map { String($0.prefix(while: { $0 != "\"" })) }
-    }
+    static func declaredActions() throws -> [String] { try PolicyFiles.declaredActions("polkit/org.hypernixos.policy") }
 
-    /// The ids in `var NAME = [ ... ];` of the rules file.
-    static func ruleActions(_ name: String) throws -> Set<String> {
-        let rules = try file("polkit/50-hypernixos.rules")
-        let start = try #require(rules.range(of: "var \(name) = ["))
-        let end = try #require(rules.range(of: "];", range: start.upperBound..<rules.endIndex))
-        return Set(rules[start.upperBound..<end.lowerBound].split(separator: "\"").enumerated()
-            .filter { $0.offset % 2 == 1 }.map { String($0.element) })
-    }
+    static func ruleActions(_ name: String) throws -> Set<String> { try #require(try PolicyFiles.ruleActions(name)) }
 
     @Test func everyOperationHasADeclaredAction() throws {
         let declared = try Self.declaredActions()
@@ -47,9 +35,7 @@ import Testing
 
     /// The rules file also grants the monitor's actions, declared in their own policy file.
     @Test func rulesGrantOnlyDeclaredActions() throws {
-        let monitorPolicy = try Self.file("polkit/org.hypernixos.monitor.policy")
-        let monitorActions = monitorPolicy.split(separator: "<action id=\"").dropFirst()
-            .map { String($0.prefix(while: { $0 != "\"" })) }
+        let monitorActions = try PolicyFiles.declaredActions("polkit/org.hypernixos.monitor.policy")
         let declared = Set(try Self.declaredActions() + monitorActions)
         for name in ["viewerActions", "operatorActions", "adminActions"] {
             let granted = try Self.ruleActions(name)
@@ -60,20 +46,7 @@ import Testing
 
     @Test(arguments: BrokerOperation.allCases)
     func groupsMatchTheBrokersHints(operation: BrokerOperation) throws {
-        let viewers = try Self.ruleActions("viewerActions")
-        let operators = try Self.ruleActions("operatorActions")
-        let admins = try Self.ruleActions("adminActions")
-        #expect(admins.contains(operation.action))
-        switch operation.grantingGroup {
-        case "hypervisor-viewers":
-            #expect(viewers.contains(operation.action) && operators.contains(operation.action))
-        case "hypervisor-operators":
-            #expect(!viewers.contains(operation.action) && operators.contains(operation.action))
-        case "hypervisor-admins":
-            #expect(!viewers.contains(operation.action) && !operators.contains(operation.action))
-        default:
-            Issue.record("unknown group \(operation.grantingGroup)")
-        }
+        #expect(try PolicyFiles.grantsExactly(operation.action, from: operation.grantingGroup))
     }
 
     /// Nothing in the broker's code path starts a process or a shell, so no name can reach one.
