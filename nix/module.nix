@@ -34,6 +34,25 @@ let
     { alerting = { }; } // cfg.monitor.settings
   );
   monitorConfigFile = monitorFormat.generate "hv-monitor.yaml" monitorSettings;
+
+  # Kernel, namespace and system-call hardening both daemons share. Each unit
+  # adds what differs (devices, address families, the clock, the filter's
+  # exceptions); see systemd/hv-broker.service and systemd/hv-monitor.service.
+  sharedHardening = {
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectHostname = true;
+    PrivateIPC = true;
+    KeyringMode = "private";
+    LockPersonality = true;
+    RestrictRealtime = true;
+    RestrictNamespaces = true;
+    MemoryDenyWriteExecute = true;
+    SystemCallArchitectures = "native";
+    SystemCallErrorNumber = "EPERM";
+  };
 in
 {
   options.services.hypernixos = {
@@ -164,7 +183,7 @@ in
         ];
         restartTriggers = [ monitorConfigFile ];
 
-        serviceConfig = {
+        serviceConfig = sharedHardening // {
           Type = "simple";
           ExecStart = utils.escapeSystemdExecArgs [
             "${cfg.package}/bin/hv-monitor"
@@ -205,30 +224,15 @@ in
             "AF_INET6"
           ];
 
-          # Kernel and system. Not ProtectClock: the clock-sync check reads the
-          # kernel's sync state with adjtimex(2); setting the clock still fails
-          # without CAP_SYS_TIME.
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
-          ProtectHostname = true;
-          PrivateIPC = true;
-          KeyringMode = "private";
-          LockPersonality = true;
-          RestrictRealtime = true;
-          RestrictNamespaces = true;
-          MemoryDenyWriteExecute = true;
-
+          # Not ProtectClock: the clock-sync check reads the kernel's sync state
+          # with adjtimex(2); setting the clock still fails without CAP_SYS_TIME.
           # System calls; adjtimex and clock_adjtime back from @privileged to
           # read (never set) the sync state.
-          SystemCallArchitectures = "native";
           SystemCallFilter = [
             "@system-service"
             "~@privileged"
             "adjtimex clock_adjtime"
           ];
-          SystemCallErrorNumber = "EPERM";
         };
       };
     })
@@ -293,7 +297,7 @@ in
           "polkit.service"
         ];
 
-        serviceConfig = {
+        serviceConfig = sharedHardening // {
           Type = "simple";
           ExecStart = utils.escapeSystemdExecArgs [
             "${cfg.package}/bin/hv-broker"
@@ -336,28 +340,12 @@ in
           PrivateNetwork = true;
           IPAddressDeny = "any";
 
-          # Kernel and system.
-          ProtectKernelTunables = true;
-          ProtectKernelModules = true;
-          ProtectKernelLogs = true;
-          ProtectControlGroups = true;
           ProtectClock = true;
-          ProtectHostname = true;
-          PrivateIPC = true;
-          KeyringMode = "private";
-          LockPersonality = true;
-          RestrictRealtime = true;
-          RestrictNamespaces = true;
-          MemoryDenyWriteExecute = true;
-
-          # System calls.
-          SystemCallArchitectures = "native";
           SystemCallFilter = [
             "@system-service"
             "~@privileged"
             "~ptrace process_vm_readv process_vm_writev"
           ];
-          SystemCallErrorNumber = "EPERM";
         };
       };
     })

@@ -39,7 +39,9 @@ public final class HealthRunner: Sendable {
         remembered = Mutex((Self.brokerCheckIDs, []))
     }
 
-    public func run() -> HealthReport {
+    /// Runs every check. Pass `networks` when the caller already holds this moment's `Host.Stats`
+    /// answer (the monitor does, each cycle), so the bridges are checked without asking again.
+    public func run(networks known: [NetworkStatus]? = nil) -> HealthReport {
         let started = ContinuousClock.now
         let client: BrokerClient
         let info: ServiceInfo
@@ -64,7 +66,8 @@ public final class HealthRunner: Sendable {
         }
         let bridges: [HealthCheck]
         do {
-            bridges = BridgeCheck.checks(networks: try client.stats().networks, sysfsRoot: sysfsRoot)
+            let networks = if let known { known } else { try client.stats().networks }
+            bridges = BridgeCheck.checks(networks: networks, sysfsRoot: sysfsRoot)
         } catch {
             // The broker answered Host.Health but not Host.Stats (libvirtd down): the bridges seen last are unknown.
             bridges = remembered.withLock { $0.bridges }.map { Self.unknown("bridge:\($0)", title: "bridge \($0) up", because: error) }

@@ -74,7 +74,7 @@ public final class Monitor: Sendable {
             () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>, health: [HealthCheck]?) in
             let host = Result { () throws(MetricsError) in try sources.host() }
             let stats = Result { () throws(HVError) in try sources.stats() }
-            return (host, stats, healthDue ? sources.health() : nil)
+            return (host, stats, healthDue ? sources.health(networks: try? stats.get().networks) : nil)
         }
 
         var problems: [String] = []
@@ -117,7 +117,9 @@ public final class Monitor: Sendable {
             brokerUp: stats != nil, duration: elapsed, collections: collections, errors: errors, now: now, firing: firing
         )
         page.update(Exposition.render(samples))
-        store(snapshot.historyValues(previous: previous), now: now)
+        // SQLite writes and the periodic rollup block: they run on the pool, like the reads.
+        let values = snapshot.historyValues(previous: previous)
+        _ = await offload { self.store(values, now: now) }
         for problem in problems { logger.warning("collection problem", metadata: ["problem": "\(problem)"]) }
         return CycleResult(
             snapshot: snapshot, samples: samples,

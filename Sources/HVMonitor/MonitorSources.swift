@@ -9,17 +9,21 @@ public protocol MonitorSources: Sendable {
     func host() throws(MetricsError) -> HostSample
     /// Every domain, pool and network, from the broker's one bulk call.
     func stats() throws(HVError) -> HostStatsReply
-    /// The health checks: the broker's and the monitor's own.
-    func health() -> [HealthCheck]
+    /// The health checks: the broker's and the monitor's own. `networks` are this cycle's, from
+    /// `stats()`, when it succeeded.
+    func health(networks: [NetworkStatus]?) -> [HealthCheck]
 }
 
 /// The real sources: /proc and the broker's socket.
 public struct LiveSources: MonitorSources {
     public let brokerSocket: String
     public let collector: HostCollector
-    let checks: @Sendable () -> [HealthCheck]
+    let checks: @Sendable ([NetworkStatus]?) -> [HealthCheck]
 
-    public init(brokerSocket: String, collector: HostCollector = HostCollector(), health: @escaping @Sendable () -> [HealthCheck]) {
+    public init(
+        brokerSocket: String, collector: HostCollector = HostCollector(),
+        health: @escaping @Sendable ([NetworkStatus]?) -> [HealthCheck]
+    ) {
         self.brokerSocket = brokerSocket
         self.collector = collector
         self.checks = health
@@ -34,7 +38,7 @@ public struct LiveSources: MonitorSources {
         try BrokerClient(socketPath: brokerSocket, timeoutSeconds: 30).stats()
     }
 
-    public func health() -> [HealthCheck] {
-        checks()
+    public func health(networks: [NetworkStatus]?) -> [HealthCheck] {
+        checks(networks)
     }
 }

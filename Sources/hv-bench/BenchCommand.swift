@@ -35,24 +35,15 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let report = try measure()
-            print(json ? report.json : report.text)
-        } catch {
-            FileHandle.standardError.write(Data("hv-bench: \(error)\n".utf8))
-            throw ExitCode(error.exitCode)
-        }
+        try BenchRun.report(json: json) { () throws(BenchError) in try measure() }
     }
 
     private func measure() throws(BenchError) -> Report {
-        guard getuid() == 0 else {
-            throw BenchError(
-                .notRoot,
-                "hv-bench must run as root: polkit grants the broker's actions to root without any group setup, "
-                    + "and only root may ask polkit about another user's process",
-                fix: "sudo scripts/bench.sh"
-            )
-        }
+        try BenchRun.requireRoot(
+            "polkit grants the broker's actions to root without any group setup, "
+                + "and only root may ask polkit about another user's process",
+            fix: "sudo scripts/bench.sh"
+        )
         let uri = "test:///default"
         let connection: Connection
         let authority: PolkitAuthority

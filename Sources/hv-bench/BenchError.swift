@@ -1,3 +1,6 @@
+import ArgumentParser
+import Foundation
+
 /// Why a benchmark run could not be completed.
 struct BenchError: Error, Hashable, Sendable, CustomStringConvertible {
     struct Code: RawRepresentable, Hashable, Sendable {
@@ -31,5 +34,32 @@ struct BenchError: Error, Hashable, Sendable, CustomStringConvertible {
         case .serviceUnavailable: 5
         default: 1
         }
+    }
+}
+
+/// What every benchmark subcommand prints.
+protocol BenchReport {
+    var text: String { get }
+    var json: String { get }
+}
+
+extension Report: BenchReport {}
+extension MonitorReport: BenchReport {}
+
+enum BenchRun {
+    /// Measures and prints the report; a failure goes to standard error with its exit status.
+    static func report(json: Bool, _ measure: () throws(BenchError) -> some BenchReport) throws {
+        do {
+            let report = try measure()
+            print(json ? report.json : report.text)
+        } catch {
+            FileHandle.standardError.write(Data("hv-bench: \(error)\n".utf8))
+            throw ExitCode(error.exitCode)
+        }
+    }
+
+    /// polkit grants the broker's actions to root without any group setup, so benchmarks run as root.
+    static func requireRoot(_ reason: String, fix: String) throws(BenchError) {
+        guard getuid() == 0 else { throw BenchError(.notRoot, "hv-bench must run as root: " + reason, fix: fix) }
     }
 }

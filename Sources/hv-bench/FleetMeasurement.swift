@@ -85,7 +85,7 @@ struct FleetMeasurement {
         }
         let page = MetricsPage()
         let monitor = Monitor(
-            sources: LiveSources(brokerSocket: brokerSocket, health: { [] }), history: history, page: page,
+            sources: LiveSources(brokerSocket: brokerSocket, health: { _ in [] }), history: history, page: page,
             threadPool: threadPool, logger: logger
         )
         let clock = MonitorClock()

@@ -42,22 +42,13 @@ struct MonitorBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let report = try measure()
-            print(json ? report.json : report.text)
-        } catch {
-            FileHandle.standardError.write(Data("hv-bench: \(error)\n".utf8))
-            throw ExitCode(error.exitCode)
-        }
+        try BenchRun.report(json: json) { () throws(BenchError) in try measure() }
     }
 
     private func measure() throws(BenchError) -> MonitorReport {
-        guard getuid() == 0 else {
-            throw BenchError(
-                .notRoot, "hv-bench must run as root: polkit grants the broker's actions to root without any group setup",
-                fix: "sudo .build/release/hv-bench monitor"
-            )
-        }
+        try BenchRun.requireRoot(
+            "polkit grants the broker's actions to root without any group setup", fix: "sudo .build/release/hv-bench monitor"
+        )
         guard FileManager.default.isExecutableFile(atPath: VirshDomstats.executable) else {
             throw BenchError(.serviceUnavailable, "no \(VirshDomstats.executable)", fix: "install libvirt-clients")
         }

@@ -53,7 +53,7 @@ struct MonitorCommand: AsyncParsableCommand {
         let page = MetricsPage()
         let health = HealthRunner(brokerSocket: settings.brokerSocket)
         let monitor = Monitor(
-            sources: LiveSources(brokerSocket: settings.brokerSocket, health: { health.run().checks }),
+            sources: LiveSources(brokerSocket: settings.brokerSocket, health: { health.run(networks: $0).checks }),
             history: history, page: page, threadPool: threadPool, healthInterval: settings.healthIntervalSeconds,
             logger: logger
         )

@@ -36,7 +36,7 @@ final class ScriptedSources: MonitorSources {
         return HostStatsReply(domains: [domain], pools: [], networks: [])
     }
 
-    func health() -> [HealthCheck] {
+    func health(networks: [NetworkStatus]?) -> [HealthCheck] {
         healthRuns.withLock { $0 += 1 }
         return [HealthCheck(id: "libvirtd", title: "libvirtd", status: .ok, value: "ok", explanation: "", fix: nil)]
     }
