@@ -174,7 +174,7 @@ let package = Package(
         ),
 
         // Helpers the test targets share: running programs with posix_spawn, polling.
-        .target(name: "HVTestSupport", path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),

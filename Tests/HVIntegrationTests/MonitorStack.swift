@@ -29,12 +29,12 @@ final class MonitorStack: @unchecked Sendable {
         for owned in ["/state", "/run"] {
             try FileManager.default.createDirectory(atPath: directory + owned, withIntermediateDirectories: true)
         }
-        try install(Environment.root + "/polkit/org.hypernixos.monitor.policy", "/usr/share/polkit-1/actions/org.hypernixos.monitor.policy")
+        try installFile(Environment.root + "/polkit/org.hypernixos.monitor.policy", "/usr/share/polkit-1/actions/org.hypernixos.monitor.policy")
         if try run(["/usr/bin/id", Self.user]).status != 0 {
             try check(run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.user]))
         }
         try check(run(["/usr/sbin/usermod", "-G", "hypervisor-viewers", Self.user]))
-        try install(Environment.buildDirectory + "/hv-monitor", stack.bin + "/hv-monitor", mode: 0o755)
+        try installFile(Environment.buildDirectory + "/hv-monitor", stack.bin + "/hv-monitor", mode: 0o755)
 
         let port = try startReceiver()
         try writeConfiguration(receiverPort: port)
@@ -43,7 +43,10 @@ final class MonitorStack: @unchecked Sendable {
             log: stack.base + "/log/monitor.log"
         )
         guard waitUntil(30, every: 0.2, { FileManager.default.fileExists(atPath: controlSocket) && (try? scrape()) != nil })
-        else { throw SetupError("hv-monitor did not come up; see \(stack.base)/log/monitor.log") }
+        else {
+            let log = (try? String(contentsOfFile: stack.base + "/log/monitor.log", encoding: .utf8)) ?? ""
+            throw SetupError("hv-monitor did not come up; its log ends:\n\(log.suffix(2000))")
+        }
     }
 
     /// The current `/metrics` text.
@@ -128,12 +131,6 @@ final class MonitorStack: @unchecked Sendable {
         try yaml.write(toFile: directory + "/monitor.yaml", atomically: true, encoding: .utf8)
         try check(run(["/bin/chmod", "-R", "a+rX", directory]))
         try check(run(["/bin/chown", "-R", "\(Self.user):\(Self.user)", directory + "/state", directory + "/run"]))
-    }
-
-    private func install(_ source: String, _ destination: String, mode: Int = 0o644) throws {
-        try? FileManager.default.removeItem(atPath: destination)
-        try FileManager.default.copyItem(atPath: source, toPath: destination)
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: destination)
     }
 
     private func check(_ output: Output) throws {

@@ -35,8 +35,8 @@ final class Stack: @unchecked Sendable {
     }
 
     func installPolicy() throws {
-        try copy(Environment.root + "/polkit/org.hypernixos.policy", to: "/usr/share/polkit-1/actions/org.hypernixos.policy")
-        try copy(Environment.root + "/polkit/50-hypernixos.rules", to: "/etc/polkit-1/rules.d/50-hypernixos.rules")
+        try installFile(Environment.root + "/polkit/org.hypernixos.policy", "/usr/share/polkit-1/actions/org.hypernixos.policy")
+        try installFile(Environment.root + "/polkit/50-hypernixos.rules", "/etc/polkit-1/rules.d/50-hypernixos.rules")
         // polkitd notices new actions and rules by itself; give it a moment to reload.
         Thread.sleep(forTimeInterval: 1)
     }
@@ -59,7 +59,7 @@ final class Stack: @unchecked Sendable {
 
     func copyBinaries() throws {
         for name in ["hv", "hv-broker"] {
-            try copy(Environment.buildDirectory + "/" + name, to: bin + "/" + name, mode: 0o755)
+            try installFile(Environment.buildDirectory + "/" + name, bin + "/" + name, mode: 0o755)
         }
         // The third-party Varlink client, importable by the test users.
         let located = try run(["python3", "-c", "import os, varlink; print(os.path.dirname(varlink.__file__))"])
@@ -93,12 +93,6 @@ final class Stack: @unchecked Sendable {
     /// Runs `hv` as a user against this broker.
     func hv(_ arguments: [String], as user: String) throws -> Output {
         try run([bin + "/hv"] + arguments, as: user, environment: ["HV_SOCKET": socket])
-    }
-
-    private func copy(_ source: String, to destination: String, mode: Int = 0o644) throws {
-        try? FileManager.default.removeItem(atPath: destination)
-        try FileManager.default.copyItem(atPath: source, toPath: destination)
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: destination)
     }
 
     private func expectSuccess(_ output: Output) throws {

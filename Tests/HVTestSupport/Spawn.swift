@@ -1,3 +1,4 @@
+import CHVShims
 import Foundation
 
 /// What a program that ran to completion left behind.
@@ -44,11 +45,10 @@ public func run(
 
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
-    guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+    // Close-on-exec from creation: a child another thread spawns meanwhile must not inherit them.
+    guard hv_pipe_cloexec(&outPipe) == 0, hv_pipe_cloexec(&errPipe) == 0 else {
         throw SetupError("pipe: \(String(cString: strerror(errno)))")
     }
-    // Only the child's dup2'd copies may survive exec.
-    for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
     let pid: pid_t
     do {
         pid = try launch(argv, environment: variables) { actions in
@@ -126,6 +126,14 @@ public final class Child {
     deinit { stop() }
 }
 
+/// Copies a file with `install(1)` in a child process, so no descriptor open for writing on
+/// `destination` exists in this process for a concurrently spawned child to inherit (which would
+/// make executing the copy fail with "Text file busy").
+public func installFile(_ source: String, _ destination: String, mode: Int = 0o644) throws {
+    let output = try run(["/usr/bin/install", "-m", String(mode, radix: 8), source, destination])
+    guard output.status == 0 else { throw SetupError("cannot install \(destination): \(output.stderr)") }
+}
+
 /// Polls until `condition` holds or the time is up.
 public func waitUntil(
     _ seconds: TimeInterval, every interval: TimeInterval = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -154,6 +162,9 @@ private func launch(
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     configure(&actions)
+    // Tests run in parallel: whatever another thread has open at this moment (a pipe, a binary being
+    // copied) must not leak into the child, or a pipe never reaches EOF and an exec gets ETXTBSY.
+    _ = hv_spawn_close_from(&actions, 3)
     let cArguments = argv.map { strdup($0) } + [nil]
     let cEnvironment = environment.map { strdup("\($0)=\($1)") } + [nil]
     defer {
