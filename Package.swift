@@ -55,6 +55,7 @@ let package = Package(
             name: "HVBroker",
             dependencies: [
                 "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "CHVShims", "CSystemd",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -17,6 +17,7 @@ public final class LibvirtHypervisor: Hypervisor {
     private let logger: Logger
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
+    private let poolSetup = Mutex(())
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
@@ -126,7 +127,17 @@ public final class LibvirtHypervisor: Hypervisor {
     }
 
     public func start(_ name: String) async throws(HVError) {
-        try await run { connection in try self.domain(name, connection).start() }
+        try await run { connection in
+            let domain = try self.domain(name, connection)
+            let state = try domain.state()
+            guard !state.isActive else {
+                throw HVError(
+                    .invalidState, "'\(name)' is already \(state.rawValue)",
+                    fix: "nothing to do; 'hv vm reboot \(name)' restarts it", details: ["name": name, "state": state.rawValue]
+                )
+            }
+            try domain.start()
+        }
     }
 
     public func shutdown(_ name: String) async throws(HVError) {
@@ -198,6 +209,11 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// The broker's directory pool, defined, built and started on first use.
     func imagePool(_ connection: Connection) throws -> StoragePool {
+        // Concurrent first requests must not race to define the pool.
+        try poolSetup.withLock { _ in try self.definePool(connection) }
+    }
+
+    private func definePool(_ connection: Connection) throws -> StoragePool {
         let pool: StoragePool
         if let existing = try connection.storagePool(named: layout.poolName) {
             pool = existing

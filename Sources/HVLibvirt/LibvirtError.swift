@@ -14,6 +14,10 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isNoNetwork: Bool { code == Int32(VIR_ERR_NO_NETWORK.rawValue) }
     public var isNoStorageVolume: Bool { code == Int32(VIR_ERR_NO_STORAGE_VOL.rawValue) }
     public var isOperationInvalid: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
+    /// The driver does not know one of the flags passed (VIR_ERR_INVALID_ARG "unsupported flags").
+    public var isUnsupportedFlags: Bool {
+        code == Int32(VIR_ERR_INVALID_ARG.rawValue) && message.contains("unsupported flags")
+    }
     public var isAlreadyExisting: Bool {
         code == Int32(VIR_ERR_DOM_EXIST.rawValue) || code == Int32(VIR_ERR_STORAGE_VOL_EXIST.rawValue)
     }

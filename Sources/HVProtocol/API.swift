@@ -52,10 +52,28 @@ public struct VmSummary: Codable, Sendable, Hashable {
     public var name: String
     public var state: String
     public var uuid: String
-    public init(name: String, state: String, uuid: String) {
+    /// The tags of the machine's spec; empty for machines not made from one.
+    public var tags: [String]
+    /// Whether the machine is a template (clone it; don't run it).
+    public var template: Bool
+
+    public init(name: String, state: String, uuid: String, tags: [String] = [], template: Bool = false) {
         self.name = name
         self.state = state
         self.uuid = uuid
+        self.tags = tags
+        self.template = template
+    }
+
+    enum CodingKeys: String, CodingKey { case name, state, uuid, tags, template }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        state = try container.decode(String.self, forKey: .state)
+        uuid = try container.decode(String.self, forKey: .uuid)
+        tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
+        template = try container.decodeIfPresent(Bool.self, forKey: .template) ?? false
     }
 }
 

@@ -20,6 +20,8 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let interfaceNotFound = Code(rawValue: "InterfaceNotFound")
         public static let protocolError = Code(rawValue: "ProtocolError")
         public static let failed = Code(rawValue: "Failed")
+        /// The request is valid but the host policy's limits or quotas do not allow it.
+        public static let quotaExceeded = Code(rawValue: "QuotaExceeded")
         /// The client could not reach the broker at all.
         public static let brokerUnavailable = Code(rawValue: "BrokerUnavailable")
     }
@@ -49,7 +51,7 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notFound: 3
         case .permissionDenied: 4
         case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable: 5
-        case .alreadyExists, .invalidState: 6
+        case .alreadyExists, .invalidState, .quotaExceeded: 6
         default: 1
         }
     }

@@ -1,0 +1,209 @@
+import Foundation
+import HVProtocol
+import Yams
+
+/// The administrator's rules for what operators may ask of this host, read from
+/// `/etc/hypernixos/policy.yaml` (root-owned; the broker's `--policy` option).
+///
+/// A missing file means the defaults: per-machine limits equal to what a spec may ask anyway, no
+/// group quotas, no bridges, only the broker's own pool, and the `default` network.
+public struct HostPolicy: Codable, Sendable, Hashable {
+    public var limits: Limits
+    /// Quotas per operator group, by group name. A caller in several listed groups is charged to
+    /// the first of them in alphabetical order.
+    public var groups: [String: GroupQuota]
+    /// Host bridges a machine's interface may join; anything else is refused.
+    public var bridges: [String]
+    /// Storage pools machines may place disks in.
+    public var pools: [String]
+    /// The network an interface without a source joins, and the one `hv` suggests.
+    public var defaultNetwork: String
+    public var iso: IsoPolicy
+
+    public init(
+        limits: Limits = Limits(), groups: [String: GroupQuota] = [:], bridges: [String] = [],
+        pools: [String] = ["hypervisor-images"], defaultNetwork: String = "default", iso: IsoPolicy = IsoPolicy()
+    ) {
+        self.limits = limits
+        self.groups = groups
+        self.bridges = bridges
+        self.pools = pools
+        self.defaultNetwork = defaultNetwork
+        self.iso = iso
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case limits, groups, bridges, pools, iso
+        case defaultNetwork = "default_network"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let defaults = HostPolicy()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? defaults.limits
+        groups = try container.decodeIfPresent([String: GroupQuota].self, forKey: .groups) ?? defaults.groups
+        bridges = try container.decodeIfPresent([String].self, forKey: .bridges) ?? defaults.bridges
+        pools = try container.decodeIfPresent([String].self, forKey: .pools) ?? defaults.pools
+        defaultNetwork = try container.decodeIfPresent(String.self, forKey: .defaultNetwork) ?? defaults.defaultNetwork
+        iso = try container.decodeIfPresent(IsoPolicy.self, forKey: .iso) ?? defaults.iso
+    }
+
+    /// The largest machine anyone may define here.
+    public struct Limits: Codable, Sendable, Hashable {
+        public var vcpus: Int
+        public var memory: ByteSize
+        /// The sum of a machine's disk sizes.
+        public var disk: ByteSize
+
+        public init(vcpus: Int = 64, memory: ByteSize = .tebibytes(1), disk: ByteSize = .tebibytes(16)) {
+            self.vcpus = vcpus
+            self.memory = memory
+            self.disk = disk
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let defaults = Limits()
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            vcpus = try container.decodeIfPresent(Int.self, forKey: .vcpus) ?? defaults.vcpus
+            memory = try container.decodeIfPresent(ByteSize.self, forKey: .memory) ?? defaults.memory
+            disk = try container.decodeIfPresent(ByteSize.self, forKey: .disk) ?? defaults.disk
+        }
+
+        enum CodingKeys: String, CodingKey { case vcpus, memory, disk }
+    }
+
+    /// What all machines owned by one group may add up to. An absent field is not limited.
+    public struct GroupQuota: Codable, Sendable, Hashable {
+        public var vms: Int?
+        public var vcpus: Int?
+        public var memory: ByteSize?
+        public var disk: ByteSize?
+
+        public init(vms: Int? = nil, vcpus: Int? = nil, memory: ByteSize? = nil, disk: ByteSize? = nil) {
+            self.vms = vms
+            self.vcpus = vcpus
+            self.memory = memory
+            self.disk = disk
+        }
+    }
+
+    /// The ISO library's limits.
+    public struct IsoPolicy: Codable, Sendable, Hashable {
+        public var maxSize: ByteSize
+        /// A gpgv keyring; when set, `hv iso add --signature` is checked against it.
+        public var keyring: String?
+
+        public init(maxSize: ByteSize = .gibibytes(16), keyring: String? = nil) {
+            self.maxSize = maxSize
+            self.keyring = keyring
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxSize = "max_size"
+            case keyring
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            maxSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxSize) ?? .gibibytes(16)
+            keyring = try container.decodeIfPresent(String.self, forKey: .keyring)
+        }
+    }
+}
+
+extension HostPolicy {
+    /// Reads the policy file; a missing file gives the defaults, anything unreadable or invalid is
+    /// an error that names the file and the field, so the broker refuses to start on a typo.
+    public static func load(path: String) throws(PolicyError) -> HostPolicy {
+        guard FileManager.default.fileExists(atPath: path) else { return HostPolicy() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw PolicyError(path: path, field: "", reason: "cannot be read: \(error.localizedDescription)")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Parses policy YAML; unknown fields are refused (a misspelt limit must not silently vanish).
+    public static func parse(_ text: String, path: String = "policy.yaml") throws(PolicyError) -> HostPolicy {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: text)
+        } catch {
+            throw PolicyError(path: path, field: "", reason: "is not valid YAML: \(error)")
+        }
+        guard let loaded else { return HostPolicy() }
+        guard case .object(let object)? = JSONValue(yaml: loaded) else {
+            throw PolicyError(path: path, field: "", reason: "must be a mapping of settings (limits, groups, bridges, pools, default_network, iso)")
+        }
+        let policy: HostPolicy
+        do {
+            policy = try StrictDecoding.decode(HostPolicy.self, from: object)
+        } catch {
+            throw PolicyError(path: path, field: error.details["parameter"] ?? "", reason: error.reason)
+        }
+        try policy.validate(path: path)
+        return policy
+    }
+
+    func validate(path: String) throws(PolicyError) {
+        func name(_ value: String, field: String) throws(PolicyError) {
+            do { try VmName.validate(value, field: field) } catch {
+                throw PolicyError(path: path, field: field, reason: error.reason)
+            }
+        }
+        guard limits.vcpus >= 1 else { throw PolicyError(path: path, field: "limits.vcpus", reason: "must be at least 1") }
+        for (group, quota) in groups {
+            try name(group, field: "groups.\(group)")
+            if let vms = quota.vms, vms < 0 { throw PolicyError(path: path, field: "groups.\(group).vms", reason: "must not be negative") }
+            if let vcpus = quota.vcpus, vcpus < 0 { throw PolicyError(path: path, field: "groups.\(group).vcpus", reason: "must not be negative") }
+        }
+        for (index, bridge) in bridges.enumerated() { try name(bridge, field: "bridges[\(index)]") }
+        for (index, pool) in pools.enumerated() { try name(pool, field: "pools[\(index)]") }
+        try name(defaultNetwork, field: "default_network")
+        if let keyring = iso.keyring, !keyring.hasPrefix("/") {
+            throw PolicyError(path: path, field: "iso.keyring", reason: "must be an absolute path")
+        }
+    }
+}
+
+/// The policy file is wrong; the broker does not start until it is fixed.
+public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var field: String
+    public var reason: String
+
+    public var description: String {
+        let location = field.isEmpty ? path : "\(path): \(field)"
+        return "\(location) \(reason)\nfix: correct \(path) (see docs/POLICY.md) and restart the broker"
+    }
+}
+
+extension JSONValue {
+    /// Converts what Yams loads into JSON values; nil for anything JSON cannot hold.
+    init?(yaml: Any) {
+        switch yaml {
+        case let value as Bool: self = .bool(value)
+        case let value as Int: self = .int(Int64(value))
+        case let value as Double: self = .double(value)
+        case let value as String: self = .string(value)
+        case let value as [Any]:
+            var elements: [JSONValue] = []
+            for element in value {
+                guard let converted = JSONValue(yaml: element) else { return nil }
+                elements.append(converted)
+            }
+            self = .array(elements)
+        case let value as [AnyHashable: Any]:
+            var object: [String: JSONValue] = [:]
+            for (key, element) in value {
+                guard let key = key.base as? String, let converted = JSONValue(yaml: element) else { return nil }
+                object[key] = converted
+            }
+            self = .object(object)
+        case is NSNull: self = .null
+        default: return nil
+        }
+    }
+}

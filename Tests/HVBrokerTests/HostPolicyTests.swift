@@ -1,0 +1,100 @@
+import HVBroker
+import HVProtocol
+import Testing
+
+struct HostPolicyTests {
+    static let example = """
+        limits:
+          vcpus: 8
+          memory: 16GiB
+          disk: 500GiB
+        groups:
+          hypervisor-operators: {vms: 3, vcpus: 8, memory: 8GiB, disk: 100GiB}
+          lab: {vms: 10}
+        bridges: [br0]
+        pools: [hypervisor-images, fast]
+        default_network: lab
+        iso: {max_size: 8GiB, keyring: /etc/hypernixos/iso-keyring.gpg}
+        """
+
+    @Test func readsEveryField() throws {
+        let policy = try HostPolicy.parse(Self.example)
+        #expect(policy.limits == HostPolicy.Limits(vcpus: 8, memory: .gibibytes(16), disk: .gibibytes(500)))
+        #expect(policy.groups["hypervisor-operators"] == HostPolicy.GroupQuota(vms: 3, vcpus: 8, memory: .gibibytes(8), disk: .gibibytes(100)))
+        #expect(policy.groups["lab"]?.vcpus == nil)
+        #expect(policy.bridges == ["br0"])
+        #expect(policy.pools == ["hypervisor-images", "fast"])
+        #expect(policy.defaultNetwork == "lab")
+        #expect(policy.iso.maxSize == .gibibytes(8))
+        #expect(policy.iso.keyring == "/etc/hypernixos/iso-keyring.gpg")
+    }
+
+    @Test func missingFileAndEmptyFileGiveDefaults() throws {
+        #expect(try HostPolicy.load(path: "/nonexistent/policy.yaml") == HostPolicy())
+        #expect(try HostPolicy.parse("") == HostPolicy())
+        #expect(HostPolicy().bridges.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("limits: {vcpu: 4}", "limits.vcpu"),
+        ("groups: {ops: {vcpus: -1}}", "groups.ops.vcpus"),
+        ("bridges: [../etc]", "bridges[0]"),
+        ("limits: {memory: lots}", "limits.memory"),
+        ("iso: {keyring: relative.gpg}", "iso.keyring"),
+    ])
+    func invalidPolicyNamesTheField(text: String, field: String) {
+        #expect {
+            _ = try HostPolicy.parse(text, path: "/etc/hypernixos/policy.yaml")
+        } throws: { error in
+            guard let error = error as? PolicyError else { return false }
+            return error.field == field && error.description.contains("/etc/hypernixos/policy.yaml")
+        }
+    }
+
+    @Test func machineOverAPerMachineLimitIsRefusedNamingTheLimit() throws {
+        let policy = try HostPolicy.parse(Self.example)
+        try policy.checkMachine(Usage(vms: 1, vcpus: 8, memory: .gibibytes(16), disk: .gibibytes(500)))
+        #expect {
+            try policy.checkMachine(Usage(vms: 1, vcpus: 9, memory: .gibibytes(1), disk: .gibibytes(1)))
+        } throws: { error in
+            (error as? HVError)?.code == .quotaExceeded && (error as? HVError)?.details["limit"] == "limits.vcpus"
+        }
+        #expect {
+            try policy.checkMachine(Usage(vms: 1, vcpus: 1, memory: .gibibytes(1), disk: .gibibytes(501)))
+        } throws: { error in (error as? HVError)?.details["limit"] == "limits.disk" }
+    }
+
+    @Test func groupQuotaCountsWhatIsAlreadyUsed() throws {
+        let policy = try HostPolicy.parse(Self.example)
+        let group = policy.quotaGroup(for: ["users", "hypervisor-operators", "lab"])
+        #expect(group == "hypervisor-operators")
+        let used = Usage(vms: 2, vcpus: 6, memory: .gibibytes(4), disk: .gibibytes(40))
+        let small = Usage(vms: 1, vcpus: 2, memory: .gibibytes(4), disk: .gibibytes(60))
+        try policy.checkGroup(group, current: used, removing: Usage(), adding: small)
+        let error = #expect(throws: HVError.self) {
+            try policy.checkGroup(group, current: used, removing: Usage(), adding: Usage(vms: 1, vcpus: 4, memory: .gibibytes(1), disk: .gibibytes(1)))
+        }
+        #expect(error?.details["limit"] == "groups.hypervisor-operators.vcpus")
+        #expect(error?.reason.contains("6 vCPUs") == true)
+        #expect(error?.exitCode == 6)
+    }
+
+    @Test func shrinkingAMachineIsAllowedEvenOverQuota() throws {
+        let policy = try HostPolicy.parse(Self.example)
+        let overUsed = Usage(vms: 4, vcpus: 12, memory: .gibibytes(12), disk: .gibibytes(200))
+        let before = Usage(vms: 1, vcpus: 4, memory: .gibibytes(4), disk: .gibibytes(50))
+        let after = Usage(vms: 1, vcpus: 2, memory: .gibibytes(2), disk: .gibibytes(50))
+        try policy.checkGroup("hypervisor-operators", current: overUsed, removing: before, adding: after)
+    }
+
+    @Test func callerWithoutAQuotaGroupIsOnlyLimitedPerMachine() throws {
+        let policy = try HostPolicy.parse(Self.example)
+        #expect(policy.quotaGroup(for: ["users"]) == nil)
+        try policy.checkGroup(nil, current: Usage(vms: 100), removing: Usage(), adding: Usage(vms: 1))
+    }
+
+    @Test func rootBelongsToItsGroups() {
+        #expect(CallerGroups.names(uid: 0).contains("root"))
+        #expect(CallerGroups.names(uid: 4_000_000_000).isEmpty)
+    }
+}
