@@ -54,12 +54,24 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The broker's handling of image files: safe process runs, image probing, the ISO library
+        // and cloud-init seeds.
+        .target(
+            name: "HVImages",
+            dependencies: [
+                "HVProtocol", "CHVShims",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -177,7 +189,9 @@ let package = Package(
         // Helpers the test targets share: running programs with posix_spawn, polling.
         .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVBrokerTests",
@@ -188,6 +202,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HVImagesTests",
+            dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),

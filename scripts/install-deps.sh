@@ -21,6 +21,9 @@ packages=(
     libvirt-clients
     qemu-system-x86
     qemu-utils
+    # UEFI firmware for machines with firmware: uefi, and xmllint for virt-xml-validate
+    ovmf
+    libxml2-utils
     dbus
     polkitd
     pkexec
@@ -39,6 +42,10 @@ packages=(
     gzip
     xz-utils
     zstd
+    # ISO library: detached-signature checks (gpgv) and the test signing key (gpg, gpg-agent)
+    gpg
+    gpg-agent
+    gpgv
     # monitoring: promtool checks the shipped Prometheus rules; openssl makes test certificates
     prometheus
     openssl

@@ -93,7 +93,7 @@ public final class Dispatcher: MessageHandler {
         }
 
         do {
-            let parameters = try await perform(request, authorization: authorization)
+            let parameters = try await perform(request, peer: entry.peer, authorization: authorization)
             entry.result = "ok"
             return (VarlinkReply(parameters: parameters), oneway)
         } catch {
@@ -102,7 +102,7 @@ public final class Dispatcher: MessageHandler {
     }
 
     /// Runs an authorized request; `authorization` is how long polkit took to allow it.
-    private func perform(_ request: Request, authorization: Duration) async throws(HVError) -> [String: JSONValue] {
+    private func perform(_ request: Request, peer: Peer, authorization: Duration) async throws(HVError) -> [String: JSONValue] {
         switch request {
         case .hostInfo: return try Self.object(HostInfoReply(host: try await hypervisor.hostInfo()))
         case .hostStats: return try Self.object(try await hypervisor.stats())
@@ -129,6 +129,8 @@ public final class Dispatcher: MessageHandler {
                     intact: result.intact, records: result.records, brokenAtLine: result.brokenAtLine, reason: result.reason
                 )
             )
+        case .resource(let resource):
+            return try await hypervisor.perform(resource, caller: peer)
         case .getInfo, .getInterfaceDescription:
             // Answered by introspect() before authorization; never routed here.
             throw HVError(.failed, "introspection reached the authorized path")

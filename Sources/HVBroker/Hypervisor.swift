@@ -1,4 +1,5 @@
 import HVProtocol
+import HVServer
 
 /// What the broker does once a request is authorized. The libvirt implementation is
 /// `LibvirtHypervisor`; tests substitute their own.
@@ -19,4 +20,6 @@ public protocol Hypervisor: Sendable {
     /// What the health checks need from libvirt and the host; never throws: an unreachable
     /// libvirtd is itself a fact.
     func healthFacts() async -> HealthFacts
+    /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
+    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue]
 }

@@ -13,17 +13,20 @@ import Synchronization
 public final class LibvirtHypervisor: Hypervisor {
     public let uri: String
     public let layout: StorageLayout
+    /// The administrator's limits, quotas and allow-lists.
+    public let policy: HostPolicy
     let threadPool: NIOThreadPool
-    private let logger: Logger
+    let logger: Logger
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
     private let poolSetup = Mutex(())
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
-    public init(uri: String, layout: StorageLayout, threadPool: NIOThreadPool, logger: Logger) {
+    public init(uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), threadPool: NIOThreadPool, logger: Logger) {
         self.uri = uri
         self.layout = layout
+        self.policy = policy
         self.threadPool = threadPool
         self.logger = logger
     }

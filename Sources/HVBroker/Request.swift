@@ -17,6 +17,8 @@ public enum Request: Sendable, Hashable {
     case vmKill(String)
     case vmDelete(String, removeDisks: Bool)
     case auditVerify
+    /// Storage, networks, the ISO library, snapshots, templates and clones.
+    case resource(ResourceRequest)
 
     /// The largest console excerpt a caller may ask for.
     public static let maximumConsoleBytes = 256 * 1024
@@ -39,6 +41,7 @@ public enum Request: Sendable, Hashable {
         case .vmKill: .vmKill
         case .vmDelete(_, let removeDisks): removeDisks ? .vmDeleteWithDisks : .vmDelete
         case .auditVerify: .auditVerify
+        case .resource(let resource): resource.operation
         }
     }
 
@@ -51,6 +54,7 @@ public enum Request: Sendable, Hashable {
             name
         case .vmCreate(let spec): spec.name
         case .getInfo, .hostInfo, .hostStats, .hostHealth, .vmList, .auditVerify: ""
+        case .resource(let resource): resource.target
         }
     }
 
@@ -109,6 +113,10 @@ public enum Request: Sendable, Hashable {
             _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
             self = .auditVerify
         default:
+            if let resource = try ResourceRequest(call) {
+                self = .resource(resource)
+                return
+            }
             if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
             throw HVError(
                 .methodNotFound, "unknown method '\(call.method)'",

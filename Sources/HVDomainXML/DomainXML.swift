@@ -1,4 +1,10 @@
+import Foundation
+import HVProtocol
 import XMLCoder
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 /// Encodes libvirt domain, storage pool and volume XML from typed models.
 public enum DomainXML {
@@ -50,3 +56,93 @@ struct Measured<Value: Encodable & Sendable>: AttributeKeys {
 
 /// An element that is present or absent, such as `<acpi/>`.
 struct Flag: Encodable {}
+
+extension DomainXML {
+    /// Encodes `value`, reporting an encoder failure as `HVError.failed` so builders throw one type.
+    static func encodeChecked<Value: Encodable>(_ value: Value, root: String) throws(HVError) -> String {
+        do {
+            return try encode(value, root: root)
+        } catch {
+            throw HVError(.failed, "could not encode the \(root) XML: \(error)")
+        }
+    }
+}
+
+/// One element of XML that libvirt returned: local names, resolved namespaces, attributes, text.
+///
+/// Read with Foundation's `XMLParser` (no external entities), so a prefix chosen by whoever wrote
+/// the document does not matter, only the namespace it stands for.
+struct ParsedXML: Sendable {
+    var name: String
+    var namespace: String?
+    var attributes: [String: String]
+    var children: [ParsedXML] = []
+    var text = ""
+
+    /// The first direct child called `name` in `namespace` (nil: no namespace).
+    func child(_ name: String, namespace: String? = nil) -> ParsedXML? {
+        children.first { $0.name == name && $0.namespace == namespace }
+    }
+
+    /// Every direct child called `name` in `namespace`, in document order.
+    func children(_ name: String, namespace: String? = nil) -> [ParsedXML] {
+        children.filter { $0.name == name && $0.namespace == namespace }
+    }
+
+    /// The text of the direct child `name`, trimmed; nil when there is no such child or it is empty.
+    func value(_ name: String) -> String? {
+        let text = child(name)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text?.isEmpty == false ? text : nil
+    }
+
+    subscript(attribute: String) -> String? { attributes[attribute] }
+
+    /// Parses `xml` and checks that its root element is `root`; `what` names the document in errors.
+    static func parse(_ xml: String, root: String, what: String) throws(HVError) -> ParsedXML {
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(xml.utf8))
+        parser.shouldProcessNamespaces = true
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = builder
+        guard parser.parse(), let document = builder.root else {
+            let detail = parser.parserError.map { ": \($0.localizedDescription)" } ?? ""
+            throw HVError(.failed, "libvirt returned \(what) XML that could not be read\(detail)")
+        }
+        guard document.name == root, document.namespace == nil else {
+            throw HVError(.failed, "libvirt returned \(what) XML with root <\(document.name)>, expected <\(root)>")
+        }
+        return document
+    }
+}
+
+/// Builds a `ParsedXML` tree from parser events.
+private final class TreeBuilder: NSObject, XMLParserDelegate {
+    var open: [ParsedXML] = []
+    var root: ParsedXML?
+
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
+        let namespace = namespaceURI.flatMap { $0.isEmpty ? nil : $0 }
+        open.append(ParsedXML(name: elementName, namespace: namespace, attributes: attributes))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard !open.isEmpty else { return }
+        open[open.count - 1].text += string
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA block: Data) {
+        self.parser(parser, foundCharacters: String(decoding: block, as: UTF8.self))
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
+        guard let element = open.popLast() else { return }
+        if open.isEmpty {
+            root = element
+        } else {
+            open[open.count - 1].children.append(element)
+        }
+    }
+}

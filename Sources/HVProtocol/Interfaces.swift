@@ -8,7 +8,7 @@ public enum Interfaces {
     public static let audit = "org.hypernixos.Audit"
 
     /// Our interfaces, in the order GetInfo lists them.
-    public static let all = [service, host, vm, audit]
+    public static let all = [service, host, vm, snapshot, storage, network, iso, events, audit]
 
     public static func description(of interface: String) -> String? {
         switch interface {
@@ -16,6 +16,11 @@ public enum Interfaces {
         case host: hostDescription
         case vm: vmDescription
         case audit: auditDescription
+        case snapshot: snapshotDescription
+        case storage: storageDescription
+        case network: networkDescription
+        case iso: isoDescription
+        case events: eventsDescription
         default: nil
         }
     }
@@ -214,6 +219,32 @@ public enum Interfaces {
         # The end of the serial console log. polkit action: org.hypernixos.vm.console
         method ReadConsole(name: string, maxBytes: ?int) -> (text: string, truncated: bool)
 
+        # A change apply made or would make; effect is immediate, nextBoot (the running machine keeps
+        # its configuration until it restarts) or refused (with the reason).
+        type Change (field: string, from: ?string, to: ?string, effect: string, reason: ?string)
+
+        # Creates the machine a spec describes, or updates it to match. A running machine is never
+        # destroyed; changes that need a restart are listed. spec is the structure of a spec file
+        # (docs/SPEC.md). With dryRun nothing changes. polkit action: org.hypernixos.vm.apply
+        method Apply(spec: object, dryRun: ?bool) -> (created: bool, changes: []Change, restartNeeded: bool, vm: ?Details)
+
+        # The machine's spec, as apply took it, with what libvirt assigned (MAC addresses).
+        # polkit action: org.hypernixos.vm.export
+        method Export(name: string) -> (spec: object)
+
+        # A new machine from source: full copies of its disks, or with linked, copy-on-write overlays
+        # of a template's disks. polkit action: org.hypernixos.vm.clone
+        method Clone(source: string, name: string, linked: ?bool) -> (vm: Details)
+
+        # Turns a stopped machine into a template: its disks become read-only bases for linked clones.
+        # polkit action: org.hypernixos.vm.template
+        method MakeTemplate(name: string) -> ()
+
+        type Lease (network: string, mac: string, address: string, prefix: int, hostname: ?string, expires: int)
+
+        # The DHCP leases libvirt's networks gave the machine's interfaces. polkit action: org.hypernixos.vm.leases
+        method Leases(name: string) -> (leases: []Lease)
+
         error NotFound (name: string, reason: string, fix: string)
 
         error AlreadyExists (name: string, reason: string, fix: string)
@@ -223,6 +254,9 @@ public enum Interfaces {
 
         # The machine is not in a state that allows the operation.
         error InvalidState (name: string, state: string, reason: string, fix: string)
+
+        # The host policy's limits or quotas refuse the request; limit names the setting.
+        error QuotaExceeded (limit: string, field: string, reason: string, fix: string)
         """ + commonErrors
 
     static let auditDescription = """

@@ -16,6 +16,38 @@ public enum Method {
     public static let vmKill = "org.hypernixos.Vm.Kill"
     public static let vmDelete = "org.hypernixos.Vm.Delete"
     public static let vmReadConsole = "org.hypernixos.Vm.ReadConsole"
+    public static let vmApply = "org.hypernixos.Vm.Apply"
+    public static let vmExport = "org.hypernixos.Vm.Export"
+    public static let vmClone = "org.hypernixos.Vm.Clone"
+    public static let vmMakeTemplate = "org.hypernixos.Vm.MakeTemplate"
+    public static let vmLeases = "org.hypernixos.Vm.Leases"
+
+    public static let snapshotList = "org.hypernixos.Snapshot.List"
+    public static let snapshotCreate = "org.hypernixos.Snapshot.Create"
+    public static let snapshotRevert = "org.hypernixos.Snapshot.Revert"
+    public static let snapshotDelete = "org.hypernixos.Snapshot.Delete"
+
+    public static let storageListPools = "org.hypernixos.Storage.ListPools"
+    public static let storageListVolumes = "org.hypernixos.Storage.ListVolumes"
+    public static let storageCreateVolume = "org.hypernixos.Storage.CreateVolume"
+    public static let storageResizeVolume = "org.hypernixos.Storage.ResizeVolume"
+    public static let storageDeleteVolume = "org.hypernixos.Storage.DeleteVolume"
+    public static let storageMarkTemplate = "org.hypernixos.Storage.MarkTemplate"
+
+    public static let networkList = "org.hypernixos.Network.List"
+    public static let networkCreate = "org.hypernixos.Network.Create"
+    public static let networkStart = "org.hypernixos.Network.Start"
+    public static let networkStop = "org.hypernixos.Network.Stop"
+    public static let networkSetAutostart = "org.hypernixos.Network.SetAutostart"
+    public static let networkDelete = "org.hypernixos.Network.Delete"
+
+    public static let isoList = "org.hypernixos.Iso.List"
+    /// Only on the upload socket, with the image's open descriptor attached.
+    public static let isoAdd = "org.hypernixos.Iso.Add"
+    public static let isoVerify = "org.hypernixos.Iso.Verify"
+    public static let isoRemove = "org.hypernixos.Iso.Remove"
+
+    public static let eventsFollow = "org.hypernixos.Events.Follow"
 
     public static let auditVerify = "org.hypernixos.Audit.Verify"
 }

@@ -28,6 +28,8 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
     @Option(help: "Seconds a half-sent message may wait for its end.") var readTimeout = 10
     @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
+    @Option(help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults).")
+    var policy = "/etc/hypernixos/policy.yaml"
 
     func validate() throws {
         guard maxClients > 0, maxMessageBytes >= 1024, readTimeout > 0, idleExit >= 0, workerThreads > 0 else {
@@ -47,11 +49,19 @@ struct BrokerCommand: AsyncParsableCommand {
             try audit.append(Self.startRecord(problem))
         }
 
+        let hostPolicy: HostPolicy
+        do {
+            hostPolicy = try HostPolicy.load(path: policy)
+        } catch {
+            logger.critical("host policy refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+
         let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
         threadPool.start()
 
         let dispatcher = Dispatcher(
-            hypervisor: LibvirtHypervisor(uri: libvirtUri, layout: layout, threadPool: threadPool, logger: logger),
+            hypervisor: LibvirtHypervisor(uri: libvirtUri, layout: layout, policy: hostPolicy, threadPool: threadPool, logger: logger),
             authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
             audit: audit,
             logger: logger

@@ -10,7 +10,10 @@ struct HV: ParsableCommand {
             Exit status: 0 success, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
             5 broker, polkit or libvirt unavailable, 6 conflicting state.
             """,
-        subcommands: [HostCommand.self, VmCommand.self, AuditCommand.self, HealthCommand.self, MetricsCommand.self, AlertsCommand.self]
+        subcommands: [
+            HostCommand.self, VmCommand.self, SnapshotCommand.self, PoolCommand.self, NetCommand.self, IsoCommand.self,
+            AuditCommand.self, HealthCommand.self, MetricsCommand.self, AlertsCommand.self,
+        ]
     )
 }
 

@@ -6,7 +6,9 @@ import HVProtocol
 struct VmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm", abstract: "Virtual machines.",
-        subcommands: [List.self, Info.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self, Log.self]
+        subcommands: [
+            List.self, Info.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self, Log.self, Snapshot.self,
+        ]
     )
 
     struct List: ParsableCommand {
@@ -82,74 +84,131 @@ struct VmCommand: ParsableCommand {
     }
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Boot a machine.")
+        static let configuration = CommandConfiguration(abstract: "Boot machines: by name, --tag or --all.")
         @OptionGroup var options: GlobalOptions
-        @Argument var name: String
+        @OptionGroup var machines: BulkOptions
 
         func run() throws {
-            try Runner.lifecycle(options, Method.vmStart, name, explain: .start(name), done: "started \(name)")
+            if let name = machines.single {
+                return try Runner.lifecycle(options, Method.vmStart, name, explain: .start(name), done: "started \(name)")
+            }
+            try Runner.bulk(options, machines, verb: "start", destructive: false, explain: .start("NAME")) { client, name throws(HVError) in
+                try client.lifecycle(Method.vmStart, name)
+                return "started"
+            }
         }
     }
 
     struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask a machine to shut down (ACPI power button).")
+        static let configuration = CommandConfiguration(abstract: "Ask machines to shut down (ACPI power button).")
         @OptionGroup var options: GlobalOptions
-        @Argument var name: String
-        @Option(help: "Wait up to this many seconds for the machine to be shut off.") var wait: Int?
+        @OptionGroup var machines: BulkOptions
+        @Option(help: "Wait up to this many seconds for each machine to be shut off.") var wait: Int?
 
         func run() throws {
-            try Runner.run(options, explain: .stop(name)) { client throws(HVError) in
-                try client.lifecycle(Method.vmShutdown, name)
-                guard let wait else {
-                    if !options.json { print("asked \(name) to shut down") }
-                    return
-                }
-                let deadline = Date().addingTimeInterval(TimeInterval(wait))
-                while try client.info(name).state != "shutoff" {
-                    guard Date() < deadline else {
-                        throw HVError(
-                            .failed, "\(name) did not shut down within \(wait) s",
-                            fix: "the guest may ignore the power button; stop it at once with 'hv vm kill \(name)'"
-                        )
+            let wait = wait
+            if let name = machines.single {
+                return try Runner.run(options, explain: .stop(name)) { client throws(HVError) in
+                    try client.lifecycle(Method.vmShutdown, name)
+                    guard let wait else {
+                        if !options.json { print("asked \(name) to shut down") }
+                        return
                     }
-                    Thread.sleep(forTimeInterval: 0.5)
+                    try Self.waitForShutoff(client, name, seconds: wait)
+                    if !options.json { print("\(name) is shut off") }
                 }
-                if !options.json { print("\(name) is shut off") }
+            }
+            try Runner.bulk(options, machines, verb: "stop", destructive: false, explain: .stop("NAME")) { client, name throws(HVError) in
+                try client.lifecycle(Method.vmShutdown, name)
+                guard let wait else { return "asked to shut down" }
+                try Self.waitForShutoff(client, name, seconds: wait)
+                return "shut off"
+            }
+        }
+
+        static func waitForShutoff(_ client: BrokerClient, _ name: String, seconds: Int) throws(HVError) {
+            let deadline = Date().addingTimeInterval(TimeInterval(seconds))
+            while try client.info(name).state != "shutoff" {
+                guard Date() < deadline else {
+                    throw HVError(
+                        .failed, "\(name) did not shut down within \(seconds) s",
+                        fix: "the guest may ignore the power button; stop it at once with 'hv vm kill \(name)'"
+                    )
+                }
+                Thread.sleep(forTimeInterval: 0.5)
             }
         }
     }
 
     struct Reboot: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask a machine to reboot.")
+        static let configuration = CommandConfiguration(abstract: "Ask machines to reboot.")
         @OptionGroup var options: GlobalOptions
-        @Argument var name: String
+        @OptionGroup var machines: BulkOptions
 
         func run() throws {
-            try Runner.lifecycle(options, Method.vmReboot, name, explain: .reboot(name), done: "asked \(name) to reboot")
+            if let name = machines.single {
+                return try Runner.lifecycle(options, Method.vmReboot, name, explain: .reboot(name), done: "asked \(name) to reboot")
+            }
+            try Runner.bulk(options, machines, verb: "reboot", destructive: false, explain: .reboot("NAME")) { client, name throws(HVError) in
+                try client.lifecycle(Method.vmReboot, name)
+                return "asked to reboot"
+            }
         }
     }
 
     struct Kill: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a machine at once (like pulling the plug).")
+        static let configuration = CommandConfiguration(abstract: "Stop machines at once (like pulling the plug).")
         @OptionGroup var options: GlobalOptions
-        @Argument var name: String
+        @OptionGroup var machines: BulkOptions
 
         func run() throws {
-            try Runner.lifecycle(options, Method.vmKill, name, explain: .kill(name), done: "stopped \(name)")
+            if let name = machines.single {
+                return try Runner.lifecycle(options, Method.vmKill, name, explain: .kill(name), done: "stopped \(name)")
+            }
+            try Runner.bulk(options, machines, verb: "kill", destructive: true, explain: .kill("NAME")) { client, name throws(HVError) in
+                try client.lifecycle(Method.vmKill, name)
+                return "stopped"
+            }
         }
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Undefine a stopped machine.")
+        static let configuration = CommandConfiguration(abstract: "Undefine stopped machines.")
         @OptionGroup var options: GlobalOptions
-        @Argument var name: String
-        @Flag(help: "Also delete its disk images (a separate polkit action).") var removeDisks = false
+        @OptionGroup var machines: BulkOptions
+        @Flag(help: "Also delete their disk images (a separate polkit action).") var removeDisks = false
 
         func run() throws {
-            try Runner.run(options, explain: .delete(name, removeDisks: removeDisks)) { client throws(HVError) in
+            let removeDisks = removeDisks
+            if let name = machines.single {
+                return try Runner.run(options, explain: .delete(name, removeDisks: removeDisks)) { client throws(HVError) in
+                    let removed = try client.delete(name, removeDisks: removeDisks)
+                    if options.json { return Runner.printJSON(VmDeleteReply(removedDisks: removed)) }
+                    print("deleted \(name)" + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", "))"))
+                }
+            }
+            try Runner.bulk(options, machines, verb: "delete", destructive: true, explain: .delete("NAME", removeDisks: removeDisks)) {
+                client, name throws(HVError) in
                 let removed = try client.delete(name, removeDisks: removeDisks)
-                if options.json { return Runner.printJSON(VmDeleteReply(removedDisks: removed)) }
-                print("deleted \(name)" + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", "))"))
+                return removed.isEmpty ? "deleted" : "deleted; removed \(removed.joined(separator: ", "))"
+            }
+        }
+    }
+
+    struct Snapshot: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Snapshot machines: by name, --tag or --all (see also 'hv snapshot').")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var machines: BulkOptions
+        @Option(help: "The snapshot's name (the same on every machine).") var snapshot: String
+        @Option(help: "What this snapshot is for.") var description: String?
+
+        func run() throws {
+            let snapshot = snapshot
+            let description = description
+            try Runner.bulk(options, machines, verb: "snapshot", destructive: false, explain: .snapshotCreate("NAME", snapshot)) {
+                client, name throws(HVError) in
+                _ = try client.createSnapshot(of: name, name: snapshot, description: description)
+                return "snapshot \(snapshot) taken"
             }
         }
     }

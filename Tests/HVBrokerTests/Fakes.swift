@@ -108,6 +108,12 @@ final class FakeHypervisor: Hypervisor {
         await note("health")
         return facts
     }
+
+    /// Records the request's operation and target; replies with no parameters.
+    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
+        return [:]
+    }
 }
 
 func temporaryDirectory() -> String {

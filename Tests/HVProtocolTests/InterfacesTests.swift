@@ -5,7 +5,12 @@ import Testing
     static let methods = [
         Method.getInfo, Method.getInterfaceDescription, Method.hostGetInfo, Method.hostStats, Method.hostHealth, Method.vmList, Method.vmInfo, Method.vmCreate,
         Method.vmStart, Method.vmShutdown, Method.vmReboot, Method.vmKill, Method.vmDelete, Method.vmReadConsole,
-        Method.auditVerify,
+        Method.auditVerify, Method.vmApply, Method.vmExport, Method.vmClone, Method.vmMakeTemplate, Method.vmLeases,
+        Method.snapshotList, Method.snapshotCreate, Method.snapshotRevert, Method.snapshotDelete,
+        Method.storageListPools, Method.storageListVolumes, Method.storageCreateVolume, Method.storageResizeVolume,
+        Method.storageDeleteVolume, Method.storageMarkTemplate, Method.networkList, Method.networkCreate, Method.networkStart,
+        Method.networkStop, Method.networkSetAutostart, Method.networkDelete, Method.isoList, Method.isoAdd, Method.isoVerify,
+        Method.isoRemove, Method.eventsFollow,
     ]
 
     /// Every method we answer is declared in its interface's published definition.

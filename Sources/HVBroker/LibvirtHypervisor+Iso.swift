@@ -1,0 +1,97 @@
+import Foundation
+import HVDomainXML
+import HVImages
+import HVLibvirt
+import HVProtocol
+import HVServer
+import NIOPosix
+
+/// The ISO library: list, add (from a descriptor the caller hands over), verify, remove.
+extension LibvirtHypervisor {
+    var isoLibrary: IsoLibrary {
+        IsoLibrary(directory: layout.isoDirectory, runner: ProcessRunner(logger: logger), logger: logger)
+    }
+
+    func isoList() async throws(HVError) -> [String: JSONValue] {
+        let entries = try await blocking { () throws(ImageError) in try self.isoLibrary.list() }
+        return try Self.reply(IsoListReply(isos: entries.map(Self.info)))
+    }
+
+    func isoVerify(_ name: String) async throws(HVError) -> [String: JSONValue] {
+        let result = try await blocking { () throws(ImageError) in try self.isoLibrary.verify(name) }
+        return try Self.reply(
+            IsoVerifyReply(
+                name: name, intact: result.status == .intact, expected: result.recordedSHA256 ?? "(not recorded: added by hand)",
+                actual: result.actualSHA256
+            )
+        )
+    }
+
+    func isoRemove(_ name: String) async throws(HVError) -> [String: JSONValue] {
+        let path = layout.isoPath(name)
+        let users = try await run { connection in
+            try connection.domains().filter { domain in
+                try DomainDescription(xml: try domain.xmlDescription()).sourcePaths.contains { $0.path == path }
+            }.map(\.name).sorted()
+        }
+        guard users.isEmpty else {
+            throw HVError(
+                .invalidState, "\(name) is the CD-ROM of \(users.joined(separator: ", "))",
+                fix: "remove 'cdrom: \(name)' from their specs and apply them, then remove the image",
+                details: ["name": name, "state": "in use"]
+            )
+        }
+        try await blocking { () throws(ImageError) in try self.isoLibrary.remove(name) }
+        return [:]
+    }
+
+    /// Adds the image behind `descriptor` (the caller's open file) to the library.
+    public func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo {
+        var signature: Data?
+        if let text = parameters.signature {
+            guard let decoded = Data(base64Encoded: text) else {
+                throw .invalidParameter("signature", "signature is not base64", fix: "pass the .sig or .asc file with --signature FILE")
+            }
+            signature = decoded
+        }
+        let policy = self.policy
+        let signatureBytes = signature
+        let entry = try await blocking { () throws(ImageError) in
+            try self.isoLibrary.add(
+                from: descriptor, name: parameters.name, expectedSHA256: parameters.sha256, maximumBytes: policy.iso.maxSize.bytes,
+                signature: signatureBytes, keyring: policy.iso.keyring, addedBy: caller.uid, source: parameters.source
+            )
+        }
+        return Self.info(entry)
+    }
+
+    static func info(_ entry: IsoEntry) -> IsoInfo {
+        IsoInfo(
+            name: entry.name, size: ByteSize(bytes: entry.size), sha256: entry.record?.sha256 ?? "",
+            added: Int64(entry.record?.addedAt.timeIntervalSince1970 ?? 0), addedBy: entry.record?.addedBy ?? 0,
+            source: entry.record?.source, signatureVerified: entry.record?.signatureVerified ?? false
+        )
+    }
+
+    /// Runs blocking file work (hashing, copying, qemu-img, xorriso) on the thread pool.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(ImageError) -> T) async throws(HVError) -> T {
+        let result: Result<T, ImageError>
+        do {
+            result = try await threadPool.runIfActive { Result { () throws(ImageError) -> T in try body() } }
+        } catch {
+            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw error.hvError
+        }
+    }
+
+    static func reply<Value: Encodable>(_ value: Value) throws(HVError) -> [String: JSONValue] {
+        do {
+            return try VarlinkJSON.object(value)
+        } catch {
+            throw HVError(.failed, "could not encode the reply: \(error)")
+        }
+    }
+}

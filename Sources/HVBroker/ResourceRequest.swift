@@ -1,0 +1,176 @@
+import HVProtocol
+
+/// A decoded and validated call on storage, networks, the ISO library, snapshots, templates and
+/// clones. Every name is checked here, before polkit is asked; none is ever a host path.
+public enum ResourceRequest: Sendable, Hashable {
+    case snapshotList(vm: String)
+    case snapshotCreate(vm: String, name: String, description: String?)
+    case snapshotRevert(vm: String, name: String)
+    case snapshotDelete(vm: String, name: String)
+    case poolList
+    case volumeList(pool: String?)
+    case volumeCreate(pool: String?, name: String, size: ByteSize)
+    case volumeResize(pool: String?, name: String, size: ByteSize)
+    case volumeDelete(pool: String?, name: String)
+    case volumeMarkTemplate(pool: String?, name: String)
+    case networkList
+    case networkCreate(NetworkCreateParameters)
+    case networkStart(String)
+    case networkStop(String)
+    case networkAutostart(String, enabled: Bool)
+    case networkDelete(String)
+    case isoList
+    case isoVerify(String)
+    case isoRemove(String)
+    case vmClone(source: String, name: String, linked: Bool)
+    case vmMarkTemplate(String)
+    case vmLeases(String)
+
+    public var operation: BrokerOperation {
+        switch self {
+        case .snapshotList: .snapshotList
+        case .snapshotCreate: .snapshotCreate
+        case .snapshotRevert: .snapshotRevert
+        case .snapshotDelete: .snapshotDelete
+        case .poolList, .volumeList: .poolList
+        case .volumeCreate: .volumeCreate
+        case .volumeResize: .volumeResize
+        case .volumeDelete: .volumeDelete
+        case .volumeMarkTemplate: .volumeMarkTemplate
+        case .networkList: .networkList
+        case .networkCreate: .networkCreate
+        case .networkStart: .networkStart
+        case .networkStop: .networkStop
+        case .networkAutostart: .networkAutostart
+        case .networkDelete: .networkDelete
+        case .isoList: .isoList
+        case .isoVerify: .isoVerify
+        case .isoRemove: .isoRemove
+        case .vmClone: .vmClone
+        case .vmMarkTemplate: .vmMarkTemplate
+        case .vmLeases: .vmLeases
+        }
+    }
+
+    /// What the audit log records as the request's object.
+    public var target: String {
+        switch self {
+        case .snapshotList(let vm): vm
+        case .snapshotCreate(let vm, let name, _), .snapshotRevert(let vm, let name), .snapshotDelete(let vm, let name):
+            "\(vm)@\(name)"
+        case .poolList, .networkList, .isoList: ""
+        case .volumeList(let pool): pool ?? ""
+        case .volumeCreate(let pool, let name, _), .volumeResize(let pool, let name, _), .volumeDelete(let pool, let name),
+            .volumeMarkTemplate(let pool, let name):
+            "\(pool ?? "")/\(name)"
+        case .networkCreate(let parameters): parameters.name
+        case .networkStart(let name), .networkStop(let name), .networkAutostart(let name, _), .networkDelete(let name): name
+        case .isoVerify(let name), .isoRemove(let name): name
+        case .vmClone(let source, let name, _): "\(source)->\(name)"
+        case .vmMarkTemplate(let name), .vmLeases(let name): name
+        }
+    }
+
+    /// Decodes a call of the resource interfaces; nil when the method is not one of them.
+    public init?(_ call: VarlinkCall) throws(HVError) {
+        let parameters = call.parameters
+        switch call.method {
+        case Method.snapshotList:
+            let decoded = try StrictDecoding.decode(SnapshotListParameters.self, from: parameters)
+            try VmName.validate(decoded.vm, field: "vm")
+            self = .snapshotList(vm: decoded.vm)
+        case Method.snapshotCreate:
+            let decoded = try StrictDecoding.decode(SnapshotCreateParameters.self, from: parameters)
+            try VmName.validate(decoded.vm, field: "vm")
+            try VmName.validate(decoded.name, field: "name")
+            try SnapshotText.validate(description: decoded.description)
+            self = .snapshotCreate(vm: decoded.vm, name: decoded.name, description: decoded.description)
+        case Method.snapshotRevert, Method.snapshotDelete:
+            let decoded = try StrictDecoding.decode(SnapshotNameParameters.self, from: parameters)
+            try VmName.validate(decoded.vm, field: "vm")
+            try VmName.validate(decoded.name, field: "name")
+            self = call.method == Method.snapshotRevert
+                ? .snapshotRevert(vm: decoded.vm, name: decoded.name) : .snapshotDelete(vm: decoded.vm, name: decoded.name)
+        case Method.storageListPools:
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            self = .poolList
+        case Method.storageListVolumes:
+            let decoded = try StrictDecoding.decode(VolumeListParameters.self, from: parameters)
+            try Self.pool(decoded.pool)
+            self = .volumeList(pool: decoded.pool)
+        case Method.storageCreateVolume, Method.storageResizeVolume:
+            let decoded = try StrictDecoding.decode(VolumeSizeParameters.self, from: parameters)
+            try Self.pool(decoded.pool)
+            try VolumeName.validate(decoded.name)
+            guard decoded.size >= .gibibytes(1), decoded.size <= .tebibytes(16) else {
+                throw .invalidParameter(
+                    "size", "size must be between 1 GiB and 16 TiB, got \(decoded.size.readable)", fix: "give a size such as 20GiB"
+                )
+            }
+            self = call.method == Method.storageCreateVolume
+                ? .volumeCreate(pool: decoded.pool, name: decoded.name, size: decoded.size)
+                : .volumeResize(pool: decoded.pool, name: decoded.name, size: decoded.size)
+        case Method.storageDeleteVolume, Method.storageMarkTemplate:
+            let decoded = try StrictDecoding.decode(VolumeNameParameters.self, from: parameters)
+            try Self.pool(decoded.pool)
+            try VolumeName.validate(decoded.name)
+            self = call.method == Method.storageDeleteVolume
+                ? .volumeDelete(pool: decoded.pool, name: decoded.name) : .volumeMarkTemplate(pool: decoded.pool, name: decoded.name)
+        case Method.networkList:
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            self = .networkList
+        case Method.networkCreate:
+            let decoded = try StrictDecoding.decode(NetworkCreateParameters.self, from: parameters)
+            try NetworkName.validate(decoded.name)
+            self = .networkCreate(decoded)
+        case Method.networkStart, Method.networkStop, Method.networkDelete:
+            let decoded = try StrictDecoding.decode(NetworkNameParameters.self, from: parameters)
+            try NetworkName.validate(decoded.name)
+            switch call.method {
+            case Method.networkStart: self = .networkStart(decoded.name)
+            case Method.networkStop: self = .networkStop(decoded.name)
+            default: self = .networkDelete(decoded.name)
+            }
+        case Method.networkSetAutostart:
+            let decoded = try StrictDecoding.decode(NetworkAutostartParameters.self, from: parameters)
+            try NetworkName.validate(decoded.name)
+            self = .networkAutostart(decoded.name, enabled: decoded.enabled)
+        case Method.isoList:
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            self = .isoList
+        case Method.isoVerify, Method.isoRemove:
+            let decoded = try StrictDecoding.decode(IsoNameParameters.self, from: parameters)
+            try IsoName.validate(decoded.name, field: "name")
+            self = call.method == Method.isoVerify ? .isoVerify(decoded.name) : .isoRemove(decoded.name)
+        case Method.vmClone:
+            let decoded = try StrictDecoding.decode(VmCloneParameters.self, from: parameters)
+            try VmName.validate(decoded.source, field: "source")
+            try VmName.validate(decoded.name, field: "name")
+            self = .vmClone(source: decoded.source, name: decoded.name, linked: decoded.linked ?? false)
+        case Method.vmMakeTemplate:
+            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            self = .vmMarkTemplate(decoded.name)
+        case Method.vmLeases:
+            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            self = .vmLeases(decoded.name)
+        default:
+            return nil
+        }
+    }
+
+    private static func pool(_ name: String?) throws(HVError) {
+        if let name { try VmName.validate(name, field: "pool") }
+    }
+}
+
+/// Network names: like machine names, at most 15 characters so the bridge can be named after them.
+public enum NetworkName {
+    public static func validate(_ name: String, field: String = "name") throws(HVError) {
+        try VmName.validate(name, field: field)
+        guard name.utf8.count <= 15 else {
+            throw .invalidParameter(field, "network name '\(name)' is longer than 15 characters", fix: "choose a shorter name")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import HVProtocol
+import XMLCoder
+
+/// What the broker records about a machine inside its domain XML, so it survives with the domain.
+///
+/// Everything but the description lives in one `<hv:machine>` element of the domain's `<metadata>`
+/// (namespace `MachineMetadata.namespace`); the description is the domain's own `<description>`,
+/// which `virsh desc` and other libvirt tools show.
+public struct MachineMetadata: Sendable, Hashable {
+    /// The namespace of the broker's element in `<metadata>`.
+    public static let namespace = "https://hypernixos.org/xmlns/machine/1"
+
+    /// The applied spec as canonical JSON text; `hv vm export` returns it.
+    public var specJSON: String
+    /// The user who created the machine.
+    public var ownerUID: UInt32
+    /// The operator group the machine counts against.
+    public var ownerGroup: String
+    /// Whether the machine is a template for clones.
+    public var template: Bool
+    public var tags: [String]
+    public var description: String?
+
+    public init(
+        specJSON: String, ownerUID: UInt32, ownerGroup: String, template: Bool = false, tags: [String] = [],
+        description: String? = nil
+    ) {
+        self.specJSON = specJSON
+        self.ownerUID = ownerUID
+        self.ownerGroup = ownerGroup
+        self.template = template
+        self.tags = tags
+        self.description = description
+    }
+
+    /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
+    /// not created by the broker) or the element is incomplete.
+    public static func read(domainXML: String) -> MachineMetadata? {
+        guard let domain = try? ParsedXML.parse(domainXML, root: "domain", what: "domain") else { return nil }
+        guard let machine = domain.child("metadata")?.child("machine", namespace: namespace),
+            let spec = machine.child("spec", namespace: namespace)?.text,
+            let owner = machine.child("owner", namespace: namespace),
+            let uid = owner["uid"].flatMap({ UInt32($0) }),
+            let group = owner["group"], !group.isEmpty
+        else { return nil }
+        let template =
+            machine.child("template", namespace: namespace)?.text
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+        let tags =
+            machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace)
+            .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
+        let description = domain.child("description")?.text
+        return MachineMetadata(
+            specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
+            description: description?.isEmpty == false ? description : nil
+        )
+    }
+}
+
+/// The domain's `<metadata>` element: `<hv:machine xmlns:hv="…">` and its children.
+struct MetadataElement: Encodable {
+    var machine: Machine
+
+    init(_ metadata: MachineMetadata) {
+        machine = Machine(
+            spec: metadata.specJSON, owner: .init(uid: metadata.ownerUID, group: metadata.ownerGroup),
+            template: metadata.template, tags: .init(tag: metadata.tags)
+        )
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case machine = "hv:machine"
+    }
+
+    struct Machine: AttributeKeys {
+        static var attributeKeys: Set<String> { ["xmlns:hv"] }
+        var namespace = MachineMetadata.namespace
+        var spec: String
+        var owner: Owner
+        var template: Bool
+        var tags: Tags
+
+        enum CodingKeys: String, CodingKey {
+            case namespace = "xmlns:hv"
+            case spec = "hv:spec"
+            case owner = "hv:owner"
+            case template = "hv:template"
+            case tags = "hv:tags"
+        }
+    }
+
+    struct Owner: AttributeKeys {
+        static var attributeKeys: Set<String> { ["uid", "group"] }
+        var uid: UInt32
+        var group: String
+    }
+
+    struct Tags: Encodable {
+        var tag: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case tag = "hv:tag"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Crypto
+import Glibc
+
+/// SHA-256 digests as the 64 lowercase hex digits users copy from download pages.
+enum SHA256Text {
+    /// `text` in lowercase if it is 64 hex digits (either case); otherwise `invalidParameter`.
+    static func normalize(_ text: String, parameter: String = "sha256") throws(ImageError) -> String {
+        let lowered = text.lowercased()
+        guard lowered.utf8.count == 64, lowered.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw ImageError(
+                .invalidParameter, "'\(text.prefix(80))' is not a SHA-256 checksum",
+                fix: "give the 64 hexadecimal digits published with the image (sha256sum prints them)",
+                parameter: parameter
+            )
+        }
+        return lowered
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+/// What reading a file through produced.
+struct HashedCopy {
+    var sha256: String
+    var byteCount: UInt64
+    /// The file's first bytes, for `FormatSignature`.
+    var header: [UInt8]
+}
+
+/// Reads `source` from offset 0 with pread (its file offset is neither trusted nor moved),
+/// hashing it and writing it to `destination` when given. Stops with `fileChanged` as soon as
+/// more than `expectedSize` bytes arrive.
+func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination: Descriptor? = nil) throws(ImageError) -> HashedCopy {
+    let bufferSize = 1 << 20
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+    defer { buffer.deallocate() }
+    var hasher = SHA256()
+    var offset: UInt64 = 0
+    var header: [UInt8] = []
+    while true {
+        let count = retryingInterrupts { pread(source, buffer.baseAddress, bufferSize, off_t(offset)) }
+        guard count >= 0 else {
+            if errno == EBADF { throw ImageError(.invalidParameter, "the file is not open for reading", parameter: "file") }
+            throw ioError("read the file")
+        }
+        if count == 0 { break }
+        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        offset += UInt64(count)
+        if let expectedSize, offset > expectedSize { throw changedUnderneath(expectedSize) }
+        if header.count < FormatSignature.headerLength {
+            header += chunk.prefix(FormatSignature.headerLength - header.count)
+        }
+        hasher.update(bufferPointer: chunk)
+        try destination?.writeAll(chunk, what: "the copy")
+    }
+    if let expectedSize, offset != expectedSize { throw changedUnderneath(expectedSize) }
+    return HashedCopy(sha256: SHA256Text.hex(hasher.finalize()), byteCount: offset, header: header)
+}
+
+private func changedUnderneath(_ size: UInt64) -> ImageError {
+    ImageError(
+        .fileChanged, "the file changed while it was being read (it was \(size) bytes when the copy started)",
+        fix: "let the download finish before adding the file, then try again"
+    )
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

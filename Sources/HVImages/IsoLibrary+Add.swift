@@ -1,0 +1,158 @@
+import Foundation
+import Glibc
+import HVProtocol
+import Logging
+
+extension IsoLibrary {
+    /// The largest detached signature accepted, in bytes.
+    public static let maximumSignatureBytes = 64 << 10
+    /// The longest source URL recorded.
+    public static let maximumSourceLength = 2048
+
+    /// Copies the regular file open as `descriptor` into the library as `name`, keeping it only if
+    /// its SHA-256 is `expectedSHA256` and, when `signature` is given, gpgv accepts the detached
+    /// signature against `keyring`. On any refusal nothing is kept.
+    ///
+    /// The file is read with pread from offset 0 (its file offset is ignored) into a private
+    /// temporary file in the library directory, hashed on the way, and must be exactly as long as
+    /// it was when the copy started. An existing entry of the same name is never replaced.
+    ///
+    /// - Parameters:
+    ///   - descriptor: an open, readable descriptor; the caller keeps ownership.
+    ///   - maximumBytes: files larger than this are refused before anything is read.
+    ///   - addedBy: the uid recorded as having added the image.
+    ///   - source: where the image came from (a URL), recorded as given.
+    @discardableResult
+    public func add(
+        from descriptor: Int32, name: String, expectedSHA256: String, maximumBytes: UInt64,
+        signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, source: String? = nil
+    ) throws(ImageError) -> IsoEntry {
+        try Self.validate(name)
+        let expected = try SHA256Text.normalize(expectedSHA256)
+        if let source { try Self.checkSource(source) }
+        var verifier: SignatureVerifier?
+        if let signature {
+            verifier = try SignatureVerifier(runner: runner, keyring: keyring)
+            try SignatureVerifier.checkSize(signature)
+        }
+        let size = try Self.checkUpload(descriptor, maximumBytes: maximumBytes)
+
+        let library = try Descriptor.openDirectory(directory)
+        guard try library.entryStatus(name) == nil else { throw Self.exists(name) }
+        let (temporaryName, temporary) = try library.createUnique(prefix: ".upload")
+        var kept = false
+        defer { if !kept { try? library.removeEntry(temporaryName) } }
+
+        let copy = try hashedCopy(from: descriptor, expectedSize: size, to: temporary)
+        guard copy.sha256 == expected else {
+            throw ImageError(
+                .checksumMismatch,
+                "the file's SHA-256 is \(copy.sha256) but \(expected) was expected; nothing was kept",
+                fix: "check the checksum published with the image and download it again", parameter: "sha256"
+            )
+        }
+        if let format = FormatSignature.detect(copy.header) {
+            throw ImageError(
+                .unsafeImage, "the file is a \(format) disk image, not an installation image; nothing was kept",
+                fix: "add disk images as templates, not to the ISO library", parameter: "file"
+            )
+        }
+        if let verifier, let signature {
+            try verifier.verify(signature: signature, fileNamed: temporaryName, in: directory, library: library)
+        }
+        guard fchmod(temporary.raw, 0o644) == 0 else { throw ioError("set the mode of the copy") }
+        try temporary.sync(what: "the copy")
+        do throws(ImageError) {
+            try library.link(temporaryName, as: name)
+        } catch where error.code == .alreadyExists {
+            throw Self.exists(name)
+        }
+        let record = IsoRecord(
+            sha256: copy.sha256, size: copy.byteCount, addedAt: Self.now(), addedBy: addedBy, source: source,
+            signatureVerified: verifier != nil
+        )
+        do throws(ImageError) {
+            try writeRecord(record, for: name, in: library)
+        } catch {
+            try? library.removeEntry(name)
+            throw error
+        }
+        kept = true
+        try library.removeEntry(temporaryName)
+        try library.sync(what: directory)
+        logger.info(
+            "added an ISO image",
+            metadata: ["iso": "\(name)", "sha256": "\(copy.sha256)", "uid": "\(addedBy)", "signed": "\(verifier != nil)"]
+        )
+        return IsoEntry(name: name, size: copy.byteCount, record: record)
+    }
+
+    /// The current time in whole seconds, as the record stores it.
+    private static func now() -> Date {
+        Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+    }
+
+    /// Writes the sidecar atomically: a temporary file, flushed, renamed over the old one.
+    private func writeRecord(_ record: IsoRecord, for name: String, in library: Descriptor) throws(ImageError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try encoder.encode(record))
+        } catch {
+            throw ImageError(.ioFailed, "cannot encode the record of \(name): \(error)")
+        }
+        let (temporaryName, file) = try library.createUnique(prefix: ".record")
+        do throws(ImageError) {
+            try file.writeAll(bytes, what: "the record of \(name)")
+            guard fchmod(file.raw, 0o644) == 0 else { throw ioError("set the mode of the record of \(name)") }
+            try file.sync(what: "the record of \(name)")
+            try library.rename(temporaryName, to: Self.recordName(name))
+        } catch {
+            try? library.removeEntry(temporaryName)
+            throw error
+        }
+    }
+
+    /// The descriptor's size, if it is a regular file no larger than `maximumBytes`.
+    private static func checkUpload(_ descriptor: Int32, maximumBytes: UInt64) throws(ImageError) -> UInt64 {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw ImageError(.invalidParameter, "the file descriptor cannot be inspected: \(errnoText())", parameter: "file")
+        }
+        guard info.isRegularFile else {
+            throw ImageError(
+                .invalidParameter, "the file handed over is \(info.kindDescription), not a regular file",
+                fix: "download the image to a file first and hand over that file", parameter: "file"
+            )
+        }
+        let size = UInt64(info.st_size)
+        guard size <= maximumBytes else {
+            throw ImageError(
+                .tooLarge,
+                "the file is \(ByteSize(bytes: size).readable); the ISO library accepts at most "
+                    + "\(ByteSize(bytes: maximumBytes).readable)",
+                fix: "ask the administrator to raise the ISO size limit", parameter: "file"
+            )
+        }
+        return size
+    }
+
+    private static func checkSource(_ source: String) throws(ImageError) {
+        guard source.utf8.count <= maximumSourceLength, !source.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw ImageError(
+                .invalidParameter, "the source must be at most \(maximumSourceLength) characters without control characters",
+                parameter: "source"
+            )
+        }
+    }
+
+    private static func exists(_ name: String) -> ImageError {
+        ImageError(
+            .alreadyExists, "the ISO library already has an image named '\(name)'",
+            fix: "choose another name, or remove the old image first with 'hv iso remove \(name)'", parameter: "name"
+        )
+    }
+}

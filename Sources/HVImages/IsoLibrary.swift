@@ -1,0 +1,134 @@
+import Foundation
+import Glibc
+import HVProtocol
+import Logging
+
+/// The broker's directory of installation images (for example `/var/lib/hypervisor/isos`, mode
+/// 0755): each image `NAME.iso` (mode 0644) with a sidecar `.NAME.iso.json` recording its
+/// checksum and origin. Every operation works relative to the open directory and never follows
+/// a symlink inside it.
+///
+/// The methods block (file I/O, hashing, gpgv); callers run them on a thread pool.
+public struct IsoLibrary: Sendable {
+    /// The library directory.
+    public let directory: String
+    /// Runs gpgv for signature checks.
+    public var runner: ProcessRunner
+    public var logger: Logger
+
+    /// The largest sidecar the library reads.
+    static let maximumRecordBytes = 64 << 10
+
+    public init(directory: String, runner: ProcessRunner = ProcessRunner(), logger: Logger? = nil) {
+        self.directory = directory
+        self.runner = runner
+        self.logger = logger ?? runner.logger
+    }
+
+    /// Creates the library directory (mode 0755) if it does not exist.
+    public func createDirectory() throws(ImageError) {
+        guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw ioError("create \(directory)") }
+        guard chmod(directory, 0o755) == 0 else { throw ioError("set the mode of \(directory)") }
+    }
+
+    /// The library's images, sorted by name. Files whose names are not valid image names, and
+    /// anything but regular files, are not entries.
+    public func list() throws(ImageError) -> [IsoEntry] {
+        let library = try Descriptor.openDirectory(directory)
+        var entries: [IsoEntry] = []
+        for name in try library.entryNames().sorted() where Self.isEntryName(name) {
+            guard let info = try library.entryStatus(name), info.isRegularFile else { continue }
+            entries.append(IsoEntry(name: name, size: UInt64(info.st_size), record: readRecord(name, in: library)))
+        }
+        return entries
+    }
+
+    /// The absolute path of the image `name`; it must be a regular file, never a symlink.
+    public func path(of name: String) throws(ImageError) -> String {
+        try Self.validate(name)
+        let library = try Descriptor.openDirectory(directory)
+        _ = try Self.regularEntry(name, in: library)
+        return directory + "/" + name
+    }
+
+    /// Recomputes the image's SHA-256 and compares it with the recorded one.
+    public func verify(_ name: String) throws(ImageError) -> IsoVerification {
+        try Self.validate(name)
+        let library = try Descriptor.openDirectory(directory)
+        _ = try Self.regularEntry(name, in: library)
+        // O_NONBLOCK: should the entry be swapped for a FIFO meanwhile, opening it must not hang.
+        let file = try library.openAt(name, O_RDONLY | O_NONBLOCK)
+        let info = try file.status()
+        guard info.isRegularFile else { throw Self.notAnImage(name, info) }
+        let hashed = try hashedCopy(from: file.raw)
+        let recorded = readRecord(name, in: library)?.sha256
+        let status: IsoVerification.Status =
+            recorded == nil ? .unrecorded : recorded == hashed.sha256 ? .intact : .modified
+        return IsoVerification(
+            name: name, status: status, recordedSHA256: recorded, actualSHA256: hashed.sha256, size: hashed.byteCount
+        )
+    }
+
+    /// Removes the image and its record.
+    public func remove(_ name: String) throws(ImageError) {
+        try Self.validate(name)
+        let library = try Descriptor.openDirectory(directory)
+        _ = try Self.regularEntry(name, in: library)
+        try library.removeEntry(name)
+        try library.removeEntry(Self.recordName(name))
+        try library.sync(what: directory)
+        logger.info("removed an ISO image", metadata: ["iso": "\(name)"])
+    }
+
+    // MARK: - Helpers shared with `add`
+
+    static func validate(_ name: String) throws(ImageError) {
+        do throws(HVError) {
+            try IsoName.validate(name, field: "name")
+        } catch {
+            throw ImageError(error, parameter: "name")
+        }
+    }
+
+    static func isEntryName(_ name: String) -> Bool {
+        (try? IsoName.validate(name)) != nil
+    }
+
+    static func recordName(_ name: String) -> String { "." + name + ".json" }
+
+    static func regularEntry(_ name: String, in library: Descriptor) throws(ImageError) -> stat {
+        guard let info = try library.entryStatus(name) else {
+            throw ImageError(.notFound, "the ISO library has no image named '\(name)'", fix: "run 'hv iso list' to see the images")
+        }
+        guard info.isRegularFile else { throw notAnImage(name, info) }
+        return info
+    }
+
+    static func notAnImage(_ name: String, _ info: stat) -> ImageError {
+        ImageError(
+            .notFound, "'\(name)' in the ISO library is \(info.kindDescription), not an image",
+            fix: "ask the administrator to replace it with the image file itself"
+        )
+    }
+
+    /// The sidecar record of `name`, or nil when it is missing or unreadable.
+    func readRecord(_ name: String, in library: Descriptor) -> IsoRecord? {
+        let recordName = Self.recordName(name)
+        guard let file = try? library.openAt(recordName, O_RDONLY | O_NONBLOCK), let info = try? file.status(),
+            info.isRegularFile, info.st_size <= Self.maximumRecordBytes
+        else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let count = bytes.withUnsafeMutableBytes { buffer in
+            retryingInterrupts { pread(file.raw, buffer.baseAddress, buffer.count, 0) }
+        }
+        guard count == bytes.count else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(IsoRecord.self, from: Data(bytes))
+        } catch {
+            logger.warning("an ISO library record cannot be read", metadata: ["record": "\(recordName)", "error": "\(error)"])
+            return nil
+        }
+    }
+}

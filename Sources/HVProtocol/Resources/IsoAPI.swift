@@ -1,0 +1,78 @@
+/// An image in the broker's ISO library.
+public struct IsoInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var size: ByteSize
+    public var sha256: String
+    /// Seconds since 1970.
+    public var added: Int64
+    public var addedBy: UInt32
+    public var source: String?
+    public var signatureVerified: Bool
+
+    public init(name: String, size: ByteSize, sha256: String, added: Int64, addedBy: UInt32, source: String?, signatureVerified: Bool) {
+        self.name = name
+        self.size = size
+        self.sha256 = sha256
+        self.added = added
+        self.addedBy = addedBy
+        self.source = source
+        self.signatureVerified = signatureVerified
+    }
+}
+
+public struct IsoListReply: Codable, Sendable, Hashable {
+    public var isos: [IsoInfo]
+    public init(isos: [IsoInfo]) { self.isos = isos }
+}
+
+/// Sent on the upload socket together with an open, readable descriptor of the image.
+public struct IsoAddParameters: Codable, Sendable, Hashable {
+    public var name: String
+    public var sha256: String
+    /// Where the caller downloaded it from, for the record.
+    public var source: String?
+    /// A detached OpenPGP signature, base64, checked with gpgv against the admin's keyring.
+    public var signature: String?
+
+    public init(name: String, sha256: String, source: String? = nil, signature: String? = nil) {
+        self.name = name
+        self.sha256 = sha256
+        self.source = source
+        self.signature = signature
+    }
+}
+
+public struct IsoNameParameters: Codable, Sendable, Hashable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
+public struct IsoReply: Codable, Sendable, Hashable {
+    public var iso: IsoInfo
+    public init(iso: IsoInfo) { self.iso = iso }
+}
+
+public struct IsoVerifyReply: Codable, Sendable, Hashable {
+    public var name: String
+    public var intact: Bool
+    public var expected: String
+    public var actual: String
+    public init(name: String, intact: Bool, expected: String, actual: String) {
+        self.name = name
+        self.intact = intact
+        self.expected = expected
+        self.actual = actual
+    }
+}
+
+/// SHA-256 digests as the library takes them: 64 hex digits.
+public enum Sha256Text {
+    public static func validate(_ text: String, field: String = "sha256") throws(HVError) {
+        guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
+            throw .invalidParameter(
+                field, "\(field) must be 64 hexadecimal digits (a SHA-256 digest), got \(text.count) characters",
+                fix: "copy the image's SHA-256 from the publisher's SHA256SUMS file, or run 'sha256sum FILE'"
+            )
+        }
+    }
+}

@@ -1,0 +1,169 @@
+/// The Varlink definitions of the storage, network, ISO, snapshot and event interfaces.
+extension Interfaces {
+    public static let snapshot = "org.hypernixos.Snapshot"
+    public static let storage = "org.hypernixos.Storage"
+    public static let network = "org.hypernixos.Network"
+    public static let iso = "org.hypernixos.Iso"
+    public static let events = "org.hypernixos.Events"
+
+    static let resourceErrors = """
+
+        error NotFound (name: string, reason: string, fix: string)
+
+        error AlreadyExists (name: string, reason: string, fix: string)
+
+        # The object is not in a state that allows the operation.
+        error InvalidState (name: string, state: string, reason: string, fix: string)
+
+        # The host policy's limits or quotas refuse the request; limit names the setting.
+        error QuotaExceeded (limit: string, field: string, reason: string, fix: string)
+        """
+
+    static let snapshotDescription = """
+        # Snapshots of a machine's disks and state, as a tree.
+        interface org.hypernixos.Snapshot
+
+        # created is seconds since 1970; parent is absent for a root snapshot.
+        type Snapshot (
+          name: string,
+          description: ?string,
+          created: int,
+          state: string,
+          parent: ?string,
+          current: bool
+        )
+
+        # polkit action: org.hypernixos.snapshot.list
+        method List(vm: string) -> (snapshots: []Snapshot)
+
+        # polkit action: org.hypernixos.snapshot.create
+        method Create(vm: string, name: string, description: ?string) -> (snapshot: Snapshot)
+
+        # Returns the machine to the snapshot's disks and state. polkit action: org.hypernixos.snapshot.revert
+        method Revert(vm: string, name: string) -> ()
+
+        # Deletes one snapshot; its children move to its parent. polkit action: org.hypernixos.snapshot.delete
+        method Delete(vm: string, name: string) -> ()
+        """ + resourceErrors + commonErrors
+
+    static let storageDescription = """
+        # Storage pools and their volumes. Sizes are strings such as "20GiB"; host paths never appear.
+        interface org.hypernixos.Storage
+
+        type Pool (
+          name: string,
+          active: bool,
+          autostart: bool,
+          capacity: string,
+          allocation: string,
+          available: string,
+          allowed: bool
+        )
+
+        type Volume (
+          pool: string,
+          name: string,
+          format: string,
+          capacity: string,
+          allocation: string,
+          template: bool,
+          backingTemplate: ?string
+        )
+
+        # polkit action: org.hypernixos.pool.list
+        method ListPools() -> (pools: []Pool)
+
+        # pool defaults to the broker's own pool. polkit action: org.hypernixos.pool.list
+        method ListVolumes(pool: ?string) -> (volumes: []Volume)
+
+        # A new, empty qcow2 volume. polkit action: org.hypernixos.volume.create
+        method CreateVolume(pool: ?string, name: string, size: string) -> (volume: Volume)
+
+        # Grows a volume; shrinking is refused. polkit action: org.hypernixos.volume.resize
+        method ResizeVolume(pool: ?string, name: string, size: string) -> (volume: Volume)
+
+        # Deletes a volume no machine uses. polkit action: org.hypernixos.volume.delete
+        method DeleteVolume(pool: ?string, name: string) -> ()
+
+        # Makes a volume a read-only template that disks and clones can be overlays of.
+        # polkit action: org.hypernixos.volume.template
+        method MarkTemplate(pool: ?string, name: string) -> (volume: Volume)
+        """ + resourceErrors + commonErrors
+
+    static let networkDescription = """
+        # libvirt virtual networks.
+        interface org.hypernixos.Network
+
+        type Network (
+          name: string,
+          active: bool,
+          autostart: bool,
+          bridge: ?string,
+          forward: ?string,
+          address: ?string,
+          dhcpStart: ?string,
+          dhcpEnd: ?string
+        )
+
+        # polkit action: org.hypernixos.network.list
+        method List() -> (networks: []Network)
+
+        # Defines and starts a NAT network; address is the host's side, e.g. 192.168.100.1/24.
+        # polkit action: org.hypernixos.network.create
+        method Create(name: string, address: string, dhcpStart: ?string, dhcpEnd: ?string, autostart: ?bool) -> (network: Network)
+
+        # polkit action: org.hypernixos.network.start
+        method Start(name: string) -> ()
+
+        # polkit action: org.hypernixos.network.stop
+        method Stop(name: string) -> ()
+
+        # polkit action: org.hypernixos.network.autostart
+        method SetAutostart(name: string, enabled: bool) -> ()
+
+        # Stops and undefines a network no machine uses. polkit action: org.hypernixos.network.delete
+        method Delete(name: string) -> ()
+        """ + resourceErrors + commonErrors
+
+    static let isoDescription = """
+        # The ISO library: installer and live images, checked by SHA-256 before they are kept.
+        interface org.hypernixos.Iso
+
+        type Iso (
+          name: string,
+          size: string,
+          sha256: string,
+          added: int,
+          addedBy: int,
+          source: ?string,
+          signatureVerified: bool
+        )
+
+        # polkit action: org.hypernixos.iso.list
+        method List() -> (isos: []Iso)
+
+        # Called on the upload socket (/run/hypervisor/upload.sock) with the image's open, readable
+        # descriptor attached (SCM_RIGHTS). The broker copies it, checks size, SHA-256 and, when given,
+        # the detached signature (base64) with gpgv; a mismatch keeps nothing.
+        # polkit action: org.hypernixos.iso.add
+        method Add(name: string, sha256: string, source: ?string, signature: ?string) -> (iso: Iso)
+
+        # Recomputes the SHA-256 and compares it with the one recorded at Add.
+        # polkit action: org.hypernixos.iso.verify
+        method Verify(name: string) -> (name: string, intact: bool, expected: string, actual: string)
+
+        # polkit action: org.hypernixos.iso.remove
+        method Remove(name: string) -> ()
+        """ + resourceErrors + commonErrors
+
+    static let eventsDescription = """
+        # Machine lifecycle events as they happen.
+        interface org.hypernixos.Events
+
+        type Event (time: string, vm: string, event: string, detail: string)
+
+        # Call with "more": the first reply says subscribed, each further reply carries one event,
+        # until the caller hangs up. polkit action: org.hypernixos.events.follow
+        method Follow() -> (subscribed: ?bool, event: ?Event)
+        """ + commonErrors
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVProtocol
+
+struct IsoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iso", abstract: "The ISO library: images machines boot from, checked by SHA-256.",
+        subcommands: [List.self, Verify.self, Remove.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the images in the library.")
+        @OptionGroup var options: GlobalOptions
+
+        func run() throws {
+            try Runner.run(options, explain: .isoList()) { client throws(HVError) in
+                let isos = try client.isos()
+                if options.json { return Runner.printJSON(isos) }
+                var table = Table("NAME", "SIZE", "SHA-256", "SIGNED", "ADDED")
+                for iso in isos {
+                    let added = Date(timeIntervalSince1970: TimeInterval(iso.added)).formatted(.iso8601)
+                    table.add(iso.name, iso.size.readable, String(iso.sha256.prefix(16)) + "…", iso.signatureVerified ? "yes" : "", added)
+                }
+                print(isos.isEmpty ? "the library is empty (add an image with 'hv iso add URL --sha256 HEX')" : table.render())
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recompute an image's SHA-256 and compare it with the recorded one.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .isoVerify(name)) { client throws(HVError) in
+                let result = try client.verifyIso(name)
+                if options.json { return Runner.printJSON(result) }
+                guard result.intact else {
+                    throw HVError(
+                        .failed, "\(name) has changed since it was added: SHA-256 \(result.actual), expected \(result.expected)",
+                        fix: "remove it ('hv iso remove \(name)') and add it again from a trusted source"
+                    )
+                }
+                print("\(name): intact (SHA-256 \(result.actual))")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an image from the library.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .isoRemove(name)) { client throws(HVError) in
+                try client.removeIso(name)
+                if !options.json { print("removed \(name)") }
+            }
+        }
+    }
+}
