@@ -36,9 +36,17 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The few things Swift can't call directly: SO_PEERCRED's struct ucred and the KVM ioctls.
         .target(name: "CHVShims"),
+        // sendmsg/recvmsg with SCM_RIGHTS (the CMSG_* macros) and accept4, for passing open files.
+        .target(name: "CHVFDPassing"),
 
         // Shared, unprivileged: the Varlink codec, the API types and spec validation.
         .target(name: "HVProtocol", swiftSettings: swiftSettings),
+        // Spec files: YAML or JSON in, canonical YAML out.
+        .target(
+            name: "HVSpec",
+            dependencies: ["HVProtocol", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HVDomainXML",
             dependencies: ["HVProtocol", .product(name: "XMLCoder", package: "XMLCoder")],
@@ -75,13 +83,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "HVClient", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
+        .target(
+            name: "HVClient",
+            dependencies: [
+                "HVProtocol", "CHVFDPassing",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // A Varlink server on a Unix socket: framing, limits, peer credentials and polkit checks,
         // shared by the root broker and the unprivileged monitor.
         .target(
             name: "HVServer",
             dependencies: [
-                "HVProtocol", "HVPolkit", "CHVShims",
+                "HVProtocol", "HVPolkit", "CHVShims", "CHVFDPassing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -166,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "hv",
             dependencies: [
-                "HVClient", "HVProtocol", "HVAudit", "HVHealth",
+                "HVClient", "HVProtocol", "HVAudit", "HVHealth", "HVSpec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -189,6 +207,8 @@ let package = Package(
         // Helpers the test targets share: running programs with posix_spawn, polling.
         .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
         ),
@@ -204,6 +224,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],

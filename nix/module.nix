@@ -270,7 +270,8 @@ in
       systemd.sockets.hv-broker = {
         description = "Hyper-NixOS broker socket";
         wantedBy = [ "sockets.target" ];
-        listenStreams = [ "/run/hypervisor/broker.sock" ];
+        # The broker socket, then the upload socket (hv iso add passes an open file there).
+        listenStreams = [ "/run/hypervisor/broker.sock" "/run/hypervisor/upload.sock" ];
         socketConfig = {
           # Anyone may connect; polkit decides on every request.
           SocketMode = "0666";

@@ -23,6 +23,9 @@ packages=(
     qemu-utils
     # UEFI firmware for machines with firmware: uefi, and xmllint for virt-xml-validate
     ovmf
+    # NAT networks: libvirt runs dnsmasq for DHCP and iptables for masquerading
+    dnsmasq-base
+    iptables
     libxml2-utils
     dbus
     polkitd

@@ -167,13 +167,13 @@ public final class Dispatcher: MessageHandler {
         )
     }
 
-    private func failureReply(_ error: HVError, interface: String, entry: inout Entry) -> VarlinkReply {
+    func failureReply(_ error: HVError, interface: String, entry: inout Entry) -> VarlinkReply {
         let name = error.varlinkName(interface: interface)
         entry.result = name
         return VarlinkReply(parameters: error.varlinkParameters, error: name)
     }
 
-    private static func object<Value: Encodable>(_ value: Value) throws(HVError) -> [String: JSONValue] {
+    static func object<Value: Encodable>(_ value: Value) throws(HVError) -> [String: JSONValue] {
         do {
             return try VarlinkJSON.object(value)
         } catch {
@@ -194,7 +194,7 @@ public final class Dispatcher: MessageHandler {
         var result = ""
     }
 
-    private func record(_ entry: Entry) {
+    func record(_ entry: Entry) {
         let elapsed = ContinuousClock.now - entry.started
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         let record = AuditRecord(

@@ -22,4 +22,8 @@ public protocol Hypervisor: Sendable {
     func healthFacts() async -> HealthFacts
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue]
+    /// Machine lifecycle events from now on, until the caller stops reading.
+    func follow() async throws(HVError) -> AsyncStream<VmEvent>
+    /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.
+    func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo
 }

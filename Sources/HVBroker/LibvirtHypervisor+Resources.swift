@@ -1,13 +1,48 @@
 import HVProtocol
 import HVServer
+import NIOPosix
 
 extension LibvirtHypervisor {
+    /// Routes an authorized resource request to the code that carries it out.
     public func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
         switch request {
-        case .isoList: return try await isoList()
-        case .isoVerify(let name): return try await isoVerify(name)
-        case .isoRemove(let name): return try await isoRemove(name)
-        default: throw HVError(.failed, "\(request.operation.action) is being wired")
+        case .vmApply(let spec, let dryRun): try await apply(spec, dryRun: dryRun, caller: caller)
+        case .vmExport(let name): try await export(name)
+        case .vmClone(let source, let name, let linked): try await clone(source, to: name, linked: linked, caller: caller)
+        case .vmMarkTemplate(let name): try await makeTemplate(name, caller: caller)
+        case .vmLeases(let name): try await leases(name)
+        case .snapshotList(let vm): try await snapshotList(vm)
+        case .snapshotCreate(let vm, let name, let description): try await snapshotCreate(vm, name: name, description: description)
+        case .snapshotRevert(let vm, let name): try await snapshotRevert(vm, name: name)
+        case .snapshotDelete(let vm, let name): try await snapshotDelete(vm, name: name)
+        case .poolList: try await poolList()
+        case .volumeList(let pool): try await volumeList(pool)
+        case .volumeCreate(let pool, let name, let size): try await volumeCreate(pool, name: name, size: size)
+        case .volumeResize(let pool, let name, let size): try await volumeResize(pool, name: name, size: size)
+        case .volumeDelete(let pool, let name): try await volumeDelete(pool, name: name)
+        case .volumeMarkTemplate(let pool, let name): try await volumeMarkTemplate(pool, name: name)
+        case .networkList: try await networkList()
+        case .networkCreate(let parameters): try await networkCreate(parameters)
+        case .networkStart(let name): try await networkStart(name)
+        case .networkStop(let name): try await networkStop(name)
+        case .networkAutostart(let name, let enabled): try await networkAutostart(name, enabled: enabled)
+        case .networkDelete(let name): try await networkDelete(name)
+        case .isoList: try await isoList()
+        case .isoVerify(let name): try await isoVerify(name)
+        case .isoRemove(let name): try await isoRemove(name)
         }
+    }
+}
+
+extension LibvirtHypervisor {
+    public func follow() async throws(HVError) -> AsyncStream<VmEvent> {
+        let events = self.events
+        let result: Result<AsyncStream<VmEvent>, HVError>
+        do {
+            result = try await threadPool.runIfActive { Result { () throws(HVError) in try events.follow() } }
+        } catch {
+            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
+        }
+        return try result.get()
     }
 }

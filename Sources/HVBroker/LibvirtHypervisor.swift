@@ -20,6 +20,7 @@ public final class LibvirtHypervisor: Hypervisor {
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
     private let poolSetup = Mutex(())
+    let events: EventHub
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
@@ -27,6 +28,7 @@ public final class LibvirtHypervisor: Hypervisor {
         self.uri = uri
         self.layout = layout
         self.policy = policy
+        self.events = EventHub(uri: uri, logger: logger)
         self.threadPool = threadPool
         self.logger = logger
     }
@@ -73,7 +75,11 @@ public final class LibvirtHypervisor: Hypervisor {
     public func list() async throws(HVError) -> [VmSummary] {
         try await run { connection in
             try connection.domains().map { domain in
-                VmSummary(name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid())
+                let metadata = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))
+                return VmSummary(
+                    name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: metadata?.tags ?? [],
+                    template: metadata?.template ?? false
+                )
             }.sorted { $0.name < $1.name }
         }
     }
@@ -132,6 +138,12 @@ public final class LibvirtHypervisor: Hypervisor {
     public func start(_ name: String) async throws(HVError) {
         try await run { connection in
             let domain = try self.domain(name, connection)
+            if MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))?.template == true {
+                throw HVError(
+                    .invalidState, "'\(name)' is a template; templates are never started, so their disks stay as clones expect",
+                    fix: "clone it and start the clone: 'hv vm clone \(name) NEW --linked'", details: ["name": name, "state": "template"]
+                )
+            }
             let state = try domain.state()
             guard !state.isActive else {
                 throw HVError(
@@ -167,8 +179,10 @@ public final class LibvirtHypervisor: Hypervisor {
                 )
             }
             let diskPaths = removeDisks ? try DomainDescription(xml: try domain.xmlDescription()).diskSourcePaths : []
+            try self.refuseRemovingBases(of: name, diskPaths, connection)
             try domain.undefine()
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
+            try? FileManager.default.removeItem(atPath: self.layout.seedPath(machine: name))
             guard removeDisks else { return [] }
             // A start that slipped in before the undefine leaves a running transient machine:
             // never delete disks under it.
@@ -241,9 +255,26 @@ public final class LibvirtHypervisor: Hypervisor {
             let file = (path as NSString).lastPathComponent
             guard let volume = try pool.volume(named: file) else { continue }
             try volume.delete()
+            try TemplateCatalog(stateDirectory: layout.stateDirectory).remove(pool: pool.name, volume: file)
             removed.append(file)
         }
         return removed
+    }
+
+    /// Disks that linked clones or spec disks are overlays of can't be deleted under them.
+    func refuseRemovingBases(of machine: String, _ paths: [String], _ connection: Connection) throws {
+        guard !paths.isEmpty, let pool = try connection.storagePool(named: layout.poolName) else { return }
+        for path in paths where layout.isImage(path) {
+            guard let volume = try pool.volume(named: (path as NSString).lastPathComponent) else { continue }
+            let overlays = try overlays(of: volume, in: pool)
+            guard overlays.isEmpty else {
+                throw HVError(
+                    .invalidState, "\(volume.name) of '\(machine)' is the base of \(overlays.joined(separator: ", ")); deleting it would break them",
+                    fix: "delete the machines using those overlays first, or keep the disks (delete without --remove-disks)",
+                    details: ["name": machine, "state": "in use"]
+                )
+            }
+        }
     }
 
     /// Runs a libvirt job on the thread pool, translating every error into an `HVError`.

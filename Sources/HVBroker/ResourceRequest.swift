@@ -25,6 +25,8 @@ public enum ResourceRequest: Sendable, Hashable {
     case vmClone(source: String, name: String, linked: Bool)
     case vmMarkTemplate(String)
     case vmLeases(String)
+    case vmApply(MachineSpec, dryRun: Bool)
+    case vmExport(String)
 
     public var operation: BrokerOperation {
         switch self {
@@ -49,6 +51,8 @@ public enum ResourceRequest: Sendable, Hashable {
         case .vmClone: .vmClone
         case .vmMarkTemplate: .vmMarkTemplate
         case .vmLeases: .vmLeases
+        case .vmApply: .vmApply
+        case .vmExport: .vmExport
         }
     }
 
@@ -67,7 +71,8 @@ public enum ResourceRequest: Sendable, Hashable {
         case .networkStart(let name), .networkStop(let name), .networkAutostart(let name, _), .networkDelete(let name): name
         case .isoVerify(let name), .isoRemove(let name): name
         case .vmClone(let source, let name, _): "\(source)->\(name)"
-        case .vmMarkTemplate(let name), .vmLeases(let name): name
+        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name): name
+        case .vmApply(let spec, _): spec.name
         }
     }
 
@@ -151,6 +156,14 @@ public enum ResourceRequest: Sendable, Hashable {
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
             try VmName.validate(decoded.name)
             self = .vmMarkTemplate(decoded.name)
+        case Method.vmApply:
+            let decoded = try StrictDecoding.decode(VmApplyParameters.self, from: parameters)
+            try decoded.spec.validate()
+            self = .vmApply(decoded.spec.normalized(), dryRun: decoded.dryRun ?? false)
+        case Method.vmExport:
+            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            self = .vmExport(decoded.name)
         case Method.vmLeases:
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
             try VmName.validate(decoded.name)

@@ -16,6 +16,10 @@ public struct StorageLayout: Sendable, Hashable {
 
     public var imageDirectory: String { stateDirectory + "/images" }
     public var isoDirectory: String { stateDirectory + "/isos" }
+    /// cloud-init NoCloud seed images the broker builds.
+    public var seedDirectory: String { stateDirectory + "/seeds" }
+
+    public func seedPath(machine: String) -> String { seedDirectory + "/" + machine + "-seed.iso" }
 
     /// The name of a machine's first disk volume.
     public func diskVolumeName(machine: String) -> String { "\(machine)-disk0.qcow2" }
@@ -34,7 +38,8 @@ public struct StorageLayout: Sendable, Hashable {
     public func createDirectories() throws {
         let manager = FileManager.default
         for (path, mode) in [
-            (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (consoleDirectory, 0o750),
+            (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (seedDirectory, 0o711),
+            (consoleDirectory, 0o750),
         ] {
             try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
             try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: path)

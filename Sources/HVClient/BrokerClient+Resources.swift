@@ -85,3 +85,13 @@ extension BrokerClient {
         _ = try connection.call(Method.vmMakeTemplate, VmNameParameters(name: name), as: EmptyReply.self)
     }
 }
+
+extension BrokerClient {
+    public func apply(_ spec: MachineSpec, dryRun: Bool) throws(HVError) -> VmApplyReply {
+        try connection.call(Method.vmApply, VmApplyParameters(spec: spec, dryRun: dryRun))
+    }
+
+    public func export(_ name: String) throws(HVError) -> MachineSpec {
+        try connection.call(Method.vmExport, VmNameParameters(name: name), as: VmExportReply.self).spec
+    }
+}

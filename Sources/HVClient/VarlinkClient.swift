@@ -15,9 +15,9 @@ public final class VarlinkClient {
     public static let defaultTimeoutSeconds = 120
 
     public let socketPath: String
-    private let descriptor: Int32
-    private let service: String
-    private let timeoutSeconds: Int
+    let descriptor: Int32
+    let service: String
+    let timeoutSeconds: Int
     private var pending: [UInt8] = []
 
     /// - Parameters:
@@ -60,6 +60,12 @@ public final class VarlinkClient {
 
     deinit {
         close(descriptor)
+    }
+
+    /// Sets how long a read may wait for data; 0 waits without limit (between the replies of a stream).
+    func setReceiveTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Calls a method and decodes its reply parameters.

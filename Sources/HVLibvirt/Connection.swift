@@ -116,11 +116,7 @@ public enum Libvirt {
         // Keepalive needs libvirt's event loop: without it a hung (not dead) libvirtd would hold
         // a worker thread forever instead of having its connection closed after 15 s.
         guard virEventRegisterDefaultImpl() == 0 else { return false }
-        let loop = Thread {
-            while true { _ = virEventRunDefaultImpl() }
-        }
-        loop.name = "libvirt-events"
-        loop.start()
+        LibvirtEventLoop.shared.startThread()
         return true
     }()
 }

@@ -20,7 +20,17 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     public var isAlreadyExisting: Bool {
         code == Int32(VIR_ERR_DOM_EXIST.rawValue) || code == Int32(VIR_ERR_STORAGE_VOL_EXIST.rawValue)
+            || code == Int32(VIR_ERR_NETWORK_EXIST.rawValue)
     }
+    public var isNoDomainSnapshot: Bool { code == Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue) }
+    public var isNoDomainMetadata: Bool { code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) }
+    /// The connection's driver does not implement the call (the test driver lacks volume resize,
+    /// block resize and DHCP leases, for example).
+    public var isNoSupport: Bool {
+        code == Int32(VIR_ERR_NO_SUPPORT.rawValue) || code == Int32(VIR_ERR_OPERATION_UNSUPPORTED.rawValue)
+    }
+    /// An argument libvirt, or this wrapper before calling libvirt, refused.
+    public var isInvalidArgument: Bool { code == Int32(VIR_ERR_INVALID_ARG.rawValue) }
 
     /// The error libvirt recorded for this thread's last failed call.
     static func last(_ fallback: String) -> LibvirtError {

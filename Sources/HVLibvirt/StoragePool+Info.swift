@@ -6,6 +6,12 @@ extension StoragePool {
         public var capacity: UInt64
         public var allocation: UInt64
         public var available: UInt64
+
+        public init(capacity: UInt64, allocation: UInt64, available: UInt64) {
+            self.capacity = capacity
+            self.allocation = allocation
+            self.available = available
+        }
     }
 
     public var name: String {

@@ -34,6 +34,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     struct Client: Sendable {
         var channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
         var credentials: hv_ucred
+        var activity: ConnectionActivity
     }
 
     public func run() async throws {
@@ -62,9 +63,10 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         let maximumMessageSize = configuration.maximumMessageSize
         let readTimeout = configuration.readTimeout
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Client> = { channel in
-            channel.eventLoop.makeCompletedFuture {
+            let activity = ConnectionActivity()
+            return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    FramingHandler(maximumMessageSize: maximumMessageSize, readTimeout: readTimeout)
+                    FramingHandler(maximumMessageSize: maximumMessageSize, readTimeout: readTimeout, activity: activity)
                 )
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
             }.flatMap { wrapped in
@@ -74,7 +76,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
                 let credentials: EventLoopFuture<hv_ucred> = provider.unsafeGetSocketOption(
                     level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
                 )
-                return credentials.map { Client(channel: wrapped, credentials: $0) }
+                return credentials.map { Client(channel: wrapped, credentials: $0, activity: activity) }
             }
         }
         let bootstrap = ServerBootstrap(group: eventLoopGroup).serverChannelOption(.backlog, value: 256)
@@ -94,6 +96,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         }
     }
 
+    /// Serves one connection. Streaming connections count against `maximumClients` like any other.
     private func serve(_ client: Client) async {
         let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
         defer {
@@ -101,40 +104,25 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
             lastActivity.withLock { $0 = .now }
         }
         let peer = Peer(uid: client.credentials.uid, gid: client.credentials.gid, pid: client.credentials.pid)
+        let channel = client.channel.channel
         do {
             try await client.channel.executeThenClose { inbound, outbound in
-                /// Audits a connection-level refusal, tells the client, and ends the connection.
-                func refuse(_ kind: String, _ reason: String, fix: String) async throws {
-                    let error = HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
-                    handler.recordRejected(error, from: peer)
-                    try await outbound.write(Self.frame(Self.encode(error)))
-                }
                 if count > configuration.maximumClients {
                     try await refuse(
                         "TooManyClients", "the \(name) is serving its limit of \(configuration.maximumClients) clients",
-                        fix: "retry shortly; close idle connections"
+                        fix: "retry shortly; close idle connections", peer: peer, outbound: outbound
                     )
                     return
                 }
-                for try await frame in inbound {
-                    switch frame {
-                    case .message(let message):
-                        if let reply = await handler.handle(message, from: peer) {
-                            try await outbound.write(Self.frame(reply))
-                        }
-                    case .tooLarge(let limit):
-                        try await refuse(
-                            "MessageTooLarge", "the message exceeds the limit of \(limit) bytes; the connection is closed",
-                            fix: "send smaller requests"
-                        )
-                        return
-                    case .timedOut(let seconds):
-                        try await refuse(
-                            "ReadTimeout", "the message was not finished within \(seconds) s; the connection is closed",
-                            fix: "terminate every message with a NUL byte"
-                        )
-                        return
+                // When the client goes away, whatever its connection is doing (waiting for the next
+                // event of a stream, say) is cancelled.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await self.answer(inbound, outbound, peer: peer, activity: client.activity)
                     }
+                    group.addTask { await ChannelClosure.wait(for: channel) }
+                    try await group.next()
+                    group.cancelAll()
                 }
             }
         } catch {
@@ -142,10 +130,48 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         }
     }
 
+    /// Answers the connection's messages in order until it ends or breaks a limit.
+    private func answer(
+        _ inbound: NIOAsyncChannelInboundStream<InboundFrame>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        peer: Peer, activity: ConnectionActivity
+    ) async throws {
+        let send: @Sendable ([UInt8]) async throws -> Void = { reply in
+            try await outbound.write(Self.frame(reply))
+        }
+        for try await frame in inbound {
+            switch frame {
+            case .message(let message):
+                activity.begin()
+                await handler.handle(message, from: peer, send: send)
+                activity.end()
+            case .tooLarge(let limit):
+                try await refuse(
+                    "MessageTooLarge", "the message exceeds the limit of \(limit) bytes; the connection is closed",
+                    fix: "send smaller requests", peer: peer, outbound: outbound
+                )
+                return
+            case .timedOut(let seconds):
+                try await refuse(
+                    "ReadTimeout", "the message was not finished within \(seconds) s; the connection is closed",
+                    fix: "terminate every message with a NUL byte", peer: peer, outbound: outbound
+                )
+                return
+            }
+        }
+    }
+
+    /// Audits a connection-level refusal and tells the client; the caller then ends the connection.
+    private func refuse(
+        _ kind: String, _ reason: String, fix: String, peer: Peer, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws {
+        let error = HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
+        handler.recordRejected(error, from: peer)
+        try await outbound.write(Self.frame(Self.encode(error)))
+    }
+
     /// Encodes an error reply for a problem found before any method was known.
     public static func encode(_ error: HVError) -> [UInt8] {
-        let reply = VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: ""))
-        return (try? VarlinkJSON.encode(reply)) ?? []
+        ErrorReply.encode(error)
     }
 
     private static func frame(_ reply: [UInt8]) -> ByteBuffer {

@@ -18,6 +18,8 @@ struct BrokerCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Socket to bind when systemd passes none.") var socket = "/run/hypervisor/broker.sock"
+    @Option(help: "Socket for calls that hand over an open file (hv iso add); bound when systemd passes only one socket.")
+    var uploadSocket = "/run/hypervisor/upload.sock"
     @Option(help: "The libvirt connection URI.") var libvirtUri = "qemu:///system"
     @Option(help: "Append-only JSON Lines audit log with a SHA-256 hash chain.") var auditLog = "/var/log/hypervisor/audit.jsonl"
     @Option(help: "State directory; disk images live in DIR/images, ISO images in DIR/isos.") var stateDir = "/var/lib/hypervisor"
@@ -60,23 +62,31 @@ struct BrokerCommand: AsyncParsableCommand {
         let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
         threadPool.start()
 
+        let hypervisor = LibvirtHypervisor(uri: libvirtUri, layout: layout, policy: hostPolicy, threadPool: threadPool, logger: logger)
         let dispatcher = Dispatcher(
-            hypervisor: LibvirtHypervisor(uri: libvirtUri, layout: layout, policy: hostPolicy, threadPool: threadPool, logger: logger),
+            hypervisor: hypervisor,
             authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
             audit: audit,
             logger: logger
         )
 
-        var configuration = ServerConfiguration(listener: Self.listener(fallback: socket))
+        let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
+        var configuration = ServerConfiguration(listener: listeners.broker)
         configuration.maximumClients = maxClients
         configuration.maximumMessageSize = maxMessageBytes
         configuration.readTimeout = .seconds(Int64(readTimeout))
         configuration.idleExit = idleExit > 0 ? .seconds(idleExit) : nil
 
         let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: logger)
+        let uploads = DescriptorServer(
+            name: "upload", configuration: DescriptorServerConfiguration(listener: listeners.upload), handler: dispatcher, logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [
+                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: uploads, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -94,9 +104,12 @@ struct BrokerCommand: AsyncParsableCommand {
         )
     }
 
-    /// The socket systemd passed, if any; otherwise the path to bind.
-    static func listener(fallback path: String) -> ServerConfiguration.Listener {
+    /// The sockets systemd passed (hv-broker.socket: the broker socket, then the upload socket);
+    /// otherwise the paths to bind.
+    static func listeners(fallback path: String, upload: String) -> (broker: ServerConfiguration.Listener, upload: ServerConfiguration.Listener) {
         let count = sd_listen_fds(1)
-        return count >= 1 ? .inherited(descriptor: SD_LISTEN_FDS_START) : .path(path)
+        let broker: ServerConfiguration.Listener = count >= 1 ? .inherited(descriptor: SD_LISTEN_FDS_START) : .path(path)
+        let uploads: ServerConfiguration.Listener = count >= 2 ? .inherited(descriptor: SD_LISTEN_FDS_START + 1) : .path(upload)
+        return (broker, uploads)
     }
 }

@@ -11,7 +11,7 @@ struct HV: ParsableCommand {
             5 broker, polkit or libvirt unavailable, 6 conflicting state.
             """,
         subcommands: [
-            HostCommand.self, VmCommand.self, SnapshotCommand.self, PoolCommand.self, NetCommand.self, IsoCommand.self,
+            HostCommand.self, VmCommand.self, SnapshotCommand.self, PoolCommand.self, NetCommand.self, IsoCommand.self, EventsCommand.self,
             AuditCommand.self, HealthCommand.self, MetricsCommand.self, AlertsCommand.self,
         ]
     )

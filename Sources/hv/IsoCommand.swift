@@ -6,7 +6,7 @@ import HVProtocol
 struct IsoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iso", abstract: "The ISO library: images machines boot from, checked by SHA-256.",
-        subcommands: [List.self, Verify.self, Remove.self]
+        subcommands: [List.self, Add.self, Verify.self, Remove.self]
     )
 
     struct List: ParsableCommand {

@@ -7,7 +7,8 @@ struct VmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm", abstract: "Virtual machines.",
         subcommands: [
-            List.self, Info.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self, Log.self, Snapshot.self,
+            List.self, Info.self, Apply.self, Export.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self,
+            Log.self, Snapshot.self, Clone.self, Template.self,
         ]
     )
 

@@ -109,6 +109,21 @@ final class FakeHypervisor: Hypervisor {
         return facts
     }
 
+    /// Two events, then the stream stays open like a real one.
+    func follow() async throws(HVError) -> AsyncStream<VmEvent> {
+        await note("follow")
+        let (stream, continuation) = AsyncStream<VmEvent>.makeStream()
+        continuation.yield(VmEvent(time: "2026-01-01T00:00:00Z", vm: "web", event: "started", detail: "booted"))
+        continuation.yield(VmEvent(time: "2026-01-01T00:00:01Z", vm: "web", event: "stopped", detail: "destroyed"))
+        Task { try? await Task.sleep(for: .seconds(30)); continuation.finish() }
+        return stream
+    }
+
+    func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo {
+        await note("isoAdd \(parameters.name) uid=\(caller.uid)")
+        return IsoInfo(name: parameters.name, size: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0, addedBy: caller.uid, source: nil, signatureVerified: false)
+    }
+
     /// Records the request's operation and target; replies with no parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")

@@ -12,6 +12,7 @@ final class Stack: @unchecked Sendable {
 
     let base = "/var/lib/hv-it"
     var socket: String { base + "/run/broker.sock" }
+    var uploadSocket: String { base + "/run/upload.sock" }
     var auditLog: String { base + "/log/audit.jsonl" }
     var stateDirectory: String { base + "/state" }
     var consoleDirectory: String { base + "/log/console" }
@@ -73,14 +74,30 @@ final class Stack: @unchecked Sendable {
         try expectSuccess(run([Environment.root + "/Tests/Fixtures/make-guest-iso.sh", iso, Self.marker]))
     }
 
+    /// The host policy under test: small per-machine limits and an operator quota.
+    func writePolicy() throws -> String {
+        let path = base + "/policy.yaml"
+        let text = """
+            limits: {vcpus: 2, memory: 4GiB, disk: 64GiB}
+            groups:
+              hypervisor-operators: {vms: 6, vcpus: 8, memory: 8GiB}
+            bridges: []
+            default_network: default
+            iso: {max_size: 256MiB}
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Starts the broker the way systemd would: the activator owns the listening socket and
     /// passes it on the first connection. Spawned directly rather than with Foundation.Process,
     /// whose single reaping thread would block waiting on this long-lived child.
     func startBroker() throws {
         let log = base + "/log/broker.log"
         let arguments = [
-            "/usr/bin/systemd-socket-activate", "--listen=" + socket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system",
+            "/usr/bin/systemd-socket-activate", "--listen=" + socket, "--listen=" + uploadSocket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system",
             "--audit-log", auditLog, "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
+            "--policy", try writePolicy(),
         ]
         try spawn(arguments, log: log)
         guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {
@@ -88,6 +105,7 @@ final class Stack: @unchecked Sendable {
         }
         // systemd's hv-broker.socket sets SocketMode=0666; the activator leaves the umask's mode.
         chmod(socket, 0o666)
+        chmod(uploadSocket, 0o666)
     }
 
     /// Runs `hv` as a user against this broker.

@@ -10,3 +10,34 @@ public struct VmCloneParameters: Codable, Sendable, Hashable {
         self.linked = linked
     }
 }
+
+/// Create or update the machine a spec describes.
+public struct VmApplyParameters: Codable, Sendable, Hashable {
+    public var spec: MachineSpec
+    /// Work out and report the changes, but change nothing.
+    public var dryRun: Bool?
+    public init(spec: MachineSpec, dryRun: Bool? = nil) {
+        self.spec = spec
+        self.dryRun = dryRun
+    }
+}
+
+public struct VmApplyReply: Codable, Sendable, Hashable {
+    public var created: Bool
+    public var changes: [SpecChange]
+    /// The machine is running and some changes wait for its next boot.
+    public var restartNeeded: Bool
+    /// The machine as defined now; absent for a dry run of a new machine.
+    public var vm: VmDetails?
+    public init(created: Bool, changes: [SpecChange], restartNeeded: Bool, vm: VmDetails?) {
+        self.created = created
+        self.changes = changes
+        self.restartNeeded = restartNeeded
+        self.vm = vm
+    }
+}
+
+public struct VmExportReply: Codable, Sendable, Hashable {
+    public var spec: MachineSpec
+    public init(spec: MachineSpec) { self.spec = spec }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import HVDomainXML
+import HVImages
+import HVLibvirt
+import HVProtocol
+import HVServer
+
+/// `hv vm apply` and `hv vm export`: machines from declarative specs.
+extension LibvirtHypervisor {
+    func apply(_ spec: MachineSpec, dryRun: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        let spec = spec.normalized()
+        let callerGroups = CallerGroups.names(uid: caller.uid)
+        let reply = try await run { connection in try self.applyPrepared(spec, dryRun: dryRun, caller: caller, groups: callerGroups, connection) }
+        return try Self.reply(reply)
+    }
+
+    /// Applies a normalized spec on the libvirt thread.
+    func applyPrepared(_ spec: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, _ connection: Connection) throws -> VmApplyReply {
+        let existing = try connection.domain(named: spec.name)
+        var current: MachineSpec?
+        var metadata = MachineMetadata(
+            specJSON: try Self.canonicalJSON(spec), ownerUID: caller.uid,
+            ownerGroup: policy.quotaGroup(for: groups) ?? CallerGroups.groupName(caller.gid) ?? "root",
+            tags: spec.tags, description: spec.description
+        )
+        var uuid: String?
+        if let existing {
+            guard let recorded = MachineMetadata.read(domainXML: try existing.xmlDescription(flags: .inactive)),
+                let decoded = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+            else {
+                throw HVError(
+                    .alreadyExists, "a machine named '\(spec.name)' exists but was not made from a spec, so apply won't change it",
+                    fix: "choose another name, or delete it ('hv vm delete \(spec.name)') and apply the spec", details: ["name": spec.name]
+                )
+            }
+            if recorded.template {
+                throw HVError(
+                    .invalidState, "'\(spec.name)' is a template; templates are not changed by apply",
+                    fix: "clone it ('hv vm clone \(spec.name) NEW') and apply a spec to the clone", details: ["name": spec.name, "state": "template"]
+                )
+            }
+            current = Self.pinningAssignedMACs(decoded, domainXML: try existing.xmlDescription(flags: .inactive))
+            uuid = try existing.uuid()
+            metadata.ownerUID = recorded.ownerUID
+            metadata.ownerGroup = recorded.ownerGroup
+        }
+
+        let changes = current.map { SpecChanges.between(current: $0, desired: spec) } ?? []
+        if let first = changes.first(where: { if case .refused = $0.effect { true } else { false } }),
+            case .refused(let reason) = first.effect
+        {
+            throw HVError(
+                .invalidSpec, "\(first.field): \(reason)",
+                fix: "keep '\(first.field)' as it is (export the current spec with 'hv vm export \(spec.name)')",
+                details: ["field": first.field]
+            )
+        }
+
+        // Limits first: a request over them is refused before any name is looked up.
+        try policy.checkMachine(Usage(vms: 1, vcpus: spec.vcpus, memory: spec.memory, disk: spec.declaredDiskSize))
+        let plan = try plan(spec, metadata: metadata, uuid: uuid, connection)
+        try policy.checkMachine(plan.usage)
+        let group = current == nil ? policy.quotaGroup(for: groups) : (policy.groups[metadata.ownerGroup] == nil ? nil : metadata.ownerGroup)
+        let previous = try current.map { _ in try self.usage(ofMachine: spec.name, connection) } ?? Usage()
+        try policy.checkGroup(group, current: try groupUsage(group, connection), removing: previous, adding: plan.usage)
+        _ = try DomainXML.machine(plan.definition)
+
+        let active = try existing?.isActive() ?? false
+        let restartNeeded = active && changes.contains { $0.effect == .nextBoot }
+        if dryRun {
+            return VmApplyReply(created: existing == nil, changes: changes, restartNeeded: restartNeeded, vm: try existing.map(details))
+        }
+        if current == spec, let existing {
+            return VmApplyReply(created: false, changes: [], restartNeeded: false, vm: try details(existing))
+        }
+
+        var created: [StorageVolume] = []
+        do {
+            for volume in plan.newVolumes {
+                created.append(try volume.pool.createVolume(xml: volume.xml, flags: []))
+            }
+            for growth in plan.growths {
+                if active {
+                    try existing?.blockResize(disk: try growth.volume.path(), to: growth.size.bytes)
+                } else {
+                    try growth.volume.resize(to: growth.size.bytes)
+                }
+            }
+            if let cloudInit = spec.cloudInit {
+                try buildSeed(cloudInit, machine: spec.name)
+            }
+            let domain = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
+            try domain.setAutostart(spec.autostart?.enabled ?? false)
+            return VmApplyReply(created: existing == nil, changes: changes, restartNeeded: restartNeeded, vm: try details(domain))
+        } catch {
+            // New volumes are ours: a failed apply leaves none behind.
+            for volume in created { try? volume.delete() }
+            throw error
+        }
+    }
+
+    func export(_ name: String) async throws(HVError) -> [String: JSONValue] {
+        let spec = try await run { connection in
+            let domain = try self.domain(name, connection)
+            let xml = try domain.xmlDescription(flags: .inactive)
+            guard let recorded = MachineMetadata.read(domainXML: xml),
+                let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+            else {
+                throw HVError(
+                    .notFound, "'\(name)' was not made from a spec, so there is none to export",
+                    fix: "write a spec for it (see docs/SPEC.md) and apply it to a new machine", details: ["name": name]
+                )
+            }
+            // Pin what libvirt chose, so applying the export changes nothing.
+            return Self.pinningAssignedMACs(spec, domainXML: xml)
+        }
+        return try Self.reply(VmExportReply(spec: spec))
+    }
+
+    /// The spec with the MAC addresses libvirt assigned filled in where it named none.
+    static func pinningAssignedMACs(_ spec: MachineSpec, domainXML: String) -> MachineSpec {
+        guard let facts = try? DomainFacts.read(domainXML: domainXML) else { return spec }
+        var spec = spec
+        for (index, mac) in facts.macAddresses.enumerated() where index < spec.networks.count && spec.networks[index].mac == nil {
+            spec.networks[index].mac = mac
+        }
+        return spec.normalized()
+    }
+
+    /// The spec JSON kept in the domain's metadata: sorted keys, so equal specs give equal text.
+    static func canonicalJSON(_ spec: MachineSpec) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(spec), as: UTF8.self)
+    }
+
+    func buildSeed(_ cloudInit: CloudInitSpec, machine: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: layout.seedDirectory, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: layout.seedPath(machine: machine))
+            try CloudInitSeed(runner: ProcessRunner(logger: logger)).build(
+                userData: cloudInit.userData, metaData: cloudInit.metaData, networkConfig: cloudInit.networkConfig,
+                instanceID: machine, at: layout.seedPath(machine: machine)
+            )
+        } catch let error as ImageError {
+            throw error.hvError
+        }
+    }
+
+    /// What one spec-made machine takes, from its recorded spec.
+    func usage(ofMachine name: String, _ connection: Connection) throws -> Usage {
+        guard let domain = try connection.domain(named: name) else { return Usage() }
+        return try usage(of: domain, connection) ?? Usage()
+    }
+
+    func usage(of domain: Domain, _ connection: Connection) throws -> Usage? {
+        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+            let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+        else { return nil }
+        var disk: UInt64 = 0
+        for item in spec.disks {
+            let pool = item.pool ?? layout.poolName
+            let capacity = try connection.storagePool(named: pool)?.volume(named: Self.volumeName(machine: spec.name, disk: item.name))?.info().capacity
+            disk += max(item.size?.bytes ?? 0, capacity ?? 0)
+        }
+        return Usage(vms: 1, vcpus: spec.vcpus, memory: spec.memory, disk: ByteSize(bytes: disk))
+    }
+
+    /// What the machines charged to `group` take now.
+    func groupUsage(_ group: String?, _ connection: Connection) throws -> Usage {
+        guard let group else { return Usage() }
+        var total = Usage()
+        for domain in try connection.domains() {
+            guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+                recorded.ownerGroup == group, let usage = try usage(of: domain, connection)
+            else { continue }
+            total = total + usage
+        }
+        return total
+    }
+}
+
+extension MachineSpec {
+    /// The sum of the sizes the spec states (template disks without a size count as nothing here).
+    var declaredDiskSize: ByteSize {
+        ByteSize(bytes: disks.reduce(UInt64(0)) { $0 &+ ($1.size?.bytes ?? 0) })
+    }
+}

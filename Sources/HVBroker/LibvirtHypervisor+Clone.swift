@@ -1,0 +1,103 @@
+import Foundation
+import HVDomainXML
+import HVLibvirt
+import HVProtocol
+import HVServer
+
+/// Templates and clones. A clone is applied like any spec, so quotas, the policy and the audit
+/// trail treat it exactly like a machine made by hand.
+extension LibvirtHypervisor {
+    func clone(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        let spec = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
+        let groups = CallerGroups.names(uid: caller.uid)
+        let reply = try await run { connection in
+            do {
+                return try self.applyPrepared(spec, caller: caller, groups: groups, connection)
+            } catch {
+                // Full copies made for this clone are taken back if it could not be defined.
+                if !linked, try connection.domain(named: name) == nil {
+                    for disk in spec.disks {
+                        let pool = try connection.storagePool(named: disk.pool ?? self.layout.poolName)
+                        try pool?.volume(named: Self.volumeName(machine: name, disk: disk.name))?.delete()
+                    }
+                }
+                throw error
+            }
+        }
+        guard let vm = reply.vm else { throw HVError(.failed, "the clone was defined but could not be read back") }
+        return try Self.reply(VmInfoReply(vm: vm))
+    }
+
+    /// The clone's spec; for a full clone the disk copies are made here.
+    private func cloneSpec(_ source: String, to name: String, linked: Bool, _ connection: Connection) throws -> MachineSpec {
+        let domain = try self.domain(source, connection)
+        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+            var spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+        else {
+            throw HVError(.invalidState, "'\(source)' was not made from a spec, so it can't be cloned", fix: "clone a machine made with 'hv vm apply'", details: ["name": source, "state": "unmanaged"])
+        }
+        if try connection.domain(named: name) != nil {
+            throw HVError(.alreadyExists, "a virtual machine named '\(name)' already exists", fix: "choose another name", details: ["name": name])
+        }
+        if linked && !recorded.template {
+            throw HVError(
+                .invalidState, "'\(source)' is not a template; a linked clone needs one, because its disks must never change",
+                fix: "make it a template first ('hv vm template \(source)'), or make a full clone (without --linked)",
+                details: ["name": source, "state": "not a template"]
+            )
+        }
+        let state = try domain.state()
+        if !linked && state.isActive {
+            throw HVError(.invalidState, "'\(source)' is \(state.rawValue); a full clone copies its disks, so stop it first", fix: "hv vm stop \(source) --wait 60", details: ["name": source, "state": state.rawValue])
+        }
+        let originals = spec.disks
+        spec.name = name
+        spec.networks = spec.networks.map { NicSpec(network: $0.network, bridge: $0.bridge, model: $0.model, mac: nil) }
+        spec.disks = try originals.map { disk in
+            let pool = try self.allowedPool(disk.pool, connection)
+            let sourceVolume = try self.volume(Self.volumeName(machine: source, disk: disk.name), in: pool)
+            var copy = disk
+            if linked {
+                copy.template = sourceVolume.name
+                copy.size = nil
+            } else {
+                let capacity = ByteSize(bytes: try sourceVolume.info().capacity)
+                let xml = try VolumeXML.qcow2(name: Self.volumeName(machine: name, disk: disk.name), capacity: capacity)
+                _ = try pool.cloneVolume(xml: xml, from: sourceVolume)
+                copy.template = nil
+                copy.size = capacity
+            }
+            return copy
+        }
+        return spec.normalized()
+    }
+
+    func makeTemplate(_ name: String, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        try await run { connection in
+            let domain = try self.domain(name, connection)
+            let state = try domain.state()
+            guard !state.isActive else {
+                throw HVError(.invalidState, "'\(name)' is \(state.rawValue); only a stopped machine can become a template", fix: "hv vm stop \(name) --wait 60", details: ["name": name, "state": state.rawValue])
+            }
+            guard var recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+                let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+            else {
+                throw HVError(.invalidState, "'\(name)' was not made from a spec", fix: "only machines made with 'hv vm apply' can become templates", details: ["name": name, "state": "unmanaged"])
+            }
+            recorded.template = true
+            let catalog = TemplateCatalog(stateDirectory: self.layout.stateDirectory)
+            for disk in spec.disks {
+                let pool = try self.allowedPool(disk.pool, connection)
+                let volume = try self.volume(Self.volumeName(machine: name, disk: disk.name), in: pool)
+                let path = try volume.path()
+                _ = try self.probeTemplate(path: path)
+                guard chmod(path, 0o444) == 0 else { throw HVError(.failed, "cannot make \(volume.name) read-only: \(String(cString: strerror(errno)))") }
+                try catalog.add(pool: pool.name, volume: volume.name)
+            }
+            let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), connection)
+            _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
+            try domain.setAutostart(false)
+        }
+        return [:]
+    }
+}

@@ -1,0 +1,84 @@
+import CHVFDPassing
+import Foundation
+import HVProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Calls on the broker's upload socket, which carry one open file along with the Varlink call
+/// (SCM_RIGHTS): the broker reads the caller's file through the descriptor and never opens a path
+/// the caller names.
+public enum DescriptorPassing {
+    public static let defaultSocketPath = "/run/hypervisor/upload.sock"
+    /// How long the broker may take to answer by default: it copies and checks the whole file first.
+    public static let defaultTimeoutSeconds = 3600
+
+    /// Sends one call with `descriptor` attached and returns the reply (which may be an error
+    /// reply; see `VarlinkReply.error`). The descriptor stays open here; the broker gets its own.
+    public static func call(
+        socketPath: String = defaultSocketPath, method: String, parameters: [String: JSONValue] = [:],
+        descriptor: Int32, timeoutSeconds: Int = defaultTimeoutSeconds
+    ) throws(HVError) -> VarlinkReply {
+        let message: [UInt8]
+        do {
+            message = try VarlinkJSON.encode(VarlinkCall(method: method, parameters: parameters))
+        } catch {
+            throw HVError(.invalidParameter, "could not encode the call: \(error)")
+        }
+        return try exchange(socketPath: socketPath, message: message, descriptors: [descriptor], timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Calls `method` with typed parameters and decodes the reply, throwing an error reply as `HVError`.
+    public static func call<Parameters: Encodable, Reply: Decodable>(
+        _ method: String, _ parameters: Parameters, descriptor: Int32, socketPath: String = defaultSocketPath,
+        timeoutSeconds: Int = defaultTimeoutSeconds, as reply: Reply.Type = Reply.self
+    ) throws(HVError) -> Reply {
+        let object: [String: JSONValue]
+        do {
+            object = try VarlinkJSON.object(parameters)
+        } catch {
+            throw HVError(.invalidParameter, "could not encode parameters: \(error)")
+        }
+        let answer = try call(
+            socketPath: socketPath, method: method, parameters: object, descriptor: descriptor, timeoutSeconds: timeoutSeconds
+        )
+        if let error = answer.error {
+            throw HVError(varlinkName: error, parameters: answer.parameters)
+        }
+        do {
+            return try VarlinkJSON.convert(answer.parameters ?? [:], to: Reply.self)
+        } catch {
+            throw HVError(.protocolError, "the broker's reply to \(method) could not be read: \(error)")
+        }
+    }
+
+    /// Sends an encoded call (without its NUL) with any number of descriptors attached, at most 16,
+    /// and reads the reply. The broker accepts exactly one; this form exists so tests can check
+    /// that it refuses anything else.
+    public static func exchange(
+        socketPath: String, message: [UInt8], descriptors: [Int32], timeoutSeconds: Int = defaultTimeoutSeconds
+    ) throws(HVError) -> VarlinkReply {
+        let client = try VarlinkClient(socketPath: socketPath, service: "broker", timeoutSeconds: timeoutSeconds)
+        let frame = MessageFramer.frame(message)
+        let sent = frame.withUnsafeBytes { bytes in
+            descriptors.withUnsafeBufferPointer { fds in
+                hv_send_with_descriptors(client.descriptor, bytes.baseAddress, bytes.count, fds.baseAddress, Int32(fds.count))
+            }
+        }
+        guard sent > 0 else {
+            throw HVError(
+                .brokerUnavailable, "could not send the call to \(socketPath): \(String(cString: strerror(errno)))",
+                fix: "check that the broker is running: systemctl status hv-broker.socket"
+            )
+        }
+        // The descriptors went with the first bytes; the rest of a long call follows as plain data.
+        if sent < frame.count { try client.send(Array(frame[sent...])) }
+        let reply = try client.receive()
+        do {
+            return try VarlinkJSON.decode(VarlinkReply.self, from: reply)
+        } catch {
+            throw HVError(.protocolError, "the broker sent a reply that is not Varlink JSON: \(error)")
+        }
+    }
+}

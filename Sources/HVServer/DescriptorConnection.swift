@@ -1,0 +1,168 @@
+import CHVFDPassing
+import CHVShims
+import Foundation
+import HVProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client of a `DescriptorServer`: the blocking system calls, run on a dedicated thread.
+struct DescriptorConnection: Sendable {
+    let socket: Int32
+    let peer: Peer
+
+    /// What the client sent.
+    enum Received: Sendable {
+        /// A whole call and exactly one descriptor, checked to be a readable regular file.
+        case call(message: [UInt8], descriptor: Int32)
+        /// A call the server refuses; every descriptor that came with it is closed already.
+        case refused(HVError)
+        /// The client left before finishing its call, or the server is stopping.
+        case abandoned
+    }
+
+    /// The connection with its peer's kernel-vouched credentials; nil (and closed) if the kernel
+    /// would not say who is calling.
+    static func accept(_ socket: Int32) -> DescriptorConnection? {
+        var credentials = hv_ucred()
+        var length = socklen_t(MemoryLayout<hv_ucred>.size)
+        guard getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
+            Glibc.close(socket)
+            return nil
+        }
+        return DescriptorConnection(
+            socket: socket, peer: Peer(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
+        )
+    }
+
+    /// Reads one NUL-terminated call and the descriptors that come with it, all within `timeout`.
+    func receive(maximumMessageSize: Int, timeout: Duration, wake: WakePipe) -> Received {
+        var message: [UInt8] = []
+        var descriptors: [Int32] = []
+        var descriptorCount = 0
+        var truncated = false
+        func refuse(_ error: HVError) -> Received {
+            descriptors.forEach { Glibc.close($0) }
+            return .refused(error)
+        }
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let remaining = deadline - .now
+            guard remaining > .zero else {
+                return refuse(Self.protocolError(
+                    "ReadTimeout", "the call was not finished within \(timeout.components.seconds) s",
+                    fix: "send the call, terminated by a NUL byte, right after connecting"
+                ))
+            }
+            switch wake.poll(socket, milliseconds: Self.milliseconds(remaining)) {
+            case .woken:
+                descriptors.forEach { Glibc.close($0) }
+                return .abandoned
+            case .timedOut: continue
+            case .ready: break
+            }
+            var received = [Int32](repeating: -1, count: Int(HV_FD_RECEIVE_CAPACITY))
+            var count: Int32 = 0
+            var cut: Int32 = 0
+            let bytes = buffer.withUnsafeMutableBytes { raw in
+                hv_receive_with_descriptors(
+                    socket, raw.baseAddress, raw.count, &received, HV_FD_RECEIVE_CAPACITY, &count, &cut
+                )
+            }
+            let code = errno
+            descriptors += received.prefix(min(Int(count), Int(HV_FD_RECEIVE_CAPACITY)))
+            descriptorCount += Int(count)
+            truncated = truncated || cut != 0
+            if bytes < 0 && (code == EINTR || code == EAGAIN) { continue }
+            guard bytes > 0 else {
+                descriptors.forEach { Glibc.close($0) }
+                return .abandoned
+            }
+            let chunk = buffer[..<bytes]
+            let end = chunk.firstIndex(of: 0)
+            message += chunk[..<(end ?? bytes)]
+            guard message.count <= maximumMessageSize else {
+                return refuse(Self.protocolError(
+                    "MessageTooLarge", "the call exceeds the limit of \(maximumMessageSize) bytes",
+                    fix: "send a smaller call"
+                ))
+            }
+            if end != nil { break }
+        }
+        guard !truncated, descriptorCount == 1, let descriptor = descriptors.first else {
+            let count = truncated ? "more than \(HV_FD_RECEIVE_CAPACITY)" : "\(descriptorCount)"
+            return refuse(HVError.invalidParameter(
+                "descriptor",
+                descriptorCount == 0
+                    ? "the call carried no file descriptor; exactly one open file must come with it (SCM_RIGHTS)"
+                    : "the call carried \(count) file descriptors; exactly one is accepted",
+                fix: "use 'hv iso add', which opens the file and passes it along with the call"
+            ))
+        }
+        if let problem = Self.checkReadableFile(descriptor) { return refuse(problem) }
+        return .call(message: message, descriptor: descriptor)
+    }
+
+    /// Writes the reply and its NUL terminator; a client that does not take it within `timeout`
+    /// is given up.
+    func reply(_ reply: [UInt8], timeout: Duration) {
+        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = reply + [0]
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    func close() {
+        _ = Glibc.close(socket)
+    }
+
+    /// Why `descriptor` may not be read as a file, or nil if it may: it must be a regular file,
+    /// opened for reading.
+    static func checkReadableFile(_ descriptor: Int32) -> HVError? {
+        var status = stat()
+        let flags = fcntl(descriptor, F_GETFL)
+        guard fstat(descriptor, &status) == 0, flags >= 0 else {
+            return HVError.invalidParameter("descriptor", "the descriptor could not be examined: \(String(cString: strerror(errno)))")
+        }
+        let kind: String? = switch status.st_mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a pipe"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFLNK: "a symbolic link"
+        default: "not a file"
+        }
+        if let kind {
+            return HVError.invalidParameter(
+                "descriptor", "the descriptor is \(kind), not a regular file",
+                fix: "pass an image file that has been downloaded completely"
+            )
+        }
+        guard hv_flags_allow_reading(flags) != 0 else {
+            return HVError.invalidParameter(
+                "descriptor", "the descriptor is not open for reading",
+                fix: "open the file read-only before passing it"
+            )
+        }
+        return nil
+    }
+
+    static func protocolError(_ kind: String, _ reason: String, fix: String) -> HVError {
+        HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+    }
+}

@@ -1,0 +1,36 @@
+import HVProtocol
+
+/// Answers calls that arrive on a `DescriptorServer`, each carrying one open file.
+public protocol DescriptorHandler: Sendable {
+    /// Handles one Varlink call and returns its encoded reply.
+    ///
+    /// - Parameter descriptor: an open, close-on-exec descriptor of a regular file the caller may
+    ///   read (read-only or read-write; never a pipe, socket, directory or O_PATH reference). It
+    ///   is the caller's file, which the caller may still be changing: copy it before trusting its
+    ///   contents. It stays open until this returns; the server closes it afterwards (`dup` it to
+    ///   keep it longer).
+    func handle(_ message: [UInt8], descriptor: Int32, from peer: Peer) async -> [UInt8]
+
+    /// Told about a call refused before it reached `handle` (no descriptor or several, one that
+    /// is not a readable regular file, oversized or unfinished input, too many clients).
+    func recordRejected(_ error: HVError, from peer: Peer)
+}
+
+/// Where a `DescriptorServer` listens and the limits it enforces.
+public struct DescriptorServerConfiguration: Sendable {
+    public var listener: ServerConfiguration.Listener
+    /// The permissions of a socket file the server binds itself; polkit decides, not the mode.
+    public var socketMode: UInt32 = 0o666
+    /// The largest call a client may send, in bytes.
+    public var maximumMessageSize = 64 * 1024
+    /// Connections beyond this many at once are told so and closed.
+    public var maximumClients = 8
+    /// How long a client has to send its whole call, descriptor included, after connecting.
+    public var receiveTimeout: Duration = .seconds(10)
+    /// How long writing the reply may take before the client is given up.
+    public var sendTimeout: Duration = .seconds(10)
+
+    public init(listener: ServerConfiguration.Listener) {
+        self.listener = listener
+    }
+}

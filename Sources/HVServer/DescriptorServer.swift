@@ -1,0 +1,138 @@
+import Foundation
+import HVProtocol
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A small Unix-socket server for Varlink calls that carry one open file descriptor (SCM_RIGHTS),
+/// which the NIO channel of the main socket cannot receive: `hv iso add` hands the broker the file
+/// it downloaded this way, so the broker never opens a path the caller names.
+///
+/// Each connection carries exactly one call: the client sends it with the descriptor attached,
+/// reads the reply, and the server closes the descriptor and the connection. Accepting and every
+/// blocking read and write happen on dedicated threads, never on an event loop or the cooperative
+/// pool; only the handler runs as async code. Graceful shutdown wakes every blocked thread.
+public final class DescriptorServer<Handler: DescriptorHandler>: Service {
+    let configuration: DescriptorServerConfiguration
+    let handler: Handler
+    let name: String
+    let logger: Logger
+    private let activeClients = Atomic<Int>(0)
+
+    /// - Parameter name: how log lines and error messages name this server, e.g. `broker upload`.
+    public init(name: String, configuration: DescriptorServerConfiguration, handler: Handler, logger: Logger) {
+        self.name = name
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let listener: UnixListener
+        switch configuration.listener {
+        case .path(let path): listener = try UnixListener(path: path, mode: configuration.socketMode)
+        case .inherited(let descriptor): listener = try UnixListener(adopting: descriptor)
+        }
+        let wake = try WakePipe()
+        defer {
+            listener.close()
+            wake.close()
+        }
+        logger.info("\(name) listening", metadata: ["listener": "\(configuration.listener)"])
+        let (connections, continuation) = AsyncStream.makeStream(of: Int32.self)
+        do {
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        let failure = await DedicatedThread.run { () -> HVError? in
+                            do throws(HVError) {
+                                while let socket = try listener.accept(wake: wake) {
+                                    self.admit(socket, into: continuation)
+                                }
+                                return nil
+                            } catch {
+                                return error
+                            }
+                        }
+                        continuation.finish()
+                        if let failure { throw failure }
+                    }
+                    for await socket in connections {
+                        group.addTask { await self.serve(socket, wake: wake) }
+                    }
+                    // Stopping (or cancelled): wake the accept thread and every connection's thread.
+                    wake.signal()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                wake.signal()
+            }
+        } catch {
+            logger.error("\(name) stopped accepting", metadata: ["error": "\(error)"])
+            throw error
+        }
+        logger.info("\(name) stopped")
+    }
+
+    /// On the accept thread: passes the connection on, or tells the client the server is full.
+    private func admit(_ socket: Int32, into continuation: AsyncStream<Int32>.Continuation) {
+        let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
+        guard count <= configuration.maximumClients else {
+            activeClients.wrappingSubtract(1, ordering: .relaxed)
+            guard let connection = DescriptorConnection.accept(socket) else { return }
+            let error = DescriptorConnection.protocolError(
+                "TooManyClients", "the \(name) is serving its limit of \(configuration.maximumClients) clients",
+                fix: "retry shortly"
+            )
+            handler.recordRejected(error, from: connection.peer)
+            connection.reply(ErrorReply.encode(error), timeout: .seconds(1))
+            connection.close()
+            return
+        }
+        if case .terminated = continuation.yield(socket) {
+            activeClients.wrappingSubtract(1, ordering: .relaxed)
+            close(socket)
+        }
+    }
+
+    private func serve(_ socket: Int32, wake: WakePipe) async {
+        defer { activeClients.wrappingSubtract(1, ordering: .relaxed) }
+        let configuration = configuration
+        let accepted = await DedicatedThread.run { () -> (DescriptorConnection, DescriptorConnection.Received)? in
+            guard let connection = DescriptorConnection.accept(socket) else { return nil }
+            let received = connection.receive(
+                maximumMessageSize: configuration.maximumMessageSize, timeout: configuration.receiveTimeout, wake: wake
+            )
+            return (connection, received)
+        }
+        guard let (connection, received) = accepted else { return }
+        let reply: [UInt8]
+        switch received {
+        case .abandoned:
+            connection.close()
+            return
+        case .refused(let error):
+            handler.recordRejected(error, from: connection.peer)
+            reply = ErrorReply.encode(error)
+        case .call(let message, let descriptor):
+            reply = await handler.handle(message, descriptor: descriptor, from: connection.peer)
+            close(descriptor)
+        }
+        await DedicatedThread.run {
+            connection.reply(reply, timeout: configuration.sendTimeout)
+            connection.close()
+        }
+    }
+}
+
+/// Runs blocking work on a thread of its own, so it holds up neither an event loop nor the
+/// cooperative pool.
+enum DedicatedThread {
+    static func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: body())
+            }
+        }
+    }
+}

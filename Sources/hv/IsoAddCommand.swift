@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVProtocol
+
+extension IsoCommand {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download an image as you and hand it to the broker, which checks it before keeping it.",
+            discussion: """
+                The download runs with your rights and resumes where it stopped if you run the command again.
+                The broker receives only the open file: it checks the size limit, the SHA-256 and (with
+                --signature) a detached signature against the administrator's keyring. A mismatch keeps nothing.
+                """
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "http:// or https:// URL of the image.") var url: String
+        @Option(help: "The image's SHA-256, as the publisher lists it.") var sha256: String
+        @Option(help: "Its name in the library (default: the URL's file name).") var name: String?
+        @Option(help: "A detached OpenPGP signature file (.sig or .asc) of the image.") var signature: String?
+        @Option(help: "Where partial downloads are kept (default: $XDG_CACHE_HOME/hv or ~/.cache/hv).") var cacheDir: String?
+        @Option(help: "The broker's upload socket (default: $HV_UPLOAD_SOCKET, or upload.sock beside the broker socket).")
+        var uploadSocket: String?
+
+        func run() throws {
+            let name = name ?? URL(string: url)?.lastPathComponent ?? ""
+            do {
+                try IsoName.validate(name, field: "--name")
+                try Sha256Text.validate(sha256, field: "--sha256")
+            } catch {
+                Runner.fail(error)
+            }
+            if options.explain { Runner.printError(Explanation.isoAdd(url, name).text + "\n") }
+            let signatureText = try signature.map(Self.readSignature)
+            let cache = try cacheDirectory()
+            let destination = cache + "/" + name
+            nonisolated(unsafe) let bar = ProgressBar(label: name)
+            let fetched = Self.blocking { () async -> Result<DownloadResult, DownloadError> in
+                do throws(DownloadError) {
+                    return .success(try await IsoDownload.fetch(url: url, to: destination, expectedSHA256: sha256) { received, total in
+                        bar.update(received: received, total: total)
+                    })
+                } catch {
+                    return .failure(error)
+                }
+            }
+            bar.finish()
+            let download: DownloadResult
+            switch fetched {
+            case .success(let result): download = result
+            case .failure(let error): Runner.fail(error.hvError)
+            }
+            let descriptor = open(download.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { Runner.fail(HVError(.failed, "cannot open \(download.path): \(String(cString: strerror(errno)))")) }
+            defer { close(descriptor) }
+            do {
+                let reply = try DescriptorPassing.call(
+                    Method.isoAdd, IsoAddParameters(name: name, sha256: sha256, source: url, signature: signatureText),
+                    descriptor: descriptor, socketPath: uploadSocketPath(), as: IsoReply.self
+                )
+                try? FileManager.default.removeItem(atPath: download.path)
+                if options.json { return Runner.printJSON(reply.iso) }
+                print("added \(reply.iso.name) (\(reply.iso.size.readable), SHA-256 verified\(reply.iso.signatureVerified ? ", signature verified" : ""))")
+            } catch {
+                Runner.fail(error)
+            }
+        }
+
+        static func readSignature(_ path: String) throws -> String {
+            guard let data = FileManager.default.contents(atPath: path), !data.isEmpty, data.count <= 64 * 1024 else {
+                throw ValidationError("--signature: cannot read '\(path)' (or it is empty or over 64 KiB)")
+            }
+            return data.base64EncodedString()
+        }
+
+        func cacheDirectory() throws -> String {
+            let environment = ProcessInfo.processInfo.environment
+            let directory = cacheDir ?? environment["XDG_CACHE_HOME"].map { $0 + "/hv" }
+                ?? environment["HOME"].map { $0 + "/.cache/hv" } ?? "/var/tmp/hv-\(getuid())"
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ValidationError("cannot create the download directory \(directory): \(error.localizedDescription); pass --cache-dir")
+            }
+            return directory
+        }
+
+        func uploadSocketPath() -> String {
+            if let uploadSocket { return uploadSocket }
+            if let socket = ProcessInfo.processInfo.environment["HV_UPLOAD_SOCKET"] { return socket }
+            return (Runner.socketPath(options) as NSString).deletingLastPathComponent + "/upload.sock"
+        }
+
+        /// Runs async work from this synchronous command and waits for it.
+        static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+            let result = Locked<T?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                result.set(await body())
+                done.signal()
+            }
+            done.wait()
+            return result.get()!
+        }
+    }
+}
+
+/// A value handed between a task and the waiting thread.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVProtocol
+import HVSpec
+
+extension VmCommand {
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update a machine from a spec file (YAML or JSON).",
+            discussion: """
+                A running machine is never destroyed: changes that need a restart are saved to its definition
+                and listed. Machines no spec mentions are never touched. See docs/SPEC.md for every field.
+                """
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The spec file.") var file: String
+        @Flag(help: "Show what would change; change nothing.") var dryRun = false
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                Runner.fail(HVError(.notFound, "cannot read \(file)", fix: "check the path; the file is read by you, not by the broker"))
+            }
+            let spec: MachineSpec
+            do {
+                spec = try SpecFile.read(data: data, name: file)
+            } catch {
+                Runner.fail(error.prefixed(file))
+            }
+            let dryRun = dryRun
+            try Runner.run(options, explain: .apply(spec.name, file: file)) { client throws(HVError) in
+                let reply = try client.apply(spec, dryRun: dryRun)
+                if options.json { return Runner.printJSON(reply) }
+                print(ApplyReport.render(reply, name: spec.name, dryRun: dryRun))
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the spec a machine was applied from (YAML).")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+        func run() throws {
+            try Runner.run(options, explain: .export(name)) { client throws(HVError) in
+                let spec = try client.export(name)
+                if options.json { return Runner.printJSON(spec) }
+                let text = SpecFile.export(spec)
+                guard let output else { return print(text, terminator: "") }
+                do {
+                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    throw HVError(.failed, "cannot write \(output): \(error.localizedDescription)")
+                }
+            }
+        }
+    }
+
+    struct Clone: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new machine from another: full copies, or --linked overlays of a template.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The machine to clone.") var source: String
+        @Argument(help: "The new machine's name.") var name: String
+        @Flag(help: "Copy-on-write overlays of a template's disks: instant and small, but the template must stay.") var linked = false
+
+        func run() throws {
+            let linked = linked
+            try Runner.run(options, explain: .clone(source, name, linked: linked)) { client throws(HVError) in
+                let vm = try client.clone(source, to: name, linked: linked)
+                if options.json { return Runner.printJSON(vm) }
+                print("cloned \(source) to \(vm.name)\(linked ? " (linked)" : ""); start it with 'hv vm start \(vm.name)'")
+            }
+        }
+    }
+
+    struct Template: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Turn a stopped machine into a template for linked clones.")
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .makeTemplate(name)) { client throws(HVError) in
+                try client.makeTemplate(name)
+                if !options.json { print("\(name) is a template; make machines from it with 'hv vm clone \(name) NEW --linked'") }
+            }
+        }
+    }
+}
+
+/// What `hv vm apply` prints.
+enum ApplyReport {
+    static func render(_ reply: VmApplyReply, name: String, dryRun: Bool) -> String {
+        var lines: [String] = []
+        if reply.created {
+            lines.append(dryRun ? "would create \(name)" : "created \(name); start it with 'hv vm start \(name)'")
+        } else if reply.changes.isEmpty {
+            lines.append("\(name) already matches the spec; nothing to do")
+        } else {
+            lines.append(dryRun ? "would change \(name):" : "changed \(name):")
+            var table = Table("FIELD", "FROM", "TO", "TAKES EFFECT")
+            for change in reply.changes {
+                table.add(change.field, change.from ?? "-", change.to ?? "-", change.effect == .immediate ? "now" : "at next boot")
+            }
+            lines.append(table.render())
+            for change in reply.changes { if let note = change.note { lines.append("note: \(change.field): \(note)") } }
+        }
+        if reply.restartNeeded {
+            lines.append("\(name) is running: restart it ('hv vm stop \(name) --wait 60' then 'hv vm start \(name)') for the changes marked 'at next boot'")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension HVError {
+    /// The same error with the spec file named at the start of its reason.
+    func prefixed(_ file: String) -> HVError {
+        var copy = self
+        copy.reason = "\(file): \(reason)"
+        return copy
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import HVClient
+import HVProtocol
+import HVServer
+import HVTestSupport
+import Logging
+import Testing
+
+/// The upload socket's limits: message size, time to send the call, concurrent clients, and the
+/// socket systemd passes.
+@Suite(.serialized) struct DescriptorPassingLimitsTests {
+    @Test func oversizedOrUnfinishedCallsAreRefused() async throws {
+        try await withDescriptorServer(ReadingHandler(), configure: { $0.receiveTimeout = .seconds(1) }) { path in
+            let file = try temporaryFile(contents: "x")
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            defer { close(descriptor) }
+            let big = try DescriptorPassing.exchange(
+                socketPath: path, message: [UInt8](repeating: 0x20, count: 70_000), descriptors: [descriptor]
+            )
+            #expect(big.error == "org.hypernixos.Protocol.MessageTooLarge")
+
+            let silent = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            try silent.send(Array(#"{"method":"#.utf8))
+            let timedOut = try VarlinkJSON.decode(VarlinkReply.self, from: try silent.receive())
+            #expect(timedOut.error == "org.hypernixos.Protocol.ReadTimeout")
+        }
+    }
+
+    /// Beyond the limit a client is told so; a client that holds its slot without sending does
+    /// not keep the server from shutting down.
+    @Test func clientsBeyondTheLimitAreToldSo() async throws {
+        let holder = Locked<Int32>(-1)
+        defer { close(holder.get()) }
+        try await withDescriptorServer(ReadingHandler(), configure: { $0.maximumClients = 1 }) { path in
+            holder.set(try connectedSocket(path))
+            let refused = waitUntil(10) {
+                guard let second = try? VarlinkClient(socketPath: path, timeoutSeconds: 10),
+                      let bytes = try? second.receive() else { return false }
+                return (try? VarlinkJSON.decode(VarlinkReply.self, from: bytes))?.error == "org.hypernixos.Protocol.TooManyClients"
+            }
+            #expect(refused)
+        }
+    }
+
+    /// Under systemd the server adopts the listening socket it is given.
+    @Test func adoptsAnInheritedListener() async throws {
+        let path = temporaryDirectory() + "/inherited.sock"
+        let listener = try listeningSocket(path)
+        var configuration = DescriptorServerConfiguration(listener: .inherited(descriptor: listener))
+        configuration.maximumClients = 2
+        let server = DescriptorServer(name: "upload", configuration: configuration, handler: ReadingHandler(), logger: Logger(label: "test"))
+        try await withRunningService(server, socket: path) { path in
+            try await onThread {
+                let file = try temporaryFile(contents: "inherited")
+                let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+                defer { close(descriptor) }
+                let reply = try DescriptorPassing.call(socketPath: path, method: "test.Upload", descriptor: descriptor)
+                #expect(reply.parameters?["content"] == .string("inherited"))
+            }
+        }
+    }
+}
+
+/// A raw connection to the socket at `path`.
+func connectedSocket(_ path: String) throws -> Int32 {
+    let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard connected == 0 else { throw SetupError("connect to \(path): \(String(cString: strerror(errno)))") }
+    return descriptor
+}

@@ -1,0 +1,155 @@
+import Foundation
+import HVBroker
+import HVClient
+import HVProtocol
+import HVServer
+import Logging
+import NIOPosix
+import Testing
+
+/// Specs, snapshots, storage and networks through the broker's libvirt code, on the test driver.
+@Suite(.serialized) struct MachineSpecBrokerTests {
+    static let caller = Peer(uid: 0, gid: 0, pid: getpid(), startTime: 1, executable: "/usr/bin/hv")
+
+    func hypervisor(policy: HostPolicy = HostPolicy()) -> LibvirtHypervisor {
+        let directory = temporaryDirectory()
+        return LibvirtHypervisor(
+            uri: "test:///default", layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
+            policy: policy, threadPool: BulkTests.threadPool, logger: Logger(label: "test")
+        )
+    }
+
+    func spec(_ name: String, vcpus: Int = 2) -> MachineSpec {
+        MachineSpec(
+            name: name, description: "R and D box", tags: ["lab"], vcpus: vcpus, memory: .gibibytes(1),
+            disks: [DiskSpec(name: "root", size: .gibibytes(10)), DiskSpec(name: "data", size: .gibibytes(2), bus: .sata)],
+            networks: [NicSpec(network: "default")], autostart: AutostartSpec(enabled: true, order: 3)
+        ).normalized()
+    }
+
+    func decode<Value: Decodable>(_ type: Value.Type, _ parameters: [String: JSONValue]) throws -> Value {
+        try VarlinkJSON.convert(parameters, to: type)
+    }
+
+    @Test func applyExportAndReapply() async throws {
+        guard LibvirtStatsTests.testDriver() != nil else { return }
+        let hypervisor = hypervisor()
+        let name = "spec-\(UUID().uuidString.prefix(6))"
+        let first = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(spec(name), dryRun: false), caller: Self.caller))
+        #expect(first.created && first.changes.isEmpty && first.vm?.vcpus == 2)
+        #expect(first.vm?.disks.filter { $0.device == "disk" }.count == 2)
+
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport(name), caller: Self.caller)).spec
+        var expected = spec(name)
+        expected.networks[0].mac = exported.networks[0].mac
+        #expect(exported == expected)
+        #expect(exported.networks[0].mac?.hasPrefix("52:54:00") == true)
+
+        // Applying the export changes nothing; a new vCPU count waits for the next boot.
+        let same = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(exported, dryRun: false), caller: Self.caller))
+        #expect(!same.created && same.changes.isEmpty)
+        var bigger = exported
+        bigger.vcpus = 4
+        let dry = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(bigger, dryRun: true), caller: Self.caller))
+        #expect(dry.changes.map(\.field) == ["vcpus"] && dry.changes.first?.effect == .nextBoot)
+        #expect(try await hypervisor.info(name).vcpus == 2)
+        _ = try await hypervisor.perform(.vmApply(bigger, dryRun: false), caller: Self.caller)
+        #expect(try await hypervisor.info(name).vcpus == 4)
+
+        let list = try await hypervisor.list()
+        #expect(list.first { $0.name == name }?.tags == ["lab"])
+        _ = try await hypervisor.delete(name, removeDisks: true)
+    }
+
+    @Test func refusedChangesAndPolicyLimitsNameTheirField() async throws {
+        guard LibvirtStatsTests.testDriver() != nil else { return }
+        let policy = try HostPolicy.parse("limits: {vcpus: 2}\ngroups: {root: {vms: 1}}")
+        let hypervisor = hypervisor(policy: policy)
+        let name = "quota-\(UUID().uuidString.prefix(6))"
+        let tooBig = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmApply(spec(name, vcpus: 3), dryRun: false), caller: Self.caller)
+        }
+        #expect(tooBig?.code == .quotaExceeded && tooBig?.details["limit"] == "limits.vcpus")
+
+        _ = try await hypervisor.perform(.vmApply(spec(name), dryRun: false), caller: Self.caller)
+        let second = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmApply(spec(name + "-b"), dryRun: false), caller: Self.caller)
+        }
+        #expect(second?.details["limit"] == "groups.root.vms")
+
+        var shrunk = spec(name)
+        shrunk.disks[0].size = .gibibytes(5)
+        let shrink = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmApply(shrunk, dryRun: false), caller: Self.caller)
+        }
+        #expect(shrink?.details["field"] == "disks[0].size")
+
+        var bridged = spec(name)
+        bridged.networks = [NicSpec(bridge: "br0")]
+        let bridge = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmApply(bridged, dryRun: false), caller: Self.caller)
+        }
+        #expect(bridge?.details["field"] == "networks[0].bridge")
+        _ = try await hypervisor.delete(name, removeDisks: true)
+    }
+
+    @Test func snapshotsFormATree() async throws {
+        guard LibvirtStatsTests.testDriver() != nil else { return }
+        let hypervisor = hypervisor()
+        let name = "snap-\(UUID().uuidString.prefix(6))"
+        _ = try await hypervisor.perform(.vmApply(spec(name), dryRun: false), caller: Self.caller)
+        _ = try await hypervisor.perform(.snapshotCreate(vm: name, name: "base", description: "clean install"), caller: Self.caller)
+        _ = try await hypervisor.perform(.snapshotCreate(vm: name, name: "tuned", description: nil), caller: Self.caller)
+        let list = try decode(SnapshotListReply.self, try await hypervisor.perform(.snapshotList(vm: name), caller: Self.caller)).snapshots
+        #expect(list.map(\.name) == ["base", "tuned"])
+        #expect(list.first { $0.name == "tuned" }?.parent == "base" && list.first { $0.name == "tuned" }?.current == true)
+        #expect(list.first { $0.name == "base" }?.description == "clean install")
+
+        _ = try await hypervisor.perform(.snapshotRevert(vm: name, name: "base"), caller: Self.caller)
+        let after = try decode(SnapshotListReply.self, try await hypervisor.perform(.snapshotList(vm: name), caller: Self.caller)).snapshots
+        #expect(after.first { $0.current }?.name == "base")
+        let duplicate = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.snapshotCreate(vm: name, name: "base", description: nil), caller: Self.caller)
+        }
+        #expect(duplicate?.code == .alreadyExists)
+        _ = try await hypervisor.perform(.snapshotDelete(vm: name, name: "tuned"), caller: Self.caller)
+        let missing = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.snapshotRevert(vm: name, name: "tuned"), caller: Self.caller)
+        }
+        #expect(missing?.code == .notFound)
+    }
+
+    @Test func networksAndVolumes() async throws {
+        guard LibvirtStatsTests.testDriver() != nil else { return }
+        let hypervisor = hypervisor()
+        let net = "n\(UUID().uuidString.prefix(6).lowercased())"
+        let created = try decode(
+            NetworkReply.self,
+            try await hypervisor.perform(.networkCreate(NetworkCreateParameters(name: net, address: "10.77.0.1/24")), caller: Self.caller)
+        ).network
+        #expect(created.active && created.forward == "nat" && created.address == "10.77.0.1/24")
+        #expect(created.dhcpStart == "10.77.0.2" && created.dhcpEnd == "10.77.0.254")
+        let bad = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.networkCreate(NetworkCreateParameters(name: net + "x", address: "10.77.0.1/33")), caller: Self.caller)
+        }
+        #expect(bad?.code == .invalidParameter)
+        _ = try await hypervisor.perform(.networkStop(net), caller: Self.caller)
+        _ = try await hypervisor.perform(.networkDelete(net), caller: Self.caller)
+        let networks = try decode(NetworkListReply.self, try await hypervisor.perform(.networkList, caller: Self.caller)).networks
+        #expect(!networks.contains { $0.name == net })
+
+        let volume = "v-\(UUID().uuidString.prefix(6)).qcow2"
+        _ = try await hypervisor.perform(.volumeCreate(pool: nil, name: volume, size: .gibibytes(2)), caller: Self.caller)
+        let shrink = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.volumeResize(pool: nil, name: volume, size: .gibibytes(1)), caller: Self.caller)
+        }
+        #expect(shrink?.code == .invalidParameter)
+        let volumes = try decode(VolumeListReply.self, try await hypervisor.perform(.volumeList(pool: nil), caller: Self.caller)).volumes
+        #expect(volumes.first { $0.name == volume }?.capacity == .gibibytes(2))
+        let foreign = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.volumeList(pool: "default-pool"), caller: Self.caller)
+        }
+        #expect(foreign?.code == .permissionDenied)
+        _ = try await hypervisor.perform(.volumeDelete(pool: nil, name: volume), caller: Self.caller)
+    }
+}

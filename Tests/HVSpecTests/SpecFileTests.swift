@@ -1,0 +1,80 @@
+import Foundation
+import HVProtocol
+import HVSpec
+import Testing
+
+@Suite struct SpecFileTests {
+    @Test func theFullExampleParses() throws {
+        let spec = try read(exampleYAML)
+        #expect(spec.name == "web1")
+        #expect(spec.description == "Web server for the lab")
+        #expect(spec.tags == ["web", "lab"])
+        #expect(spec.vcpus == 2)
+        #expect(spec.memory == .gibibytes(2))
+        #expect(spec.firmware == .bios)
+        #expect(spec.machine == .q35)
+        #expect(spec.disks == [
+            DiskSpec(name: "root", size: .gibibytes(20), bus: .virtio, cache: .none),
+            DiskSpec(name: "data", template: "debian-12", pool: "hypervisor-images"),
+        ])
+        #expect(spec.cdrom == "debian-12.iso")
+        #expect(spec.networks == [NicSpec(network: "default", model: .virtio, mac: "52:54:00:12:34:56"), NicSpec(bridge: "br0")])
+        #expect(spec.graphics == GraphicsSpec(type: .vnc, listen: .socket))
+        #expect(spec.serial)
+        #expect(spec.autostart == AutostartSpec(enabled: true, order: 10))
+        #expect(spec.cloudInit == CloudInitSpec(userData: "#cloud-config\nhostname: web1\n", metaData: "instance-id: web1\n"))
+    }
+
+    @Test func jsonFilesGiveTheSameSpec() throws {
+        let yaml = try read(exampleYAML)
+        let json = String(decoding: try JSONEncoder().encode(yaml), as: UTF8.self)
+        #expect(try read(json, name: "web1.json") == yaml)
+    }
+
+    @Test func aMinimalFileAndOneWithEveryDefaultAreEqual() throws {
+        let minimal = try read("name: web1\nvcpus: 1\nmemory: 512MiB\ncdrom: debian-12.iso\ndisks: [{name: root, template: debian-12}]")
+        let explicit = try read("""
+            name: web1
+            tags: []
+            vcpus: 1
+            memory: 536870912
+            firmware: bios
+            machine: q35
+            disks:
+              - {name: root, template: debian-12, bus: virtio, cache: none}
+            cdrom: debian-12.iso
+            networks: []
+            serial: true
+            """)
+        #expect(minimal == explicit)
+        #expect(minimal.normalized() == explicit.normalized())
+        #expect(minimal.firmware == .bios && minimal.serial && minimal.disks[0].bus == .virtio)
+    }
+
+    @Test func normalizationLowersMacAddressesAndDropsEmptyText() throws {
+        let spec = try read(minimal("description: ''\nnetworks: [{network: default, mac: '52:54:00:AB:CD:EF'}]\n"))
+        #expect(spec.networks[0].mac == "52:54:00:ab:cd:ef")
+        #expect(spec.description == nil)
+    }
+
+    /// A plain YAML scalar where the spec expects text is that text, not a number or a boolean.
+    @Test func plainScalarsAreTextWhereTextIsExpected() throws {
+        let spec = try read("name: 2024\nvcpus: 2\nmemory: 2GiB\ndescription: yes\ntags: [1, on]\ndisks: [{name: 1, size: 20GiB}]")
+        #expect(spec.name == "2024")
+        #expect(spec.description == "yes")
+        #expect(spec.tags == ["1", "on"])
+        #expect(spec.disks[0].name == "1")
+    }
+
+    @Test func fileLevelProblemsNameTheFile() throws {
+        let empty = try #require(readError(""))
+        #expect(empty.code == .invalidSpec)
+        #expect(empty.reason == "web1.yaml: is empty")
+        let broken = try #require(readError("name: [web1\n"))
+        #expect(broken.reason.hasPrefix("web1.yaml: is not valid YAML"))
+        let json = try #require(readError("{\"name\": ", name: "web1.json"))
+        #expect(json.reason.hasPrefix("web1.json: is not valid JSON"))
+        let list = try #require(readError("- name: web1\n"))
+        #expect(list.reason.contains("a spec must be a mapping of fields, got a list"))
+    }
+}
