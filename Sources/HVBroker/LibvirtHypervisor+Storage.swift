@@ -155,15 +155,19 @@ extension LibvirtHypervisor {
         let path = try volume.path()
         var found: [String] = []
         for candidate in try pool.volumes() {
-            let xml: String
-            do {
-                xml = try candidate.xmlDescription()
-            } catch where error.isNoStorageVolume {
-                continue  // deleted meanwhile by another request
-            }
+            guard let xml = try Self.description(of: candidate) else { continue }  // deleted meanwhile
             let document = try XMLDocument(xmlString: xml, options: [])
             if try document.nodes(forXPath: "/volume/backingStore/path").first?.stringValue == path { found.append(candidate.name) }
         }
         return found.sorted()
+    }
+
+    /// The volume's XML, or nil when another request deleted it meanwhile.
+    private static func description(of volume: StorageVolume) throws(LibvirtError) -> String? {
+        do {
+            return try volume.xmlDescription()
+        } catch where error.isNoStorageVolume {
+            return nil
+        }
     }
 }
