@@ -127,9 +127,15 @@ extension LibvirtHypervisor {
         guard let host = IPv4.parse(network.address) else {
             throw .invalidParameter("address", "'\(network.address)' is not an IPv4 address", fix: "write it like 192.168.100.1/24")
         }
-        let mask: UInt32 = network.prefix == 0 ? 0 : ~UInt32(0) << (32 - UInt32(network.prefix))
+        guard (8...30).contains(network.prefix) else {
+            throw .invalidParameter("address", "the prefix length /\(network.prefix) is outside 8 to 30", fix: "write it like 192.168.100.1/24")
+        }
+        let mask = ~UInt32(0) << UInt32(32 - network.prefix)
         let broadcast = (host & mask) | ~mask
-        return DHCPRange(start: start ?? IPv4.format(host + 1), end: end ?? IPv4.format(broadcast - 1))
+        guard host & ~mask != 0, host != broadcast else {
+            throw .invalidParameter("address", "\(network.address) is the network's own or broadcast address", fix: "give the host an address inside the subnet, like 192.168.100.1/24")
+        }
+        return DHCPRange(start: start ?? IPv4.format(host &+ 1), end: end ?? IPv4.format(broadcast &- 1))
     }
 }
 
