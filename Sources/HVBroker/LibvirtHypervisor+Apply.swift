@@ -15,7 +15,8 @@ extension LibvirtHypervisor {
     }
 
     /// Applies a normalized spec on the libvirt thread.
-    func applyPrepared(_ spec: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, _ connection: Connection) throws -> VmApplyReply {
+    func applyPrepared(_ requested: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, _ connection: Connection) throws -> VmApplyReply {
+        var spec = requested
         let existing = try connection.domain(named: spec.name)
         var current: MachineSpec?
         var metadata = MachineMetadata(
@@ -39,7 +40,12 @@ extension LibvirtHypervisor {
                     fix: "clone it ('hv vm clone \(spec.name) NEW') and apply a spec to the clone", details: ["name": spec.name, "state": "template"]
                 )
             }
-            current = Self.pinningAssignedMACs(decoded, domainXML: try existing.xmlDescription(flags: .inactive))
+            let pinned = Self.pinningAssignedMACs(decoded, domainXML: try existing.xmlDescription(flags: .inactive))
+            current = pinned
+            // An interface the spec gives no MAC keeps the one it has: a guest's address must not
+            // change because its spec was applied again.
+            spec = Self.keepingMACs(of: pinned, in: spec)
+            metadata.specJSON = try Self.canonicalJSON(spec)
             uuid = try existing.uuid()
             metadata.ownerUID = recorded.ownerUID
             metadata.ownerGroup = recorded.ownerGroup
@@ -123,6 +129,15 @@ extension LibvirtHypervisor {
         var spec = spec
         for (index, mac) in facts.macAddresses.enumerated() where index < spec.networks.count && spec.networks[index].mac == nil {
             spec.networks[index].mac = mac
+        }
+        return spec.normalized()
+    }
+
+    /// `spec` with each interface that names no MAC given the MAC of the same interface in `current`.
+    static func keepingMACs(of current: MachineSpec, in spec: MachineSpec) -> MachineSpec {
+        var spec = spec
+        for index in spec.networks.indices where index < current.networks.count && spec.networks[index].mac == nil {
+            spec.networks[index].mac = current.networks[index].mac
         }
         return spec.normalized()
     }

@@ -9,6 +9,17 @@ struct EventsCommand: ParsableCommand {
     )
     @OptionGroup var options: GlobalOptions
     @Option(help: "Stop after this many events (for scripts).") var count: Int?
+    @Option(help: "Only events of this machine (repeatable).") var vm: [String] = []
+    @Option(help: "Only events of this kind (repeatable): \(Self.kinds.joined(separator: ", ")).")
+    var event: [String] = []
+
+    static let kinds = ["defined", "undefined", "started", "suspended", "resumed", "stopped", "shutdown", "pmsuspended", "crashed"]
+
+    func validate() throws {
+        if let unknown = event.first(where: { !Self.kinds.contains($0) }) {
+            throw ValidationError("--event \(unknown): not an event kind; use one of \(Self.kinds.joined(separator: ", "))")
+        }
+    }
 
     func run() throws {
         if options.explain { Runner.printError(Explanation.events().text + "\n") }
@@ -27,7 +38,10 @@ struct EventsCommand: ParsableCommand {
                     if !options.json { Runner.printError("following events; Ctrl-C to stop\n") }
                     continue
                 }
-                guard let event = reply.event else { continue }
+                guard let event = reply.event,
+                    vm.isEmpty || vm.contains(event.vm),
+                    self.event.isEmpty || self.event.contains(event.event)
+                else { continue }
                 if options.json {
                     Runner.printJSONLine(event)
                 } else {

@@ -68,7 +68,7 @@ extension ZeroTrustTests {
             #expect(try stack.hv(["vm", "apply", file], as: Stack.operatorUser).status == 0)
             let output = stack.base + "/log/events-\(UUID().uuidString.prefix(6)).jsonl"
             let follower = try Child(
-                ["/usr/sbin/runuser", "-u", Stack.viewerUser, "--", stack.bin + "/hv", "events", "--json", "--count", "2", "--socket", stack.socket],
+                ["/usr/sbin/runuser", "-u", Stack.viewerUser, "--", stack.bin + "/hv", "events", "--json", "--count", "2", "--vm", name, "--event", "started", "--event", "stopped", "--socket", stack.socket],
                 output: output
             )
             defer { follower.stop() }
