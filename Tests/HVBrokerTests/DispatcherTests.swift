@@ -96,7 +96,31 @@ import HVServer
             "org.hypernixos.Vm.InvalidSpec"
         ),
         (Method.vmCreate, ["spec": .string("<domain type='kvm'/>")], "org.varlink.service.InvalidParameter"),
+        // Adversarial specs for Vm.Apply: each is refused with its field named, before polkit or libvirt.
+        (Method.vmApply, ["spec": applySpec(["name": .string("../../etc/passwd")])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["description": .string("</description><devices>")])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["vcpus": .int(-4)])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["memory": .string("900PiB")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmApply, ["spec": applySpec(["disks": .array([disk("root", "-5GiB")])])], "org.varlink.service.InvalidParameter"),
+        (Method.vmApply, ["spec": applySpec(["disks": .array([disk("root", "99999TiB")])])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["disks": .array([disk("root", "2GiB"), disk("root", "2GiB")])])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["disks": .array([disk("/etc/shadow", "2GiB")])])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["cdrom": .string("../../etc/shadow")])], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.vmApply, ["spec": applySpec(["emulator": .string("/bin/sh")])], "org.varlink.service.InvalidParameter"),
     ]
+
+    /// A valid spec for Vm.Apply with `changes` laid over it.
+    static func applySpec(_ changes: [String: JSONValue]) -> JSONValue {
+        var spec: [String: JSONValue] = [
+            "name": .string("web"), "vcpus": .int(1), "memory": .string("1GiB"), "disks": .array([disk("root", "2GiB")]),
+        ]
+        spec.merge(changes) { $1 }
+        return .object(spec)
+    }
+
+    static func disk(_ name: String, _ size: String) -> JSONValue {
+        .object(["name": .string(name), "size": .string(size)])
+    }
 
     /// Invalid input is refused before polkit is asked and before anything is touched.
     @Test(arguments: invalid)
