@@ -77,6 +77,24 @@ in
       description = "libvirt connection URI the broker manages virtual machines through.";
     };
 
+    policy = lib.mkOption {
+      type = monitorFormat.type;
+      default = { };
+      example = lib.literalExpression ''
+        {
+          limits = { vcpus = 8; memory = "32GiB"; disk = "1TiB"; };
+          groups.hypervisor-operators = { vms = 20; vcpus = 32; memory = "64GiB"; };
+          bridges = [ "br0" ];
+        }
+      '';
+      description = ''
+        The host policy (docs/POLICY.md): per-machine limits, per-group
+        quotas, allowed bridges and storage pools, the default network and
+        the ISO library's size limit and keyring. Written to
+        /etc/hypernixos/policy.yaml; an empty set means the defaults.
+      '';
+    };
+
     idleExitSeconds = lib.mkOption {
       type = lib.types.ints.unsigned;
       default = 300;
@@ -256,6 +274,9 @@ in
       # /run/current-system/sw/share/polkit-1/rules.d is harmless: the rules
       # only return YES for group members or NOT_HANDLED, so evaluating them
       # twice cannot change a result.
+      # The host policy the broker reads at start (hv-broker --policy).
+      environment.etc."hypernixos/policy.yaml".source = monitorFormat.generate "policy.yaml" cfg.policy;
+
       environment.etc."polkit-1/rules.d/50-hypernixos.rules".source =
         "${cfg.package}/share/polkit-1/rules.d/50-hypernixos.rules";
 
