@@ -224,7 +224,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],

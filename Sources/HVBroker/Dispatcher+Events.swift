@@ -54,6 +54,13 @@ extension Dispatcher {
             for await event in events {
                 try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(event: event)), continues: true)))
             }
+            // The events ended without the client leaving: libvirt's connection closed.
+            let error = HVError(
+                .hypervisorUnavailable, "the broker lost its connection to libvirt, so the events stopped",
+                fix: "run it again once libvirtd is back (systemctl status libvirtd)"
+            )
+            let reply = VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: call.interface))
+            try await send(try VarlinkJSON.encode(reply))
         } catch {
             // The client went away: the stream ends with it.
         }

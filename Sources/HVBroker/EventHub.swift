@@ -53,7 +53,7 @@ public final class EventHub: Sendable {
             let subscription = try connection.subscribeLifecycle { [weak self] event in self?.broadcast(event) }
             let close = try? connection.subscribeClose { [weak self] reason in
                 self?.logger.warning("libvirt event connection closed", metadata: ["reason": "\(reason)"])
-                self?.state.withLock { $0.subscription = nil }
+                self?.endAll()
             }
             state.withLock { state in
                 state.connection = connection
@@ -66,6 +66,17 @@ public final class EventHub: Sendable {
                 fix: "start libvirtd (systemctl start libvirtd) and try again"
             )
         }
+    }
+
+    /// libvirt's connection closed: every follower's stream ends, so each client hears of it
+    /// instead of waiting for events that will not come; the next follow subscribes again.
+    private func endAll() {
+        let ended = state.withLock { state in
+            state.subscription = nil
+            defer { state.followers = [:] }
+            return Array(state.followers.values)
+        }
+        for continuation in ended { continuation.finish() }
     }
 
     private func broadcast(_ event: LifecycleEvent) {

@@ -43,14 +43,7 @@ public enum DescriptorPassing {
         let answer = try call(
             socketPath: socketPath, method: method, parameters: object, descriptor: descriptor, timeoutSeconds: timeoutSeconds
         )
-        if let error = answer.error {
-            throw HVError(varlinkName: error, parameters: answer.parameters)
-        }
-        do {
-            return try VarlinkJSON.convert(answer.parameters ?? [:], to: Reply.self)
-        } catch {
-            throw HVError(.protocolError, "the broker's reply to \(method) could not be read: \(error)")
-        }
+        return try answer.decoded(as: Reply.self, method: method)
     }
 
     /// Sends an encoded call (without its NUL) with any number of descriptors attached, at most 16,

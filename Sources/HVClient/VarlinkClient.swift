@@ -79,14 +79,7 @@ public final class VarlinkClient {
             throw HVError(.invalidParameter, "could not encode parameters: \(error)")
         }
         let answer = try callRaw(VarlinkCall(method: method, parameters: object))
-        if let error = answer.error {
-            throw HVError(varlinkName: error, parameters: answer.parameters)
-        }
-        do {
-            return try VarlinkJSON.convert(answer.parameters ?? [:], to: Reply.self)
-        } catch {
-            throw HVError(.protocolError, "the broker's reply to \(method) could not be read: \(error)")
-        }
+        return try answer.decoded(as: Reply.self, method: method)
     }
 
     /// Sends a call and returns the raw reply.
@@ -170,5 +163,19 @@ public final class VarlinkClient {
             .brokerUnavailable, "cannot connect to the \(service) at \(path): \(String(cString: strerror(code)))",
             fix: fix
         )
+    }
+}
+
+extension VarlinkReply {
+    /// The reply's parameters as `Reply`, or the error the reply carries.
+    func decoded<Reply: Decodable>(as type: Reply.Type, method: String) throws(HVError) -> Reply {
+        if let error {
+            throw HVError(varlinkName: error, parameters: parameters)
+        }
+        do {
+            return try VarlinkJSON.convert(parameters ?? [:], to: Reply.self)
+        } catch {
+            throw HVError(.protocolError, "the broker's reply to \(method) could not be read: \(error)")
+        }
     }
 }

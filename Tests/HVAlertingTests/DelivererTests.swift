@@ -49,8 +49,10 @@ actor Gate {
             ],
             policy: DeliveryPolicy(attempts: 4, baseDelaySeconds: 0.25),
             sleep: { delay in
-                // The retry waits until "up" has been recorded: if delivery were sequential, this would hang.
+                // The retry waits until the other channels have been recorded: if delivery were
+                // sequential, this would hang. So "down" is necessarily the last to finish.
                 await gate.waitFor("up")
+                await gate.waitFor("missing")
                 await delays.add(delay)
             })
         let notification = AlertNotification(

@@ -26,10 +26,13 @@ final class FakeHypervisor: Hypervisor {
     let calls = Mutex<[String]>([])
     let delay: Duration
     let facts: HealthFacts
+    /// Whether the event stream ends after its two events, as when libvirt's connection closes.
+    let eventsEnd: Bool
 
-    init(delay: Duration = .zero, facts: HealthFacts = FakeHypervisor.healthyFacts) {
+    init(delay: Duration = .zero, facts: HealthFacts = FakeHypervisor.healthyFacts, eventsEnd: Bool = false) {
         self.delay = delay
         self.facts = facts
+        self.eventsEnd = eventsEnd
     }
 
     static let healthyFacts = HealthFacts(
@@ -109,13 +112,17 @@ final class FakeHypervisor: Hypervisor {
         return facts
     }
 
-    /// Two events, then the stream stays open like a real one.
+    /// Two events, then the stream stays open like a real one (or ends, with `eventsEnd`).
     func follow() async throws(HVError) -> AsyncStream<VmEvent> {
         await note("follow")
         let (stream, continuation) = AsyncStream<VmEvent>.makeStream()
         continuation.yield(VmEvent(time: "2026-01-01T00:00:00Z", vm: "web", event: "started", detail: "booted"))
         continuation.yield(VmEvent(time: "2026-01-01T00:00:01Z", vm: "web", event: "stopped", detail: "destroyed"))
-        Task { try? await Task.sleep(for: .seconds(30)); continuation.finish() }
+        if eventsEnd {
+            continuation.finish()
+        } else {
+            Task { try? await Task.sleep(for: .seconds(30)); continuation.finish() }
+        }
         return stream
     }
 

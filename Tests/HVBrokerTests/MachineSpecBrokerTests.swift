@@ -3,6 +3,7 @@ import HVBroker
 import HVClient
 import HVProtocol
 import HVServer
+import HVTestSupport
 import Logging
 import NIOPosix
 import Testing
@@ -14,35 +15,9 @@ import Testing
     func hypervisor(policy: HostPolicy = HostPolicy()) -> LibvirtHypervisor {
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
-            uri: "test://" + Self.privateNode(in: directory), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
+            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
             policy: policy, threadPool: BulkTests.threadPool, logger: Logger(label: "test")
         )
-    }
-
-    /// A node file for libvirt's test driver: its connection gets its own state, so what these
-    /// tests define (autostart machines, the broker's pool) never shows in `test:///default`, which
-    /// other suites of this process assert on.
-    static func privateNode(in directory: String) -> String {
-        let node = """
-            <node>
-              <network>
-                <name>default</name>
-                <bridge name='virbr0'/>
-                <forward/>
-                <ip address='192.168.122.1' netmask='255.255.255.0'>
-                  <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
-                </ip>
-              </network>
-              <pool type='dir'>
-                <name>default-pool</name>
-                <target><path>/default-pool</path></target>
-              </pool>
-            </node>
-            """
-        let path = directory + "/node.xml"
-        try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try! node.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
     }
 
     func spec(_ name: String, vcpus: Int = 2) -> MachineSpec {

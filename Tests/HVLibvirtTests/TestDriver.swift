@@ -1,5 +1,6 @@
 import Foundation
 import HVLibvirt
+import HVTestSupport
 
 /// libvirt's test driver (no daemon) with the objects of `test:///default` — a running domain
 /// `test` with disk `vda`, the active directory pool `default-pool` at `/default-pool` and the
@@ -9,36 +10,22 @@ import HVLibvirt
 /// suites of the test process assert on it (which domains are inactive, which autostart), so
 /// these tests open the same driver from a node file: every `open()` gets its own state.
 enum TestDriver {
-    static let node = """
-        <node>
-          <domain type='test'>
-            <name>test</name>
-            <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
-            <memory unit='KiB'>8388608</memory>
-            <currentMemory unit='KiB'>2097152</currentMemory>
-            <vcpu>2</vcpu>
-            <os><type arch='i686'>hvm</type></os>
-            <devices>
-              <disk type='file' device='disk'>
-                <source file='/guest/diskimage1'/>
-                <target dev='vda' bus='virtio'/>
-              </disk>
-            </devices>
-          </domain>
-          <network>
-            <name>default</name>
-            <bridge name='virbr0'/>
-            <forward/>
-            <ip address='192.168.122.1' netmask='255.255.255.0'>
-              <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
-            </ip>
-          </network>
-          <pool type='dir'>
-            <name>default-pool</name>
-            <target><path>/default-pool</path></target>
-          </pool>
-        </node>
-        """
+    static let node = TestDriverNode.xml(domains: """
+        <domain type='test'>
+          <name>test</name>
+          <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+          <memory unit='KiB'>8388608</memory>
+          <currentMemory unit='KiB'>2097152</currentMemory>
+          <vcpu>2</vcpu>
+          <os><type arch='i686'>hvm</type></os>
+          <devices>
+            <disk type='file' device='disk'>
+              <source file='/guest/diskimage1'/>
+              <target dev='vda' bus='virtio'/>
+            </disk>
+          </devices>
+        </domain>
+        """)
 
     /// A fresh test-driver connection with its own state.
     static func open() throws -> Connection {
