@@ -13,10 +13,14 @@ final class UnixListener: Sendable {
     let descriptor: Int32
 
     /// Binds `path` (replacing a stale socket file, never anything else) and listens on it.
+    ///
+    /// The socket is bound under a staging name, given its mode, and only then renamed to `path`,
+    /// so nobody ever finds `path` with the mode bind left (which would refuse other users).
     init(path: String, mode: UInt32, backlog: Int32 = 64) throws(HVError) {
+        let staging = path + ".new"
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
+        let bytes = Array(staging.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
             throw HVError(.invalidParameter, "socket path is too long: \(path)", fix: "use a shorter path")
         }
@@ -25,10 +29,9 @@ final class UnixListener: Sendable {
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o755]
         )
-        var status = stat()
-        if lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK {
-            unlink(path)
-        }
+        try SocketPath.requireSocketOrAbsent(path)
+        try SocketPath.requireSocketOrAbsent(staging)
+        unlink(staging)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Self.failure("create a socket for \(path)") }
         let bound = withUnsafePointer(to: &address) {
@@ -36,9 +39,10 @@ final class UnixListener: Sendable {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard bound == 0, chmod(path, mode_t(mode)) == 0, listen(descriptor, backlog) == 0 else {
+        guard bound == 0, chmod(staging, mode_t(mode)) == 0, listen(descriptor, backlog) == 0, rename(staging, path) == 0 else {
             let error = Self.failure("listen on \(path)")
             Glibc.close(descriptor)
+            unlink(staging)
             throw error
         }
         self.descriptor = descriptor

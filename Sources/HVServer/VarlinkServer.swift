@@ -86,10 +86,19 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o755]
             )
+            // Bound under a staging name and renamed once its mode is set: nobody ever finds
+            // `path` with the mode bind left, which would refuse other users.
+            let staging = path + ".new"
+            try SocketPath.requireSocketOrAbsent(path)
             let server = try await bootstrap.bind(
-                unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer
+                unixDomainSocketPath: staging, cleanupExistingSocketFile: true, childChannelInitializer: initializer
             )
-            chmod(path, mode_t(configuration.socketMode))
+            guard chmod(staging, mode_t(configuration.socketMode)) == 0, rename(staging, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? await server.executeThenClose { _ in }
+                unlink(staging)
+                throw HVError(.failed, "cannot publish the socket at \(path): \(reason)", fix: "check the directory's ownership and free space")
+            }
             return server
         case .inherited(let descriptor):
             return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)

@@ -75,7 +75,7 @@ import Testing
                 let replies = try waiting.openStream("test.Wait")
                 #expect(try replies.next()?["subscribed"] == .bool(true))
             }
-            #expect(waitUntil(10) { handler.cancelled.load(ordering: .relaxed) == 1 })
+            #expect(waitUntil(30) { handler.cancelled.load(ordering: .relaxed) == 1 })
 
             // Mid-stream, between sends: the next send throws and the handler stops.
             do {
@@ -100,7 +100,7 @@ import Testing
                 #expect(reply["subscribed"] == .bool(true))
                 break
             }
-            #expect(waitUntil(10) { handler.cancelled.load(ordering: .relaxed) == 1 })
+            #expect(waitUntil(30) { handler.cancelled.load(ordering: .relaxed) == 1 })
         }
     }
 
