@@ -100,7 +100,8 @@ import Testing
                 #expect(reply["subscribed"] == .bool(true))
                 break
             }
-            #expect(waitUntil(30) { handler.cancelled.load(ordering: .relaxed) == 1 })
+            let ended = await eventually(30) { handler.cancelled.load(ordering: .relaxed) == 1 }
+            #expect(ended)
         }
     }
 

@@ -192,3 +192,14 @@ private func reap(_ pid: pid_t, timeout: TimeInterval) -> Int32 {
     }
     return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
+
+/// `waitUntil` for async code: polls with `Task.sleep`, so it never holds one of the few
+/// cooperative threads the code under test needs to make the condition come true.
+public func eventually(_ seconds: TimeInterval, every interval: Duration = .milliseconds(50), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return condition()
+}
