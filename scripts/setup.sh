@@ -66,6 +66,19 @@ install -d -m 0755 /etc/hypervisor
 install -d -m 0755 /usr/share/doc/hyper-nixos/monitoring
 install -m 0644 docs/monitoring/* /usr/share/doc/hyper-nixos/monitoring/
 
+# The network machines join when their spec names none (the host policy's default_network).
+# Debian ships libvirt's "default" NAT network in a separate package; define it when it is
+# missing. A host whose 192.168.122.0/24 is taken keeps going with a warning.
+if ! virsh -q -c qemu:///system net-info default >/dev/null 2>&1; then
+    log "defining the NAT network 'default' (192.168.122.1/24)"
+    virsh -q -c qemu:///system net-define scripts/default-network.xml >/dev/null
+    virsh -q -c qemu:///system net-autostart default >/dev/null
+fi
+if ! virsh -q -c qemu:///system net-info default 2>/dev/null | grep -Eq '^Active: +yes'; then
+    virsh -q -c qemu:///system net-start default >/dev/null \
+        || echo "setup: warning: the network 'default' did not start; see 'virsh net-start default'" >&2
+fi
+
 # The monitor's configuration: kept when it exists; otherwise the defaults (the shipped alert
 # rules, no channels, so alerts are recorded and listed but sent nowhere).
 if [ ! -e /etc/hypervisor/monitor.yaml ]; then
