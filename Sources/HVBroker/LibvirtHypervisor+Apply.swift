@@ -49,6 +49,8 @@ extension LibvirtHypervisor {
             uuid = try existing.uuid()
             metadata.ownerUID = recorded.ownerUID
             metadata.ownerGroup = recorded.ownerGroup
+            // Host features are the administrator's, set apart from the spec; apply keeps them.
+            metadata.hostFeatures = recorded.hostFeatures
         }
 
         let changes = current.map { SpecChanges.between(current: $0, desired: spec) } ?? []
@@ -70,6 +72,9 @@ extension LibvirtHypervisor {
         let previous = try current.map { _ in try self.usage(ofMachine: spec.name, connection) } ?? Usage()
         try policy.checkGroup(group, current: try groupUsage(group, connection), removing: previous, adding: plan.usage)
         _ = try DomainXML.machine(plan.definition)
+        if metadata.hostFeatures.hugepages && current?.memory != spec.memory {
+            try checkHugepages(for: spec, connection)
+        }
 
         let active = try existing?.isActive() ?? false
         let restartNeeded = active && changes.contains { $0.effect == .nextBoot }
@@ -96,7 +101,9 @@ extension LibvirtHypervisor {
                 try buildSeed(cloudInit, machine: spec.name)
             }
             let domain = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
-            try domain.setAutostart(spec.autostart?.enabled ?? false)
+            // Never libvirt's own autostart, which has no order: `hv host autostart` starts spec
+            // machines at boot, in the order their specs give.
+            try domain.setAutostart(false)
             return VmApplyReply(created: existing == nil, changes: changes, restartNeeded: restartNeeded, vm: try details(domain))
         } catch {
             // New volumes are ours: a failed apply leaves none behind.

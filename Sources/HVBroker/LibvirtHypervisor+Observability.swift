@@ -6,7 +6,7 @@ import Synchronization
 extension LibvirtHypervisor {
     public func stats() async throws(HVError) -> HostStatsReply {
         try await run { connection in
-            let autostart = try connection.domainNames(.autostart)
+            let autostart = try self.autostartNames(connection)
             let domains = try connection.allDomainStatistics()
                 .map { DomainStats($0, autostart: autostart.contains($0.name)) }
                 .sorted { $0.name < $1.name }
@@ -36,7 +36,7 @@ extension LibvirtHypervisor {
                 return Answer(
                     latency: latency, version: version, pools: try? self.pools(connection),
                     networks: try? self.networks(connection),
-                    stopped: (try? connection.domainNames([.autostart, .inactive])).map { $0.sorted() }
+                    stopped: try? self.stoppedAutostartMachines(connection)
                 )
             }
             let known = lastKnown.withLock { $0 }
@@ -52,6 +52,12 @@ extension LibvirtHypervisor {
                 stoppedAutostartMachines: nil, lastKnownPools: known.pools, lastKnownNetworks: known.networks
             )
         }
+    }
+
+    /// Machines that start with the host but are not running, by name.
+    func stoppedAutostartMachines(_ connection: Connection) throws -> [String] {
+        let inactive = Set(try connection.domainNames(.inactive))
+        return try autostartNames(connection).intersection(inactive).sorted()
     }
 
     /// Every storage pool's space; a pool removed while being read is left out.

@@ -15,6 +15,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let layout: StorageLayout
     /// The administrator's limits, quotas and allow-lists.
     public let policy: HostPolicy
+    /// Where host CPUs, hugepages and devices are read for the admin-only host features.
+    public let hardware: HostHardware
     let threadPool: NIOThreadPool
     let logger: Logger
     private let connection = Mutex<Connection?>(nil)
@@ -24,10 +26,14 @@ public final class LibvirtHypervisor: Hypervisor {
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
-    public init(uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), threadPool: NIOThreadPool, logger: Logger) {
+    public init(
+        uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), hardware: HostHardware = HostHardware(),
+        threadPool: NIOThreadPool, logger: Logger
+    ) {
         self.uri = uri
         self.layout = layout
         self.policy = policy
+        self.hardware = hardware
         self.events = EventHub(uri: uri, logger: logger)
         self.threadPool = threadPool
         self.logger = logger
@@ -91,10 +97,13 @@ public final class LibvirtHypervisor: Hypervisor {
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
         let description = try DomainDescription(xml: try domain.xmlDescription())
+        let entry = try autostartEntry(domain)
+        let features = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))?.hostFeatures
         return VmDetails(
             name: domain.name, uuid: try domain.uuid(), state: info.state.rawValue, vcpus: info.vcpus,
             memoryMiB: Int(info.maxMemoryKiB / 1024), cpuTimeNs: Int64(clamping: info.cpuTimeNs),
-            domainType: description.domainType, autostart: try domain.autostart(), disks: description.disks
+            domainType: description.domainType, autostart: try entry != nil || domain.autostart(), disks: description.disks,
+            autostartOrder: entry?.order, hostFeatures: features?.isEmpty == false ? features : nil
         )
     }
 

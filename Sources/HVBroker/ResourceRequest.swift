@@ -27,6 +27,10 @@ public enum ResourceRequest: Sendable, Hashable {
     case vmLeases(String)
     case vmApply(MachineSpec, dryRun: Bool)
     case vmExport(String)
+    case vmHugepages(String, enabled: Bool)
+    case vmPinCpus(String, pins: [CpuPin])
+    case vmPassthrough(String, pci: [String], usb: [String])
+    case hostAutostart(groupDelaySeconds: Int)
 
     public var operation: BrokerOperation {
         switch self {
@@ -53,6 +57,10 @@ public enum ResourceRequest: Sendable, Hashable {
         case .vmLeases: .vmLeases
         case .vmApply: .vmApply
         case .vmExport: .vmExport
+        case .vmHugepages: .vmHugepages
+        case .vmPinCpus: .vmCpuPinning
+        case .vmPassthrough: .vmPassthrough
+        case .hostAutostart: .hostAutostart
         }
     }
 
@@ -71,7 +79,10 @@ public enum ResourceRequest: Sendable, Hashable {
         case .networkStart(let name), .networkStop(let name), .networkAutostart(let name, _), .networkDelete(let name): name
         case .isoVerify(let name), .isoRemove(let name): name
         case .vmClone(let source, let name, _): "\(source)->\(name)"
-        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name): name
+        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name), .vmHugepages(let name, _),
+            .vmPinCpus(let name, _), .vmPassthrough(let name, _, _):
+            name
+        case .hostAutostart: ""
         case .vmApply(let spec, _): spec.name
         }
     }
@@ -168,6 +179,28 @@ public enum ResourceRequest: Sendable, Hashable {
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
             try VmName.validate(decoded.name)
             self = .vmLeases(decoded.name)
+        case Method.vmSetHugepages:
+            let decoded = try StrictDecoding.decode(VmHugepagesParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            self = .vmHugepages(decoded.name, enabled: decoded.enabled)
+        case Method.vmPinCpus:
+            let decoded = try StrictDecoding.decode(VmPinCpusParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            self = .vmPinCpus(decoded.name, pins: try HostFeatureSyntax.pins(decoded.pins))
+        case Method.vmSetPassthrough:
+            let decoded = try StrictDecoding.decode(VmPassthroughParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            let devices = try HostFeatureSyntax.devices(pci: decoded.pci, usb: decoded.usb)
+            self = .vmPassthrough(decoded.name, pci: devices.pci, usb: devices.usb)
+        case Method.hostAutostart:
+            let decoded = try StrictDecoding.decode(HostAutostartParameters.self, from: parameters)
+            let delay = decoded.groupDelaySeconds ?? 0
+            guard HostAutostartParameters.delayRange.contains(delay) else {
+                throw .invalidParameter(
+                    "groupDelaySeconds", "groupDelaySeconds must be between 0 and 600, got \(delay)", fix: "give a delay such as 10"
+                )
+            }
+            self = .hostAutostart(groupDelaySeconds: delay)
         default:
             return nil
         }

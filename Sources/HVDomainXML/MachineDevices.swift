@@ -8,6 +8,7 @@ struct MachineDevices: Encodable {
     var serial: Domain.Serial?
     var console: Domain.Console?
     var graphics: Graphics?
+    var hostdev: [MachineHostXML.HostDev]
     var memballoon = Domain.MemBalloon(model: "virtio")
 
     init(_ definition: MachineDefinition) {
@@ -35,6 +36,7 @@ struct MachineDevices: Encodable {
             console = Domain.Console(type: "pty", target: .init(type: "serial", port: 0))
         }
         graphics = definition.graphics.map(Graphics.init)
+        hostdev = MachineHostXML.hostdevs(definition.metadata.hostFeatures)
     }
 
     /// Guest device names: virtio disks are `vda, vdb…`; SATA and SCSI disks share the `sd` names

@@ -22,7 +22,9 @@ struct MachineDomain: AttributeKeys {
     var metadata: MetadataElement
     var memory: Measured<UInt64>
     var currentMemory: Measured<UInt64>
+    var memoryBacking: MachineHostXML.MemoryBacking?
     var vcpu: Int
+    var cputune: MachineHostXML.CPUTune?
     var os: MachineOS
     var features: Features
     var cpu: Domain.CPU?
@@ -39,7 +41,9 @@ struct MachineDomain: AttributeKeys {
         metadata = MetadataElement(definition.metadata)
         memory = Measured(unit: "KiB", value: definition.memory.bytes / 1024)
         currentMemory = memory
+        memoryBacking = MachineHostXML.memoryBacking(definition.metadata.hostFeatures)
         vcpu = definition.vcpus
+        cputune = MachineHostXML.cputune(definition.metadata.hostFeatures)
         os = MachineOS(definition)
         let secure = definition.firmware == .uefiSecure
         features = Features(acpi: Flag(), apic: Flag(), smm: secure ? .init(state: "on") : nil)

@@ -21,10 +21,12 @@ public struct MachineMetadata: Sendable, Hashable {
     public var template: Bool
     public var tags: [String]
     public var description: String?
+    /// What an administrator gave the machine from the host, kept as JSON in `<hv:host>`.
+    public var hostFeatures: HostFeatures
 
     public init(
         specJSON: String, ownerUID: UInt32, ownerGroup: String, template: Bool = false, tags: [String] = [],
-        description: String? = nil
+        description: String? = nil, hostFeatures: HostFeatures = HostFeatures()
     ) {
         self.specJSON = specJSON
         self.ownerUID = ownerUID
@@ -32,6 +34,7 @@ public struct MachineMetadata: Sendable, Hashable {
         self.template = template
         self.tags = tags
         self.description = description
+        self.hostFeatures = hostFeatures
     }
 
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
@@ -51,9 +54,12 @@ public struct MachineMetadata: Sendable, Hashable {
             machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace)
             .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
         let description = domain.child("description")?.text
+        let host = machine.child("host", namespace: namespace).flatMap {
+            try? JSONDecoder().decode(HostFeatures.self, from: Data($0.text.utf8))
+        }
         return MachineMetadata(
             specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
-            description: description?.isEmpty == false ? description : nil
+            description: description?.isEmpty == false ? description : nil, hostFeatures: host ?? HostFeatures()
         )
     }
 }
@@ -65,8 +71,15 @@ struct MetadataElement: Encodable {
     init(_ metadata: MachineMetadata) {
         machine = Machine(
             spec: metadata.specJSON, owner: .init(uid: metadata.ownerUID, group: metadata.ownerGroup),
-            template: metadata.template, tags: .init(tag: metadata.tags)
+            template: metadata.template, tags: .init(tag: metadata.tags),
+            host: metadata.hostFeatures.isEmpty ? nil : Self.json(metadata.hostFeatures)
         )
+    }
+
+    private static func json(_ features: HostFeatures) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(features)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     enum CodingKeys: String, CodingKey {
@@ -80,6 +93,7 @@ struct MetadataElement: Encodable {
         var owner: Owner
         var template: Bool
         var tags: Tags
+        var host: String?
 
         enum CodingKeys: String, CodingKey {
             case namespace = "xmlns:hv"
@@ -87,6 +101,7 @@ struct MetadataElement: Encodable {
             case owner = "hv:owner"
             case template = "hv:template"
             case tags = "hv:tags"
+            case host = "hv:host"
         }
     }
 

@@ -54,6 +54,26 @@ extension MachineDefinition {
         if let serialLogPath { try Checks.path(serialLogPath, field: "serial", code: code) }
         try validateNics(code: code)
         try validateMetadata(code: code)
+        try validateHostFeatures(code: code)
+    }
+
+    /// Host features are checked again here: pins must name vCPUs the machine has, and every list
+    /// must be in the canonical form the broker stores.
+    private func validateHostFeatures(code: HVError.Code) throws(HVError) {
+        let features = metadata.hostFeatures
+        if let pin = features.cpuPins.first(where: { $0.vcpu >= vcpus }) {
+            throw Checks.fail(
+                code, "vcpus", "vCPU \(pin.vcpu) is pinned to host CPUs, but the machine would have \(vcpus) vCPUs",
+                fix: "keep at least \(pin.vcpu + 1) vCPUs, or have an administrator change the pins ('hv vm pin \(name) --clear')"
+            )
+        }
+        guard try HostFeatureSyntax.pins(features.cpuPins) == features.cpuPins else {
+            throw Checks.fail(code, "cpu_pins", "the pins are not in canonical form", fix: "set them with 'hv vm pin'")
+        }
+        let devices = try HostFeatureSyntax.devices(pci: features.pciDevices, usb: features.usbDevices)
+        guard devices.pci == features.pciDevices, devices.usb == features.usbDevices else {
+            throw Checks.fail(code, "passthrough", "the device list is not in canonical form", fix: "set it with 'hv vm passthrough'")
+        }
     }
 
     private func validateNics(code: HVError.Code) throws(HVError) {

@@ -106,10 +106,14 @@ public struct VmDetails: Codable, Sendable, Hashable {
     public var domainType: String
     public var autostart: Bool
     public var disks: [VmDisk]
+    /// Where the machine comes in the boot-time start, when its spec enables autostart.
+    public var autostartOrder: Int?
+    /// What an administrator gave the machine from the host; nil when nothing.
+    public var hostFeatures: HostFeatures?
 
     public init(
         name: String, uuid: String, state: String, vcpus: Int, memoryMiB: Int, cpuTimeNs: Int64,
-        domainType: String, autostart: Bool, disks: [VmDisk]
+        domainType: String, autostart: Bool, disks: [VmDisk], autostartOrder: Int? = nil, hostFeatures: HostFeatures? = nil
     ) {
         self.name = name
         self.uuid = uuid
@@ -120,6 +124,8 @@ public struct VmDetails: Codable, Sendable, Hashable {
         self.domainType = domainType
         self.autostart = autostart
         self.disks = disks
+        self.autostartOrder = autostartOrder
+        self.hostFeatures = hostFeatures
     }
 }
 

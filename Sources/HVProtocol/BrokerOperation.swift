@@ -6,6 +6,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case hostInfo
     case hostStats
     case hostHealth
+    case hostAutostart
     case vmList
     case vmInfo
     case vmConsole
@@ -21,6 +22,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case vmClone
     case vmMarkTemplate
     case vmLeases
+    case vmHugepages
+    case vmCpuPinning
+    case vmPassthrough
     case snapshotList
     case snapshotCreate
     case snapshotRevert
@@ -49,6 +53,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .hostInfo: "org.hypernixos.host.info"
         case .hostStats: "org.hypernixos.host.stats"
         case .hostHealth: "org.hypernixos.host.health"
+        case .hostAutostart: "org.hypernixos.host.autostart"
         case .vmList: "org.hypernixos.vm.list"
         case .vmInfo: "org.hypernixos.vm.info"
         case .vmConsole: "org.hypernixos.vm.console"
@@ -64,6 +69,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .vmClone: "org.hypernixos.vm.clone"
         case .vmMarkTemplate: "org.hypernixos.vm.template"
         case .vmLeases: "org.hypernixos.vm.leases"
+        case .vmHugepages: "org.hypernixos.vm.hugepages"
+        case .vmCpuPinning: "org.hypernixos.vm.cpu-pinning"
+        case .vmPassthrough: "org.hypernixos.vm.passthrough"
         case .snapshotList: "org.hypernixos.snapshot.list"
         case .snapshotCreate: "org.hypernixos.snapshot.create"
         case .snapshotRevert: "org.hypernixos.snapshot.revert"
@@ -98,7 +106,8 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
             .vmApply, .vmClone, .vmMarkTemplate, .snapshotCreate, .snapshotRevert, .snapshotDelete,
             .volumeCreate, .volumeResize, .volumeDelete, .volumeMarkTemplate, .isoAdd, .isoVerify, .isoRemove:
             "hypervisor-operators"
-        case .auditVerify, .networkCreate, .networkStart, .networkStop, .networkAutostart, .networkDelete:
+        case .auditVerify, .networkCreate, .networkStart, .networkStop, .networkAutostart, .networkDelete,
+            .hostAutostart, .vmHugepages, .vmCpuPinning, .vmPassthrough:
             "hypervisor-admins"
         }
     }

@@ -165,6 +165,15 @@ public enum Interfaces {
         # autostart machines and the audit chain. Answers even while libvirtd is down.
         # polkit action: org.hypernixos.host.health
         method Health() -> (checks: []HealthCheck)
+
+        # One machine the boot-time start handled: result is started, running (it already was) or
+        # failed (with the reason).
+        type AutostartResult (name: string, order: int, result: string, reason: ?string)
+
+        # Starts the machines whose spec enables autostart, lowest order first, then by name; each
+        # order group starts after the one before it, and groupDelaySeconds (0-600) after it. Run once
+        # at boot by hypernixos-autostart.service. polkit action: org.hypernixos.host.autostart
+        method Autostart(groupDelaySeconds: ?int) -> (machines: []AutostartResult)
         """ + commonErrors
 
     static let vmDescription = """
@@ -184,7 +193,9 @@ public enum Interfaces {
           cpuTimeNs: int,
           domainType: string,
           autostart: bool,
-          disks: []Disk
+          disks: []Disk,
+          autostartOrder: ?int,
+          hostFeatures: ?HostFeatures
         )
 
         # name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$; vcpus 1-64; memoryMiB 64-1048576;
@@ -244,6 +255,27 @@ public enum Interfaces {
 
         # The DHCP leases libvirt's networks gave the machine's interfaces. polkit action: org.hypernixos.vm.leases
         method Leases(name: string) -> (leases: []Lease)
+
+        # A vCPU pinned to host CPUs, written as a CPU list such as 2, 2-3 or 0,4-5.
+        type CpuPin (vcpu: int, cpus: string)
+
+        # What a machine takes from the host; set by administrators only, kept across apply, and
+        # taking effect when the machine next starts. pciDevices are full PCI addresses
+        # (0000:01:00.0), usbDevices vendor:product ids (046d:c52b).
+        type HostFeatures (hugepages: bool, cpuPins: []CpuPin, pciDevices: []string, usbDevices: []string)
+
+        # Backs the machine's memory with the host's reserved hugepages, which must cover it.
+        # polkit action: org.hypernixos.vm.hugepages
+        method SetHugepages(name: string, enabled: bool) -> (hostFeatures: HostFeatures, restartNeeded: bool)
+
+        # Replaces the machine's vCPU pins; an empty list removes them. Each CPU must be online.
+        # polkit action: org.hypernixos.vm.cpu-pinning
+        method PinCpus(name: string, pins: []CpuPin) -> (hostFeatures: HostFeatures, restartNeeded: bool)
+
+        # Replaces the host devices passed to the machine; empty lists pass none. A PCI device must
+        # exist and sit in an IOMMU group, a USB device must be plugged in, and no other machine may
+        # have it. polkit action: org.hypernixos.vm.passthrough
+        method SetPassthrough(name: string, pci: []string, usb: []string) -> (hostFeatures: HostFeatures, restartNeeded: bool)
 
         error NotFound (name: string, reason: string, fix: string)
 

@@ -6,6 +6,7 @@ public enum Method {
     public static let hostGetInfo = "org.hypernixos.Host.GetInfo"
     public static let hostStats = "org.hypernixos.Host.Stats"
     public static let hostHealth = "org.hypernixos.Host.Health"
+    public static let hostAutostart = "org.hypernixos.Host.Autostart"
 
     public static let vmList = "org.hypernixos.Vm.List"
     public static let vmInfo = "org.hypernixos.Vm.Info"
@@ -21,6 +22,9 @@ public enum Method {
     public static let vmClone = "org.hypernixos.Vm.Clone"
     public static let vmMakeTemplate = "org.hypernixos.Vm.MakeTemplate"
     public static let vmLeases = "org.hypernixos.Vm.Leases"
+    public static let vmSetHugepages = "org.hypernixos.Vm.SetHugepages"
+    public static let vmPinCpus = "org.hypernixos.Vm.PinCpus"
+    public static let vmSetPassthrough = "org.hypernixos.Vm.SetPassthrough"
 
     public static let snapshotList = "org.hypernixos.Snapshot.List"
     public static let snapshotCreate = "org.hypernixos.Snapshot.Create"

@@ -4,7 +4,7 @@ import HVProtocol
 
 struct HostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "host", abstract: "The hypervisor host.", subcommands: [Info.self]
+        commandName: "host", abstract: "The hypervisor host.", subcommands: [Info.self, Autostart.self]
     )
 
     struct Info: ParsableCommand {

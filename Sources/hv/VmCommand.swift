@@ -8,7 +8,7 @@ struct VmCommand: ParsableCommand {
         commandName: "vm", abstract: "Virtual machines.",
         subcommands: [
             List.self, Info.self, Apply.self, Export.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self,
-            Log.self, Snapshot.self, Clone.self, Template.self,
+            Log.self, Snapshot.self, Clone.self, Template.self, Hugepages.self, Pin.self, Passthrough.self,
         ]
     )
 
@@ -44,8 +44,11 @@ struct VmCommand: ParsableCommand {
                     vcpus:     \(vm.vcpus)
                     memory:    \(vm.memoryMiB) MiB
                     cpu time:  \(String(format: "%.2f", Double(vm.cpuTimeNs) / 1e9)) s
-                    autostart: \(vm.autostart ? "yes" : "no")
+                    autostart: \(vm.autostart ? "yes" + (vm.autostartOrder.map { ", order \($0)" } ?? "") : "no")
                     """)
+                if let features = vm.hostFeatures {
+                    print("host:      " + HostFeatureReport.lines(features).joined(separator: "\n           "))
+                }
                 var table = Table("DEVICE", "TYPE", "IMAGE")
                 for disk in vm.disks { table.add(disk.target, disk.device, disk.source ?? "-") }
                 print("disks:\n" + table.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))

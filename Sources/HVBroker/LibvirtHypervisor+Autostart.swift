@@ -1,0 +1,79 @@
+import Foundation
+import HVDomainXML
+import HVLibvirt
+import HVProtocol
+import Logging
+
+/// Boot-time start in the order specs give: `hv host autostart`, which
+/// `hypernixos-autostart.service` runs once libvirtd and the broker are up.
+///
+/// libvirt starts its autostart domains in no defined order, so machines made from specs never
+/// carry libvirt's autostart flag; their spec's `autostart` is the only record, and this is what acts on it.
+extension LibvirtHypervisor {
+    /// A machine the boot-time start takes care of.
+    struct AutostartEntry: Sendable, Hashable {
+        var name: String
+        var order: Int
+    }
+
+    func autostart(groupDelaySeconds: Int) async throws(HVError) -> [String: JSONValue] {
+        let entries = try await run { connection in try self.autostartEntries(connection) }
+        let groups = Dictionary(grouping: entries, by: \.order).sorted { $0.key < $1.key }
+        var results: [AutostartResult] = []
+        var startedInPrevious = false
+        for group in groups {
+            if startedInPrevious && groupDelaySeconds > 0 {
+                try? await Task.sleep(for: .seconds(groupDelaySeconds))
+            }
+            startedInPrevious = false
+            for entry in group.value.sorted(by: { $0.name < $1.name }) {
+                let result = await autostartOne(entry)
+                startedInPrevious = startedInPrevious || result.result == "started"
+                results.append(result)
+            }
+        }
+        return try Self.reply(HostAutostartReply(machines: results))
+    }
+
+    /// The spec machines with autostart enabled, lowest order first, then by name; templates never start.
+    func autostartEntries(_ connection: Connection) throws -> [AutostartEntry] {
+        var entries: [AutostartEntry] = []
+        for domain in try connection.domains() {
+            guard let entry = try autostartEntry(domain) else { continue }
+            entries.append(entry)
+        }
+        return entries.sorted { ($0.order, $0.name) < ($1.order, $1.name) }
+    }
+
+    /// The machine's place in the boot-time start, from its recorded spec; nil when it has none.
+    func autostartEntry(_ domain: Domain) throws -> AutostartEntry? {
+        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)), !recorded.template,
+            let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8)),
+            let autostart = spec.autostart, autostart.enabled
+        else { return nil }
+        return AutostartEntry(name: domain.name, order: autostart.order)
+    }
+
+    /// Every machine that starts with the host: libvirt's autostart domains and the spec machines above.
+    func autostartNames(_ connection: Connection) throws -> Set<String> {
+        Set(try connection.domainNames(.autostart)).union(try autostartEntries(connection).map(\.name))
+    }
+
+    private func autostartOne(_ entry: AutostartEntry) async -> AutostartResult {
+        do {
+            let started = try await run { connection in
+                guard let domain = try connection.domain(named: entry.name) else {
+                    throw HVError.notFound(vm: entry.name)
+                }
+                if try domain.isActive() { return false }
+                try domain.start()
+                return true
+            }
+            logger.info("autostart", metadata: ["vm": "\(entry.name)", "order": "\(entry.order)", "result": "\(started ? "started" : "running")"])
+            return AutostartResult(name: entry.name, order: entry.order, result: started ? "started" : "running")
+        } catch {
+            logger.error("autostart failed", metadata: ["vm": "\(entry.name)", "reason": "\(error.reason)"])
+            return AutostartResult(name: entry.name, order: entry.order, result: "failed", reason: error.reason)
+        }
+    }
+}
