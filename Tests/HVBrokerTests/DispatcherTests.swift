@@ -107,7 +107,22 @@ import HVServer
         (Method.vmApply, ["spec": applySpec(["disks": .array([disk("/etc/shadow", "2GiB")])])], "org.hypernixos.Vm.InvalidSpec"),
         (Method.vmApply, ["spec": applySpec(["cdrom": .string("../../etc/shadow")])], "org.hypernixos.Vm.InvalidSpec"),
         (Method.vmApply, ["spec": applySpec(["emulator": .string("/bin/sh")])], "org.varlink.service.InvalidParameter"),
+        // Host features: malformed CPU lists, addresses and ids never reach polkit or sysfs.
+        (Method.vmPinCpus, ["name": .string("web"), "pins": .array([pin(0, "0-2;reboot")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmPinCpus, ["name": .string("web"), "pins": .array([pin(0, "3-1")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmPinCpus, ["name": .string("web"), "pins": .array([pin(-1, "1")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmPinCpus, ["name": .string("web"), "pins": .array([pin(0, "1"), pin(0, "2")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmSetPassthrough, ["name": .string("web"), "pci": .array([.string("../../../etc/shadow")]), "usb": .array([])], "org.varlink.service.InvalidParameter"),
+        (Method.vmSetPassthrough, ["name": .string("web"), "pci": .array([.string("0000:01:20.0")]), "usb": .array([])], "org.varlink.service.InvalidParameter"),
+        (Method.vmSetPassthrough, ["name": .string("web"), "pci": .array([]), "usb": .array([.string("046d:c52b'/>")])], "org.varlink.service.InvalidParameter"),
+        (Method.vmSetPassthrough, ["name": .string("web"), "pci": .array([.string("01:00.0"), .string("0000:01:00.0")]), "usb": .array([])], "org.varlink.service.InvalidParameter"),
+        (Method.vmSetHugepages, ["name": .string("../web"), "enabled": .bool(true)], "org.hypernixos.Vm.InvalidSpec"),
+        (Method.hostAutostart, ["groupDelaySeconds": .int(86_400)], "org.varlink.service.InvalidParameter"),
     ]
+
+    static func pin(_ vcpu: Int, _ cpus: String) -> JSONValue {
+        .object(["vcpu": .int(Int64(vcpu)), "cpus": .string(cpus)])
+    }
 
     /// A valid spec for Vm.Apply with `changes` laid over it.
     static func applySpec(_ changes: [String: JSONValue]) -> JSONValue {

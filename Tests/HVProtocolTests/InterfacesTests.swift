@@ -10,7 +10,7 @@ import Testing
         Method.storageListPools, Method.storageListVolumes, Method.storageCreateVolume, Method.storageResizeVolume,
         Method.storageDeleteVolume, Method.storageMarkTemplate, Method.networkList, Method.networkCreate, Method.networkStart,
         Method.networkStop, Method.networkSetAutostart, Method.networkDelete, Method.isoList, Method.isoAdd, Method.isoVerify,
-        Method.isoRemove, Method.eventsFollow,
+        Method.isoRemove, Method.eventsFollow, Method.hostAutostart, Method.vmSetHugepages, Method.vmPinCpus, Method.vmSetPassthrough,
     ]
 
     /// Every method we answer is declared in its interface's published definition.
