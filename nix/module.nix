@@ -105,6 +105,17 @@ in
       '';
     };
 
+    autostartGroupDelay = lib.mkOption {
+      type = lib.types.ints.between 0 600;
+      default = 0;
+      description = ''
+        Seconds hypernixos-autostart.service waits between autostart order
+        groups that started something, so the guests of one group are up
+        before the next group boots. Machines start at boot when their spec
+        says `autostart: {enabled: true, order: N}`, lowest order first.
+      '';
+    };
+
     monitor = {
       enable = lib.mkEnableOption ''
         the Hyper-NixOS monitor (hv-monitor): Prometheus metrics on
@@ -301,6 +312,46 @@ in
           DirectoryMode = "0755";
           Accept = false;
           RemoveOnStop = true;
+        };
+      };
+
+      # Once per boot: the machines whose spec enables autostart, in order
+      # (mirrors systemd/hypernixos-autostart.service).
+      systemd.services.hypernixos-autostart = {
+        description = "Hyper-NixOS: start the autostart virtual machines in spec order";
+        wantedBy = [ "multi-user.target" ];
+        requires = [ "hv-broker.socket" ];
+        wants = [
+          "libvirtd.socket"
+          "network-online.target"
+        ];
+        after = [
+          "hv-broker.socket"
+          "libvirtd.socket"
+          "libvirtd.service"
+          "virtlogd.socket"
+          "network-online.target"
+        ];
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          ExecStart = utils.escapeSystemdExecArgs [
+            "${cfg.package}/bin/hv"
+            "host"
+            "autostart"
+            "--group-delay"
+            (toString cfg.autostartGroupDelay)
+          ];
+          TimeoutStartSec = "30min";
+          CapabilityBoundingSet = "";
+          NoNewPrivileges = true;
+          ProtectSystem = "strict";
+          ProtectHome = true;
+          PrivateTmp = true;
+          PrivateNetwork = true;
+          RestrictAddressFamilies = [ "AF_UNIX" ];
+          SystemCallFilter = [ "@system-service" ];
+          SystemCallArchitectures = "native";
         };
       };
 

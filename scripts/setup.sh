@@ -104,7 +104,10 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     install -m 0644 systemd/hypervisor.conf /etc/tmpfiles.d/hypervisor.conf
     install -m 0644 systemd/hypervisor-groups.conf /etc/sysusers.d/hypervisor-groups.conf
     sed 's#/usr/bin/hv-monitor#/usr/local/bin/hv-monitor#' systemd/hv-monitor.service > /etc/systemd/system/hv-monitor.service
+    sed 's#/usr/bin/hv #/usr/local/bin/hv #' systemd/hypernixos-autostart.service > /etc/systemd/system/hypernixos-autostart.service
     systemctl daemon-reload
+    # At every boot: the machines whose spec enables autostart, in order.
+    systemctl enable hypernixos-autostart.service
     systemctl enable --now hv-broker.socket
     # A broker already running keeps its old binary until restarted; a stopped one stays stopped.
     systemctl try-restart hv-broker.service
@@ -182,6 +185,18 @@ case "$status" in
         "see /var/log/hypervisor/monitor.log (or journalctl -u hv-monitor)" >&2; exit 1 ;;
 esac
 log "the monitor answers on http://127.0.0.1:9478/metrics and reaches the broker"
+
+# Without systemd nothing runs hypernixos-autostart.service at boot, so the first setup after a
+# boot starts the machines whose spec enables autostart, in order (the marker lives in /run,
+# which a boot empties).
+if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] && [ ! -e /run/hypervisor/autostart.done ]; then
+    log "starting the machines whose spec enables autostart, in order"
+    if /usr/local/bin/hv host autostart; then
+        install -d -m 0755 /run/hypervisor && touch /run/hypervisor/autostart.done
+    else
+        echo "setup: warning: some autostart machines did not start (see the table above)" >&2
+    fi
+fi
 
 /usr/local/bin/hv host info
 cat <<MSG

@@ -14,8 +14,12 @@ extension BrokerClient {
     }
 
     /// Starts the autostart machines in order; the broker waits `groupDelaySeconds` between order groups.
+    /// The reply comes when every machine has been handled, so this call waits without a time limit
+    /// (the boot unit has its own, TimeoutStartSec).
     public func autostart(groupDelaySeconds: Int) throws(HVError) -> [AutostartResult] {
-        try connection.call(
+        connection.setReceiveTimeout(seconds: 0)
+        defer { connection.setReceiveTimeout(seconds: connection.timeoutSeconds) }
+        return try connection.call(
             Method.hostAutostart, HostAutostartParameters(groupDelaySeconds: groupDelaySeconds), as: HostAutostartReply.self
         ).machines
     }

@@ -159,6 +159,14 @@ extension ZeroTrustTests {
         (["pool", "list"], Stack.strangerUser, 4), (["net", "list"], Stack.strangerUser, 4), (["iso", "list"], Stack.strangerUser, 4),
         (["vm", "export", "x"], Stack.strangerUser, 4), (["snapshot", "list", "x"], Stack.strangerUser, 4),
         (["net", "leases", "x"], Stack.strangerUser, 4), (["pool", "volumes"], Stack.strangerUser, 4),
+        // Host-level actions are the administrators' alone.
+        (["vm", "pin", "hv-it-none", "0=0"], Stack.viewerUser, 4), (["host", "autostart"], Stack.viewerUser, 4),
+        (["vm", "hugepages", "hv-it-none", "on"], Stack.operatorUser, 4),
+        (["vm", "passthrough", "hv-it-none", "--usb", "046d:c52b"], Stack.operatorUser, 4),
+        (["vm", "pin", "hv-it-none", "0=0"], Stack.operatorUser, 4), (["host", "autostart"], Stack.strangerUser, 4),
+        (["vm", "hugepages", "hv-it-none", "on"], Stack.strangerUser, 4), (["vm", "passthrough", "x", "--clear"], Stack.strangerUser, 4),
+        (["vm", "pin", "hv-it-none", "0=0"], Stack.adminUser, 3), (["vm", "hugepages", "hv-it-none", "off"], Stack.adminUser, 3),
+        (["vm", "passthrough", "hv-it-none", "--clear"], Stack.adminUser, 3),
     ]
 
     @Test(arguments: authorizationCases)
