@@ -27,7 +27,7 @@ extension LibvirtHypervisor {
         var uuid: String?
         if let existing {
             guard let recorded = MachineMetadata.read(domainXML: try existing.xmlDescription(flags: .inactive)),
-                let decoded = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+                let decoded = recorded.spec
             else {
                 throw HVError(
                     .alreadyExists, "a machine named '\(spec.name)' exists but was not made from a spec, so apply won't change it",
@@ -117,7 +117,7 @@ extension LibvirtHypervisor {
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
             guard let recorded = MachineMetadata.read(domainXML: xml),
-                let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+                let spec = recorded.spec
             else {
                 throw HVError(
                     .notFound, "'\(name)' was not made from a spec, so there is none to export",
@@ -177,7 +177,7 @@ extension LibvirtHypervisor {
 
     func usage(of domain: Domain, _ connection: Connection) throws -> Usage? {
         guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
-            let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+            let spec = recorded.spec
         else { return nil }
         var disk: UInt64 = 0
         for item in spec.disks {

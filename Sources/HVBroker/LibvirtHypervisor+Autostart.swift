@@ -48,7 +48,7 @@ extension LibvirtHypervisor {
     /// The machine's place in the boot-time start, from its recorded spec; nil when it has none.
     func autostartEntry(_ domain: Domain) throws -> AutostartEntry? {
         guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)), !recorded.template,
-            let spec = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8)),
+            let spec = recorded.spec,
             let autostart = spec.autostart, autostart.enabled
         else { return nil }
         return AutostartEntry(name: domain.name, order: autostart.order)

@@ -72,7 +72,7 @@ extension LibvirtHypervisor {
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
             guard var recorded = MachineMetadata.read(domainXML: xml),
-                let decoded = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+                let decoded = recorded.spec
             else {
                 throw HVError(
                     .invalidState, "'\(name)' was not made from a spec, so the broker keeps no host features for it",
@@ -113,7 +113,7 @@ extension LibvirtHypervisor {
         for domain in try connection.domains() where domain.name != spec.name {
             guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
                 recorded.hostFeatures.hugepages,
-                let other = try? JSONDecoder().decode(MachineSpec.self, from: Data(recorded.specJSON.utf8))
+                let other = recorded.spec
             else { continue }
             needed += other.memory.bytes
             others.append(domain.name)

@@ -37,6 +37,11 @@ public struct MachineMetadata: Sendable, Hashable {
         self.hostFeatures = hostFeatures
     }
 
+    /// The recorded spec; nil when the text is not a spec this version can read.
+    public var spec: MachineSpec? {
+        try? JSONDecoder().decode(MachineSpec.self, from: Data(specJSON.utf8))
+    }
+
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
     /// not created by the broker) or the element is incomplete.
     public static func read(domainXML: String) -> MachineMetadata? {
