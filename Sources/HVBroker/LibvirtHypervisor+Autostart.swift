@@ -39,19 +39,19 @@ extension LibvirtHypervisor {
     func autostartEntries(_ connection: Connection) throws -> [AutostartEntry] {
         var entries: [AutostartEntry] = []
         for domain in try connection.domains() {
-            guard let entry = try autostartEntry(domain) else { continue }
+            guard let element = try domain.metadata(namespace: MachineMetadata.namespace, impact: .config),
+                let recorded = MachineMetadata.read(machineElement: element),
+                let entry = Self.autostartEntry(name: domain.name, recorded)
+            else { continue }
             entries.append(entry)
         }
         return entries.sorted { ($0.order, $0.name) < ($1.order, $1.name) }
     }
 
     /// The machine's place in the boot-time start, from its recorded spec; nil when it has none.
-    func autostartEntry(_ domain: Domain) throws -> AutostartEntry? {
-        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)), !recorded.template,
-            let spec = recorded.spec,
-            let autostart = spec.autostart, autostart.enabled
-        else { return nil }
-        return AutostartEntry(name: domain.name, order: autostart.order)
+    static func autostartEntry(name: String, _ recorded: MachineMetadata) -> AutostartEntry? {
+        guard !recorded.template, let autostart = recorded.spec?.autostart, autostart.enabled else { return nil }
+        return AutostartEntry(name: name, order: autostart.order)
     }
 
     /// Every machine that starts with the host: libvirt's autostart domains and the spec machines above.

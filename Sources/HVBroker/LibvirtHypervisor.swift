@@ -97,8 +97,9 @@ public final class LibvirtHypervisor: Hypervisor {
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
         let description = try DomainDescription(xml: try domain.xmlDescription())
-        let entry = try autostartEntry(domain)
-        let features = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))?.hostFeatures
+        let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))
+        let entry = recorded.flatMap { Self.autostartEntry(name: domain.name, $0) }
+        let features = recorded?.hostFeatures
         return VmDetails(
             name: domain.name, uuid: try domain.uuid(), state: info.state.rawValue, vcpus: info.vcpus,
             memoryMiB: Int(info.maxMemoryKiB / 1024), cpuTimeNs: Int64(clamping: info.cpuTimeNs),

@@ -98,7 +98,7 @@ struct ParsedXML: Sendable {
     subscript(attribute: String) -> String? { attributes[attribute] }
 
     /// Parses `xml` and checks that its root element is `root`; `what` names the document in errors.
-    static func parse(_ xml: String, root: String, what: String) throws(HVError) -> ParsedXML {
+    static func parse(_ xml: String, root: String, namespace: String? = nil, what: String) throws(HVError) -> ParsedXML {
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(xml.utf8))
         parser.shouldProcessNamespaces = true
@@ -108,7 +108,7 @@ struct ParsedXML: Sendable {
             let detail = parser.parserError.map { ": \($0.localizedDescription)" } ?? ""
             throw HVError(.failed, "libvirt returned \(what) XML that could not be read\(detail)")
         }
-        guard document.name == root, document.namespace == nil else {
+        guard document.name == root, document.namespace == namespace else {
             throw HVError(.failed, "libvirt returned \(what) XML with root <\(document.name)>, expected <\(root)>")
         }
         return document

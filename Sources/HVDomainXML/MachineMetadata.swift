@@ -45,9 +45,23 @@ public struct MachineMetadata: Sendable, Hashable {
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
     /// not created by the broker) or the element is incomplete.
     public static func read(domainXML: String) -> MachineMetadata? {
-        guard let domain = try? ParsedXML.parse(domainXML, root: "domain", what: "domain") else { return nil }
-        guard let machine = domain.child("metadata")?.child("machine", namespace: namespace),
-            let spec = machine.child("spec", namespace: namespace)?.text,
+        guard let domain = try? ParsedXML.parse(domainXML, root: "domain", what: "domain"),
+            let machine = domain.child("metadata")?.child("machine", namespace: namespace)
+        else { return nil }
+        let description = domain.child("description")?.text
+        return read(machine, namespace: namespace, description: description?.isEmpty == false ? description : nil)
+    }
+
+    /// Reads the broker's element alone, as `virDomainGetMetadata` returns it: much less for libvirt
+    /// to format and for us to parse than the whole domain, for the calls that read every machine's.
+    /// libvirt returns it without its namespace (`<machine><spec>…`); the description is not part of it.
+    public static func read(machineElement xml: String) -> MachineMetadata? {
+        guard let machine = try? ParsedXML.parse(xml, root: "machine", what: "metadata") else { return nil }
+        return read(machine, namespace: nil, description: nil)
+    }
+
+    private static func read(_ machine: ParsedXML, namespace: String?, description: String?) -> MachineMetadata? {
+        guard let spec = machine.child("spec", namespace: namespace)?.text,
             let owner = machine.child("owner", namespace: namespace),
             let uid = owner["uid"].flatMap({ UInt32($0) }),
             let group = owner["group"], !group.isEmpty
@@ -58,22 +72,22 @@ public struct MachineMetadata: Sendable, Hashable {
         let tags =
             machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace)
             .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
-        let description = domain.child("description")?.text
         let host = machine.child("host", namespace: namespace).flatMap {
             try? JSONDecoder().decode(HostFeatures.self, from: Data($0.text.utf8))
         }
         return MachineMetadata(
             specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
-            description: description?.isEmpty == false ? description : nil, hostFeatures: host ?? HostFeatures()
+            description: description, hostFeatures: host ?? HostFeatures()
         )
     }
 }
 
-/// The domain's `<metadata>` element: `<hv:machine xmlns:hv="…">` and its children.
-struct MetadataElement: Encodable {
+/// The domain's `<metadata>` element: `<hv:machine xmlns:hv="…">` and its children. Public for
+/// `hv-bench`, whose test-driver fleets carry it like machines made from specs.
+public struct MetadataElement: Encodable, Sendable {
     var machine: Machine
 
-    init(_ metadata: MachineMetadata) {
+    public init(_ metadata: MachineMetadata) {
         machine = Machine(
             spec: metadata.specJSON, owner: .init(uid: metadata.ownerUID, group: metadata.ownerGroup),
             template: metadata.template, tags: .init(tag: metadata.tags),

@@ -1,4 +1,6 @@
 import Foundation
+import HVDomainXML
+import HVProtocol
 import XMLCoder
 
 /// A node file for libvirt's test driver (`test:///ABSOLUTE/PATH.xml`): `count` domains, all
@@ -54,6 +56,9 @@ struct TestDomain: XMLAttributes {
     var uuid: String
     var memory: Sized
     var currentMemory: Sized
+    /// The broker's record, as a machine made from a spec has it (autostart enabled, order 10), so
+    /// Host.Stats reads and parses it for every domain as it does on a real host.
+    var metadata: MetadataElement
     var vcpu = 1
     var os = OS()
     var devices: Devices
@@ -64,6 +69,7 @@ struct TestDomain: XMLAttributes {
         uuid = "6862656e-6368-4000-8000-" + String(format: "%012x", index)
         memory = Sized(unit: "MiB", value: 512)
         currentMemory = memory
+        metadata = MetadataElement(Self.record(name))
         let mac = [(index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff].map { String(format: "%02x", $0) }
         devices = Devices(
             disk: Disk(source: .init(file: "/var/lib/hv-bench/\(name).qcow2")),
@@ -71,6 +77,17 @@ struct TestDomain: XMLAttributes {
                 mac: .init(address: "52:54:00:" + mac.joined(separator: ":")), target: .init(dev: "vnet\(index)")
             )
         )
+    }
+
+    static func record(_ name: String) -> MachineMetadata {
+        let spec = MachineSpec(
+            name: name, vcpus: 1, memory: .mebibytes(512), disks: [DiskSpec(name: "root", size: .gibibytes(10))],
+            networks: [NicSpec(network: "default")], autostart: AutostartSpec(enabled: true, order: 10)
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(spec.normalized())).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return MachineMetadata(specJSON: json, ownerUID: 1000, ownerGroup: "hypervisor-operators", tags: ["bench"])
     }
 
     struct Sized: XMLAttributes {

@@ -46,6 +46,26 @@ import Testing
         #expect(MachineMetadata.read(domainXML: try DomainXML.machine(Self.definition(HostFeatures())))?.hostFeatures == HostFeatures())
     }
 
+    /// The element alone, as virDomainGetMetadata returns it (without its namespace), reads the
+    /// same, less the description.
+    @Test func theMetadataElementAloneReadsTheSame() throws {
+        var expected = MachineMetadata(specJSON: #"{"name":"a & b"}"#, ownerUID: 7, ownerGroup: "ops", template: true, tags: ["x"])
+        expected.hostFeatures = Self.features
+        let host = #"{"cpuPins":[{"cpus":"2-3","vcpu":0},{"cpus":"5","vcpu":1}],"hugepages":true,"pciDevices":["0000:01:00.1"],"usbDevices":["046d:c52b"]}"#
+        let element = """
+            <machine>
+              <spec>{"name":"a &amp; b"}</spec>
+              <owner uid="7" group="ops"/>
+              <template>true</template>
+              <tags><tag>x</tag></tags>
+              <host>\(host)</host>
+            </machine>
+            """
+        #expect(MachineMetadata.read(machineElement: element) == expected)
+        #expect(MachineMetadata.read(machineElement: "<machine><spec>{}</spec></machine>") == nil, "no owner: not ours")
+        #expect(MachineMetadata.read(machineElement: "<domain/>") == nil)
+    }
+
     @Test func aPinBeyondTheVCPUsIsRefusedNamingVcpus() {
         let features = HostFeatures(cpuPins: [CpuPin(vcpu: 2, cpus: "1")])
         let error = #expect(throws: HVError.self) { _ = try DomainXML.machine(Self.definition(features)) }
