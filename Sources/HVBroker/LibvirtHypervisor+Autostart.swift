@@ -39,7 +39,8 @@ extension LibvirtHypervisor {
     func autostartEntries(_ connection: Connection) throws -> [AutostartEntry] {
         var entries: [AutostartEntry] = []
         for domain in try connection.domains() {
-            guard let element = try domain.metadata(namespace: MachineMetadata.namespace, impact: .config),
+            // A machine deleted since the list was taken is simply not there any more.
+            guard let element = try? domain.metadata(namespace: MachineMetadata.namespace, impact: .config),
                 let recorded = MachineMetadata.read(machineElement: element),
                 let entry = Self.autostartEntry(name: domain.name, recorded)
             else { continue }
