@@ -171,14 +171,11 @@ extension LibvirtHypervisor {
 
     /// What one spec-made machine takes, from its recorded spec.
     func usage(ofMachine name: String, _ connection: Connection) throws -> Usage {
-        guard let domain = try connection.domain(named: name) else { return Usage() }
-        return try usage(of: domain, connection) ?? Usage()
+        guard let spec = try connection.domain(named: name).flatMap(Self.record(of:))?.spec else { return Usage() }
+        return try usage(of: spec, connection)
     }
 
-    func usage(of domain: Domain, _ connection: Connection) throws -> Usage? {
-        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
-            let spec = recorded.spec
-        else { return nil }
+    func usage(of spec: MachineSpec, _ connection: Connection) throws -> Usage {
         var disk: UInt64 = 0
         for item in spec.disks {
             let pool = item.pool ?? layout.poolName
@@ -192,11 +189,9 @@ extension LibvirtHypervisor {
     func groupUsage(_ group: String?, _ connection: Connection) throws -> Usage {
         guard let group else { return Usage() }
         var total = Usage()
-        for domain in try connection.domains() {
-            guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
-                recorded.ownerGroup == group, let usage = try usage(of: domain, connection)
-            else { continue }
-            total = total + usage
+        for (_, record) in try records(connection) where record.ownerGroup == group {
+            guard let spec = record.spec else { continue }
+            total = total + (try usage(of: spec, connection))
         }
         return total
     }

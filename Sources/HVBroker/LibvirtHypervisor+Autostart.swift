@@ -18,35 +18,28 @@ extension LibvirtHypervisor {
 
     func autostart(groupDelaySeconds: Int) async throws(HVError) -> [String: JSONValue] {
         let entries = try await run { connection in try self.autostartEntries(connection) }
-        let groups = Dictionary(grouping: entries, by: \.order).sorted { $0.key < $1.key }
         var results: [AutostartResult] = []
-        var startedInPrevious = false
-        for group in groups {
-            if startedInPrevious && groupDelaySeconds > 0 {
-                try? await Task.sleep(for: .seconds(groupDelaySeconds))
+        var group: Int?
+        var startedInGroup = false
+        for entry in entries {
+            if entry.order != group {
+                // A new order group waits when the group before it started something.
+                if startedInGroup && groupDelaySeconds > 0 { try? await Task.sleep(for: .seconds(groupDelaySeconds)) }
+                group = entry.order
+                startedInGroup = false
             }
-            startedInPrevious = false
-            for entry in group.value.sorted(by: { $0.name < $1.name }) {
-                let result = await autostartOne(entry)
-                startedInPrevious = startedInPrevious || result.result == "started"
-                results.append(result)
-            }
+            let result = await autostartOne(entry)
+            startedInGroup = startedInGroup || result.result == "started"
+            results.append(result)
         }
         return try Self.reply(HostAutostartReply(machines: results))
     }
 
     /// The spec machines with autostart enabled, lowest order first, then by name; templates never start.
-    func autostartEntries(_ connection: Connection) throws -> [AutostartEntry] {
-        var entries: [AutostartEntry] = []
-        for domain in try connection.domains() {
-            // A machine deleted since the list was taken is simply not there any more.
-            guard let element = try? domain.metadata(namespace: MachineMetadata.namespace, impact: .config),
-                let recorded = MachineMetadata.read(machineElement: element),
-                let entry = Self.autostartEntry(name: domain.name, recorded)
-            else { continue }
-            entries.append(entry)
-        }
-        return entries.sorted { ($0.order, $0.name) < ($1.order, $1.name) }
+    /// `names` limits the reads to those machines.
+    func autostartEntries(_ connection: Connection, among names: Set<String>? = nil) throws -> [AutostartEntry] {
+        try records(connection, among: names).compactMap { Self.autostartEntry(name: $0.name, $0.record) }
+            .sorted { ($0.order, $0.name) < ($1.order, $1.name) }
     }
 
     /// The machine's place in the boot-time start, from its recorded spec; nil when it has none.
@@ -56,8 +49,9 @@ extension LibvirtHypervisor {
     }
 
     /// Every machine that starts with the host: libvirt's autostart domains and the spec machines above.
-    func autostartNames(_ connection: Connection) throws -> Set<String> {
-        Set(try connection.domainNames(.autostart)).union(try autostartEntries(connection).map(\.name))
+    func autostartNames(_ connection: Connection, among names: Set<String>? = nil) throws -> Set<String> {
+        let flagged = try connection.domainNames(.autostart)
+        return flagged.intersection(names ?? flagged).union(try autostartEntries(connection, among: names).map(\.name))
     }
 
     private func autostartOne(_ entry: AutostartEntry) async -> AutostartResult {

@@ -110,13 +110,10 @@ extension LibvirtHypervisor {
         let available = reserved.pageSize.bytes * reserved.total
         var needed = spec.memory.bytes
         var others: [String] = []
-        for domain in try connection.domains() where domain.name != spec.name {
-            guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
-                recorded.hostFeatures.hugepages,
-                let other = recorded.spec
-            else { continue }
+        for (name, record) in try records(connection) where name != spec.name && record.hostFeatures.hugepages {
+            guard let other = record.spec else { continue }
             needed += other.memory.bytes
-            others.append(domain.name)
+            others.append(name)
         }
         guard needed <= available else {
             let pages = (needed + reserved.pageSize.bytes - 1) / reserved.pageSize.bytes
@@ -152,10 +149,9 @@ extension LibvirtHypervisor {
     /// Which machine holds each passed-through device, leaving out `name`.
     private func deviceHolders(except name: String, _ connection: Connection) throws -> [String: String] {
         var holders: [String: String] = [:]
-        for domain in try connection.domains() where domain.name != name {
-            guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)) else { continue }
-            for device in recorded.hostFeatures.pciDevices + recorded.hostFeatures.usbDevices {
-                holders[device] = domain.name
+        for (holder, record) in try records(connection) where holder != name {
+            for device in record.hostFeatures.pciDevices + record.hostFeatures.usbDevices {
+                holders[device] = holder
             }
         }
         return holders

@@ -56,8 +56,7 @@ extension LibvirtHypervisor {
 
     /// Machines that start with the host but are not running, by name.
     func stoppedAutostartMachines(_ connection: Connection) throws -> [String] {
-        let inactive = Set(try connection.domainNames(.inactive))
-        return try autostartNames(connection).intersection(inactive).sorted()
+        try autostartNames(connection, among: connection.domainNames(.inactive)).sorted()
     }
 
     /// Every storage pool's space; a pool removed while being read is left out.

@@ -97,7 +97,7 @@ public final class LibvirtHypervisor: Hypervisor {
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
         let description = try DomainDescription(xml: try domain.xmlDescription())
-        let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))
+        let recorded = Self.record(of: domain)
         let entry = recorded.flatMap { Self.autostartEntry(name: domain.name, $0) }
         let features = recorded?.hostFeatures
         return VmDetails(

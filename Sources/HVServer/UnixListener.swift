@@ -13,11 +13,9 @@ final class UnixListener: Sendable {
     let descriptor: Int32
 
     /// Binds `path` (replacing a stale socket file, never anything else) and listens on it.
-    ///
-    /// The socket is bound under a staging name, given its mode, and only then renamed to `path`,
-    /// so nobody ever finds `path` with the mode bind left (which would refuse other users).
+    /// It is published through `SocketPath`: bound under a staging name, then renamed.
     init(path: String, mode: UInt32, backlog: Int32 = 64) throws(HVError) {
-        let staging = path + ".new"
+        let staging = SocketPath.staging(path)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(staging.utf8)
@@ -39,7 +37,7 @@ final class UnixListener: Sendable {
                 bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard bound == 0, chmod(staging, mode_t(mode)) == 0, listen(descriptor, backlog) == 0, rename(staging, path) == 0 else {
+        guard bound == 0, listen(descriptor, backlog) == 0, SocketPath.publish(path, mode: mode) else {
             let error = Self.failure("listen on \(path)")
             Glibc.close(descriptor)
             unlink(staging)

@@ -86,14 +86,13 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o755]
             )
-            // Bound under a staging name and renamed once its mode is set: nobody ever finds
-            // `path` with the mode bind left, which would refuse other users.
-            let staging = path + ".new"
+            // Published through `SocketPath`: bound under a staging name, then renamed.
+            let staging = SocketPath.staging(path)
             try SocketPath.requireSocketOrAbsent(path)
             let server = try await bootstrap.bind(
                 unixDomainSocketPath: staging, cleanupExistingSocketFile: true, childChannelInitializer: initializer
             )
-            guard chmod(staging, mode_t(configuration.socketMode)) == 0, rename(staging, path) == 0 else {
+            guard SocketPath.publish(path, mode: configuration.socketMode) else {
                 let reason = String(cString: strerror(errno))
                 try? await server.executeThenClose { _ in }
                 unlink(staging)

@@ -1,0 +1,22 @@
+import HVDomainXML
+import HVLibvirt
+
+/// The broker's record of each machine, read as its metadata element alone
+/// (`virDomainGetMetadata`): far less for libvirt to format and for us to parse than the whole
+/// domain, for the calls that read every machine's.
+extension LibvirtHypervisor {
+    /// The machine's persistent record; nil when it has none (not made by the broker), has no
+    /// persistent definition, or was deleted meanwhile.
+    static func record(of domain: Domain) -> MachineMetadata? {
+        guard let element = try? domain.metadata(namespace: MachineMetadata.namespace, impact: .config) else { return nil }
+        return MachineMetadata.read(machineElement: element)
+    }
+
+    /// Every machine that has a record, with it; `names` limits the reads to those machines.
+    func records(_ connection: Connection, among names: Set<String>? = nil) throws -> [(name: String, record: MachineMetadata)] {
+        try connection.domains().compactMap { domain in
+            guard names?.contains(domain.name) ?? true, let record = Self.record(of: domain) else { return nil }
+            return (domain.name, record)
+        }
+    }
+}
