@@ -3,12 +3,13 @@ import HVServer
 import Logging
 import NIOPosix
 
-/// Decides whether a peer may perform an operation.
+/// Decides whether a peer may perform an operation on an object described by `details`.
 public protocol Authorizer: Sendable {
-    func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome
+    func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome
 }
 
-/// Asks polkitd for every request. Decisions are not cached: see docs/ARCHITECTURE.md.
+/// Asks polkitd for every request, passing the object as details. Decisions are not cached: see
+/// docs/ARCHITECTURE.md.
 public struct PolkitAuthorizer: Authorizer {
     let checker: PolkitChecker
 
@@ -16,7 +17,7 @@ public struct PolkitAuthorizer: Authorizer {
         checker = PolkitChecker(threadPool: threadPool, logger: logger)
     }
 
-    public func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome {
-        await checker.check(operation.action, peer: peer)
+    public func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome {
+        await checker.check(operation.action, peer: peer, details: details)
     }
 }

@@ -32,14 +32,10 @@ extension Dispatcher {
                 fix: "set \"more\": true in the call, or use 'hv events'", details: ["kind": "ExpectedMore"]
             ))
         }
-        switch await authorizer.authorize(.eventsFollow, peer: peer) {
-        case .allowed: entry.decision = "allowed"
-        case .denied:
-            entry.decision = "denied"
-            return await fail(Self.denial(.eventsFollow))
-        case .unavailable(let reason):
-            entry.decision = "unavailable"
-            return await fail(HVError(.authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: "start polkitd"))
+        let admitted: Admitted
+        switch await admit(.eventsFollow, object: .none, entry: &entry) {
+        case .success(let value): admitted = value
+        case .failure(let refusal): return await fail(refusal)
         }
         let events: AsyncStream<VmEvent>
         do {
@@ -51,7 +47,9 @@ extension Dispatcher {
         record(entry)
         do {
             try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(subscribed: true)), continues: true)))
+            var visible = VisibleMachines(seesForeign: admitted.seesForeign, hypervisor: hypervisor)
             for await event in events {
+                guard await visible.contains(event.vm) else { continue }
                 try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(event: event)), continues: true)))
             }
             // The events ended without the client leaving: libvirt's connection closed.
@@ -64,5 +62,25 @@ extension Dispatcher {
         } catch {
             // The client went away: the stream ends with it.
         }
+    }
+}
+
+/// Which machines' events a follower sees: those the broker manages, or every domain for those who
+/// may see foreign ones. A machine seen as managed stays visible, so its own deletion is reported.
+struct VisibleMachines {
+    let seesForeign: Bool
+    let hypervisor: any Hypervisor
+    private var managed: Set<String> = []
+
+    init(seesForeign: Bool, hypervisor: any Hypervisor) {
+        self.seesForeign = seesForeign
+        self.hypervisor = hypervisor
+    }
+
+    mutating func contains(_ name: String) async -> Bool {
+        if seesForeign || managed.contains(name) { return true }
+        guard let machine = try? await hypervisor.resolve(machine: name), machine.managed else { return false }
+        managed.insert(name)
+        return true
     }
 }

@@ -3,7 +3,7 @@ import HVProtocol
 import HVServer
 
 /// The upload socket: `org.hypernixos.Iso.Add` with the image's open descriptor attached. Same
-/// order as every other call: decode → validate → authorize → act → audit.
+/// admission path as every other call: decode → validate → admit → audit the intent → act → audit.
 extension Dispatcher: DescriptorHandler {
     public func handle(_ message: [UInt8], descriptor: Int32, from peer: Peer) async -> [UInt8] {
         var entry = Entry(peer: peer)
@@ -44,17 +44,11 @@ extension Dispatcher: DescriptorHandler {
         }
         entry.target = parameters.name
         entry.action = BrokerOperation.isoAdd.action
-        switch await authorizer.authorize(.isoAdd, peer: entry.peer) {
-        case .allowed: entry.decision = "allowed"
-        case .denied:
-            entry.decision = "denied"
-            return failureReply(Self.denial(.isoAdd), interface: call.interface, entry: &entry)
-        case .unavailable(let reason):
-            entry.decision = "unavailable"
-            return failureReply(
-                HVError(.authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: "start polkitd"),
-                interface: call.interface, entry: &entry
-            )
+        if case .failure(let refusal) = await admit(.isoAdd, object: .none, entry: &entry) {
+            return failureReply(refusal, interface: call.interface, entry: &entry)
+        }
+        if let refusal = recordIntent(.isoAdd, entry: entry) {
+            return failureReply(refusal, interface: call.interface, entry: &entry)
         }
         do {
             let iso = try await hypervisor.isoAdd(parameters, descriptor: descriptor, caller: entry.peer)

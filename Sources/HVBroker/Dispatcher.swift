@@ -7,8 +7,10 @@ import Logging
 /// The broker's socket server: framing, limits and peer credentials around the dispatcher.
 public typealias BrokerServer = VarlinkServer<Dispatcher>
 
-/// Turns one Varlink message into its reply, in the fixed order decode → validate → authorize →
-/// act → audit. Nothing reaches the hypervisor before polkit said yes.
+/// Turns one Varlink message into its reply, in the fixed order decode → validate → admit
+/// (resolve the object, authorize verb and object with polkit) → audit the intent of a change →
+/// act → audit the outcome. Nothing reaches the hypervisor before polkit said yes, and no change
+/// is made that the audit log could not record.
 public final class Dispatcher: MessageHandler {
     public static let version = "0.1.0"
 
@@ -16,6 +18,8 @@ public final class Dispatcher: MessageHandler {
     let authorizer: any Authorizer
     let audit: AuditLog
     let logger: Logger
+    /// State-changing requests hold their object from admission to the end of the act.
+    let objectLocks = KeyedLock()
 
     public init(hypervisor: any Hypervisor, authorizer: any Authorizer, audit: AuditLog, logger: Logger) {
         self.hypervisor = hypervisor
@@ -46,13 +50,8 @@ public final class Dispatcher: MessageHandler {
         do {
             call = try VarlinkJSON.decode(VarlinkCall.self, from: message)
         } catch {
-            let failure = HVError(
-                .protocolError, "the message is not a Varlink call: expected a JSON object with a string 'method'",
-                fix: "send {\"method\": \"org.hypernixos.Vm.List\", \"parameters\": {}} terminated by a NUL byte",
-                details: ["kind": "MalformedMessage"]
-            )
             entry.decision = "invalid"
-            return (failureReply(failure, interface: "", entry: &entry), false)
+            return (failureReply(Self.malformed, interface: "", entry: &entry), false)
         }
         entry.method = call.method
         let oneway = call.oneway ?? false
@@ -71,48 +70,58 @@ public final class Dispatcher: MessageHandler {
             return (introspect(request, entry: &entry, interface: call.interface), oneway)
         }
         entry.action = operation.action
-
-        let authorizationStart = ContinuousClock.now
-        let outcome = await authorizer.authorize(operation, peer: entry.peer)
-        let authorization = ContinuousClock.now - authorizationStart
-        switch outcome {
-        case .allowed:
-            entry.decision = "allowed"
-        case .denied:
-            entry.decision = "denied"
-            return (failureReply(Self.denial(operation), interface: call.interface, entry: &entry), oneway)
-        case .unavailable(let reason):
-            entry.decision = "unavailable"
-            let fix = reason.contains("is not registered")
-                ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
-                : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
-            let failure = HVError(
-                .authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: fix
-            )
-            return (failureReply(failure, interface: call.interface, entry: &entry), oneway)
+        let keys = operation.rule.changesState ? request.object.lockNames : []
+        var held = entry
+        let reply = await objectLocks.withLocks(keys) {
+            await self.admitAndPerform(request, operation, interface: call.interface, entry: &held)
         }
+        entry = held
+        return (reply, oneway)
+    }
 
+    private func admitAndPerform(_ request: Request, _ operation: BrokerOperation, interface: String, entry: inout Entry) async -> VarlinkReply {
+        let authorizationStart = ContinuousClock.now
+        let admitted: Admitted
+        switch await admit(operation, object: request.object, entry: &entry) {
+        case .success(let value): admitted = value
+        case .failure(let error): return failureReply(error, interface: interface, entry: &entry)
+        }
+        let authorization = ContinuousClock.now - authorizationStart
+        if let refusal = recordIntent(operation, entry: entry) {
+            return failureReply(refusal, interface: interface, entry: &entry)
+        }
         do {
-            let parameters = try await perform(request, peer: entry.peer, authorization: authorization)
+            let request = await narrowed(request, admitted: admitted, peer: entry.peer)
+            let parameters = try await perform(request, peer: entry.peer, admitted: admitted, authorization: authorization)
             entry.result = "ok"
-            return (VarlinkReply(parameters: parameters), oneway)
+            return VarlinkReply(parameters: parameters)
         } catch {
-            return (failureReply(error, interface: call.interface, entry: &entry), oneway)
+            return failureReply(error, interface: interface, entry: &entry)
         }
     }
 
-    /// Runs an authorized request; `authorization` is how long polkit took to allow it.
-    private func perform(_ request: Request, peer: Peer, authorization: Duration) async throws(HVError) -> [String: JSONValue] {
+    /// What the caller gets of the object: cloud-init data (passwords, keys) only for those who may
+    /// change the machine.
+    private func narrowed(_ request: Request, admitted: Admitted, peer: Peer) async -> Request {
+        guard case .resource(.vmExport(let name, _)) = request, let machine = admitted.machine else { return request }
+        let mayChange = await authorizer.authorize(.vmApply, peer: peer, details: machine.details) == .allowed
+        return .resource(.vmExport(name, redactSecrets: !mayChange))
+    }
+
+    /// Runs an admitted request; `authorization` is how long admission took.
+    private func perform(
+        _ request: Request, peer: Peer, admitted: Admitted, authorization: Duration
+    ) async throws(HVError) -> [String: JSONValue] {
         switch request {
         case .hostInfo: return try Self.object(HostInfoReply(host: try await hypervisor.hostInfo()))
-        case .hostStats: return try Self.object(try await hypervisor.stats())
+        case .hostStats: return try Self.object(try await hypervisor.stats(includeForeign: admitted.seesForeign))
         case .hostHealth:
             let facts = await hypervisor.healthFacts()
             let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: audit.verify(), auditLog: audit.path)
             return try Self.object(HealthReply(checks: checks))
-        case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list()))
+        case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list(includeForeign: admitted.seesForeign)))
         case .vmInfo(let name): return try Self.object(VmInfoReply(vm: try await hypervisor.info(name)))
-        case .vmCreate(let spec): return try Self.object(VmInfoReply(vm: try await hypervisor.create(spec)))
+        case .vmCreate(let spec): return try Self.object(VmInfoReply(vm: try await hypervisor.create(spec, caller: peer)))
         case .vmStart(let name): try await hypervisor.start(name)
         case .vmShutdown(let name): try await hypervisor.shutdown(name)
         case .vmReboot(let name): try await hypervisor.reboot(name)
@@ -158,18 +167,19 @@ public final class Dispatcher: MessageHandler {
         }
     }
 
-    static func denial(_ operation: BrokerOperation) -> HVError {
-        HVError(
-            .permissionDenied, "not authorized: polkit denied '\(operation.action)'",
-            fix: "ask an administrator to add your user to the '\(operation.grantingGroup)' group "
-                + "(usermod -aG \(operation.grantingGroup) USER); membership takes effect on the next request",
-            details: ["action": operation.action]
-        )
-    }
+    static let malformed = HVError(
+        .protocolError, "the message is not a Varlink call: expected a JSON object with a string 'method'",
+        fix: "send {\"method\": \"org.hypernixos.Vm.List\", \"parameters\": {}} terminated by a NUL byte",
+        details: ["kind": "MalformedMessage"]
+    )
 
+    /// The error as a reply. A refusal by the host policy is recorded as `refused`, not as a failure.
     func failureReply(_ error: HVError, interface: String, entry: inout Entry) -> VarlinkReply {
         let name = error.varlinkName(interface: interface)
         entry.result = name
+        if entry.decision == "allowed", error.code == .quotaExceeded || error.details["limit"] != nil {
+            entry.decision = "refused"
+        }
         return VarlinkReply(parameters: error.varlinkParameters, error: name)
     }
 
@@ -178,35 +188,6 @@ public final class Dispatcher: MessageHandler {
             return try VarlinkJSON.object(value)
         } catch {
             throw HVError(.failed, "could not encode the reply: \(error)")
-        }
-    }
-
-    // MARK: Audit
-
-    struct Entry {
-        let peer: Peer
-        let started = ContinuousClock.now
-        let time = Date()
-        var method = ""
-        var action = ""
-        var target = ""
-        var decision = "invalid"
-        var result = ""
-    }
-
-    func record(_ entry: Entry) {
-        let elapsed = ContinuousClock.now - entry.started
-        let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
-        let record = AuditRecord(
-            time: AuditRecord.timestamp(entry.time),
-            uid: entry.peer.uid, gid: entry.peer.gid, pid: entry.peer.pid, executable: entry.peer.executable,
-            method: entry.method, action: entry.action, target: entry.target, decision: entry.decision,
-            result: entry.result, durationMs: (milliseconds * 1_000).rounded() / 1_000
-        )
-        do {
-            try audit.append(record)
-        } catch {
-            logger.error("audit record lost", metadata: ["error": "\(error)", "method": "\(entry.method)"])
         }
     }
 }

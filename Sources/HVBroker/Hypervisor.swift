@@ -5,9 +5,12 @@ import HVServer
 /// `LibvirtHypervisor`; tests substitute their own.
 public protocol Hypervisor: Sendable {
     func hostInfo() async throws(HVError) -> HostInfo
-    func list() async throws(HVError) -> [VmSummary]
+    /// Every machine the broker manages, and with `includeForeign` every other domain too.
+    func list(includeForeign: Bool) async throws(HVError) -> [VmSummary]
     func info(_ name: String) async throws(HVError) -> VmDetails
-    func create(_ spec: VmSpec) async throws(HVError) -> VmDetails
+    /// A new machine from the flags of `hv vm create`, made exactly as a spec would be (limits,
+    /// quotas, charged to the caller's group).
+    func create(_ spec: VmSpec, caller: Peer) async throws(HVError) -> VmDetails
     func start(_ name: String) async throws(HVError)
     func shutdown(_ name: String) async throws(HVError)
     func reboot(_ name: String) async throws(HVError)
@@ -16,10 +19,16 @@ public protocol Hypervisor: Sendable {
     func delete(_ name: String, removeDisks: Bool) async throws(HVError) -> [String]
     func readConsole(_ name: String, maxBytes: Int) async throws(HVError) -> VmConsoleReply
     /// Every machine's statistics (one bulk call), storage pools and networks.
-    func stats() async throws(HVError) -> HostStatsReply
+    func stats(includeForeign: Bool) async throws(HVError) -> HostStatsReply
     /// What the health checks need from libvirt and the host; never throws: an unreachable
     /// libvirtd is itself a fact.
     func healthFacts() async -> HealthFacts
+    /// The machine a name refers to, for admission; nil when no domain has that name.
+    func resolve(machine name: String) async throws(HVError) -> MachineObject?
+    /// The machine whose disk the volume is (managed or not); nil for a volume no machine uses.
+    func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject?
+    /// The group a machine this caller makes is charged to.
+    func chargeGroup(for caller: Peer) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue]
     /// Machine lifecycle events from now on, until the caller stops reading.

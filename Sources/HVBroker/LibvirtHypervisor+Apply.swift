@@ -10,22 +10,38 @@ extension LibvirtHypervisor {
     func apply(_ spec: MachineSpec, dryRun: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
         let spec = spec.normalized()
         let callerGroups = CallerGroups.names(uid: caller.uid)
-        let reply = try await run { connection in try self.applyPrepared(spec, dryRun: dryRun, caller: caller, groups: callerGroups, connection) }
+        let reply = try await underPolicy { () throws(HVError) in
+            try await self.run { connection in try self.applyPrepared(spec, dryRun: dryRun, caller: caller, groups: callerGroups, connection) }
+        }
         return try Self.reply(reply)
     }
 
-    /// Applies a normalized spec on the libvirt thread.
-    func applyPrepared(_ requested: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, _ connection: Connection) throws -> VmApplyReply {
+    /// Applies a normalized spec on the libvirt thread, under `underPolicy`. `mustBeNew` refuses an
+    /// existing name (`Vm.Create`); `ownVolumes` are volumes made for this machine by the caller
+    /// (a full clone's copies).
+    func applyPrepared(
+        _ requested: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, mustBeNew: Bool = false,
+        ownVolumes extraVolumes: Set<String> = [], adoptingInto adoptedGroup: String? = nil, _ connection: Connection
+    ) throws -> VmApplyReply {
         var spec = requested
         let existing = try connection.domain(named: spec.name)
+        if existing != nil && mustBeNew {
+            throw HVError(
+                .alreadyExists, "a virtual machine named '\(spec.name)' already exists",
+                fix: "choose another name, or delete the existing machine first", details: ["name": spec.name]
+            )
+        }
         var current: MachineSpec?
         var metadata = MachineMetadata(
             specJSON: try Self.canonicalJSON(spec), ownerUID: caller.uid,
-            ownerGroup: policy.quotaGroup(for: groups) ?? CallerGroups.groupName(caller.gid) ?? "root",
+            ownerGroup: chargeGroup(uid: caller.uid, gid: caller.gid, groups: groups),
             tags: spec.tags, description: spec.description
         )
         var uuid: String?
-        if let existing {
+        if let adoptedGroup, let existing {
+            metadata.ownerGroup = adoptedGroup
+            uuid = try existing.uuid()
+        } else if let existing {
             guard let recorded = MachineMetadata.read(domainXML: try existing.xmlDescription(flags: .inactive)),
                 let decoded = recorded.spec
             else {
@@ -66,9 +82,10 @@ extension LibvirtHypervisor {
 
         // Limits first: a request over them is refused before any name is looked up.
         try policy.checkMachine(Usage(vms: 1, vcpus: spec.vcpus, memory: spec.memory, disk: spec.declaredDiskSize))
-        let plan = try plan(spec, metadata: metadata, uuid: uuid, connection)
+        let ownVolumes = extraVolumes.union(current.map { self.volumeKeys(of: $0) } ?? [])
+        let plan = try plan(spec, metadata: metadata, uuid: uuid, ownVolumes: ownVolumes, connection)
         try policy.checkMachine(plan.usage)
-        let group = current == nil ? policy.quotaGroup(for: groups) : (policy.groups[metadata.ownerGroup] == nil ? nil : metadata.ownerGroup)
+        let group = policy.groups[metadata.ownerGroup] == nil ? nil : metadata.ownerGroup
         let previous = try current.map { _ in try self.usage(ofMachine: spec.name, connection) } ?? Usage()
         try policy.checkGroup(group, current: try groupUsage(group, connection), removing: previous, adding: plan.usage)
         _ = try DomainXML.machine(plan.definition)
@@ -112,7 +129,12 @@ extension LibvirtHypervisor {
         }
     }
 
-    func export(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    /// "POOL/VOLUME" for each disk of a spec.
+    func volumeKeys(of spec: MachineSpec) -> Set<String> {
+        Set(spec.disks.map { "\($0.pool ?? layout.poolName)/\(Self.volumeName(machine: spec.name, disk: $0.name))" })
+    }
+
+    func export(_ name: String, redactSecrets: Bool) async throws(HVError) -> [String: JSONValue] {
         let spec = try await run { connection in
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
@@ -125,7 +147,14 @@ extension LibvirtHypervisor {
                 )
             }
             // Pin what libvirt chose, so applying the export changes nothing.
-            return Self.pinningAssignedMACs(spec, domainXML: xml)
+            var exported = Self.pinningAssignedMACs(spec, domainXML: xml)
+            if redactSecrets, var cloudInit = exported.cloudInit {
+                cloudInit.userData = CloudInitSpec.redacted
+                if cloudInit.metaData != nil { cloudInit.metaData = CloudInitSpec.redacted }
+                if cloudInit.networkConfig != nil { cloudInit.networkConfig = CloudInitSpec.redacted }
+                exported.cloudInit = cloudInit
+            }
+            return exported
         }
         return try Self.reply(VmExportReply(spec: spec))
     }

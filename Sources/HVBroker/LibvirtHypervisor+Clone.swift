@@ -8,11 +8,16 @@ import HVServer
 /// trail treat it exactly like a machine made by hand.
 extension LibvirtHypervisor {
     func clone(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        try await underPolicy { () throws(HVError) in try await self.clonePrepared(source, to: name, linked: linked, caller: caller) }
+    }
+
+    private func clonePrepared(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
         let spec = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
         let groups = CallerGroups.names(uid: caller.uid)
+        let copies = linked ? [] : volumeKeys(of: spec)
         let reply = try await run { connection in
             do {
-                return try self.applyPrepared(spec, caller: caller, groups: groups, connection)
+                return try self.applyPrepared(spec, caller: caller, groups: groups, mustBeNew: true, ownVolumes: copies, connection)
             } catch {
                 // Full copies made for this clone are taken back if it could not be defined.
                 if !linked, try connection.domain(named: name) == nil {
@@ -94,7 +99,7 @@ extension LibvirtHypervisor {
                 guard chmod(path, 0o444) == 0 else { throw HVError(.failed, "cannot make \(volume.name) read-only: \(String(cString: strerror(errno)))") }
                 try catalog.add(pool: pool.name, volume: volume.name)
             }
-            let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), connection)
+            let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), ownVolumes: self.volumeKeys(of: spec), connection)
             _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
             try domain.setAutostart(false)
         }

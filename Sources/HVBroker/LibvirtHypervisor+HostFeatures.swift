@@ -94,7 +94,7 @@ extension LibvirtHypervisor {
             recorded.hostFeatures = features
             // The MACs libvirt assigned stay: redefining must not renumber the guest's interfaces.
             let spec = Self.pinningAssignedMACs(decoded, domainXML: xml)
-            let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), connection)
+            let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), ownVolumes: self.volumeKeys(of: spec), connection)
             _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
             return VmHostFeaturesReply(hostFeatures: features, restartNeeded: active)
         }

@@ -4,10 +4,14 @@ import NIOPosix
 import Synchronization
 
 extension LibvirtHypervisor {
-    public func stats() async throws(HVError) -> HostStatsReply {
+    public func stats(includeForeign: Bool) async throws(HVError) -> HostStatsReply {
         try await run { connection in
-            let autostart = try self.autostartNames(connection)
+            let records = try self.records(connection)
+            let autostart = try connection.domainNames(.autostart)
+                .union(records.compactMap { Self.autostartEntry(name: $0.name, $0.record)?.name })
+            let managed = Set(records.map(\.name))
             let domains = try connection.allDomainStatistics()
+                .filter { includeForeign || managed.contains($0.name) }
                 .map { DomainStats($0, autostart: autostart.contains($0.name)) }
                 .sorted { $0.name < $1.name }
             // A pool or network that can't be read must not blank every VM's metrics.

@@ -7,7 +7,8 @@ extension LibvirtHypervisor {
     public func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
         switch request {
         case .vmApply(let spec, let dryRun): try await apply(spec, dryRun: dryRun, caller: caller)
-        case .vmExport(let name): try await export(name)
+        case .vmExport(let name, let redactSecrets): try await export(name, redactSecrets: redactSecrets)
+        case .vmAdopt(let name, let group): try await adopt(name, group: group, caller: caller)
         case .vmClone(let source, let name, let linked): try await clone(source, to: name, linked: linked, caller: caller)
         case .vmMarkTemplate(let name): try await makeTemplate(name, caller: caller)
         case .vmLeases(let name): try await leases(name)

@@ -36,18 +36,19 @@ extension LibvirtHypervisor {
     }
 
     func volumeCreate(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> [String: JSONValue] {
-        let volume = try await run { connection in
+        let volume = try await underPolicy { () throws(HVError) in try await self.run { connection in
+            try self.checkVolumeSize(size, name: name)
             let pool = try self.allowedPool(poolName, connection)
             if try pool.volume(named: name) != nil {
                 throw HVError(.alreadyExists, "pool \(pool.name) already has a volume named '\(name)'", fix: "choose another name", details: ["name": name])
             }
             return try self.volumeInfo(try pool.createVolume(xml: try VolumeXML.qcow2(name: name, capacity: size), flags: []), pool: pool)
-        }
+        } }
         return try Self.reply(VolumeReply(volume: volume))
     }
 
     func volumeResize(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> [String: JSONValue] {
-        let volume = try await run { connection in
+        let volume = try await underPolicy { () throws(HVError) in try await self.run { connection in
             let pool = try self.allowedPool(poolName, connection)
             let volume = try self.volume(name, in: pool)
             let capacity = ByteSize(bytes: try volume.info().capacity)
@@ -60,6 +61,8 @@ extension LibvirtHypervisor {
             if TemplateCatalog(stateDirectory: self.layout.stateDirectory).contains(pool: pool.name, volume: name) {
                 throw HVError(.invalidState, "\(name) is a template; overlays depend on its size", fix: "clone it and grow the clone", details: ["name": name, "state": "template"])
             }
+            try self.checkVolumeSize(size, name: name)
+            try self.checkGrowth(of: name, pool: pool.name, by: ByteSize(bytes: size.bytes - capacity.bytes), connection)
             let path = try volume.path()
             if let running = try self.machines(using: path, connection, runningOnly: true).first {
                 try connection.domain(named: running)?.blockResize(disk: path, to: size.bytes)
@@ -67,7 +70,7 @@ extension LibvirtHypervisor {
                 try volume.resize(to: size.bytes)
             }
             return try self.volumeInfo(try self.volume(name, in: pool), pool: pool)
-        }
+        } }
         return try Self.reply(VolumeReply(volume: volume))
     }
 
@@ -107,6 +110,31 @@ extension LibvirtHypervisor {
             return try self.volumeInfo(volume, pool: pool)
         }
         return try Self.reply(VolumeReply(volume: volume))
+    }
+
+    /// One volume is never larger than a whole machine's disks may be (`limits.disk`).
+    func checkVolumeSize(_ size: ByteSize, name: String) throws {
+        guard size <= policy.limits.disk else {
+            throw HostPolicy.overLimit(
+                "limits.disk", "a volume may be at most \(policy.limits.disk.readable), as a machine's disks together; \(name) would be \(size.readable)",
+                field: "size"
+            )
+        }
+    }
+
+    /// Growing a managed machine's disk counts against the machine's limit and its group's quota.
+    func checkGrowth(of volume: String, pool: String, by growth: ByteSize, _ connection: Connection) throws {
+        for (machine, record) in try records(connection) {
+            guard let spec = record.spec,
+                spec.disks.contains(where: { ($0.pool ?? layout.poolName) == pool && Self.volumeName(machine: machine, disk: $0.name) == volume })
+            else { continue }
+            let now = try usage(of: spec, connection)
+            let after = Usage(vms: now.vms, vcpus: now.vcpus, memory: now.memory, disk: ByteSize(bytes: now.disk.bytes &+ growth.bytes))
+            try policy.checkMachine(after)
+            let group = policy.groups[record.ownerGroup] == nil ? nil : record.ownerGroup
+            try policy.checkGroup(group, current: try groupUsage(group, connection), removing: now, adding: after)
+            return
+        }
     }
 
     /// The named pool (default: the broker's own) if the host policy lets machines use it.

@@ -2,6 +2,7 @@ import Foundation
 import HVDomainXML
 import HVLibvirt
 import HVProtocol
+import HVServer
 import Logging
 import NIOPosix
 import Synchronization
@@ -22,6 +23,8 @@ public final class LibvirtHypervisor: Hypervisor {
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
     private let poolSetup = Mutex(())
+    /// Changes checked against the host policy, from the check to the change: see `underPolicy`.
+    private let policyLock = KeyedLock()
     let events: EventHub
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
@@ -78,13 +81,14 @@ public final class LibvirtHypervisor: Hypervisor {
 
     // MARK: Machines
 
-    public func list() async throws(HVError) -> [VmSummary] {
+    public func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
         try await run { connection in
-            try connection.domains().map { domain in
-                let metadata = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))
+            try connection.domains().compactMap { domain -> VmSummary? in
+                let record = Self.record(of: domain)
+                guard record != nil || includeForeign else { return nil }
                 return VmSummary(
-                    name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: metadata?.tags ?? [],
-                    template: metadata?.template ?? false
+                    name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: record?.tags ?? [],
+                    template: record?.template ?? false
                 )
             }.sorted { $0.name < $1.name }
         }
@@ -108,41 +112,19 @@ public final class LibvirtHypervisor: Hypervisor {
         )
     }
 
-    public func create(_ spec: VmSpec) async throws(HVError) -> VmDetails {
-        try await run { connection in
-            if try connection.domain(named: spec.name) != nil {
-                throw HVError(
-                    .alreadyExists, "a virtual machine named '\(spec.name)' already exists",
-                    fix: "choose another name, or delete the existing machine first", details: ["name": spec.name]
-                )
+    public func create(_ spec: VmSpec, caller: Peer) async throws(HVError) -> VmDetails {
+        let machine = MachineSpec(
+            name: spec.name, vcpus: spec.vcpus, memory: ByteSize(bytes: UInt64(spec.memoryMiB) * 1024 * 1024),
+            disks: [DiskSpec(name: "disk0", size: .gibibytes(UInt64(spec.diskGiB)))], cdrom: spec.iso
+        )
+        let groups = CallerGroups.names(uid: caller.uid)
+        let reply = try await underPolicy { () throws(HVError) in
+            try await self.run { connection in
+                try self.applyPrepared(machine, caller: caller, groups: groups, mustBeNew: true, connection)
             }
-            let isoPath = try spec.iso.map(self.libraryISO)
-            let pool = try self.imagePool(connection)
-            let volumeName = self.layout.diskVolumeName(machine: spec.name)
-            if try pool.volume(named: volumeName) != nil {
-                throw HVError(
-                    .alreadyExists, "a disk image named '\(volumeName)' already exists",
-                    fix: "choose another machine name, or ask an administrator to remove that image from \(self.layout.imageDirectory)",
-                    details: ["name": spec.name]
-                )
-            }
-            let volume = try pool.createVolume(xml: try DomainXML.qcow2Volume(name: volumeName, capacityGiB: spec.diskGiB))
-            let domain: Domain
-            do {
-                let kvm = self.kvmStatus()
-                let definition = DomainDefinition(
-                    name: spec.name, domainType: self.domainType(kvm), vcpus: spec.vcpus, memoryMiB: spec.memoryMiB,
-                    diskPath: try volume.path(), isoPath: isoPath,
-                    consoleLogPath: self.layout.consoleLogPath(machine: spec.name)
-                )
-                domain = try connection.defineDomain(xml: try DomainXML.domain(definition))
-            } catch {
-                // The volume is ours and new: take it back so a failed create leaves nothing behind.
-                try? volume.delete()
-                throw error
-            }
-            return try self.details(domain)
         }
+        guard let vm = reply.vm else { throw HVError(.failed, "the machine was defined but could not be read back") }
+        return vm
     }
 
     public func start(_ name: String) async throws(HVError) {
@@ -212,6 +194,20 @@ public final class LibvirtHypervisor: Hypervisor {
             _ = try self.domain(name, connection)
             return try ConsoleLog.tail(path: self.layout.consoleLogPath(machine: name), maxBytes: maxBytes)
         }
+    }
+
+    /// Runs a change checked against the host policy while no other such change runs, so the check
+    /// sees the state the change will leave behind: two requests that each fit alone but not
+    /// together can't both pass.
+    func underPolicy<T: Sendable>(_ body: () async throws(HVError) -> T) async throws(HVError) -> T {
+        let result: Result<T, HVError> = await policyLock.withLocks(["policy"]) {
+            do throws(HVError) {
+                return .success(try await body())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     // MARK: Helpers (blocking, on the thread pool)

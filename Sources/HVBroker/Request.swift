@@ -58,6 +58,18 @@ public enum Request: Sendable, Hashable {
         }
     }
 
+    /// What the request acts on, for the admission path to resolve, authorize and lock.
+    public var object: RequestObject {
+        switch self {
+        case .vmInfo(let name), .vmConsole(let name, _), .vmStart(let name), .vmShutdown(let name),
+            .vmReboot(let name), .vmKill(let name), .vmDelete(let name, _):
+            .machine(name)
+        case .vmCreate(let spec): .machine(spec.name)
+        case .getInfo, .getInterfaceDescription, .hostInfo, .hostStats, .hostHealth, .vmList, .auditVerify: .none
+        case .resource(let resource): resource.object
+        }
+    }
+
     /// Decodes and validates a call. Unknown methods, unknown or mistyped fields and invalid values
     /// are thrown as errors that name what is wrong.
     public init(_ call: VarlinkCall) throws(HVError) {

@@ -26,7 +26,10 @@ public enum ResourceRequest: Sendable, Hashable {
     case vmMarkTemplate(String)
     case vmLeases(String)
     case vmApply(MachineSpec, dryRun: Bool)
-    case vmExport(String)
+    /// `redactSecrets` is not on the wire: it starts true and the admission path clears it for
+    /// callers who may change the machine.
+    case vmExport(String, redactSecrets: Bool)
+    case vmAdopt(String, group: String?)
     case vmHugepages(String, enabled: Bool)
     case vmPinCpus(String, pins: [CpuPin])
     case vmPassthrough(String, pci: [String], usb: [String])
@@ -61,6 +64,25 @@ public enum ResourceRequest: Sendable, Hashable {
         case .vmPinCpus: .vmCpuPinning
         case .vmPassthrough: .vmPassthrough
         case .hostAutostart: .hostAutostart
+        case .vmAdopt: .vmAdopt
+        }
+    }
+
+    /// What the request acts on.
+    public var object: RequestObject {
+        switch self {
+        case .snapshotList(let vm), .snapshotCreate(let vm, _, _), .snapshotRevert(let vm, _), .snapshotDelete(let vm, _): .machine(vm)
+        case .volumeCreate(let pool, let name, _), .volumeResize(let pool, let name, _), .volumeDelete(let pool, let name),
+            .volumeMarkTemplate(let pool, let name):
+            .volume(pool: pool, name: name)
+        case .vmClone(let source, let name, _): .clone(source: source, name: name)
+        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
+            .vmPinCpus(let name, _), .vmPassthrough(let name, _, _), .vmAdopt(let name, _):
+            .machine(name)
+        case .vmApply(let spec, _): .machine(spec.name)
+        case .poolList, .volumeList, .networkList, .networkCreate, .networkStart, .networkStop, .networkAutostart,
+            .networkDelete, .isoList, .isoVerify, .isoRemove, .hostAutostart:
+            .none
         }
     }
 
@@ -79,8 +101,8 @@ public enum ResourceRequest: Sendable, Hashable {
         case .networkStart(let name), .networkStop(let name), .networkAutostart(let name, _), .networkDelete(let name): name
         case .isoVerify(let name), .isoRemove(let name): name
         case .vmClone(let source, let name, _): "\(source)->\(name)"
-        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name), .vmHugepages(let name, _),
-            .vmPinCpus(let name, _), .vmPassthrough(let name, _, _):
+        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
+            .vmPinCpus(let name, _), .vmPassthrough(let name, _, _), .vmAdopt(let name, _):
             name
         case .hostAutostart: ""
         case .vmApply(let spec, _): spec.name
@@ -174,7 +196,12 @@ public enum ResourceRequest: Sendable, Hashable {
         case Method.vmExport:
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
             try VmName.validate(decoded.name)
-            self = .vmExport(decoded.name)
+            self = .vmExport(decoded.name, redactSecrets: true)
+        case Method.vmAdopt:
+            let decoded = try StrictDecoding.decode(VmAdoptParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            if let group = decoded.group { try VmName.validate(group, field: "group") }
+            self = .vmAdopt(decoded.name, group: decoded.group)
         case Method.vmLeases:
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
             try VmName.validate(decoded.name)

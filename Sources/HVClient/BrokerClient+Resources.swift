@@ -81,6 +81,10 @@ extension BrokerClient {
         try connection.call(Method.vmClone, VmCloneParameters(source: source, name: name, linked: linked), as: VmInfoReply.self).vm
     }
 
+    public func adopt(_ name: String, group: String?) throws(HVError) -> VmDetails {
+        try connection.call(Method.vmAdopt, VmAdoptParameters(name: name, group: group), as: VmInfoReply.self).vm
+    }
+
     public func makeTemplate(_ name: String) throws(HVError) {
         _ = try connection.call(Method.vmMakeTemplate, VmNameParameters(name: name), as: EmptyReply.self)
     }

@@ -38,6 +38,14 @@ extension Explanation {
         )
     }
 
+    public static func adopt(_ name: String) -> Explanation {
+        Explanation(
+            commands: ["\(uri) dumpxml \(name)    # read as a spec; the broker records it in <metadata> and defines it again"],
+            why: "A domain made outside the broker becomes a managed machine: charged to a group, seen by viewers, changed by its group's operators.",
+            operation: .vmAdopt
+        )
+    }
+
     public static func makeTemplate(_ name: String) -> Explanation {
         Explanation(
             commands: ["\(uri) dumpxml \(name)    # the broker marks it a template in <metadata>"],

@@ -52,6 +52,15 @@ public struct MachineMetadata: Sendable, Hashable {
         return read(machine, namespace: namespace, description: description?.isEmpty == false ? description : nil)
     }
 
+    /// Reads the broker's metadata of the domain as a snapshot recorded it (the `<domain>` inside
+    /// `<domainsnapshot>`); nil when the machine had none then.
+    public static func read(snapshotXML: String) -> MachineMetadata? {
+        guard let snapshot = try? ParsedXML.parse(snapshotXML, root: "domainsnapshot", what: "snapshot"),
+            let machine = snapshot.child("domain")?.child("metadata")?.child("machine", namespace: namespace)
+        else { return nil }
+        return read(machine, namespace: namespace, description: nil)
+    }
+
     /// Reads the broker's element alone, as `virDomainGetMetadata` returns it: much less for libvirt
     /// to format and for us to parse than the whole domain, for the calls that read every machine's.
     /// libvirt returns it without its namespace (`<machine><spec>…`); the description is not part of it.

@@ -44,8 +44,10 @@ public final class PolkitAuthority: @unchecked Sendable {
         g_object_unref(UnsafeMutableRawPointer(authority))
     }
 
-    /// Asks polkit whether `subject` may perform `action`, without any interaction.
-    public func check(action: String, subject: PolkitSubject) throws(PolkitError) -> PolkitDecision {
+    /// Asks polkit whether `subject` may perform `action`, without any interaction. `details` name
+    /// the object (rules read them with `action.lookup(key)`); polkitd accepts details only from
+    /// root or the action's owner, so a rule can trust them.
+    public func check(action: String, subject: PolkitSubject, details: [String: String] = [:]) throws(PolkitError) -> PolkitDecision {
         guard let process = polkit_unix_process_new_for_owner(
             Int32(subject.pid), guint64(subject.startTime), Int32(bitPattern: subject.uid)
         ) else {
@@ -53,9 +55,15 @@ public final class PolkitAuthority: @unchecked Sendable {
         }
         defer { g_object_unref(UnsafeMutableRawPointer(process)) }
 
+        let polkitDetails: OpaquePointer? = details.isEmpty ? nil : polkit_details_new()
+        defer { if let polkitDetails { g_object_unref(UnsafeMutableRawPointer(polkitDetails)) } }
+        for (key, value) in details.sorted(by: { $0.key < $1.key }) {
+            polkit_details_insert(polkitDetails, key, value)
+        }
+
         var error: UnsafeMutablePointer<GError>?
         guard let result = polkit_authority_check_authorization_sync(
-            authority, process, action, nil, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nil, &error
+            authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nil, &error
         ) else {
             throw PolkitError(message: Self.consume(error, fallback: "polkit did not answer"))
         }

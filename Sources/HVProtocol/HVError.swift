@@ -22,6 +22,8 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let failed = Code(rawValue: "Failed")
         /// The request is valid but the host policy's limits or quotas do not allow it.
         public static let quotaExceeded = Code(rawValue: "QuotaExceeded")
+        /// A change was refused because its audit record could not be written.
+        public static let auditUnavailable = Code(rawValue: "AuditUnavailable")
         /// The client could not reach the broker at all.
         public static let brokerUnavailable = Code(rawValue: "BrokerUnavailable")
     }
@@ -50,7 +52,7 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidParameter, .invalidSpec, .methodNotFound, .interfaceNotFound, .protocolError: 2
         case .notFound: 3
         case .permissionDenied: 4
-        case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable: 5
+        case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable, .auditUnavailable: 5
         case .alreadyExists, .invalidState, .quotaExceeded: 6
         default: 1
         }

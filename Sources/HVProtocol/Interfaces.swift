@@ -37,6 +37,9 @@ public enum Interfaces {
         # libvirt is not reachable; the broker keeps trying to reconnect.
         error HypervisorUnavailable (reason: string, fix: string)
 
+        # The audit record of a change could not be written, so nothing was changed.
+        error AuditUnavailable (reason: string, fix: string)
+
         # The operation was authorized and valid but did not succeed.
         error Failed (reason: string, fix: ?string)
         """
@@ -239,7 +242,8 @@ public enum Interfaces {
         # (docs/SPEC.md). With dryRun nothing changes. polkit action: org.hypernixos.vm.apply
         method Apply(spec: object, dryRun: ?bool) -> (created: bool, changes: []Change, restartNeeded: bool, vm: ?Details)
 
-        # The machine's spec, as apply took it, with what libvirt assigned (MAC addresses).
+        # The machine's spec, as apply took it, with what libvirt assigned (MAC addresses). The
+        # cloud-init data is replaced by "<redacted>" for callers who may not change the machine.
         # polkit action: org.hypernixos.vm.export
         method Export(name: string) -> (spec: object)
 
@@ -276,6 +280,11 @@ public enum Interfaces {
         # exist and sit in an IOMMU group, a USB device must be plugged in, and no other machine may
         # have it. polkit action: org.hypernixos.vm.passthrough
         method SetPassthrough(name: string, pci: []string, usb: []string) -> (hostFeatures: HostFeatures, restartNeeded: bool)
+
+        # Takes over a domain the broker did not make: it is read as a spec would describe it (what a
+        # spec can't express is refused, naming it), charged to group, and managed from then on.
+        # polkit action: org.hypernixos.vm.adopt
+        method Adopt(name: string, group: ?string) -> (vm: Details)
 
         error NotFound (name: string, reason: string, fix: string)
 

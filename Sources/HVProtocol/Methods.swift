@@ -25,6 +25,7 @@ public enum Method {
     public static let vmSetHugepages = "org.hypernixos.Vm.SetHugepages"
     public static let vmPinCpus = "org.hypernixos.Vm.PinCpus"
     public static let vmSetPassthrough = "org.hypernixos.Vm.SetPassthrough"
+    public static let vmAdopt = "org.hypernixos.Vm.Adopt"
 
     public static let snapshotList = "org.hypernixos.Snapshot.List"
     public static let snapshotCreate = "org.hypernixos.Snapshot.Create"

@@ -23,9 +23,9 @@ public final class PolkitChecker: Sendable {
         self.logger = logger
     }
 
-    public func check(_ action: String, peer: Peer) async -> AuthorizationOutcome {
+    public func check(_ action: String, peer: Peer, details: [String: String] = [:]) async -> AuthorizationOutcome {
         do {
-            return try await threadPool.runIfActive { self.check(action, peer.polkitSubject) }
+            return try await threadPool.runIfActive { self.check(action, peer.polkitSubject, details: details) }
         } catch {
             return .unavailable("the service is shutting down")
         }
@@ -33,14 +33,14 @@ public final class PolkitChecker: Sendable {
 
     /// Blocking: runs on the thread pool. A failed call drops the authority so the next request
     /// reconnects (polkitd or the bus may have restarted).
-    public func check(_ action: String, _ subject: PolkitSubject) -> AuthorizationOutcome {
+    public func check(_ action: String, _ subject: PolkitSubject, details: [String: String] = [:]) -> AuthorizationOutcome {
         // Without the start time polkit would look the pid up later, when it may name another process.
         guard subject.startTime != 0 else {
             return .unavailable("the caller's process start time could not be read from /proc/\(subject.pid)/stat")
         }
         do {
             let current = try connectedAuthority()
-            switch try current.check(action: action, subject: subject) {
+            switch try current.check(action: action, subject: subject, details: details) {
             case .authorized: return .allowed
             case .challenge, .notAuthorized: return .denied
             }

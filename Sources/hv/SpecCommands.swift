@@ -88,6 +88,28 @@ extension VmCommand {
     }
 }
 
+extension VmCommand {
+    struct Adopt: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take over a machine the broker did not create (administrators only).",
+            discussion: """
+                The domain is read as a spec would describe it; anything a spec can't express (host devices,                 CPU tuning, disks outside the allowed pools or not named MACHINE-DISK.qcow2, a CD-ROM outside the ISO                 library) is refused by name, and nothing changes. Until adopted, such a domain is invisible to operators                 and viewers.
+                """
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The domain's name.") var name: String
+        @Option(help: "The group it is charged to (default: your own, as for a machine you create).") var group: String?
+
+        func run() throws {
+            try Runner.run(options, explain: .adopt(name)) { client throws(HVError) in
+                let vm = try client.adopt(name, group: group)
+                if options.json { return Runner.printJSON(vm) }
+                print("\(name) is managed by the broker now; see its spec with 'hv vm export \(name)'")
+            }
+        }
+    }
+}
+
 /// What `hv vm apply` prints.
 enum ApplyReport {
     static func render(_ reply: VmApplyReply, name: String, dryRun: Bool) -> String {

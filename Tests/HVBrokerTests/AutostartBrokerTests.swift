@@ -44,7 +44,7 @@ import Testing
         #expect(app.autostart && app.autostartOrder == 20)
         #expect(try await hypervisor.info("manual").autostart == false)
         #expect(await hypervisor.healthFacts().stoppedAutostartMachines == ["app", "db-a", "db-b"])
-        #expect(try await hypervisor.stats().domains.filter(\.autostart).map(\.name) == ["app", "db-a", "db-b"])
+        #expect(try await hypervisor.stats(includeForeign: true).domains.filter(\.autostart).map(\.name) == ["app", "db-a", "db-b"])
 
         let first = try await autostart(hypervisor)
         #expect(first.map(\.name) == ["db-a", "db-b", "app"])

@@ -6,18 +6,26 @@ import Logging
 import Synchronization
 import HVServer
 
-/// Answers every authorization with a fixed outcome and remembers what it was asked.
+/// Answers every authorization with a fixed outcome (or by `decide`) and remembers what it was asked.
 final class FakeAuthorizer: Authorizer {
     let outcome: AuthorizationOutcome
+    let decide: (@Sendable (BrokerOperation, [String: String]) -> AuthorizationOutcome)?
     let asked = Mutex<[BrokerOperation]>([])
+    let details = Mutex<[[String: String]]>([])
 
-    init(_ outcome: AuthorizationOutcome) {
+    init(_ outcome: AuthorizationOutcome, decide: (@Sendable (BrokerOperation, [String: String]) -> AuthorizationOutcome)? = nil) {
         self.outcome = outcome
+        self.decide = decide
     }
 
-    func authorize(_ operation: BrokerOperation, peer: Peer) async -> AuthorizationOutcome {
+    func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome {
+        // The "may see foreign domains" question is not a request of its own; tests count requests.
+        if operation == .vmAdopt && details.isEmpty {
+            return decide?(operation, details) ?? .denied
+        }
         asked.withLock { $0.append(operation) }
-        return outcome
+        self.details.withLock { $0.append(details) }
+        return decide?(operation, details) ?? outcome
     }
 }
 
@@ -29,7 +37,13 @@ final class FakeHypervisor: Hypervisor {
     /// Whether the event stream ends after its two events, as when libvirt's connection closes.
     let eventsEnd: Bool
 
-    init(delay: Duration = .zero, facts: HealthFacts = FakeHypervisor.healthyFacts, eventsEnd: Bool = false) {
+    /// Every state-changing act throws this, when set.
+    let refuse: HVError?
+    /// Told when a call starts (true) and ends (false).
+    nonisolated(unsafe) var onCall: (@Sendable (Bool) -> Void)?
+
+    init(delay: Duration = .zero, facts: HealthFacts = FakeHypervisor.healthyFacts, eventsEnd: Bool = false, refuse: HVError? = nil) {
+        self.refuse = refuse
         self.delay = delay
         self.facts = facts
         self.eventsEnd = eventsEnd
@@ -54,8 +68,10 @@ final class FakeHypervisor: Hypervisor {
     )
 
     private func note(_ call: String) async {
+        onCall?(true)
         calls.withLock { $0.append(call) }
         if delay > .zero { try? await Task.sleep(for: delay) }
+        onCall?(false)
     }
 
     static let details = VmDetails(
@@ -71,8 +87,23 @@ final class FakeHypervisor: Hypervisor {
         )
     }
 
-    func list() async throws(HVError) -> [VmSummary] {
-        await note("list")
+    /// "web" is managed and charged to hypervisor-operators; "foreign" is a domain the broker did not make.
+    func resolve(machine name: String) async throws(HVError) -> MachineObject? {
+        switch name {
+        case "web": MachineObject(name: "web", managed: true, ownerGroup: "hypervisor-operators", ownerUser: "alice", tags: ["lab"])
+        case "foreign": MachineObject(name: "foreign", managed: false, ownerGroup: nil, ownerUser: nil)
+        default: nil
+        }
+    }
+
+    func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject? {
+        name == "web-disk0.qcow2" ? try await resolve(machine: "web") : nil
+    }
+
+    func chargeGroup(for caller: Peer) -> String { "hypervisor-operators" }
+
+    func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
+        await note("list foreign=\(includeForeign)")
         return [VmSummary(name: "web", state: "running", uuid: "u")]
     }
 
@@ -82,12 +113,15 @@ final class FakeHypervisor: Hypervisor {
         return Self.details
     }
 
-    func create(_ spec: VmSpec) async throws(HVError) -> VmDetails {
+    func create(_ spec: VmSpec, caller: Peer) async throws(HVError) -> VmDetails {
         await note("create \(spec.name)")
         return Self.details
     }
 
-    func start(_ name: String) async throws(HVError) { await note("start \(name)") }
+    func start(_ name: String) async throws(HVError) {
+        await note("start \(name)")
+        if let refuse { throw refuse }
+    }
     func shutdown(_ name: String) async throws(HVError) { await note("shutdown \(name)") }
     func reboot(_ name: String) async throws(HVError) { await note("reboot \(name)") }
     func kill(_ name: String) async throws(HVError) { await note("kill \(name)") }
@@ -102,7 +136,7 @@ final class FakeHypervisor: Hypervisor {
         return VmConsoleReply(text: "HV-MARKER\n", truncated: false)
     }
 
-    func stats() async throws(HVError) -> HostStatsReply {
+    func stats(includeForeign: Bool) async throws(HVError) -> HostStatsReply {
         await note("stats")
         return Self.statsReply
     }
@@ -133,6 +167,10 @@ final class FakeHypervisor: Hypervisor {
 
     /// Records the request's operation and target; replies with no parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        if case .vmExport(let name, let redacted) = request {
+            await note("vmExport \(name) redacted=\(redacted) uid=\(caller.uid)")
+            return [:]
+        }
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
         return [:]
     }

@@ -67,7 +67,7 @@ import Testing
             uri: "test:///default", layout: StorageLayout(stateDirectory: temporaryDirectory(), consoleDirectory: temporaryDirectory()),
             threadPool: Self.threadPool, logger: Logger(label: "test")
         )
-        let stats = try await hypervisor.stats()
+        let stats = try await hypervisor.stats(includeForeign: true)
         let test = try #require(stats.domains.first { $0.name == "test" })
         #expect(test.state == "running" && test.autostart == false && test.vcpus == 2 && test.memoryMaxKiB == 8_388_608)
         #expect(stats.pools.contains { $0.name == "default-pool" && $0.active && $0.capacityBytes == 100 * 1 << 30 })
@@ -91,9 +91,9 @@ import Testing
             layout: StorageLayout(stateDirectory: temporaryDirectory(), consoleDirectory: temporaryDirectory()),
             threadPool: Self.threadPool, logger: Logger(label: "test")
         )
-        await #expect(throws: HVError.self) { try await hypervisor.stats() }
+        await #expect(throws: HVError.self) { try await hypervisor.stats(includeForeign: true) }
         do {
-            _ = try await hypervisor.stats()
+            _ = try await hypervisor.stats(includeForeign: true)
         } catch {
             #expect(error.code == .hypervisorUnavailable)
         }

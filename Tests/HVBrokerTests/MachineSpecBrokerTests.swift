@@ -40,7 +40,7 @@ import Testing
         #expect(first.created && first.changes.isEmpty && first.vm?.vcpus == 2)
         #expect(first.vm?.disks.filter { $0.device == "disk" }.count == 2)
 
-        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport(name), caller: Self.caller)).spec
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport(name, redactSecrets: false), caller: Self.caller)).spec
         var expected = spec(name)
         expected.networks[0].mac = exported.networks[0].mac
         #expect(exported == expected)
@@ -57,7 +57,7 @@ import Testing
         _ = try await hypervisor.perform(.vmApply(bigger, dryRun: false), caller: Self.caller)
         #expect(try await hypervisor.info(name).vcpus == 4)
 
-        let list = try await hypervisor.list()
+        let list = try await hypervisor.list(includeForeign: true)
         #expect(list.first { $0.name == name }?.tags == ["lab"])
         _ = try await hypervisor.delete(name, removeDisks: true)
     }

@@ -11,6 +11,7 @@ import Testing
         Method.storageDeleteVolume, Method.storageMarkTemplate, Method.networkList, Method.networkCreate, Method.networkStart,
         Method.networkStop, Method.networkSetAutostart, Method.networkDelete, Method.isoList, Method.isoAdd, Method.isoVerify,
         Method.isoRemove, Method.eventsFollow, Method.hostAutostart, Method.vmSetHugepages, Method.vmPinCpus, Method.vmSetPassthrough,
+        Method.vmAdopt,
     ]
 
     /// Every method we answer is declared in its interface's published definition.

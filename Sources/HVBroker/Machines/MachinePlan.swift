@@ -26,7 +26,13 @@ extension LibvirtHypervisor {
 
     /// Resolves every name in `spec` against libvirt, the ISO library and the host policy, and
     /// works out the definition. Nothing is changed here.
-    func plan(_ spec: MachineSpec, metadata: MachineMetadata, uuid: String?, _ connection: Connection) throws -> MachinePlan {
+    ///
+    /// `ownVolumes` ("POOL/VOLUME") are the volumes this machine made: only those are attached
+    /// again. Any other volume with the name a disk would get belongs to someone else (another
+    /// machine whose name and disk name join to the same text, or a leftover) and is refused.
+    func plan(
+        _ spec: MachineSpec, metadata: MachineMetadata, uuid: String?, ownVolumes: Set<String>, _ connection: Connection
+    ) throws -> MachinePlan {
         var disks: [MachineDisk] = []
         var newVolumes: [MachinePlan.NewVolume] = []
         var growths: [(Int, StorageVolume, ByteSize)] = []
@@ -45,6 +51,15 @@ extension LibvirtHypervisor {
             let pool = poolName == layout.poolName ? try imagePool(connection) : try existingPool(poolName, field: "\(field).pool", connection)
             let name = Self.volumeName(machine: spec.name, disk: disk.name)
             if let volume = try pool.volume(named: name) {
+                guard ownVolumes.contains("\(poolName)/\(name)") else {
+                    throw HVError(
+                        .alreadyExists,
+                        "\(field): the volume this disk would get, \(name) in pool \(poolName), already exists and was not made for '\(spec.name)'",
+                        fix: "name the disk or the machine differently; if the volume is a leftover of a deleted machine, "
+                            + "delete it with 'hv pool delete-volume \(name)'",
+                        details: ["field": "\(field).name", "name": name]
+                    )
+                }
                 let capacity = ByteSize(bytes: try volume.info().capacity)
                 let size = disk.size ?? capacity
                 if size > capacity { growths.append((index, volume, size)) }
@@ -93,13 +108,14 @@ extension LibvirtHypervisor {
                 nics.append(MachineNic(source: .bridge(bridge), model: nic.model, mac: nic.mac))
             } else {
                 let network = nic.network ?? policy.defaultNetwork
-                guard try connection.network(named: network) != nil else {
+                guard let found = try connection.network(named: network) else {
                     throw HVError(
                         .notFound, "networks[\(index)].network: no network named '\(network)'",
                         fix: "see the networks with 'hv net list'; an administrator can create one with 'hv net create'",
                         details: ["field": "networks[\(index)].network", "name": network]
                     )
                 }
+                try checkForwarding(try NetworkFacts.read(xml: try found.xmlDescription()), field: "networks[\(index)].network")
                 nics.append(MachineNic(source: .network(network), model: nic.model, mac: nic.mac))
             }
         }
@@ -115,6 +131,20 @@ extension LibvirtHypervisor {
         return MachinePlan(
             definition: definition, newVolumes: newVolumes, growths: growths,
             usage: Usage(vms: 1, vcpus: spec.vcpus, memory: spec.memory, disk: diskTotal)
+        )
+    }
+
+    /// A libvirt network that puts guests on a host interface (forward mode `bridge`, or macvtap's
+    /// `private`, `vepa`, `passthrough`, `hostdev`) is a host bridge by another name: the `bridges`
+    /// allow-list applies to it. NAT, routed, open and isolated networks have a bridge of their own.
+    func checkForwarding(_ network: NetworkFacts, field: String) throws {
+        guard let mode = network.forwardMode, !["nat", "route", "open"].contains(mode) else { return }
+        if mode == "bridge", let bridge = network.bridge, policy.bridges.contains(bridge) { return }
+        let onto = network.bridge.map { "host bridge '\($0)'" } ?? "a host interface"
+        throw HVError(
+            .invalidSpec, "\(field): network '\(network.name)' forwards (mode \(mode)) onto \(onto), which is not on this host's list of allowed bridges",
+            fix: "use a NAT network ('network: \(policy.defaultNetwork)'), or ask an administrator to add the bridge to 'bridges' in the host policy",
+            details: ["field": field, "limit": "bridges"]
         )
     }
 

@@ -14,6 +14,9 @@ public enum CallerGroups {
         return Set(ids.prefix(Int(count)).compactMap(groupName))
     }
 
+    /// The user's name, if the user database still has the user.
+    public static func userName(_ uid: UInt32) -> String? { account(uid)?.0 }
+
     static func account(_ uid: UInt32) -> (String, gid_t)? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
@@ -22,6 +25,15 @@ public enum CallerGroups {
             return nil
         }
         return (String(cString: name), entry.pw_gid)
+    }
+
+    /// The group's id, if the group database has it.
+    public static func groupID(_ name: String) -> gid_t? {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 64 * 1024)
+        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.gr_gid
     }
 
     static func groupName(_ gid: gid_t) -> String? {

@@ -37,7 +37,25 @@ public struct VmApplyReply: Codable, Sendable, Hashable {
     }
 }
 
+/// Take over a domain the broker did not make (administrators only).
+public struct VmAdoptParameters: Codable, Sendable, Hashable {
+    public var name: String
+    /// The group the machine is charged to; the administrator's own when absent.
+    public var group: String?
+    public init(name: String, group: String? = nil) {
+        self.name = name
+        self.group = group
+    }
+}
+
 public struct VmExportReply: Codable, Sendable, Hashable {
     public var spec: MachineSpec
     public init(spec: MachineSpec) { self.spec = spec }
+}
+
+extension CloudInitSpec {
+    /// What `Vm.Export` gives in place of cloud-init data to callers who may not change the
+    /// machine. It is not valid user data, so applying a redacted export is refused, never silently
+    /// replacing the real data.
+    public static let redacted = "<redacted>"
 }

@@ -1,0 +1,140 @@
+import HVProtocol
+import HVServer
+
+/// The one admission path every entry point uses (the broker socket, the upload socket and the
+/// events stream): after decoding and validation, resolve the object the request names, ask polkit
+/// about the verb *and* that object, and decide what the caller may see. The operation table
+/// (`BrokerOperation.rule`) says, for each operation, what its object is.
+///
+/// Domains the broker did not make are invisible to everyone polkit would not let adopt them:
+/// asking about one gets exactly the answer a missing machine gets.
+extension Dispatcher {
+    /// What admission established, for the act.
+    struct Admitted: Sendable {
+        /// The caller may see domains the broker did not make (administrators).
+        var seesForeign = false
+        /// The machine the request acts on, when it exists.
+        var machine: MachineObject?
+    }
+
+    /// Resolves and authorizes; on refusal `entry.decision` says why and the error is the reply.
+    func admit(_ operation: BrokerOperation, object: RequestObject, entry: inout Entry) async -> Result<Admitted, HVError> {
+        do {
+            return .success(try await admission(operation, object: object, entry: &entry))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func admission(_ operation: BrokerOperation, object: RequestObject, entry: inout Entry) async throws(HVError) -> Admitted {
+        let peer = entry.peer
+        switch operation.rule.object {
+        case .host:
+            try await decide(operation, details: [:], entry: &entry)
+            return Admitted()
+        case .allMachines:
+            try await decide(operation, details: [:], entry: &entry)
+            return Admitted(seesForeign: await seesForeign(peer))
+        case .volume:
+            guard case .volume(let pool, let name) = object else { throw Self.misrouted(operation) }
+            let owner = try await hypervisor.resolve(volume: name, pool: pool)
+            var details = owner?.details ?? [:]
+            details["volume"] = "\(pool ?? "")/\(name)"
+            if let owner, !owner.managed {
+                try await decideForeign(operation, details: details, name: name, entry: &entry)
+            } else {
+                try await decide(operation, details: details, entry: &entry)
+            }
+            return Admitted(machine: owner)
+        case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
+            let name: String
+            switch object {
+            case .machine(let machine): name = machine
+            case .clone(let source, _): name = source
+            default: throw Self.misrouted(operation)
+            }
+            let resolved = try await hypervisor.resolve(machine: name)
+            guard let machine = resolved else {
+                switch operation.rule.object {
+                case .newMachine, .appliedMachine:
+                    let group = hypervisor.chargeGroup(for: peer)
+                    try await decide(operation, details: MachineObject.absent(name, ownerGroup: group), entry: &entry)
+                    return Admitted()
+                default:
+                    try await decide(operation, details: MachineObject.absent(name), entry: &entry)
+                    throw HVError.notFound(vm: name)
+                }
+            }
+            if machine.managed {
+                try await decide(operation, details: machine.details, entry: &entry)
+                if case .foreignMachine = operation.rule.object {
+                    throw HVError(
+                        .invalidState, "'\(name)' is already managed by the broker", fix: "nothing to adopt",
+                        details: ["name": name, "state": "managed"]
+                    )
+                }
+            } else {
+                try await decideForeign(operation, details: machine.details, name: name, entry: &entry)
+            }
+            return Admitted(seesForeign: !machine.managed, machine: machine)
+        }
+    }
+
+    /// Whether polkit lets the caller see (and adopt) domains the broker did not make.
+    func seesForeign(_ peer: Peer) async -> Bool {
+        await authorizer.authorize(.vmAdopt, peer: peer, details: [:]) == .allowed
+    }
+
+    /// A foreign domain: allowed for those polkit lets act on it (administrators); anyone else gets
+    /// the answer a missing machine would get, so its existence is not revealed.
+    private func decideForeign(_ operation: BrokerOperation, details: [String: String], name: String, entry: inout Entry) async throws(HVError) {
+        let outcome = await authorizer.authorize(operation, peer: entry.peer, details: details)
+        if outcome == .allowed {
+            entry.decision = "allowed"
+            return
+        }
+        try await decide(operation, details: MachineObject.absent(name), entry: &entry)
+        throw HVError.notFound(vm: name)
+    }
+
+    /// Asks polkit; records the decision in `entry`; throws the refusal.
+    private func decide(_ operation: BrokerOperation, details: [String: String], entry: inout Entry) async throws(HVError) {
+        switch await authorizer.authorize(operation, peer: entry.peer, details: details) {
+        case .allowed:
+            entry.decision = "allowed"
+        case .denied:
+            entry.decision = "denied"
+            throw Self.denial(operation, object: details["machine"], owner: details["owner_group"])
+        case .unavailable(let reason):
+            entry.decision = "unavailable"
+            let fix = reason.contains("is not registered")
+                ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
+                : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
+            throw HVError(.authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: fix)
+        }
+    }
+
+    static func denial(_ operation: BrokerOperation, object: String? = nil, owner: String? = nil) -> HVError {
+        var details = ["action": operation.action]
+        if let object, let owner, operation.requiresOwnership {
+            details["name"] = object
+            return HVError(
+                .permissionDenied,
+                "not authorized: polkit denied '\(operation.action)' on '\(object)', which is charged to group '\(owner)'",
+                fix: "this needs membership of '\(operation.grantingGroup)' and of the machine's group '\(owner)' "
+                    + "(or of '\(Role.admins.group)'); ask an administrator (usermod -aG GROUP USER), it takes effect on the next request",
+                details: details
+            )
+        }
+        return HVError(
+            .permissionDenied, "not authorized: polkit denied '\(operation.action)'",
+            fix: "ask an administrator to add your user to the '\(operation.grantingGroup)' group "
+                + "(usermod -aG \(operation.grantingGroup) USER); membership takes effect on the next request",
+            details: details
+        )
+    }
+
+    private static func misrouted(_ operation: BrokerOperation) -> HVError {
+        HVError(.failed, "the request for \(operation.rawValue) named no object of the kind its rule expects")
+    }
+}

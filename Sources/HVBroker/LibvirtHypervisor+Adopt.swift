@@ -1,0 +1,103 @@
+import Foundation
+import HVDomainXML
+import HVLibvirt
+import HVProtocol
+import HVServer
+
+/// `hv vm adopt`: an administrator takes over a domain the broker did not make. It is read as a
+/// spec would describe it; anything a spec can't express is refused by name, since applying the
+/// spec would drop it. From then on it is managed like any machine: charged to a group, visible to
+/// viewers, changed by operators of that group.
+extension LibvirtHypervisor {
+    func adopt(_ name: String, group: String?, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+        if let group, CallerGroups.groupID(group) == nil {
+            throw HVError.invalidParameter("group", "there is no group named '\(group)' on this host", fix: "create it (groupadd \(group)) or name another")
+        }
+        let groups = CallerGroups.names(uid: caller.uid)
+        let reply = try await underPolicy { () throws(HVError) in
+            try await self.run { connection in
+                let domain = try self.domain(name, connection)
+                guard Self.record(of: domain) == nil else {
+                    throw HVError(.invalidState, "'\(name)' is already managed by the broker", fix: "nothing to adopt", details: ["name": name, "state": "managed"])
+                }
+                let (spec, volumes) = try self.adoptedSpec(domain)
+                let owner = group ?? self.chargeGroup(uid: caller.uid, gid: caller.gid, groups: groups)
+                return try self.applyPrepared(spec, caller: caller, groups: groups, ownVolumes: volumes, adoptingInto: owner, connection)
+            }
+        }
+        guard let vm = reply.vm else { throw HVError(.failed, "the machine was adopted but could not be read back") }
+        return try Self.reply(VmInfoReply(vm: vm))
+    }
+
+    /// The spec that describes the domain, and its disk volumes ("POOL/VOLUME").
+    func adoptedSpec(_ domain: Domain) throws -> (MachineSpec, Set<String>) {
+        let name = domain.name
+        let xml = try domain.xmlDescription(flags: .inactive)
+        func refuse(_ what: String, fix: String) -> HVError {
+            HVError(
+                .invalidSpec, "'\(name)' can't be adopted: \(what), which a machine spec can't express",
+                fix: fix, details: ["field": "domain", "name": name]
+            )
+        }
+        let lost = try AdoptionCheck.unexpressible(domainXML: xml)
+        if !lost.isEmpty {
+            throw refuse(
+                "it has \(lost.joined(separator: ", "))",
+                fix: "remove them (virsh edit \(name)); host features can be set again afterwards with 'hv vm hugepages', 'hv vm pin', 'hv vm passthrough'"
+            )
+        }
+        let facts = try DomainFacts.read(domainXML: xml)
+        let info = try domain.info()
+        var spec = MachineSpec(
+            name: name, vcpus: Int(info.vcpus), memory: ByteSize(bytes: info.maxMemoryKiB * 1024), firmware: facts.isEFI ? .uefi : .bios
+        )
+        var volumes: Set<String> = []
+        for disk in facts.disks {
+            guard let path = disk.sourcePath else { continue }
+            let file = (path as NSString).lastPathComponent
+            if disk.device == "cdrom" {
+                guard path == layout.isoPath(file), spec.cdrom == nil else {
+                    throw refuse("its CD-ROM \(path) is not an image of the ISO library", fix: "eject it (virsh change-media \(name) \(disk.target) --eject --config)")
+                }
+                spec.cdrom = file
+                continue
+            }
+            let prefix = name + "-"
+            guard disk.device == "disk", disk.format == "qcow2", file.hasPrefix(prefix), file.hasSuffix(".qcow2"),
+                let pool = try allowedPoolName(containing: path)
+            else {
+                throw refuse(
+                    "its disk \(disk.target) is \(path)",
+                    fix: "a spec's disks are qcow2 volumes named \(name)-DISK.qcow2 in an allowed pool (\(([layout.poolName] + policy.pools).joined(separator: ", "))); move or rename it (virsh vol-clone) first"
+                )
+            }
+            let diskName = String(file.dropFirst(prefix.count).dropLast(".qcow2".count))
+            let bus = disk.bus.flatMap(DiskBus.init(rawValue:)) ?? .virtio
+            spec.disks.append(DiskSpec(name: diskName, pool: pool == layout.poolName ? nil : pool, bus: bus))
+            volumes.insert("\(pool)/\(file)")
+        }
+        for (index, interface) in facts.interfaces.enumerated() {
+            let model = interface.model.flatMap(NicModel.init(rawValue:)) ?? .virtio
+            switch interface.source {
+            case .network(let network): spec.networks.append(NicSpec(network: network, model: model, mac: interface.mac))
+            case .bridge(let bridge): spec.networks.append(NicSpec(bridge: bridge, model: model, mac: interface.mac))
+            case nil: throw refuse("its interface \(index) is neither on a libvirt network nor on a bridge", fix: "attach it to a network (virsh edit \(name))")
+            }
+        }
+        if let graphics = facts.graphics {
+            guard let type = GraphicsType(rawValue: graphics.type) else {
+                throw refuse("its display is \(graphics.type)", fix: "use VNC or SPICE, or remove the display")
+            }
+            spec.graphics = GraphicsSpec(type: type)
+        }
+        try spec.validate()
+        return (spec.normalized(), volumes)
+    }
+
+    /// The allowed pool whose directory holds `path`, if any.
+    private func allowedPoolName(containing path: String) throws -> String? {
+        let directory = (path as NSString).deletingLastPathComponent
+        if directory == layout.imageDirectory { return layout.poolName }
+        return nil
+    }
+}

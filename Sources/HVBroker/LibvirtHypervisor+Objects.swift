@@ -1,0 +1,56 @@
+import Foundation
+import HVDomainXML
+import HVLibvirt
+import HVProtocol
+import HVServer
+
+/// The objects admission resolves before asking polkit, and the group a caller's machines are
+/// charged to.
+extension LibvirtHypervisor {
+    public func resolve(machine name: String) async throws(HVError) -> MachineObject? {
+        try await run { connection in
+            guard let domain = try connection.domain(named: name) else { return nil }
+            return Self.object(name: name, record: Self.record(of: domain))
+        }
+    }
+
+    public func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject? {
+        try await run { connection in
+            let poolName = pool ?? self.layout.poolName
+            // A managed machine's disk, by its record: cheap, and true even while it is not attached.
+            for (machine, record) in try self.records(connection) {
+                guard let spec = record.spec else { continue }
+                if spec.disks.contains(where: { ($0.pool ?? self.layout.poolName) == poolName && Self.volumeName(machine: machine, disk: $0.name) == name }) {
+                    return Self.object(name: machine, record: record)
+                }
+            }
+            // Any other domain that uses it: a foreign domain's disk is not an operator's to touch.
+            guard let volume = try connection.storagePool(named: poolName)?.volume(named: name) else { return nil }
+            let path = try volume.path()
+            guard let user = try self.machines(using: path, connection, runningOnly: false).first,
+                let domain = try connection.domain(named: user)
+            else { return nil }
+            return Self.object(name: user, record: Self.record(of: domain))
+        }
+    }
+
+    static func object(name: String, record: MachineMetadata?) -> MachineObject {
+        guard let record else { return MachineObject(name: name, managed: false, ownerGroup: nil, ownerUser: nil) }
+        return MachineObject(
+            name: name, managed: true, ownerGroup: record.ownerGroup, ownerUser: CallerGroups.userName(record.ownerUID),
+            tags: record.tags, template: record.template
+        )
+    }
+
+    /// The first group under the policy's `groups` the caller is in (alphabetically); else the role
+    /// group that lets them make machines (operators, then admins); else their primary group.
+    public func chargeGroup(for caller: Peer) -> String {
+        chargeGroup(uid: caller.uid, gid: caller.gid, groups: CallerGroups.names(uid: caller.uid))
+    }
+
+    func chargeGroup(uid: UInt32, gid: UInt32, groups: Set<String>) -> String {
+        if let group = policy.quotaGroup(for: groups) { return group }
+        for role in [Role.operators, .admins] where groups.contains(role.group) { return role.group }
+        return CallerGroups.groupName(gid) ?? "root"
+    }
+}
