@@ -49,6 +49,23 @@ import Testing
         #expect(try PolicyFiles.grantsExactly(operation.action, from: operation.grantingGroup))
     }
 
+    /// The rules check the machine's owner group for exactly the operator actions the operation
+    /// table says act on an owned object.
+    @Test func ownedActionsMatchTheTable() throws {
+        let owned = Set(BrokerOperation.allCases.filter(\.requiresOwnership).map(\.action))
+        #expect(try Self.ruleActions("ownedActions") == owned)
+    }
+
+    /// The admission path resolves an object for every operation whose table row names one.
+    @Test(arguments: BrokerOperation.allCases)
+    func changesAreAuditedBeforeTheyAct(operation: BrokerOperation) {
+        let reads: Set<BrokerOperation> = [
+            .hostInfo, .hostStats, .hostHealth, .vmList, .vmInfo, .vmConsole, .vmExport, .vmLeases, .snapshotList, .poolList,
+            .networkList, .isoList, .eventsFollow, .auditVerify,
+        ]
+        #expect(operation.rule.changesState == !reads.contains(operation))
+    }
+
     /// Nothing in the broker's code path starts a process or a shell, so no name can reach one.
     @Test func brokerStartsNoProcesses() throws {
         let directories = ["Sources/HVBroker", "Sources/HVLibvirt", "Sources/HVPolkit", "Sources/HVAudit", "Sources/hv-broker"]

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Sends Varlink calls to the broker as whichever user runs it, and prints each reply's error.
+
+usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
+CALLS.json is a list of {"method", "parameters", "more"?, "upload"?}; "upload" calls go to the
+upload socket with an open empty file attached (SCM_RIGHTS), as `hv iso add` sends them. Prints a
+JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
+"""
+import json
+import os
+import socket
+import sys
+import tempfile
+
+
+def receive(connection):
+    data = b""
+    while not data.endswith(b"\0"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError("the broker closed the connection")
+        data += chunk
+    return json.loads(data[:-1].split(b"\0")[0])
+
+
+def call(path, message, descriptor=None):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(60)
+        connection.connect(path)
+        payload = json.dumps(message).encode() + b"\0"
+        if descriptor is None:
+            connection.sendall(payload)
+        else:
+            socket.send_fds(connection, [payload], [descriptor])
+        return receive(connection)
+
+
+def main():
+    broker, upload, calls_path = sys.argv[1:4]
+    with open(calls_path) as handle:
+        calls = json.load(handle)
+    results = []
+    with tempfile.TemporaryFile() as empty:
+        for item in calls:
+            message = {"method": item["method"], "parameters": item.get("parameters", {})}
+            if item.get("more"):
+                message["more"] = True
+            try:
+                if item.get("upload"):
+                    reply = call(upload, message, empty.fileno())
+                else:
+                    reply = call(broker, message)
+                parameters = reply.get("parameters") or {}
+                results.append({"error": reply.get("error"), "reason": parameters.get("reason")})
+            except (OSError, ValueError) as failure:
+                results.append({"error": "client: " + str(failure), "reason": None})
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+import Foundation
+import HVTestSupport
+
+/// A second broker for the authorization matrix: the real socket and real polkit, over a libvirt
+/// test-driver node, so that every operation can be tried by every kind of caller without touching
+/// the host. Its node holds, for each operation, managed machines charged to `hv-it-team-a`
+/// (`a-OP` for non-admins, `z-OP` for the admin) and domains the broker did not make (`f-OP`,
+/// `g-OP`).
+final class MatrixBroker: @unchecked Sendable {
+    static let teamA = "hv-it-team-a"
+    static let teamB = "hv-it-team-b"
+    static let ownerOperator = "hv-it-op-a"
+    static let otherOperator = "hv-it-op-b"
+
+    let base: String
+    var socket: String { base + "/broker.sock" }
+    var uploadSocket: String { base + "/upload.sock" }
+    var auditLog: String { base + "/log/audit.jsonl" }
+
+    static let shared: Result<MatrixBroker, any Error> = Result {
+        let stack = try Stack.shared.get()
+        return try MatrixBroker(stack: stack, name: "matrix", operations: Matrix.operations.map(\.rawValue))
+    }
+
+    /// Sets up the team users, writes the node and policy, and starts the broker.
+    init(stack: Stack, name: String, operations: [String], auditDirectory: String? = nil, policy: String? = nil) throws {
+        base = stack.base + "/" + name
+        try? run(["/usr/bin/pkill", "-f", base + "/"])
+        try? FileManager.default.removeItem(atPath: base)
+        for directory in [base + "/log", base + "/state", base + "/console"] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try Self.createTeams()
+        var domains = ""
+        for operation in operations {
+            domains += Self.managed("a-" + operation) + Self.managed("z-" + operation)
+            domains += Self.foreign("f-" + operation) + Self.foreign("g-" + operation)
+        }
+        let node = try TestDriverNode.write(TestDriverNode.xml(domains: domains), in: base)
+        let policyPath = base + "/policy.yaml"
+        try (policy ?? "groups: {\(Self.teamA): {}, \(Self.teamB): {}}\n").write(toFile: policyPath, atomically: true, encoding: .utf8)
+        try spawn([
+            stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", "test://" + node,
+            "--audit-log", (auditDirectory ?? base + "/log") + "/audit.jsonl", "--state-dir", base + "/state",
+            "--console-dir", base + "/console", "--pool", "hv-it-\(name)", "--policy", policyPath,
+        ], log: base + "/broker.log")
+        guard waitUntil(20, every: 0.05, { FileManager.default.fileExists(atPath: self.socket) && FileManager.default.fileExists(atPath: self.uploadSocket) }) else {
+            throw SetupError("the \(name) broker did not bind \(socket): \((try? String(contentsOfFile: base + "/broker.log", encoding: .utf8)) ?? "")")
+        }
+        chmod(socket, 0o666)
+        chmod(uploadSocket, 0o666)
+        try run(["/bin/chmod", "-R", "a+rX", base])
+    }
+
+    static func createTeams() throws {
+        for group in [teamA, teamB] { try run(["/usr/sbin/groupadd", "-f", "--system", group]) }
+        for (user, team) in [(ownerOperator, teamA), (otherOperator, teamB)] {
+            if try run(["/usr/bin/id", user]).status != 0 {
+                try run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            }
+            try run(["/usr/sbin/usermod", "-G", "hypervisor-operators,\(team)", user])
+        }
+    }
+
+    /// A machine the broker made: its record in `<metadata>`, charged to team A, with one disk.
+    static func managed(_ name: String, vcpus: Int = 1, group: String = teamA) -> String {
+        let spec = #"{"name":"\#(name)","vcpus":\#(vcpus),"memory":"64MiB","disks":[{"name":"disk0","size":"1GiB"}]}"#
+        return """
+            <domain type='test'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>\(vcpus)</vcpu>
+              <os><type arch='x86_64'>hvm</type></os>
+              <metadata><hv:machine xmlns:hv="https://hypernixos.org/xmlns/machine/1"><hv:spec>\(spec)</hv:spec>
+                <hv:owner uid="0" group="\(group)"/><hv:template>false</hv:template><hv:tags><hv:tag>matrix</hv:tag></hv:tags>
+              </hv:machine></metadata>
+            </domain>
+            """
+    }
+
+    /// A domain someone defined with virsh: no record.
+    static func foreign(_ name: String) -> String {
+        "<domain type='test'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+    }
+
+    /// Sends `calls` as `user` with the third-party-free Python client; one result per call.
+    func send(_ calls: [[String: Any]], as user: String) throws -> [(error: String?, reason: String?)] {
+        let file = base + "/calls-\(user)-\(UUID().uuidString.prefix(6)).json"
+        try JSONSerialization.data(withJSONObject: calls).write(to: URL(fileURLWithPath: file))
+        chmod(file, 0o644)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let output = try run(["/usr/bin/python3", Self.client, socket, uploadSocket, file], as: user, timeout: 600)
+        guard output.status == 0, let data = output.stdout.data(using: .utf8),
+            let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]], list.count == calls.count
+        else { throw SetupError("the Varlink client failed as \(user): \(output)") }
+        return list.map { ($0["error"] as? String, $0["reason"] as? String) }
+    }
+
+    /// The client, copied where every test user can read it.
+    static let client: String = {
+        let stack = try? Stack.shared.get()
+        let path = (stack?.base ?? "/var/lib/hv-it") + "/py/varlink-calls.py"
+        try? installFile(Environment.root + "/Tests/Fixtures/varlink-calls.py", path, mode: 0o755)
+        return path
+    }()
+}
