@@ -20,7 +20,7 @@ extension LibvirtHypervisor {
                 guard Self.record(of: domain) == nil else {
                     throw HVError(.invalidState, "'\(name)' is already managed by the broker", fix: "nothing to adopt", details: ["name": name, "state": "managed"])
                 }
-                let (spec, volumes) = try self.adoptedSpec(domain)
+                let (spec, volumes) = try self.adoptedSpec(domain, connection)
                 let owner = group ?? self.chargeGroup(uid: caller.uid, gid: caller.gid, groups: groups)
                 return try self.applyPrepared(spec, caller: caller, groups: groups, ownVolumes: volumes, adoptingInto: owner, connection)
             }
@@ -30,7 +30,7 @@ extension LibvirtHypervisor {
     }
 
     /// The spec that describes the domain, and its disk volumes ("POOL/VOLUME").
-    func adoptedSpec(_ domain: Domain) throws -> (MachineSpec, Set<String>) {
+    func adoptedSpec(_ domain: Domain, _ connection: Connection) throws -> (MachineSpec, Set<String>) {
         let name = domain.name
         let xml = try domain.xmlDescription(flags: .inactive)
         func refuse(_ what: String, fix: String) -> HVError {
@@ -51,6 +51,12 @@ extension LibvirtHypervisor {
         var spec = MachineSpec(
             name: name, vcpus: Int(info.vcpus), memory: ByteSize(bytes: info.maxMemoryKiB * 1024), firmware: facts.isEFI ? .uefi : .bios
         )
+        switch try AdoptionCheck.machineType(domainXML: xml) {
+        case let type? where type.contains("q35"): spec.machine = .q35
+        case let type? where type == "pc" || type.contains("i440fx"): spec.machine = .pc
+        case let type?: throw refuse("its machine type is \(type)", fix: "use q35 or pc (i440fx)")
+        case nil: break
+        }
         var volumes: Set<String> = []
         for disk in facts.disks {
             guard let path = disk.sourcePath else { continue }
@@ -73,7 +79,10 @@ extension LibvirtHypervisor {
             }
             let diskName = String(file.dropFirst(prefix.count).dropLast(".qcow2".count))
             let bus = disk.bus.flatMap(DiskBus.init(rawValue:)) ?? .virtio
-            spec.disks.append(DiskSpec(name: diskName, pool: pool == layout.poolName ? nil : pool, bus: bus))
+            guard let capacity = try connection.storagePool(named: pool)?.volume(named: file)?.info().capacity else {
+                throw refuse("its disk \(disk.target) (\(file)) is not a volume of pool \(pool)", fix: "refresh the pool (virsh pool-refresh \(pool))")
+            }
+            spec.disks.append(DiskSpec(name: diskName, size: ByteSize(bytes: capacity), pool: pool == layout.poolName ? nil : pool, bus: bus))
             volumes.insert("\(pool)/\(file)")
         }
         for (index, interface) in facts.interfaces.enumerated() {
@@ -90,7 +99,14 @@ extension LibvirtHypervisor {
             }
             spec.graphics = GraphicsSpec(type: type)
         }
-        try spec.validate()
+        do {
+            try spec.validate()
+        } catch {
+            throw HVError(
+                .invalidSpec, "'\(name)' can't be adopted: as a spec it is invalid: \(error.reason)", fix: error.fix ?? "change the domain (virsh edit \(name))",
+                details: error.details
+            )
+        }
         return (spec.normalized(), volumes)
     }
 

@@ -12,6 +12,11 @@ public enum AdoptionCheck {
     /// Top-level elements the broker sets only as host features (hugepages, CPU pins) or not at all.
     static let unexpressibleElements = ["cputune", "memoryBacking", "numatune", "iothreads", "blkiotune", "memtune", "resource"]
 
+    /// The machine type libvirt recorded (`pc-q35-7.2`, `pc-i440fx-7.2`, `pc`), if any.
+    public static func machineType(domainXML: String) throws(HVError) -> String? {
+        try ParsedXML.parse(domainXML, root: "domain", what: "domain").child("os")?.child("type")?["machine"]
+    }
+
     /// Each element that would be lost, named as it appears in the domain XML (`devices/hostdev`).
     public static func unexpressible(domainXML: String) throws(HVError) -> [String] {
         let domain = try ParsedXML.parse(domainXML, root: "domain", what: "domain")
