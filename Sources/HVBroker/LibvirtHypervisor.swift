@@ -88,7 +88,7 @@ public final class LibvirtHypervisor: Hypervisor {
                 guard record != nil || includeForeign else { return nil }
                 return VmSummary(
                     name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: record?.tags ?? [],
-                    template: record?.template ?? false
+                    template: record?.template ?? false, managed: record != nil
                 )
             }.sorted { $0.name < $1.name }
         }

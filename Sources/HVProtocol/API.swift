@@ -56,16 +56,19 @@ public struct VmSummary: Codable, Sendable, Hashable {
     public var tags: [String]
     /// Whether the machine is a template (clone it; don't run it).
     public var template: Bool
+    /// False for a domain the broker did not make (listed to administrators only; `hv vm adopt`).
+    public var managed: Bool
 
-    public init(name: String, state: String, uuid: String, tags: [String] = [], template: Bool = false) {
+    public init(name: String, state: String, uuid: String, tags: [String] = [], template: Bool = false, managed: Bool = true) {
         self.name = name
         self.state = state
         self.uuid = uuid
         self.tags = tags
         self.template = template
+        self.managed = managed
     }
 
-    enum CodingKeys: String, CodingKey { case name, state, uuid, tags, template }
+    enum CodingKeys: String, CodingKey { case name, state, uuid, tags, template, managed }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -74,6 +77,7 @@ public struct VmSummary: Codable, Sendable, Hashable {
         uuid = try container.decode(String.self, forKey: .uuid)
         tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
         template = try container.decodeIfPresent(Bool.self, forKey: .template) ?? false
+        managed = try container.decodeIfPresent(Bool.self, forKey: .managed) ?? true
     }
 }
 

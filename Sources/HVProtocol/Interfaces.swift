@@ -183,7 +183,8 @@ public enum Interfaces {
         # Virtual machines: list, inspect, create from a validated spec, and lifecycle.
         interface org.hypernixos.Vm
 
-        type Summary (name: string, state: string, uuid: string)
+        # managed is false for a domain the broker did not make; only administrators see those.
+        type Summary (name: string, state: string, uuid: string, tags: []string, template: bool, managed: bool)
 
         type Disk (target: string, device: string, source: ?string)
 

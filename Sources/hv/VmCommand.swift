@@ -21,7 +21,7 @@ struct VmCommand: ParsableCommand {
                 let vms = try client.list()
                 if options.json { return Runner.printJSON(vms) }
                 var table = Table("NAME", "STATE", "UUID")
-                for vm in vms { table.add(vm.name, vm.state, vm.uuid) }
+                for vm in vms { table.add(vm.managed ? vm.name : vm.name + " (not managed: hv vm adopt)", vm.state, vm.uuid) }
                 print(vms.isEmpty ? "no virtual machines (create one with 'hv vm create NAME')" : table.render())
             }
         }

@@ -8,7 +8,7 @@ import Testing
 
 /// The host policy on the state a change leaves behind, for every change path: at the limit, one
 /// over, and two concurrent requests that each fit alone but not together. On libvirt's test driver.
-@Suite(.serialized) struct PolicyPathsTests {
+@Suite(.serialized, .enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct PolicyPathsTests {
     let caller = MachineSpecBrokerTests.caller
     /// The caller runs as root, so root is the group its machines are charged to.
     static let group = CallerGroups.names(uid: 0).sorted().first ?? "root"
@@ -46,7 +46,6 @@ import Testing
     static let quota = HostPolicy(limits: .init(vcpus: 2, memory: .gibibytes(1), disk: .gibibytes(10)), groups: [group: .init(vcpus: 3)])
 
     @Test func createObeysTheLimitsAndTheQuota() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(Self.quota)
         _ = try await hypervisor.create(VmSpec(name: "c1", vcpus: 2, memoryMiB: 256, diskGiB: 10), caller: caller)
         let over = await refusal { () throws(HVError) in _ = try await hypervisor.create(VmSpec(name: "c2", vcpus: 3, memoryMiB: 256, diskGiB: 1), caller: caller) }
@@ -60,7 +59,6 @@ import Testing
     }
 
     @Test func twoAppliesThatFitAloneButNotTogether() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(Self.quota)
         async let first = refusal { () throws(HVError) in try await apply(hypervisor, spec("p1", vcpus: 2)) }
         async let second = refusal { () throws(HVError) in try await apply(hypervisor, spec("p2", vcpus: 2)) }
@@ -70,7 +68,6 @@ import Testing
     }
 
     @Test func clonesCountAgainstTheQuota() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(Self.quota)
         try await apply(hypervisor, spec("base", vcpus: 2))
         let over = await refusal { () throws(HVError) in _ = try await hypervisor.perform(.vmClone(source: "base", name: "copy", linked: false), caller: caller) }
@@ -79,7 +76,6 @@ import Testing
     }
 
     @Test func volumesObeyTheDiskLimit() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(Self.quota)
         _ = try await hypervisor.perform(.volumeCreate(pool: nil, name: "at-limit.qcow2", size: .gibibytes(10)), caller: caller)
         let create = await refusal { () throws(HVError) in
@@ -103,7 +99,6 @@ import Testing
 
     /// `rt` + `a-root` and `rt-a` + `root` name the same volume: the second machine may not take it.
     @Test func aDiskBelongsToTheMachineThatMadeIt() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(HostPolicy())
         try await apply(hypervisor, spec("rt-a", diskName: "root"))
         let taken = await refusal { () throws(HVError) in try await apply(hypervisor, spec("rt", diskName: "a-root")) }
@@ -117,7 +112,6 @@ import Testing
         """
 
     @Test func aNetworkOntoAHostBridgeObeysTheBridgeList() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let refused = try hypervisor(HostPolicy(), networks: Self.bridgedNetwork)
         let error = await refusal { () throws(HVError) in try await apply(refused, spec("bridged", network: "lan")) }
         #expect(error?.details["limit"] == "bridges" && error?.reason.contains("br0") == true, "\(String(describing: error))")
@@ -127,7 +121,6 @@ import Testing
     }
 
     @Test func aRevertCantBringBackMoreThanTheQuotaAllows() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let hypervisor = try hypervisor(Self.quota)
         try await apply(hypervisor, spec("rv", vcpus: 2))
         _ = try await hypervisor.perform(.snapshotCreate(vm: "rv", name: "two", description: nil), caller: caller)
@@ -143,7 +136,6 @@ import Testing
 
     /// Pins an admin removed after a snapshot don't come back with it.
     @Test func aRevertCantBringBackHostFeatures() async throws {
-        guard LibvirtStatsTests.testDriver() != nil else { return }
         let host = try FakeHost()
         let directory = temporaryDirectory()
         let hypervisor = LibvirtHypervisor(
