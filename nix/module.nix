@@ -3,7 +3,7 @@
 #
 #   imports = [ ./nix/module.nix ];
 #   services.hypernixos.enable = true;
-#   services.hypernixos.monitor.enable = true;   # /metrics on 127.0.0.1:9478
+#   services.hypernixos.monitor.enable = true;   # /metrics on 127.0.0.1:9478, with a token
 #   users.users.alice.extraGroups = [ "hypervisor-operators" ];
 #
 # The systemd units below mirror systemd/hv-broker.socket,
@@ -28,10 +28,15 @@ let
 
   # The monitor's configuration file. `alerting` is present unless set to
   # null, so the shipped alert rules are evaluated (and listed by
-  # `hv alerts list`) even before any channel is configured.
+  # `hv alerts list`) even before any channel is configured. `web` names the
+  # token /metrics requires, merged with whatever else settings.web holds.
   monitorFormat = pkgs.formats.yaml { };
+  tokenFile = cfg.monitor.metricsTokenFile;
+  webSettings =
+    lib.optionalAttrs (tokenFile != null) { bearer_token_file = tokenFile; }
+    // (cfg.monitor.settings.web or { });
   monitorSettings = lib.filterAttrs (_: value: value != null) (
-    { alerting = { }; } // cfg.monitor.settings
+    { alerting = { }; } // cfg.monitor.settings // lib.optionalAttrs (webSettings != { }) { web = webSettings; }
   );
   monitorConfigFile = monitorFormat.generate "hv-monitor.yaml" monitorSettings;
 
@@ -124,12 +129,34 @@ in
         user hv-monitor, a member of hypervisor-viewers, and reads libvirt
         only through the broker'';
 
+      metricsTokenFile = lib.mkOption {
+        type = lib.types.nullOr (lib.types.strMatching "/.*");
+        default = "/etc/hypervisor/metrics.token";
+        example = "/run/agenix/hv-metrics-token";
+        description = ''
+          The file holding the token `/metrics` requires (the monitor's
+          `web.bearer_token_file`): scrapers send it as
+          `Authorization: Bearer TOKEN`, e.g. Prometheus with
+          `authorization = { type = "Bearer"; credentials_file = ...; }`.
+          When the file does not exist, hv-monitor-token.service writes a
+          random token there before the monitor starts, owned by
+          root:hypervisor-viewers with mode 0640; the monitor refuses a file
+          that others can read. A secret kept elsewhere (agenix, sops-nix)
+          needs the same owner and mode. The monitor reads the file at start:
+          restart hv-monitor.service after changing the token. `null` drops
+          the token, which the monitor accepts only together with
+          `settings.web.allow_unauthenticated = true` and a loopback
+          `listen` address.
+        '';
+      };
+
       settings = lib.mkOption {
         type = monitorFormat.type;
         default = { };
         example = lib.literalExpression ''
           {
             listen = "127.0.0.1:9478";
+            web = { tls_cert_file = "/var/lib/acme/hv/cert.pem"; tls_key_file = "/var/lib/acme/hv/key.pem"; };
             interval = "15s";
             history = { raw = "48h"; five_minute = "30d"; hourly = "365d"; };
             alerting = {
@@ -155,7 +182,8 @@ in
           are those of docs/monitoring/monitor.example.yaml (unknown keys
           stop the monitor with a message naming the field). `alerting`
           defaults to `{ }` (the shipped rules, no channels); set it to
-          `null` to turn alerting off. This file ends up in the Nix store,
+          `null` to turn alerting off. `web.bearer_token_file` comes from
+          `metricsTokenFile`. This file ends up in the Nix store,
           readable by everyone: secrets go in files named by
           `password_file` and `url_file`, owned by hv-monitor with mode 0600
           (for example under /var/lib/hv-monitor/secrets).
@@ -170,6 +198,10 @@ in
         {
           assertion = cfg.enable;
           message = "services.hypernixos.monitor.enable needs services.hypernixos.enable: the monitor reads through the broker.";
+        }
+        {
+          assertion = tokenFile == null || !(cfg.monitor.settings.web.allow_unauthenticated or false);
+          message = "services.hypernixos.monitor.settings.web.allow_unauthenticated = true needs services.hypernixos.monitor.metricsTokenFile = null: the two contradict each other.";
         }
       ];
     })
@@ -196,10 +228,33 @@ in
         "d /run/hv-monitor 0755 hv-monitor hv-monitor -"
       ];
 
+      # The /metrics token, made once: 32 random bytes in hex, readable by
+      # root and hypervisor-viewers (hv-monitor is one). The file gets its
+      # owner and mode before its content, and its name only when complete.
+      systemd.services.hv-monitor-token = lib.mkIf (tokenFile != null) {
+        description = "Hyper-NixOS: the token for the monitor's /metrics";
+        unitConfig.ConditionPathExists = "!${tokenFile}";
+        serviceConfig = {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          UMask = "0077";
+        };
+        script = ''
+          new="$(mktemp ${lib.escapeShellArg tokenFile}.XXXXXX)"
+          chown root:hypervisor-viewers "$new"
+          chmod 0640 "$new"
+          od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$new"
+          echo >> "$new"
+          mv -f "$new" ${lib.escapeShellArg tokenFile}
+        '';
+      };
+
       systemd.services.hv-monitor = {
         description = "Hyper-NixOS monitor: metrics exporter, history, health checks and alerts";
         documentation = [ "file://${cfg.package}/share/doc/hyper-nixos/monitoring/METRICS.md" ];
         wantedBy = [ "multi-user.target" ];
+        # A skipped hv-monitor-token.service (the token exists) counts as done.
+        requires = lib.optional (tokenFile != null) "hv-monitor-token.service";
         wants = [
           "hv-broker.socket"
           "network-online.target"
@@ -209,7 +264,7 @@ in
           "network-online.target"
           "dbus.service"
           "polkit.service"
-        ];
+        ] ++ lib.optional (tokenFile != null) "hv-monitor-token.service";
         restartTriggers = [ monitorConfigFile ];
 
         serviceConfig = sharedHardening // {

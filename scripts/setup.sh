@@ -3,8 +3,10 @@
 # dependencies, the system services (D-Bus, polkitd, libvirtd) where no systemd runs them,
 # the polkit policies and rules, the operator groups, the binaries, the broker on
 # /run/hypervisor/broker.sock, and the monitor (hv-monitor, as its own unprivileged user in
-# hypervisor-viewers) serving http://127.0.0.1:9478/metrics. Safe to run again: it restarts
-# the monitor it started before and keeps an existing /etc/hypervisor/monitor.yaml.
+# hypervisor-viewers) serving http://127.0.0.1:9478/metrics to those who send the token in
+# /etc/hypervisor/metrics.token (root:hypervisor-viewers, 0640). Safe to run again: it restarts
+# the monitor it started before, keeps the token and an existing /etc/hypervisor/monitor.yaml
+# (adding the token's web section to one that has none).
 #
 #   sudo scripts/setup.sh
 set -euo pipefail
@@ -79,15 +81,35 @@ if ! virsh -q -c qemu:///system net-info default 2>/dev/null | grep -Eq '^Active
         || echo "setup: warning: the network 'default' did not start; see 'virsh net-start default'" >&2
 fi
 
+# The /metrics token: scrapers send it as "Authorization: Bearer TOKEN". Readable by root and
+# hypervisor-viewers (hv-monitor is one), by nobody else; kept when it exists. The new file gets
+# its owner and mode before it gets its content.
+token_file=/etc/hypervisor/metrics.token
+if [ ! -s "$token_file" ]; then
+    log "writing a new /metrics token to $token_file"
+    install -m 0640 -o root -g hypervisor-viewers /dev/null "$token_file.new"
+    od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$token_file.new"
+    echo >> "$token_file.new"
+    mv -f "$token_file.new" "$token_file"
+fi
+chown root:hypervisor-viewers "$token_file"
+chmod 0640 "$token_file"
+
 # The monitor's configuration: kept when it exists; otherwise the defaults (the shipped alert
-# rules, no channels, so alerts are recorded and listed but sent nowhere).
+# rules, no channels, so alerts are recorded and listed but sent nowhere). Either way it names
+# the token: one written before /metrics required it gets the web section added at its end.
+web_section='# Who may read /metrics: requests must send the token in this file as
+# "Authorization: Bearer TOKEN" (/usr/share/doc/hyper-nixos/monitoring/METRICS.md).
+web:
+  bearer_token_file: /etc/hypervisor/metrics.token'
 if [ ! -e /etc/hypervisor/monitor.yaml ]; then
     log "writing /etc/hypervisor/monitor.yaml (defaults; see /usr/share/doc/hyper-nixos/monitoring/monitor.example.yaml)"
     install -m 0644 /dev/null /etc/hypervisor/monitor.yaml
-    cat > /etc/hypervisor/monitor.yaml <<'YAML'
+    cat > /etc/hypervisor/monitor.yaml <<YAML
 # hv-monitor settings. Every key is optional;
 # /usr/share/doc/hyper-nixos/monitoring/monitor.example.yaml shows them all.
 listen: 127.0.0.1:9478
+$web_section
 interval: 15s
 health_interval: 60s
 alerting:
@@ -95,6 +117,13 @@ alerting:
   channels: []
   routes: {}
 YAML
+elif ! grep -qE '^web[[:space:]]*:' /etc/hypervisor/monitor.yaml; then
+    log "adding the web section (the /metrics token) to /etc/hypervisor/monitor.yaml"
+    cp -p /etc/hypervisor/monitor.yaml /etc/hypervisor/.monitor.yaml.new
+    # A last line without its newline would run into the new key.
+    [ -z "$(tail -c 1 /etc/hypervisor/.monitor.yaml.new)" ] || echo >> /etc/hypervisor/.monitor.yaml.new
+    printf '\n%s\n' "$web_section" >> /etc/hypervisor/.monitor.yaml.new
+    mv -f /etc/hypervisor/.monitor.yaml.new /etc/hypervisor/monitor.yaml
 fi
 
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
@@ -158,14 +187,43 @@ else
     echo $! > "$pidfile"
 fi
 
-# The monitor answers once its listener is up; the first collection follows at once.
-# Exit status: 0 answered with the broker up, 2 answered without it, 1 no answer.
+# The monitor answers once its listener is up; the first collection follows at once. The check
+# scrapes as Prometheus would, with the token (and over HTTPS when monitor.yaml names a
+# certificate), and sends the token only to a listener that belongs to hv-monitor.
+# Exit status: 0 answered with the broker up, 2 answered without it, 3 refused the token,
+# 4 port 9478 is someone else's, 1 no answer.
 monitor_up() {
     python3 - <<'PY'
-import re, sys, urllib.request
+import pwd, re, ssl, sys, urllib.error, urllib.request
+# Comments dropped; a key in block or flow style (web: {bearer_token_file: PATH}).
+config = "\n".join(line.split("#")[0] for line in open("/etc/hypervisor/monitor.yaml"))
+def setting(key):
+    match = re.search(r"(?:^|[\s{,])" + key + r":[ \t]*([^\s,}]+)", config)
+    return match and match.group(1).strip("'\"")
+listeners = set()
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for line in open(table).read().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(":24F6") and fields[3] == "0A":
+            listeners.add(int(fields[7]))
+if not listeners:
+    sys.exit(1)
+if listeners != {pwd.getpwnam("hv-monitor").pw_uid}:
+    sys.exit(4)
+scheme, context = "http", None
+if setting("tls_cert_file"):
+    scheme, context = "https", ssl.create_default_context(cafile=setting("tls_cert_file"))
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+request = urllib.request.Request(scheme + "://127.0.0.1:9478/metrics")
+if setting("allow_unauthenticated") != "true":
+    with open(setting("bearer_token_file") or "/etc/hypervisor/metrics.token") as token:
+        request.add_header("Authorization", "Bearer " + token.read().strip())
 try:
-    with urllib.request.urlopen("http://127.0.0.1:9478/metrics", timeout=2) as reply:
+    with urllib.request.urlopen(request, timeout=2, context=context) as reply:
         text = reply.read().decode()
+except urllib.error.HTTPError as error:
+    sys.exit(3 if error.code == 401 else 1)
 except OSError:
     sys.exit(1)
 sys.exit(0 if re.search(r"^hv_monitor_broker_up 1(\.0)?$", text, re.MULTILINE) else 2)
@@ -174,17 +232,21 @@ PY
 status=1
 for _ in $(seq 150); do
     status=0; monitor_up || status=$?
-    [ "$status" -eq 0 ] && break
+    [ "$status" -eq 0 ] || [ "$status" -eq 4 ] && break
     sleep 0.2
 done
 case "$status" in
     0) ;;
-    2) echo "setup: the monitor answers on http://127.0.0.1:9478/metrics but cannot reach the broker" \
+    2) echo "setup: the monitor answers on 127.0.0.1:9478/metrics but cannot reach the broker" \
         "(hv_monitor_broker_up is 0); see /var/log/hypervisor/monitor.log" >&2; exit 1 ;;
-    *) echo "setup: the monitor did not answer on http://127.0.0.1:9478/metrics;" \
+    3) echo "setup: the monitor refused the token of /etc/hypervisor/monitor.yaml's web.bearer_token_file;" \
+        "restart it after changing the token (it reads the file at start)" >&2; exit 1 ;;
+    4) echo "setup: port 9478 on 127.0.0.1 belongs to a process that is not hv-monitor;" \
+        "stop it (ss -ltnp 'sport = :9478') and run setup again" >&2; exit 1 ;;
+    *) echo "setup: the monitor did not answer on 127.0.0.1:9478/metrics;" \
         "see /var/log/hypervisor/monitor.log (or journalctl -u hv-monitor)" >&2; exit 1 ;;
 esac
-log "the monitor answers on http://127.0.0.1:9478/metrics and reaches the broker"
+log "the monitor answers on 127.0.0.1:9478/metrics with the token and reaches the broker"
 
 # Without systemd nothing runs hypernixos-autostart.service at boot, so the first setup after a
 # boot starts the machines whose spec enables autostart, in order (the marker lives in /run,
@@ -207,7 +269,13 @@ setup: done. The broker listens on /run/hypervisor/broker.sock.
   Then, as that user:        hv vm create web --memory 1G --disk 10G --iso NAME.iso && hv vm start web
 
 The monitor (hv-monitor, running as the user hv-monitor) collects every 15 s and serves
-Prometheus metrics on http://127.0.0.1:9478/metrics. Its settings: /etc/hypervisor/monitor.yaml
+Prometheus metrics on http://127.0.0.1:9478/metrics to those who send the token in
+/etc/hypervisor/metrics.token (readable by root and hypervisor-viewers only). Prometheus:
+  authorization: {type: Bearer, credentials_file: /etc/hypervisor/metrics.token}
+in its scrape config (example: /usr/share/doc/hyper-nixos/monitoring/prometheus-scrape.example.yml),
+with the prometheus user in hypervisor-viewers or a copy of the token only it can read. By hand:
+  curl -H "Authorization: Bearer \$(cat /etc/hypervisor/metrics.token)" http://127.0.0.1:9478/metrics
+Its settings: /etc/hypervisor/monitor.yaml
 (example with email and webhook channels: /usr/share/doc/hyper-nixos/monitoring/monitor.example.yaml).
   Health checks:             hv health                  (--json for scripts)
   Host history, last day:    hv metrics show host       (or a VM's name; --since 7d, --csv, --json)

@@ -22,4 +22,14 @@ extension MetricsError.Code {
     public static let procMalformed = Self("procMalformed")
     /// The `/metrics` listener could not be opened.
     public static let listenFailed = Self("listenFailed")
+    /// A credential file for `/metrics` (the token, the TLS key) is missing or cannot be read.
+    public static let credentialsUnreadable = Self("credentialsUnreadable")
+    /// A credential file is not a regular file, has the wrong owner, or is open to others.
+    public static let credentialsInsecure = Self("credentialsInsecure")
+    /// A token or basic-auth user that cannot serve: too short, empty, with spaces or control characters.
+    public static let credentialsInvalid = Self("credentialsInvalid")
+    /// The TLS certificate or key cannot be loaded, or they do not belong together.
+    public static let tlsUnusable = Self("tlsUnusable")
+    /// `/metrics` would answer anyone on an address other machines can reach.
+    public static let unauthenticatedExposure = Self("unauthenticatedExposure")
 }

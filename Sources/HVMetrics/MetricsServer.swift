@@ -2,11 +2,12 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
 /// Where and how the `/metrics` listener serves.
-public struct MetricsServerConfiguration: Sendable, Hashable {
+public struct MetricsServerConfiguration: Sendable {
     /// The address to bind; loopback by default, so only local scrapers (or a proxy) reach it.
     public var host: String
     /// The TCP port; 0 picks a free one (see ``MetricsServer/localAddress``).
@@ -19,10 +20,16 @@ public struct MetricsServerConfiguration: Sendable, Hashable {
     public var maximumBodyBytes: Int
     /// A connection with no request for this long is closed.
     public var idleTimeout: TimeAmount
+    /// Who may read; nil serves anyone who can connect, which only a loopback address allows.
+    /// The monitor fills it from its `web` section (``MetricsWebConfiguration``).
+    public var authentication: MetricsAuthentication?
+    /// HTTPS when set, plain HTTP otherwise.
+    public var tls: MetricsTLS?
 
     public init(
         host: String = "127.0.0.1", port: Int = 9478, maximumConnections: Int = 64, maximumHeaderBytes: Int = 8192,
-        maximumBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(60)
+        maximumBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(60),
+        authentication: MetricsAuthentication? = nil, tls: MetricsTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -30,11 +37,35 @@ public struct MetricsServerConfiguration: Sendable, Hashable {
         self.maximumHeaderBytes = maximumHeaderBytes
         self.maximumBodyBytes = maximumBodyBytes
         self.idleTimeout = idleTimeout
+        self.authentication = authentication
+        self.tls = tls
+    }
+
+    /// Whether `host` names only this machine: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) or
+    /// `localhost`. Any other name, and the wildcard addresses, count as reachable from outside.
+    public var listensOnLoopback: Bool {
+        if host == "localhost" { return true }
+        // The address as inet_ntop writes it: dotted quad, or IPv6 with a mapped IPv4 address last.
+        guard let canonical = (try? SocketAddress(ipAddress: host, port: 0))?.ipAddress else { return false }
+        let v4 = canonical.hasPrefix("::ffff:") ? canonical.dropFirst("::ffff:".count) : canonical[...]
+        return canonical == "::1" || (v4.hasPrefix("127.") && v4.split(separator: ".").count == 4)
+    }
+
+    /// Refuses to serve without authentication on an address other machines can reach.
+    public func checkExposure() throws(MetricsError) {
+        guard authentication == nil, !listensOnLoopback else { return }
+        throw MetricsError(
+            .unauthenticatedExposure,
+            "\(host) is not a loopback address, and /metrics would answer anyone there without credentials",
+            fix: "remove web.allow_unauthenticated from the monitor configuration so the token in "
+                + "web.bearer_token_file is required, or listen on 127.0.0.1")
     }
 }
 
 /// Serves `GET /metrics` (the latest ``MetricsPage``), `GET /` (a short index) and nothing else,
-/// over plain HTTP/1.1 with keep-alive. Runs until its task is cancelled or graceful shutdown.
+/// over HTTP/1.1 with keep-alive, or HTTPS when the configuration has TLS. When it has
+/// authentication, every request without the credentials is answered 401 and nothing more.
+/// Runs until its task is cancelled or graceful shutdown.
 public final class MetricsServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -61,10 +92,24 @@ public final class MetricsServer: Service {
     }
 
     public func run() async throws {
+        try configuration.checkExposure()
         let server = try await bind()
         boundAddress.withLock { $0 = server.channel.localAddress }
         defer { boundAddress.withLock { $0 = nil } }
-        logger.info("metrics listening", metadata: ["address": "\(server.channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info(
+            "metrics listening",
+            metadata: [
+                "address": "\(server.channel.localAddress.map { "\($0)" } ?? "?")",
+                "scheme": "\(configuration.tls == nil ? "http" : "https")",
+                "authentication": "\(configuration.authentication.map { "\($0)" } ?? "none")",
+            ]
+        )
+        if configuration.tls == nil, configuration.authentication != nil, !configuration.listensOnLoopback {
+            logger.warning(
+                "metrics credentials cross the network in clear text; set web.tls_cert_file and web.tls_key_file",
+                metadata: ["address": "\(configuration.host)"]
+            )
+        }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
@@ -97,6 +142,9 @@ public final class MetricsServer: Service {
                             IdleStateHandler(readTimeout: configuration.idleTimeout)
                         )
                         try channel.pipeline.syncOperations.addHandler(CloseWhenIdleHandler())
+                        if let tls = configuration.tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                        }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
                         )
@@ -171,8 +219,15 @@ public final class MetricsServer: Service {
         }
     }
 
-    /// The routing: a pure function of the request head and the current page.
+    /// The routing: a pure function of the request head and the current page. Credentials come
+    /// first: without them every path and method gets the same 401.
     func respond(to head: HTTPRequestHead) -> Response {
+        if let authentication = configuration.authentication, !authentication.admits(head.headers) {
+            logger.debug("metrics request refused: no valid credentials", metadata: ["uri": "\(head.uri.prefix(128))"])
+            return Response(
+                status: .unauthorized, headers: authentication.challenges.map { ("WWW-Authenticate", $0) },
+                body: Array(authentication.refusal.utf8))
+        }
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard path == "/metrics" || path == "/" else {
             return Response(status: .notFound, text: "not found; the metrics are at /metrics\n")

@@ -12,6 +12,8 @@ import Yams
 /// broker_socket: /run/hypervisor/broker.sock
 /// control_socket: /run/hv-monitor/monitor.sock
 /// listen: 127.0.0.1:9478
+/// web: {bearer_token_file: /etc/hypervisor/metrics.token, basic_auth_user: prometheus,
+///       tls_cert_file: /etc/hypervisor/metrics.crt, tls_key_file: /etc/hypervisor/metrics.key}
 /// interval: 15s
 /// health_interval: 60s
 /// state_directory: /var/lib/hv-monitor
@@ -23,7 +25,10 @@ import Yams
 public struct MonitorConfiguration: Sendable {
     public var brokerSocket = VarlinkClient.defaultSocketPath
     public var controlSocket = MonitorMethod.defaultSocketPath
+    /// Where `/metrics` listens; its credentials and TLS come from `web` (``metricsServer()``).
     public var metrics = MetricsServerConfiguration()
+    /// Who may read `/metrics`; a token is required unless `web.allow_unauthenticated` is true.
+    public var web = MetricsWebConfiguration()
     public var intervalSeconds = 15
     public var healthIntervalSeconds: Double = 60
     public var stateDirectory = "/var/lib/hv-monitor"
@@ -64,7 +69,7 @@ public struct MonitorConfiguration: Sendable {
         let fields = try YAMLFields(
             root, path: "",
             allowed: [
-                "broker_socket", "control_socket", "listen", "interval", "health_interval", "state_directory",
+                "broker_socket", "control_socket", "listen", "web", "interval", "health_interval", "state_directory",
                 "history", "alerting",
             ]
         )
@@ -79,6 +84,7 @@ public struct MonitorConfiguration: Sendable {
             }
             (settings.metrics.host, settings.metrics.port) = address
         }
+        if let node = fields.node("web") { settings.web = try web(node) }
         if let interval = try fields.duration("interval", minimum: 1) {
             guard interval <= Double(intervalRange.upperBound) else {
                 throw AlertingError.invalid("interval", "use at most 1h between collections")
@@ -101,6 +107,44 @@ public struct MonitorConfiguration: Sendable {
             settings.alerting = try AlertConfiguration.parse(node: node, path: "alerting")
         }
         return settings
+    }
+
+    /// The `/metrics` server's settings with the credentials and certificate `web` names, read now,
+    /// so a missing or insecure file stops the start with a message naming its setting.
+    public func metricsServer() throws -> MetricsServerConfiguration {
+        var server = metrics
+        try web.apply(to: &server)
+        return server
+    }
+
+    private static func web(_ node: Node) throws -> MetricsWebConfiguration {
+        let fields = try YAMLFields(
+            node, path: "web",
+            allowed: ["bearer_token_file", "basic_auth_user", "tls_cert_file", "tls_key_file", "allow_unauthenticated"]
+        )
+        var web = MetricsWebConfiguration()
+        if let file = try fields.string("bearer_token_file") {
+            web.bearerTokenFile = try absolute(file, fields.field("bearer_token_file"))
+        }
+        web.basicAuthUser = try fields.string("basic_auth_user")
+        web.tlsCertificateFile = try fields.string("tls_cert_file").map {
+            try absolute($0, fields.field("tls_cert_file"))
+        }
+        web.tlsKeyFile = try fields.string("tls_key_file").map { try absolute($0, fields.field("tls_key_file")) }
+        guard (web.tlsCertificateFile == nil) == (web.tlsKeyFile == nil) else {
+            let missing = web.tlsKeyFile == nil ? "tls_key_file" : "tls_cert_file"
+            throw AlertingError.invalid(
+                fields.field(missing), "is required with the other: HTTPS needs a certificate and its key")
+        }
+        web.allowUnauthenticated = try fields.bool("allow_unauthenticated") ?? false
+        if web.allowUnauthenticated {
+            for key in ["bearer_token_file", "basic_auth_user"] where fields.has(key) {
+                throw AlertingError.invalid(
+                    fields.field("allow_unauthenticated"),
+                    "true turns off the credentials that web.\(key) sets; remove one")
+            }
+        }
+        return web
     }
 
     /// `HOST:PORT` or `[IPv6]:PORT`.

@@ -188,7 +188,7 @@ struct FleetMeasurement {
     {
         let server = try ScrapedServer(page: page, logger: logger)
         defer { server.stop() }
-        let client = try ScrapeClient(port: server.port)
+        let client = try ScrapeClient(port: server.port, token: server.token)
         let bytes = page.current.count
         let idle = try timeSteps(repetitions: count, warmup: 10) { () throws(BenchError) in
             guard try client.scrape().count == bytes else {

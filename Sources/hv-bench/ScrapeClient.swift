@@ -2,12 +2,16 @@ import Foundation
 import Glibc
 
 /// A minimal blocking HTTP/1.1 client for `GET /metrics` on 127.0.0.1, on one keep-alive
-/// connection, as Prometheus scrapes.
+/// connection with a bearer token, as Prometheus scrapes.
 final class ScrapeClient {
     private let descriptor: Int32
+    private let request: [UInt8]
     private var pending: [UInt8] = []
 
-    init(port: Int) throws(BenchError) {
+    init(port: Int, token: String) throws(BenchError) {
+        request = Array(
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\nAuthorization: Bearer \(token)\r\n\r\n"
+                .utf8)
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Self.failure("socket") }
         var address = sockaddr_in()
@@ -32,7 +36,6 @@ final class ScrapeClient {
 
     /// Sends one `GET /metrics` and returns the response body once all of it has arrived.
     func scrape() throws(BenchError) -> [UInt8] {
-        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\n\r\n".utf8)
         let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == request.count else { throw Self.failure("send") }
 

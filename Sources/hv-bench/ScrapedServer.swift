@@ -5,15 +5,26 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The monitor's `/metrics` server on a free loopback port, serving `page`, run by a service group
-/// on a task of its own until `stop()`.
+/// The monitor's `/metrics` server on a free loopback port, serving `page` to requests that carry
+/// `token` as the monitor's does, run by a service group on a task of its own until `stop()`.
 final class ScrapedServer: Sendable {
     let port: Int
+    /// The bearer token a scrape must send.
+    let token: String
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     init(page: MetricsPage, logger: Logger) throws(BenchError) {
-        let server = MetricsServer(configuration: .init(port: 0), page: page, logger: logger)
+        let token = (0..<32).map { _ in String(UInt8.random(in: 0x10...0xFF), radix: 16) }.joined()
+        self.token = token
+        let authentication: MetricsAuthentication
+        do {
+            authentication = try MetricsAuthentication(token: token)
+        } catch {
+            throw BenchError(.measurementFailed, "the /metrics token: \(error)")
+        }
+        let server = MetricsServer(
+            configuration: .init(port: 0, authentication: authentication), page: page, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)
         task = Task { try await group.run() }
         self.group = group

@@ -38,6 +38,8 @@ struct MonitorCommand: AsyncParsableCommand {
 
         var settings = try MonitorConfiguration.load(path: config, missingIsDefault: true)
         try apply(to: &settings)
+        // After the overrides: --listen decides whether /metrics may go without credentials.
+        let metricsServer = try settings.metricsServer()
 
         try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
         let history = try HistoryStore(path: settings.stateDirectory + "/history.sqlite", configuration: settings.history)
@@ -60,7 +62,7 @@ struct MonitorCommand: AsyncParsableCommand {
         let collector = MonitorService(
             monitor: monitor, alerts: alerts, interval: .seconds(settings.intervalSeconds), logger: logger
         )
-        let metrics = MetricsServer(configuration: settings.metrics, page: page, logger: logger)
+        let metrics = MetricsServer(configuration: metricsServer, page: page, logger: logger)
         let control = VarlinkServer(
             name: "monitor control socket", configuration: ServerConfiguration(listener: .path(settings.controlSocket)),
             handler: ControlDispatcher(

@@ -15,7 +15,7 @@ import Testing
     @Test func emailGoesThroughStartTLSAndAuth() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (cert, key) = try Servers.makeCertificate(in: directory)
+        let (cert, key) = try directory.makeCertificate()
         let server = try Servers.start(Servers.smtp, in: directory, name: "smtp") { port, received, ready in
             [received, cert, key, String(port), ready, "monitor", "s3cret pass", "starttls"]
         }
@@ -52,7 +52,7 @@ import Testing
     @Test func emailOverImplicitTLSWithAuthLogin() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (cert, key) = try Servers.makeCertificate(in: directory)
+        let (cert, key) = try directory.makeCertificate()
         let server = try Servers.start(Servers.smtp, in: directory, name: "smtps") { port, received, ready in
             [received, cert, key, String(port), ready, "monitor", "pw", "tls"]
         }
@@ -119,7 +119,7 @@ import Testing
     @Test func wrongPasswordIsAClearFailure() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (cert, key) = try Servers.makeCertificate(in: directory)
+        let (cert, key) = try directory.makeCertificate()
         let server = try Servers.start(Servers.smtp, in: directory, name: "smtp") { port, received, ready in
             [received, cert, key, String(port), ready, "monitor", "right", "starttls"]
         }
@@ -139,7 +139,7 @@ import Testing
     @Test func untrustedCertificateIsRefused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (cert, key) = try Servers.makeCertificate(in: directory)
+        let (cert, key) = try directory.makeCertificate()
         let server = try Servers.start(Servers.smtp, in: directory, name: "smtp") { port, received, ready in
             [received, cert, key, String(port), ready, "monitor", "pw", "starttls"]
         }

@@ -88,16 +88,4 @@ enum Servers {
         }
         return Running(child: child, port: port, received: received)
     }
-
-    /// A self-signed certificate for localhost and 127.0.0.1, made with openssl.
-    static func makeCertificate(in directory: TemporaryDirectory) throws -> (cert: String, key: String) {
-        let cert = directory.file("cert.pem")
-        let key = directory.file("key.pem")
-        let status = try run([
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ]).status
-        guard status == 0 else { throw SetupError("openssl req failed with \(status)") }
-        return (cert, key)
-    }
 }

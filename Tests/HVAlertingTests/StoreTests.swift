@@ -1,6 +1,7 @@
 import Foundation
 import HVAlerting
 import HVProtocol
+import HVTestSupport
 import Testing
 
 @Suite struct StoreTests {

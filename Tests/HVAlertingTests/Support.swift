@@ -2,28 +2,6 @@ import Foundation
 import HVTestSupport
 import Testing
 
-/// A private temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "hv-alerting-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw SetupError("mkdtemp failed") }
-        path = String(cString: made)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String, mode: mode_t = 0o600) throws -> String {
-        let target = file(name)
-        try text.write(toFile: target, atomically: false, encoding: .utf8)
-        chmod(target, mode)
-        return target
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// A loopback TCP port nobody listens on right now.
 func freePort() throws -> Int {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -14,6 +14,8 @@ final class MonitorStack: @unchecked Sendable {
     var controlSocket: String { directory + "/run/monitor.sock" }
     var received: String { directory + "/webhooks.jsonl" }
     var metricsURL: String { "http://127.0.0.1:\(Self.metricsPort)/metrics" }
+    /// The `/metrics` token, root:hypervisor-viewers 0640 as scripts/setup.sh writes it.
+    var tokenFile: String { directory + "/metrics.token" }
 
     /// The python3 first on PATH: the one scripts/install-deps.sh gave prometheus_client.
     let python: String
@@ -49,12 +51,35 @@ final class MonitorStack: @unchecked Sendable {
         }
     }
 
-    /// The current `/metrics` text.
+    /// The current `/metrics` text, fetched with the token.
     func scrape() throws -> String {
-        let script = "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
-        let output = try run([python, "-c", script, metricsURL])
-        guard output.status == 0 else { throw SetupError("scrape failed: \(output.stderr)") }
-        return output.stdout
+        let reply = try fetch(tokenFile: tokenFile)
+        guard reply.status == 200 else { throw SetupError("scrape failed: HTTP \(reply.status) \(reply.body)") }
+        return reply.body
+    }
+
+    /// `GET /metrics` as `user` (root when nil), sending the token that user reads from
+    /// `tokenFile` as a bearer token, or no credentials when nil.
+    func fetch(as user: String? = nil, tokenFile: String?) throws -> (status: Int, body: String) {
+        let script = """
+            import sys, urllib.error, urllib.request
+            request = urllib.request.Request(sys.argv[1])
+            if len(sys.argv) > 2:
+                with open(sys.argv[2]) as f:
+                    request.add_header("Authorization", "Bearer " + f.read().strip())
+            try:
+                with urllib.request.urlopen(request, timeout=5) as reply:
+                    status, body = reply.status, reply.read()
+            except urllib.error.HTTPError as error:
+                status, body = error.code, error.read()
+            sys.stdout.write(f"{status}\\n" + body.decode())
+            """
+        let output = try run([python, "-c", script, metricsURL] + (tokenFile.map { [$0] } ?? []), as: user)
+        let lines = output.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        guard output.status == 0, let status = lines.first.flatMap({ Int($0) }) else {
+            throw SetupError("GET \(metricsURL) failed: \(output)")
+        }
+        return (status, lines.count > 1 ? String(lines[1]) : "")
     }
 
     /// One sample's value, read with the Prometheus reference parser (prometheus_client).
@@ -117,6 +142,7 @@ final class MonitorStack: @unchecked Sendable {
             broker_socket: \(stack.socket)
             control_socket: \(controlSocket)
             listen: 127.0.0.1:\(Self.metricsPort)
+            web: {bearer_token_file: \(tokenFile)}
             interval: \(Self.interval)s
             health_interval: 10s
             state_directory: \(directory)/state
@@ -131,6 +157,14 @@ final class MonitorStack: @unchecked Sendable {
         try yaml.write(toFile: directory + "/monitor.yaml", atomically: true, encoding: .utf8)
         try check(run(["/bin/chmod", "-R", "a+rX", directory]))
         try check(run(["/bin/chown", "-R", "\(Self.user):\(Self.user)", directory + "/state", directory + "/run"]))
+        // After the chmod above: the token is for hypervisor-viewers (the monitor is one) alone.
+        let token = (0..<32).map { _ in String(UInt8.random(in: 0x10...0xFF), radix: 16) }.joined()
+        try? FileManager.default.removeItem(atPath: tokenFile)
+        let written = FileManager.default.createFile(
+            atPath: tokenFile, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard written else { throw SetupError("cannot write \(tokenFile)") }
+        try check(run(["/bin/chown", "root:hypervisor-viewers", tokenFile]))
+        try check(run(["/bin/chmod", "0640", tokenFile]))
     }
 
     private func check(_ output: Output) throws {

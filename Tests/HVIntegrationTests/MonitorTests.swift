@@ -67,4 +67,20 @@ extension ZeroTrustTests {
             #expect(listed.contains("silences:") && listed.contains("vm-stopped-unexpectedly{vm=\"\(name)\"}"), "\(listed)")
         }
     }
+
+    /// The issue this closes: a user in no group, refused `hv vm list`, read every machine's name
+    /// from `/metrics`. Now `/metrics` wants the token that only hypervisor-viewers can read.
+    @Test func metricsNeedTheTokenThatOnlyViewersRead() throws {
+        try withMonitor { monitor in
+            let stranger = try monitor.fetch(as: Stack.strangerUser, tokenFile: nil)
+            #expect(stranger.status == 401, "\(stranger)")
+            #expect(!stranger.body.contains("hv_"), "\(stranger.body)")
+            #expect(try run(["/bin/cat", monitor.tokenFile], as: Stack.strangerUser).status != 0)
+            #expect(try monitor.fetch(as: Stack.strangerUser, tokenFile: "/dev/null").status == 401)
+
+            let viewer = try monitor.fetch(as: Stack.viewerUser, tokenFile: monitor.tokenFile)
+            #expect(viewer.status == 200, "\(viewer)")
+            #expect(viewer.body.contains("\nhv_monitor_broker_up "), "\(viewer.body.prefix(500))")
+        }
+    }
 }

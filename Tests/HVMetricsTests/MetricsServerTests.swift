@@ -1,9 +1,12 @@
+import AsyncHTTPClient
 import Foundation
 import HVMetrics
 import HVProtocol
 import HVTestSupport
 import Logging
 import NIOCore
+import NIOHTTP1
+import NIOSSL
 import ServiceLifecycle
 import Testing
 
@@ -86,6 +89,143 @@ import Testing
             )
             #expect(body.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n"))
         }
+    }
+
+    // MARK: authentication
+
+    static let token = "0123456789abcdef0123456789abcdef"
+    /// A page naming a machine, which nobody without the token may learn.
+    static func secretPage() -> MetricsPage {
+        let page = MetricsPage()
+        page.update(Array("hv_vm_up{vm=\"payroll-db\"} 1\n".utf8))
+        return page
+    }
+
+    static func basic(_ pair: String) -> String { Data(pair.utf8).base64EncodedString() }
+
+    static func get(_ path: String, _ headers: String = "") -> String {
+        "GET \(path) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n"
+    }
+
+    @Test func withoutTheTokenEveryRequestGets401AndNoMetrics() async throws {
+        let configuration = MetricsServerConfiguration(
+            port: 0, authentication: try MetricsAuthentication(token: Self.token))
+        try await withServer(configuration, page: Self.secretPage()) { port in
+            for request in [
+                Self.get("/metrics"), Self.get("/"), Self.get("/nope"),
+                Self.get("/metrics", "Authorization: Bearer 0123456789abcdef0123456789abcdee\r\n"),
+                // prometheus:TOKEN, while the server takes bearer tokens only.
+                Self.get("/metrics", "Authorization: Basic \(Self.basic("prometheus:\(Self.token)"))\r\n"),
+                "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+            ] {
+                let response = try await exchange(port: port, request)
+                #expect(response.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(request)")
+                #expect(response.contains("WWW-Authenticate: Bearer realm=\"hv-monitor\"\r\n"))
+                #expect(!response.contains("Basic realm"))
+                #expect(response.contains("Authorization: Bearer TOKEN"))
+                #expect(!response.contains("hv_") && !response.contains("payroll-db") && !response.contains(Self.token))
+            }
+        }
+    }
+
+    @Test func theTokenOpensThePage() async throws {
+        let configuration = MetricsServerConfiguration(
+            port: 0, authentication: try MetricsAuthentication(token: Self.token))
+        try await withServer(configuration, page: Self.secretPage()) { port in
+            let response = try await exchange(
+                port: port, Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
+            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(response.hasSuffix("\r\n\r\nhv_vm_up{vm=\"payroll-db\"} 1\n"))
+            // On one keep-alive connection each request is judged by its own header.
+            let mixed = try await exchange(
+                port: port,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
+            #expect(mixed.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+            #expect(mixed.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 2)
+            #expect(mixed.components(separatedBy: "payroll-db").count == 2)
+        }
+    }
+
+    @Test func basicAuthUsesTheTokenAsPassword() async throws {
+        let configuration = MetricsServerConfiguration(
+            port: 0, authentication: try MetricsAuthentication(token: Self.token, basicAuthUser: "prometheus"))
+        try await withServer(configuration, page: Self.secretPage()) { port in
+            let credentials = Self.basic("prometheus:\(Self.token)")
+            let response = try await exchange(
+                port: port, Self.get("/metrics", "Authorization: Basic \(credentials)\r\n"))
+            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(response.contains("payroll-db"))
+            let wrongUser = Self.basic("grafana:\(Self.token)")
+            let refused = try await exchange(port: port, Self.get("/metrics", "Authorization: Basic \(wrongUser)\r\n"))
+            #expect(refused.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+            #expect(refused.contains("WWW-Authenticate: Basic realm=\"hv-monitor\", charset=\"UTF-8\"\r\n"))
+            #expect(!refused.contains("payroll-db"))
+        }
+    }
+
+    @Test func aServerWithoutAuthenticationWillNotListenBeyondLoopback() async throws {
+        let server = MetricsServer(
+            configuration: .init(host: "0.0.0.0", port: 0), page: MetricsPage(), logger: Logger(label: "test"))
+        let error = await #expect(throws: MetricsError.self) { try await server.run() }
+        #expect(error?.code == .unauthenticatedExposure)
+        #expect(server.localAddress == nil)
+    }
+
+    @Test func servesHTTPSWithTheConfiguredCertificate() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (cert, key) = try directory.makeCertificate()
+        var web = MetricsWebConfiguration()
+        web.bearerTokenFile = try directory.write("metrics.token", Self.token + "\n", mode: 0o640)
+        web.tlsCertificateFile = cert
+        web.tlsKeyFile = key
+        var configuration = MetricsServerConfiguration(port: 0)
+        try web.apply(to: &configuration)
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cert))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            try await withServer(configuration, page: Self.secretPage()) { port in
+                var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)/metrics")
+                let refused = try await client.execute(request, timeout: .seconds(10))
+                #expect(refused.status == .unauthorized)
+                #expect(!String(buffer: try await refused.body.collect(upTo: 1 << 16)).contains("payroll-db"))
+
+                request.headers.add(name: "Authorization", value: "Bearer \(Self.token)")
+                let response = try await client.execute(request, timeout: .seconds(10))
+                #expect(response.status == .ok)
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                #expect(body == "hv_vm_up{vm=\"payroll-db\"} 1\n")
+
+                // Plain HTTP on the TLS port gets no page.
+                let plain = try await exchange(
+                    port: port, Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
+                #expect(!plain.contains("payroll-db") && !plain.contains("200 OK"))
+            }
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    @Test func aKeyThatIsNotTheCertificatesIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (cert, _) = try directory.makeCertificate(name: "one")
+        let (_, otherKey) = try directory.makeCertificate(name: "two")
+        let error = #expect(throws: MetricsError.self) { try MetricsTLS(certificateFile: cert, keyFile: otherKey) }
+        #expect(error?.code == .tlsUnusable)
+        chmod(otherKey, 0o644)
+        let open = #expect(throws: MetricsError.self) { try MetricsTLS(certificateFile: cert, keyFile: otherKey) }
+        #expect(open?.code == .credentialsInsecure)
+        #expect(open?.reason.hasPrefix("web.tls_key_file: ") == true)
+        let missing = #expect(throws: MetricsError.self) {
+            try MetricsTLS(certificateFile: directory.file("absent.pem"), keyFile: otherKey)
+        }
+        #expect(missing?.code == .tlsUnusable)
     }
 
     @Test func aBusyPortIsAListenError() async throws {

@@ -34,6 +34,8 @@ import Testing
         #expect(settings.intervalSeconds == 15)
         #expect(settings.healthIntervalSeconds == 60)
         #expect(settings.stateDirectory == "/var/lib/hv-monitor")
+        #expect(settings.web.bearerTokenFile == "/etc/hypervisor/metrics.token")
+        #expect(settings.web == defaults.web)
     }
 
     @Test func historyRetentionIsRawTwoDaysFiveMinutesAMonthHourlyAYear() throws {

@@ -139,6 +139,15 @@ final class ScriptedSources: MonitorSources {
         ("history: {raw: 10m}", "history.raw"),
         ("histroy: {}", "histroy"),
         ("alerting: {routes: {critical: [nobody]}}", "alerting.routes.critical"),
+        ("web: {bearer_token_file: metrics.token}", "web.bearer_token_file"),
+        ("web: {tls_cert_file: /etc/hypervisor/metrics.crt}", "web.tls_key_file"),
+        ("web: {tls_key_file: /etc/hypervisor/metrics.key}", "web.tls_cert_file"),
+        ("web: {allow_unauthenticated: true, bearer_token_file: /etc/t}", "web.allow_unauthenticated"),
+        ("web: {allow_unauthenticated: true, basic_auth_user: prometheus}", "web.allow_unauthenticated"),
+        ("web: {allow_unauthenticated: yes please}", "web.allow_unauthenticated"),
+        // The exporter toolkit's bcrypt map is not supported; say so rather than ignore it.
+        ("web: {basic_auth_users: {prometheus: $2y$10$x}}", "web.basic_auth_users"),
+        ("web: /etc/hypervisor/metrics.token", "web"),
     ])
     func mistakesNameTheirField(yaml: String, field: String) {
         do {

@@ -35,13 +35,25 @@ import Testing
 
     @Test(.enabled(if: Promtool.path != nil, "promtool is not installed (Debian package prometheus)"))
     func exampleScrapeConfigPassesPromtoolCheck() throws {
-        let output = try Promtool.run(["check", "config", Self.scrapeConfig])
-        #expect(output.status == 0, "\(output)")
-        // The rules file is found relative to the config and checked with it.
-        #expect(output.stdout.contains("1 rule files found"), "\(output)")
         let config = try String(contentsOfFile: Self.scrapeConfig, encoding: .utf8)
         #expect(config.contains("job_name: hypervisor"))
         #expect(config.contains("127.0.0.1:9478"))
+        // The monitor's token, as setup.sh and the NixOS module write it.
+        let bearer = "authorization:\n      type: Bearer\n      credentials_file: /etc/hypervisor/metrics.token\n"
+        #expect(config.contains("    " + bearer))
+
+        // promtool checks that the credentials file exists: check a copy that names the test's own,
+        // beside a copy of the rules.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let token = try directory.write("metrics.token", "0123456789abcdef0123456789abcdef\n")
+        _ = try directory.write("prometheus-rules.yml", try String(contentsOfFile: Self.rules, encoding: .utf8))
+        let copy = try directory.write(
+            "prometheus-scrape.yml", config.replacingOccurrences(of: "/etc/hypervisor/metrics.token", with: token))
+        let output = try Promtool.run(["check", "config", copy])
+        #expect(output.status == 0, "\(output)")
+        // The rules file is found relative to the config and checked with it.
+        #expect(output.stdout.contains("1 rule files found"), "\(output)")
     }
 
     /// Every dashboard query is valid PromQL: each becomes a recording rule that promtool parses.
