@@ -74,7 +74,9 @@ final class MonitorStack: @unchecked Sendable {
                 status, body = error.code, error.read()
             sys.stdout.write(f"{status}\\n" + body.decode())
             """
-        let output = try run([python, "-c", script, metricsURL] + (tokenFile.map { [$0] } ?? []), as: user)
+        // Another user can't reach root's python (it may live under /root): the system's, which needs no extra modules here.
+        let interpreter = user == nil ? python : "/usr/bin/python3"
+        let output = try run([interpreter, "-c", script, metricsURL] + (tokenFile.map { [$0] } ?? []), as: user)
         let lines = output.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         guard output.status == 0, let status = lines.first.flatMap({ Int($0) }) else {
             throw SetupError("GET \(metricsURL) failed: \(output)")
