@@ -120,8 +120,8 @@ extension ZeroTrustTests {
 }
 
 /// With the audit log's filesystem full, a change is refused and leaves no trace; reads go on.
-@Suite(.serialized, .enabled(if: Environment.enabled))
-struct AuditFailClosedTests {
+/// (In the matrix suite: both start brokers over test-driver nodes and share the team users.)
+extension AuthorizationMatrixTests {
     @Test func aFullAuditFilesystemRefusesChanges() throws {
         let stack = try Stack.shared.get()
         let mount = stack.base + "/full-audit"

@@ -30,7 +30,7 @@ final class MatrixBroker: @unchecked Sendable {
         for directory in [base + "/log", base + "/state", base + "/console"] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        try Self.createTeams()
+        try Self.teams.get()
         var domains = ""
         for operation in operations {
             domains += Self.managed("a-" + operation) + Self.managed("z-" + operation)
@@ -51,6 +51,9 @@ final class MatrixBroker: @unchecked Sendable {
         chmod(uploadSocket, 0o666)
         try run(["/bin/chmod", "-R", "a+rX", base])
     }
+
+    /// The team users, made once per run.
+    static let teams: Result<Void, any Error> = Result { try createTeams() }
 
     static func createTeams() throws {
         for group in [teamA, teamB] { try run(["/usr/sbin/groupadd", "-f", "--system", group]) }

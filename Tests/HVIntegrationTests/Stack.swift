@@ -28,18 +28,36 @@ final class Stack: @unchecked Sendable {
         for directory in [bin, base + "/run", base + "/log", stateDirectory + "/isos", base + "/py"] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        try installPolicy()
         try createUsers()
+        try installPolicy()
         try copyBinaries()
         try buildGuestISO()
         try startBroker()
     }
 
+    /// Installs the project's polkit files (only when they differ: each change makes polkitd
+    /// reload its rules) and waits until polkitd answers with them.
     func installPolicy() throws {
-        try installFile(Environment.root + "/polkit/org.hypernixos.policy", "/usr/share/polkit-1/actions/org.hypernixos.policy")
-        try installFile(Environment.root + "/polkit/50-hypernixos.rules", "/etc/polkit-1/rules.d/50-hypernixos.rules")
-        // polkitd notices new actions and rules by itself; give it a moment to reload.
-        Thread.sleep(forTimeInterval: 1)
+        for (source, destination) in [
+            ("/polkit/org.hypernixos.policy", "/usr/share/polkit-1/actions/org.hypernixos.policy"),
+            ("/polkit/50-hypernixos.rules", "/etc/polkit-1/rules.d/50-hypernixos.rules"),
+        ] where !FileManager.default.contentsEqual(atPath: Environment.root + source, andPath: destination) {
+            try installFile(Environment.root + source, destination)
+        }
+        if try waitUntil(20, every: 0.2, viewerMayReadTheHost) { return }
+        // A polkitd that stopped evaluating rules (seen after many reloads under load) answers
+        // "not authorized" to everything until it restarts.
+        print("polkitd does not apply the installed rules; restarting it")
+        try run(["/usr/bin/pkill", "-x", "polkitd"])
+        try run([Environment.root + "/scripts/start-services.sh"])
+        guard try waitUntil(20, every: 0.2, viewerMayReadTheHost) else {
+            throw SetupError("polkitd does not grant org.hypernixos.host.info to \(Self.viewerUser) with polkit/50-hypernixos.rules installed")
+        }
+    }
+
+    /// Whether polkitd grants a viewer `host.info`, asked about the viewer's own process.
+    func viewerMayReadTheHost() throws -> Bool {
+        try run(["/bin/sh", "-c", "exec /usr/bin/pkcheck --action-id org.hypernixos.host.info --process $$"], as: Self.viewerUser).status == 0
     }
 
     func createUsers() throws {

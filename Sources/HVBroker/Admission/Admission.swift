@@ -40,11 +40,9 @@ extension Dispatcher {
             let owner = try await hypervisor.resolve(volume: name, pool: pool)
             var details = owner?.details ?? [:]
             details["volume"] = "\(pool ?? "")/\(name)"
-            if let owner, !owner.managed {
-                try await decideForeign(operation, details: details, name: name, entry: &entry)
-            } else {
-                try await decide(operation, details: details, entry: &entry)
-            }
+            // Volumes are listed to viewers anyway; one a foreign domain uses is simply refused
+            // to all but admins (the rules refuse `managed: false`).
+            try await decide(operation, details: details, entry: &entry)
             return Admitted(machine: owner)
         case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
             let name: String
