@@ -56,8 +56,9 @@ extension LibvirtHypervisor {
                     fix: "clone it ('hv vm clone \(spec.name) NEW') and apply a spec to the clone", details: ["name": spec.name, "state": "template"]
                 )
             }
-            let pinned = Self.pinningAssignedMACs(decoded, domainXML: try existing.xmlDescription(flags: .inactive))
-            current = pinned
+            let definedXML = try existing.xmlDescription(flags: .inactive)
+            let pinned = Self.pinningAssignedMACs(decoded, domainXML: definedXML)
+            current = Self.withDisplayAsDefined(pinned, domainXML: definedXML)
             // An interface the spec gives no MAC keeps the one it has: a guest's address must not
             // change because its spec was applied again.
             spec = Self.keepingMACs(of: pinned, in: spec)
@@ -167,6 +168,15 @@ extension LibvirtHypervisor {
             spec.networks[index].mac = mac
         }
         return spec.normalized()
+    }
+
+    /// `spec` with its display's place as the domain has it, so a display no spec can express (an
+    /// address or a socket from an earlier version, or set by hand) shows as a change and is replaced.
+    static func withDisplayAsDefined(_ spec: MachineSpec, domainXML: String) -> MachineSpec {
+        guard spec.graphics != nil, let display = (try? DomainFacts.read(domainXML: domainXML))?.graphics else { return spec }
+        var spec = spec
+        spec.graphics?.listen = display.listen
+        return spec
     }
 
     /// `spec` with each interface that names no MAC given the MAC of the same interface in `current`.

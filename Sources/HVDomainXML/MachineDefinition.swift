@@ -119,13 +119,12 @@ public struct MachineNic: Sendable, Hashable {
     }
 }
 
-/// The remote display of a machine: a protocol and a local-only place to listen.
+/// The remote display of a machine. It listens nowhere of its own: the broker hands out
+/// connections to it.
 public struct MachineGraphics: Sendable, Hashable {
     public var type: GraphicsType
-    public var listen: GraphicsListen
 
-    public init(type: GraphicsType, listen: GraphicsListen) {
+    public init(type: GraphicsType) {
         self.type = type
-        self.listen = listen
     }
 }

@@ -128,29 +128,21 @@ struct MachineDevices: Encodable {
         }
     }
 
-    /// A display that listens only on a Unix socket libvirt creates, or on 127.0.0.1 with a port
-    /// libvirt picks. There is no way to ask for any other address.
+    /// A display that listens nowhere: no TCP port and no socket (`<listen type='none'/>`), so the
+    /// only way in is a connection the broker asks libvirt for (`virDomainOpenGraphicsFD`). There is
+    /// no way to ask for an address or a socket.
     struct Graphics: AttributeKeys {
-        static var attributeKeys: Set<String> { ["type", "autoport"] }
+        static var attributeKeys: Set<String> { ["type"] }
         var type: String
-        var autoport: String?
-        var listen: Listen
+        var listen = Listen(type: "none")
 
         init(_ graphics: MachineGraphics) {
             type = graphics.type.rawValue
-            switch graphics.listen {
-            case .socket:
-                listen = Listen(type: "socket", address: nil)
-            case .loopback:
-                autoport = "yes"
-                listen = Listen(type: "address", address: "127.0.0.1")
-            }
         }
 
         struct Listen: AttributeKeys {
-            static var attributeKeys: Set<String> { ["type", "address"] }
+            static var attributeKeys: Set<String> { ["type"] }
             var type: String
-            var address: String?
         }
     }
 }

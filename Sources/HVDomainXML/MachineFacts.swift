@@ -130,6 +130,10 @@ public struct InterfaceFacts: Sendable, Hashable {
 public struct GraphicsFacts: Sendable, Hashable {
     /// `vnc` or `spice`.
     public var type: String
+    /// `broker` only when the display listens nowhere of its own (`<listen type='none'/>` and
+    /// nothing else); an address, a socket or a network is a place no spec can express, named here
+    /// as the domain gives it.
+    public var listen: GraphicsListen
     /// The Unix socket, when the display listens on one and libvirt has created it (running machine).
     public var socketPath: String?
     /// The TCP port, when the display listens on an address and the machine is running.
@@ -137,21 +141,39 @@ public struct GraphicsFacts: Sendable, Hashable {
     /// The address it listens on, when it listens on one.
     public var listenAddress: String?
 
-    public init(type: String, socketPath: String?, port: Int?, listenAddress: String?) {
+    public init(type: String, listen: GraphicsListen, socketPath: String?, port: Int?, listenAddress: String?) {
         self.type = type
+        self.listen = listen
         self.socketPath = socketPath
         self.port = port
         self.listenAddress = listenAddress
     }
 
     init(_ graphics: ParsedXML) {
-        let listen = graphics.child("listen")
+        let listens = graphics.children("listen")
+        let listen = listens.first { $0["type"] != "none" }
         let port = graphics["port"].flatMap { Int($0) }
+        let socketPath = listen?["socket"] ?? graphics["socket"]
+        let address = listen?["address"] ?? graphics["listen"]
+        let nowhere =
+            !listens.isEmpty && listens.allSatisfy { $0["type"] == "none" } && graphics["socket"] == nil
+            && graphics["listen"] == nil
+        let place: GraphicsListen
+        if nowhere {
+            place = .broker
+        } else if let address {
+            place = .unsupported(address)
+        } else if socketPath != nil || listen?["type"] == "socket" {
+            place = .unsupported("a Unix socket")
+        } else if let network = listen?["network"] {
+            place = .unsupported("network \(network)")
+        } else {
+            // No listen element: QEMU listens on the address in qemu.conf.
+            place = .unsupported("qemu.conf's address")
+        }
         self.init(
-            type: graphics["type"] ?? "",
-            socketPath: listen?["socket"] ?? graphics["socket"],
-            port: port.flatMap { $0 > 0 ? $0 : nil },
-            listenAddress: listen?["address"] ?? graphics["listen"]
+            type: graphics["type"] ?? "", listen: place, socketPath: socketPath,
+            port: port.flatMap { $0 > 0 ? $0 : nil }, listenAddress: address
         )
     }
 }

@@ -32,7 +32,7 @@ enum YAMLWriting {
         add(.cdrom, spec.cdrom.map(text))
         add(.networks, spec.networks.isEmpty ? nil : .sequence(.init(spec.networks.map(nic))))
         add(.graphics, spec.graphics.map { graphics in
-            flow([("type", word(graphics.type.rawValue)), ("listen", word(graphics.listen.rawValue))])
+            flow([("type", word(graphics.type.rawValue)), ("listen", listen(graphics.listen))])
         })
         add(.serial, word("\(spec.serial)"))
         add(.autostart, spec.autostart.map { autostart in
@@ -81,6 +81,15 @@ enum YAMLWriting {
 
     /// Keys, numbers, sizes and the fixed words of the enums: written as they are.
     private static func word(_ value: String) -> Node { .scalar(.init(value)) }
+
+    /// `broker` as a word; a place no spec may use (recorded by an earlier version) as text, so it
+    /// reads back as written and validation names it.
+    private static func listen(_ listen: GraphicsListen) -> Node {
+        switch listen {
+        case .broker: word(listen.word)
+        case .unsupported(let written): text(written)
+        }
+    }
 
     /// Free text: a literal block when it has several lines, otherwise quoted whenever YAML would
     /// read it as something other than text (`yes`, `12`, `null`).

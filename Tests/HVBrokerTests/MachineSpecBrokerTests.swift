@@ -12,10 +12,10 @@ import Testing
 @Suite(.serialized, .enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct MachineSpecBrokerTests {
     static let caller = Peer(uid: 0, gid: 0, pid: getpid(), startTime: 1, executable: "/usr/bin/hv")
 
-    func hypervisor(policy: HostPolicy = HostPolicy()) -> LibvirtHypervisor {
+    func hypervisor(policy: HostPolicy = HostPolicy(), domains: String = "") -> LibvirtHypervisor {
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
-            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
+            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
             policy: policy, threadPool: BulkTests.threadPool, logger: Logger(label: "test")
         )
     }
@@ -59,6 +59,38 @@ import Testing
         let list = try await hypervisor.list(includeForeign: true)
         #expect(list.first { $0.name == name }?.tags == ["lab"])
         _ = try await hypervisor.delete(name, removeDisks: true)
+    }
+
+    /// A machine an earlier version gave a loopback display (recorded as `loopback`, defined on
+    /// 127.0.0.1): applying its spec shows the move to the broker's display, for the next boot, and
+    /// redefines it; after that nothing is left to change.
+    @Test func applyMovesALoopbackDisplayToTheBroker() async throws {
+        guard LibvirtStatsTests.testDriver() != nil else { return }
+        let recorded = #"{"graphics":{"listen":"loopback","type":"vnc"},"memory":"1GiB","name":"legacy","vcpus":1}"#
+        let legacy = """
+            <domain type='test'>
+              <name>legacy</name><memory unit='GiB'>1</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+              <metadata>
+                <hv:machine xmlns:hv="https://hypernixos.org/xmlns/machine/1">
+                  <hv:spec>\(recorded)</hv:spec><hv:owner uid="0" group="root"/><hv:template>false</hv:template>
+                </hv:machine>
+              </metadata>
+              <devices>
+                <graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>
+              </devices>
+            </domain>
+            """
+        let hypervisor = hypervisor(domains: legacy)
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport("legacy", redactSecrets: false), caller: Self.caller))
+        #expect(exported.spec.graphics == GraphicsSpec(type: .vnc, listen: .unsupported("loopback")))
+
+        let spec = MachineSpec(name: "legacy", vcpus: 1, memory: .gibibytes(1), graphics: GraphicsSpec(type: .vnc)).normalized()
+        let moved = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(spec, dryRun: false), caller: Self.caller))
+        #expect(moved.changes == [SpecChange(field: "graphics", from: "vnc on 127.0.0.1", to: "vnc on broker", effect: .nextBoot)])
+        let again = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(spec, dryRun: false), caller: Self.caller))
+        #expect(again.changes.isEmpty)
+        let now = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport("legacy", redactSecrets: false), caller: Self.caller))
+        #expect(now.spec.graphics == GraphicsSpec(type: .vnc, listen: .broker))
     }
 
     @Test func refusedChangesAndPolicyLimitsNameTheirField() async throws {

@@ -72,6 +72,7 @@ import Testing
         #expect(facts.disks.map(\.readOnly) == [false, true])
         #expect(facts.graphics?.socketPath == "/var/lib/libvirt/qemu/domain-7-web1/vnc.sock")
         #expect(facts.graphics?.port == nil)
+        #expect(facts.graphics?.listen == .unsupported("a Unix socket"))
     }
 
     @Test func readsAutoSelectedFirmwareAndALoopbackPort() throws {
@@ -93,7 +94,12 @@ import Testing
         #expect(facts.isEFI)
         #expect(!facts.secureBoot)
         #expect(facts.nvramPath == "/var/lib/libvirt/qemu/nvram/lab_VARS.fd")
-        #expect(facts.graphics == GraphicsFacts(type: "spice", socketPath: nil, port: 5901, listenAddress: "127.0.0.1"))
+        #expect(
+            facts.graphics
+                == GraphicsFacts(
+                    type: "spice", listen: .unsupported("127.0.0.1"), socketPath: nil, port: 5901, listenAddress: "127.0.0.1"
+                )
+        )
         #expect(facts.uuid == nil)
         #expect(facts.interfaces.isEmpty)
     }
@@ -106,8 +112,35 @@ import Testing
             """
         let facts = try DomainFacts.read(domainXML: xml)
         #expect(facts.graphics?.port == nil)
+        #expect(facts.graphics?.listen == .unsupported("127.0.0.1"))
         #expect(!facts.isEFI)
         #expect(facts.nvramPath == nil)
+    }
+
+    /// Only a display that listens nowhere of its own reads back as `broker`. An address (loopback
+    /// too), a socket, a network, or no listen at all (QEMU's configured address) is a place no spec
+    /// can express, named as the domain gives it.
+    @Test(arguments: [
+        ("<graphics type='vnc'><listen type='none'/></graphics>", GraphicsListen.broker),
+        ("<graphics type='spice'><listen type='none'/></graphics>", .broker),
+        ("<graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>", .unsupported("127.0.0.1")),
+        ("<graphics type='vnc' listen='0.0.0.0'><listen type='none'/></graphics>", .unsupported("0.0.0.0")),
+        ("<graphics type='spice'><listen type='none'/><listen type='address' address='::1'/></graphics>", .unsupported("::1")),
+        ("<graphics type='spice' autoport='yes'><listen type='network' network='default'/></graphics>", .unsupported("network default")),
+        ("<graphics type='vnc'><listen type='socket'/></graphics>", .unsupported("a Unix socket")),
+        ("<graphics type='vnc' socket='/run/vnc.sock'><listen type='none'/></graphics>", .unsupported("a Unix socket")),
+        ("<graphics type='vnc' port='5900'/>", .unsupported("qemu.conf's address")),
+    ])
+    func onlyADisplayThatListensNowhereIsTheBrokers(graphics: String, listen: GraphicsListen) throws {
+        let xml = "<domain type='kvm'><name>a</name><devices>\(graphics)</devices></domain>"
+        #expect(try DomainFacts.read(domainXML: xml).graphics?.listen == listen)
+    }
+
+    @Test func theBrokersOwnDisplayReadsBackAsBroker() throws {
+        for type in GraphicsType.allCases {
+            let xml = try DomainXML.machine(Sample.definition(graphics: MachineGraphics(type: type)))
+            #expect(try DomainFacts.read(domainXML: xml).graphics?.listen == .broker)
+        }
     }
 
     @Test(arguments: ["", "<domain>", "<network><name>x</name></network>", "not xml at all"])
@@ -177,6 +210,8 @@ import Testing
                 "/var/lib/hypervisor/images/web1-root.qcow2", "/var/lib/hypervisor/isos/debian-12.iso", "/s/seed.iso",
             ])
         #expect(facts.isEFI)
+        #expect(facts.graphics?.listen == .broker)
+        #expect(facts.graphics?.port == nil && facts.graphics?.socketPath == nil && facts.graphics?.listenAddress == nil)
         #expect(MachineMetadata.read(domainXML: dumped) == metadata)
 
         var redefined = definition

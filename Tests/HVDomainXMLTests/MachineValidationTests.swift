@@ -78,7 +78,7 @@ struct Broken: CustomTestStringConvertible, Sendable {
 
     @Test func aCompleteDefinitionIsValid() throws {
         var definition = Sample.definition(
-            seed: "/s/seed.iso", graphics: MachineGraphics(type: .spice, listen: .loopback)
+            seed: "/s/seed.iso", graphics: MachineGraphics(type: .spice)
         )
         definition.uuid = "6695EB01-F6A4-8304-79AA-97F2502E193F"
         definition.nics.append(MachineNic(source: .bridge("br0"), model: .rtl8139, mac: "52:54:00:12:34:56"))

@@ -49,7 +49,12 @@ import Testing
         .init("memroy: 2GiB\n", "memroy", "did you mean 'memory'?"),
         .init("networks: [{network: default, modle: virtio}]\n", "networks[0].modle", "did you mean 'model'?"),
         .init("hostdev: 0000:01:00.0\n", "hostdev", "unknown field 'hostdev'"),
-        .init("graphics: {type: vnc, listen: 0.0.0.0}\n", "graphics.listen", "not one of socket, loopback"),
+        // A display anyone on the host could open: on loopback or any address, with no password.
+        .init("graphics: {type: vnc, listen: loopback}\n", "graphics.listen", "anyone on the host could connect"),
+        .init("graphics: {type: spice, listen: 127.0.0.1}\n", "graphics.listen", "anyone on the host could connect"),
+        .init("graphics: {type: vnc, listen: 0.0.0.0}\n", "graphics.listen", "with no password"),
+        .init("graphics: {type: vnc, listen: '::'}\n", "graphics.listen", "with no password"),
+        .init("graphics: {type: vnc, listen: 5900}\n", "graphics.listen", "a port of its own with no password"),
         .init("firmware: uefi-secur\n", "firmware", "did you mean 'uefi-secure'?"),
         // Wrong types.
         .init("vcpus: two\n", "vcpus", "must be a whole number, got the text 'two'"),

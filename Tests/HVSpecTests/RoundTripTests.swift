@@ -19,7 +19,7 @@ import Testing
         ]
         full.cdrom = "debian-12.iso"
         full.networks = [NicSpec(bridge: "br0", model: .e1000e, mac: "52:54:00:AB:CD:EF"), NicSpec(network: "default", model: .rtl8139)]
-        full.graphics = GraphicsSpec(type: .spice, listen: .loopback)
+        full.graphics = GraphicsSpec(type: .spice, listen: .broker)
         full.serial = false
         full.autostart = AutostartSpec(enabled: false, order: 999)
         full.cloudInit = CloudInitSpec(
@@ -79,7 +79,7 @@ import Testing
               mac: "52:54:00:12:34:56"
             - bridge: br0
               model: virtio
-            graphics: {type: vnc, listen: socket}
+            graphics: {type: vnc, listen: broker}
             serial: true
             autostart: {enabled: true, order: 10}
             cloud_init:

@@ -48,8 +48,20 @@ import Testing
         #expect(result.allSatisfy { $0.effect == .nextBoot })
         #expect(result.needsRestart)
         #expect(result[1] == SpecChange(field: "memory", from: "2GiB", to: "4GiB", effect: .nextBoot))
-        #expect(result[6].to == "vnc on socket")
+        #expect(result[6].to == "vnc on broker")
         #expect(result[8].note?.contains("instance-id") == true)
+    }
+
+    /// A display an earlier version put on loopback shows as a change to the broker's, not as nothing.
+    @Test func aLoopbackDisplayMovesToTheBrokerAtTheNextBoot() {
+        var current = baseSpec
+        current.graphics = GraphicsSpec(type: .vnc, listen: .unsupported("127.0.0.1"))
+        var desired = baseSpec
+        desired.graphics = GraphicsSpec(type: .vnc)
+        #expect(
+            SpecChanges.between(current: current, desired: desired) == [
+                SpecChange(field: "graphics", from: "vnc on 127.0.0.1", to: "vnc on broker", effect: .nextBoot)
+            ])
     }
 
     @Test func addingAndGrowingDisksWaitForTheNextBoot() {

@@ -19,7 +19,7 @@ import Testing
         ])
         #expect(spec.cdrom == "debian-12.iso")
         #expect(spec.networks == [NicSpec(network: "default", model: .virtio, mac: "52:54:00:12:34:56"), NicSpec(bridge: "br0")])
-        #expect(spec.graphics == GraphicsSpec(type: .vnc, listen: .socket))
+        #expect(spec.graphics == GraphicsSpec(type: .vnc, listen: .broker))
         #expect(spec.serial)
         #expect(spec.autostart == AutostartSpec(enabled: true, order: 10))
         #expect(spec.cloudInit == CloudInitSpec(userData: "#cloud-config\nhostname: web1\n", metaData: "instance-id: web1\n"))
@@ -64,6 +64,41 @@ import Testing
         #expect(spec.description == "yes")
         #expect(spec.tags == ["1", "on"])
         #expect(spec.disks[0].name == "1")
+    }
+
+    /// `broker` is the only place a display listens; `socket`, the earlier default, is read as it.
+    @Test(arguments: ["", ", listen: broker", ", listen: socket"])
+    func aDisplayListensOnlyThroughTheBroker(listen: String) throws {
+        let spec = try read(minimal("graphics: {type: spice\(listen)}\n"))
+        #expect(spec.graphics == GraphicsSpec(type: .spice, listen: .broker))
+        #expect(SpecFile.export(spec).contains("graphics: {type: spice, listen: broker}"))
+    }
+
+    /// What an earlier version recorded (`loopback`) still reads, so the machine can be shown and
+    /// changed, but validation refuses it, naming the field, why, and what to write instead.
+    @Test func aLoopbackDisplayIsReadButRefused() throws {
+        let recorded = #"{"name":"web1","vcpus":2,"memory":"2GiB","cdrom":"a.iso","graphics":{"type":"vnc","listen":"loopback"}}"#
+        let spec = try JSONDecoder().decode(MachineSpec.self, from: Data(recorded.utf8))
+        #expect(spec.graphics == GraphicsSpec(type: .vnc, listen: .unsupported("loopback")))
+        let error = try #require(validationError(spec))
+        #expect(error.code == .invalidSpec)
+        #expect(error.details["field"] == "graphics.listen")
+        #expect(error.reason.contains("'loopback'"))
+        #expect(error.reason.contains("no password"))
+        #expect(error.reason.contains("anyone on the host could connect"))
+        #expect(error.fix == "omit 'listen'; the console will be handed out by the broker")
+        let exported = SpecFile.export(spec)
+        #expect(exported.contains("graphics: {type: vnc, listen: loopback}"))
+        #expect(readError(exported)?.details["field"] == "graphics.listen")
+    }
+
+    /// The example shipped in docs/examples reads and validates.
+    @Test func theShippedExampleIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("docs/examples/web1.yaml").path
+        let spec = try read(try String(contentsOfFile: path, encoding: .utf8))
+        #expect(spec.name == "web1")
+        #expect(spec.graphics?.listen == .broker)
     }
 
     @Test func fileLevelProblemsNameTheFile() throws {

@@ -25,7 +25,7 @@ let exampleYAML = """
         model: virtio         # virtio | e1000e | rtl8139
         mac: "52:54:00:12:34:56"   # optional
       - bridge: br0           # … or a bridge from the admin's allow-list
-    graphics: {type: vnc, listen: socket}   # vnc | spice; listen socket | loopback
+    graphics: {type: vnc}     # vnc | spice; reached only through the broker
     serial: true
     autostart: {enabled: true, order: 10}
     cloud_init:

@@ -125,7 +125,7 @@ extension LibvirtHypervisor {
             name: spec.name, uuid: uuid, domainType: DomainType(rawValue: domainType(kvm)) ?? .qemu, vcpus: spec.vcpus,
             memory: spec.memory, firmware: spec.firmware, machine: spec.machine, disks: disks,
             cdromPath: try spec.cdrom.map(libraryISO), seedPath: spec.cloudInit == nil ? nil : layout.seedPath(machine: spec.name),
-            nics: nics, graphics: spec.graphics.map { MachineGraphics(type: $0.type, listen: $0.listen) },
+            nics: nics, graphics: spec.graphics.map { MachineGraphics(type: $0.type) },
             serialLogPath: spec.serial ? layout.consoleLogPath(machine: spec.name) : nil, metadata: metadata
         )
         return MachinePlan(

@@ -44,10 +44,44 @@ public enum GraphicsType: String, Codable, Sendable, Hashable, CaseIterable {
     case spice
 }
 
-/// Where a display listens: never on a routable address.
-public enum GraphicsListen: String, Codable, Sendable, Hashable, CaseIterable {
-    /// A Unix socket libvirt creates for the machine (reached through the broker or an SSH tunnel).
-    case socket
-    /// 127.0.0.1 on an automatically chosen port.
-    case loopback
+/// Where a display listens. A spec has one place, `broker`: no socket and no TCP port, so the
+/// display is reached only through a connection the broker hands out (libvirt's
+/// `virDomainOpenGraphicsFD`), to callers polkit allows.
+///
+/// Any other word is kept as written and refused by `MachineSpec.validate()`, so a machine recorded
+/// with one by an earlier version (`loopback`) can still be read, shown and changed.
+public enum GraphicsListen: Sendable, Hashable {
+    /// libvirt's `<listen type='none'/>`; the default.
+    case broker
+    /// A place no spec may use (`loopback`, an address), as written.
+    case unsupported(String)
+
+    /// The word a spec uses for `broker`.
+    public static let brokerWord = "broker"
+    /// The earlier default, a Unix socket in libvirt's private directory; read as `broker`.
+    public static let socketWord = "socket"
+
+    /// The place a spec's word names; `socket` is read as `broker`.
+    public init(word: String) {
+        self = word == Self.brokerWord || word == Self.socketWord ? .broker : .unsupported(word)
+    }
+
+    /// The word spec files and the wire use.
+    public var word: String {
+        switch self {
+        case .broker: Self.brokerWord
+        case .unsupported(let word): word
+        }
+    }
+}
+
+extension GraphicsListen: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(word: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(word)
+    }
 }

@@ -1,9 +1,9 @@
-/// The display: VNC or SPICE, reachable only through a local socket or loopback.
+/// The display: VNC or SPICE, reachable only through the broker.
 public struct GraphicsSpec: Codable, Sendable, Hashable {
     public var type: GraphicsType
     public var listen: GraphicsListen
 
-    public init(type: GraphicsType, listen: GraphicsListen = .socket) {
+    public init(type: GraphicsType, listen: GraphicsListen = .broker) {
         self.type = type
         self.listen = listen
     }
@@ -16,7 +16,7 @@ public struct GraphicsSpec: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         type = try container.decode(GraphicsType.self, forKey: .type)
-        listen = try container.decodeIfPresent(GraphicsListen.self, forKey: .listen) ?? .socket
+        listen = try container.decodeIfPresent(GraphicsListen.self, forKey: .listen) ?? .broker
     }
 }
 

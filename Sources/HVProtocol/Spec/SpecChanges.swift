@@ -52,7 +52,7 @@ public enum SpecChanges {
 
     static func text(_ tags: [String]) -> String { "[" + tags.joined(separator: ", ") + "]" }
 
-    static func text(_ graphics: GraphicsSpec) -> String { "\(graphics.type.rawValue) on \(graphics.listen.rawValue)" }
+    static func text(_ graphics: GraphicsSpec) -> String { "\(graphics.type.rawValue) on \(graphics.listen.word)" }
 
     static func text(_ autostart: AutostartSpec) -> String {
         autostart.enabled ? "enabled, order \(autostart.order)" : "disabled"

@@ -77,7 +77,7 @@ extension MachineSpec {
         SpecField("disks", .list(diskShape), example: "[{name: root, size: 20GiB}]"),
         SpecField("cdrom", .text, example: "debian-12.iso"),
         SpecField("networks", .list(nicShape), example: "[{network: default}]"),
-        SpecField("graphics", graphicsShape, example: "{type: vnc, listen: socket}"),
+        SpecField("graphics", graphicsShape, example: "{type: vnc}"),
         SpecField("serial", .boolean, example: "true"),
         SpecField("autostart", autostartShape, example: "{enabled: true, order: 10}"),
         SpecField("cloud_init", cloudInitShape, example: "{user_data: \"#cloud-config\"}"),
@@ -101,7 +101,8 @@ extension MachineSpec {
 
     static let graphicsShape = SpecShape.record([
         SpecField("type", choices(GraphicsType.self), required: true, example: "vnc"),
-        SpecField("listen", choices(GraphicsListen.self), example: "socket"),
+        // A word rather than a choice: validation refuses every other place with the reason.
+        SpecField("listen", .text, example: GraphicsListen.brokerWord),
     ])
 
     static let autostartShape = SpecShape.record([

@@ -107,3 +107,18 @@ extension NicSpec {
         if let mac { try MacAddress.validate(mac, field: "\(field).mac") }
     }
 }
+
+extension GraphicsSpec {
+    /// A display listens only where the broker hands it out: VNC and SPICE on an address or a
+    /// socket of their own ask for no password, so anyone on the host could connect.
+    func validate(field: String) throws(HVError) {
+        guard case .unsupported(let word) = listen else { return }
+        throw .invalidSpec(
+            "\(field).listen",
+            "'\(VmName.printable(word))' would put the display on a port of its own with no password: anyone on the "
+                + "host could connect and use the guest's keyboard and screen; a display listens only where the broker "
+                + "hands it out ('\(GraphicsListen.brokerWord)')",
+            fix: "omit 'listen'; the console will be handed out by the broker"
+        )
+    }
+}

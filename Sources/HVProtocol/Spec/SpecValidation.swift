@@ -23,6 +23,7 @@ extension MachineSpec {
             try IsoName.validate(cdrom, field: "cdrom")
         }
         try validateNetworks()
+        if let graphics { try graphics.validate(field: "graphics") }
         if let autostart, !AutostartSpec.orderRange.contains(autostart.order) {
             throw .invalidSpec(
                 "autostart.order", "must be between 0 and 999, got \(autostart.order)",
