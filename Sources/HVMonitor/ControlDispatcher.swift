@@ -76,22 +76,10 @@ public final class ControlDispatcher: MessageHandler {
         case .allowed:
             break
         case .denied:
-            return encode(
-                HVError(
-                    .permissionDenied, "not authorized: polkit denied '\(operation.action)'",
-                    fix: "ask an administrator to add your user to the '\(operation.grantingGroup)' group "
-                        + "(usermod -aG \(operation.grantingGroup) USER)",
-                    details: ["action": operation.action]
-                ),
-                interface: call.interface
-            )
+            return encode(Refusal.denied(operation), interface: call.interface)
         case .unavailable(let reason):
             return encode(
-                HVError(
-                    .authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)",
-                    fix: "start polkitd and install polkit/org.hypernixos.monitor.policy"
-                ),
-                interface: call.interface
+                Refusal.unavailable(reason, fix: "start polkitd and install polkit/org.hypernixos.monitor.policy"), interface: call.interface
             )
         }
         do {

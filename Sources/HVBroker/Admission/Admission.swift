@@ -108,7 +108,7 @@ extension Dispatcher {
             let fix = reason.contains("is not registered")
                 ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
                 : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
-            throw HVError(.authorizationUnavailable, "polkit could not be asked, so the request was refused: \(reason)", fix: fix)
+            throw Refusal.unavailable(reason, fix: fix)
         }
     }
 
@@ -124,12 +124,7 @@ extension Dispatcher {
                 details: details
             )
         }
-        return HVError(
-            .permissionDenied, "not authorized: polkit denied '\(operation.action)'",
-            fix: "ask an administrator to add your user to the '\(operation.grantingGroup)' group "
-                + "(usermod -aG \(operation.grantingGroup) USER); membership takes effect on the next request",
-            details: details
-        )
+        return Refusal.denied(operation)
     }
 
     private static func misrouted(_ operation: BrokerOperation) -> HVError {
