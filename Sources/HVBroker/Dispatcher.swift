@@ -139,7 +139,7 @@ public final class Dispatcher: MessageHandler {
                 )
             )
         case .resource(let resource):
-            return try await hypervisor.perform(resource, caller: peer)
+            return try Self.object(try await hypervisor.perform(resource, caller: peer))
         case .getInfo, .getInterfaceDescription:
             // Answered by introspect() before authorization; never routed here.
             throw HVError(.failed, "introspection reached the authorized path")

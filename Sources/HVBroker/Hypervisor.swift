@@ -1,6 +1,9 @@
 import HVProtocol
 import HVServer
 
+/// A typed reply of a resource method, encoded only at the socket.
+public typealias ResourceReply = Encodable & Sendable
+
 /// What the broker does once a request is authorized. The libvirt implementation is
 /// `LibvirtHypervisor`; tests substitute their own.
 public protocol Hypervisor: Sendable {
@@ -30,7 +33,7 @@ public protocol Hypervisor: Sendable {
     /// The group a machine this caller makes is charged to.
     func chargeGroup(for caller: Peer) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
-    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue]
+    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply
     /// Machine lifecycle events from now on, until the caller stops reading.
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.

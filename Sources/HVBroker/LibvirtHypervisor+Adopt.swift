@@ -9,7 +9,7 @@ import HVServer
 /// spec would drop it. From then on it is managed like any machine: charged to a group, visible to
 /// viewers, changed by operators of that group.
 extension LibvirtHypervisor {
-    func adopt(_ name: String, group: String?, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    func adopt(_ name: String, group: String?, caller: Peer) async throws(HVError) -> VmInfoReply {
         if let group, CallerGroups.groupID(group) == nil {
             throw HVError.invalidParameter("group", "there is no group named '\(group)' on this host", fix: "create it (groupadd \(group)) or name another")
         }
@@ -26,7 +26,7 @@ extension LibvirtHypervisor {
             }
         }
         guard let vm = reply.vm else { throw HVError(.failed, "the machine was adopted but could not be read back") }
-        return try Self.reply(VmInfoReply(vm: vm))
+        return VmInfoReply(vm: vm)
     }
 
     /// The spec that describes the domain, and its disk volumes ("POOL/VOLUME").

@@ -7,13 +7,13 @@ import HVServer
 
 /// `hv vm apply` and `hv vm export`: machines from declarative specs.
 extension LibvirtHypervisor {
-    func apply(_ spec: MachineSpec, dryRun: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    func apply(_ spec: MachineSpec, dryRun: Bool, caller: Peer) async throws(HVError) -> VmApplyReply {
         let spec = spec.normalized()
         let callerGroups = CallerGroups.names(uid: caller.uid)
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in try self.applyPrepared(spec, dryRun: dryRun, caller: caller, groups: callerGroups, connection) }
         }
-        return try Self.reply(reply)
+        return reply
     }
 
     /// Applies a normalized spec on the libvirt thread, under `underPolicy`. `mustBeNew` refuses an
@@ -135,7 +135,7 @@ extension LibvirtHypervisor {
         Set(spec.disks.map { "\($0.pool ?? layout.poolName)/\(Self.volumeName(machine: spec.name, disk: $0.name))" })
     }
 
-    func export(_ name: String, redactSecrets: Bool) async throws(HVError) -> [String: JSONValue] {
+    func export(_ name: String, redactSecrets: Bool) async throws(HVError) -> VmExportReply {
         let spec = try await run { connection in
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
@@ -157,7 +157,7 @@ extension LibvirtHypervisor {
             }
             return exported
         }
-        return try Self.reply(VmExportReply(spec: spec))
+        return VmExportReply(spec: spec)
     }
 
     /// The spec with the MAC addresses libvirt assigned filled in where it named none.

@@ -16,7 +16,7 @@ extension LibvirtHypervisor {
         var order: Int
     }
 
-    func autostart(groupDelaySeconds: Int) async throws(HVError) -> [String: JSONValue] {
+    func autostart(groupDelaySeconds: Int) async throws(HVError) -> HostAutostartReply {
         let entries = try await run { connection in try self.autostartEntries(connection) }
         var results: [AutostartResult] = []
         var group: Int?
@@ -32,7 +32,7 @@ extension LibvirtHypervisor {
             startedInGroup = startedInGroup || result.result == "started"
             results.append(result)
         }
-        return try Self.reply(HostAutostartReply(machines: results))
+        return HostAutostartReply(machines: results)
     }
 
     /// The spec machines with autostart enabled, lowest order first, then by name; templates never start.

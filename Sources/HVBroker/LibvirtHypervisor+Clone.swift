@@ -7,11 +7,11 @@ import HVServer
 /// Templates and clones. A clone is applied like any spec, so quotas, the policy and the audit
 /// trail treat it exactly like a machine made by hand.
 extension LibvirtHypervisor {
-    func clone(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    func clone(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> VmInfoReply {
         try await underPolicy { () throws(HVError) in try await self.clonePrepared(source, to: name, linked: linked, caller: caller) }
     }
 
-    private func clonePrepared(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    private func clonePrepared(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> VmInfoReply {
         let spec = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
         let groups = CallerGroups.names(uid: caller.uid)
         let copies = linked ? [] : volumeKeys(of: spec)
@@ -30,7 +30,7 @@ extension LibvirtHypervisor {
             }
         }
         guard let vm = reply.vm else { throw HVError(.failed, "the clone was defined but could not be read back") }
-        return try Self.reply(VmInfoReply(vm: vm))
+        return VmInfoReply(vm: vm)
     }
 
     /// The clone's spec; for a full clone the disk copies are made here.
@@ -77,7 +77,7 @@ extension LibvirtHypervisor {
         return spec.normalized()
     }
 
-    func makeTemplate(_ name: String, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    func makeTemplate(_ name: String, caller: Peer) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let domain = try self.domain(name, connection)
             let state = try domain.state()
@@ -103,6 +103,6 @@ extension LibvirtHypervisor {
             _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
             try domain.setAutostart(false)
         }
-        return [:]
+        return EmptyReply()
     }
 }

@@ -9,14 +9,14 @@ import HVProtocol
 /// The features live in the machine's metadata, so `hv vm apply` keeps them; a running machine
 /// gets them at its next start.
 extension LibvirtHypervisor {
-    func setHugepages(_ name: String, enabled: Bool) async throws(HVError) -> [String: JSONValue] {
+    func setHugepages(_ name: String, enabled: Bool) async throws(HVError) -> VmHostFeaturesReply {
         try await changeHostFeatures(name) { features, spec, connection in
             features.hugepages = enabled
             if enabled { try self.checkHugepages(for: spec, connection) }
         }
     }
 
-    func pinCpus(_ name: String, pins: [CpuPin]) async throws(HVError) -> [String: JSONValue] {
+    func pinCpus(_ name: String, pins: [CpuPin]) async throws(HVError) -> VmHostFeaturesReply {
         try await changeHostFeatures(name) { features, spec, _ in
             let online = try self.hardware.onlineCPUs()
             for (index, pin) in pins.enumerated() {
@@ -38,7 +38,7 @@ extension LibvirtHypervisor {
         }
     }
 
-    func setPassthrough(_ name: String, pci: [String], usb: [String]) async throws(HVError) -> [String: JSONValue] {
+    func setPassthrough(_ name: String, pci: [String], usb: [String]) async throws(HVError) -> VmHostFeaturesReply {
         try await changeHostFeatures(name) { features, _, connection in
             for (index, address) in pci.enumerated() {
                 try self.checkPci(address, field: "pci[\(index)]")
@@ -67,7 +67,7 @@ extension LibvirtHypervisor {
     /// Reads the machine's features, lets `change` edit them, and redefines the machine when they differ.
     private func changeHostFeatures(
         _ name: String, _ change: @escaping @Sendable (inout HostFeatures, MachineSpec, Connection) throws -> Void
-    ) async throws(HVError) -> [String: JSONValue] {
+    ) async throws(HVError) -> VmHostFeaturesReply {
         let reply = try await run { connection in
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
@@ -98,7 +98,7 @@ extension LibvirtHypervisor {
             _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
             return VmHostFeaturesReply(hostFeatures: features, restartNeeded: active)
         }
-        return try Self.reply(reply)
+        return reply
     }
 
     /// Refuses hugepages the host has not reserved: the machines backed by them, this one included,

@@ -12,22 +12,20 @@ extension LibvirtHypervisor {
         IsoLibrary(directory: layout.isoDirectory, runner: ProcessRunner(logger: logger), logger: logger)
     }
 
-    func isoList() async throws(HVError) -> [String: JSONValue] {
+    func isoList() async throws(HVError) -> IsoListReply {
         let entries = try await blocking { () throws(ImageError) in try self.isoLibrary.list() }
-        return try Self.reply(IsoListReply(isos: entries.map(Self.info)))
+        return IsoListReply(isos: entries.map(Self.info))
     }
 
-    func isoVerify(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    func isoVerify(_ name: String) async throws(HVError) -> IsoVerifyReply {
         let result = try await blocking { () throws(ImageError) in try self.isoLibrary.verify(name) }
-        return try Self.reply(
-            IsoVerifyReply(
-                name: name, intact: result.status == .intact, expected: result.recordedSHA256 ?? "(not recorded: added by hand)",
-                actual: result.actualSHA256
-            )
+        return IsoVerifyReply(
+            name: name, intact: result.status == .intact, expected: result.recordedSHA256 ?? "(not recorded: added by hand)",
+            actual: result.actualSHA256
         )
     }
 
-    func isoRemove(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    func isoRemove(_ name: String) async throws(HVError) -> EmptyReply {
         let path = layout.isoPath(name)
         let users = try await run { connection in
             try connection.domains().filter { domain in
@@ -42,7 +40,7 @@ extension LibvirtHypervisor {
             )
         }
         try await blocking { () throws(ImageError) in try self.isoLibrary.remove(name) }
-        return [:]
+        return EmptyReply()
     }
 
     /// Adds the image behind `descriptor` (the caller's open file) to the library.
@@ -84,14 +82,6 @@ extension LibvirtHypervisor {
         switch result {
         case .success(let value): return value
         case .failure(let error): throw error.hvError
-        }
-    }
-
-    static func reply<Value: Encodable>(_ value: Value) throws(HVError) -> [String: JSONValue] {
-        do {
-            return try VarlinkJSON.object(value)
-        } catch {
-            throw HVError(.failed, "could not encode the reply: \(error)")
         }
     }
 }

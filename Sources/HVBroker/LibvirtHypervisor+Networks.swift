@@ -5,12 +5,12 @@ import HVProtocol
 
 /// Virtual networks: list, create a NAT network, start, stop, autostart, delete, and DHCP leases.
 extension LibvirtHypervisor {
-    func networkList() async throws(HVError) -> [String: JSONValue] {
+    func networkList() async throws(HVError) -> NetworkListReply {
         let networks = try await run { connection in try connection.networks().map(Self.networkInfo).sorted { $0.name < $1.name } }
-        return try Self.reply(NetworkListReply(networks: networks))
+        return NetworkListReply(networks: networks)
     }
 
-    func networkCreate(_ parameters: NetworkCreateParameters) async throws(HVError) -> [String: JSONValue] {
+    func networkCreate(_ parameters: NetworkCreateParameters) async throws(HVError) -> NetworkReply {
         let ipv4 = try IPv4Network(cidr: parameters.address, field: "address")
         let range = try Self.dhcpRange(ipv4, start: parameters.dhcpStart, end: parameters.dhcpEnd)
         let xml = try NetworkXML.nat(name: parameters.name, bridge: nil, ipv4: ipv4, dhcp: range)
@@ -28,10 +28,10 @@ extension LibvirtHypervisor {
             }
             return try Self.networkInfo(network)
         }
-        return try Self.reply(NetworkReply(network: info))
+        return NetworkReply(network: info)
     }
 
-    func networkStart(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    func networkStart(_ name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let network = try self.network(name, connection)
             guard try !network.isActive() else {
@@ -39,10 +39,10 @@ extension LibvirtHypervisor {
             }
             try network.start()
         }
-        return [:]
+        return EmptyReply()
     }
 
-    func networkStop(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    func networkStop(_ name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let network = try self.network(name, connection)
             let users = try self.runningMachines(on: name, connection)
@@ -54,15 +54,15 @@ extension LibvirtHypervisor {
             }
             try network.destroy()
         }
-        return [:]
+        return EmptyReply()
     }
 
-    func networkAutostart(_ name: String, enabled: Bool) async throws(HVError) -> [String: JSONValue] {
+    func networkAutostart(_ name: String, enabled: Bool) async throws(HVError) -> EmptyReply {
         try await run { connection in try self.network(name, connection).setAutostart(enabled) }
-        return [:]
+        return EmptyReply()
     }
 
-    func networkDelete(_ name: String) async throws(HVError) -> [String: JSONValue] {
+    func networkDelete(_ name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let network = try self.network(name, connection)
             let users = try connection.domains().filter { domain in
@@ -77,10 +77,10 @@ extension LibvirtHypervisor {
             if try network.isActive() { try network.destroy() }
             try network.undefine()
         }
-        return [:]
+        return EmptyReply()
     }
 
-    func leases(_ vm: String) async throws(HVError) -> [String: JSONValue] {
+    func leases(_ vm: String) async throws(HVError) -> LeaseListReply {
         let leases = try await run { connection in
             let facts = try DomainFacts.read(domainXML: try self.domain(vm, connection).xmlDescription())
             var leases: [Lease] = []
@@ -97,7 +97,7 @@ extension LibvirtHypervisor {
             }
             return leases
         }
-        return try Self.reply(LeaseListReply(leases: leases))
+        return LeaseListReply(leases: leases)
     }
 
     func network(_ name: String, _ connection: Connection) throws -> Network {

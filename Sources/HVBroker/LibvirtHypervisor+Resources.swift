@@ -4,7 +4,7 @@ import NIOPosix
 
 extension LibvirtHypervisor {
     /// Routes an authorized resource request to the code that carries it out.
-    public func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    public func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
         switch request {
         case .vmApply(let spec, let dryRun): try await apply(spec, dryRun: dryRun, caller: caller)
         case .vmExport(let name, let redactSecrets): try await export(name, redactSecrets: redactSecrets)

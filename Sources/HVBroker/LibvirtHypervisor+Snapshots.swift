@@ -5,14 +5,14 @@ import HVProtocol
 
 /// Snapshots: internal qcow2 snapshots of a machine's disks (and memory, while it runs).
 extension LibvirtHypervisor {
-    func snapshotList(_ vm: String) async throws(HVError) -> [String: JSONValue] {
+    func snapshotList(_ vm: String) async throws(HVError) -> SnapshotListReply {
         let snapshots = try await run { connection in
             try self.domain(vm, connection).snapshots().map(Self.snapshotInfo).sorted { ($0.created, $0.name) < ($1.created, $1.name) }
         }
-        return try Self.reply(SnapshotListReply(snapshots: snapshots))
+        return SnapshotListReply(snapshots: snapshots)
     }
 
-    func snapshotCreate(_ vm: String, name: String, description: String?) async throws(HVError) -> [String: JSONValue] {
+    func snapshotCreate(_ vm: String, name: String, description: String?) async throws(HVError) -> SnapshotReply {
         let snapshot = try await run { connection in
             let domain = try self.domain(vm, connection)
             if try domain.snapshot(named: name) != nil {
@@ -23,14 +23,14 @@ extension LibvirtHypervisor {
             }
             return try Self.snapshotInfo(try domain.createSnapshot(xml: try SnapshotXML.create(name: name, description: description)))
         }
-        return try Self.reply(SnapshotReply(snapshot: snapshot))
+        return SnapshotReply(snapshot: snapshot)
     }
 
     /// Reverts, unless the snapshot would bring back what an administrator has since changed (host
     /// features, the owner group) or what the host policy no longer allows (limits, the group's
     /// quota): a revert restores the machine's definition as it was, so it is checked like an apply
     /// of that definition.
-    func snapshotRevert(_ vm: String, name: String) async throws(HVError) -> [String: JSONValue] {
+    func snapshotRevert(_ vm: String, name: String) async throws(HVError) -> EmptyReply {
         try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 let domain = try self.domain(vm, connection)
@@ -41,7 +41,7 @@ extension LibvirtHypervisor {
                 try snapshot.revert()
             }
         }
-        return [:]
+        return EmptyReply()
     }
 
     private func checkRevert(_ vm: String, snapshot: String, then: MachineMetadata?, today: MachineMetadata, _ connection: Connection) throws {
@@ -86,9 +86,9 @@ extension LibvirtHypervisor {
         return parts.isEmpty ? "none" : parts.joined(separator: ", ")
     }
 
-    func snapshotDelete(_ vm: String, name: String) async throws(HVError) -> [String: JSONValue] {
+    func snapshotDelete(_ vm: String, name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in try self.snapshot(vm, name, connection).delete() }
-        return [:]
+        return EmptyReply()
     }
 
     private func snapshot(_ vm: String, _ name: String, _ connection: Connection) throws -> DomainSnapshot {

@@ -8,7 +8,7 @@ import FoundationXML
 
 /// Storage pools and volumes, by name; host paths never leave the broker.
 extension LibvirtHypervisor {
-    func poolList() async throws(HVError) -> [String: JSONValue] {
+    func poolList() async throws(HVError) -> PoolListReply {
         let pools = try await run { connection in
             _ = try self.imagePool(connection)
             var pools: [PoolInfo] = []
@@ -23,19 +23,19 @@ extension LibvirtHypervisor {
             }
             return pools.sorted { $0.name < $1.name }
         }
-        return try Self.reply(PoolListReply(pools: pools))
+        return PoolListReply(pools: pools)
     }
 
-    func volumeList(_ poolName: String?) async throws(HVError) -> [String: JSONValue] {
+    func volumeList(_ poolName: String?) async throws(HVError) -> VolumeListReply {
         let volumes = try await run { connection in
             let pool = try self.allowedPool(poolName, connection)
             try pool.refresh()
             return try pool.volumes().map { try self.volumeInfo($0, pool: pool) }.sorted { $0.name < $1.name }
         }
-        return try Self.reply(VolumeListReply(volumes: volumes))
+        return VolumeListReply(volumes: volumes)
     }
 
-    func volumeCreate(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> [String: JSONValue] {
+    func volumeCreate(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> VolumeReply {
         let volume = try await underPolicy { () throws(HVError) in try await self.run { connection in
             try self.checkVolumeSize(size, name: name)
             let pool = try self.allowedPool(poolName, connection)
@@ -44,10 +44,10 @@ extension LibvirtHypervisor {
             }
             return try self.volumeInfo(try pool.createVolume(xml: try VolumeXML.qcow2(name: name, capacity: size), flags: []), pool: pool)
         } }
-        return try Self.reply(VolumeReply(volume: volume))
+        return VolumeReply(volume: volume)
     }
 
-    func volumeResize(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> [String: JSONValue] {
+    func volumeResize(_ poolName: String?, name: String, size: ByteSize) async throws(HVError) -> VolumeReply {
         let volume = try await underPolicy { () throws(HVError) in try await self.run { connection in
             let pool = try self.allowedPool(poolName, connection)
             let volume = try self.volume(name, in: pool)
@@ -71,10 +71,10 @@ extension LibvirtHypervisor {
             }
             return try self.volumeInfo(try self.volume(name, in: pool), pool: pool)
         } }
-        return try Self.reply(VolumeReply(volume: volume))
+        return VolumeReply(volume: volume)
     }
 
-    func volumeDelete(_ poolName: String?, name: String) async throws(HVError) -> [String: JSONValue] {
+    func volumeDelete(_ poolName: String?, name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let pool = try self.allowedPool(poolName, connection)
             let volume = try self.volume(name, in: pool)
@@ -88,10 +88,10 @@ extension LibvirtHypervisor {
             try volume.delete()
             try TemplateCatalog(stateDirectory: self.layout.stateDirectory).remove(pool: pool.name, volume: name)
         }
-        return [:]
+        return EmptyReply()
     }
 
-    func volumeMarkTemplate(_ poolName: String?, name: String) async throws(HVError) -> [String: JSONValue] {
+    func volumeMarkTemplate(_ poolName: String?, name: String) async throws(HVError) -> VolumeReply {
         let volume = try await run { connection in
             let pool = try self.allowedPool(poolName, connection)
             let volume = try self.volume(name, in: pool)
@@ -109,7 +109,7 @@ extension LibvirtHypervisor {
             try TemplateCatalog(stateDirectory: self.layout.stateDirectory).add(pool: pool.name, volume: name)
             return try self.volumeInfo(volume, pool: pool)
         }
-        return try Self.reply(VolumeReply(volume: volume))
+        return VolumeReply(volume: volume)
     }
 
     /// One volume is never larger than a whole machine's disks may be (`limits.disk`).

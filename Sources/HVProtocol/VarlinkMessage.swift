@@ -53,8 +53,8 @@ public enum VarlinkJSON {
     }
 
     /// Converts a JSON object into a typed value, re-encoding through the same codec.
-    public static func convert<Value: Decodable>(_ object: [String: JSONValue], to type: Value.Type) throws -> Value {
-        try decode(type, from: encode(object))
+    public static func convert<Value: Decodable>(_ value: some Encodable, to type: Value.Type) throws -> Value {
+        try decode(type, from: encode(value))
     }
 
     /// Converts a typed value into a JSON object.

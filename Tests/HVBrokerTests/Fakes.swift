@@ -166,13 +166,13 @@ final class FakeHypervisor: Hypervisor {
     }
 
     /// Records the request's operation and target; replies with no parameters.
-    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> [String: JSONValue] {
+    func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
         if case .vmExport(let name, let redacted) = request {
             await note("vmExport \(name) redacted=\(redacted) uid=\(caller.uid)")
-            return [:]
+            return EmptyReply()
         }
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
-        return [:]
+        return EmptyReply()
     }
 }
 

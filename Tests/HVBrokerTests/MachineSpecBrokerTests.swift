@@ -28,7 +28,7 @@ import Testing
         ).normalized()
     }
 
-    func decode<Value: Decodable>(_ type: Value.Type, _ parameters: [String: JSONValue]) throws -> Value {
+    func decode<Value: Decodable>(_ type: Value.Type, _ parameters: some Encodable) throws -> Value {
         try VarlinkJSON.convert(parameters, to: type)
     }
 
