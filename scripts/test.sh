@@ -14,17 +14,45 @@ command -v swift >/dev/null || { echo "test.sh: swift not found; install Swift 6
 scripts/install-deps.sh
 scripts/start-services.sh
 
+# Everything the tests make stays in places of their own, removed on every exit, passed or failed:
+# temporary files under one folder of this run, the integration suite's broker, monitor, machines,
+# pool and networks (all named hv-it-*) and /var/lib/hv-it. An installed stack on the same host
+# (its broker, audit log, monitor and machines) is never touched: the suite's broker manages only
+# the machines it made, recorded with its own pool hv-it-images.
+run_tmp="$(mktemp -d /tmp/hv-tests.XXXXXX)"
+chmod 1777 "$run_tmp"
+export TMPDIR="$run_tmp"
+
+cleanup() {
+    pkill -f /var/lib/hv-it/ 2>/dev/null || true
+    pkill -f "systemd-socket-activate --listen=/var/lib/hv-it" 2>/dev/null || true
+    if command -v virsh >/dev/null; then
+        for domain in $(virsh -c qemu:///system list --all --name 2>/dev/null | grep '^hv-it-' || true); do
+            virsh -c qemu:///system destroy "$domain" >/dev/null 2>&1 || true
+            virsh -c qemu:///system undefine "$domain" --snapshots-metadata --nvram >/dev/null 2>&1 \
+                || virsh -c qemu:///system undefine "$domain" >/dev/null 2>&1 || true
+        done
+        for network in $(virsh -c qemu:///system net-list --all --name 2>/dev/null | grep '^hv-it-' || true); do
+            virsh -c qemu:///system net-destroy "$network" >/dev/null 2>&1 || true
+            virsh -c qemu:///system net-undefine "$network" >/dev/null 2>&1 || true
+        done
+        for pool in $(virsh -c qemu:///system pool-list --all --name 2>/dev/null | grep '^hv-it-' || true); do
+            virsh -c qemu:///system pool-destroy "$pool" >/dev/null 2>&1 || true
+            virsh -c qemu:///system pool-undefine "$pool" >/dev/null 2>&1 || true
+        done
+    fi
+    mountpoint -q /var/lib/hv-it/full-audit 2>/dev/null && umount -l /var/lib/hv-it/full-audit
+    rm -rf /var/lib/hv-it "$run_tmp"
+}
+trap cleanup EXIT
+
+echo "test.sh: building the project and its tests (debug; about 10 minutes on 2 cores the first time)"
 swift build --build-tests
 export HV_INTEGRATION=1
 HV_BIN_DIR="$(swift build --show-bin-path)"
 export HV_BIN_DIR
 
+echo "test.sh: running the unit tests, then the integration tests as root (a few minutes)"
 status=0
 swift test --skip-build || status=$?
-
-# The integration suite's broker, monitor and webhook receiver outlive the test process; stop them.
-pkill -f /var/lib/hv-it/bin/hv-monitor 2>/dev/null || true
-pkill -f "webhook-receiver.py /var/lib/hv-it" 2>/dev/null || true
-pkill -f /var/lib/hv-it/bin/hv-broker 2>/dev/null || true
-pkill -f "systemd-socket-activate --listen=/var/lib/hv-it" 2>/dev/null || true
 exit "$status"

@@ -17,8 +17,14 @@ extension LibvirtHypervisor {
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 let domain = try self.domain(name, connection)
-                guard Self.record(of: domain) == nil else {
-                    throw HVError(.invalidState, "'\(name)' is already managed by the broker", fix: "nothing to adopt", details: ["name": name, "state": "managed"])
+                if let other = Self.anyRecord(of: domain) {
+                    let owner = other.instance ?? StorageLayout.defaultPoolName
+                    throw HVError(
+                        .invalidState, owner == self.instance
+                            ? "'\(name)' is already managed by the broker"
+                            : "'\(name)' is managed by another broker on this host (the one whose pool is \(owner))",
+                        fix: "nothing to adopt", details: ["name": name, "state": "managed"]
+                    )
                 }
                 let (spec, volumes) = try self.adoptedSpec(domain, connection)
                 let owner = group ?? self.chargeGroup(uid: caller.uid, gid: caller.gid, groups: groups)

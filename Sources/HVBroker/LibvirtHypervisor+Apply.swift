@@ -35,14 +35,14 @@ extension LibvirtHypervisor {
         var metadata = MachineMetadata(
             specJSON: try Self.canonicalJSON(spec), ownerUID: caller.uid,
             ownerGroup: chargeGroup(uid: caller.uid, gid: caller.gid, groups: groups),
-            tags: spec.tags, description: spec.description
+            tags: spec.tags, description: spec.description, instance: instance
         )
         var uuid: String?
         if let adoptedGroup, let existing {
             metadata.ownerGroup = adoptedGroup
             uuid = try existing.uuid()
         } else if let existing {
-            guard let recorded = MachineMetadata.read(domainXML: try existing.xmlDescription(flags: .inactive)),
+            guard let recorded = self.ownRecord(domainXML: try existing.xmlDescription(flags: .inactive)),
                 let decoded = recorded.spec
             else {
                 throw HVError(
@@ -139,7 +139,7 @@ extension LibvirtHypervisor {
         let spec = try await run { connection in
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
-            guard let recorded = MachineMetadata.read(domainXML: xml),
+            guard let recorded = self.ownRecord(domainXML: xml),
                 let spec = recorded.spec
             else {
                 throw HVError(
@@ -210,7 +210,7 @@ extension LibvirtHypervisor {
 
     /// What one spec-made machine takes, from its recorded spec.
     func usage(ofMachine name: String, _ connection: Connection) throws -> Usage {
-        guard let spec = try connection.domain(named: name).flatMap(Self.record(of:))?.spec else { return Usage() }
+        guard let spec = try connection.domain(named: name).flatMap(self.record(of:))?.spec else { return Usage() }
         return try usage(of: spec, connection)
     }
 

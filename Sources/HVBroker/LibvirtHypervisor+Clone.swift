@@ -36,7 +36,7 @@ extension LibvirtHypervisor {
     /// The clone's spec; for a full clone the disk copies are made here.
     private func cloneSpec(_ source: String, to name: String, linked: Bool, _ connection: Connection) throws -> MachineSpec {
         let domain = try self.domain(source, connection)
-        guard let recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+        guard let recorded = self.ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)),
             var spec = recorded.spec
         else {
             throw HVError(.invalidState, "'\(source)' was not made from a spec, so it can't be cloned", fix: "clone a machine made with 'hv vm apply'", details: ["name": source, "state": "unmanaged"])
@@ -84,7 +84,7 @@ extension LibvirtHypervisor {
             guard !state.isActive else {
                 throw HVError(.invalidState, "'\(name)' is \(state.rawValue); only a stopped machine can become a template", fix: "hv vm stop \(name) --wait 60", details: ["name": name, "state": state.rawValue])
             }
-            guard var recorded = MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive)),
+            guard var recorded = self.ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)),
                 let spec = recorded.spec
             else {
                 throw HVError(.invalidState, "'\(name)' was not made from a spec", fix: "only machines made with 'hv vm apply' can become templates", details: ["name": name, "state": "unmanaged"])

@@ -71,7 +71,7 @@ extension LibvirtHypervisor {
         let reply = try await run { connection in
             let domain = try self.domain(name, connection)
             let xml = try domain.xmlDescription(flags: .inactive)
-            guard var recorded = MachineMetadata.read(domainXML: xml),
+            guard var recorded = self.ownRecord(domainXML: xml),
                 let decoded = recorded.spec
             else {
                 throw HVError(

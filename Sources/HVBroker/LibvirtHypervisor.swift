@@ -84,7 +84,7 @@ public final class LibvirtHypervisor: Hypervisor {
     public func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
         try await run { connection in
             try connection.domains().compactMap { domain -> VmSummary? in
-                let record = Self.record(of: domain)
+                let record = self.record(of: domain)
                 guard record != nil || includeForeign else { return nil }
                 return VmSummary(
                     name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: record?.tags ?? [],
@@ -101,7 +101,7 @@ public final class LibvirtHypervisor: Hypervisor {
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
         let description = try DomainDescription(xml: try domain.xmlDescription())
-        let recorded = Self.record(of: domain)
+        let recorded = self.record(of: domain)
         let entry = recorded.flatMap { Self.autostartEntry(name: domain.name, $0) }
         let features = recorded?.hostFeatures
         return VmDetails(
@@ -130,7 +130,7 @@ public final class LibvirtHypervisor: Hypervisor {
     public func start(_ name: String) async throws(HVError) {
         try await run { connection in
             let domain = try self.domain(name, connection)
-            if MachineMetadata.read(domainXML: try domain.xmlDescription(flags: .inactive))?.template == true {
+            if self.ownRecord(domainXML: try domain.xmlDescription(flags: .inactive))?.template == true {
                 throw HVError(
                     .invalidState, "'\(name)' is a template; templates are never started, so their disks stay as clones expect",
                     fix: "clone it and start the clone: 'hv vm clone \(name) NEW --linked'", details: ["name": name, "state": "template"]

@@ -8,7 +8,10 @@ public struct StorageLayout: Sendable, Hashable {
     /// The libvirt storage pool that holds the image directory.
     public var poolName: String
 
-    public init(stateDirectory: String, consoleDirectory: String, poolName: String = "hypervisor-images") {
+    /// The pool of the host's own broker; records without an instance belong to it.
+    public static let defaultPoolName = "hypervisor-images"
+
+    public init(stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName) {
         self.stateDirectory = stateDirectory
         self.consoleDirectory = consoleDirectory
         self.poolName = poolName

@@ -23,11 +23,16 @@ public struct MachineMetadata: Sendable, Hashable {
     public var description: String?
     /// What an administrator gave the machine from the host, kept as JSON in `<hv:host>`.
     public var hostFeatures: HostFeatures
+    /// The broker that manages the machine, named by its storage pool; nil in records written
+    /// before brokers were told apart (they belong to the default broker, pool `hypervisor-images`).
+    /// A second broker on the same libvirt (a test suite's) leaves other brokers' machines alone.
+    public var instance: String?
 
     public init(
         specJSON: String, ownerUID: UInt32, ownerGroup: String, template: Bool = false, tags: [String] = [],
-        description: String? = nil, hostFeatures: HostFeatures = HostFeatures()
+        description: String? = nil, hostFeatures: HostFeatures = HostFeatures(), instance: String? = nil
     ) {
+        self.instance = instance
         self.specJSON = specJSON
         self.ownerUID = ownerUID
         self.ownerGroup = ownerGroup
@@ -84,9 +89,10 @@ public struct MachineMetadata: Sendable, Hashable {
         let host = machine.child("host", namespace: namespace).flatMap {
             try? JSONDecoder().decode(HostFeatures.self, from: Data($0.text.utf8))
         }
+        let instance = machine.child("instance", namespace: namespace)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
         return MachineMetadata(
             specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
-            description: description, hostFeatures: host ?? HostFeatures()
+            description: description, hostFeatures: host ?? HostFeatures(), instance: instance?.isEmpty == false ? instance : nil
         )
     }
 }
@@ -100,7 +106,7 @@ public struct MetadataElement: Encodable, Sendable {
         machine = Machine(
             spec: metadata.specJSON, owner: .init(uid: metadata.ownerUID, group: metadata.ownerGroup),
             template: metadata.template, tags: .init(tag: metadata.tags),
-            host: metadata.hostFeatures.isEmpty ? nil : Self.json(metadata.hostFeatures)
+            host: metadata.hostFeatures.isEmpty ? nil : Self.json(metadata.hostFeatures), instance: metadata.instance
         )
     }
 
@@ -122,6 +128,7 @@ public struct MetadataElement: Encodable, Sendable {
         var template: Bool
         var tags: Tags
         var host: String?
+        var instance: String?
 
         enum CodingKeys: String, CodingKey {
             case namespace = "xmlns:hv"
@@ -130,6 +137,7 @@ public struct MetadataElement: Encodable, Sendable {
             case template = "hv:template"
             case tags = "hv:tags"
             case host = "hv:host"
+            case instance = "hv:instance"
         }
     }
 

@@ -177,7 +177,7 @@ final class FakeHypervisor: Hypervisor {
 }
 
 func temporaryDirectory() -> String {
-    let path = "/tmp/hv-test-\(UUID().uuidString.prefix(8))"
+    let path = NSTemporaryDirectory() + "hv-test-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

@@ -16,7 +16,7 @@ final class FakeBroker: Sendable {
     let calls = Mutex<[String]>([])
 
     init(replies: [String: VarlinkReply]) throws {
-        path = "/tmp/hv-health-\(UUID().uuidString.prefix(8)).sock"
+        path = NSTemporaryDirectory() + "hv-health-\(UUID().uuidString.prefix(8)).sock"
         self.replies = Mutex(replies)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()

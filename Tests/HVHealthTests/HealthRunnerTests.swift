@@ -26,7 +26,7 @@ import Testing
 
     /// A sysfs tree with the given bridges: name → (operstate, flags).
     static func sysfs(_ bridges: [String: (String, String)]) throws -> String {
-        let root = "/tmp/hv-sysfs-\(UUID().uuidString.prefix(8))"
+        let root = NSTemporaryDirectory() + "hv-sysfs-\(UUID().uuidString.prefix(8))"
         for (name, (operstate, flags)) in bridges {
             let directory = root + "/class/net/" + name
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

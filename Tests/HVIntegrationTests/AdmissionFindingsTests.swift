@@ -143,3 +143,32 @@ extension AuthorizationMatrixTests {
         #expect(try String(contentsOfFile: mount + "/audit.jsonl", encoding: .utf8) == before, "no partial record either")
     }
 }
+
+/// The test suite's broker leaves an installation on the same host alone: a machine the host's own
+/// broker made (its record names that broker's pool) is not started by the suite's `hv host
+/// autostart`, and is foreign to the suite's broker.
+extension ZeroTrustTests {
+    @Test func theSuitesBrokerLeavesTheHostsMachinesAlone() async throws {
+        try withStack { stack in
+            let name = "hv-it-hosts-own"
+            _ = try? run(["/usr/bin/virsh", "-c", "qemu:///system", "undefine", name])
+            let spec = #"{"name":"\#(name)","vcpus":1,"memory":"64MiB","cdrom":"\#(stack.isoName)","autostart":{"enabled":true,"order":1}}"#
+            let xml = stack.base + "/hosts-own.xml"
+            try """
+                <domain type='qemu'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
+                <metadata><hv:machine xmlns:hv="https://hypernixos.org/xmlns/machine/1"><hv:spec>\(spec)</hv:spec>
+                <hv:owner uid="0" group="hypervisor-operators"/><hv:template>false</hv:template><hv:tags/></hv:machine></metadata></domain>
+                """.write(toFile: xml, atomically: true, encoding: .utf8)
+            try #require(try run(["/usr/bin/virsh", "-c", "qemu:///system", "define", xml]).status == 0)
+            defer { _ = try? run(["/usr/bin/virsh", "-c", "qemu:///system", "undefine", name]) }
+
+            let autostart = try stack.hv(["host", "autostart"], as: Stack.adminUser)
+            #expect(!autostart.stdout.contains(name), "\(autostart)")
+            let state = try run(["/usr/bin/virsh", "-c", "qemu:///system", "domstate", name])
+            #expect(state.stdout.contains("shut off"), "the host's machine is still stopped: \(state)")
+            #expect(try stack.hv(["vm", "info", name], as: Stack.operatorUser).status == 3, "not the suite broker's machine")
+            let adopt = try stack.hv(["vm", "adopt", name], as: Stack.adminUser)
+            #expect(adopt.status == 6 && adopt.stderr.contains("another broker"), "\(adopt)")
+        }
+    }
+}

@@ -33,7 +33,7 @@ final class MatrixBroker: @unchecked Sendable {
         try Self.teams.get()
         var domains = ""
         for operation in operations {
-            domains += Self.managed("a-" + operation) + Self.managed("z-" + operation)
+            domains += Self.managed("a-" + operation, instance: "hv-it-\(name)") + Self.managed("z-" + operation, instance: "hv-it-\(name)")
             domains += Self.foreign("f-" + operation) + Self.foreign("g-" + operation)
         }
         let node = try TestDriverNode.write(TestDriverNode.xml(domains: domains), in: base)
@@ -66,13 +66,13 @@ final class MatrixBroker: @unchecked Sendable {
     }
 
     /// A machine the broker made: its record in `<metadata>`, charged to team A, with one disk.
-    static func managed(_ name: String, vcpus: Int = 1, group: String = teamA) -> String {
+    static func managed(_ name: String, vcpus: Int = 1, group: String = teamA, instance: String) -> String {
         let spec = #"{"name":"\#(name)","vcpus":\#(vcpus),"memory":"64MiB","disks":[{"name":"disk0","size":"1GiB"}]}"#
         return """
             <domain type='test'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>\(vcpus)</vcpu>
               <os><type arch='x86_64'>hvm</type></os>
               <metadata><hv:machine xmlns:hv="https://hypernixos.org/xmlns/machine/1"><hv:spec>\(spec)</hv:spec>
-                <hv:owner uid="0" group="\(group)"/><hv:template>false</hv:template><hv:tags><hv:tag>matrix</hv:tag></hv:tags>
+                <hv:owner uid="0" group="\(group)"/><hv:template>false</hv:template><hv:tags><hv:tag>matrix</hv:tag></hv:tags><hv:instance>\(instance)</hv:instance>
               </hv:machine></metadata>
             </domain>
             """
