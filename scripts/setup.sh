@@ -204,7 +204,7 @@ listeners = set()
 for table in ("/proc/net/tcp", "/proc/net/tcp6"):
     for line in open(table).read().splitlines()[1:]:
         fields = line.split()
-        if fields[1].endswith(":24F6") and fields[3] == "0A":
+        if fields[1].endswith(":%04X" % 9478) and fields[3] == "0A":
             listeners.add(int(fields[7]))
 if not listeners:
     sys.exit(1)
