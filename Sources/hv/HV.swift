@@ -24,6 +24,6 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of tables.")
     var json = false
 
-    @Flag(name: .long, help: "Also print the equivalent virsh command and what it does.")
+    @Flag(name: .long, help: "Print the equivalent virsh command, what it does and the polkit action, and do nothing.")
     var explain = false
 }
