@@ -45,9 +45,16 @@ public enum VmName {
     public static let maximumLength = 64
 
     public static func validate(_ name: String, field: String = "name") throws(HVError) {
+        try validate(name, field: field, kind: "machine")
+    }
+
+    /// The same rule for the other objects named like machines (snapshots, pools, networks,
+    /// groups); `kind` is what the error calls the name, so a bad snapshot name is not called a
+    /// bad machine name.
+    public static func validate(_ name: String, field: String, kind: String) throws(HVError) {
         if let problem = problem(with: name) {
             throw .invalidSpec(
-                field, "'\(printable(name))' is not a valid machine name: \(problem)",
+                field, "'\(printable(name))' is not a valid \(kind) name: \(problem)",
                 fix: "use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         }

@@ -44,6 +44,20 @@ import Testing
         #expect(error?.reason.hasPrefix(field + ":") == true)
     }
 
+    /// A snapshot name follows the machine-name rule, but a bad one is not called a machine name.
+    @Test(arguments: ["a b", "-s1", "", "../s1", String(repeating: "s", count: 65)])
+    func badSnapshotNamesAreCalledSnapshotNames(name: String) {
+        let error = #expect(throws: HVError.self) { try SnapshotName.validate(name) }
+        #expect(error?.code == .invalidSpec)
+        #expect(error?.details["field"] == "name")
+        #expect(error?.reason.contains("is not a valid snapshot name") == true, "\(String(describing: error))")
+        #expect(error?.reason.contains("machine") == false)
+    }
+
+    @Test func goodSnapshotNamesPass() throws {
+        try SnapshotName.validate("before-upgrade.2024_01")
+    }
+
     @Test func validSpecPasses() throws {
         try spec(iso: "debian-12.5.0-amd64-netinst.iso").validate()
     }
