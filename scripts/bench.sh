@@ -2,10 +2,10 @@
 # Build hv-broker and hv-bench (release, scratch path .build-release) and run the benchmark.
 # hv-bench starts its own broker on the libvirt test driver; see docs/BENCHMARKS.md.
 #
-# Usage: sudo scripts/bench.sh [hv-bench options, e.g. --iterations 5000 --json]
+# Usage: scripts/bench.sh [hv-bench options, e.g. --iterations 5000 --json]
 # Run as root, with the system D-Bus, polkitd and libvirtd running (when they are not and
-# scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if sudo
-# drops it from PATH.
+# scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if it is
+# not on root's PATH.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "must be run as root (sudo $0): polkit grants the broker's actions to root" \
+[ "$(id -u)" -eq 0 ] || die "must be run as root: polkit grants the broker's actions to root" \
     "without any group setup, and hv-bench asks polkit about another user's process"
 
 # pkcheck exits 0-3 when polkitd answered, 127 when it could not be reached.
@@ -42,7 +42,7 @@ fi
         "copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
 
 SWIFT=${SWIFT:-$(command -v swift || true)}
-[ -n "$SWIFT" ] || die "swift is not on PATH (sudo may have reset it): run 'sudo SWIFT=\$(command -v swift) $0'"
+[ -n "$SWIFT" ] || die "swift is not on root's PATH: run it as 'SWIFT=/path/to/swift $0'"
 
 build=(--configuration release --scratch-path .build-release)
 log "building hv-broker and hv-bench (release, .build-release)"

@@ -8,12 +8,12 @@
 # the monitor it started before, keeps the token and an existing /etc/hypervisor/monitor.yaml
 # (adding the token's web section to one that has none).
 #
-#   sudo scripts/setup.sh
+#   scripts/setup.sh        (as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "setup: $*"; }
-[ "$(id -u)" -eq 0 ] || { echo "setup: run as root (sudo scripts/setup.sh)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "setup: run scripts/setup.sh as root" >&2; exit 1; }
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 command -v swift >/dev/null || { echo "setup: swift not found; install Swift 6 and put it on PATH" >&2; exit 1; }
 

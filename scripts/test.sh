@@ -3,11 +3,11 @@
 # libvirtd where no systemd runs them, builds once, then runs the unit tests and (as root) the
 # integration tests against real polkit, real libvirt and a real TCG guest.
 #
-#   sudo scripts/test.sh
+#   scripts/test.sh         (as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ "$(id -u)" -eq 0 ] || { echo "test.sh: run as root (sudo scripts/test.sh): the integration tests create users and start the broker" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "test.sh: run scripts/test.sh as root: the integration tests create users and start the broker" >&2; exit 1; }
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 command -v swift >/dev/null || { echo "test.sh: swift not found; install Swift 6 and put it on PATH" >&2; exit 1; }
 

@@ -120,13 +120,13 @@ public enum ResourceRequest: Sendable, Hashable {
         case Method.snapshotCreate:
             let decoded = try StrictDecoding.decode(SnapshotCreateParameters.self, from: parameters)
             try VmName.validate(decoded.vm, field: "vm")
-            try VmName.validate(decoded.name, field: "name")
+            try SnapshotName.validate(decoded.name, field: "name")
             try SnapshotText.validate(description: decoded.description)
             self = .snapshotCreate(vm: decoded.vm, name: decoded.name, description: decoded.description)
         case Method.snapshotRevert, Method.snapshotDelete:
             let decoded = try StrictDecoding.decode(SnapshotNameParameters.self, from: parameters)
             try VmName.validate(decoded.vm, field: "vm")
-            try VmName.validate(decoded.name, field: "name")
+            try SnapshotName.validate(decoded.name, field: "name")
             self = call.method == Method.snapshotRevert
                 ? .snapshotRevert(vm: decoded.vm, name: decoded.name) : .snapshotDelete(vm: decoded.vm, name: decoded.name)
         case Method.storageListPools:
@@ -200,7 +200,7 @@ public enum ResourceRequest: Sendable, Hashable {
         case Method.vmAdopt:
             let decoded = try StrictDecoding.decode(VmAdoptParameters.self, from: parameters)
             try VmName.validate(decoded.name)
-            if let group = decoded.group { try VmName.validate(group, field: "group") }
+            if let group = decoded.group { try VmName.validate(group, field: "group", kind: "group") }
             self = .vmAdopt(decoded.name, group: decoded.group)
         case Method.vmLeases:
             let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
@@ -234,14 +234,14 @@ public enum ResourceRequest: Sendable, Hashable {
     }
 
     private static func pool(_ name: String?) throws(HVError) {
-        if let name { try VmName.validate(name, field: "pool") }
+        if let name { try VmName.validate(name, field: "pool", kind: "pool") }
     }
 }
 
 /// Network names: like machine names, at most 15 characters so the bridge can be named after them.
 public enum NetworkName {
     public static func validate(_ name: String, field: String = "name") throws(HVError) {
-        try VmName.validate(name, field: field)
+        try VmName.validate(name, field: field, kind: "network")
         guard name.utf8.count <= 15 else {
             throw .invalidParameter(field, "network name '\(name)' is longer than 15 characters", fix: "choose a shorter name")
         }

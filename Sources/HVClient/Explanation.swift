@@ -1,6 +1,9 @@
 import HVProtocol
 
 /// What `--explain` prints: the equivalent libvirt command and why the broker does it this way.
+///
+/// `--explain` only explains: a command asked for it prints `explainOnlyText` and stops before it
+/// connects to the broker or the monitor, so nothing is asked and nothing changes.
 public struct Explanation: Sendable, Hashable {
     public var commands: [String]
     public var why: String
@@ -22,6 +25,12 @@ public struct Explanation: Sendable, Hashable {
         }
         return lines.joined(separator: "\n")
     }
+
+    /// The line `--explain` ends with: the command did nothing, and how to run it for real.
+    public static let nothingDone = "nothing was done; run it again without --explain"
+
+    /// Everything a command prints when asked to `--explain`.
+    public var explainOnlyText: String { text + "\n" + Self.nothingDone }
 
     static let uri = "virsh -c qemu:///system"
 

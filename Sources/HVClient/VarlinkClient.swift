@@ -149,7 +149,7 @@ public final class VarlinkClient {
         case ENOENT:
             fix = service == "broker"
                 ? "the broker socket \(path) does not exist: start the broker with 'systemctl start hv-broker.socket' "
-                    + "(or 'sudo scripts/setup.sh' on a machine without systemd), or point --socket / HV_SOCKET at its socket"
+                    + "(or, as root, 'scripts/setup.sh' on a machine without systemd), or point --socket / HV_SOCKET at its socket"
                 : "the monitor socket \(path) does not exist: start the monitor with 'systemctl start hv-monitor', "
                     + "or point --monitor-socket / HV_MONITOR_SOCKET at its socket"
         case ECONNREFUSED:

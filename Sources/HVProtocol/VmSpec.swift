@@ -24,19 +24,28 @@ public struct VmSpec: Codable, Sendable, Hashable {
     /// Checks every field; the first problem found is thrown, naming its field.
     public func validate() throws(HVError) {
         try VmName.validate(name, field: "name")
-        try Self.check(vcpus, in: Self.vcpuRange, field: "vcpus", unit: "")
-        try Self.check(memoryMiB, in: Self.memoryMiBRange, field: "memoryMiB", unit: " MiB")
-        try Self.check(diskGiB, in: Self.diskGiBRange, field: "diskGiB", unit: " GiB")
+        try Self.check(vcpus, in: Self.vcpuRange, field: "vcpus", shown: String.init)
+        try Self.check(memoryMiB, in: Self.memoryMiBRange, field: "memoryMiB") { Self.readable($0, shift: 20, unit: "MiB") }
+        try Self.check(diskGiB, in: Self.diskGiBRange, field: "diskGiB") { Self.readable($0, shift: 30, unit: "GiB") }
         if let iso { try IsoName.validate(iso, field: "iso") }
     }
 
-    private static func check(_ value: Int, in range: ClosedRange<Int>, field: String, unit: String) throws(HVError) {
+    private static func check(
+        _ value: Int, in range: ClosedRange<Int>, field: String, shown: (Int) -> String
+    ) throws(HVError) {
         guard range.contains(value) else {
             throw .invalidSpec(
-                field, "must be between \(range.lowerBound)\(unit) and \(range.upperBound)\(unit), got \(value)",
+                field, "must be between \(shown(range.lowerBound)) and \(shown(range.upperBound)), got \(shown(value))",
                 fix: "choose a value in that range"
             )
         }
+    }
+
+    /// `count` units of `1 << shift` bytes as people read sizes: 16384 GiB is `16 TiB`. A count too
+    /// large for bytes to hold stays in its own unit.
+    static func readable(_ count: Int, shift: Int, unit: String) -> String {
+        guard count >= 0, UInt64(count) <= UInt64.max >> UInt64(shift) else { return "\(count) \(unit)" }
+        return ByteSize(bytes: UInt64(count) << UInt64(shift)).readable
     }
 }
 
@@ -45,9 +54,16 @@ public enum VmName {
     public static let maximumLength = 64
 
     public static func validate(_ name: String, field: String = "name") throws(HVError) {
+        try validate(name, field: field, kind: "machine")
+    }
+
+    /// The same rule for the other objects named like machines (snapshots, pools, networks,
+    /// groups); `kind` is what the error calls the name, so a bad snapshot name is not called a
+    /// bad machine name.
+    public static func validate(_ name: String, field: String, kind: String) throws(HVError) {
         if let problem = problem(with: name) {
             throw .invalidSpec(
-                field, "'\(printable(name))' is not a valid machine name: \(problem)",
+                field, "'\(printable(name))' is not a valid \(kind) name: \(problem)",
                 fix: "use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         }

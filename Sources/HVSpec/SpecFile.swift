@@ -38,6 +38,17 @@ public enum SpecFile {
         YAMLWriting.text(spec.normalized())
     }
 
+    /// `error`, from reading the spec file `file`, as a message that names the file once: errors
+    /// about a field get the file's name in front, errors about the file as a whole already start
+    /// with it.
+    public static func error(_ error: HVError, in file: String) -> HVError {
+        guard error.details["file"] == nil else { return error }
+        var named = error
+        named.reason = "\(file): \(error.reason)"
+        named.details["file"] = file
+        return named
+    }
+
     static func fileError(_ file: String, _ reason: String, fix: String) -> HVError {
         HVError(.invalidSpec, "\(file): \(reason)", fix: fix, details: ["file": file])
     }

@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
         try BenchRun.requireRoot(
             "polkit grants the broker's actions to root without any group setup, "
                 + "and only root may ask polkit about another user's process",
-            fix: "sudo scripts/bench.sh"
+            fix: "run scripts/bench.sh as root"
         )
         let uri = "test:///default"
         let connection: Connection

@@ -47,7 +47,7 @@ struct MonitorBenchCommand: ParsableCommand {
 
     private func measure() throws(BenchError) -> MonitorReport {
         try BenchRun.requireRoot(
-            "polkit grants the broker's actions to root without any group setup", fix: "sudo .build/release/hv-bench monitor"
+            "polkit grants the broker's actions to root without any group setup", fix: "run .build/release/hv-bench monitor as root"
         )
         guard FileManager.default.isExecutableFile(atPath: VirshDomstats.executable) else {
             throw BenchError(.serviceUnavailable, "no \(VirshDomstats.executable)", fix: "install libvirt-clients")

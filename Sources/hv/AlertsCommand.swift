@@ -11,16 +11,17 @@ struct MonitorOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of tables.")
     var json = false
 
-    @Flag(name: .long, help: "Also print the equivalent commands and what they do.")
+    @Flag(name: .long, help: "Print the equivalent commands and what they do, and do nothing.")
     var explain = false
 
     var socketPath: String {
         monitorSocket ?? ProcessInfo.processInfo.environment["HV_MONITOR_SOCKET"] ?? MonitorMethod.defaultSocketPath
     }
 
-    /// Connects to the monitor and runs `body`, turning errors into messages and exit codes.
+    /// Connects to the monitor and runs `body`, turning errors into messages and exit codes; with
+    /// `--explain`, explains instead and exits without connecting.
     func run(explain explanation: Explanation, _ body: (MonitorClient) throws(HVError) -> Void) {
-        if explain { Runner.printError(explanation.text + "\n") }
+        if explain { Runner.explainOnly(explanation) }
         do {
             try body(try MonitorClient(socketPath: socketPath))
         } catch {

@@ -20,7 +20,7 @@ struct AuditCommand: ParsableCommand {
 
         func run() throws {
             if let file {
-                if options.explain { Runner.printError(Explanation.auditVerify().text + "\n") }
+                if options.explain { Runner.explainOnly(.auditVerify()) }
                 guard let contents = FileManager.default.contents(atPath: file) else {
                     Runner.fail(HVError(.notFound, "cannot read \(file)", fix: "check the path and your permissions"))
                 }

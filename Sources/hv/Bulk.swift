@@ -36,7 +36,7 @@ extension Runner {
         _ options: GlobalOptions, _ bulk: BulkOptions, verb: String, destructive: Bool, explain: Explanation,
         operation: @escaping @Sendable (BrokerClient, String) throws(HVError) -> String
     ) throws {
-        if options.explain { printError(explain.text + "\n") }
+        if options.explain { explainOnly(explain) }
         let socket = socketPath(options)
         let names: [String]
         do {

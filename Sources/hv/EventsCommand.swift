@@ -22,7 +22,7 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
-        if options.explain { Runner.printError(Explanation.events().text + "\n") }
+        if options.explain { Runner.explainOnly(.events()) }
         do throws(HVError) {
             let client = try VarlinkClient(socketPath: Runner.socketPath(options))
             let stream = try client.openStream(Method.eventsFollow)

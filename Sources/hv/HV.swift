@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import HVProtocol
 
 @main
 struct HV: ParsableCommand {
@@ -7,14 +9,29 @@ struct HV: ParsableCommand {
         abstract: "Run virtual machines through the Hyper-NixOS broker, without root.",
         discussion: """
             Every command goes through the broker's socket; polkit decides what your user may do.
-            Exit status: 0 success, 1 failed, 2 invalid input, 3 not found, 4 permission denied,
-            5 broker, polkit or libvirt unavailable, 6 conflicting state.
+            Exit status: 0 success, 1 failed, 2 invalid input (a mistyped command too), 3 not found,
+            4 permission denied, 5 broker, polkit, libvirt or the audit log unavailable, 6 conflicting state.
             """,
         subcommands: [
             HostCommand.self, VmCommand.self, SnapshotCommand.self, PoolCommand.self, NetCommand.self, IsoCommand.self, EventsCommand.self,
             AuditCommand.self, HealthCommand.self, MetricsCommand.self, AlertsCommand.self,
         ]
     )
+
+    /// Runs the command. A usage error (an unknown option, a missing argument, a value that fails
+    /// validation) exits 2, "invalid input", like every other invalid input, not with
+    /// argument-parser's EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { Runner.printError(message + "\n") }
+            Foundation.exit(HVError(.invalidParameter, "").exitCode)
+        }
+    }
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -24,6 +41,6 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of tables.")
     var json = false
 
-    @Flag(name: .long, help: "Also print the equivalent virsh command and what it does.")
+    @Flag(name: .long, help: "Print the equivalent virsh command, what it does and the polkit action, and do nothing.")
     var explain = false
 }

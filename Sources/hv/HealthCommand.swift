@@ -19,7 +19,7 @@ struct HealthCommand: ParsableCommand {
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        if options.explain { Runner.printError(Explanation.health().text + "\n") }
+        if options.explain { Runner.explainOnly(.health()) }
         let report = HealthRunner(brokerSocket: Runner.socketPath(options)).run()
         if options.json {
             Runner.printJSON(report.checks)

@@ -30,7 +30,7 @@ extension IsoCommand {
             } catch {
                 Runner.fail(error)
             }
-            if options.explain { Runner.printError(Explanation.isoAdd(url, name).text + "\n") }
+            if options.explain { Runner.explainOnly(.isoAdd(url, name)) }
             let signatureText = try signature.map(Self.readSignature)
             let cache = try cacheDirectory()
             let destination = cache + "/" + name

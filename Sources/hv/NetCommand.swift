@@ -116,7 +116,9 @@ struct NetCommand: ParsableCommand {
                 var table = Table("NETWORK", "MAC", "ADDRESS", "HOSTNAME", "EXPIRES")
                 for lease in leases {
                     let expires = Date(timeIntervalSince1970: TimeInterval(lease.expires)).formatted(.iso8601)
-                    table.add(lease.network, lease.mac, "\(lease.address)/\(lease.prefix)", lease.hostname ?? "", expires)
+                    // The host name is the guest's to choose.
+                    let hostname = TerminalText.visible(lease.hostname ?? "")
+                    table.add(lease.network, lease.mac, "\(lease.address)/\(lease.prefix)", hostname, expires)
                 }
                 print(leases.isEmpty ? "\(vm) has no DHCP leases yet (is it running, on a managed network?)" : table.render())
             }

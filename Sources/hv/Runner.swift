@@ -9,12 +9,11 @@ enum Runner {
         options.socket ?? ProcessInfo.processInfo.environment["HV_SOCKET"] ?? VarlinkClient.defaultSocketPath
     }
 
+    /// Connects and runs `body`; with `--explain`, explains instead and exits without connecting.
     static func run(
-        _ options: GlobalOptions, explain explanation: Explanation?, _ body: (BrokerClient) throws(HVError) -> Void
+        _ options: GlobalOptions, explain explanation: Explanation, _ body: (BrokerClient) throws(HVError) -> Void
     ) throws {
-        if options.explain, let explanation {
-            printError(explanation.text + "\n")
-        }
+        if options.explain { explainOnly(explanation) }
         do {
             try body(try BrokerClient(socketPath: socketPath(options)))
         } catch {
@@ -28,6 +27,13 @@ enum Runner {
             try client.lifecycle(method, name)
             if !options.json { print(done) }
         }
+    }
+
+    /// `--explain`: prints what the command would do and exits 0. Called before any connection is
+    /// made, so no request, reading or changing, reaches the broker or the monitor.
+    static func explainOnly(_ explanation: Explanation) -> Never {
+        print(explanation.explainOnlyText)
+        Foundation.exit(0)
     }
 
     static func fail(_ error: HVError) -> Never {

@@ -25,7 +25,7 @@ extension VmCommand {
             do {
                 spec = try SpecFile.read(data: data, name: file)
             } catch {
-                Runner.fail(error.prefixed(file))
+                Runner.fail(SpecFile.error(error, in: file))
             }
             let dryRun = dryRun
             try Runner.run(options, explain: .apply(spec.name, file: file)) { client throws(HVError) in
@@ -131,14 +131,5 @@ enum ApplyReport {
             lines.append("\(name) is running: restart it ('hv vm stop \(name) --wait 60' then 'hv vm start \(name)') for the changes marked 'at next boot'")
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-extension HVError {
-    /// The same error with the spec file named at the start of its reason.
-    func prefixed(_ file: String) -> HVError {
-        var copy = self
-        copy.reason = "\(file): \(reason)"
-        return copy
     }
 }

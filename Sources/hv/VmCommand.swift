@@ -218,16 +218,25 @@ struct VmCommand: ParsableCommand {
     }
 
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the end of a machine's serial console log.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the end of a machine's serial console log.",
+            discussion: """
+                The guest's control characters and escape sequences are shown, not obeyed (ESC as ^[, a lone
+                carriage return as ^M), so a guest cannot redraw your screen, hide lines or set your clipboard.
+                """
+        )
         @OptionGroup var options: GlobalOptions
         @Argument var name: String
         @Option(help: "How many bytes from the end (at most 262144).") var bytes: Int?
+        @Flag(help: "Print the guest's output as it is, escape sequences included: your terminal obeys them.")
+        var raw = false
 
         func run() throws {
             try Runner.run(options, explain: .log(name)) { client throws(HVError) in
                 let log = try client.console(name, maxBytes: bytes)
                 if options.json { return Runner.printJSON(log) }
-                print(log.text, terminator: log.text.hasSuffix("\n") || log.text.isEmpty ? "" : "\n")
+                let text = raw ? log.text : TerminalText.visible(log.text)
+                print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
             }
         }
     }

@@ -113,3 +113,23 @@ import Testing
         #expect(list.reason.contains("a spec must be a mapping of fields, got a list"))
     }
 }
+
+@Suite struct SpecFileErrorNamingTests {
+    /// `hv vm apply bad1.yaml` said "bad1.yaml: bad1.yaml: is empty".
+    @Test func aFileLevelErrorNamesTheFileOnce() throws {
+        let empty = try #require(readError("", name: "bad1.yaml"))
+        #expect(SpecFile.error(empty, in: "bad1.yaml").reason == "bad1.yaml: is empty")
+        let broken = try #require(readError("name: [web1\n", name: "bad1.yaml"))
+        let named = SpecFile.error(broken, in: "bad1.yaml")
+        #expect(named.reason.hasPrefix("bad1.yaml: is not valid YAML"))
+        #expect(!named.reason.contains("bad1.yaml: bad1.yaml"))
+    }
+
+    @Test func aFieldErrorGetsTheFileInFront() throws {
+        let error = try #require(readError("name: web1\nvcpus: 0\nmemory: 1GiB\n", name: "bad1.yaml"))
+        let named = SpecFile.error(error, in: "bad1.yaml")
+        #expect(named.reason.hasPrefix("bad1.yaml: vcpus: "), "\(named.reason)")
+        #expect(named.details["file"] == "bad1.yaml")
+        #expect(named.details["field"] == "vcpus")
+    }
+}

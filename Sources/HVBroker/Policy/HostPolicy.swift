@@ -148,20 +148,20 @@ extension HostPolicy {
     }
 
     func validate(path: String) throws(PolicyError) {
-        func name(_ value: String, field: String) throws(PolicyError) {
-            do { try VmName.validate(value, field: field) } catch {
+        func name(_ value: String, field: String, kind: String) throws(PolicyError) {
+            do { try VmName.validate(value, field: field, kind: kind) } catch {
                 throw PolicyError(path: path, field: field, reason: error.reason)
             }
         }
         guard limits.vcpus >= 1 else { throw PolicyError(path: path, field: "limits.vcpus", reason: "must be at least 1") }
         for (group, quota) in groups {
-            try name(group, field: "groups.\(group)")
+            try name(group, field: "groups.\(group)", kind: "group")
             if let vms = quota.vms, vms < 0 { throw PolicyError(path: path, field: "groups.\(group).vms", reason: "must not be negative") }
             if let vcpus = quota.vcpus, vcpus < 0 { throw PolicyError(path: path, field: "groups.\(group).vcpus", reason: "must not be negative") }
         }
-        for (index, bridge) in bridges.enumerated() { try name(bridge, field: "bridges[\(index)]") }
-        for (index, pool) in pools.enumerated() { try name(pool, field: "pools[\(index)]") }
-        try name(defaultNetwork, field: "default_network")
+        for (index, bridge) in bridges.enumerated() { try name(bridge, field: "bridges[\(index)]", kind: "bridge") }
+        for (index, pool) in pools.enumerated() { try name(pool, field: "pools[\(index)]", kind: "pool") }
+        try name(defaultNetwork, field: "default_network", kind: "network")
         if let keyring = iso.keyring, !keyring.hasPrefix("/") {
             throw PolicyError(path: path, field: "iso.keyring", reason: "must be an absolute path")
         }

@@ -55,6 +55,13 @@ public struct SnapshotReply: Codable, Sendable, Hashable {
     public init(snapshot: SnapshotInfo) { self.snapshot = snapshot }
 }
 
+/// Snapshot names follow the machine-name rule; errors call them snapshot names.
+public enum SnapshotName {
+    public static func validate(_ name: String, field: String = "name") throws(HVError) {
+        try VmName.validate(name, field: field, kind: "snapshot")
+    }
+}
+
 /// Snapshot descriptions are plain text, like machine descriptions.
 public enum SnapshotText {
     public static let maximumDescription = 1024

@@ -92,7 +92,7 @@ public enum VolumeName {
         if VmName.problem(with: stem) != nil || name.contains("/") {
             throw .invalidParameter(
                 field, "'\(VmName.printable(name))' is not a volume name\(name.contains("/") ? ": paths are not accepted" : "")",
-                fix: "use letters, digits, '.', '_' or '-' (as 'hv volume list' shows them), optionally ending in .qcow2"
+                fix: "use letters, digits, '.', '_' or '-' (as 'hv pool volumes' shows them), optionally ending in .qcow2"
             )
         }
     }
