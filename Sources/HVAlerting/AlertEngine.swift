@@ -119,12 +119,8 @@ public struct AlertEngine: Sendable {
 
     /// Runs every rule against `input` at `now` (seconds since 1970).
     public mutating func evaluate(_ input: AlertInput, now: Double, silences: [AlertSilence] = []) -> AlertEvaluation {
-        let matchers = silences.filter { $0.until > now }.compactMap { silence in
-            (try? SilenceMatcher(parsing: silence.matcher)).map { ($0, silence.until) }
-        }
-        func silencedUntil(_ state: AlertState) -> Double? {
-            matchers.filter { $0.0.matches(rule: state.rule, labels: state.labels) }.map(\.1).max()
-        }
+        let cover = SilenceCover(silences, now: now)
+        func silencedUntil(_ state: AlertState) -> Double? { cover.until(rule: state.rule, labels: state.labels) }
 
         var decisions: [AlertDecision] = []
         for rule in rules {
