@@ -76,6 +76,8 @@ public struct AlertDecision: Sendable, Hashable {
     public var labels: [String: String]
     /// Why it is not sent; nil when it is to be sent.
     public var hold: Hold?
+    /// Why a resolve happened, when the condition alone does not say: `vm web1 no longer exists`.
+    public var reason: String?
 }
 
 /// One cycle's outcome.

@@ -156,7 +156,8 @@ public actor AlertService {
     private nonisolated func notification(_ decision: AlertDecision) -> AlertNotification {
         AlertNotification(
             id: 0, time: decision.time, key: decision.key, rule: decision.rule, severity: decision.severity,
-            kind: decision.kind.rawValue, summary: decision.summary, labels: decision.labels, deliveries: [])
+            kind: decision.kind.rawValue, summary: decision.summary, labels: decision.labels, deliveries: [],
+            reason: decision.reason)
     }
 
     /// Records the notification, delivers it, records each outcome as it arrives.

@@ -28,6 +28,18 @@ import Testing
         #expect(read[0].deliveries[1].error == "refused")
     }
 
+    @Test func aResolvedNotificationKeepsItsReason() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var resolved = notification(100)
+        resolved.kind = "resolved"
+        resolved.reason = "vm web1 no longer exists"
+        try AlertStore(path: directory.file("alerts.sqlite")).record(resolved)
+        try AlertStore(path: directory.file("alerts.sqlite")).record(notification(200))
+        let read = try AlertStore(path: directory.file("alerts.sqlite")).notifications()
+        #expect(read.map(\.reason) == [nil, "vm web1 no longer exists"])
+    }
+
     @Test func silencesAddListAndExpire() throws {
         let store = try AlertStore(path: ":memory:")
         let silence = try store.addSilence(
