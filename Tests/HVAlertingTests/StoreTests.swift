@@ -125,6 +125,25 @@ import Testing
         #expect(try store.notifications().isEmpty)
     }
 
+    @Test func aDeletedMachinesAlertIsResolvedAndRecordedWithWhy() async throws {
+        let rule = AlertRule(
+            name: "vm-stopped-unexpectedly", severity: .critical, summary: "VM {vm} stopped unexpectedly",
+            condition: .event(.init(event: .vmStoppedUnexpectedly)))
+        let store = try AlertStore(path: ":memory:")
+        let service = try AlertService(configuration: AlertConfiguration(rules: [rule]), store: store, channels: [:])
+        let running = [domain("web1", "running", "booted")]
+        let crashed = [domain("web1", "shutoff", "crashed")]
+        _ = try await service.evaluate(AlertInput(domains: running), now: Date(timeIntervalSince1970: 0))
+        let crash = AlertInput(domains: crashed, previousDomains: running)
+        _ = try await service.evaluate(crash, now: Date(timeIntervalSince1970: 15))
+        let deletion = AlertInput(domains: [], previousDomains: crashed)
+        let gone = try await service.evaluate(deletion, now: Date(timeIntervalSince1970: 30))
+        #expect(gone.sent.map(\.kind) == ["resolved"])
+        #expect(gone.sent.map(\.reason) == ["vm web1 no longer exists"])
+        #expect(gone.active.isEmpty)
+        #expect(try store.notifications().map(\.reason) == ["vm web1 no longer exists", nil])
+    }
+
     @Test func testNotificationNeedsARoute() async throws {
         let service = try AlertService(configuration: AlertConfiguration(rules: []), store: try AlertStore(path: ":memory:"), channels: [:])
         let error = await #expect(throws: AlertingError.self) { try await service.sendTest(severity: .info, now: Date()) }
