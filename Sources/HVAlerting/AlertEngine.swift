@@ -8,15 +8,21 @@ public struct AlertInput: Sendable {
     public var domains: [DomainStats]?
     /// The previous cycle's domains; nil on the first cycle.
     public var previousDomains: [DomainStats]?
+    /// This cycle's storage pools; nil when they could not be collected.
+    public var pools: [PoolStats]?
+    /// This cycle's virtual networks; nil when they could not be collected.
+    public var networks: [NetworkStatus]?
 
     public init(
         samples: [MetricSample] = [], healthChecks: [HealthCheck] = [], domains: [DomainStats]? = nil,
-        previousDomains: [DomainStats]? = nil
+        previousDomains: [DomainStats]? = nil, pools: [PoolStats]? = nil, networks: [NetworkStatus]? = nil
     ) {
         self.samples = samples
         self.healthChecks = healthChecks
         self.domains = domains
         self.previousDomains = previousDomains
+        self.pools = pools
+        self.networks = networks
     }
 }
 
@@ -76,6 +82,8 @@ public struct AlertDecision: Sendable, Hashable {
     public var labels: [String: String]
     /// Why it is not sent; nil when it is to be sent.
     public var hold: Hold?
+    /// Why a resolve happened, when the condition alone does not say: `vm web1 no longer exists`.
+    public var reason: String?
 }
 
 /// One cycle's outcome.
@@ -102,7 +110,9 @@ public struct AlertEvaluation: Sendable, Hashable {
 /// - A silenced key is tracked and listed, but nothing is sent for it (firing or resolved); if it is
 ///   still firing when the silence ends, its firing is notified then.
 /// - A metric series or health check that disappears keeps its alert's state; a firing alert whose
-///   series stays absent for `absentResolveSeconds` resolves (e.g. a deleted VM).
+///   series stays absent for `absentResolveSeconds` resolves (e.g. an unmounted filesystem).
+/// - An alert about a machine, pool or network that this cycle's lists lack resolves at once, with
+///   the reason `vm web1 no longer exists`, and nothing fires for it again.
 public struct AlertEngine: Sendable {
     public private(set) var rules: [AlertRule]
     /// Every key the engine remembers, by key.
@@ -119,16 +129,14 @@ public struct AlertEngine: Sendable {
 
     /// Runs every rule against `input` at `now` (seconds since 1970).
     public mutating func evaluate(_ input: AlertInput, now: Double, silences: [AlertSilence] = []) -> AlertEvaluation {
-        let matchers = silences.filter { $0.until > now }.compactMap { silence in
-            (try? SilenceMatcher(parsing: silence.matcher)).map { ($0, silence.until) }
-        }
-        func silencedUntil(_ state: AlertState) -> Double? {
-            matchers.filter { $0.0.matches(rule: state.rule, labels: state.labels) }.map(\.1).max()
-        }
+        let cover = SilenceCover(silences, now: now)
+        func silencedUntil(_ state: AlertState) -> Double? { cover.until(rule: state.rule, labels: state.labels) }
 
+        let objects = GoneObjects(input)
         var decisions: [AlertDecision] = []
         for rule in rules {
-            let observations = observe(rule, input)
+            // An observation about a gone object is stale (a health result older than the deletion).
+            let observations = observe(rule, input).filter { objects.gone($0.labels) == nil }
             var seen: Set<String> = []
             for observation in observations {
                 let key = AlertKey.make(rule: rule.name, labels: observation.labels)
@@ -151,7 +159,13 @@ public struct AlertEngine: Sendable {
             }
             for key in states.keys where !seen.contains(key) && states[key]?.rule == rule.name {
                 guard var state = states[key] else { continue }
-                if case .event(let event) = rule.condition {
+                if let gone = objects.gone(state.labels) {
+                    if state.firing {
+                        let why = "\(gone) no longer exists"
+                        resolve(&state, rule, now, silencedUntil(state), because: why, into: &decisions)
+                    }
+                    state.since = nil
+                } else if case .event(let event) = rule.condition {
                     if state.firing, eventResolved(state, event, input, now) {
                         resolve(&state, rule, now, silencedUntil(state), into: &decisions)
                     }
@@ -206,13 +220,14 @@ public struct AlertEngine: Sendable {
 
     private mutating func resolve(
         _ state: inout AlertState, _ rule: AlertRule, _ now: Double, _ silencedUntil: Double?,
-        into decisions: inout [AlertDecision]
+        because reason: String? = nil, into decisions: inout [AlertDecision]
     ) {
         if state.notified {
             decisions.append(
                 AlertDecision(
                     kind: .resolved, time: now, key: state.key, rule: rule.name, severity: rule.severity,
-                    summary: state.summary, labels: state.labels, hold: silencedUntil.map { .silenced(until: $0) }))
+                    summary: state.summary, labels: state.labels, hold: silencedUntil.map { .silenced(until: $0) },
+                    reason: reason))
         }
         state.firing = false
         state.notified = false

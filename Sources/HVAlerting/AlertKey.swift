@@ -1,4 +1,5 @@
 import Foundation
+import HVProtocol
 
 /// Alert keys (`rule{label="v",…}`, labels sorted) and silence matchers in the same syntax.
 public enum AlertKey {
@@ -98,6 +99,23 @@ public struct SilenceMatcher: Sendable, Hashable {
     /// with the same value.
     public func matches(rule: String, labels: [String: String]) -> Bool {
         rule == self.rule && self.labels.allSatisfy { labels[$0.key] == $0.value }
+    }
+}
+
+/// The silences in force at one moment, each matcher parsed once.
+public struct SilenceCover: Sendable {
+    private let matchers: [(matcher: SilenceMatcher, until: Double)]
+
+    /// Those of `silences` that have not ended at `now`; a matcher that does not parse covers nothing.
+    public init(_ silences: [AlertSilence], now: Double) {
+        matchers = silences.filter { $0.until > now }.compactMap { silence in
+            (try? SilenceMatcher(parsing: silence.matcher)).map { ($0, silence.until) }
+        }
+    }
+
+    /// When the last silence covering an alert of `rule` with `labels` ends; nil when none covers it.
+    public func until(rule: String, labels: [String: String]) -> Double? {
+        matchers.filter { $0.matcher.matches(rule: rule, labels: labels) }.map(\.until).max()
     }
 }
 

@@ -78,8 +78,17 @@ public actor AlertService {
         return AlertCycle(sent: sent.sorted { $0.id < $1.id }, held: held, active: evaluation.active)
     }
 
-    /// The alerts firing after the last evaluation.
-    public func activeAlerts() -> [ActiveAlert] { active }
+    /// The alerts firing after the last evaluation, each with the silences in force at `now`: a
+    /// silence added or ended since that evaluation shows at once, not a cycle later.
+    public func activeAlerts(now: Date) throws -> [ActiveAlert] {
+        let time = now.timeIntervalSince1970
+        let cover = SilenceCover(try store.activeSilences(now: time), now: time)
+        return active.map { alert in
+            var alert = alert
+            alert.silencedUntil = cover.until(rule: alert.rule, labels: alert.labels)
+            return alert
+        }
+    }
 
     /// For `hv_alerts_firing{rule,severity}`: every configured rule, with how many of its alerts fire
     /// (silenced ones included), zero when none do.
@@ -147,7 +156,8 @@ public actor AlertService {
     private nonisolated func notification(_ decision: AlertDecision) -> AlertNotification {
         AlertNotification(
             id: 0, time: decision.time, key: decision.key, rule: decision.rule, severity: decision.severity,
-            kind: decision.kind.rawValue, summary: decision.summary, labels: decision.labels, deliveries: [])
+            kind: decision.kind.rawValue, summary: decision.summary, labels: decision.labels, deliveries: [],
+            reason: decision.reason)
     }
 
     /// Records the notification, delivers it, records each outcome as it arrives.

@@ -51,6 +51,9 @@ public final class AlertStore: Sendable {
                 table.column("state", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: why a notification resolved") { db in
+            try db.alter(table: "notification") { table in table.add(column: "reason", .text) }
+        }
         return migrator
     }
 
@@ -74,13 +77,14 @@ public final class AlertStore: Sendable {
             try database.write { db in
                 try db.execute(
                     sql: """
-                        INSERT INTO notification (time, key, rule, severity, kind, summary, labels, deliveries, held)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO notification
+                            (time, key, rule, severity, kind, summary, labels, deliveries, held, reason)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         notification.time, notification.key, notification.rule, notification.severity.rawValue,
                         notification.kind, notification.summary, try Self.json(notification.labels),
-                        try Self.json(notification.deliveries), held,
+                        try Self.json(notification.deliveries), held, notification.reason,
                     ])
                 var stored = notification
                 stored.id = db.lastInsertedRowID
@@ -130,7 +134,8 @@ public final class AlertStore: Sendable {
                         id: row["id"], time: row["time"], key: row["key"], rule: row["rule"],
                         severity: AlertSeverity(rawValue: severity) ?? .info, kind: row["kind"], summary: row["summary"],
                         labels: try JSONDecoder().decode([String: String].self, from: Data(labels.utf8)),
-                        deliveries: try JSONDecoder().decode([AlertDelivery].self, from: Data(deliveries.utf8)))
+                        deliveries: try JSONDecoder().decode([AlertDelivery].self, from: Data(deliveries.utf8)),
+                        reason: row["reason"])
                 }
             }
         }

@@ -14,7 +14,14 @@ enum NotificationText {
 
     /// `[FIRING] critical: VM web1 stopped unexpectedly`
     static func title(_ notification: AlertNotification) -> String {
-        "[\(status(notification))] \(notification.severity.rawValue): \(notification.summary)"
+        "[\(status(notification))] \(notification.severity.rawValue): \(summary(notification))"
+    }
+
+    /// The summary, and why it resolved when the notification says:
+    /// `VM web1 stopped unexpectedly (resolved: vm web1 no longer exists)`.
+    static func summary(_ notification: AlertNotification) -> String {
+        guard let reason = notification.reason else { return notification.summary }
+        return "\(notification.summary) (\(status(notification).lowercased()): \(reason))"
     }
 
     static func time(_ notification: AlertNotification) -> String {
@@ -36,6 +43,6 @@ enum NotificationText {
 
     /// The plain-text body: the summary, then one `Name: value` line per fact.
     static func body(_ notification: AlertNotification) -> String {
-        ([notification.summary, ""] + facts(notification).map { "\($0.0): \($0.1)" }).joined(separator: "\n") + "\n"
+        ([summary(notification), ""] + facts(notification).map { "\($0.0): \($0.1)" }).joined(separator: "\n") + "\n"
     }
 }

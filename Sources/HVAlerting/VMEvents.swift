@@ -3,9 +3,10 @@ import HVProtocol
 /// A VM event the engine derives by comparing two consecutive `DomainStats` snapshots.
 public enum VMEvent: String, Sendable, Hashable, CaseIterable {
     /// The VM was active (running, blocked, paused, pmsuspended or shutting down) and is now stopped
-    /// (shutoff or crashed) for a reason that is not an orderly stop, or it is gone altogether.
-    /// Orderly reasons: `shutdown`, `destroyed`, `saved`, `migrated`, `from-snapshot`. A QEMU process
-    /// killed with SIGKILL leaves the VM `shutoff` with reason `crashed`, so it counts.
+    /// (shutoff or crashed) for a reason that is not an orderly stop. Orderly reasons: `shutdown`,
+    /// `destroyed` (`hv vm kill`), `saved`, `migrated`, `from-snapshot`. A QEMU process killed with
+    /// SIGKILL leaves the VM `shutoff` with reason `crashed`, so it counts. A VM that is gone is no
+    /// event: the broker deletes only stopped machines, so it was deleted on purpose.
     case vmStoppedUnexpectedly = "vm_stopped_unexpectedly"
     /// The VM was present and not crashed, and is now in state `crashed`, or `shutoff` with reason
     /// `crashed`.
@@ -30,11 +31,7 @@ public enum VMEvents {
             let after = now[before.name]
             switch event {
             case .vmStoppedUnexpectedly:
-                guard activeStates.contains(state(before)) else { continue }
-                guard let after else {
-                    names.append(before.name)
-                    continue
-                }
+                guard activeStates.contains(state(before)), let after else { continue }
                 if isCrashed(after) || (stoppedStates.contains(state(after)) && !orderlyStopReasons.contains(reason(after))) {
                     names.append(before.name)
                 }

@@ -49,7 +49,8 @@ enum WebhookPayloads {
             text: title,
             blocks: [
                 Slack.Block(type: "header", text: Slack.Text(type: "plain_text", text: String(title.prefix(150)))),
-                Slack.Block(type: "section", text: Slack.Text(type: "mrkdwn", text: notification.summary)),
+                Slack.Block(
+                    type: "section", text: Slack.Text(type: "mrkdwn", text: NotificationText.summary(notification))),
                 Slack.Block(type: "section", fields: Array(fields)),
             ])
     }
@@ -81,7 +82,8 @@ enum WebhookPayloads {
             embeds: [
                 Discord.Embed(
                     title: String("\(NotificationText.status(notification)): \(notification.rule)".prefix(256)),
-                    description: String(notification.summary.prefix(4_096)), color: color(notification),
+                    description: String(NotificationText.summary(notification).prefix(4_096)),
+                    color: color(notification),
                     timestamp: NotificationText.time(notification),
                     fields: NotificationText.facts(notification).prefix(25).map {
                         Discord.Field(name: $0.0, value: String($0.1.prefix(1_024)), inline: true)

@@ -123,7 +123,10 @@ public final class Monitor: Sendable {
         for problem in problems { logger.warning("collection problem", metadata: ["problem": "\(problem)"]) }
         return CycleResult(
             snapshot: snapshot, samples: samples,
-            alertInput: AlertInput(samples: samples, healthChecks: health, domains: stats?.domains, previousDomains: nil),
+            alertInput: AlertInput(
+                samples: samples, healthChecks: health, domains: stats?.domains, pools: stats?.pools,
+                networks: stats?.networks
+            ),
             problems: problems
         )
     }

@@ -38,10 +38,11 @@ public struct MonitorControl: MonitorBackend {
 
     public func alerts(limit: Int) async throws(HVError) -> ListAlertsReply {
         let alerts = try configured()
+        let now = Date()
         do {
             return ListAlertsReply(
-                active: await alerts.activeAlerts(), recent: try await alerts.history(limit: limit),
-                silences: try await alerts.silences(now: Date())
+                active: try await alerts.activeAlerts(now: now), recent: try await alerts.history(limit: limit),
+                silences: try await alerts.silences(now: now)
             )
         } catch {
             throw HVError(.failed, "the alert history could not be read: \(error)")

@@ -114,10 +114,13 @@ public struct AlertNotification: Codable, Sendable, Hashable {
     public var summary: String
     public var labels: [String: String]
     public var deliveries: [AlertDelivery]
+    /// Why a `resolved` notification resolved, when the condition alone does not say: e.g.
+    /// `vm web1 no longer exists`.
+    public var reason: String?
 
     public init(
         id: Int64, time: Double, key: String, rule: String, severity: AlertSeverity, kind: String, summary: String,
-        labels: [String: String], deliveries: [AlertDelivery]
+        labels: [String: String], deliveries: [AlertDelivery], reason: String? = nil
     ) {
         self.id = id
         self.time = time
@@ -128,6 +131,7 @@ public struct AlertNotification: Codable, Sendable, Hashable {
         self.summary = summary
         self.labels = labels
         self.deliveries = deliveries
+        self.reason = reason
     }
 }
 

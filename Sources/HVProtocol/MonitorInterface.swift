@@ -107,6 +107,8 @@ extension MonitorMethod {
 
         type Delivery (channel: string, delivered: bool, attempts: int, error: ?string)
 
+        # kind is firing, resolved or test; reason says why a resolved one resolved, when the
+        # condition alone does not ("vm web1 no longer exists").
         type Notification (
           id: int,
           time: float,
@@ -116,7 +118,8 @@ extension MonitorMethod {
           kind: string,
           summary: string,
           labels: [string]string,
-          deliveries: []Delivery
+          deliveries: []Delivery,
+          reason: ?string
         )
 
         type Active (

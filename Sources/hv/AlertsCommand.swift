@@ -72,7 +72,7 @@ struct AlertsCommand: ParsableCommand {
                             : "\(delivery.channel) FAILED after \(delivery.attempts): \(delivery.error ?? "unknown")"
                     }
                     table.add(
-                        Clock.format(note.time), note.kind, note.key,
+                        Clock.format(note.time), note.reason.map { "\(note.kind): \($0)" } ?? note.kind, note.key,
                         deliveries.isEmpty ? "(no channel routed)" : deliveries.joined(separator: "; ")
                     )
                 }

@@ -229,14 +229,29 @@ let cpuRule = AlertRule(
                 current: [domain("web1", "shutoff", reason)]) == ["web1"])
     }
 
-    @Test func goneWhileRunningIsUnexpectedButGoneWhileStoppedIsNot() {
-        #expect(
-            VMEvents.occurrences(of: .vmStoppedUnexpectedly, previous: [domain("a", "running", "booted")], current: [])
-                == ["a"])
-        #expect(
-            VMEvents.occurrences(of: .vmStoppedUnexpectedly, previous: [domain("a", "shutoff", "shutdown")], current: [])
-                .isEmpty)
+    /// The broker deletes only stopped machines, so a machine that is gone was deleted on purpose:
+    /// `hv vm kill` then `hv vm delete` inside one interval leaves nothing but its absence to see.
+    @Test func aMachineThatIsGoneDidNotStopUnexpectedly() {
+        for before in [domain("a", "running", "booted"), domain("a", "shutoff", "shutdown")] {
+            #expect(VMEvents.occurrences(of: .vmStoppedUnexpectedly, previous: [before], current: []).isEmpty)
+            #expect(VMEvents.occurrences(of: .vmCrashed, previous: [before], current: []).isEmpty)
+        }
         #expect(VMEvents.occurrences(of: .vmStoppedUnexpectedly, previous: nil, current: []).isEmpty)
+    }
+
+    @Test func killThenDeleteFiresNothingWhetherOrNotACycleSawTheStop() {
+        let running = [domain("web1", "running", "booted")]
+        let killed = [domain("web1", "shutoff", "destroyed")]
+        var seenStopped = AlertEngine(rules: [rule])
+        _ = seenStopped.evaluate(AlertInput(domains: running), now: 0)
+        let stop = seenStopped.evaluate(AlertInput(domains: killed, previousDomains: running), now: 15)
+        let gone = seenStopped.evaluate(AlertInput(domains: [], previousDomains: killed), now: 30)
+        #expect(stop.notifications.isEmpty && stop.held.isEmpty && gone.notifications.isEmpty && gone.active.isEmpty)
+
+        var oneInterval = AlertEngine(rules: [rule])
+        _ = oneInterval.evaluate(AlertInput(domains: running), now: 0)
+        let both = oneInterval.evaluate(AlertInput(domains: [], previousDomains: running), now: 15)
+        #expect(both.notifications.isEmpty && both.held.isEmpty && both.active.isEmpty)
     }
 
     @Test func eventAlertFiresAndResolvesWhenRunningAgain() {
@@ -259,8 +274,104 @@ let cpuRule = AlertRule(
     @Test func eventAlertResolvesAfterResolveAfter() {
         var engine = AlertEngine(rules: [rule])
         let running = [domain("web1", "running", "booted")]
-        _ = engine.evaluate(AlertInput(domains: [], previousDomains: running), now: 0)
-        #expect(engine.evaluate(AlertInput(domains: [], previousDomains: []), now: 3_599).notifications.isEmpty)
-        #expect(engine.evaluate(AlertInput(domains: [], previousDomains: []), now: 3_600).notifications.map(\.kind) == [.resolved])
+        let crashed = [domain("web1", "shutoff", "crashed")]
+        let stillCrashed = AlertInput(domains: crashed, previousDomains: crashed)
+        _ = engine.evaluate(AlertInput(domains: crashed, previousDomains: running), now: 0)
+        #expect(engine.evaluate(stillCrashed, now: 3_599).notifications.isEmpty)
+        let resolved = engine.evaluate(stillCrashed, now: 3_600)
+        #expect(resolved.notifications.map(\.kind) == [.resolved])
+    }
+}
+
+/// Alerts about a machine, pool or network that no longer exists resolve in the first cycle that
+/// knows it is gone, and say so.
+@Suite struct GoneObjectTests {
+    let stopped = AlertRule(
+        name: "vm-stopped-unexpectedly", severity: .critical, summary: "VM {vm} stopped unexpectedly",
+        condition: .event(.init(event: .vmStoppedUnexpectedly, resolveAfterSeconds: 86_400)))
+    let running = [domain("web1", "running", "booted"), domain("db1", "running", "booted")]
+    let crashed = [domain("web1", "shutoff", "crashed"), domain("db1", "running", "booted")]
+    let deleted = [domain("db1", "running", "booted")]
+    var crash: AlertInput { AlertInput(domains: crashed, previousDomains: running) }
+    var deletion: AlertInput { AlertInput(domains: deleted, previousDomains: crashed) }
+    var afterwards: AlertInput { AlertInput(domains: deleted, previousDomains: deleted) }
+
+    @Test func aFiringAlertForADeletedMachineResolvesSayingWhy() {
+        var engine = AlertEngine(rules: [stopped])
+        _ = engine.evaluate(AlertInput(domains: running), now: 0)
+        #expect(engine.evaluate(crash, now: 15).notifications.count == 1)
+        let gone = engine.evaluate(deletion, now: 30)
+        #expect(gone.notifications.map(\.kind) == [.resolved])
+        #expect(gone.notifications.first?.key == #"vm-stopped-unexpectedly{vm="web1"}"#)
+        #expect(gone.notifications.first?.reason == "vm web1 no longer exists")
+        #expect(gone.active.isEmpty)
+        // Nothing more for it, not a day later either.
+        #expect(engine.evaluate(afterwards, now: 90_000).notifications.isEmpty)
+    }
+
+    @Test func anUnreachableBrokerIsNotADeletion() {
+        var engine = AlertEngine(rules: [stopped])
+        _ = engine.evaluate(AlertInput(domains: running), now: 0)
+        _ = engine.evaluate(crash, now: 15)
+        let blind = engine.evaluate(AlertInput(domains: nil, previousDomains: crashed), now: 30)
+        #expect(blind.notifications.isEmpty && blind.active.count == 1)
+    }
+
+    @Test func aSilencedAlertForADeletedMachineDoesNotFireWhenTheSilenceEnds() {
+        var engine = AlertEngine(rules: [stopped])
+        let silence = AlertSilence(
+            id: 1, matcher: #"vm-stopped-unexpectedly{vm="web1"}"#, until: 600, createdBy: "ops", comment: "")
+        _ = engine.evaluate(AlertInput(domains: running), now: 0, silences: [silence])
+        let held = engine.evaluate(crash, now: 15, silences: [silence])
+        #expect(held.notifications.isEmpty && held.held.map(\.kind) == [.firing])
+        let gone = engine.evaluate(deletion, now: 30, silences: [silence])
+        #expect(gone.notifications.isEmpty && gone.active.isEmpty)
+        let after = engine.evaluate(afterwards, now: 600, silences: [silence])
+        #expect(after.notifications.isEmpty && after.held.isEmpty && after.active.isEmpty)
+    }
+
+    @Test func aNotifiedAlertSilencedThenDeletedStaysResolvedAfterTheSilence() {
+        var engine = AlertEngine(rules: [stopped])
+        _ = engine.evaluate(AlertInput(domains: running), now: 0)
+        #expect(engine.evaluate(crash, now: 15).notifications.count == 1)
+        let silence = AlertSilence(id: 1, matcher: "vm-stopped-unexpectedly", until: 600, createdBy: "ops", comment: "")
+        let gone = engine.evaluate(deletion, now: 30, silences: [silence])
+        #expect(gone.notifications.isEmpty)
+        #expect(gone.held.map(\.kind) == [.resolved] && gone.held.first?.reason == "vm web1 no longer exists")
+        let after = engine.evaluate(afterwards, now: 600, silences: [silence])
+        #expect(after.notifications.isEmpty && after.active.isEmpty)
+    }
+
+    @Test func aMetricAlertForARemovedPoolResolvesAtOnce() {
+        var engine = AlertEngine(
+            rules: [AlertRule(
+                name: "pool-space-low", severity: .warning, summary: "pool {pool} {value} full",
+                condition: .threshold(.init(metric: "hv_pool_used_ratio", comparison: .above, threshold: 0.85)))],
+            absentResolveSeconds: 600)
+        let pool = PoolStats(name: "scratch", active: true, capacityBytes: 100, allocationBytes: 95, availableBytes: 5)
+        let full = AlertInput(
+            samples: [MetricSample(name: "hv_pool_used_ratio", labels: ["pool": "scratch"], value: 0.95)], domains: [],
+            pools: [pool], networks: [])
+        #expect(engine.evaluate(full, now: 0).notifications.map(\.kind) == [.firing])
+        let removed = engine.evaluate(AlertInput(domains: [], pools: [], networks: []), now: 15)
+        #expect(removed.notifications.map(\.kind) == [.resolved])
+        #expect(removed.notifications.first?.reason == "pool scratch no longer exists")
+        #expect(removed.active.isEmpty)
+    }
+
+    @Test func aHealthAlertForARemovedNetworkResolvesAtOnce() {
+        var engine = AlertEngine(rules: [AlertRule(
+            name: "health-check-critical", severity: .critical, summary: "{title}: {value}",
+            condition: .health(.init(check: "*", statuses: [.critical])))])
+        let check = HealthCheck(
+            id: "network:lab", title: "network lab", status: .critical, value: "inactive, but marked autostart",
+            explanation: "", fix: nil)
+        let network = NetworkStatus(name: "lab", active: false, autostart: true, bridge: nil)
+        let down = AlertInput(healthChecks: [check], domains: [], pools: [], networks: [network])
+        #expect(engine.evaluate(down, now: 0).notifications.map(\.kind) == [.firing])
+        // The health checks are not run again this cycle; the broker's list already lacks the network.
+        let removed = engine.evaluate(AlertInput(healthChecks: [check], domains: [], pools: [], networks: []), now: 15)
+        #expect(removed.notifications.map(\.kind) == [.resolved])
+        #expect(removed.notifications.first?.reason == "network lab no longer exists")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HVProtocol
 import Testing
 
 @testable import HVAlerting
@@ -21,6 +22,31 @@ import Testing
             String(decoding: Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self)
         }.joined()
         #expect(decoded == String(repeating: "ü", count: 40))
+    }
+
+    @Test func aResolvedNotificationSaysWhyInEveryChannel() throws {
+        var note = AlertNotification(
+            id: 3, time: 0, key: #"vm-stopped-unexpectedly{vm="web1"}"#, rule: "vm-stopped-unexpectedly",
+            severity: .critical, kind: "firing", summary: "VM web1 stopped unexpectedly", labels: ["vm": "web1"],
+            deliveries: [])
+        func json(_ flavor: WebhookSettings.Flavor) throws -> [String: Any] {
+            let body = try WebhookPayloads.body(for: flavor, note)
+            return try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        }
+        #expect(NotificationText.title(note) == "[FIRING] critical: VM web1 stopped unexpectedly")
+        #expect(try json(.webhook)["reason"] == nil)
+
+        note.kind = "resolved"
+        note.reason = "vm web1 no longer exists"
+        let line = "VM web1 stopped unexpectedly (resolved: vm web1 no longer exists)"
+        #expect(NotificationText.title(note) == "[RESOLVED] critical: " + line)
+        #expect(NotificationText.body(note).hasPrefix(line + "\n"))
+        #expect(try json(.webhook)["reason"] as? String == "vm web1 no longer exists")
+        #expect(try json(.webhook)["summary"] as? String == "VM web1 stopped unexpectedly")
+        let slackSection = (try json(.slack)["blocks"] as? [[String: Any]])?[1]["text"] as? [String: Any]
+        #expect(slackSection?["text"] as? String == line)
+        let embed = (try json(.discord)["embeds"] as? [[String: Any]])?.first
+        #expect(embed?["description"] as? String == line)
     }
 
     @Test func replyDecoderJoinsMultilineReplies() throws {

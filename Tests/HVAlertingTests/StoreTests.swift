@@ -28,6 +28,18 @@ import Testing
         #expect(read[0].deliveries[1].error == "refused")
     }
 
+    @Test func aResolvedNotificationKeepsItsReason() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var resolved = notification(100)
+        resolved.kind = "resolved"
+        resolved.reason = "vm web1 no longer exists"
+        try AlertStore(path: directory.file("alerts.sqlite")).record(resolved)
+        try AlertStore(path: directory.file("alerts.sqlite")).record(notification(200))
+        let read = try AlertStore(path: directory.file("alerts.sqlite")).notifications()
+        #expect(read.map(\.reason) == [nil, "vm web1 no longer exists"])
+    }
+
     @Test func silencesAddListAndExpire() throws {
         let store = try AlertStore(path: ":memory:")
         let silence = try store.addSilence(
@@ -111,6 +123,25 @@ import Testing
         #expect(try store.notifications().count == 1)
         _ = try await service.evaluate(AlertInput(), now: Date(timeIntervalSince1970: 5_000 + 86_400))
         #expect(try store.notifications().isEmpty)
+    }
+
+    @Test func aDeletedMachinesAlertIsResolvedAndRecordedWithWhy() async throws {
+        let rule = AlertRule(
+            name: "vm-stopped-unexpectedly", severity: .critical, summary: "VM {vm} stopped unexpectedly",
+            condition: .event(.init(event: .vmStoppedUnexpectedly)))
+        let store = try AlertStore(path: ":memory:")
+        let service = try AlertService(configuration: AlertConfiguration(rules: [rule]), store: store, channels: [:])
+        let running = [domain("web1", "running", "booted")]
+        let crashed = [domain("web1", "shutoff", "crashed")]
+        _ = try await service.evaluate(AlertInput(domains: running), now: Date(timeIntervalSince1970: 0))
+        let crash = AlertInput(domains: crashed, previousDomains: running)
+        _ = try await service.evaluate(crash, now: Date(timeIntervalSince1970: 15))
+        let deletion = AlertInput(domains: [], previousDomains: crashed)
+        let gone = try await service.evaluate(deletion, now: Date(timeIntervalSince1970: 30))
+        #expect(gone.sent.map(\.kind) == ["resolved"])
+        #expect(gone.sent.map(\.reason) == ["vm web1 no longer exists"])
+        #expect(gone.active.isEmpty)
+        #expect(try store.notifications().map(\.reason) == ["vm web1 no longer exists", nil])
     }
 
     @Test func testNotificationNeedsARoute() async throws {

@@ -68,6 +68,83 @@ extension ZeroTrustTests {
         }
     }
 
+    /// A deliberate `hv vm kill` and `hv vm delete`, back to back as a newcomer types them, raise no
+    /// "stopped unexpectedly"; a machine that did die unexpectedly and is then deleted has its alert
+    /// resolved, and the webhook is told why.
+    @Test func killAndDeleteRaiseNothingAndADeletedMachinesAlertResolves() throws {
+        try withMonitor { monitor in
+            let killed = "hv-it-killed"
+            let died = "hv-it-died"
+            defer {
+                for name in [killed, died] {
+                    _ = try? monitor.stack.hv(["vm", "kill", name], as: operatorUser)
+                    _ = try? monitor.stack.hv(["vm", "delete", name, "--remove-disks"], as: operatorUser)
+                }
+            }
+            for name in [killed, died] {
+                let created = try monitor.stack.hv(
+                    [
+                        "vm", "create", name, "--vcpus", "1", "--memory", "256M", "--disk", "1G",
+                        "--iso", monitor.stack.isoName,
+                    ],
+                    as: operatorUser
+                )
+                try #require(created.status == 0, "\(created)")
+                try #require(try monitor.stack.hv(["vm", "start", name], as: operatorUser).status == 0)
+            }
+            try #require(
+                waitUntil(30, every: 0.5) {
+                    [killed, died].allSatisfy { (try? monitor.value("hv_vm_up", labels: ["vm": $0])) == 1 }
+                },
+                "the monitor never saw both machines running"
+            )
+            /// The generic webhook's bodies about machine `name`, and those of one kind.
+            func notes(_ name: String) -> [[String: Any]] {
+                monitor.webhooks().filter { $0["path"] as? String == "/generic" }
+                    .compactMap { $0["body"] as? [String: Any] }
+                    .filter { ($0["labels"] as? [String: String])?["vm"] == name }
+            }
+            func notes(_ name: String, _ kind: String) -> [[String: Any]] {
+                notes(name).filter { $0["kind"] as? String == kind }
+            }
+            func firing(_ name: String) throws -> [String] {
+                let list = try monitor.hv(["alerts", "list", "--json"], as: Stack.viewerUser)
+                try #require(list.status == 0, "\(list)")
+                let reply = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
+                return ((reply?["active"] as? [[String: Any]]) ?? []).filter { alert in
+                    alert["rule"] as? String == "vm-stopped-unexpectedly"
+                        && (alert["labels"] as? [String: String])?["vm"] == name
+                }.compactMap { $0["key"] as? String }
+            }
+
+            // One machine killed and deleted at once, as an operator; the other's QEMU killed behind
+            // libvirt's back, which is what "stopped unexpectedly" is for.
+            let before = try #require(try monitor.value("hv_monitor_collections_total"))
+            let kill = try monitor.stack.hv(["vm", "kill", killed], as: operatorUser)
+            try #require(kill.status == 0, "\(kill)")
+            let delete = try monitor.stack.hv(["vm", "delete", killed, "--remove-disks"], as: operatorUser)
+            try #require(delete.status == 0, "\(delete)")
+            let sigkill = try run(["/usr/bin/pkill", "-KILL", "-f", "guest=\(died),"])
+            try #require(sigkill.status == 0, "no QEMU process for \(died): \(sigkill)")
+            #expect(waitUntil(30, every: 0.2) { !notes(died, "firing").isEmpty }, "\(monitor.webhooks())")
+            #expect(
+                waitUntil(30, every: 0.5) { ((try? monitor.value("hv_monitor_collections_total")) ?? 0) >= before + 3 },
+                "the monitor stopped collecting"
+            )
+            #expect(try firing(killed).isEmpty)
+            #expect(notes(killed).isEmpty, "\(notes(killed))")
+            #expect(try firing(died) == ["vm-stopped-unexpectedly{vm=\"\(died)\"}"])
+
+            // Deleting the machine that died resolves its alert, saying why.
+            let deleted = try monitor.stack.hv(["vm", "delete", died, "--remove-disks"], as: operatorUser)
+            try #require(deleted.status == 0, "\(deleted)")
+            #expect(waitUntil(30, every: 0.2) { !notes(died, "resolved").isEmpty }, "\(notes(died))")
+            let resolved = notes(died, "resolved").first
+            #expect(resolved?["reason"] as? String == "vm \(died) no longer exists", "\(String(describing: resolved))")
+            #expect(try firing(died).isEmpty)
+        }
+    }
+
     /// The issue this closes: a user in no group, refused `hv vm list`, read every machine's name
     /// from `/metrics`. Now `/metrics` wants the token that only hypervisor-viewers can read.
     @Test func metricsNeedTheTokenThatOnlyViewersRead() throws {

@@ -33,7 +33,9 @@ final class ScriptedSources: MonitorSources {
             memoryMaxKiB: 1_048_576, memoryCurrentKiB: 1_048_576, memoryRssKiB: 300_000, memoryUsableKiB: nil,
             disks: [], interfaces: []
         )
-        return HostStatsReply(domains: [domain], pools: [], networks: [])
+        let pool = PoolStats(name: "images", active: true, capacityBytes: 100, allocationBytes: 40, availableBytes: 60)
+        let network = NetworkStatus(name: "default", active: true, autostart: true, bridge: "virbr0")
+        return HostStatsReply(domains: [domain], pools: [pool], networks: [network])
     }
 
     func health(networks: [NetworkStatus]?) -> [HealthCheck] {
@@ -81,6 +83,9 @@ final class ScriptedSources: MonitorSources {
         let stored = try history.query(target: "web1", metrics: ["cpu_usage_ratio"], since: 900, now: 1_100)
         #expect(stored.first?.points.map(\.value) == [0.5])
         #expect(second.alertInput.domains?.map(\.name) == ["web1"])
+        // What exists, so alerts about a machine, pool or network that is gone can resolve.
+        #expect(second.alertInput.pools?.map(\.name) == ["images"])
+        #expect(second.alertInput.networks?.map(\.name) == ["default"])
         #expect(sources.healthRuns.withLock { $0 } == 1, "health runs on its own, slower schedule")
 
         sources.brokerUp.withLock { $0 = false }
@@ -89,6 +94,7 @@ final class ScriptedSources: MonitorSources {
         #expect(Self.value(third.samples, "hv_monitor_collection_errors_total") == 1)
         #expect(Self.value(third.samples, "hv_vm_up", ["vm": "web1"]) == nil, "no stale VM series while the broker is away")
         #expect(third.problems.contains { $0.hasPrefix("broker:") })
+        #expect(third.alertInput.domains == nil && third.alertInput.pools == nil && third.alertInput.networks == nil)
         #expect(Self.value(third.samples, "hv_host_memory_total_bytes") == Double(8 * 1_073_741_824), "host metrics still flow")
 
         _ = await monitor.collect(now: 1_075)
