@@ -3,6 +3,7 @@ import CSystemd
 import Foundation
 import HVAudit
 import HVBroker
+import HVImages
 import HVServer
 import Logging
 import NIOCore
@@ -32,6 +33,14 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
     @Option(help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults).")
     var policy = "/etc/hypernixos/policy.yaml"
+    @Option(
+        name: .customLong("tool"),
+        help: ArgumentHelp(
+            "A program the broker runs, by absolute path: qemu-img, prlimit, gpgv, xorriso or genisoimage (repeatable). The others are looked for in /usr/bin, /usr/local/bin and /run/current-system/sw/bin.",
+            valueName: "name=path"
+        )
+    )
+    var tools: [String] = []
 
     func validate() throws {
         guard maxClients > 0, maxMessageBytes >= 1024, readTimeout > 0, idleExit >= 0, workerThreads > 0 else {
@@ -58,11 +67,23 @@ struct BrokerCommand: AsyncParsableCommand {
             logger.critical("host policy refused", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
+        let toolLocator: ToolLocator
+        do {
+            toolLocator = try ToolLocator.configured(tools)
+        } catch {
+            logger.critical("program path refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        for (name, path) in toolLocator.configured.sorted(by: { $0.key < $1.key }) {
+            logger.info("program given by path", metadata: ["program": "\(name)", "path": "\(path)"])
+        }
 
         let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
         threadPool.start()
 
-        let hypervisor = LibvirtHypervisor(uri: libvirtUri, layout: layout, policy: hostPolicy, threadPool: threadPool, logger: logger)
+        let hypervisor = LibvirtHypervisor(
+            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, threadPool: threadPool, logger: logger
+        )
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
             authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
