@@ -129,7 +129,10 @@ in
         The host policy (docs/POLICY.md): per-machine limits, per-group
         quotas, allowed bridges and storage pools, the default network and
         the ISO library's size limit and keyring. Written to
-        /etc/hypernixos/policy.yaml; an empty set means the defaults.
+        /etc/hypernixos/policy.yaml; an empty set means the defaults, and
+        the per-machine limits it does not set follow the host (its CPUs,
+        its memory and the free space under /var/lib/hypervisor/images,
+        less a margin).
       '';
     };
 

@@ -31,7 +31,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
     @Option(help: "Seconds a half-sent message may wait for its end.") var readTimeout = 10
     @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
-    @Option(help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults).")
+    @Option(
+        help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
+    )
     var policy = "/etc/hypernixos/policy.yaml"
     @Option(
         name: .customLong("tool"),
@@ -60,13 +62,7 @@ struct BrokerCommand: AsyncParsableCommand {
             try audit.append(Self.startRecord(problem))
         }
 
-        let hostPolicy: HostPolicy
-        do {
-            hostPolicy = try HostPolicy.load(path: policy)
-        } catch {
-            logger.critical("host policy refused", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
-        }
+        let hostPolicy = try Self.loadPolicy(path: policy, layout: layout, logger: logger)
         let toolLocator: ToolLocator
         do {
             toolLocator = try ToolLocator.configured(tools)
@@ -114,6 +110,30 @@ struct BrokerCommand: AsyncParsableCommand {
         )
         try await group.run()
         try await threadPool.shutdownGracefully()
+    }
+
+    /// Reads the host policy; the per-machine limits it does not set follow the host. Logs the
+    /// limits in force and where each comes from; a policy file that is wrong stops the broker.
+    static func loadPolicy(path: String, layout: StorageLayout, logger: Logger) throws -> HostPolicy {
+        var host: HostCapacity?
+        do {
+            host = try HostCapacity(reading: HostHardware(), imageDirectory: layout.imageDirectory)
+        } catch {
+            logger.warning("cannot read the host's resources; limits the policy does not set are the largest a spec may ask", metadata: ["error": "\(error)"])
+        }
+        let hostPolicy: HostPolicy
+        do {
+            hostPolicy = try HostPolicy.load(path: path, host: host)
+        } catch {
+            logger.critical("host policy refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let file = FileManager.default.fileExists(atPath: path) ? path : "none at \(path)"
+        let otherwise = host == nil ? "set in \(path), or the largest a spec may ask" : "set in \(path)"
+        var metadata: Logger.Metadata = ["policy file": "\(file)"]
+        for (setting, value) in hostPolicy.limitsInForce(otherwise: otherwise) { metadata[setting] = "\(value)" }
+        logger.info("per-machine limits in force", metadata: metadata)
+        return hostPolicy
     }
 
     /// The record that opens a run whose audit log was found damaged.
