@@ -147,7 +147,7 @@ public final class LibvirtHypervisor: Hypervisor {
                     fix: "nothing to do; 'hv vm reboot \(name)' restarts it", details: ["name": name, "state": state.rawValue]
                 )
             }
-            try domain.start()
+            try self.startDomain(domain)
         }
     }
 
