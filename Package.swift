@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVLibvirt", "HVServer", "CSystemd",
+                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -7,8 +7,12 @@
 #   users.users.alice.extraGroups = [ "hypervisor-operators" ];
 #
 # The systemd units below mirror systemd/hv-broker.socket,
-# systemd/hv-broker.service and systemd/hv-monitor.service (see the comments
-# there for the reasoning behind each hardening setting); keep them in sync.
+# systemd/hv-broker.service, systemd/hv-monitor.service and
+# systemd/hypernixos-autostart.service (see the comments there for the
+# reasoning behind each hardening setting); NixModuleTests evaluates this
+# module and compares them. The broker gets the programs it runs (qemu-img,
+# prlimit, gpgv, xorriso) as store paths on its command line
+# (services.hypernixos.tools), since NixOS has no /usr/bin.
 {
   config,
   lib,
@@ -39,6 +43,35 @@ let
     { alerting = { }; } // cfg.monitor.settings // lib.optionalAttrs (webSettings != { }) { web = webSettings; }
   );
   monitorConfigFile = monitorFormat.generate "hv-monitor.yaml" monitorSettings;
+
+  # The programs the broker runs, given to it as store paths (--tool): NixOS
+  # has nothing in /usr/bin, and the broker never searches PATH.
+  brokerPrograms = {
+    qemu-img = {
+      package = pkgs.qemu-utils;
+      attribute = "qemu-utils";
+      purpose = "reads disk images' headers, for templates and imported images";
+    };
+    prlimit = {
+      package = pkgs.util-linux;
+      attribute = "util-linux";
+      purpose = "runs qemu-img with memory and CPU-time limits";
+    };
+    gpgv = {
+      package = pkgs.gnupg;
+      attribute = "gnupg";
+      purpose = "checks ISO images' detached signatures";
+    };
+    xorriso = {
+      package = pkgs.xorriso;
+      attribute = "xorriso";
+      purpose = "builds cloud-init seed images";
+    };
+  };
+  toolArguments = lib.concatMap (name: [
+    "--tool"
+    "${name}=${cfg.tools.${name}}"
+  ]) (lib.attrNames brokerPrograms);
 
   # Kernel, namespace and system-call hardening both daemons share. Each unit
   # adds what differs (devices, address families, the clock, the filter's
@@ -96,9 +129,28 @@ in
         The host policy (docs/POLICY.md): per-machine limits, per-group
         quotas, allowed bridges and storage pools, the default network and
         the ISO library's size limit and keyring. Written to
-        /etc/hypernixos/policy.yaml; an empty set means the defaults.
+        /etc/hypernixos/policy.yaml; an empty set means the defaults, and
+        the per-machine limits it does not set follow the host (its CPUs,
+        its memory and the free space under /var/lib/hypervisor/images,
+        less a margin).
       '';
     };
+
+    tools = lib.mapAttrs (
+      name: program:
+      lib.mkOption {
+        type = lib.types.strMatching "/.+";
+        default = lib.getExe' program.package name;
+        defaultText = lib.literalExpression "lib.getExe' pkgs.${program.attribute} \"${name}\"";
+        description = ''
+          The ${name} the broker runs (${program.purpose}), by absolute
+          path: passed as `hv-broker --tool ${name}=PATH`. The broker
+          checks at start that the file is executable and that only root
+          can change it or a directory on its way, and never searches for
+          it.
+        '';
+      }
+    ) brokerPrograms;
 
     idleExitSeconds = lib.mkOption {
       type = lib.types.ints.unsigned;
@@ -427,13 +479,16 @@ in
 
         serviceConfig = sharedHardening // {
           Type = "simple";
-          ExecStart = utils.escapeSystemdExecArgs [
-            "${cfg.package}/bin/hv-broker"
-            "--libvirt-uri"
-            cfg.libvirtUri
-            "--idle-exit"
-            (toString cfg.idleExitSeconds)
-          ];
+          ExecStart = utils.escapeSystemdExecArgs (
+            [
+              "${cfg.package}/bin/hv-broker"
+              "--libvirt-uri"
+              cfg.libvirtUri
+              "--idle-exit"
+              (toString cfg.idleExitSeconds)
+            ]
+            ++ toolArguments
+          );
           Restart = "on-failure";
           RestartSec = "2s";
 

@@ -54,6 +54,8 @@ packages=(
     openssl
     # third-party Varlink client, SMTP server and Prometheus parser used by tests
     python3-pip
+    # nix-instantiate evaluates nix/module.nix with ../shared/nixpkgs-lib.tar.gz (NixModuleTests)
+    nix-bin
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -199,7 +199,7 @@ extension LibvirtHypervisor {
         do {
             try FileManager.default.createDirectory(atPath: layout.seedDirectory, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: layout.seedPath(machine: machine))
-            try CloudInitSeed(runner: ProcessRunner(logger: logger)).build(
+            try CloudInitSeed(runner: processRunner).build(
                 userData: cloudInit.userData, metaData: cloudInit.metaData, networkConfig: cloudInit.networkConfig,
                 instanceID: machine, at: layout.seedPath(machine: machine)
             )

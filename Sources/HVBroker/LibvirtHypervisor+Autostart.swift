@@ -61,7 +61,7 @@ extension LibvirtHypervisor {
                     throw HVError.notFound(vm: entry.name)
                 }
                 if try domain.isActive() { return false }
-                try domain.start()
+                try self.startDomain(domain)
                 return true
             }
             logger.info("autostart", metadata: ["vm": "\(entry.name)", "order": "\(entry.order)", "result": "\(started ? "started" : "running")"])

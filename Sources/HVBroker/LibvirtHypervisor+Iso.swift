@@ -9,7 +9,7 @@ import NIOPosix
 /// The ISO library: list, add (from a descriptor the caller hands over), verify, remove.
 extension LibvirtHypervisor {
     var isoLibrary: IsoLibrary {
-        IsoLibrary(directory: layout.isoDirectory, runner: ProcessRunner(logger: logger), logger: logger)
+        IsoLibrary(directory: layout.isoDirectory, runner: processRunner, logger: logger)
     }
 
     func isoList() async throws(HVError) -> IsoListReply {

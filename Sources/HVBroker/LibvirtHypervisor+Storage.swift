@@ -115,7 +115,7 @@ extension LibvirtHypervisor {
     /// One volume is never larger than a whole machine's disks may be (`limits.disk`).
     func checkVolumeSize(_ size: ByteSize, name: String) throws {
         guard size <= policy.limits.disk else {
-            throw HostPolicy.overLimit(
+            throw policy.overMachineLimit(
                 "limits.disk", "a volume may be at most \(policy.limits.disk.readable), as a machine's disks together; \(name) would be \(size.readable)",
                 field: "size"
             )

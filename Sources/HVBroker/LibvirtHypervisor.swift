@@ -1,5 +1,6 @@
 import Foundation
 import HVDomainXML
+import HVImages
 import HVLibvirt
 import HVProtocol
 import HVServer
@@ -18,6 +19,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let policy: HostPolicy
     /// Where host CPUs, hugepages and devices are read for the admin-only host features.
     public let hardware: HostHardware
+    /// Where the programs the broker runs are (qemu-img, prlimit, gpgv, xorriso).
+    public let tools: ToolLocator
     let threadPool: NIOThreadPool
     let logger: Logger
     private let connection = Mutex<Connection?>(nil)
@@ -31,12 +34,13 @@ public final class LibvirtHypervisor: Hypervisor {
 
     public init(
         uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), hardware: HostHardware = HostHardware(),
-        threadPool: NIOThreadPool, logger: Logger
+        tools: ToolLocator = ToolLocator(), threadPool: NIOThreadPool, logger: Logger
     ) {
         self.uri = uri
         self.layout = layout
         self.policy = policy
         self.hardware = hardware
+        self.tools = tools
         self.events = EventHub(uri: uri, logger: logger)
         self.threadPool = threadPool
         self.logger = logger
@@ -143,7 +147,7 @@ public final class LibvirtHypervisor: Hypervisor {
                     fix: "nothing to do; 'hv vm reboot \(name)' restarts it", details: ["name": name, "state": state.rawValue]
                 )
             }
-            try domain.start()
+            try self.startDomain(domain)
         }
     }
 
@@ -211,6 +215,9 @@ public final class LibvirtHypervisor: Hypervisor {
     }
 
     // MARK: Helpers (blocking, on the thread pool)
+
+    /// Runs the broker's programs from where it was told they are.
+    var processRunner: ProcessRunner { ProcessRunner(locator: tools, logger: logger) }
 
     func domain(_ name: String, _ connection: Connection) throws -> Domain {
         guard let domain = try connection.domain(named: name) else { throw HVError.notFound(vm: name) }

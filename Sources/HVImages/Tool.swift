@@ -26,27 +26,27 @@ public struct Tool: Sendable, Hashable, CustomStringConvertible {
     public static let genisoimage = Tool("genisoimage", debianPackage: "genisoimage")
 }
 
-/// Where the broker looks for programs: fixed system directories, never the caller's PATH.
+/// Where the broker finds programs: the absolute paths it was given (`hv-broker --tool NAME=PATH`),
+/// else fixed system directories; never the caller's PATH.
 public struct ToolLocator: Sendable, Hashable {
     /// `/usr/bin`, `/usr/local/bin` and NixOS's `/run/current-system/sw/bin`.
     public static let standardDirectories = ["/usr/bin", "/usr/local/bin", "/run/current-system/sw/bin"]
 
-    /// The directories searched, in order.
+    /// The directories searched, in order, for a program that was not given by path.
     public var directories: [String]
+    /// Programs given by absolute path, by name (`qemu-img`): used there and never searched for.
+    public var configured: [String: String]
 
-    public init(directories: [String] = ToolLocator.standardDirectories) {
+    public init(directories: [String] = ToolLocator.standardDirectories, configured: [String: String] = [:]) {
         self.directories = directories
+        self.configured = configured
     }
 
-    /// The absolute path of `tool`, or nil when none of the directories holds an executable of that name.
+    /// The absolute path of `tool`, or nil when it is not an executable file there (a given path)
+    /// or in none of the directories.
     public func find(_ tool: Tool) -> String? {
-        for directory in directories {
-            let path = directory + "/" + tool.name
-            var info = stat()
-            // Follows symlinks on purpose: NixOS links its programs from the Nix store.
-            if stat(path, &info) == 0, info.isRegularFile, access(path, X_OK) == 0 { return path }
-        }
-        return nil
+        if let path = configured[tool.name] { return Self.isExecutableFile(path) ? path : nil }
+        return directories.lazy.map { $0 + "/" + tool.name }.first(where: Self.isExecutableFile)
     }
 
     /// The absolute path of `tool`; a missing tool is reported with the package that provides it.
@@ -57,10 +57,22 @@ public struct ToolLocator: Sendable, Hashable {
 
     /// The error for a program that is not installed.
     public func missing(_ tool: Tool) -> ImageError {
-        ImageError(
+        if let path = configured[tool.name] {
+            return ImageError(
+                .toolMissing, "\(tool.name) is not an executable file at \(path), the path the broker was given for it",
+                fix: "correct hv-broker's --tool \(tool.name)=PATH (on NixOS: services.hypernixos.tools) and restart the broker"
+            )
+        }
+        return ImageError(
             .toolMissing, "\(tool.name) is not installed (looked in \(directories.joined(separator: ", ")))",
             fix: "install the Debian package \(tool.debianPackage) (apt-get install \(tool.debianPackage)), "
-                + "or add it to environment.systemPackages on NixOS"
+                + "or give the broker its path with --tool \(tool.name)=PATH (the NixOS module does)"
         )
+    }
+
+    static func isExecutableFile(_ path: String) -> Bool {
+        var info = stat()
+        // Follows symlinks on purpose: NixOS links its programs from the Nix store.
+        return stat(path, &info) == 0 && info.isRegularFile && access(path, X_OK) == 0
     }
 }

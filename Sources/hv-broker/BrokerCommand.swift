@@ -3,6 +3,7 @@ import CSystemd
 import Foundation
 import HVAudit
 import HVBroker
+import HVImages
 import HVServer
 import Logging
 import NIOCore
@@ -30,8 +31,18 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
     @Option(help: "Seconds a half-sent message may wait for its end.") var readTimeout = 10
     @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
-    @Option(help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults).")
+    @Option(
+        help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
+    )
     var policy = "/etc/hypernixos/policy.yaml"
+    @Option(
+        name: .customLong("tool"),
+        help: ArgumentHelp(
+            "A program the broker runs, by absolute path: qemu-img, prlimit, gpgv, xorriso or genisoimage (repeatable). The others are looked for in /usr/bin, /usr/local/bin and /run/current-system/sw/bin.",
+            valueName: "name=path"
+        )
+    )
+    var tools: [String] = []
 
     func validate() throws {
         guard maxClients > 0, maxMessageBytes >= 1024, readTimeout > 0, idleExit >= 0, workerThreads > 0 else {
@@ -51,18 +62,24 @@ struct BrokerCommand: AsyncParsableCommand {
             try audit.append(Self.startRecord(problem))
         }
 
-        let hostPolicy: HostPolicy
+        let hostPolicy = try Self.loadPolicy(path: policy, layout: layout, logger: logger)
+        let toolLocator: ToolLocator
         do {
-            hostPolicy = try HostPolicy.load(path: policy)
+            toolLocator = try ToolLocator.configured(tools)
         } catch {
-            logger.critical("host policy refused", metadata: ["error": "\(error)"])
+            logger.critical("program path refused", metadata: ["error": "\(error)"])
             throw ExitCode(2)
+        }
+        for (name, path) in toolLocator.configured.sorted(by: { $0.key < $1.key }) {
+            logger.info("program given by path", metadata: ["program": "\(name)", "path": "\(path)"])
         }
 
         let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
         threadPool.start()
 
-        let hypervisor = LibvirtHypervisor(uri: libvirtUri, layout: layout, policy: hostPolicy, threadPool: threadPool, logger: logger)
+        let hypervisor = LibvirtHypervisor(
+            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, threadPool: threadPool, logger: logger
+        )
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
             authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
@@ -93,6 +110,30 @@ struct BrokerCommand: AsyncParsableCommand {
         )
         try await group.run()
         try await threadPool.shutdownGracefully()
+    }
+
+    /// Reads the host policy; the per-machine limits it does not set follow the host. Logs the
+    /// limits in force and where each comes from; a policy file that is wrong stops the broker.
+    static func loadPolicy(path: String, layout: StorageLayout, logger: Logger) throws -> HostPolicy {
+        var host: HostCapacity?
+        do {
+            host = try HostCapacity(reading: HostHardware(), imageDirectory: layout.imageDirectory)
+        } catch {
+            logger.warning("cannot read the host's resources; limits the policy does not set are the largest a spec may ask", metadata: ["error": "\(error)"])
+        }
+        let hostPolicy: HostPolicy
+        do {
+            hostPolicy = try HostPolicy.load(path: path, host: host)
+        } catch {
+            logger.critical("host policy refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let file = FileManager.default.fileExists(atPath: path) ? path : "none at \(path)"
+        let otherwise = host == nil ? "set in \(path), or the largest a spec may ask" : "set in \(path)"
+        var metadata: Logger.Metadata = ["policy file": "\(file)"]
+        for (setting, value) in hostPolicy.limitsInForce(otherwise: otherwise) { metadata[setting] = "\(value)" }
+        logger.info("per-machine limits in force", metadata: metadata)
+        return hostPolicy
     }
 
     /// The record that opens a run whose audit log was found damaged.

@@ -23,7 +23,14 @@ final class MatrixBroker: @unchecked Sendable {
     }
 
     /// Sets up the team users, writes the node and policy, and starts the broker.
-    init(stack: Stack, name: String, operations: [String], auditDirectory: String? = nil, policy: String? = nil) throws {
+    ///
+    /// - Parameters:
+    ///   - policy: the policy file's text; nil for the two teams' groups, `""` for no file at all.
+    ///   - libvirtUri: another libvirt than the test-driver node, such as `qemu:///system`.
+    init(
+        stack: Stack, name: String, operations: [String], auditDirectory: String? = nil, policy: String? = nil,
+        libvirtUri: String? = nil
+    ) throws {
         base = stack.base + "/" + name
         try? run(["/usr/bin/pkill", "-f", base + "/"])
         try? FileManager.default.removeItem(atPath: base)
@@ -38,9 +45,11 @@ final class MatrixBroker: @unchecked Sendable {
         }
         let node = try TestDriverNode.write(TestDriverNode.xml(domains: domains), in: base)
         let policyPath = base + "/policy.yaml"
-        try (policy ?? "groups: {\(Self.teamA): {}, \(Self.teamB): {}}\n").write(toFile: policyPath, atomically: true, encoding: .utf8)
+        if policy != "" {
+            try (policy ?? "groups: {\(Self.teamA): {}, \(Self.teamB): {}}\n").write(toFile: policyPath, atomically: true, encoding: .utf8)
+        }
         try spawn([
-            stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", "test://" + node,
+            stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", libvirtUri ?? "test://" + node,
             "--audit-log", (auditDirectory ?? base + "/log") + "/audit.jsonl", "--state-dir", base + "/state",
             "--console-dir", base + "/console", "--pool", "hv-it-\(name)", "--policy", policyPath,
         ], log: base + "/broker.log")
@@ -50,6 +59,11 @@ final class MatrixBroker: @unchecked Sendable {
         chmod(socket, 0o666)
         chmod(uploadSocket, 0o666)
         try run(["/bin/chmod", "-R", "a+rX", base])
+    }
+
+    /// Runs `hv` as a user against this broker.
+    func hv(_ stack: Stack, _ arguments: [String], as user: String) throws -> Output {
+        try run([stack.bin + "/hv"] + arguments, as: user, environment: ["HV_SOCKET": socket])
     }
 
     /// The team users, made once per run.

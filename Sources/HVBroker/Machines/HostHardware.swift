@@ -1,8 +1,9 @@
 import Foundation
 import HVProtocol
 
-/// What the host has to give machines, read from `/sys` and `/proc`: online CPUs, reserved
-/// hugepages, PCI devices with their IOMMU groups, and plugged-in USB devices.
+/// What the host has to give machines, read from `/sys` and `/proc`: online CPUs, memory,
+/// reserved hugepages, free disk space, PCI devices with their IOMMU groups, and plugged-in USB
+/// devices.
 ///
 /// `root` is `/` on a real host; tests point it at a directory laid out the same way.
 public struct HostHardware: Sendable {
@@ -23,17 +24,33 @@ public struct HostHardware: Sendable {
 
     /// The default hugepage size and how many such pages the host reserves (`/proc/meminfo`).
     public func hugepages() -> (pageSize: ByteSize, total: UInt64)? {
-        guard let text = read(root + "/proc/meminfo") else { return nil }
-        var size: UInt64?
-        var total: UInt64?
-        for line in text.split(separator: "\n") {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == ":" })
-            guard fields.count >= 2 else { continue }
-            if fields[0] == "Hugepagesize", let kib = UInt64(fields[1]) { size = kib * 1024 }
-            if fields[0] == "HugePages_Total" { total = UInt64(fields[1]) }
-        }
-        guard let size, let total else { return nil }
+        guard let memory = memoryInfo(), let size = memory["Hugepagesize"], let total = memory["HugePages_Total"] else { return nil }
         return (ByteSize(bytes: size), total)
+    }
+
+    /// `/proc/meminfo` by field name: sizes in bytes (`MemTotal`, `MemAvailable`, `Hugepagesize`),
+    /// page counts as they are (`HugePages_Total`, `HugePages_Free`); nil when it can't be read.
+    public func memoryInfo() -> [String: UInt64]? {
+        guard let text = read(root + "/proc/meminfo") else { return nil }
+        var fields: [String: UInt64] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == ":" })
+            guard parts.count >= 2, let value = UInt64(parts[1]) else { continue }
+            fields[String(parts[0])] = parts.count >= 3 && parts[2] == "kB" ? value * 1024 : value
+        }
+        return fields
+    }
+
+    /// The space left for files on the file system holding `directory` (or its nearest existing
+    /// parent); nil when statvfs fails.
+    public func freeSpace(at directory: String) -> ByteSize? {
+        var path = root + directory
+        var info = statvfs()
+        while statvfs(path, &info) != 0 {
+            guard errno == ENOENT, path.count > 1, path != root else { return nil }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        return ByteSize(bytes: UInt64(info.f_bavail) * UInt64(info.f_frsize))
     }
 
     /// A PCI device as the kernel lists it.

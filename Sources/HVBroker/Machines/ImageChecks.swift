@@ -10,7 +10,7 @@ extension LibvirtHypervisor {
     /// Probes a template image with its format stated (never guessed) and refuses one that has a
     /// backing file or an external data file: such an image could make a guest read other host files.
     func probeTemplate(path: String) throws -> ImageInfo {
-        let probe = ImageProbe(runner: ProcessRunner(logger: logger))
+        let probe = ImageProbe(runner: processRunner)
         do {
             let info = try probe.probe(path: path, format: .qcow2)
             try ImagePolicy(maximumVirtualSize: 16 << 40).checkImported(info)

@@ -5,10 +5,14 @@ import Yams
 /// The administrator's rules for what operators may ask of this host, read from
 /// `/etc/hypernixos/policy.yaml` (root-owned; the broker's `--policy` option).
 ///
-/// A missing file means the defaults: per-machine limits equal to what a spec may ask anyway, no
-/// group quotas, no bridges, only the broker's own pool, and the `default` network.
+/// A missing file means the defaults: per-machine limits that follow the host (`HostCapacity`), no
+/// group quotas, no bridges, only the broker's own pool, and the `default` network. A limit the
+/// file does not set follows the host too.
 public struct HostPolicy: Codable, Sendable, Hashable {
     public var limits: Limits
+    /// The per-machine limits that follow the host rather than the file, by setting
+    /// (`limits.memory`), with why they are what they are; not part of the file.
+    public var hostDerived: [String: String] = [:]
     /// Quotas per operator group, by group name. A caller in several listed groups is charged to
     /// the first of them in alphabetical order.
     public var groups: [String: GroupQuota]
@@ -48,7 +52,8 @@ public struct HostPolicy: Codable, Sendable, Hashable {
         iso = try container.decodeIfPresent(IsoPolicy.self, forKey: .iso) ?? defaults.iso
     }
 
-    /// The largest machine anyone may define here.
+    /// The largest machine anyone may define here. The plain initializer's defaults are the
+    /// largest a spec may ask at all; `HostCapacity.limits` gives the host's.
     public struct Limits: Codable, Sendable, Hashable {
         public var vcpus: Int
         public var memory: ByteSize
@@ -114,26 +119,29 @@ public struct HostPolicy: Codable, Sendable, Hashable {
 extension HostPolicy {
     /// Reads the policy file; a missing file gives the defaults, anything unreadable or invalid is
     /// an error that names the file and the field, so the broker refuses to start on a typo.
-    public static func load(path: String) throws(PolicyError) -> HostPolicy {
-        guard FileManager.default.fileExists(atPath: path) else { return HostPolicy() }
+    ///
+    /// - Parameter host: what the host can give one machine; the per-machine limits the file does
+    ///   not set follow it. Without it they are the largest a spec may ask.
+    public static func load(path: String, host: HostCapacity? = nil) throws(PolicyError) -> HostPolicy {
+        guard FileManager.default.fileExists(atPath: path) else { return HostPolicy().following(host, except: []) }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw PolicyError(path: path, field: "", reason: "cannot be read: \(error.localizedDescription)")
         }
-        return try parse(text, path: path)
+        return try parse(text, path: path, host: host)
     }
 
     /// Parses policy YAML; unknown fields are refused (a misspelt limit must not silently vanish).
-    public static func parse(_ text: String, path: String = "policy.yaml") throws(PolicyError) -> HostPolicy {
+    public static func parse(_ text: String, path: String = "policy.yaml", host: HostCapacity? = nil) throws(PolicyError) -> HostPolicy {
         let loaded: Any?
         do {
             loaded = try Yams.load(yaml: text)
         } catch {
             throw PolicyError(path: path, field: "", reason: "is not valid YAML: \(error)")
         }
-        guard let loaded else { return HostPolicy() }
+        guard let loaded else { return HostPolicy().following(host, except: []) }
         guard case .object(let object)? = JSONValue(yaml: loaded) else {
             throw PolicyError(path: path, field: "", reason: "must be a mapping of settings (limits, groups, bridges, pools, default_network, iso)")
         }
@@ -144,7 +152,38 @@ extension HostPolicy {
             throw PolicyError(path: path, field: error.details["parameter"] ?? "", reason: error.reason)
         }
         try policy.validate(path: path)
+        guard case .object(let limits)? = object["limits"] else { return policy.following(host, except: []) }
+        return policy.following(host, except: Set(limits.keys))
+    }
+
+    /// This policy with the per-machine limits not in `written` (`vcpus`, `memory`, `disk`) taken
+    /// from the host.
+    func following(_ host: HostCapacity?, except written: Set<String>) -> HostPolicy {
+        guard let host else { return self }
+        var policy = self
+        let derived = host.limits
+        let reasons = host.reasons
+        func follow<Value>(_ name: String, _ limit: WritableKeyPath<Limits, Value>) {
+            guard !written.contains(name) else { return }
+            policy.limits[keyPath: limit] = derived[keyPath: limit]
+            policy.hostDerived["limits." + name] = reasons["limits." + name]
+        }
+        follow("vcpus", \.vcpus)
+        follow("memory", \.memory)
+        follow("disk", \.disk)
         return policy
+    }
+
+    /// The per-machine limits in force and where each comes from, by setting, for the broker's
+    /// start-up log: `21.5 GiB (the host's 24 GiB of memory less 2.4 GiB kept for the host)`;
+    /// `otherwise` says where the limits that do not follow the host come from.
+    public func limitsInForce(otherwise: String) -> [String: String] {
+        [
+            ("limits.vcpus", limits.vcpus == 1 ? "1 vCPU" : "\(limits.vcpus) vCPUs"), ("limits.memory", limits.memory.readable),
+            ("limits.disk", limits.disk.readable),
+        ].reduce(into: [:]) { summary, entry in
+            summary[entry.0] = "\(entry.1) (\(hostDerived[entry.0] ?? otherwise))"
+        }
     }
 
     func validate(path: String) throws(PolicyError) {

@@ -40,16 +40,16 @@ extension HostPolicy {
     /// Refuses a machine larger than the per-machine limits, naming the limit.
     public func checkMachine(_ machine: Usage) throws(HVError) {
         if machine.vcpus > limits.vcpus {
-            throw Self.overLimit("limits.vcpus", "a machine may have at most \(limits.vcpus) vCPUs; this one asks for \(machine.vcpus)", field: "vcpus")
+            throw overMachineLimit("limits.vcpus", "a machine may have at most \(limits.vcpus) vCPUs; this one asks for \(machine.vcpus)", field: "vcpus")
         }
         if machine.memory > limits.memory {
-            throw Self.overLimit(
+            throw overMachineLimit(
                 "limits.memory", "a machine may have at most \(limits.memory.readable) of memory; this one asks for \(machine.memory.readable)",
                 field: "memory"
             )
         }
         if machine.disk > limits.disk {
-            throw Self.overLimit(
+            throw overMachineLimit(
                 "limits.disk", "a machine's disks may add up to at most \(limits.disk.readable); these add up to \(machine.disk.readable)",
                 field: "disks"
             )
@@ -87,6 +87,16 @@ extension HostPolicy {
                 field: name
             )
         }
+    }
+
+    /// Over a per-machine limit; one that follows the host says so, and what it follows.
+    func overMachineLimit(_ setting: String, _ reason: String, field: String) -> HVError {
+        var error = Self.overLimit(setting, reason, field: field)
+        if let host = hostDerived[setting] {
+            error.fix = "ask for less: this host allows no more (\(host)); an administrator who wants to allow more "
+                + "can set \(setting) in the broker's policy file (docs/POLICY.md)"
+        }
+        return error
     }
 
     static func overLimit(_ setting: String, _ reason: String, field: String) -> HVError {

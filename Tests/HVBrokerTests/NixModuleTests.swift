@@ -1,0 +1,243 @@
+import Foundation
+import HVTestSupport
+import Testing
+
+/// `nix/module.nix` evaluated with nixpkgs' module system (`lib.evalModules`, from
+/// `../shared/nixpkgs-lib.tar.gz`) and Debian's `nix-instantiate`: its options and types, and the
+/// units it makes compared with `systemd/` in what matters (command lines, sandboxing, sockets).
+@Suite(
+    .enabled(if: NixEvaluation.nixInstantiate != nil, "nix-instantiate is not installed (Debian's nix-bin; scripts/install-deps.sh installs it)"),
+    .enabled(if: FileManager.default.fileExists(atPath: NixEvaluation.tarball), "../shared/nixpkgs-lib.tar.gz (nixpkgs' lib) is absent")
+)
+struct NixModuleTests {
+    static let store = "/nix/store/00000000000000000000000000000000-"
+    static let package = store + "hyper-nixos"
+    static let enabled = """
+        {
+          services.hypernixos.enable = true;
+          services.hypernixos.monitor.enable = true;
+          services.hypernixos.package = { type = "derivation"; name = "hyper-nixos"; outPath = "\(package)"; };
+        }
+        """
+
+    @Test func optionsHaveTheirTypesAndDefaults() throws {
+        let options = try NixEvaluation.evaluate(Self.enabled)["options"] as? [String: Any] ?? [:]
+        func option(_ path: String) -> [String: Any] {
+            path.split(separator: ".").reduce(options as Any?) { ($0 as? [String: Any])?[String($1)] } as? [String: Any] ?? [:]
+        }
+        #expect(option("enable")["type"] as? String == "bool")
+        #expect(option("libvirtUri")["type"] as? String == "str")
+        #expect(option("libvirtUri")["default"] as? String == "qemu:///system")
+        #expect(option("idleExitSeconds")["type"] as? String == "unsignedInt")
+        #expect(option("idleExitSeconds")["default"] as? Int == 300)
+        #expect(option("autostartGroupDelay")["description"] as? String == "integer between 0 and 600 (both inclusive)")
+        #expect(option("package")["type"] as? String == "package")
+        #expect(option("monitor.metricsTokenFile")["default"] as? String == "/etc/hypervisor/metrics.token")
+        for (tool, path) in [
+            ("qemu-img", "qemu-utils/bin/qemu-img"), ("prlimit", "util-linux-bin/bin/prlimit"), ("gpgv", "gnupg/bin/gpgv"),
+            ("xorriso", "xorriso/bin/xorriso"),
+        ] {
+            #expect(option("tools.\(tool)")["type"] as? String == "strMatching \"/.+\"", "\(tool)")
+            #expect(option("tools.\(tool)")["default"] as? String == Self.store + path, "\(tool): a store path, not a search")
+        }
+    }
+
+    @Test func theBrokerUnitMatchesTheShippedOneAndGetsItsPrograms() throws {
+        let evaluated = try NixEvaluation.evaluate(Self.enabled)
+        let module = try Self.unit(evaluated, "services", "hv-broker")
+        let shipped = try UnitFile(path: NixEvaluation.root + "/systemd/hv-broker.service")
+
+        let command = try Self.command(module)
+        #expect(command.arguments == shipped.arguments("ExecStart"), "the shipped unit's command line, with the package's path")
+        #expect(command.tools == [
+            "gpgv=\(Self.store)gnupg/bin/gpgv", "prlimit=\(Self.store)util-linux-bin/bin/prlimit",
+            "qemu-img=\(Self.store)qemu-utils/bin/qemu-img", "xorriso=\(Self.store)xorriso/bin/xorriso",
+        ])
+        Self.expectSameSettings(module["Service"], shipped.sections["Service"], except: ["ExecStart"], unit: "hv-broker.service")
+        Self.expectSameDependencies(module, shipped, unit: "hv-broker.service")
+        #expect(module["Install"]?.isEmpty ?? true, "socket-activated: nothing wants the service itself")
+        #expect(evaluated["failedAssertions"] as? [String] == [])
+    }
+
+    @Test func theSocketsMatchTheShippedOnes() throws {
+        let module = try Self.unit(try NixEvaluation.evaluate(Self.enabled), "sockets", "hv-broker")
+        let shipped = try UnitFile(path: NixEvaluation.root + "/systemd/hv-broker.socket")
+        #expect(module["Socket"]?["ListenStream"] == ["/run/hypervisor/broker.sock", "/run/hypervisor/upload.sock"])
+        #expect(module["Socket"]?["SocketMode"] == ["0666"])
+        Self.expectSameSettings(module["Socket"], shipped.sections["Socket"], except: [], unit: "hv-broker.socket")
+        Self.expectSameSettings(module["Install"], shipped.sections["Install"], except: [], unit: "hv-broker.socket")
+    }
+
+    @Test(arguments: [("hv-monitor", "hv-monitor.service"), ("hypernixos-autostart", "hypernixos-autostart.service")])
+    func theOtherUnitsMatchTheShippedOnes(service: String, file: String) throws {
+        let module = try Self.unit(try NixEvaluation.evaluate(Self.enabled), "services", service)
+        let shipped = try UnitFile(path: NixEvaluation.root + "/systemd/" + file)
+        #expect(try Self.command(module).arguments == shipped.arguments("ExecStart"), "\(file)")
+        Self.expectSameSettings(module["Service"], shipped.sections["Service"], except: ["ExecStart"], unit: file)
+        Self.expectSameDependencies(module, shipped, unit: file)
+        Self.expectSameSettings(module["Install"], shipped.sections["Install"], except: [], unit: file)
+    }
+
+    @Test func settingsReachTheCommandLine() throws {
+        let evaluated = try NixEvaluation.evaluate(
+            """
+            {
+              services.hypernixos.enable = true;
+              services.hypernixos.libvirtUri = "qemu:///session";
+              services.hypernixos.idleExitSeconds = 0;
+              services.hypernixos.tools.qemu-img = "/opt/qemu/bin/qemu-img";
+            }
+            """
+        )
+        let command = try Self.command(try Self.unit(evaluated, "services", "hv-broker"))
+        #expect(Array(command.arguments.dropFirst()) == ["--libvirt-uri", "qemu:///session", "--idle-exit", "0"])
+        #expect(command.tools.contains("qemu-img=/opt/qemu/bin/qemu-img"))
+        #expect((evaluated["etc"] as? [String: String])?["hypernixos/policy.yaml"] != nil, "the broker's policy file")
+    }
+
+    @Test(arguments: [
+        ("services.hypernixos.tools.gpgv = \"gpgv\";", "string matching the pattern /.+"),
+        ("services.hypernixos.idleExitSeconds = -1;", "unsigned integer"),
+        ("services.hypernixos.autostartGroupDelay = 601;", "between 0 and 600"),
+        ("services.hypernixos.toolz = { };", "toolz"),
+    ])
+    func wrongSettingsFailTheEvaluation(setting: String, message: String) throws {
+        let error = #expect(throws: NixEvaluation.Failure.self) {
+            try NixEvaluation.evaluate("{ services.hypernixos.enable = true; \(setting) }")
+        }
+        #expect(error?.stderr.contains(message) == true, "\(String(describing: error))")
+    }
+
+    // MARK: Comparing
+
+    /// One rendered unit from the evaluation: section → setting → values.
+    static func unit(_ evaluated: [String: Any], _ kind: String, _ name: String) throws -> [String: [String: [String]]] {
+        let units = evaluated[kind] as? [String: Any]
+        return try #require(units?[name] as? [String: Any]).compactMapValues { $0 as? [String: [String]] }
+    }
+
+    /// ExecStart's arguments as systemd reads them, with the package's `bin/` as `/usr/bin/`, and
+    /// the `--tool` values apart.
+    static func command(_ unit: [String: [String: [String]]]) throws -> (arguments: [String], tools: [String]) {
+        let line = try #require(unit["Service"]?["ExecStart"]?.first)
+        var arguments = try SystemdCommandLine.split(line)
+        arguments[0] = arguments[0].replacingOccurrences(of: package + "/bin/", with: "/usr/bin/")
+        var tools: [String] = []
+        while let index = arguments.firstIndex(of: "--tool"), index + 1 < arguments.count {
+            tools.append(arguments[index + 1])
+            arguments.removeSubrange(index...(index + 1))
+        }
+        return (arguments, tools)
+    }
+
+    /// Every setting of a section in both, with the same values (booleans as booleans, lists
+    /// split at white space).
+    static func expectSameSettings(_ module: [String: [String]]?, _ shipped: [String: [String]]?, except: Set<String>, unit: String) {
+        let module = (module ?? [:]).filter { !except.contains($0.key) }
+        let shipped = (shipped ?? [:]).filter { !except.contains($0.key) }
+        #expect(Set(module.keys) == Set(shipped.keys), "\(unit): the same settings")
+        for (key, values) in shipped {
+            #expect(UnitFile.tokens(module[key] ?? []) == UnitFile.tokens(values), "\(unit): \(key)")
+        }
+    }
+
+    /// Requires=, Wants= and After= name the same units (the NixOS-only token service aside).
+    static func expectSameDependencies(_ module: [String: [String: [String]]], _ shipped: UnitFile, unit: String) {
+        for key in ["Requires", "Wants", "After"] {
+            let nixos = Set(UnitFile.tokens(module["Unit"]?[key] ?? [])).subtracting(["hv-monitor-token.service"])
+            #expect(nixos == Set(UnitFile.tokens(shipped.sections["Unit"]?[key] ?? [])), "\(unit): \(key)")
+        }
+    }
+}
+
+/// `nix-instantiate` over `Tests/Fixtures/nix/evaluate-module.nix`, with nixpkgs' lib unpacked once
+/// per run into a temporary directory.
+enum NixEvaluation {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    /// Beside the project on every machine, CI's included.
+    static let tarball = URL(fileURLWithPath: root + "/../shared/nixpkgs-lib.tar.gz").standardizedFileURL.path
+
+    static let nixInstantiate: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { $0 + "/nix-instantiate" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static let lib: Result<String, any Error> = Result {
+        let directory = try TemporaryDirectory("hv-nixpkgs-lib")
+        let unpacked = try run(["tar", "-xzf", tarball, "-C", directory.path])
+        guard unpacked.status == 0 else { throw SetupError("cannot unpack \(tarball): \(unpacked)") }
+        return directory.path + "/lib"
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var stderr: String
+        var description: String { "nix-instantiate failed: \(stderr)" }
+    }
+
+    /// Evaluates the module with `settings` (a Nix attribute set, as in configuration.nix).
+    static func evaluate(_ settings: String) throws -> [String: Any] {
+        let output = try run([
+            try #require(nixInstantiate), "--eval", "--strict", "--json", root + "/Tests/Fixtures/nix/evaluate-module.nix",
+            "--arg", "lib", "import \(try lib.get())", "--arg", "module", root + "/nix/module.nix", "--arg", "settings", settings,
+        ])
+        guard output.status == 0 else { throw Failure(stderr: output.stderr) }
+        return try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    }
+}
+
+/// A systemd unit file: section → setting → its values, one per line it is set on.
+struct UnitFile {
+    var sections: [String: [String: [String]]] = [:]
+
+    init(path: String) throws {
+        var section = ""
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty || text.hasPrefix("#") || text.hasPrefix(";") { continue }
+            if text.hasPrefix("[") {
+                section = String(text.dropFirst().dropLast())
+            } else if let equals = text.firstIndex(of: "=") {
+                let key = text[..<equals].trimmingCharacters(in: .whitespaces)
+                sections[section, default: [:]][key, default: []].append(text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+
+    /// The words of a command-line setting (the shipped units quote nothing).
+    func arguments(_ key: String) -> [String] {
+        sections["Service"]?[key]?.first?.split(separator: " ").map(String.init) ?? []
+    }
+
+    /// Values as words, with systemd's booleans in one spelling.
+    static func tokens(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(whereSeparator: \.isWhitespace).map(String.init) }.map { word in
+            switch word {
+            case "yes", "true", "on": "true"
+            case "no", "false", "off": "false"
+            default: word
+            }
+        }
+    }
+}
+
+/// Reads a command line NixOS wrote with `utils.escapeSystemdExecArgs`: each argument a JSON string
+/// with `%` and `$` doubled.
+enum SystemdCommandLine {
+    static func split(_ line: String) throws -> [String] {
+        var arguments: [String] = []
+        var rest = Substring(line)
+        while let start = rest.firstIndex(of: "\"") {
+            var index = rest.index(after: start)
+            while index < rest.endIndex, rest[index] != "\"" {
+                index = rest.index(index, offsetBy: rest[index] == "\\" ? 2 : 1, limitedBy: rest.endIndex) ?? rest.endIndex
+            }
+            guard index < rest.endIndex else { throw SetupError("unterminated argument in \(line)") }
+            let quoted = String(rest[start...index])
+            let decoded = try JSONDecoder().decode(String.self, from: Data(quoted.utf8))
+            arguments.append(decoded.replacingOccurrences(of: "%%", with: "%").replacingOccurrences(of: "$$", with: "$"))
+            rest = rest[rest.index(after: index)...]
+        }
+        return arguments
+    }
+}
