@@ -95,11 +95,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // A Varlink server on a Unix socket: framing, limits, peer credentials and polkit checks,
-        // shared by the root broker and the unprivileged monitor.
+        // shared by the root broker and the unprivileged monitor, with the options for its limits.
         .target(
             name: "HVServer",
             dependencies: [
                 "HVProtocol", "HVPolkit", "CHVShims", "CHVFDPassing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

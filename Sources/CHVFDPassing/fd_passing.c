@@ -42,9 +42,16 @@ ssize_t hv_receive_with_descriptors(
         char buffer[CMSG_SPACE(sizeof(int) * HV_FD_RECEIVE_CAPACITY)];
     } control;
     memset(&control, 0, sizeof control);
+    if (capacity < 0) capacity = 0;
+    if (capacity > HV_FD_RECEIVE_CAPACITY) capacity = HV_FD_RECEIVE_CAPACITY;
     struct iovec iov = {.iov_base = data, .iov_len = length};
-    struct msghdr message = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer, .msg_controllen = sizeof control.buffer};
+    struct msghdr message = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (capacity > 0) {
+        // Room for exactly `capacity` descriptors: the kernel installs no more than that and
+        // releases the rest itself (MSG_CTRUNC), so they never enter this process.
+        message.msg_control = control.buffer;
+        message.msg_controllen = CMSG_LEN(sizeof(int) * (size_t)capacity);
+    }
     ssize_t received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
     if (received < 0) return -1;
     if (message.msg_flags & MSG_CTRUNC) *truncated = 1;

@@ -22,28 +22,32 @@ struct DescriptorConnection: Sendable {
         case abandoned
     }
 
-    /// The connection with its peer's kernel-vouched credentials; nil (and closed) if the kernel
-    /// would not say who is calling.
-    static func accept(_ socket: Int32) -> DescriptorConnection? {
+    /// The peer's kernel-vouched credentials (SO_PEERCRED), read before anything else; nil if the
+    /// kernel would not say who is calling.
+    static func credentials(of socket: Int32) -> hv_ucred? {
         var credentials = hv_ucred()
         var length = socklen_t(MemoryLayout<hv_ucred>.size)
-        guard getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else {
-            Glibc.close(socket)
-            return nil
-        }
-        return DescriptorConnection(
-            socket: socket, peer: Peer(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
-        )
+        guard getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        return credentials
     }
 
-    /// Reads one NUL-terminated call and the descriptors that come with it, all within `timeout`.
+    /// The connection with its peer, completed from /proc.
+    init(socket: Int32, credentials: hv_ucred) {
+        self.socket = socket
+        self.peer = Peer(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
+    }
+
+    /// Reads one NUL-terminated call and the descriptor that comes with it, all within `timeout`.
+    ///
+    /// The connection never holds more than one passed descriptor: each read makes room for one
+    /// while none is held and for none after that, so the kernel itself releases any further
+    /// descriptor without installing it here. A second descriptor, in the same message or a later
+    /// one, refuses the call at once and closes the one held.
     func receive(maximumMessageSize: Int, timeout: Duration, wake: WakePipe) -> Received {
         var message: [UInt8] = []
-        var descriptors: [Int32] = []
-        var descriptorCount = 0
-        var truncated = false
+        var descriptor: Int32?
         func refuse(_ error: HVError) -> Received {
-            descriptors.forEach { Glibc.close($0) }
+            if let descriptor { Glibc.close(descriptor) }
             return .refused(error)
         }
         let deadline = ContinuousClock.now + timeout
@@ -58,26 +62,28 @@ struct DescriptorConnection: Sendable {
             }
             switch wake.poll(socket, milliseconds: Self.milliseconds(remaining)) {
             case .woken:
-                descriptors.forEach { Glibc.close($0) }
+                if let descriptor { Glibc.close(descriptor) }
                 return .abandoned
             case .timedOut: continue
             case .ready: break
             }
-            var received = [Int32](repeating: -1, count: Int(HV_FD_RECEIVE_CAPACITY))
+            var received: Int32 = -1
             var count: Int32 = 0
             var cut: Int32 = 0
             let bytes = buffer.withUnsafeMutableBytes { raw in
-                hv_receive_with_descriptors(
-                    socket, raw.baseAddress, raw.count, &received, HV_FD_RECEIVE_CAPACITY, &count, &cut
-                )
+                hv_receive_with_descriptors(socket, raw.baseAddress, raw.count, &received, descriptor == nil ? 1 : 0, &count, &cut)
             }
             let code = errno
-            descriptors += received.prefix(min(Int(count), Int(HV_FD_RECEIVE_CAPACITY)))
-            descriptorCount += Int(count)
-            truncated = truncated || cut != 0
+            if count > 0 { descriptor = received }
+            if cut != 0 {
+                return refuse(HVError.invalidParameter(
+                    "descriptor", "the call carried more than one file descriptor; exactly one is accepted",
+                    fix: Self.useHvIsoAdd
+                ))
+            }
             if bytes < 0 && (code == EINTR || code == EAGAIN) { continue }
             guard bytes > 0 else {
-                descriptors.forEach { Glibc.close($0) }
+                if let descriptor { Glibc.close(descriptor) }
                 return .abandoned
             }
             let chunk = buffer[..<bytes]
@@ -91,14 +97,10 @@ struct DescriptorConnection: Sendable {
             }
             if end != nil { break }
         }
-        guard !truncated, descriptorCount == 1, let descriptor = descriptors.first else {
-            let count = truncated ? "more than \(HV_FD_RECEIVE_CAPACITY)" : "\(descriptorCount)"
+        guard let descriptor else {
             return refuse(HVError.invalidParameter(
-                "descriptor",
-                descriptorCount == 0
-                    ? "the call carried no file descriptor; exactly one open file must come with it (SCM_RIGHTS)"
-                    : "the call carried \(count) file descriptors; exactly one is accepted",
-                fix: "use 'hv iso add', which opens the file and passes it along with the call"
+                "descriptor", "the call carried no file descriptor; exactly one open file must come with it (SCM_RIGHTS)",
+                fix: Self.useHvIsoAdd
             ))
         }
         if let problem = Self.checkReadableFile(descriptor) { return refuse(problem) }
@@ -156,6 +158,8 @@ struct DescriptorConnection: Sendable {
         }
         return nil
     }
+
+    static let useHvIsoAdd = "use 'hv iso add', which opens the file and passes it along with the call"
 
     static func protocolError(_ kind: String, _ reason: String, fix: String) -> HVError {
         HVError(.protocolError, reason, fix: fix, details: ["kind": kind])

@@ -12,7 +12,8 @@ public protocol DescriptorHandler: Sendable {
     func handle(_ message: [UInt8], descriptor: Int32, from peer: Peer) async -> [UInt8]
 
     /// Told about a call refused before it reached `handle` (no descriptor or several, one that
-    /// is not a readable regular file, oversized or unfinished input, too many clients).
+    /// is not a readable regular file, oversized or unfinished input, too many clients in all or
+    /// from one user).
     func recordRejected(_ error: HVError, from peer: Peer)
 }
 
@@ -25,6 +26,11 @@ public struct DescriptorServerConfiguration: Sendable {
     public var maximumMessageSize = 64 * 1024
     /// Connections beyond this many at once are told so and closed.
     public var maximumClients = 8
+    /// Connections one user (uid) may hold at once, and so calls under way, since each connection
+    /// carries one call; more are told so and closed before anything, descriptor included, is read.
+    public var maximumClientsPerUser = 2
+    /// Users the per-user limit does not apply to: root by default.
+    public var exemptUsers: Set<UInt32> = [0]
     /// How long a client has to send its whole call, descriptor included, after connecting.
     public var receiveTimeout: Duration = .seconds(10)
     /// How long writing the reply may take before the client is given up.

@@ -1,8 +1,8 @@
+import CHVShims
 import Foundation
 import HVProtocol
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// A small Unix-socket server for Varlink calls that carry one open file descriptor (SCM_RIGHTS),
 /// which the NIO channel of the main socket cannot receive: `hv iso add` hands the broker the file
@@ -17,7 +17,7 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
     let handler: Handler
     let name: String
     let logger: Logger
-    private let activeClients = Atomic<Int>(0)
+    private let limits: UserLimits
 
     /// - Parameter name: how log lines and error messages name this server, e.g. `broker upload`.
     public init(name: String, configuration: DescriptorServerConfiguration, handler: Handler, logger: Logger) {
@@ -25,6 +25,11 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
+        // One call a connection: a user's calls under way never outnumber its connections.
+        self.limits = UserLimits(
+            maximumClients: configuration.maximumClients, maximumClientsPerUser: configuration.maximumClientsPerUser,
+            maximumCallsPerUser: configuration.maximumClientsPerUser, exemptUsers: configuration.exemptUsers
+        )
     }
 
     public func run() async throws {
@@ -39,7 +44,7 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
             wake.close()
         }
         logger.info("\(name) listening", metadata: ["listener": "\(configuration.listener)"])
-        let (connections, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let (connections, continuation) = AsyncStream.makeStream(of: Admitted.self)
         do {
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
@@ -57,8 +62,8 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
                         continuation.finish()
                         if let failure { throw failure }
                     }
-                    for await socket in connections {
-                        group.addTask { await self.serve(socket, wake: wake) }
+                    for await connection in connections {
+                        group.addTask { await self.serve(connection, wake: wake) }
                     }
                     // Stopping (or cancelled): wake the accept thread and every connection's thread.
                     wake.signal()
@@ -74,38 +79,44 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
         logger.info("\(name) stopped")
     }
 
-    /// On the accept thread: passes the connection on, or tells the client the server is full.
-    private func admit(_ socket: Int32, into continuation: AsyncStream<Int32>.Continuation) {
-        let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
-        guard count <= configuration.maximumClients else {
-            activeClients.wrappingSubtract(1, ordering: .relaxed)
-            guard let connection = DescriptorConnection.accept(socket) else { return }
-            let error = DescriptorConnection.protocolError(
-                "TooManyClients", "the \(name) is serving its limit of \(configuration.maximumClients) clients",
-                fix: "retry shortly"
-            )
+    /// A connection counted against the limits, with its peer's credentials.
+    struct Admitted: Sendable {
+        var socket: Int32
+        var credentials: hv_ucred
+    }
+
+    /// On the accept thread: learns who is calling and passes the connection on, or tells the
+    /// client it is over a limit. Nothing is read from the socket, and so no descriptor is
+    /// received, before the caller's uid is known and admitted.
+    private func admit(_ socket: Int32, into continuation: AsyncStream<Admitted>.Continuation) {
+        guard let credentials = DescriptorConnection.credentials(of: socket) else {
+            close(socket)
+            return
+        }
+        if let refusal = limits.connect(credentials.uid) {
+            let connection = DescriptorConnection(socket: socket, credentials: credentials)
+            let error = refusal.error(server: name, uid: credentials.uid)
             handler.recordRejected(error, from: connection.peer)
             connection.reply(ErrorReply.encode(error), timeout: .seconds(1))
             connection.close()
             return
         }
-        if case .terminated = continuation.yield(socket) {
-            activeClients.wrappingSubtract(1, ordering: .relaxed)
+        if case .terminated = continuation.yield(Admitted(socket: socket, credentials: credentials)) {
+            limits.disconnect(credentials.uid)
             close(socket)
         }
     }
 
-    private func serve(_ socket: Int32, wake: WakePipe) async {
-        defer { activeClients.wrappingSubtract(1, ordering: .relaxed) }
+    private func serve(_ admitted: Admitted, wake: WakePipe) async {
+        defer { limits.disconnect(admitted.credentials.uid) }
         let configuration = configuration
-        let accepted = await DedicatedThread.run { () -> (DescriptorConnection, DescriptorConnection.Received)? in
-            guard let connection = DescriptorConnection.accept(socket) else { return nil }
+        let (connection, received) = await DedicatedThread.run {
+            let connection = DescriptorConnection(socket: admitted.socket, credentials: admitted.credentials)
             let received = connection.receive(
                 maximumMessageSize: configuration.maximumMessageSize, timeout: configuration.receiveTimeout, wake: wake
             )
             return (connection, received)
         }
-        guard let (connection, received) = accepted else { return }
         let reply: [UInt8]
         switch received {
         case .abandoned:

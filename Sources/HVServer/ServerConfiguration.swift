@@ -17,12 +17,31 @@ public struct ServerConfiguration: Sendable {
     public var maximumMessageSize = 1024 * 1024
     /// Connections beyond this many are told so and closed.
     public var maximumClients = 64
+    /// Connections one user (uid) may hold at once; more are told so and closed before anything is
+    /// read from them. Users in `exemptUsers` are held only to `maximumClients`.
+    public var maximumClientsPerUser = 16
+    /// Calls of one user answered at once; further calls of that user wait their turn. A call
+    /// counts until its first reply, so a stream that waits for events holds no place.
+    public var maximumCallsPerUser = 4
+    /// Users the per-user limits do not apply to: root by default.
+    public var exemptUsers: Set<UInt32> = [0]
     /// How long part of a message may wait for its rest.
     public var readTimeout: TimeAmount = .seconds(10)
+    /// How long a connection may stay open between messages, with nothing under way; a stream
+    /// being sent is not idle.
+    public var idleTimeout: TimeAmount = .seconds(60)
     /// Exit after this long without any connection (socket activation); nil to run until stopped.
     public var idleExit: Duration?
 
     public init(listener: Listener) {
         self.listener = listener
+    }
+
+    /// The per-user accounting these limits describe.
+    func userLimits() -> UserLimits {
+        UserLimits(
+            maximumClients: maximumClients, maximumClientsPerUser: maximumClientsPerUser,
+            maximumCallsPerUser: maximumCallsPerUser, exemptUsers: exemptUsers
+        )
     }
 }

@@ -16,7 +16,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     let name: String
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
-    private let activeClients = Atomic<Int>(0)
+    private let limits: UserLimits
     private let lastActivity = Mutex(ContinuousClock.now)
 
     /// - Parameter name: how log lines name this server, e.g. `broker` or `monitor`.
@@ -29,6 +29,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         self.handler = handler
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.limits = configuration.userLimits()
     }
 
     struct Client: Sendable {
@@ -62,11 +63,15 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     private func bind() async throws -> NIOAsyncChannel<Client, Never> {
         let maximumMessageSize = configuration.maximumMessageSize
         let readTimeout = configuration.readTimeout
+        let idleTimeout = configuration.idleTimeout
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Client> = { channel in
             let activity = ConnectionActivity()
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    FramingHandler(maximumMessageSize: maximumMessageSize, readTimeout: readTimeout, activity: activity)
+                    FramingHandler(
+                        maximumMessageSize: maximumMessageSize, readTimeout: readTimeout, idleTimeout: idleTimeout,
+                        activity: activity
+                    )
                 )
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
             }.flatMap { wrapped in
@@ -104,22 +109,21 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         }
     }
 
-    /// Serves one connection. Streaming connections count against `maximumClients` like any other.
+    /// Serves one connection. Streaming connections count against the connection limits like any
+    /// other. The limits are checked on the kernel's uid before any message is read.
     private func serve(_ client: Client) async {
-        let count = activeClients.wrappingAdd(1, ordering: .relaxed).newValue
+        let uid = client.credentials.uid
+        let refusal = limits.connect(uid)
         defer {
-            activeClients.wrappingSubtract(1, ordering: .relaxed)
+            if refusal == nil { limits.disconnect(uid) }
             lastActivity.withLock { $0 = .now }
         }
-        let peer = Peer(uid: client.credentials.uid, gid: client.credentials.gid, pid: client.credentials.pid)
+        let peer = Peer(uid: uid, gid: client.credentials.gid, pid: client.credentials.pid)
         let channel = client.channel.channel
         do {
             try await client.channel.executeThenClose { inbound, outbound in
-                if count > configuration.maximumClients {
-                    try await refuse(
-                        "TooManyClients", "the \(name) is serving its limit of \(configuration.maximumClients) clients",
-                        fix: "retry shortly; close idle connections", peer: peer, outbound: outbound
-                    )
+                if let refusal {
+                    try await refuse(refusal.error(server: name, uid: uid), peer: peer, outbound: outbound)
                     return
                 }
                 // When the client goes away, whatever its connection is doing (waiting for the next
@@ -150,8 +154,15 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
             switch frame {
             case .message(let message):
                 activity.begin()
-                await handler.handle(message, from: peer, send: send)
-                activity.end()
+                defer { activity.end() }
+                // Cancelled while waiting: the client left.
+                guard await limits.startCall(peer.uid) else { return }
+                let place = CallPlace(limits: limits, uid: peer.uid)
+                await handler.handle(message, from: peer) { reply in
+                    place.release()
+                    try await send(reply)
+                }
+                place.release()
             case .tooLarge(let limit):
                 try await refuse(
                     "MessageTooLarge", "the message exceeds the limit of \(limit) bytes; the connection is closed",
@@ -164,6 +175,15 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
                     fix: "terminate every message with a NUL byte", peer: peer, outbound: outbound
                 )
                 return
+            case .idle(let seconds):
+                // Told, not audited: no request was refused.
+                let error = HVError(
+                    .protocolError, "no message came for \(seconds) s; the connection is closed",
+                    fix: "connect again for the next call", details: ["kind": "IdleTimeout"]
+                )
+                logger.debug("idle connection closed", metadata: ["pid": "\(peer.pid)", "uid": "\(peer.uid)"])
+                try await outbound.write(Self.frame(Self.encode(error)))
+                return
             }
         }
     }
@@ -172,7 +192,10 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     private func refuse(
         _ kind: String, _ reason: String, fix: String, peer: Peer, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) async throws {
-        let error = HVError(.protocolError, reason, fix: fix, details: ["kind": kind])
+        try await refuse(HVError(.protocolError, reason, fix: fix, details: ["kind": kind]), peer: peer, outbound: outbound)
+    }
+
+    private func refuse(_ error: HVError, peer: Peer, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         handler.recordRejected(error, from: peer)
         try await outbound.write(Self.frame(Self.encode(error)))
     }
@@ -197,11 +220,29 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
             // Cancelled when the server stops for another reason: a normal end, not a failure.
             guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             let quietFor = ContinuousClock.now - lastActivity.withLock { $0 }
-            if activeClients.load(ordering: .relaxed) == 0, quietFor >= idle {
+            if limits.connections == 0, quietFor >= idle {
                 logger.info("idle, exiting", metadata: ["idleSeconds": "\(idle.components.seconds)"])
                 try? await server.close()
                 return
             }
         }
+    }
+}
+
+/// One call's place among its user's calls under way, given up exactly once: at the first reply
+/// or when the call ends, whichever comes first.
+private final class CallPlace: Sendable {
+    private let limits: UserLimits
+    private let uid: UInt32
+    private let released = Atomic<Bool>(false)
+
+    init(limits: UserLimits, uid: UInt32) {
+        self.limits = limits
+        self.uid = uid
+    }
+
+    func release() {
+        guard !released.exchange(true, ordering: .relaxed) else { return }
+        limits.finishCall(uid)
     }
 }

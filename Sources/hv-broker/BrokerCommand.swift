@@ -27,9 +27,10 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Directory for the machines' serial console logs.") var consoleDir = "/var/log/hypervisor/console"
     @Option(help: "The libvirt storage pool (a directory pool over DIR/images) the broker manages.") var pool = "hypervisor-images"
     @Option(help: "Exit after this many seconds without clients (0: never).") var idleExit = 0
-    @Option(help: "Most clients served at once.") var maxClients = 64
-    @Option(help: "Largest message a client may send, in bytes.") var maxMessageBytes = 1024 * 1024
-    @Option(help: "Seconds a half-sent message may wait for its end.") var readTimeout = 10
+    @OptionGroup(title: "Limits of the broker socket") var limits: ServerLimitOptions
+    @Option(help: "Most clients of the upload socket served at once.") var maxUploads = Self.uploadDefaults.maximumClients
+    @Option(help: "Most connections to the upload socket one user (other than root and --exempt-user) may hold at once.")
+    var maxUploadsPerUser = Self.uploadDefaults.maximumClientsPerUser
     @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
     @Option(
         help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
@@ -44,9 +45,11 @@ struct BrokerCommand: AsyncParsableCommand {
     )
     var tools: [String] = []
 
+    private static let uploadDefaults = DescriptorServerConfiguration(listener: .path(""))
+
     func validate() throws {
-        guard maxClients > 0, maxMessageBytes >= 1024, readTimeout > 0, idleExit >= 0, workerThreads > 0 else {
-            throw ValidationError("limits must be positive (--max-message-bytes at least 1024)")
+        guard maxUploads > 0, maxUploadsPerUser > 0, idleExit >= 0, workerThreads > 0 else {
+            throw ValidationError("--max-uploads, --max-uploads-per-user and --worker-threads must be positive")
         }
     }
 
@@ -89,15 +92,15 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
         var configuration = ServerConfiguration(listener: listeners.broker)
-        configuration.maximumClients = maxClients
-        configuration.maximumMessageSize = maxMessageBytes
-        configuration.readTimeout = .seconds(Int64(readTimeout))
+        try limits.apply(to: &configuration)
         configuration.idleExit = idleExit > 0 ? .seconds(idleExit) : nil
+        var uploadConfiguration = DescriptorServerConfiguration(listener: listeners.upload)
+        uploadConfiguration.maximumClients = maxUploads
+        uploadConfiguration.maximumClientsPerUser = maxUploadsPerUser
+        uploadConfiguration.exemptUsers = configuration.exemptUsers
 
         let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: logger)
-        let uploads = DescriptorServer(
-            name: "upload", configuration: DescriptorServerConfiguration(listener: listeners.upload), handler: dispatcher, logger: logger
-        )
+        let uploads = DescriptorServer(name: "upload", configuration: uploadConfiguration, handler: dispatcher, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [

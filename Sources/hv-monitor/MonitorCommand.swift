@@ -31,6 +31,7 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Directory for history.sqlite and alerts.sqlite.") var stateDir: String?
     @Option(help: "Seconds between collections.") var interval: Int?
     @Option(help: "Seconds between health check runs.") var healthInterval: Int?
+    @OptionGroup(title: "Limits of the control socket") var limits: ServerLimitOptions
 
     func run() async throws {
         var logger = Logger(label: "hv-monitor")
@@ -63,8 +64,10 @@ struct MonitorCommand: AsyncParsableCommand {
             monitor: monitor, alerts: alerts, interval: .seconds(settings.intervalSeconds), logger: logger
         )
         let metrics = MetricsServer(configuration: metricsServer, page: page, logger: logger)
+        var controlConfiguration = ServerConfiguration(listener: .path(settings.controlSocket))
+        try limits.apply(to: &controlConfiguration)
         let control = VarlinkServer(
-            name: "monitor control socket", configuration: ServerConfiguration(listener: .path(settings.controlSocket)),
+            name: "monitor control socket", configuration: controlConfiguration,
             handler: ControlDispatcher(
                 backend: MonitorControl(history: history, alerts: alerts),
                 authorizer: PolkitMonitorAuthorizer(checker: PolkitChecker(threadPool: threadPool, logger: logger)),

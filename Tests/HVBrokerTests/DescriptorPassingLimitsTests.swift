@@ -1,9 +1,11 @@
+import CHVFDPassing
 import Foundation
 import HVClient
 import HVProtocol
 import HVServer
 import HVTestSupport
 import Logging
+import Synchronization
 import Testing
 
 /// The upload socket's limits: message size, time to send the call, concurrent clients, and the
@@ -40,6 +42,57 @@ import Testing
             }
             #expect(refused)
         }
+    }
+
+    /// One user may hold only its share of the connections; nothing is read from the rest.
+    @Test func connectionsBeyondTheUserLimitAreRefused() async throws {
+        let holder = Locked<Int32>(-1)
+        defer { close(holder.get()) }
+        try await withDescriptorServer(ReadingHandler(), configure: {
+            $0.maximumClientsPerUser = 1
+            $0.exemptUsers = []
+        }) { path in
+            holder.set(try connectedSocket(path))
+            let second = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: try second.receive())
+            #expect(refused.error == "org.hypernixos.Protocol.TooManyClients")
+            #expect(refused.parameters?["reason"]?.stringValue?.contains("uid \(getuid()) holds its limit of 1") == true)
+        }
+    }
+
+    /// A client that keeps sending descriptors without finishing a call is cut off at the second:
+    /// the server never holds more than one of them, and closes that one with the connection.
+    @Test func aFloodOfDescriptorsIsCutOffAtTheSecond() async throws {
+        let handler = ReadingHandler()
+        try await withDescriptorServer(handler, configure: { $0.receiveTimeout = .seconds(120) }) { path in
+            var pair: [Int32] = [0, 0]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+            defer { close(pair[0]) }
+            let client = try connectedSocket(path)
+            defer { close(client) }
+            var byte: UInt8 = 0x20
+            for _ in 0..<200 {
+                // One byte and one descriptor a message, never the NUL that ends a call.
+                guard hv_send_with_descriptors(client, &byte, 1, [pair[1]], 1) == 1 else { break }
+            }
+            close(pair[1])
+            var reply: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !reply.contains(0) {
+                let count = recv(client, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                reply += buffer[..<count]
+            }
+            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: Array(reply.prefix { $0 != 0 }))
+            #expect(refused.error == "org.varlink.service.InvalidParameter")
+            #expect(refused.parameters?["reason"]?.stringValue?.contains("more than one file descriptor") == true)
+            var entry = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, 10_000)
+            #expect(ready == 1, "every passed copy was closed long before the receive timeout")
+            if ready == 1 { #expect(recv(pair[0], &byte, 1, Int32(MSG_DONTWAIT)) == 0) }
+        }
+        #expect(handler.handled.load(ordering: .relaxed) == 0)
+        #expect(handler.rejected.load(ordering: .relaxed) == 1)
     }
 
     /// Under systemd the server adopts the listening socket it is given.

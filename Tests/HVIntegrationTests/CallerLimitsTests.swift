@@ -1,0 +1,47 @@
+import Foundation
+import HVTestSupport
+import Testing
+
+/// The per-user limits on the real broker, as shipped: a user in no group floods both of its
+/// sockets while a viewer and an operator keep being served, and the broker's open descriptors stay
+/// bounded. The broker runs over a libvirt test-driver node of its own.
+@Suite(.serialized, .enabled(if: Environment.enabled))
+struct CallerLimitsTests {
+    @Test func oneUsersFloodDeniesNobodyElse() throws {
+        let stack = try Stack.shared.get()
+        let broker = try MatrixBroker(stack: stack, name: "limits", operations: [])
+        defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
+        let found = try run(["/usr/bin/pgrep", "-f", "hv-broker --socket " + broker.socket])
+        let pid = try #require(pid_t(found.stdout.split(separator: "\n").first ?? ""), "no broker process: \(found)")
+        let served = { (user: String) throws -> Output in
+            try run([stack.bin + "/hv", "vm", "list"], as: user, environment: ["HV_SOCKET": broker.socket])
+        }
+        #expect(try served(Stack.viewerUser).status == 0)
+        let baseline = openDescriptorCount(pid)
+
+        // Idle connections: the stranger gets its 16 and no more.
+        let held = try HeldConnections(
+            socket: broker.socket, count: 100, as: Stack.strangerUser, call: #"{"method":"org.varlink.service.GetInfo"}"#
+        )
+        defer { held.stop() }
+        #expect(held.served == 16, "\(held.report)")
+        for user in [Stack.viewerUser, MatrixBroker.ownerOperator] {
+            let list = try served(user)
+            #expect(list.status == 0, "\(user) while the stranger holds its connections: \(list)")
+        }
+
+        // Descriptors, as fast as the stranger can send them.
+        let flood = try DescriptorFlood(socket: broker.uploadSocket, as: Stack.strangerUser)
+        defer { flood.stop() }
+        var most = 0
+        for round in 0..<3 {
+            for _ in 0..<50 {
+                most = max(most, openDescriptorCount(pid))
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            let list = try served(round == 1 ? MatrixBroker.ownerOperator : Stack.viewerUser)
+            #expect(list.status == 0, "served during the descriptor flood: \(list)")
+        }
+        #expect(most > 0 && most <= baseline + 64, "the broker had \(baseline) descriptors open before the floods, \(most) at most during them")
+    }
+}
