@@ -9,14 +9,16 @@ struct BulkOptions: ParsableArguments {
     @Option(help: "Every machine with this tag (from its spec).") var tag: String?
     @Flag(help: "Every machine.") var all = false
     @Flag(help: "Don't ask before destructive work on several machines (for scripts).") var yes = false
-    @Option(help: "How many machines to work on at once.") var width = 8
+    @Option(help: "How many machines to work on at once (at most 16, the broker's connections per user).") var width = 8
 
     func validate() throws {
         let ways = (names.isEmpty ? 0 : 1) + (tag == nil ? 0 : 1) + (all ? 1 : 0)
         guard ways == 1 else {
             throw ValidationError("name the machines, or give --tag TAG, or --all (exactly one of them)")
         }
-        guard (1...64).contains(width) else { throw ValidationError("--width must be between 1 and 64") }
+        guard (1...16).contains(width) else {
+            throw ValidationError("--width must be between 1 and 16: the broker serves at most 16 connections per user at once (--max-clients-per-user)")
+        }
     }
 
     var selection: BulkSelection {
