@@ -24,8 +24,9 @@ chmod 1777 "$run_tmp"
 export TMPDIR="$run_tmp"
 
 cleanup() {
-    pkill -f /var/lib/hv-it/ 2>/dev/null || true
-    pkill -f "systemd-socket-activate --listen=/var/lib/hv-it" 2>/dev/null || true
+    # The suite's brokers, monitor and webhook receiver: asked to stop, then made to.
+    pkill -f /var/lib/hv-it/ 2>/dev/null && sleep 1
+    pkill -KILL -f /var/lib/hv-it/ 2>/dev/null || true
     if command -v virsh >/dev/null; then
         for domain in $(virsh -c qemu:///system list --all --name 2>/dev/null | grep '^hv-it-' || true); do
             virsh -c qemu:///system destroy "$domain" >/dev/null 2>&1 || true
