@@ -146,14 +146,24 @@ else
     # No systemd: run the broker itself; it binds the socket (mode 0666, polkit decides).
     # A broker this script started earlier whose binary has since been replaced is stopped first,
     # so the new build answers (the monitor needs the broker's Host.Stats and Host.Health).
-    for old in $(pgrep -fx /usr/local/bin/hv-broker); do
+    # Only a process owned by root whose executable is the installed broker counts: a user's
+    # process that merely calls itself /usr/local/bin/hv-broker does not.
+    brokers() {
+        local pid
+        for pid in $(pgrep -u 0 -x hv-broker); do
+            case "$(readlink "/proc/$pid/exe")" in
+                /usr/local/bin/hv-broker | "/usr/local/bin/hv-broker (deleted)") echo "$pid" ;;
+            esac
+        done
+    }
+    for old in $(brokers); do
         if [ "$(readlink "/proc/$old/exe")" = "/usr/local/bin/hv-broker (deleted)" ]; then
             log "stopping the broker started earlier from a replaced binary (pid $old)"
             kill -TERM "$old"
             for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
         fi
     done
-    if ! pgrep -fx /usr/local/bin/hv-broker >/dev/null; then
+    if [ -z "$(brokers)" ]; then
         log "starting hv-broker (log: /var/log/hypervisor/broker.log)"
         setsid /usr/local/bin/hv-broker >>/var/log/hypervisor/broker.log 2>&1 < /dev/null &
     fi
