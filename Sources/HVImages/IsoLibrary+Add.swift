@@ -93,7 +93,7 @@ extension IsoLibrary {
     }
 
     /// Writes the sidecar atomically: a temporary file, flushed, renamed over the old one.
-    private func writeRecord(_ record: IsoRecord, for name: String, in library: Descriptor) throws(ImageError) {
+    func writeRecord(_ record: IsoRecord, for name: String, in library: Descriptor) throws(ImageError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

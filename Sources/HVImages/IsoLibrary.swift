@@ -32,15 +32,44 @@ public struct IsoLibrary: Sendable {
     }
 
     /// The library's images, sorted by name. Files whose names are not valid image names, and
-    /// anything but regular files, are not entries.
+    /// anything but regular files, are not entries. An image an administrator copied into the
+    /// folder by hand is recorded on first sight (see `recordFound`), so it gets a checksum and a
+    /// date like any other, and a later change to it is detected.
     public func list() throws(ImageError) -> [IsoEntry] {
         let library = try Descriptor.openDirectory(directory)
         var entries: [IsoEntry] = []
         for name in try library.entryNames().sorted() where Self.isEntryName(name) {
             guard let info = try library.entryStatus(name), info.isRegularFile else { continue }
-            entries.append(IsoEntry(name: name, size: UInt64(info.st_size), record: readRecord(name, in: library)))
+            let record = readRecord(name, in: library) ?? recordFound(name, in: library)
+            entries.append(IsoEntry(name: name, size: UInt64(info.st_size), record: record))
         }
         return entries
+    }
+
+    /// Hashes an image that has no record and records it: its SHA-256, its size, the time it was
+    /// last written (when it was copied in) and its owner as the one who added it. Nil when it
+    /// can't be read, or changed while it was hashed.
+    func recordFound(_ name: String, in library: Descriptor) -> IsoRecord? {
+        do throws(ImageError) {
+            let file = try library.openAt(name, O_RDONLY | O_NONBLOCK)
+            let before = try file.status()
+            guard before.isRegularFile else { return nil }
+            let hashed = try hashedCopy(from: file.raw)
+            let after = try file.status()
+            guard hashed.byteCount == UInt64(after.st_size), after.st_mtim.tv_sec == before.st_mtim.tv_sec,
+                after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+            else { return nil }
+            let record = IsoRecord(
+                sha256: hashed.sha256, size: hashed.byteCount, addedAt: Date(timeIntervalSince1970: TimeInterval(after.st_mtim.tv_sec)),
+                addedBy: after.st_uid, source: nil, signatureVerified: false
+            )
+            try writeRecord(record, for: name, in: library)
+            logger.notice("recorded an image found in the library", metadata: ["name": "\(name)", "sha256": "\(hashed.sha256)"])
+            return record
+        } catch {
+            logger.warning("an image found in the library could not be recorded", metadata: ["name": "\(name)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// The absolute path of the image `name`; it must be a regular file, never a symlink.

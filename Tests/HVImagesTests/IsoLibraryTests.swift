@@ -195,15 +195,25 @@ import Testing
         #expect(verification.actualSHA256 != file.sha256)
     }
 
-    @Test func filesPlacedByHandAreListedWithoutARecord() throws {
+    /// An image copied into the folder by hand is hashed and recorded the first time it is listed:
+    /// a checksum, the time it was copied in (not 1970), and from then on tampering is detected.
+    @Test func filesPlacedByHandAreRecordedOnFirstSight() throws {
         let path = try directory.write("manual.iso", Array("by hand".utf8))
         try directory.write("notes.txt", Array("not an image".utf8))
         try FileManager.default.createSymbolicLink(atPath: directory.file("link.iso"), withDestinationPath: "/etc/shadow")
+        let copiedAt = try #require(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
         let entries = try library.list()
-        #expect(entries == [IsoEntry(name: "manual.iso", size: 7, record: nil)])
-        let verification = try library.verify("manual.iso")
-        #expect(verification.status == .unrecorded)
-        #expect(verification.actualSHA256 == (try sha256sum(path)))
+        #expect(entries.map(\.name) == ["manual.iso"])
+        let record = try #require(entries.first?.record)
+        #expect(record.sha256 == (try sha256sum(path)))
+        #expect(record.size == 7)
+        #expect(abs(record.addedAt.timeIntervalSince(copiedAt)) < 1, "the date it was copied in, not 1970")
+        #expect(record.addedBy == getuid() && record.source == nil && !record.signatureVerified)
+        #expect(FileManager.default.fileExists(atPath: directory.file(".manual.iso.json")))
+        #expect(try library.verify("manual.iso").status == .intact)
+        #expect(try library.list().first?.record == record, "recorded once")
+        try "by hand, changed".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try library.verify("manual.iso").status == .modified)
     }
 
     @Test func symlinksAreNeverEntries() throws {
