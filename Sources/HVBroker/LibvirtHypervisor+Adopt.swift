@@ -75,12 +75,12 @@ extension LibvirtHypervisor {
                 continue
             }
             let prefix = name + "-"
-            guard disk.device == "disk", disk.format == "qcow2", file.hasPrefix(prefix), file.hasSuffix(".qcow2"),
-                let pool = try allowedPoolName(containing: path)
-            else {
+            // Only the broker's own pool: its directory is the one place the broker knows by path.
+            let pool = layout.poolName
+            guard disk.device == "disk", disk.format == "qcow2", file.hasPrefix(prefix), file.hasSuffix(".qcow2"), layout.isImage(path) else {
                 throw refuse(
                     "its disk \(disk.target) is \(path)",
-                    fix: "a spec's disks are qcow2 volumes named \(name)-DISK.qcow2 in an allowed pool (\(([layout.poolName] + policy.pools).joined(separator: ", "))); move or rename it (virsh vol-clone) first"
+                    fix: "an adopted machine's disks are qcow2 volumes named \(name)-DISK.qcow2 in the broker's pool \(pool); move or rename it (virsh vol-clone) first"
                 )
             }
             let diskName = String(file.dropFirst(prefix.count).dropLast(".qcow2".count))
@@ -88,7 +88,7 @@ extension LibvirtHypervisor {
             guard let capacity = try connection.storagePool(named: pool)?.volume(named: file)?.info().capacity else {
                 throw refuse("its disk \(disk.target) (\(file)) is not a volume of pool \(pool)", fix: "refresh the pool (virsh pool-refresh \(pool))")
             }
-            spec.disks.append(DiskSpec(name: diskName, size: ByteSize(bytes: capacity), pool: pool == layout.poolName ? nil : pool, bus: bus))
+            spec.disks.append(DiskSpec(name: diskName, size: ByteSize(bytes: capacity), bus: bus))
             volumes.insert("\(pool)/\(file)")
         }
         for (index, interface) in facts.interfaces.enumerated() {
@@ -114,12 +114,5 @@ extension LibvirtHypervisor {
             )
         }
         return (spec.normalized(), volumes)
-    }
-
-    /// The allowed pool whose directory holds `path`, if any.
-    private func allowedPoolName(containing path: String) throws -> String? {
-        let directory = (path as NSString).deletingLastPathComponent
-        if directory == layout.imageDirectory { return layout.poolName }
-        return nil
     }
 }

@@ -18,11 +18,8 @@ extension LibvirtHypervisor {
         try await run { connection in
             let poolName = pool ?? self.layout.poolName
             // A managed machine's disk, by its record: cheap, and true even while it is not attached.
-            for (machine, record) in try self.records(connection) {
-                guard let spec = record.spec else { continue }
-                if spec.disks.contains(where: { ($0.pool ?? self.layout.poolName) == poolName && Self.volumeName(machine: machine, disk: $0.name) == name }) {
-                    return Self.object(name: machine, record: record)
-                }
+            if let owner = try self.owner(ofVolume: name, pool: poolName, connection) {
+                return Self.object(name: owner.name, record: owner.record)
             }
             // Any other domain that uses it: a foreign domain's disk is not an operator's to touch.
             guard let volume = try connection.storagePool(named: poolName)?.volume(named: name) else { return nil }
@@ -31,6 +28,13 @@ extension LibvirtHypervisor {
                 let domain = try connection.domain(named: user)
             else { return nil }
             return Self.object(name: user, record: self.record(of: domain))
+        }
+    }
+
+    /// The machine whose spec made the volume (`MACHINE-DISK.qcow2` in the disk's pool), with its record.
+    func owner(ofVolume name: String, pool: String, _ connection: Connection) throws -> (name: String, record: MachineMetadata)? {
+        try records(connection).first { _, record in
+            record.spec.map { volumeKeys(of: $0).contains("\(pool)/\(name)") } ?? false
         }
     }
 

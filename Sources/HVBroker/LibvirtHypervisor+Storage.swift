@@ -124,17 +124,12 @@ extension LibvirtHypervisor {
 
     /// Growing a managed machine's disk counts against the machine's limit and its group's quota.
     func checkGrowth(of volume: String, pool: String, by growth: ByteSize, _ connection: Connection) throws {
-        for (machine, record) in try records(connection) {
-            guard let spec = record.spec,
-                spec.disks.contains(where: { ($0.pool ?? layout.poolName) == pool && Self.volumeName(machine: machine, disk: $0.name) == volume })
-            else { continue }
-            let now = try usage(of: spec, connection)
-            let after = Usage(vms: now.vms, vcpus: now.vcpus, memory: now.memory, disk: ByteSize(bytes: now.disk.bytes &+ growth.bytes))
-            try policy.checkMachine(after)
-            let group = policy.groups[record.ownerGroup] == nil ? nil : record.ownerGroup
-            try policy.checkGroup(group, current: try groupUsage(group, connection), removing: now, adding: after)
-            return
-        }
+        guard let record = try owner(ofVolume: volume, pool: pool, connection)?.record, let spec = record.spec else { return }
+        let now = try usage(of: spec, connection)
+        let after = Usage(vms: now.vms, vcpus: now.vcpus, memory: now.memory, disk: ByteSize(bytes: now.disk.bytes &+ growth.bytes))
+        try policy.checkMachine(after)
+        let group = policy.groups[record.ownerGroup] == nil ? nil : record.ownerGroup
+        try policy.checkGroup(group, current: try groupUsage(group, connection), removing: now, adding: after)
     }
 
     /// The named pool (default: the broker's own) if the host policy lets machines use it.

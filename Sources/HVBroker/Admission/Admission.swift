@@ -74,7 +74,7 @@ extension Dispatcher {
             } else {
                 try await decideForeign(operation, details: machine.details, name: name, entry: &entry)
             }
-            return Admitted(seesForeign: !machine.managed, machine: machine)
+            return Admitted(machine: machine)
         }
     }
 
