@@ -53,7 +53,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HVLibvirt", dependencies: ["CLibvirt"], swiftSettings: swiftSettings),
-        .target(name: "HVPolkit", dependencies: ["CPolkit"], swiftSettings: swiftSettings),
+        // polkit: the authority over D-Bus, and the checker that asks it on a thread pool of its own.
+        .target(
+            name: "HVPolkit",
+            dependencies: [
+                "CPolkit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HVAudit",
             dependencies: ["CSystemd", .product(name: "Crypto", package: "swift-crypto")],
@@ -62,7 +71,7 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -83,6 +92,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `hv` prints: tables, charts, progress bars, `--explain`, guest output made safe for a
+        // terminal, and the bulk runner's summary. Neither daemon links it.
+        .target(name: "HVPresentation", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .target(
             name: "HVClient",
             dependencies: [
@@ -94,12 +106,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A Varlink server on a Unix socket: framing, limits, peer credentials and polkit checks,
-        // shared by the root broker and the unprivileged monitor, with the options for its limits.
+        // A Varlink server on a Unix socket: framing, limits and peer credentials, shared by the root
+        // broker and the unprivileged monitor, with the options for its limits. It knows nothing of
+        // polkit: each daemon brings its own authorizer.
         .target(
             name: "HVServer",
             dependencies: [
-                "HVProtocol", "HVPolkit", "CHVShims", "CHVFDPassing",
+                "HVProtocol", "CHVShims", "CHVFDPassing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -175,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "hv-monitor",
             dependencies: [
-                "HVMonitor",
+                "HVMonitor", "HVPolkit",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "hv",
             dependencies: [
-                "HVClient", "HVProtocol", "HVAudit", "HVHealth", "HVSpec",
+                "HVClient", "HVPresentation", "HVProtocol", "HVAudit", "HVHealth", "HVSpec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -194,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "hv-bench",
             dependencies: [
-                "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
+                "HVBroker", "HVClient", "HVPresentation", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
                 "HVMonitor", "HVMetrics", "HVHistory", "HVHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "XMLCoder", package: "XMLCoder"),
@@ -211,6 +224,7 @@ let package = Package(
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVPresentationTests", dependencies: ["HVPresentation", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
         ),
@@ -218,7 +232,8 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVTestSupport",
+                "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
+                "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -236,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "HVMetricsTests",
             dependencies: [
-                "HVMetrics", "HVProtocol", "HVHistory", "HVClient", "HVTestSupport",
+                "HVMetrics", "HVProtocol", "HVHistory", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -260,13 +275,15 @@ let package = Package(
         .testTarget(
             name: "HVMonitorTests",
             dependencies: [
-                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport",
+                "HVMonitor", "HVPolkit", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Package.swift against docs/ARCHITECTURE.md's table of targets; reads files only.
+        .testTarget(name: "HVArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "HVIntegrationTests",
             dependencies: ["HVProtocol", "HVAudit", "HVTestSupport"],

@@ -1,3 +1,4 @@
+import HVPolkit
 import HVProtocol
 import HVServer
 import Logging
@@ -18,6 +19,6 @@ public struct PolkitAuthorizer: Authorizer {
     }
 
     public func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome {
-        await checker.check(operation.action, peer: peer, details: details)
+        await checker.check(operation.action, subject: PolkitSubject(pid: peer.pid, uid: peer.uid, startTime: peer.startTime), details: details)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HVPolkit
 import HVProtocol
 import HVServer
 import Logging
@@ -23,7 +24,7 @@ public struct PolkitMonitorAuthorizer: MonitorAuthorizer {
     let checker: PolkitChecker
     public init(checker: PolkitChecker) { self.checker = checker }
     public func authorize(_ operation: MonitorOperation, peer: Peer) async -> AuthorizationOutcome {
-        await checker.check(operation.action, peer: peer)
+        await checker.check(operation.action, subject: PolkitSubject(pid: peer.pid, uid: peer.uid, startTime: peer.startTime))
     }
 }
 

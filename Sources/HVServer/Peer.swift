@@ -1,5 +1,4 @@
 import Foundation
-import HVPolkit
 
 /// Who is on the other end of a connection, as the kernel vouches for it (SO_PEERCRED), plus the
 /// process start time that pins the pid to one process.
@@ -24,10 +23,6 @@ public struct Peer: Sendable, Hashable {
             uid: uid, gid: gid, pid: pid, startTime: Self.startTime(of: pid) ?? 0,
             executable: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? "?"
         )
-    }
-
-    public var polkitSubject: PolkitSubject {
-        PolkitSubject(pid: pid, uid: uid, startTime: startTime)
     }
 
     /// Field 22 of /proc/PID/stat: the start time in clock ticks since boot.

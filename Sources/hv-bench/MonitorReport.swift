@@ -1,5 +1,6 @@
 import Foundation
 import HVClient
+import HVPresentation
 
 /// Everything `hv-bench monitor` measured.
 struct MonitorReport: Codable, Sendable {

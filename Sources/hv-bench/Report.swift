@@ -1,5 +1,6 @@
 import Foundation
 import HVClient
+import HVPresentation
 
 /// Everything one run measured, with what it means.
 struct Report: Codable, Sendable {

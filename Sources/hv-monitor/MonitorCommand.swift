@@ -5,6 +5,7 @@ import HVHealth
 import HVHistory
 import HVMetrics
 import HVMonitor
+import HVPolkit
 import HVServer
 import Logging
 import NIOPosix

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HVClient
+import HVPresentation
 import HVProtocol
 
 /// Where the monitor listens; shared by `hv alerts` and `hv metrics`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HVClient
+import HVPresentation
 import HVProtocol
 
 /// Which machines a lifecycle command acts on: names, `--tag`, or `--all`.

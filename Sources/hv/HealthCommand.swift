@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HVClient
 import HVHealth
+import HVPresentation
 import HVProtocol
 
 struct HealthCommand: ParsableCommand {

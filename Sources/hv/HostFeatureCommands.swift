@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HVClient
+import HVPresentation
 import HVProtocol
 
 /// The administrator's host features: `hv vm hugepages`, `hv vm pin`, `hv vm passthrough`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HVClient
+import HVPresentation
 import HVProtocol
 
 /// Shared plumbing: connect, explain, print, and turn errors into messages and exit codes.

@@ -1,10 +1,11 @@
 import Foundation
 import HVAudit
 import HVBroker
+import HVPolkit
 import HVProtocol
+import HVServer
 import Logging
 import Synchronization
-import HVServer
 
 /// Answers every authorization with a fixed outcome (or by `decide`) and remembers what it was asked.
 final class FakeAuthorizer: Authorizer {

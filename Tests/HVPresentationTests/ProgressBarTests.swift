@@ -1,4 +1,4 @@
-import HVClient
+import HVPresentation
 import Testing
 
 @Suite struct ProgressBarTests {

@@ -1,4 +1,3 @@
-import HVPolkit
 import Logging
 import NIOPosix
 import Synchronization
@@ -23,9 +22,10 @@ public final class PolkitChecker: Sendable {
         self.logger = logger
     }
 
-    public func check(_ action: String, peer: Peer, details: [String: String] = [:]) async -> AuthorizationOutcome {
+    /// Asks on the checker's thread pool, so that a slow polkitd holds none of Swift's threads.
+    public func check(_ action: String, subject: PolkitSubject, details: [String: String] = [:]) async -> AuthorizationOutcome {
         do {
-            return try await threadPool.runIfActive { self.check(action, peer.polkitSubject, details: details) }
+            return try await threadPool.runIfActive { self.check(action, subject, details: details) }
         } catch {
             return .unavailable("the service is shutting down")
         }

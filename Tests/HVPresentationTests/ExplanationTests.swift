@@ -1,4 +1,4 @@
-import HVClient
+import HVPresentation
 import HVProtocol
 import Testing
 

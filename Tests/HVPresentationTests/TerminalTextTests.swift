@@ -1,4 +1,4 @@
-import HVClient
+import HVPresentation
 import Testing
 
 /// A hostile guest's console output, shown to the operator without their terminal obeying it.

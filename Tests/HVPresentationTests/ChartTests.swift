@@ -1,5 +1,5 @@
 import Foundation
-import HVClient
+import HVPresentation
 import HVProtocol
 import Testing
 
