@@ -1,5 +1,6 @@
 import Foundation
 import HVAudit
+import HVPolkit
 import HVProtocol
 import HVServer
 import Logging

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HVAudit
 import HVClient
+import HVPresentation
 import HVProtocol
 
 struct AuditCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HVClient
+import HVPresentation
 import HVProtocol
 
 struct HostCommand: ParsableCommand {

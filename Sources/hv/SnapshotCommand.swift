@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HVClient
+import HVPresentation
 import HVProtocol
 
 struct SnapshotCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import HVAudit
 import HVBroker
+import HVPolkit
 import HVProtocol
 import HVServer
 import Synchronization

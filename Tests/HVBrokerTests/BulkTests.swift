@@ -3,6 +3,7 @@ import HVAudit
 import HVBroker
 import HVClient
 import HVLibvirt
+import HVPolkit
 import HVPresentation
 import HVProtocol
 import HVServer

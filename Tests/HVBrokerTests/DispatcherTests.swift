@@ -1,9 +1,10 @@
 import HVAudit
 import HVBroker
+import HVPolkit
 import HVProtocol
+import HVServer
 import Synchronization
 import Testing
-import HVServer
 
 /// The order decode → validate → authorize → act → audit, shown with fakes that record calls.
 @Suite struct DispatcherTests {

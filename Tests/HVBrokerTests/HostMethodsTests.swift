@@ -1,9 +1,10 @@
 import HVAudit
 import HVBroker
+import HVPolkit
 import HVProtocol
+import HVServer
 import Synchronization
 import Testing
-import HVServer
 
 /// Host.Stats and Host.Health through the dispatcher, with fakes.
 @Suite struct HostMethodsTests {

@@ -1,13 +1,14 @@
 import Foundation
 import HVBroker
 import HVClient
+import HVPolkit
 import HVProtocol
+import HVServer
 import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
 import Testing
-import HVServer
 
 /// The real server on a real socket, with fakes behind it: hostile clients get precise errors
 /// while a well-behaved client keeps being served.

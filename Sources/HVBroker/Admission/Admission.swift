@@ -1,3 +1,4 @@
+import HVPolkit
 import HVProtocol
 import HVServer
 
