@@ -144,28 +144,37 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     systemctl restart hv-monitor.service
 else
     # No systemd: run the broker itself; it binds the socket (mode 0666, polkit decides).
-    # A broker this script started earlier whose binary has since been replaced is stopped first,
-    # so the new build answers (the monitor needs the broker's Host.Stats and Host.Health).
-    # Only a process owned by root whose executable is the installed broker counts: a user's
-    # process that merely calls itself /usr/local/bin/hv-broker does not.
-    brokers() {
-        local pid
-        for pid in $(pgrep -u 0 -x hv-broker); do
-            case "$(readlink "/proc/$pid/exe")" in
-                /usr/local/bin/hv-broker | "/usr/local/bin/hv-broker (deleted)") echo "$pid" ;;
-            esac
-        done
+    # The broker and the monitor this script starts are tracked by pidfiles in /run, which only
+    # root can write; a recorded pid counts only while it still names the process recorded (owner
+    # and executable), so neither a user's process named hv-broker nor a recycled pid is taken for
+    # the broker. A broker whose binary has since been replaced is stopped first, so the new build
+    # answers (the monitor needs the broker's Host.Stats and Host.Health).
+    broker_pidfile=/run/hv-broker-setup.pid
+    # The pid in PIDFILE if the file is root's own regular file and the pid is a live process
+    # of USER running EXE (or EXE since replaced).
+    tracked() {
+        local pidfile="$1" user="$2" exe="$3" pid
+        [ -f "$pidfile" ] && [ ! -L "$pidfile" ] && [ "$(stat -c %u "$pidfile")" = 0 ] || return 0
+        pid="$(cat "$pidfile")"
+        [[ "$pid" =~ ^[0-9]+$ ]] && [ "$(stat -c %U "/proc/$pid" 2>/dev/null)" = "$user" ] || return 0
+        case "$(readlink "/proc/$pid/exe")" in
+            "$exe" | "$exe (deleted)") echo "$pid" ;;
+        esac
     }
-    for old in $(brokers); do
-        if [ "$(readlink "/proc/$old/exe")" = "/usr/local/bin/hv-broker (deleted)" ]; then
-            log "stopping the broker started earlier from a replaced binary (pid $old)"
-            kill -TERM "$old"
-            for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
-        fi
-    done
-    if [ -z "$(brokers)" ]; then
+    record() { # PIDFILE PID: written whole, then renamed into place
+        echo "$2" > "$1.new" && mv -f "$1.new" "$1"
+    }
+    old="$(tracked "$broker_pidfile" root /usr/local/bin/hv-broker)"
+    if [ -n "$old" ] && [ "$(readlink "/proc/$old/exe")" = "/usr/local/bin/hv-broker (deleted)" ]; then
+        log "stopping the broker started earlier from a replaced binary (pid $old)"
+        kill -TERM "$old"
+        for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+        old=""
+    fi
+    if [ -z "$old" ]; then
         log "starting hv-broker (log: /var/log/hypervisor/broker.log)"
         setsid /usr/local/bin/hv-broker >>/var/log/hypervisor/broker.log 2>&1 < /dev/null &
+        record "$broker_pidfile" $!
     fi
     # Wait until the socket accepts connections (a file left by an earlier run does not count).
     broker_up() {
@@ -175,26 +184,25 @@ else
     for _ in $(seq 100); do broker_up && break; sleep 0.1; done
     broker_up || { echo "setup: the broker did not start; see /var/log/hypervisor/broker.log" >&2; exit 1; }
 
-    # The monitor, as hv-monitor. A monitor this script started before is stopped first (its
-    # runuser's pid is recorded in a root-owned file and checked against the command line), so
-    # the new binary and configuration take effect. Nothing else is touched.
+    # The monitor, as hv-monitor. A monitor this script started before is stopped first, so the
+    # new binary and configuration take effect. Nothing else is touched.
     monitor=(/usr/local/bin/hv-monitor --config /etc/hypervisor/monitor.yaml)
-    pidfile=/run/hv-monitor-setup.pid
-    if [ -f "$pidfile" ]; then
-        old="$(cat "$pidfile")"
-        if [[ "$old" =~ ^[0-9]+$ ]] && tr '\0' ' ' < "/proc/$old/cmdline" 2>/dev/null \
-            | grep -qxF "runuser -u hv-monitor -- ${monitor[*]} "; then
-            # SIGTERM to hv-monitor itself lets it shut down gracefully; runuser then exits.
-            log "stopping the monitor started earlier (pid $old)"
-            kill -TERM $(pgrep -P "$old" -u hv-monitor -x hv-monitor || echo "$old")
-            for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
-        fi
-        rm -f "$pidfile"
+    monitor_pidfile=/run/hv-monitor-setup.pid
+    old="$(tracked "$monitor_pidfile" hv-monitor /usr/local/bin/hv-monitor)"
+    if [ -n "$old" ]; then
+        # SIGTERM lets the monitor shut down gracefully.
+        log "stopping the monitor started earlier (pid $old)"
+        kill -TERM "$old"
+        for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
     fi
+    rm -f "$monitor_pidfile"
     install -d -m 0755 -o hv-monitor -g hv-monitor /run/hv-monitor
     log "starting hv-monitor as hv-monitor (log: /var/log/hypervisor/monitor.log)"
-    setsid runuser -u hv-monitor -- "${monitor[@]}" >>/var/log/hypervisor/monitor.log 2>&1 < /dev/null &
-    echo $! > "$pidfile"
+    # setpriv execs the monitor in place, so the pid recorded is the monitor's own.
+    setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/var/lib/hv-monitor USER=hv-monitor LOGNAME=hv-monitor \
+        setpriv --reuid=hv-monitor --regid=hv-monitor --init-groups -- "${monitor[@]}" \
+        >>/var/log/hypervisor/monitor.log 2>&1 < /dev/null &
+    record "$monitor_pidfile" $!
 fi
 
 # The monitor answers once its listener is up; the first collection follows at once. The check
