@@ -39,6 +39,9 @@ let package = Package(
         // sendmsg/recvmsg with SCM_RIGHTS (the CMSG_* macros) and accept4, for passing open files.
         .target(name: "CHVFDPassing"),
 
+        // Owned file descriptors, system calls that retry on EINTR, and the one way programs are started.
+        .target(name: "HVSystem", dependencies: ["CHVShims"], swiftSettings: swiftSettings),
+
         // Shared, unprivileged: the Varlink codec, the API types and spec validation.
         .target(name: "HVProtocol", swiftSettings: swiftSettings),
         // Spec files: YAML or JSON in, canonical YAML out.
@@ -56,13 +59,13 @@ let package = Package(
         .target(name: "HVPolkit", dependencies: ["CPolkit"], swiftSettings: swiftSettings),
         .target(
             name: "HVAudit",
-            dependencies: ["CSystemd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSystemd", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "HVSystem", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -76,7 +79,7 @@ let package = Package(
         .target(
             name: "HVImages",
             dependencies: [
-                "HVProtocol", "CHVShims",
+                "HVProtocol", "HVSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -86,7 +89,7 @@ let package = Package(
         .target(
             name: "HVClient",
             dependencies: [
-                "HVProtocol", "CHVFDPassing",
+                "HVProtocol", "HVSystem", "CHVFDPassing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -99,7 +102,7 @@ let package = Package(
         .target(
             name: "HVServer",
             dependencies: [
-                "HVProtocol", "HVPolkit", "CHVShims", "CHVFDPassing",
+                "HVProtocol", "HVPolkit", "HVSystem", "CHVShims", "CHVFDPassing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,7 +117,7 @@ let package = Package(
         .target(
             name: "HVMetrics",
             dependencies: [
-                "HVProtocol", "HVHistory",
+                "HVProtocol", "HVHistory", "HVSystem",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -162,7 +165,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "CSystemd",
+                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -186,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "hv",
             dependencies: [
-                "HVClient", "HVProtocol", "HVAudit", "HVHealth", "HVSpec",
+                "HVClient", "HVProtocol", "HVAudit", "HVHealth", "HVSpec", "HVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -195,7 +198,7 @@ let package = Package(
             name: "hv-bench",
             dependencies: [
                 "HVBroker", "HVClient", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
-                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth",
+                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth", "HVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "XMLCoder", package: "XMLCoder"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,8 +209,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Helpers the test targets share: running programs with posix_spawn, polling.
-        .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        // Helpers the test targets share: running programs, polling.
+        .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
@@ -218,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVTestSupport",
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVSystem", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -229,7 +233,7 @@ let package = Package(
         .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVImagesTests",
-            dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],
+            dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),

@@ -5,6 +5,7 @@ import HVProtocol
 import Logging
 import Synchronization
 import HVServer
+import HVSystem
 
 /// Answers every authorization with a fixed outcome (or by `decide`) and remembers what it was asked.
 final class FakeAuthorizer: Authorizer {
@@ -160,7 +161,7 @@ final class FakeHypervisor: Hypervisor {
         return stream
     }
 
-    func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo {
+    func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo {
         await note("isoAdd \(parameters.name) uid=\(caller.uid)")
         return IsoInfo(name: parameters.name, size: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0, addedBy: caller.uid, source: nil, signatureVerified: false)
     }
