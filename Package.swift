@@ -39,6 +39,9 @@ let package = Package(
         // sendmsg/recvmsg with SCM_RIGHTS (the CMSG_* macros) and accept4, for passing open files.
         .target(name: "CHVFDPassing"),
 
+        // Owned file descriptors, system calls that retry on EINTR, and the one way programs are started.
+        .target(name: "HVSystem", dependencies: ["CHVShims"], swiftSettings: swiftSettings),
+
         // Shared, unprivileged: the Varlink codec, the API types and spec validation.
         .target(name: "HVProtocol", swiftSettings: swiftSettings),
         // Spec files: YAML or JSON in, canonical YAML out.
@@ -65,13 +68,13 @@ let package = Package(
         ),
         .target(
             name: "HVAudit",
-            dependencies: ["CSystemd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSystemd", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSystem", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -85,7 +88,7 @@ let package = Package(
         .target(
             name: "HVImages",
             dependencies: [
-                "HVProtocol", "CHVShims",
+                "HVProtocol", "HVSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -98,7 +101,7 @@ let package = Package(
         .target(
             name: "HVClient",
             dependencies: [
-                "HVProtocol", "CHVFDPassing",
+                "HVProtocol", "HVSystem", "CHVFDPassing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,7 +115,7 @@ let package = Package(
         .target(
             name: "HVServer",
             dependencies: [
-                "HVProtocol", "CHVShims", "CHVFDPassing",
+                "HVProtocol", "HVSystem", "CHVShims", "CHVFDPassing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,7 +130,7 @@ let package = Package(
         .target(
             name: "HVMetrics",
             dependencies: [
-                "HVProtocol", "HVHistory",
+                "HVProtocol", "HVHistory", "HVSystem",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -175,7 +178,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "CSystemd",
+                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -199,7 +202,7 @@ let package = Package(
         .executableTarget(
             name: "hv",
             dependencies: [
-                "HVClient", "HVPresentation", "HVProtocol", "HVAudit", "HVHealth", "HVSpec",
+                "HVClient", "HVPresentation", "HVProtocol", "HVAudit", "HVHealth", "HVSpec", "HVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -208,7 +211,7 @@ let package = Package(
             name: "hv-bench",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
-                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth",
+                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth", "HVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "XMLCoder", package: "XMLCoder"),
                 .product(name: "Logging", package: "swift-log"),
@@ -219,8 +222,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Helpers the test targets share: running programs with posix_spawn, polling.
-        .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        // Helpers the test targets share: running programs, polling.
+        .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
@@ -233,7 +237,7 @@ let package = Package(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVTestSupport",
+                "HVSystem", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -244,7 +248,7 @@ let package = Package(
         .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVImagesTests",
-            dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],
+            dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 import Synchronization
 
 /// Appends hash-chained records to a JSON Lines file and mirrors them to the journal.
@@ -16,8 +17,8 @@ public final class AuditLog: Sendable {
     public let startupProblem: String?
 
     struct State {
-        var descriptor: Int32
-        var headDescriptor: Int32
+        var descriptor: Descriptor
+        var headDescriptor: Descriptor
         var head: AuditChain.Head
         let encoder: JSONEncoder
     }
@@ -31,20 +32,23 @@ public final class AuditLog: Sendable {
         self.journal = journal
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else {
-            throw AuditError(reason: "cannot open audit log \(path): \(String(cString: strerror(errno)))")
+        let descriptor: Descriptor
+        let headDescriptor: Descriptor
+        do {
+            descriptor = try Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
+        } catch {
+            throw AuditError(reason: "cannot open audit log \(path): \(error.reason)")
         }
-        let headDescriptor = open(path + ".head", O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard headDescriptor >= 0 else {
-            close(descriptor)
-            throw AuditError(reason: "cannot open \(path).head: \(String(cString: strerror(errno)))")
+        do {
+            headDescriptor = try Descriptor.open(path + ".head", O_RDWR | O_CREAT, mode: 0o640)
+        } catch {
+            throw AuditError(reason: error.description)
         }
         let encoder = AuditChain.canonicalEncoder()
         let contents = FileManager.default.contents(atPath: path) ?? Data()
         if let last = contents.last, last != UInt8(ascii: "\n") {
             // A line torn by a crash: end it, so the next record starts on its own line.
-            _ = write(descriptor, "\n", 1)
+            _ = try? descriptor.writeAll([UInt8(ascii: "\n")])
         }
         let head = Self.lastHead(contents)
         let stored = Self.readHead(logPath: path)
@@ -57,13 +61,6 @@ public final class AuditLog: Sendable {
         state = Mutex(State(descriptor: descriptor, headDescriptor: headDescriptor, head: head, encoder: encoder))
     }
 
-    deinit {
-        state.withLock { state in
-            close(state.descriptor)
-            close(state.headDescriptor)
-        }
-    }
-
     /// Links the record into the chain and writes it. Returns the record as written.
     @discardableResult
     public func append(_ record: AuditRecord) throws -> AuditRecord {
@@ -72,11 +69,17 @@ public final class AuditLog: Sendable {
             record.seq = state.head.seq + 1
             record.prev = state.head.hash
             record.hash = AuditChain.hash(of: record, encoder: state.encoder)
-            var line = try state.encoder.encode(record)
+            var line = Array(try state.encoder.encode(record))
             line.append(UInt8(ascii: "\n"))
-            let count = line.withUnsafeBytes { write(state.descriptor, $0.baseAddress, $0.count) }
+            // One write(2), so a record is never interleaved with another or left half written.
+            let count: Int
+            do throws(SystemError) {
+                count = try state.descriptor.write(line)
+            } catch {
+                throw AuditError(reason: "cannot append to audit log \(path): \(error.reason)")
+            }
             guard count == line.count else {
-                throw AuditError(reason: "cannot append to audit log \(path): \(String(cString: strerror(errno)))")
+                throw AuditError(reason: "cannot append to audit log \(path): only \(count) of \(line.count) bytes were written")
             }
             state.head = AuditChain.Head(seq: record.seq, hash: record.hash)
             try writeHead(state)
@@ -97,9 +100,10 @@ public final class AuditLog: Sendable {
     private func writeHead(_ state: State) throws {
         var bytes = Array(try state.encoder.encode(state.head))
         bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, Self.headSize - 1 - bytes.count)) + [UInt8(ascii: "\n")]
-        let written = bytes.withUnsafeBytes { pwrite(state.headDescriptor, $0.baseAddress, $0.count, 0) }
-        guard written == bytes.count else {
-            throw AuditError(reason: "cannot write \(headPath): \(String(cString: strerror(errno)))")
+        do {
+            try state.headDescriptor.writeAll(bytes, at: 0)
+        } catch {
+            throw AuditError(reason: error.description)
         }
     }
 

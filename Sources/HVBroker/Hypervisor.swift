@@ -1,5 +1,6 @@
 import HVProtocol
 import HVServer
+import HVSystem
 
 /// A typed reply of a resource method, encoded only at the socket.
 public typealias ResourceReply = Encodable & Sendable
@@ -37,5 +38,5 @@ public protocol Hypervisor: Sendable {
     /// Machine lifecycle events from now on, until the caller stops reading.
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.
-    func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo
+    func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo
 }

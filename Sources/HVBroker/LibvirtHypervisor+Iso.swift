@@ -4,6 +4,7 @@ import HVImages
 import HVLibvirt
 import HVProtocol
 import HVServer
+import HVSystem
 import NIOPosix
 
 /// The ISO library: list, add (from a descriptor the caller hands over), verify, remove.
@@ -44,7 +45,7 @@ extension LibvirtHypervisor {
     }
 
     /// Adds the image behind `descriptor` (the caller's open file) to the library.
-    public func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo {
+    public func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo {
         var signature: Data?
         if let text = parameters.signature {
             guard let decoded = Data(base64Encoded: text) else {

@@ -1,6 +1,7 @@
 import CHVFDPassing
 import Foundation
 import HVProtocol
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ public enum DescriptorPassing {
     /// reply; see `VarlinkReply.error`). The descriptor stays open here; the broker gets its own.
     public static func call(
         socketPath: String = defaultSocketPath, method: String, parameters: [String: JSONValue] = [:],
-        descriptor: Int32, timeoutSeconds: Int = defaultTimeoutSeconds
+        descriptor: Descriptor, timeoutSeconds: Int = defaultTimeoutSeconds
     ) throws(HVError) -> VarlinkReply {
         let message: [UInt8]
         do {
@@ -31,7 +32,7 @@ public enum DescriptorPassing {
 
     /// Calls `method` with typed parameters and decodes the reply, throwing an error reply as `HVError`.
     public static func call<Parameters: Encodable, Reply: Decodable>(
-        _ method: String, _ parameters: Parameters, descriptor: Int32, socketPath: String = defaultSocketPath,
+        _ method: String, _ parameters: Parameters, descriptor: Descriptor, socketPath: String = defaultSocketPath,
         timeoutSeconds: Int = defaultTimeoutSeconds, as reply: Reply.Type = Reply.self
     ) throws(HVError) -> Reply {
         let object: [String: JSONValue]
@@ -50,13 +51,17 @@ public enum DescriptorPassing {
     /// and reads the reply. The broker accepts exactly one; this form exists so tests can check
     /// that it refuses anything else.
     public static func exchange(
-        socketPath: String, message: [UInt8], descriptors: [Int32], timeoutSeconds: Int = defaultTimeoutSeconds
+        socketPath: String, message: [UInt8], descriptors: [Descriptor], timeoutSeconds: Int = defaultTimeoutSeconds
     ) throws(HVError) -> VarlinkReply {
         let client = try VarlinkClient(socketPath: socketPath, service: "broker", timeoutSeconds: timeoutSeconds)
         let frame = MessageFramer.frame(message)
-        let sent = frame.withUnsafeBytes { bytes in
-            descriptors.withUnsafeBufferPointer { fds in
-                hv_send_with_descriptors(client.descriptor, bytes.baseAddress, bytes.count, fds.baseAddress, Int32(fds.count))
+        // sendmsg gives the broker copies; these descriptors stay their owners'.
+        let numbers = descriptors.map(\.raw)
+        let sent = retryingInterrupts {
+            frame.withUnsafeBytes { bytes in
+                numbers.withUnsafeBufferPointer { fds in
+                    hv_send_with_descriptors(client.descriptor.raw, bytes.baseAddress, bytes.count, fds.baseAddress, Int32(fds.count))
+                }
             }
         }
         guard sent > 0 else {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HVSystem
 import NIOCore
 
 #if canImport(Glibc)
@@ -14,49 +15,48 @@ final class PartialFile {
     /// Bytes an earlier run left that are still part of the download (0 once it starts over).
     private(set) var inherited: UInt64 = 0
     private var hasher = SHA256()
-    private let descriptor: Int32
+    private let descriptor: Descriptor
 
     /// Opens `path`, creating it if needed, and hashes what an earlier attempt left in it.
     init(path: String) throws(DownloadError) {
         self.path = path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Self.failure("open \(path)") }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(length)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw Self.failure("read \(path)") }
-            if count == 0 { break }
-            hasher.update(data: buffer[..<count])
-            length += UInt64(count)
+        do {
+            descriptor = try Descriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let count = try descriptor.read(into: buffer, at: length)
+                if count == 0 { break }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                length += UInt64(count)
+            }
+        } catch {
+            throw Self.failure(error)
         }
         inherited = length
     }
 
-    deinit {
-        close(descriptor)
-    }
-
     /// Appends `chunk` and hashes it.
     func append(_ chunk: ByteBuffer) throws(DownloadError) {
-        let written = chunk.withUnsafeReadableBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let count = pwrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset, off_t(length) + off_t(offset))
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { return false }
-                offset += count
-            }
-            return true
+        let written = chunk.withUnsafeReadableBytes { bytes in
+            Result { () throws(SystemError) in try descriptor.writeAll(bytes, at: length) }
         }
-        guard written else { throw Self.failure("write \(path)") }
+        do {
+            try written.get()
+        } catch {
+            throw Self.failure(error)
+        }
         chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
         length += UInt64(chunk.readableBytes)
     }
 
     /// Empties the file, to start over.
     func truncate() throws(DownloadError) {
-        guard ftruncate(descriptor, 0) == 0 else { throw Self.failure("empty \(path)") }
+        do {
+            try descriptor.truncate(to: 0)
+        } catch {
+            throw Self.failure(error)
+        }
         length = 0
         inherited = 0
         hasher = SHA256()
@@ -64,13 +64,17 @@ final class PartialFile {
 
     /// Flushes the file to disk and returns the hex SHA-256 of its contents.
     func finish() throws(DownloadError) -> String {
-        guard fsync(descriptor) == 0 else { throw Self.failure("write \(path) to disk") }
+        do {
+            try descriptor.sync()
+        } catch {
+            throw Self.failure(error)
+        }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    private static func failure(_ what: String) -> DownloadError {
+    private static func failure(_ error: SystemError) -> DownloadError {
         DownloadError(
-            .file, "could not \(what): \(String(cString: strerror(errno)))",
+            .file, "could not \(error.action): \(error.reason)",
             fix: "check that the directory is writable and has room for the image"
         )
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import HVSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -83,7 +84,7 @@ public final class VarlinkReplyStream {
 
     /// Stops following the stream: shuts the connection down, so the client can make no further calls.
     public func cancel() {
-        shutdown(client.descriptor, Int32(SHUT_RDWR))
+        shutdown(client.descriptor.raw, Int32(SHUT_RDWR))
         isFinished = true
     }
 
@@ -122,7 +123,7 @@ final class StreamingConnection: @unchecked Sendable {
 
     func stop() {
         following.withLock { following in
-            if following { shutdown(client.descriptor, Int32(SHUT_RDWR)) }
+            if following { shutdown(client.descriptor.raw, Int32(SHUT_RDWR)) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ public final class VarlinkClient {
     public static let defaultTimeoutSeconds = 120
 
     public let socketPath: String
-    let descriptor: Int32
+    let descriptor: Descriptor
     let service: String
     let timeoutSeconds: Int
     private var pending: [UInt8] = []
@@ -37,35 +38,32 @@ public final class VarlinkClient {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
         }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw Self.unavailable(socketPath, errno, service: service) }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        let descriptor: Descriptor
+        do {
+            descriptor = try Descriptor.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), name: socketPath)
+            try systemCall("connect to \(socketPath)") {
+                withUnsafePointer(to: &address) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(descriptor.raw, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
             }
-        }
-        guard result == 0 else {
-            let code = errno
-            close(descriptor)
-            throw Self.unavailable(socketPath, code, service: service)
+        } catch {
+            throw Self.unavailable(socketPath, error.code, service: service)
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
-            setsockopt(descriptor, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(descriptor.raw, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
         self.descriptor = descriptor
         self.service = service
         self.timeoutSeconds = timeoutSeconds
     }
 
-    deinit {
-        close(descriptor)
-    }
-
     /// Sets how long a read may wait for data; 0 waits without limit (between the replies of a stream).
     func setReceiveTimeout(seconds: Int) {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor.raw, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Calls a method and decodes its reply parameters.
@@ -101,14 +99,10 @@ public final class VarlinkClient {
 
     /// Writes raw bytes, for tests of malformed input.
     public func send(_ bytes: [UInt8]) throws(HVError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw HVError(.brokerUnavailable, "the connection to the broker broke: \(String(cString: strerror(errno)))")
-            }
-            offset += written
+        do {
+            try descriptor.writeAll(bytes)
+        } catch {
+            throw HVError(.brokerUnavailable, "the connection to the broker broke: \(error.reason)")
         }
     }
 
@@ -124,8 +118,7 @@ public final class VarlinkClient {
             guard pending.count <= Self.maximumReplySize else {
                 throw HVError(.protocolError, "the broker's reply exceeds \(Self.maximumReplySize) bytes")
             }
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
+            let count = retryingInterrupts { buffer.withUnsafeMutableBytes { read(descriptor.raw, $0.baseAddress, $0.count) } }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 throw HVError(
                     .brokerUnavailable, "the \(service) did not answer within \(timeoutSeconds) s",

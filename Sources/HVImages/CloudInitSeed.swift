@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVProtocol
+import HVSystem
 import Yams
 
 /// Builds cloud-init NoCloud seed images: an ISO 9660 image labelled `cidata` holding
@@ -63,14 +64,16 @@ public struct CloudInitSeed: Sendable {
         let content = staging.path + "/content"
         guard mkdir(content, 0o700) == 0 else { throw ioError("create \(content)") }
         for (name, text) in files {
-            let file = try Descriptor.open(content + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-            try file.writeAll(Array(text.utf8), what: name)
+            try io {
+                let file = try Descriptor.open(content + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+                try file.writeAll(Array(text.utf8))
+            }
         }
         let image = staging.path + "/seed.iso"
         try makeImage(image, from: content)
-        let built = try Descriptor.open(image, O_RDONLY | O_NOFOLLOW)
+        let built = try io { try Descriptor.open(image, O_RDONLY | O_NOFOLLOW) }
         guard fchmod(built.raw, mode) == 0 else { throw ioError("set the mode of \(image)") }
-        try built.sync(what: image)
+        try io { try built.sync() }
         guard Glibc.rename(image, path) == 0 else { throw ioError("move the seed image to \(path)") }
     }
 

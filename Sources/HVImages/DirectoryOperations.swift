@@ -1,16 +1,18 @@
 import Glibc
+import HVSystem
 
 /// Operations on entries of a directory, relative to its open descriptor and never following a
 /// symlink, so a path swapped underneath cannot redirect them.
 extension Descriptor {
     /// Opens the directory at `path`.
     static func openDirectory(_ path: String) throws(ImageError) -> Descriptor {
-        let fd = retryingInterrupts { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else {
-            if errno == ENOENT { throw ImageError(.notConfigured, "the directory \(path) does not exist") }
-            throw ioError("open the directory \(path)")
+        do {
+            return try Descriptor.open(path, O_RDONLY | O_DIRECTORY)
+        } catch where error.code == ENOENT {
+            throw ImageError(.notConfigured, "the directory \(path) does not exist")
+        } catch {
+            throw ioError("open the directory \(path)", error.code)
         }
-        return Descriptor(fd)
     }
 
     /// The status of `name` itself (not what a symlink points to), or nil when there is no such entry.
@@ -28,9 +30,13 @@ extension Descriptor {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<16 {
             let name = prefix + "-" + String(generator.next() as UInt64, radix: 16)
-            let fd = retryingInterrupts { openat(raw, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
-            if fd >= 0 { return (name, Descriptor(fd)) }
-            guard errno == EEXIST else { throw ioError("create a temporary file") }
+            do {
+                return (name, try openAt(name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600))
+            } catch where error.code == EEXIST {
+                continue
+            } catch {
+                throw ioError("create a temporary file", error.code)
+            }
         }
         throw ImageError(.ioFailed, "cannot create a temporary file: every name tried already exists")
     }
@@ -55,11 +61,10 @@ extension Descriptor {
 
     /// The names of the directory's entries, without `.` and `..`.
     func entryNames() throws(ImageError) -> [String] {
-        let copy = dup(raw)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            if copy >= 0 { close(copy) }
-            throw ioError("list a directory")
-        }
+        let copy = try io { Descriptor(try systemCall("list \(name)") { fcntl(raw, F_DUPFD_CLOEXEC, 0) }, name: name) }
+        guard let stream = fdopendir(copy.raw) else { throw ioError("list \(name)") }
+        // The stream owns the copy from here on; closedir closes it.
+        _ = copy.take()
         defer { closedir(stream) }
         rewinddir(stream)
         var names: [String] = []

@@ -1,5 +1,6 @@
 import Crypto
 import Glibc
+import HVSystem
 
 /// SHA-256 digests as the 64 lowercase hex digits users copy from download pages.
 enum SHA256Text {
@@ -32,7 +33,7 @@ struct HashedCopy {
 /// Reads `source` from offset 0 with pread (its file offset is neither trusted nor moved),
 /// hashing it and writing it to `destination` when given. Stops with `fileChanged` as soon as
 /// more than `expectedSize` bytes arrive.
-func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination: Descriptor? = nil) throws(ImageError) -> HashedCopy {
+func hashedCopy(from source: Descriptor, expectedSize: UInt64? = nil, to destination: Descriptor? = nil) throws(ImageError) -> HashedCopy {
     let bufferSize = 1 << 20
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
     defer { buffer.deallocate() }
@@ -40,10 +41,12 @@ func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination:
     var offset: UInt64 = 0
     var header: [UInt8] = []
     while true {
-        let count = retryingInterrupts { pread(source, buffer.baseAddress, bufferSize, off_t(offset)) }
-        guard count >= 0 else {
-            if errno == EBADF { throw ImageError(.invalidParameter, "the file is not open for reading", parameter: "file") }
-            throw ioError("read the file")
+        let count: Int
+        do {
+            count = try source.read(into: buffer, at: offset)
+        } catch {
+            if error.code == EBADF { throw ImageError(.invalidParameter, "the file is not open for reading", parameter: "file") }
+            throw ioError("read the file", error.code)
         }
         if count == 0 { break }
         let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
@@ -53,7 +56,7 @@ func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination:
             header += chunk.prefix(FormatSignature.headerLength - header.count)
         }
         hasher.update(bufferPointer: chunk)
-        try destination?.writeAll(chunk, what: "the copy")
+        try io { try destination?.writeAll(chunk) }
     }
     if let expectedSize, offset != expectedSize { throw changedUnderneath(expectedSize) }
     return HashedCopy(sha256: SHA256Text.hex(hasher.finalize()), byteCount: offset, header: header)

@@ -1,4 +1,5 @@
 import Glibc
+import HVSystem
 
 /// The disk image formats the broker accepts; always stated, never guessed.
 public enum ImageFormat: String, Codable, Sendable, Hashable, CaseIterable {
@@ -30,12 +31,11 @@ public enum FormatSignature {
 
     /// The format whose signature starts the file at `path` (not following a symlink), or nil.
     public static func detect(path: String) throws(ImageError) -> String? {
-        let file = try Descriptor.open(path, O_RDONLY | O_NOFOLLOW)
         var header = [UInt8](repeating: 0, count: headerLength)
-        let count = header.withUnsafeMutableBytes { buffer in
-            retryingInterrupts { pread(file.raw, buffer.baseAddress, buffer.count, 0) }
+        let count = try io {
+            let file = try Descriptor.open(path, O_RDONLY | O_NOFOLLOW)
+            return try file.read(into: &header, at: 0)
         }
-        guard count >= 0 else { throw ioError("read \(path)") }
         return detect(header[0..<count])
     }
 

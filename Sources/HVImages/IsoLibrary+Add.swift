@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVProtocol
+import HVSystem
 import Logging
 
 extension IsoLibrary {
@@ -24,7 +25,7 @@ extension IsoLibrary {
     ///   - source: where the image came from (a URL), recorded as given.
     @discardableResult
     public func add(
-        from descriptor: Int32, name: String, expectedSHA256: String, maximumBytes: UInt64,
+        from descriptor: Descriptor, name: String, expectedSHA256: String, maximumBytes: UInt64,
         signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, source: String? = nil
     ) throws(ImageError) -> IsoEntry {
         try Self.validate(name)
@@ -61,7 +62,7 @@ extension IsoLibrary {
             try verifier.verify(signature: signature, fileNamed: temporaryName, in: directory, library: library)
         }
         guard fchmod(temporary.raw, 0o644) == 0 else { throw ioError("set the mode of the copy") }
-        try temporary.sync(what: "the copy")
+        try io { try temporary.sync() }
         do throws(ImageError) {
             try library.link(temporaryName, as: name)
         } catch where error.code == .alreadyExists {
@@ -79,7 +80,7 @@ extension IsoLibrary {
         }
         kept = true
         try library.removeEntry(temporaryName)
-        try library.sync(what: directory)
+        try io { try library.sync() }
         logger.info(
             "added an ISO image",
             metadata: ["iso": "\(name)", "sha256": "\(copy.sha256)", "uid": "\(addedBy)", "signed": "\(verifier != nil)"]
@@ -105,9 +106,9 @@ extension IsoLibrary {
         }
         let (temporaryName, file) = try library.createUnique(prefix: ".record")
         do throws(ImageError) {
-            try file.writeAll(bytes, what: "the record of \(name)")
+            try io { try file.writeAll(bytes) }
             guard fchmod(file.raw, 0o644) == 0 else { throw ioError("set the mode of the record of \(name)") }
-            try file.sync(what: "the record of \(name)")
+            try io { try file.sync() }
             try library.rename(temporaryName, to: Self.recordName(name))
         } catch {
             try? library.removeEntry(temporaryName)
@@ -116,10 +117,12 @@ extension IsoLibrary {
     }
 
     /// The descriptor's size, if it is a regular file no larger than `maximumBytes`.
-    private static func checkUpload(_ descriptor: Int32, maximumBytes: UInt64) throws(ImageError) -> UInt64 {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw ImageError(.invalidParameter, "the file descriptor cannot be inspected: \(errnoText())", parameter: "file")
+    private static func checkUpload(_ descriptor: Descriptor, maximumBytes: UInt64) throws(ImageError) -> UInt64 {
+        let info: stat
+        do {
+            info = try descriptor.status()
+        } catch {
+            throw ImageError(.invalidParameter, "the file descriptor cannot be inspected: \(error.reason)", parameter: "file")
         }
         guard info.isRegularFile else {
             throw ImageError(

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVProtocol
+import HVSystem
 import Logging
 
 /// The broker's directory of installation images (for example `/var/lib/hypervisor/isos`, mode
@@ -51,11 +52,11 @@ public struct IsoLibrary: Sendable {
     /// can't be read, or changed while it was hashed.
     func recordFound(_ name: String, in library: Descriptor) -> IsoRecord? {
         do throws(ImageError) {
-            let file = try library.openAt(name, O_RDONLY | O_NONBLOCK)
-            let before = try file.status()
+            let file = try io { try library.openAt(name, O_RDONLY | O_NONBLOCK) }
+            let before = try io { try file.status() }
             guard before.isRegularFile else { return nil }
-            let hashed = try hashedCopy(from: file.raw)
-            let after = try file.status()
+            let hashed = try hashedCopy(from: file)
+            let after = try io { try file.status() }
             guard hashed.byteCount == UInt64(after.st_size), after.st_mtim.tv_sec == before.st_mtim.tv_sec,
                 after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
             else { return nil }
@@ -86,10 +87,10 @@ public struct IsoLibrary: Sendable {
         let library = try Descriptor.openDirectory(directory)
         _ = try Self.regularEntry(name, in: library)
         // O_NONBLOCK: should the entry be swapped for a FIFO meanwhile, opening it must not hang.
-        let file = try library.openAt(name, O_RDONLY | O_NONBLOCK)
-        let info = try file.status()
+        let file = try io { try library.openAt(name, O_RDONLY | O_NONBLOCK) }
+        let info = try io { try file.status() }
         guard info.isRegularFile else { throw Self.notAnImage(name, info) }
-        let hashed = try hashedCopy(from: file.raw)
+        let hashed = try hashedCopy(from: file)
         let recorded = readRecord(name, in: library)?.sha256
         let status: IsoVerification.Status =
             recorded == nil ? .unrecorded : recorded == hashed.sha256 ? .intact : .modified
@@ -105,7 +106,7 @@ public struct IsoLibrary: Sendable {
         _ = try Self.regularEntry(name, in: library)
         try library.removeEntry(name)
         try library.removeEntry(Self.recordName(name))
-        try library.sync(what: directory)
+        try io { try library.sync() }
         logger.info("removed an ISO image", metadata: ["iso": "\(name)"])
     }
 
@@ -147,9 +148,7 @@ public struct IsoLibrary: Sendable {
             info.isRegularFile, info.st_size <= Self.maximumRecordBytes
         else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.withUnsafeMutableBytes { buffer in
-            retryingInterrupts { pread(file.raw, buffer.baseAddress, buffer.count, 0) }
-        }
+        let count = try? file.read(into: &bytes, at: 0)
         guard count == bytes.count else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

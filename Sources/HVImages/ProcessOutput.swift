@@ -1,19 +1,9 @@
+import HVSystem
+
 /// What a program left behind when it finished within its time limit.
 public struct ProcessOutput: Sendable, Hashable {
-    /// How the program ended.
-    public enum Termination: Sendable, Hashable, CustomStringConvertible {
-        /// It exited with this status.
-        case exited(Int32)
-        /// A signal of this number ended it.
-        case signaled(Int32)
-
-        public var description: String {
-            switch self {
-            case .exited(let status): "exit status \(status)"
-            case .signaled(let signal): "signal \(signal)"
-            }
-        }
-    }
+    /// How the program ended: `.exited(status)` or `.signaled(number)`.
+    public typealias Termination = ChildProcess.Termination
 
     /// The absolute path of the program that ran.
     public var program: String

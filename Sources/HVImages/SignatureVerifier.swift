@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HVSystem
 
 /// Checks a detached OpenPGP signature with `gpgv` against the administrator's keyring.
 /// Anything but a clean, valid signature over the given file is a refusal.
@@ -44,7 +45,7 @@ public struct SignatureVerifier: Sendable {
     func verify(signature: Data, fileNamed name: String, in directory: String, library: Descriptor) throws(ImageError) {
         let (signatureName, signatureFile) = try library.createUnique(prefix: ".signature")
         defer { try? library.removeEntry(signatureName) }
-        try signatureFile.writeAll(Array(signature), what: "the signature")
+        try io { try signatureFile.writeAll(Array(signature)) }
         let output = try runner.run(
             .gpgv,
             ["--status-fd", "1", "--keyring", keyring, directory + "/" + signatureName, directory + "/" + name],

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import HVSystem
 
 /// Reads the small files that hold the `/metrics` credentials: the token and the TLS private key.
 ///
@@ -18,21 +15,26 @@ enum CredentialFile {
         func refusal(_ code: MetricsError.Code, _ reason: String, fix: String? = nil) -> MetricsError {
             MetricsError(code, "\(field): \(path) \(reason)", fix: fix)
         }
-        func systemError(_ call: String) -> MetricsError {
-            refusal(.credentialsUnreadable, "cannot be \(call): \(String(cString: strerror(errno)))")
+        func systemError(_ call: String, _ error: SystemError) -> MetricsError {
+            refusal(.credentialsUnreadable, "cannot be \(call): \(error.reason)")
         }
         let tooLarge = refusal(.credentialsInvalid, "is larger than 64 KiB; it should hold one credential")
 
         // O_NONBLOCK: a FIFO put in the file's place must not hang the start; it is refused below.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else {
-            var error = systemError("opened")
-            error.fix = "create it (scripts/setup.sh and the NixOS module do), then \(secure)"
-            throw error
+        let descriptor: Descriptor
+        let info: stat
+        do {
+            descriptor = try Descriptor.open(path, O_RDONLY | O_NONBLOCK)
+        } catch {
+            var refused = systemError("opened", error)
+            refused.fix = "create it (scripts/setup.sh and the NixOS module do), then \(secure)"
+            throw refused
         }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw systemError("examined") }
+        do {
+            info = try descriptor.status()
+        } catch {
+            throw systemError("examined", error)
+        }
         guard info.st_mode & S_IFMT == S_IFREG else { throw refusal(.credentialsInsecure, "is not a regular file") }
         guard info.st_uid == 0 || info.st_uid == geteuid() else {
             throw refusal(
@@ -50,18 +52,15 @@ enum CredentialFile {
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while contents.count <= maximumBytes {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw systemError("read") }
+            let count: Int
+            do {
+                count = try descriptor.read(into: &chunk)
+            } catch {
+                throw systemError("read", error)
+            }
             if count == 0 { return contents }
             contents += chunk[0..<count]
         }
         throw tooLarge
     }
 }
-
-#if canImport(Glibc)
-    private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-    private let systemRead = Darwin.read
-#endif

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
+import HVSystem
 
 /// Reads the host's CPU, memory, load, network and filesystem figures from `/proc` and `statvfs`.
 ///
@@ -43,18 +40,20 @@ public struct HostCollector: Sendable {
     /// Reads a procfs file. Their reported size is 0, so read until end of file.
     func read(_ relativePath: String) throws(MetricsError) -> String {
         let path = procRoot + "/" + relativePath
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw MetricsError(.procUnreadable, "cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16_384)
+        let file: Descriptor
+        do {
+            file = try Descriptor.open(path, O_RDONLY)
+        } catch {
+            throw MetricsError(.procUnreadable, error.description)
+        }
         while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw MetricsError(.procUnreadable, "cannot read \(path): \(String(cString: strerror(errno)))")
+            let count: Int
+            do {
+                count = try file.read(into: &chunk)
+            } catch {
+                throw MetricsError(.procUnreadable, error.description)
             }
             if count == 0 { break }
             contents.append(contentsOf: chunk[0..<count])
@@ -78,9 +77,3 @@ public struct HostCollector: Sendable {
         )
     }
 }
-
-#if canImport(Glibc)
-    private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-    private let systemRead = Darwin.read
-#endif

@@ -2,6 +2,7 @@ import CHVFDPassing
 import CHVShims
 import Foundation
 import HVProtocol
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -9,13 +10,13 @@ import Glibc
 
 /// One client of a `DescriptorServer`: the blocking system calls, run on a dedicated thread.
 struct DescriptorConnection: Sendable {
-    let socket: Int32
+    let socket: Descriptor
     let peer: Peer
 
     /// What the client sent.
     enum Received: Sendable {
         /// A whole call and exactly one descriptor, checked to be a readable regular file.
-        case call(message: [UInt8], descriptor: Int32)
+        case call(message: [UInt8], descriptor: Descriptor)
         /// A call the server refuses; every descriptor that came with it is closed already.
         case refused(HVError)
         /// The client left before finishing its call, or the server is stopping.
@@ -24,15 +25,15 @@ struct DescriptorConnection: Sendable {
 
     /// The peer's kernel-vouched credentials (SO_PEERCRED), read before anything else; nil if the
     /// kernel would not say who is calling.
-    static func credentials(of socket: Int32) -> hv_ucred? {
+    static func credentials(of socket: Descriptor) -> hv_ucred? {
         var credentials = hv_ucred()
         var length = socklen_t(MemoryLayout<hv_ucred>.size)
-        guard getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        guard getsockopt(socket.raw, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
         return credentials
     }
 
     /// The connection with its peer, completed from /proc.
-    init(socket: Int32, credentials: hv_ucred) {
+    init(socket: Descriptor, credentials: hv_ucred) {
         self.socket = socket
         self.peer = Peer(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid)
     }
@@ -45,9 +46,9 @@ struct DescriptorConnection: Sendable {
     /// one, refuses the call at once and closes the one held.
     func receive(maximumMessageSize: Int, timeout: Duration, wake: WakePipe) -> Received {
         var message: [UInt8] = []
-        var descriptor: Int32?
+        var descriptor: Descriptor?
         func refuse(_ error: HVError) -> Received {
-            if let descriptor { Glibc.close(descriptor) }
+            descriptor?.close()
             return .refused(error)
         }
         let deadline = ContinuousClock.now + timeout
@@ -62,7 +63,7 @@ struct DescriptorConnection: Sendable {
             }
             switch wake.poll(socket, milliseconds: Self.milliseconds(remaining)) {
             case .woken:
-                if let descriptor { Glibc.close(descriptor) }
+                descriptor?.close()
                 return .abandoned
             case .timedOut: continue
             case .ready: break
@@ -70,20 +71,22 @@ struct DescriptorConnection: Sendable {
             var received: Int32 = -1
             var count: Int32 = 0
             var cut: Int32 = 0
-            let bytes = buffer.withUnsafeMutableBytes { raw in
-                hv_receive_with_descriptors(socket, raw.baseAddress, raw.count, &received, descriptor == nil ? 1 : 0, &count, &cut)
+            let bytes = retryingInterrupts {
+                buffer.withUnsafeMutableBytes { raw in
+                    hv_receive_with_descriptors(socket.raw, raw.baseAddress, raw.count, &received, descriptor == nil ? 1 : 0, &count, &cut)
+                }
             }
             let code = errno
-            if count > 0 { descriptor = received }
+            if count > 0 { descriptor = Descriptor(received, name: "the passed file") }
             if cut != 0 {
                 return refuse(HVError.invalidParameter(
                     "descriptor", "the call carried more than one file descriptor; exactly one is accepted",
                     fix: Self.useHvIsoAdd
                 ))
             }
-            if bytes < 0 && (code == EINTR || code == EAGAIN) { continue }
+            if bytes < 0 && code == EAGAIN { continue }
             guard bytes > 0 else {
-                if let descriptor { Glibc.close(descriptor) }
+                descriptor?.close()
                 return .abandoned
             }
             let chunk = buffer[..<bytes]
@@ -111,27 +114,22 @@ struct DescriptorConnection: Sendable {
     /// is given up.
     func reply(_ reply: [UInt8], timeout: Duration) {
         var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket.raw, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         let bytes = reply + [0]
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
+        // A client that has gone or stopped reading is given up.
+        try? socket.sendAll(bytes)
     }
 
     func close() {
-        _ = Glibc.close(socket)
+        socket.close()
     }
 
     /// Why `descriptor` may not be read as a file, or nil if it may: it must be a regular file,
     /// opened for reading.
-    static func checkReadableFile(_ descriptor: Int32) -> HVError? {
+    static func checkReadableFile(_ descriptor: Descriptor) -> HVError? {
         var status = stat()
-        let flags = fcntl(descriptor, F_GETFL)
-        guard fstat(descriptor, &status) == 0, flags >= 0 else {
+        let flags = fcntl(descriptor.raw, F_GETFL)
+        guard fstat(descriptor.raw, &status) == 0, flags >= 0 else {
             return HVError.invalidParameter("descriptor", "the descriptor could not be examined: \(String(cString: strerror(errno)))")
         }
         let kind: String? = switch status.st_mode & S_IFMT {

@@ -1,4 +1,5 @@
 import HVProtocol
+import HVSystem
 
 /// Answers calls that arrive on a `DescriptorServer`, each carrying one open file.
 public protocol DescriptorHandler: Sendable {
@@ -7,9 +8,9 @@ public protocol DescriptorHandler: Sendable {
     /// - Parameter descriptor: an open, close-on-exec descriptor of a regular file the caller may
     ///   read (read-only or read-write; never a pipe, socket, directory or O_PATH reference). It
     ///   is the caller's file, which the caller may still be changing: copy it before trusting its
-    ///   contents. It stays open until this returns; the server closes it afterwards (`dup` it to
-    ///   keep it longer).
-    func handle(_ message: [UInt8], descriptor: Int32, from peer: Peer) async -> [UInt8]
+    ///   contents. It is lent: it stays open until this returns, and the server, its owner, closes
+    ///   it afterwards (`dup` it to keep it longer).
+    func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8]
 
     /// Told about a call refused before it reached `handle` (no descriptor or several, one that
     /// is not a readable regular file, oversized or unfinished input, too many clients in all or

@@ -1,6 +1,7 @@
 import CHVShims
 import Foundation
 import HVProtocol
+import HVSystem
 import Logging
 import ServiceLifecycle
 
@@ -81,16 +82,16 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
 
     /// A connection counted against the limits, with its peer's credentials.
     struct Admitted: Sendable {
-        var socket: Int32
+        var socket: Descriptor
         var credentials: hv_ucred
     }
 
     /// On the accept thread: learns who is calling and passes the connection on, or tells the
     /// client it is over a limit. Nothing is read from the socket, and so no descriptor is
     /// received, before the caller's uid is known and admitted.
-    private func admit(_ socket: Int32, into continuation: AsyncStream<Admitted>.Continuation) {
+    private func admit(_ socket: Descriptor, into continuation: AsyncStream<Admitted>.Continuation) {
         guard let credentials = DescriptorConnection.credentials(of: socket) else {
-            close(socket)
+            socket.close()
             return
         }
         if let refusal = limits.connect(credentials.uid) {
@@ -103,7 +104,7 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
         }
         if case .terminated = continuation.yield(Admitted(socket: socket, credentials: credentials)) {
             limits.disconnect(credentials.uid)
-            close(socket)
+            socket.close()
         }
     }
 
@@ -127,7 +128,7 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
             reply = ErrorReply.encode(error)
         case .call(let message, let descriptor):
             reply = await handler.handle(message, descriptor: descriptor, from: connection.peer)
-            close(descriptor)
+            descriptor.close()
         }
         await DedicatedThread.run {
             connection.reply(reply, timeout: configuration.sendTimeout)

@@ -1,12 +1,13 @@
+import HVSystem
 import NIOCore
 
 /// Where a Varlink server listens and the limits it enforces on every client.
 public struct ServerConfiguration: Sendable {
-    public enum Listener: Sendable, Hashable {
+    public enum Listener: Sendable {
         /// Bind this path, replacing a stale socket file.
         case path(String)
-        /// Adopt a listening socket passed by systemd.
-        case inherited(descriptor: Int32)
+        /// Adopt a listening socket passed by systemd; the server takes it over and closes it.
+        case inherited(descriptor: Descriptor)
     }
 
     public var listener: Listener

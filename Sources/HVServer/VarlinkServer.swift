@@ -1,6 +1,7 @@
 import CHVShims
 import Foundation
 import HVProtocol
+import HVSystem
 import Logging
 import NIOCore
 import NIOPosix
@@ -105,7 +106,8 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
             }
             return server
         case .inherited(let descriptor):
-            return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+            // The channel owns the socket from here on and closes it.
+            return try await bootstrap.bind(descriptor.take(), childChannelInitializer: initializer)
         }
     }
 

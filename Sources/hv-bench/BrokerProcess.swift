@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVClient
+import HVSystem
 import Synchronization
 
 /// The hv-broker under test, on the libvirt test driver (`test:///default` unless told otherwise)
@@ -9,7 +10,7 @@ import Synchronization
 final class BrokerProcess: @unchecked Sendable {
     let directory: String
     let socketPath: String
-    private let process = Process()
+    private let process: ChildProcess
     private let stopped = Mutex(false)
 
     /// Starts the broker and returns once its socket accepts connections.
@@ -22,26 +23,31 @@ final class BrokerProcess: @unchecked Sendable {
         }
         directory = try Self.makeTemporaryDirectory()
         socketPath = directory + "/b.sock"
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
+        let arguments = [
             "--libvirt-uri", libvirtUri, "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
             "--state-dir", directory + "/state", "--console-dir", directory + "/console",
         ]
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
+        // In this process's group, so a Ctrl-C reaches the broker too.
+        let command = Command(
+            executable, arguments, environment: Command.currentEnvironment, standardOutput: .file(directory + "/broker.log"),
+            standardError: .standardOutput, ownProcessGroup: false
+        )
         do {
-            try process.run()
+            process = try ChildProcess(command)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw BenchError(.brokerFailed, error.description)
+        }
+        do throws(BenchError) {
             try waitForSocket(timeoutSeconds: timeoutSeconds)
         } catch {
             stop()
-            throw error as? BenchError ?? BenchError(.brokerFailed, "could not start \(executable): \(error)")
+            throw error
         }
     }
 
     var logPath: String { directory + "/broker.log" }
-    var processIdentifier: Int32 { process.processIdentifier }
+    var processIdentifier: Int32 { process.pid }
 
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and removes its directory. A second
     /// caller waits until the first one is done.
@@ -49,13 +55,8 @@ final class BrokerProcess: @unchecked Sendable {
         stopped.withLock { stopped in
             guard !stopped else { return }
             stopped = true
-            if process.isRunning {
-                process.terminate()
-                let deadline = Stopwatch.now() + 5_000_000_000
-                while process.isRunning, Stopwatch.now() < deadline { usleep(10_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-            }
+            process.signal(SIGTERM)
+            _ = try? process.finish(timeout: .seconds(5))
             try? FileManager.default.removeItem(atPath: directory)
         }
     }
@@ -63,9 +64,8 @@ final class BrokerProcess: @unchecked Sendable {
     private func waitForSocket(timeoutSeconds: Double) throws(BenchError) {
         let deadline = Stopwatch.now() + UInt64(timeoutSeconds * 1e9)
         while Stopwatch.now() < deadline {
-            guard process.isRunning else {
-                let status = process.terminationStatus
-                throw BenchError(.brokerFailed, "hv-broker exited with status \(status):\n\(logExcerpt())")
+            if let ended = try? process.poll() {
+                throw BenchError(.brokerFailed, "hv-broker ended with \(ended):\n\(logExcerpt())")
             }
             if (try? VarlinkClient(socketPath: socketPath)) != nil { return }
             usleep(20_000)

@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
+import HVSystem
 
 /// A minimal blocking HTTP/1.1 client for `GET /metrics` on 127.0.0.1, on one keep-alive
 /// connection with a bearer token, as Prometheus scrapes.
 final class ScrapeClient {
-    private let descriptor: Int32
+    private let socket: Descriptor
     private let request: [UInt8]
     private var pending: [UInt8] = []
 
@@ -12,32 +13,31 @@ final class ScrapeClient {
         request = Array(
             "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\nAuthorization: Bearer \(token)\r\n\r\n"
                 .utf8)
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Self.failure("socket") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        do {
+            socket = try Descriptor.socket(AF_INET, Int32(SOCK_STREAM.rawValue), name: "127.0.0.1:\(port)")
+            try systemCall("connect to 127.0.0.1:\(port)") { [socket] in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(socket.raw, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
             }
+        } catch {
+            throw Self.failure(error)
         }
-        guard connected == 0 else {
-            let error = Self.failure("connect to 127.0.0.1:\(port)")
-            close(descriptor)
-            throw error
-        }
-    }
-
-    deinit {
-        close(descriptor)
     }
 
     /// Sends one `GET /metrics` and returns the response body once all of it has arrived.
     func scrape() throws(BenchError) -> [UInt8] {
-        let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent == request.count else { throw Self.failure("send") }
+        do {
+            try socket.sendAll(request)
+        } catch {
+            throw Self.failure(error)
+        }
 
         let separator = Array("\r\n\r\n".utf8)
         var headEnd: Int?
@@ -61,14 +61,17 @@ final class ScrapeClient {
 
     private func receive() throws(BenchError) {
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else {
-            throw count == 0 ? BenchError(.measurementFailed, "scrape: the server closed the connection") : Self.failure("recv")
+        let count: Int
+        do {
+            count = try socket.read(into: &buffer)
+        } catch {
+            throw Self.failure(error)
         }
+        guard count > 0 else { throw BenchError(.measurementFailed, "scrape: the server closed the connection") }
         pending += buffer[0..<count]
     }
 
-    private static func failure(_ what: String) -> BenchError {
-        BenchError(.measurementFailed, "scrape: \(what): \(String(cString: strerror(errno)))")
+    private static func failure(_ error: SystemError) -> BenchError {
+        BenchError(.measurementFailed, "scrape: \(error)")
     }
 }

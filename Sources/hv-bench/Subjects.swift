@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVPolkit
+import HVSystem
 
 extension PolkitSubject {
     /// This process, named the way the broker names its peers.
@@ -27,7 +28,7 @@ func processStartTime(_ pid: Int32) -> UInt64? {
 final class UnprivilegedProcess {
     let user: String
     let subject: PolkitSubject
-    private let process = Process()
+    private let process: ChildProcess
 
     init(user: String) throws(BenchError) {
         guard let entry = getpwnam(user) else {
@@ -40,16 +41,18 @@ final class UnprivilegedProcess {
             throw BenchError(.measurementFailed, "--rules-subject must not be root: polkitd never runs rules for uid 0")
         }
         self.user = user
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = [
-            "--reuid=\(uid)", "--regid=\(entry.pointee.pw_gid)", "--clear-groups", "--", "/bin/sleep", "3600",
-        ]
+        let arguments = ["--reuid=\(uid)", "--regid=\(entry.pointee.pw_gid)", "--clear-groups", "--", "/bin/sleep", "3600"]
+        // In this process's group, so a Ctrl-C ends the sleep too.
+        let command = Command(
+            "/usr/bin/setpriv", arguments, environment: Command.currentEnvironment, standardOutput: .inherit,
+            standardError: .inherit, ownProcessGroup: false
+        )
         do {
-            try process.run()
+            process = try ChildProcess(command)
         } catch {
-            throw BenchError(.measurementFailed, "cannot run /usr/bin/setpriv (util-linux): \(error)")
+            throw BenchError(.measurementFailed, "\(error) (setpriv is part of util-linux)")
         }
-        let pid = process.processIdentifier
+        let pid = process.pid
         // Until setpriv has dropped privileges and exec'd sleep, the pid still belongs to root.
         let deadline = Stopwatch.now() + 5_000_000_000
         while Stopwatch.now() < deadline {
@@ -59,14 +62,13 @@ final class UnprivilegedProcess {
             }
             usleep(5_000)
         }
-        process.terminate()
+        process.kill()
         throw BenchError(.measurementFailed, "setpriv did not start sleep as '\(user)' within 5 s")
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        _ = try? process.wait()
     }
 
     private static func isSleeping(_ pid: Int32) -> Bool {

@@ -5,6 +5,7 @@ import HVAudit
 import HVBroker
 import HVImages
 import HVServer
+import HVSystem
 import Logging
 import NIOCore
 import NIOPosix
@@ -152,8 +153,10 @@ struct BrokerCommand: AsyncParsableCommand {
     /// otherwise the paths to bind.
     static func listeners(fallback path: String, upload: String) -> (broker: ServerConfiguration.Listener, upload: ServerConfiguration.Listener) {
         let count = sd_listen_fds(1)
-        let broker: ServerConfiguration.Listener = count >= 1 ? .inherited(descriptor: SD_LISTEN_FDS_START) : .path(path)
-        let uploads: ServerConfiguration.Listener = count >= 2 ? .inherited(descriptor: SD_LISTEN_FDS_START + 1) : .path(upload)
+        let broker: ServerConfiguration.Listener =
+            count >= 1 ? .inherited(descriptor: Descriptor(SD_LISTEN_FDS_START, name: "the broker socket systemd passed")) : .path(path)
+        let uploads: ServerConfiguration.Listener =
+            count >= 2 ? .inherited(descriptor: Descriptor(SD_LISTEN_FDS_START + 1, name: "the upload socket systemd passed")) : .path(upload)
         return (broker, uploads)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HVClient
 import HVPresentation
 import HVProtocol
+import HVSystem
 
 extension IsoCommand {
     struct Add: ParsableCommand {
@@ -51,9 +52,12 @@ extension IsoCommand {
             case .success(let result): download = result
             case .failure(let error): Runner.fail(error.hvError)
             }
-            let descriptor = open(download.path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { Runner.fail(HVError(.failed, "cannot open \(download.path): \(String(cString: strerror(errno)))")) }
-            defer { close(descriptor) }
+            let descriptor: Descriptor
+            do {
+                descriptor = try Descriptor.open(download.path, O_RDONLY)
+            } catch {
+                Runner.fail(HVError(.failed, error.description))
+            }
             do {
                 let reply = try DescriptorPassing.call(
                     Method.isoAdd, IsoAddParameters(name: name, sha256: sha256, source: url, signature: signatureText),

@@ -3,6 +3,7 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVSystem
 import HVTestSupport
 import Logging
 import Synchronization
@@ -14,8 +15,7 @@ import Testing
     @Test func oversizedOrUnfinishedCallsAreRefused() async throws {
         try await withDescriptorServer(ReadingHandler(), configure: { $0.receiveTimeout = .seconds(1) }) { path in
             let file = try temporaryFile(contents: "x")
-            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-            defer { close(descriptor) }
+            let descriptor = try Descriptor.open(file, O_RDONLY)
             let big = try DescriptorPassing.exchange(
                 socketPath: path, message: [UInt8](repeating: 0x20, count: 70_000), descriptors: [descriptor]
             )
@@ -98,15 +98,14 @@ import Testing
     /// Under systemd the server adopts the listening socket it is given.
     @Test func adoptsAnInheritedListener() async throws {
         let path = temporaryDirectory() + "/inherited.sock"
-        let listener = try listeningSocket(path)
+        let listener = Descriptor(try listeningSocket(path), name: "a listening socket")
         var configuration = DescriptorServerConfiguration(listener: .inherited(descriptor: listener))
         configuration.maximumClients = 2
         let server = DescriptorServer(name: "upload", configuration: configuration, handler: ReadingHandler(), logger: Logger(label: "test"))
         try await withRunningService(server, socket: path) { path in
             try await onThread {
                 let file = try temporaryFile(contents: "inherited")
-                let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-                defer { close(descriptor) }
+                let descriptor = try Descriptor.open(file, O_RDONLY)
                 let reply = try DescriptorPassing.call(socketPath: path, method: "test.Upload", descriptor: descriptor)
                 #expect(reply.parameters?["content"] == .string("inherited"))
             }

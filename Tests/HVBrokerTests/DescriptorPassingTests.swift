@@ -2,6 +2,7 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVSystem
 import HVTestSupport
 import Logging
 import Synchronization
@@ -17,8 +18,7 @@ import Testing
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(mode == 0o666, "polkit decides who may upload, not the socket's mode")
             let file = try temporaryFile(contents: "an installation image")
-            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-            defer { close(descriptor) }
+            let descriptor = try Descriptor.open(file, O_RDONLY)
             let reply = try DescriptorPassing.call(
                 socketPath: path, method: "test.Upload", parameters: ["name": .string("debian.iso")], descriptor: descriptor
             )
@@ -29,8 +29,7 @@ import Testing
             #expect(integer(reply.parameters?["pid"]) == Int(getpid()))
 
             // The typed form, with the file open read-write.
-            let readWrite = open(file, O_RDWR | O_CLOEXEC)
-            defer { close(readWrite) }
+            let readWrite = try Descriptor.open(file, O_RDWR)
             let typed: UploadReply = try DescriptorPassing.call(
                 "test.Upload", ["name": "debian.iso"], descriptor: readWrite, socketPath: path
             )
@@ -75,8 +74,7 @@ import Testing
     func descriptorThatIsNotAReadableFileIsRefused(kind: String) async throws {
         let handler = ReadingHandler()
         try await withDescriptorServer(handler) { path in
-            let (descriptor, cleanup) = try openDescriptor(kind)
-            defer { cleanup() }
+            let descriptor = try openDescriptor(kind)
             let reply = try DescriptorPassing.call(socketPath: path, method: "test.Upload", descriptor: descriptor)
             #expect(reply.error == "org.varlink.service.InvalidParameter")
             #expect(reply.parameters?["parameter"] == .string("descriptor"))
@@ -108,11 +106,12 @@ import Testing
             var pair: [Int32] = [0, 0]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
             defer { close(pair[0]) }
+            let sent = Descriptor(pair[1], name: "one end of a socket pair")
             let reply = try DescriptorPassing.exchange(
                 socketPath: path, message: Array(#"{"method":"test.Upload"}"#.utf8),
-                descriptors: [Int32](repeating: pair[1], count: count)
+                descriptors: [Descriptor](repeating: sent, count: count)
             )
-            close(pair[1])
+            sent.close()
             #expect(reply.error == "org.varlink.service.InvalidParameter")
             #expect(reply.parameters?["reason"]?.stringValue?.contains("more than one file descriptor") == true)
             var entry = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
@@ -130,12 +129,12 @@ final class ReadingHandler: DescriptorHandler {
     let handled = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
 
-    func handle(_ message: [UInt8], descriptor: Int32, from peer: Peer) async -> [UInt8] {
+    func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8] {
         handled.add(1, ordering: .relaxed)
         var content: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(content.count)) }
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor.raw, $0.baseAddress, $0.count, off_t(content.count)) }
             guard count > 0 else { break }
             content += buffer[..<count]
         }
@@ -177,8 +176,9 @@ func temporaryFile(contents: String) throws -> String {
     return path
 }
 
-/// A descriptor of the given kind that is not a readable regular file, and how to close it.
-func openDescriptor(_ kind: String) throws -> (Int32, () -> Void) {
+/// A descriptor of the given kind that is not a readable regular file (of a pipe or socket pair,
+/// one end; the other is closed).
+func openDescriptor(_ kind: String) throws -> Descriptor {
     let file = try temporaryFile(contents: "data")
     switch kind {
     case "pipe", "socket":
@@ -187,17 +187,15 @@ func openDescriptor(_ kind: String) throws -> (Int32, () -> Void) {
             ? pipe(&pair)
             : socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair)
         guard created == 0 else { throw SetupError("\(kind): \(String(cString: strerror(errno)))") }
-        return (pair[0], { close(pair[0]); close(pair[1]) })
+        close(pair[1])
+        return Descriptor(pair[0], name: "a \(kind)")
     case "directory":
-        let descriptor = open((file as NSString).deletingLastPathComponent, O_RDONLY)
-        return (descriptor, { close(descriptor) })
+        return try Descriptor.open((file as NSString).deletingLastPathComponent, O_RDONLY)
     case "write-only":
-        let descriptor = open(file, O_WRONLY)
-        return (descriptor, { close(descriptor) })
+        return try Descriptor.open(file, O_WRONLY)
     default:
         // O_PATH (010000000 on Linux): a reference to the file that cannot be read.
-        let descriptor = open(file, 0o10000000)
-        return (descriptor, { close(descriptor) })
+        return try Descriptor.open(file, 0o10000000)
     }
 }
 

@@ -4,6 +4,7 @@ import HVBroker
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVSystem
 import Logging
 import Synchronization
 
@@ -161,7 +162,7 @@ final class FakeHypervisor: Hypervisor {
         return stream
     }
 
-    func isoAdd(_ parameters: IsoAddParameters, descriptor: Int32, caller: Peer) async throws(HVError) -> IsoInfo {
+    func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo {
         await note("isoAdd \(parameters.name) uid=\(caller.uid)")
         return IsoInfo(name: parameters.name, size: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0, addedBy: caller.uid, source: nil, signatureVerified: false)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HVImages
 import HVProtocol
+import HVSystem
 import HVTestSupport
 import Testing
 
@@ -17,16 +18,15 @@ import Testing
     }
 
     /// A source file of random content, its sha256sum and an open descriptor to it.
-    private func source(_ bytes: [UInt8] = randomBytes(300_000)) throws -> (path: String, sha256: String, fd: Int32) {
+    private func source(_ bytes: [UInt8] = randomBytes(300_000)) throws -> (path: String, sha256: String, fd: Descriptor) {
         let path = try sources.write("download-\(UUID().uuidString)", bytes)
         return (path, try sha256sum(path), try openForReading(path))
     }
 
     @Test func theRightChecksumIsKept() throws {
         let file = try source()
-        defer { close(file.fd) }
         // The file offset is not trusted: the copy starts at 0 wherever the descriptor points.
-        lseek(file.fd, 0, SEEK_END)
+        lseek(file.fd.raw, 0, SEEK_END)
         let entry = try library.add(
             from: file.fd, name: "debian-12.iso", expectedSHA256: file.sha256.uppercased(), maximumBytes: 1 << 20,
             addedBy: 1000, source: "https://example.org/debian-12.iso"
@@ -59,7 +59,6 @@ import Testing
 
     @Test func aWrongChecksumKeepsNothing() throws {
         let file = try source()
-        defer { close(file.fd) }
         let wrong = String(repeating: "ab", count: 32)
         let error = #expect(throws: ImageError.self) {
             try library.add(from: file.fd, name: "debian-12.iso", expectedSHA256: wrong, maximumBytes: 1 << 20, addedBy: 0)
@@ -75,7 +74,6 @@ import Testing
     @Test(arguments: ["xyz", String(repeating: "a", count: 63), String(repeating: "g", count: 64), ""])
     func anInvalidChecksumIsRefusedBeforeAnything(_ checksum: String) throws {
         let file = try source()
-        defer { close(file.fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(from: file.fd, name: "a.iso", expectedSHA256: checksum, maximumBytes: 1 << 20, addedBy: 0)
         }
@@ -87,7 +85,6 @@ import Testing
     @Test(arguments: ["../etc/passwd.iso", "debian.img", ".hidden.iso", "a/b.iso", ".iso"])
     func anInvalidNameIsRefused(_ name: String) throws {
         let file = try source()
-        defer { close(file.fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(from: file.fd, name: name, expectedSHA256: file.sha256, maximumBytes: 1 << 20, addedBy: 0)
         }
@@ -101,7 +98,6 @@ import Testing
         let path = sources.file("huge.iso")
         try mustRun(["/usr/bin/truncate", "-s", "64G", path])
         let fd = try openForReading(path)
-        defer { close(fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(from: fd, name: "huge.iso", expectedSHA256: String(repeating: "0", count: 64), maximumBytes: 1 << 30, addedBy: 0)
         }
@@ -112,19 +108,16 @@ import Testing
     }
 
     @Test func aDirectoryOrPipeIsRefused() throws {
-        let directoryFD = open(sources.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer { close(directoryFD) }
+        let directoryFD = try Descriptor.open(sources.path, O_RDONLY | O_DIRECTORY)
         let checksum = String(repeating: "0", count: 64)
         let onDirectory = #expect(throws: ImageError.self) {
             try library.add(from: directoryFD, name: "a.iso", expectedSHA256: checksum, maximumBytes: 1 << 20, addedBy: 0)
         }
         #expect(onDirectory?.reason.contains("a directory, not a regular file") == true)
 
-        var pipe: [Int32] = [-1, -1]
-        #expect(Glibc.pipe(&pipe) == 0)
-        defer { pipe.forEach { close($0) } }
+        let pipe = try Descriptor.pipe()
         let onPipe = #expect(throws: ImageError.self) {
-            try library.add(from: pipe[0], name: "a.iso", expectedSHA256: checksum, maximumBytes: 1 << 20, addedBy: 0)
+            try library.add(from: pipe.read, name: "a.iso", expectedSHA256: checksum, maximumBytes: 1 << 20, addedBy: 0)
         }
         #expect(onPipe?.code == .invalidParameter)
         #expect(onPipe?.reason.contains("a pipe, not a regular file") == true)
@@ -134,7 +127,6 @@ import Testing
     @Test func aFileThatChangesWhileCopiedIsRefused() throws {
         // /proc files report size 0 but have content: the copy is longer than the size fstat gave.
         let fd = try openForReading("/proc/self/status")
-        defer { close(fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(from: fd, name: "a.iso", expectedSHA256: String(repeating: "0", count: 64), maximumBytes: 1 << 20, addedBy: 0)
         }
@@ -145,7 +137,6 @@ import Testing
     @Test func anExistingNameIsNeverReplaced() throws {
         let first = try source()
         let second = try source()
-        defer { close(first.fd); close(second.fd) }
         try library.add(from: first.fd, name: "a.iso", expectedSHA256: first.sha256, maximumBytes: 1 << 20, addedBy: 0)
         let error = #expect(throws: ImageError.self) {
             try library.add(from: second.fd, name: "a.iso", expectedSHA256: second.sha256, maximumBytes: 1 << 20, addedBy: 0)
@@ -158,7 +149,6 @@ import Testing
 
     @Test func aDiskImageIsNotAnInstallationImage() throws {
         let file = try source([0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 3] + randomBytes(4096))
-        defer { close(file.fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(from: file.fd, name: "a.iso", expectedSHA256: file.sha256, maximumBytes: 1 << 20, addedBy: 0)
         }
@@ -169,7 +159,6 @@ import Testing
 
     @Test func aSignatureWithoutAKeyringIsRefused() throws {
         let file = try source()
-        defer { close(file.fd) }
         let error = #expect(throws: ImageError.self) {
             try library.add(
                 from: file.fd, name: "a.iso", expectedSHA256: file.sha256, maximumBytes: 1 << 20,
@@ -182,7 +171,6 @@ import Testing
 
     @Test func tamperingIsDetected() throws {
         let file = try source()
-        defer { close(file.fd) }
         try library.add(from: file.fd, name: "a.iso", expectedSHA256: file.sha256, maximumBytes: 1 << 20, addedBy: 0)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("a.iso")))
         try handle.seek(toOffset: 1000)
@@ -227,7 +215,6 @@ import Testing
 
     @Test func removeDeletesTheImageAndItsRecord() throws {
         let file = try source()
-        defer { close(file.fd) }
         try library.add(from: file.fd, name: "a.iso", expectedSHA256: file.sha256, maximumBytes: 1 << 20, addedBy: 0)
         try library.remove("a.iso")
         #expect(try directory.names() == [])

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HVImages
 import HVProtocol
+import HVSystem
 import Testing
 
 @Suite struct ProcessRunnerTests {

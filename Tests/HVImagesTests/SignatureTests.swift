@@ -52,7 +52,6 @@ struct SignatureTests {
 
     private func add(_ path: String, signature: Data, keyring: String?) throws -> IsoEntry {
         let fd = try openForReading(path)
-        defer { close(fd) }
         return try library.add(
             from: fd, name: "signed.iso", expectedSHA256: try sha256sum(path), maximumBytes: 1 << 20,
             signature: signature, keyring: keyring, addedBy: 1000

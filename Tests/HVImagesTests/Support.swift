@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HVImages
+import HVSystem
 import HVTestSupport
 
 /// A private temporary directory, removed with everything in it when released.
@@ -46,11 +47,9 @@ func sha256sum(_ path: String) throws -> String {
     String(try mustRun(["/usr/bin/sha256sum", path]).stdout.prefix(64))
 }
 
-/// Opens `path` read-only for a test; the caller closes it.
-func openForReading(_ path: String) throws -> Int32 {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw SetupError("cannot open \(path): \(String(cString: strerror(errno)))") }
-    return fd
+/// Opens `path` read-only for a test.
+func openForReading(_ path: String) throws -> Descriptor {
+    try Descriptor.open(path, O_RDONLY)
 }
 
 /// Some bytes that differ from test to test.

@@ -1,0 +1,98 @@
+import CHVShims
+import Glibc
+import Synchronization
+
+/// An open file descriptor with one owner: it is closed exactly once, by `close()` or when the
+/// owner lets go of it, unless ownership was handed on with `take()`.
+///
+/// Every call made through it retries on EINTR and fails with a `SystemError` that names the
+/// descriptor: "cannot read /var/lib/x: Input/output error".
+public final class Descriptor: Sendable, CustomStringConvertible {
+    private let value: Atomic<Int32>
+    /// What the descriptor refers to, for error messages: a path, "a pipe", "the upload".
+    public let name: String
+
+    /// Takes ownership of `raw`, an open descriptor that nothing else will close.
+    public init(_ raw: Int32, name: String) {
+        value = Atomic(raw)
+        self.name = name
+    }
+
+    deinit {
+        let raw = value.load(ordering: .acquiring)
+        if raw >= 0 { _ = Glibc.close(raw) }
+    }
+
+    /// The descriptor number, for a call that borrows it while this object is alive; -1 once it
+    /// was closed or taken.
+    public var raw: Int32 { value.load(ordering: .acquiring) }
+
+    /// Hands ownership on: returns the number and no longer closes it (for a SwiftNIO channel
+    /// that adopts a socket, or a library that closes what it is given). -1 if it was already
+    /// closed or taken.
+    public func take() -> Int32 {
+        value.exchange(-1, ordering: .acquiringAndReleasing)
+    }
+
+    /// Closes the descriptor now; calling it again, or letting go of the object later, does nothing.
+    public func close() {
+        let raw = value.exchange(-1, ordering: .acquiringAndReleasing)
+        // Never retried: Linux releases the number even when close reports EINTR.
+        if raw >= 0 { _ = Glibc.close(raw) }
+    }
+
+    public var description: String { "\(name) (descriptor \(raw))" }
+}
+
+extension Descriptor {
+    /// Opens `path` with `flags`; close-on-exec is always added.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0) throws(SystemError) -> Descriptor {
+        let raw = try systemCall("open \(path)") { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        return Descriptor(raw, name: path)
+    }
+
+    /// Opens `name` relative to this directory, never following a final symlink; close-on-exec is
+    /// always added.
+    public func openAt(_ name: String, _ flags: Int32, mode: mode_t = 0) throws(SystemError) -> Descriptor {
+        let raw = try systemCall("open \(name)") { openat(self.raw, name, flags | O_CLOEXEC | O_NOFOLLOW, mode) }
+        return Descriptor(raw, name: name)
+    }
+
+    /// A new pipe, both ends close-on-exec from the start.
+    public static func pipe() throws(SystemError) -> (read: Descriptor, write: Descriptor) {
+        var ends: [Int32] = [-1, -1]
+        try systemCall("create a pipe") { hv_pipe_cloexec(&ends) }
+        return (Descriptor(ends[0], name: "a pipe"), Descriptor(ends[1], name: "a pipe"))
+    }
+
+    /// A new socket (`socket(2)` with SOCK_CLOEXEC added to `type`).
+    public static func socket(_ domain: Int32, _ type: Int32, name: String) throws(SystemError) -> Descriptor {
+        let raw = try systemCall("create a socket for \(name)") {
+            Glibc.socket(domain, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        return Descriptor(raw, name: name)
+    }
+
+    /// The file's status (`fstat`).
+    public func status() throws(SystemError) -> stat {
+        var info = stat()
+        try systemCall("inspect \(name)") { fstat(raw, &info) }
+        return info
+    }
+
+    /// Makes reads and writes return EAGAIN instead of waiting.
+    public func setNonBlocking() throws(SystemError) {
+        let flags = try systemCall("read the flags of \(name)") { fcntl(raw, F_GETFL) }
+        try systemCall("set the flags of \(name)") { fcntl(raw, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// Flushes the file to disk (`fsync`).
+    public func sync() throws(SystemError) {
+        try systemCall("flush \(name) to disk") { fsync(raw) }
+    }
+
+    /// Sets the file's length (`ftruncate`).
+    public func truncate(to length: UInt64) throws(SystemError) {
+        try systemCall("resize \(name)") { ftruncate(raw, off_t(length)) }
+    }
+}
