@@ -209,7 +209,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(reply.count + 1)
         buffer.writeBytes(reply)
-        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(MessageFramer.terminator)
         return buffer
     }
 

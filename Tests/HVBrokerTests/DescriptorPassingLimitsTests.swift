@@ -76,14 +76,16 @@ import Testing
                 guard hv_send_with_descriptors(client, &byte, 1, [pair[1]], 1) == 1 else { break }
             }
             close(pair[1])
-            var reply: [UInt8] = []
+            var framer = MessageFramer(maximumMessageSize: 64 * 1024)
+            var reply: [UInt8]?
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while !reply.contains(0) {
+            while reply == nil {
                 let count = recv(client, &buffer, buffer.count, 0)
                 guard count > 0 else { break }
-                reply += buffer[..<count]
+                framer.append(buffer[..<count])
+                reply = try framer.next()
             }
-            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: Array(reply.prefix { $0 != 0 }))
+            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: try #require(reply, "the server replied"))
             #expect(refused.error == "org.varlink.service.InvalidParameter")
             #expect(refused.parameters?["reason"]?.stringValue?.contains("more than one file descriptor") == true)
             var entry = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
