@@ -208,6 +208,18 @@ let package = Package(
 
         // Helpers the test targets share: running programs with posix_spawn, polling.
         .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
+        // The real Varlink servers run in-process for tests: started on a private socket, awaited until
+        // they listen, shut down gracefully; and a handler with canned replies.
+        .target(
+            name: "HVServerTesting",
+            dependencies: [
+                "HVServer", "HVProtocol", "HVTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/HVServerTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
@@ -218,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
-                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVTestSupport",
+                "HVBroker", "HVClient", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer", "HVServerTesting", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -232,7 +244,10 @@ let package = Package(
             dependencies: ["HVImages", "HVProtocol", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVHealthTests", dependencies: ["HVHealth", "HVClient", "HVProtocol", "HVServer", "HVServerTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVMetricsTests",
             dependencies: [

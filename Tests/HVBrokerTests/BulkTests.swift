@@ -5,9 +5,9 @@ import HVClient
 import HVLibvirt
 import HVProtocol
 import HVServer
+import HVServerTesting
 import Logging
 import NIOPosix
-import ServiceLifecycle
 import Testing
 
 /// Bulk operations through a real broker on a socket, over libvirt's test driver.
@@ -18,29 +18,18 @@ import Testing
         return pool
     }()
 
-    /// A broker over `test:///default` with every request allowed; `body` gets the socket path.
+    /// A broker over `test:///default` with every request allowed; `body` (blocking client code, on
+    /// its own thread) gets the socket path.
     func withTestDriverBroker(_ body: @escaping @Sendable (String) throws -> Void) async throws {
         let directory = temporaryDirectory()
-        let path = directory + "/b.sock"
         let hypervisor = LibvirtHypervisor(
             uri: "test:///default", layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
             threadPool: Self.threadPool, logger: Logger(label: "test")
         )
         let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
         let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: FakeAuthorizer(.allowed), audit: audit, logger: Logger(label: "test"))
-        var configuration = ServerConfiguration(listener: .path(path))
-        configuration.maximumClients = 64
-        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
-        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: path) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            defer { Task { await group.triggerGracefulShutdown() } }
+        try await withVarlinkServer(dispatcher, name: "broker", configure: { $0.maximumClients = 64 }) { path in
             try await onThread { try body(path) }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVTestSupport
-import Logging
 import NIOCore
 import Synchronization
 import Testing
@@ -122,12 +122,10 @@ func withLimitedServer(
     _ handler: HoldingHandler, configure: (inout ServerConfiguration) -> Void,
     _ body: @escaping @Sendable (String) throws -> Void
 ) async throws {
-    let path = temporaryDirectory() + "/limits.sock"
-    var configuration = ServerConfiguration(listener: .path(path))
-    configuration.exemptUsers = []
-    configure(&configuration)
-    let server = VarlinkServer(name: "test", configuration: configuration, handler: handler, logger: Logger(label: "test"))
-    try await withRunningService(server, socket: path) { path in
+    try await withVarlinkServer(handler, configure: {
+        $0.exemptUsers = []
+        configure(&$0)
+    }) { path in
         try await onThread { try body(path) }
     }
 }

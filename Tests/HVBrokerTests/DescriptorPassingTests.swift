@@ -2,8 +2,8 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVTestSupport
-import Logging
 import Synchronization
 import Testing
 
@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized) struct DescriptorPassingTests {
     @Test func handlerReadsTheFileThroughTheDescriptor() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(mode == 0o666, "polkit decides who may upload, not the socket's mode")
             let file = try temporaryFile(contents: "an installation image")
@@ -46,7 +46,7 @@ import Testing
             return
         }
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let file = try temporaryFile(contents: "from nobody")
             chmod(file, 0o644)
             chmod((path as NSString).deletingLastPathComponent, 0o755)
@@ -74,7 +74,7 @@ import Testing
     @Test(arguments: ["pipe", "directory", "write-only", "path-only", "socket"])
     func descriptorThatIsNotAReadableFileIsRefused(kind: String) async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let (descriptor, cleanup) = try openDescriptor(kind)
             defer { cleanup() }
             let reply = try DescriptorPassing.call(socketPath: path, method: "test.Upload", descriptor: descriptor)
@@ -89,7 +89,7 @@ import Testing
 
     @Test func callWithoutDescriptorIsRefused() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let reply = try DescriptorPassing.exchange(
                 socketPath: path, message: Array(#"{"method":"test.Upload"}"#.utf8), descriptors: []
             )
@@ -104,7 +104,7 @@ import Testing
     @Test(arguments: [2, 16])
     func extraDescriptorsAreRefusedAndClosed(count: Int) async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             var pair: [Int32] = [0, 0]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
             defer { close(pair[0]) }
@@ -156,17 +156,13 @@ struct UploadReply: Decodable {
     var content: String
 }
 
-/// Runs `body` (blocking client code, on its own thread) against a descriptor server on a fresh
-/// socket, then shuts the server down.
-func withDescriptorServer(
+/// Runs `body` (blocking client code, on its own thread) against the upload socket's server with
+/// `handler`, then shuts the server down.
+func withUploadServer(
     _ handler: ReadingHandler, configure: (inout DescriptorServerConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (String) throws -> Void
 ) async throws {
-    let path = temporaryDirectory() + "/upload.sock"
-    var configuration = DescriptorServerConfiguration(listener: .path(path))
-    configure(&configuration)
-    let server = DescriptorServer(name: "upload", configuration: configuration, handler: handler, logger: Logger(label: "test"))
-    try await withRunningService(server, socket: path) { path in
+    try await withDescriptorServer(handler, configure: configure) { path in
         try await onThread { try body(path) }
     }
 }
