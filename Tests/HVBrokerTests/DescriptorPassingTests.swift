@@ -40,11 +40,8 @@ import Testing
     }
 
     /// Peer credentials come from the kernel: another user's call carries that user's uid.
-    @Test func peerIsTheCallingUser() async throws {
-        guard getuid() == 0 else {
-            print("skipped: passing a descriptor as another user needs root to switch users")
-            return
-        }
+    @Test(.enabled(if: getuid() == 0, "passing a descriptor as another user needs root to switch users"))
+    func peerIsTheCallingUser() async throws {
         let handler = ReadingHandler()
         try await withUploadServer(handler) { path in
             let file = try temporaryFile(contents: "from nobody")
