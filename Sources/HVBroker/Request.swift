@@ -97,29 +97,14 @@ public enum Request: Sendable, Hashable {
     /// The methods of `org.varlink.service`, the host, machines and the audit log, with how each
     /// one's parameters are read.
     static let routes: [String: Decode] = [
-        Method.getInfo: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .getInfo
-        },
+        Method.getInfo: noParameters(.getInfo),
         Method.getInterfaceDescription: { parameters throws(HVError) in
             .getInterfaceDescription(try StrictDecoding.decode(InterfaceDescriptionParameters.self, from: parameters).interface)
         },
-        Method.hostGetInfo: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .hostInfo
-        },
-        Method.hostStats: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .hostStats
-        },
-        Method.hostHealth: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .hostHealth
-        },
-        Method.vmList: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .vmList
-        },
+        Method.hostGetInfo: noParameters(.hostInfo),
+        Method.hostStats: noParameters(.hostStats),
+        Method.hostHealth: noParameters(.hostHealth),
+        Method.vmList: noParameters(.vmList),
         Method.vmInfo: { parameters throws(HVError) in .vmInfo(try name(parameters)) },
         Method.vmStart: { parameters throws(HVError) in .vmStart(try name(parameters)) },
         Method.vmShutdown: { parameters throws(HVError) in .vmShutdown(try name(parameters)) },
@@ -146,10 +131,7 @@ public enum Request: Sendable, Hashable {
             }
             return .vmConsole(decoded.name, maxBytes: maxBytes)
         },
-        Method.auditVerify: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .auditVerify
-        },
+        Method.auditVerify: noParameters(.auditVerify),
     ]
 
     /// The machine name of a call whose only parameter is `name`, validated.
@@ -157,5 +139,13 @@ public enum Request: Sendable, Hashable {
         let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
         try VmName.validate(decoded.name)
         return decoded.name
+    }
+}
+
+/// How a method without parameters is read: any parameter is refused, and the request is `request`.
+func noParameters<Decoded: Sendable>(_ request: Decoded) -> @Sendable ([String: JSONValue]?) throws(HVError) -> Decoded {
+    { parameters throws(HVError) in
+        _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+        return request
     }
 }

@@ -141,10 +141,7 @@ public enum ResourceRequest: Sendable, Hashable {
             let (vm, name) = try snapshot(parameters)
             return .snapshotDelete(vm: vm, name: name)
         },
-        Method.storageListPools: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .poolList
-        },
+        Method.storageListPools: noParameters(.poolList),
         Method.storageListVolumes: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VolumeListParameters.self, from: parameters)
             try pool(decoded.pool)
@@ -166,10 +163,7 @@ public enum ResourceRequest: Sendable, Hashable {
             let decoded = try volume(parameters)
             return .volumeMarkTemplate(pool: decoded.pool, name: decoded.name)
         },
-        Method.networkList: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .networkList
-        },
+        Method.networkList: noParameters(.networkList),
         Method.networkCreate: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(NetworkCreateParameters.self, from: parameters)
             try NetworkName.validate(decoded.name)
@@ -183,10 +177,7 @@ public enum ResourceRequest: Sendable, Hashable {
             try NetworkName.validate(decoded.name)
             return .networkAutostart(decoded.name, enabled: decoded.enabled)
         },
-        Method.isoList: { parameters throws(HVError) in
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            return .isoList
-        },
+        Method.isoList: noParameters(.isoList),
         Method.isoVerify: { parameters throws(HVError) in .isoVerify(try iso(parameters)) },
         Method.isoRemove: { parameters throws(HVError) in .isoRemove(try iso(parameters)) },
         Method.vmClone: { parameters throws(HVError) in
