@@ -225,6 +225,18 @@ let package = Package(
         // Helpers the test targets share: running programs, polling.
         .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"], swiftSettings: swiftSettings),
+        // The real Varlink servers run in-process for tests: started on a private socket, awaited until
+        // they listen, shut down gracefully; and a handler with canned replies.
+        .target(
+            name: "HVServerTesting",
+            dependencies: [
+                "HVServer", "HVProtocol", "HVTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/HVServerTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
@@ -237,7 +249,7 @@ let package = Package(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVSystem", "HVTestSupport",
+                "HVServerTesting", "HVSystem", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -251,7 +263,10 @@ let package = Package(
             dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HVHealthTests", dependencies: ["HVHealth", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVHealthTests", dependencies: ["HVHealth", "HVClient", "HVProtocol", "HVServer", "HVServerTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVMetricsTests",
             dependencies: [

@@ -5,7 +5,7 @@ import HVServer
 /// `org.hypernixos.Events.Follow`: the one method answered with a stream of replies (Varlink `more`).
 extension Dispatcher {
     public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.method == Method.eventsFollow else {
+        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.method == Self.streamedMethod else {
             return await answerOnce(message, from: peer, send: send)
         }
         await follow(call, from: peer, send: send)

@@ -24,9 +24,9 @@ extension Dispatcher: DescriptorHandler {
         }
         entry.method = call.method
         do throws(HVError) {
-            guard call.method == Method.isoAdd else {
+            guard call.method == Self.uploadedMethod else {
                 throw HVError(
-                    .methodNotFound, "the upload socket takes only \(Method.isoAdd) with a file attached",
+                    .methodNotFound, "the upload socket takes only \(Self.uploadedMethod) with a file attached",
                     fix: "send other calls to the broker socket", details: ["method": call.method]
                 )
             }

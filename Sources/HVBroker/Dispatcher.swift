@@ -15,6 +15,14 @@ public typealias BrokerServer = VarlinkServer<Dispatcher>
 public final class Dispatcher: MessageHandler {
     public static let version = "0.1.0"
 
+    /// Every method the dispatcher answers: the broker socket's routes, the one stream and the one
+    /// call of the upload socket.
+    public static var methods: Set<String> { Request.methods.union([streamedMethod, uploadedMethod]) }
+    /// The method answered with a stream of replies (`Dispatcher+Events`).
+    static let streamedMethod = Method.eventsFollow
+    /// The method the upload socket takes, with a file descriptor (`Dispatcher+Upload`).
+    static let uploadedMethod = Method.isoAdd
+
     let hypervisor: any Hypervisor
     let authorizer: any Authorizer
     let audit: AuditLog

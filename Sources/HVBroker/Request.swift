@@ -73,62 +73,11 @@ public enum Request: Sendable, Hashable {
     /// Decodes and validates a call. Unknown methods, unknown or mistyped fields and invalid values
     /// are thrown as errors that name what is wrong.
     public init(_ call: VarlinkCall) throws(HVError) {
-        let parameters = call.parameters
-        switch call.method {
-        case Method.getInfo:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .getInfo
-        case Method.getInterfaceDescription:
-            let decoded = try StrictDecoding.decode(InterfaceDescriptionParameters.self, from: parameters)
-            self = .getInterfaceDescription(decoded.interface)
-        case Method.hostGetInfo:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .hostInfo
-        case Method.hostStats:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .hostStats
-        case Method.hostHealth:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .hostHealth
-        case Method.vmList:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .vmList
-        case Method.vmInfo:
-            self = .vmInfo(try Self.name(parameters))
-        case Method.vmStart:
-            self = .vmStart(try Self.name(parameters))
-        case Method.vmShutdown:
-            self = .vmShutdown(try Self.name(parameters))
-        case Method.vmReboot:
-            self = .vmReboot(try Self.name(parameters))
-        case Method.vmKill:
-            self = .vmKill(try Self.name(parameters))
-        case Method.vmCreate:
-            let decoded = try StrictDecoding.decode(VmCreateParameters.self, from: parameters)
-            try decoded.spec.validate()
-            self = .vmCreate(decoded.spec)
-        case Method.vmDelete:
-            let decoded = try StrictDecoding.decode(VmDeleteParameters.self, from: parameters)
-            try VmName.validate(decoded.name)
-            self = .vmDelete(decoded.name, removeDisks: decoded.removeDisks ?? false)
-        case Method.vmReadConsole:
-            let decoded = try StrictDecoding.decode(VmConsoleParameters.self, from: parameters)
-            try VmName.validate(decoded.name)
-            let maxBytes = decoded.maxBytes ?? 64 * 1024
-            guard (1...Self.maximumConsoleBytes).contains(maxBytes) else {
-                throw .invalidParameter(
-                    "maxBytes", "maxBytes must be between 1 and \(Self.maximumConsoleBytes), got \(maxBytes)"
-                )
-            }
-            self = .vmConsole(decoded.name, maxBytes: maxBytes)
-        case Method.auditVerify:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .auditVerify
-        default:
-            if let resource = try ResourceRequest(call) {
-                self = .resource(resource)
-                return
-            }
+        if let decode = Self.routes[call.method] {
+            self = try decode(call.parameters)
+        } else if let resource = try ResourceRequest(call) {
+            self = .resource(resource)
+        } else {
             if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
             throw HVError(
                 .methodNotFound, "unknown method '\(call.method)'",
@@ -138,9 +87,65 @@ public enum Request: Sendable, Hashable {
         }
     }
 
-    private static func name(_ parameters: [String: JSONValue]?) throws(HVError) -> String {
+    /// Every method the broker socket answers: the one table the dispatcher routes by, here and in
+    /// `ResourceRequest.routes`. A method in neither is answered `MethodNotFound`.
+    public static var methods: Set<String> { Set(routes.keys).union(ResourceRequest.routes.keys) }
+
+    /// Turns a call's parameters into the request of one method.
+    typealias Decode = @Sendable ([String: JSONValue]?) throws(HVError) -> Request
+
+    /// The methods of `org.varlink.service`, the host, machines and the audit log, with how each
+    /// one's parameters are read.
+    static let routes: [String: Decode] = [
+        Method.getInfo: noParameters(.getInfo),
+        Method.getInterfaceDescription: { parameters throws(HVError) in
+            .getInterfaceDescription(try StrictDecoding.decode(InterfaceDescriptionParameters.self, from: parameters).interface)
+        },
+        Method.hostGetInfo: noParameters(.hostInfo),
+        Method.hostStats: noParameters(.hostStats),
+        Method.hostHealth: noParameters(.hostHealth),
+        Method.vmList: noParameters(.vmList),
+        Method.vmInfo: { parameters throws(HVError) in .vmInfo(try name(parameters)) },
+        Method.vmStart: { parameters throws(HVError) in .vmStart(try name(parameters)) },
+        Method.vmShutdown: { parameters throws(HVError) in .vmShutdown(try name(parameters)) },
+        Method.vmReboot: { parameters throws(HVError) in .vmReboot(try name(parameters)) },
+        Method.vmKill: { parameters throws(HVError) in .vmKill(try name(parameters)) },
+        Method.vmCreate: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(VmCreateParameters.self, from: parameters)
+            try decoded.spec.validate()
+            return .vmCreate(decoded.spec)
+        },
+        Method.vmDelete: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(VmDeleteParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            return .vmDelete(decoded.name, removeDisks: decoded.removeDisks ?? false)
+        },
+        Method.vmReadConsole: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(VmConsoleParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            let maxBytes = decoded.maxBytes ?? 64 * 1024
+            guard (1...maximumConsoleBytes).contains(maxBytes) else {
+                throw .invalidParameter(
+                    "maxBytes", "maxBytes must be between 1 and \(maximumConsoleBytes), got \(maxBytes)"
+                )
+            }
+            return .vmConsole(decoded.name, maxBytes: maxBytes)
+        },
+        Method.auditVerify: noParameters(.auditVerify),
+    ]
+
+    /// The machine name of a call whose only parameter is `name`, validated.
+    static func name(_ parameters: [String: JSONValue]?) throws(HVError) -> String {
         let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
         try VmName.validate(decoded.name)
         return decoded.name
+    }
+}
+
+/// How a method without parameters is read: any parameter is refused, and the request is `request`.
+func noParameters<Decoded: Sendable>(_ request: Decoded) -> @Sendable ([String: JSONValue]?) throws(HVError) -> Decoded {
+    { parameters throws(HVError) in
+        _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+        return request
     }
 }

@@ -111,115 +111,112 @@ public enum ResourceRequest: Sendable, Hashable {
 
     /// Decodes a call of the resource interfaces; nil when the method is not one of them.
     public init?(_ call: VarlinkCall) throws(HVError) {
-        let parameters = call.parameters
-        switch call.method {
-        case Method.snapshotList:
+        guard let decode = Self.routes[call.method] else { return nil }
+        self = try decode(call.parameters)
+    }
+
+    /// Turns a call's parameters into the request of one method.
+    typealias Decode = @Sendable ([String: JSONValue]?) throws(HVError) -> ResourceRequest
+
+    /// The resource interfaces' methods, with how each one's parameters are read; with
+    /// `Request.routes`, the broker socket's routing table (`Request.methods`).
+    static let routes: [String: Decode] = [
+        Method.snapshotList: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(SnapshotListParameters.self, from: parameters)
             try VmName.validate(decoded.vm, field: "vm")
-            self = .snapshotList(vm: decoded.vm)
-        case Method.snapshotCreate:
+            return .snapshotList(vm: decoded.vm)
+        },
+        Method.snapshotCreate: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(SnapshotCreateParameters.self, from: parameters)
             try VmName.validate(decoded.vm, field: "vm")
             try SnapshotName.validate(decoded.name, field: "name")
             try SnapshotText.validate(description: decoded.description)
-            self = .snapshotCreate(vm: decoded.vm, name: decoded.name, description: decoded.description)
-        case Method.snapshotRevert, Method.snapshotDelete:
-            let decoded = try StrictDecoding.decode(SnapshotNameParameters.self, from: parameters)
-            try VmName.validate(decoded.vm, field: "vm")
-            try SnapshotName.validate(decoded.name, field: "name")
-            self = call.method == Method.snapshotRevert
-                ? .snapshotRevert(vm: decoded.vm, name: decoded.name) : .snapshotDelete(vm: decoded.vm, name: decoded.name)
-        case Method.storageListPools:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .poolList
-        case Method.storageListVolumes:
+            return .snapshotCreate(vm: decoded.vm, name: decoded.name, description: decoded.description)
+        },
+        Method.snapshotRevert: { parameters throws(HVError) in
+            let (vm, name) = try snapshot(parameters)
+            return .snapshotRevert(vm: vm, name: name)
+        },
+        Method.snapshotDelete: { parameters throws(HVError) in
+            let (vm, name) = try snapshot(parameters)
+            return .snapshotDelete(vm: vm, name: name)
+        },
+        Method.storageListPools: noParameters(.poolList),
+        Method.storageListVolumes: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VolumeListParameters.self, from: parameters)
-            try Self.pool(decoded.pool)
-            self = .volumeList(pool: decoded.pool)
-        case Method.storageCreateVolume, Method.storageResizeVolume:
-            let decoded = try StrictDecoding.decode(VolumeSizeParameters.self, from: parameters)
-            try Self.pool(decoded.pool)
-            try VolumeName.validate(decoded.name)
-            guard decoded.size >= .gibibytes(1), decoded.size <= .tebibytes(16) else {
-                throw .invalidParameter(
-                    "size", "size must be between 1 GiB and 16 TiB, got \(decoded.size.readable)", fix: "give a size such as 20GiB"
-                )
-            }
-            self = call.method == Method.storageCreateVolume
-                ? .volumeCreate(pool: decoded.pool, name: decoded.name, size: decoded.size)
-                : .volumeResize(pool: decoded.pool, name: decoded.name, size: decoded.size)
-        case Method.storageDeleteVolume, Method.storageMarkTemplate:
-            let decoded = try StrictDecoding.decode(VolumeNameParameters.self, from: parameters)
-            try Self.pool(decoded.pool)
-            try VolumeName.validate(decoded.name)
-            self = call.method == Method.storageDeleteVolume
-                ? .volumeDelete(pool: decoded.pool, name: decoded.name) : .volumeMarkTemplate(pool: decoded.pool, name: decoded.name)
-        case Method.networkList:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .networkList
-        case Method.networkCreate:
+            try pool(decoded.pool)
+            return .volumeList(pool: decoded.pool)
+        },
+        Method.storageCreateVolume: { parameters throws(HVError) in
+            let decoded = try sizedVolume(parameters)
+            return .volumeCreate(pool: decoded.pool, name: decoded.name, size: decoded.size)
+        },
+        Method.storageResizeVolume: { parameters throws(HVError) in
+            let decoded = try sizedVolume(parameters)
+            return .volumeResize(pool: decoded.pool, name: decoded.name, size: decoded.size)
+        },
+        Method.storageDeleteVolume: { parameters throws(HVError) in
+            let decoded = try volume(parameters)
+            return .volumeDelete(pool: decoded.pool, name: decoded.name)
+        },
+        Method.storageMarkTemplate: { parameters throws(HVError) in
+            let decoded = try volume(parameters)
+            return .volumeMarkTemplate(pool: decoded.pool, name: decoded.name)
+        },
+        Method.networkList: noParameters(.networkList),
+        Method.networkCreate: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(NetworkCreateParameters.self, from: parameters)
             try NetworkName.validate(decoded.name)
-            self = .networkCreate(decoded)
-        case Method.networkStart, Method.networkStop, Method.networkDelete:
-            let decoded = try StrictDecoding.decode(NetworkNameParameters.self, from: parameters)
-            try NetworkName.validate(decoded.name)
-            switch call.method {
-            case Method.networkStart: self = .networkStart(decoded.name)
-            case Method.networkStop: self = .networkStop(decoded.name)
-            default: self = .networkDelete(decoded.name)
-            }
-        case Method.networkSetAutostart:
+            return .networkCreate(decoded)
+        },
+        Method.networkStart: { parameters throws(HVError) in .networkStart(try network(parameters)) },
+        Method.networkStop: { parameters throws(HVError) in .networkStop(try network(parameters)) },
+        Method.networkDelete: { parameters throws(HVError) in .networkDelete(try network(parameters)) },
+        Method.networkSetAutostart: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(NetworkAutostartParameters.self, from: parameters)
             try NetworkName.validate(decoded.name)
-            self = .networkAutostart(decoded.name, enabled: decoded.enabled)
-        case Method.isoList:
-            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
-            self = .isoList
-        case Method.isoVerify, Method.isoRemove:
-            let decoded = try StrictDecoding.decode(IsoNameParameters.self, from: parameters)
-            try IsoName.validate(decoded.name, field: "name")
-            self = call.method == Method.isoVerify ? .isoVerify(decoded.name) : .isoRemove(decoded.name)
-        case Method.vmClone:
+            return .networkAutostart(decoded.name, enabled: decoded.enabled)
+        },
+        Method.isoList: noParameters(.isoList),
+        Method.isoVerify: { parameters throws(HVError) in .isoVerify(try iso(parameters)) },
+        Method.isoRemove: { parameters throws(HVError) in .isoRemove(try iso(parameters)) },
+        Method.vmClone: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmCloneParameters.self, from: parameters)
             try VmName.validate(decoded.source, field: "source")
             try VmName.validate(decoded.name, field: "name")
-            self = .vmClone(source: decoded.source, name: decoded.name, linked: decoded.linked ?? false)
-        case Method.vmMakeTemplate:
-            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
-            try VmName.validate(decoded.name)
-            self = .vmMarkTemplate(decoded.name)
-        case Method.vmApply:
+            return .vmClone(source: decoded.source, name: decoded.name, linked: decoded.linked ?? false)
+        },
+        Method.vmMakeTemplate: { parameters throws(HVError) in .vmMarkTemplate(try Request.name(parameters)) },
+        Method.vmApply: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmApplyParameters.self, from: parameters)
             try decoded.spec.validate()
-            self = .vmApply(decoded.spec.normalized(), dryRun: decoded.dryRun ?? false)
-        case Method.vmExport:
-            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
-            try VmName.validate(decoded.name)
-            self = .vmExport(decoded.name, redactSecrets: true)
-        case Method.vmAdopt:
+            return .vmApply(decoded.spec.normalized(), dryRun: decoded.dryRun ?? false)
+        },
+        Method.vmExport: { parameters throws(HVError) in .vmExport(try Request.name(parameters), redactSecrets: true) },
+        Method.vmAdopt: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmAdoptParameters.self, from: parameters)
             try VmName.validate(decoded.name)
             if let group = decoded.group { try VmName.validate(group, field: "group", kind: "group") }
-            self = .vmAdopt(decoded.name, group: decoded.group)
-        case Method.vmLeases:
-            let decoded = try StrictDecoding.decode(VmNameParameters.self, from: parameters)
-            try VmName.validate(decoded.name)
-            self = .vmLeases(decoded.name)
-        case Method.vmSetHugepages:
+            return .vmAdopt(decoded.name, group: decoded.group)
+        },
+        Method.vmLeases: { parameters throws(HVError) in .vmLeases(try Request.name(parameters)) },
+        Method.vmSetHugepages: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmHugepagesParameters.self, from: parameters)
             try VmName.validate(decoded.name)
-            self = .vmHugepages(decoded.name, enabled: decoded.enabled)
-        case Method.vmPinCpus:
+            return .vmHugepages(decoded.name, enabled: decoded.enabled)
+        },
+        Method.vmPinCpus: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmPinCpusParameters.self, from: parameters)
             try VmName.validate(decoded.name)
-            self = .vmPinCpus(decoded.name, pins: try HostFeatureSyntax.pins(decoded.pins))
-        case Method.vmSetPassthrough:
+            return .vmPinCpus(decoded.name, pins: try HostFeatureSyntax.pins(decoded.pins))
+        },
+        Method.vmSetPassthrough: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmPassthroughParameters.self, from: parameters)
             try VmName.validate(decoded.name)
             let devices = try HostFeatureSyntax.devices(pci: decoded.pci, usb: decoded.usb)
-            self = .vmPassthrough(decoded.name, pci: devices.pci, usb: devices.usb)
-        case Method.hostAutostart:
+            return .vmPassthrough(decoded.name, pci: devices.pci, usb: devices.usb)
+        },
+        Method.hostAutostart: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(HostAutostartParameters.self, from: parameters)
             let delay = decoded.groupDelaySeconds ?? 0
             guard HostAutostartParameters.delayRange.contains(delay) else {
@@ -227,10 +224,46 @@ public enum ResourceRequest: Sendable, Hashable {
                     "groupDelaySeconds", "groupDelaySeconds must be between 0 and 600, got \(delay)", fix: "give a delay such as 10"
                 )
             }
-            self = .hostAutostart(groupDelaySeconds: delay)
-        default:
-            return nil
+            return .hostAutostart(groupDelaySeconds: delay)
+        },
+    ]
+
+    private static func snapshot(_ parameters: [String: JSONValue]?) throws(HVError) -> (vm: String, name: String) {
+        let decoded = try StrictDecoding.decode(SnapshotNameParameters.self, from: parameters)
+        try VmName.validate(decoded.vm, field: "vm")
+        try SnapshotName.validate(decoded.name, field: "name")
+        return (decoded.vm, decoded.name)
+    }
+
+    private static func sizedVolume(_ parameters: [String: JSONValue]?) throws(HVError) -> VolumeSizeParameters {
+        let decoded = try StrictDecoding.decode(VolumeSizeParameters.self, from: parameters)
+        try pool(decoded.pool)
+        try VolumeName.validate(decoded.name)
+        guard decoded.size >= .gibibytes(1), decoded.size <= .tebibytes(16) else {
+            throw .invalidParameter(
+                "size", "size must be between 1 GiB and 16 TiB, got \(decoded.size.readable)", fix: "give a size such as 20GiB"
+            )
         }
+        return decoded
+    }
+
+    private static func volume(_ parameters: [String: JSONValue]?) throws(HVError) -> VolumeNameParameters {
+        let decoded = try StrictDecoding.decode(VolumeNameParameters.self, from: parameters)
+        try pool(decoded.pool)
+        try VolumeName.validate(decoded.name)
+        return decoded
+    }
+
+    private static func network(_ parameters: [String: JSONValue]?) throws(HVError) -> String {
+        let decoded = try StrictDecoding.decode(NetworkNameParameters.self, from: parameters)
+        try NetworkName.validate(decoded.name)
+        return decoded.name
+    }
+
+    private static func iso(_ parameters: [String: JSONValue]?) throws(HVError) -> String {
+        let decoded = try StrictDecoding.decode(IsoNameParameters.self, from: parameters)
+        try IsoName.validate(decoded.name, field: "name")
+        return decoded.name
     }
 
     private static func pool(_ name: String?) throws(HVError) {

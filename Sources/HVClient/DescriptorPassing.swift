@@ -21,12 +21,7 @@ public enum DescriptorPassing {
         socketPath: String = defaultSocketPath, method: String, parameters: [String: JSONValue] = [:],
         descriptor: Descriptor, timeoutSeconds: Int = defaultTimeoutSeconds
     ) throws(HVError) -> VarlinkReply {
-        let message: [UInt8]
-        do {
-            message = try VarlinkJSON.encode(VarlinkCall(method: method, parameters: parameters))
-        } catch {
-            throw HVError(.invalidParameter, "could not encode the call: \(error)")
-        }
+        let message = try VarlinkClient.encode(VarlinkCall(method: method, parameters: parameters))
         return try exchange(socketPath: socketPath, message: message, descriptors: [descriptor], timeoutSeconds: timeoutSeconds)
     }
 
@@ -35,14 +30,9 @@ public enum DescriptorPassing {
         _ method: String, _ parameters: Parameters, descriptor: Descriptor, socketPath: String = defaultSocketPath,
         timeoutSeconds: Int = defaultTimeoutSeconds, as reply: Reply.Type = Reply.self
     ) throws(HVError) -> Reply {
-        let object: [String: JSONValue]
-        do {
-            object = try VarlinkJSON.object(parameters)
-        } catch {
-            throw HVError(.invalidParameter, "could not encode parameters: \(error)")
-        }
         let answer = try call(
-            socketPath: socketPath, method: method, parameters: object, descriptor: descriptor, timeoutSeconds: timeoutSeconds
+            socketPath: socketPath, method: method, parameters: try VarlinkClient.encodeParameters(parameters),
+            descriptor: descriptor, timeoutSeconds: timeoutSeconds
         )
         return try answer.decoded(as: Reply.self, method: method)
     }
@@ -72,11 +62,6 @@ public enum DescriptorPassing {
         }
         // The descriptors went with the first bytes; the rest of a long call follows as plain data.
         if sent < frame.count { try client.send(Array(frame[sent...])) }
-        let reply = try client.receive()
-        do {
-            return try VarlinkJSON.decode(VarlinkReply.self, from: reply)
-        } catch {
-            throw HVError(.protocolError, "the broker sent a reply that is not Varlink JSON: \(error)")
-        }
+        return try client.receiveReply()
     }
 }

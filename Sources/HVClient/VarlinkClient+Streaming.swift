@@ -13,13 +13,7 @@ extension VarlinkClient {
     /// There is no deadline between replies (events may be minutes apart); the usual reply timeout
     /// applies again once the stream has ended. Until then the connection carries nothing else.
     public func openStream(_ method: String, parameters: [String: JSONValue] = [:]) throws(HVError) -> VarlinkReplyStream {
-        let message: [UInt8]
-        do {
-            message = try VarlinkJSON.encode(VarlinkCall(method: method, parameters: parameters, more: true))
-        } catch {
-            throw HVError(.invalidParameter, "could not encode the call: \(error)")
-        }
-        try send(MessageFramer.frame(message))
+        try send(MessageFramer.frame(try Self.encode(VarlinkCall(method: method, parameters: parameters, more: true))))
         setReceiveTimeout(seconds: 0)
         return VarlinkReplyStream(client: self, method: method)
     }

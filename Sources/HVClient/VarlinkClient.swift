@@ -19,7 +19,7 @@ public final class VarlinkClient {
     let descriptor: Descriptor
     let service: String
     let timeoutSeconds: Int
-    private var pending: [UInt8] = []
+    private var framer = MessageFramer(maximumMessageSize: VarlinkClient.maximumReplySize)
 
     /// - Parameters:
     ///   - service: which service listens there, for error messages: `broker` or `monitor`.
@@ -70,25 +70,36 @@ public final class VarlinkClient {
     public func call<Parameters: Encodable, Reply: Decodable>(
         _ method: String, _ parameters: Parameters, as reply: Reply.Type = Reply.self
     ) throws(HVError) -> Reply {
-        let object: [String: JSONValue]
-        do {
-            object = try VarlinkJSON.object(parameters)
-        } catch {
-            throw HVError(.invalidParameter, "could not encode parameters: \(error)")
-        }
-        let answer = try callRaw(VarlinkCall(method: method, parameters: object))
+        let answer = try callRaw(VarlinkCall(method: method, parameters: try Self.encodeParameters(parameters)))
         return try answer.decoded(as: Reply.self, method: method)
     }
 
     /// Sends a call and returns the raw reply.
     public func callRaw(_ call: VarlinkCall) throws(HVError) -> VarlinkReply {
-        let message: [UInt8]
+        try send(MessageFramer.frame(try Self.encode(call)))
+        return try receiveReply()
+    }
+
+    /// Typed parameters as the JSON object a call carries.
+    static func encodeParameters<Parameters: Encodable>(_ parameters: Parameters) throws(HVError) -> [String: JSONValue] {
         do {
-            message = try VarlinkJSON.encode(call)
+            return try VarlinkJSON.object(parameters)
+        } catch {
+            throw HVError(.invalidParameter, "could not encode parameters: \(error)")
+        }
+    }
+
+    /// A call as the bytes of one message, without its NUL.
+    static func encode(_ call: VarlinkCall) throws(HVError) -> [UInt8] {
+        do {
+            return try VarlinkJSON.encode(call)
         } catch {
             throw HVError(.invalidParameter, "could not encode the call: \(error)")
         }
-        try send(MessageFramer.frame(message))
+    }
+
+    /// Reads one message and decodes it as a reply.
+    func receiveReply() throws(HVError) -> VarlinkReply {
         let reply = try receive()
         do {
             return try VarlinkJSON.decode(VarlinkReply.self, from: reply)
@@ -110,12 +121,9 @@ public final class VarlinkClient {
     public func receive() throws(HVError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            if let end = pending.firstIndex(of: 0) {
-                let message = Array(pending[..<end])
-                pending.removeSubrange(...end)
-                return message
-            }
-            guard pending.count <= Self.maximumReplySize else {
+            do {
+                if let message = try framer.next() { return message }
+            } catch {
                 throw HVError(.protocolError, "the broker's reply exceeds \(Self.maximumReplySize) bytes")
             }
             let count = retryingInterrupts { buffer.withUnsafeMutableBytes { read(descriptor.raw, $0.baseAddress, $0.count) } }
@@ -126,12 +134,15 @@ public final class VarlinkClient {
                 )
             }
             guard count > 0 else {
-                throw HVError(
-                    .brokerUnavailable, "the broker closed the connection before replying",
-                    fix: "check the broker's log (journalctl -u hv-broker)"
-                )
+                let fix = "check the broker's log (journalctl -u hv-broker)"
+                do {
+                    try framer.finish()
+                } catch {
+                    throw HVError(.brokerUnavailable, "the broker's reply was cut off: \(error.reason)", fix: fix)
+                }
+                throw HVError(.brokerUnavailable, "the broker closed the connection before replying", fix: fix)
             }
-            pending.append(contentsOf: buffer[..<count])
+            framer.append(buffer[..<count])
         }
     }
 

@@ -45,6 +45,7 @@ struct DescriptorConnection: Sendable {
     /// descriptor without installing it here. A second descriptor, in the same message or a later
     /// one, refuses the call at once and closes the one held.
     func receive(maximumMessageSize: Int, timeout: Duration, wake: WakePipe) -> Received {
+        var framer = MessageFramer(maximumMessageSize: maximumMessageSize)
         var message: [UInt8] = []
         var descriptor: Descriptor?
         func refuse(_ error: HVError) -> Received {
@@ -89,16 +90,18 @@ struct DescriptorConnection: Sendable {
                 descriptor?.close()
                 return .abandoned
             }
-            let chunk = buffer[..<bytes]
-            let end = chunk.firstIndex(of: 0)
-            message += chunk[..<(end ?? bytes)]
-            guard message.count <= maximumMessageSize else {
+            // One call a connection: whatever follows its NUL is ignored.
+            framer.append(buffer[..<bytes])
+            do {
+                guard let complete = try framer.next() else { continue }
+                message = complete
+                break
+            } catch {
                 return refuse(Self.protocolError(
                     "MessageTooLarge", "the call exceeds the limit of \(maximumMessageSize) bytes",
                     fix: "send a smaller call"
                 ))
             }
-            if end != nil { break }
         }
         guard let descriptor else {
             return refuse(HVError.invalidParameter(
@@ -115,9 +118,8 @@ struct DescriptorConnection: Sendable {
     func reply(_ reply: [UInt8], timeout: Duration) {
         var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(socket.raw, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        let bytes = reply + [0]
         // A client that has gone or stopped reading is given up.
-        try? socket.sendAll(bytes)
+        try? socket.sendAll(MessageFramer.frame(reply))
     }
 
     func close() {

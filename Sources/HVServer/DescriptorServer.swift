@@ -19,13 +19,21 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
     let name: String
     let logger: Logger
     private let limits: UserLimits
+    private let onListening: @Sendable () async -> Void
 
-    /// - Parameter name: how log lines and error messages name this server, e.g. `broker upload`.
-    public init(name: String, configuration: DescriptorServerConfiguration, handler: Handler, logger: Logger) {
+    /// - Parameters:
+    ///   - name: how log lines and error messages name this server, e.g. `broker upload`.
+    ///   - onListening: called once the socket is bound, published and listening, before the first
+    ///     client is accepted; a test waits for it rather than for the socket file to appear.
+    public init(
+        name: String, configuration: DescriptorServerConfiguration, handler: Handler, logger: Logger,
+        onListening: @escaping @Sendable () async -> Void = {}
+    ) {
         self.name = name
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
+        self.onListening = onListening
         // One call a connection: a user's calls under way never outnumber its connections.
         self.limits = UserLimits(
             maximumClients: configuration.maximumClients, maximumClientsPerUser: configuration.maximumClientsPerUser,
@@ -45,6 +53,7 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
             wake.close()
         }
         logger.info("\(name) listening", metadata: ["listener": "\(configuration.listener)"])
+        await onListening()
         let (connections, continuation) = AsyncStream.makeStream(of: Admitted.self)
         do {
             try await withGracefulShutdownHandler {

@@ -19,11 +19,16 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     let logger: Logger
     private let limits: UserLimits
     private let lastActivity = Mutex(ContinuousClock.now)
+    private let onListening: @Sendable () async -> Void
 
-    /// - Parameter name: how log lines name this server, e.g. `broker` or `monitor`.
+    /// - Parameters:
+    ///   - name: how log lines name this server, e.g. `broker` or `monitor`.
+    ///   - onListening: called once the socket is bound, published and listening, before the first
+    ///     client is served; a test waits for it rather than for the socket file to appear.
     public init(
         name: String, configuration: ServerConfiguration, handler: Handler,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        onListening: @escaping @Sendable () async -> Void = {}
     ) {
         self.name = name
         self.configuration = configuration
@@ -31,6 +36,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.limits = configuration.userLimits()
+        self.onListening = onListening
     }
 
     struct Client: Sendable {
@@ -42,6 +48,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
     public func run() async throws {
         let server = try await bind()
         logger.info("\(name) listening", metadata: ["listener": "\(configuration.listener)"])
+        await onListening()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 if let idle = configuration.idleExit {
@@ -211,7 +218,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(reply.count + 1)
         buffer.writeBytes(reply)
-        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(MessageFramer.terminator)
         return buffer
     }
 

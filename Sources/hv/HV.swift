@@ -3,7 +3,7 @@ import Foundation
 import HVProtocol
 
 @main
-struct HV: ParsableCommand {
+struct HV: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hv",
         abstract: "Run virtual machines through the Hyper-NixOS broker, without root.",
@@ -18,13 +18,18 @@ struct HV: ParsableCommand {
         ]
     )
 
-    /// Runs the command. A usage error (an unknown option, a missing argument, a value that fails
-    /// validation) exits 2, "invalid input", like every other invalid input, not with
-    /// argument-parser's EX_USAGE (64).
-    static func main() {
+    /// Runs the command: the one entry point, async, so a command that waits on async work awaits
+    /// it (`AsyncParsableCommand`) and the others run as they are. A usage error (an unknown
+    /// option, a missing argument, a value that fails validation) exits 2, "invalid input", like
+    /// every other invalid input, not with argument-parser's EX_USAGE (64).
+    static func main() async {
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            var command = try await asyncParseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let message = fullMessage(for: error)

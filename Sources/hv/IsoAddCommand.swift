@@ -6,7 +6,7 @@ import HVProtocol
 import HVSystem
 
 extension IsoCommand {
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download an image as you and hand it to the broker, which checks it before keeping it.",
             discussion: """
@@ -24,7 +24,7 @@ extension IsoCommand {
         @Option(help: "The broker's upload socket (default: $HV_UPLOAD_SOCKET, or upload.sock beside the broker socket).")
         var uploadSocket: String?
 
-        func run() throws {
+        func run() async throws {
             let name = name ?? URL(string: url)?.lastPathComponent ?? ""
             do {
                 try IsoName.validate(name, field: "--name")
@@ -37,20 +37,15 @@ extension IsoCommand {
             let cache = try cacheDirectory()
             let destination = cache + "/" + name
             nonisolated(unsafe) let bar = ProgressBar(label: name)
-            let fetched = Self.blocking { () async -> Result<DownloadResult, DownloadError> in
-                do throws(DownloadError) {
-                    return .success(try await IsoDownload.fetch(url: url, to: destination, expectedSHA256: sha256) { received, total in
-                        bar.update(received: received, total: total)
-                    })
-                } catch {
-                    return .failure(error)
-                }
-            }
-            bar.finish()
             let download: DownloadResult
-            switch fetched {
-            case .success(let result): download = result
-            case .failure(let error): Runner.fail(error.hvError)
+            do {
+                download = try await IsoDownload.fetch(url: url, to: destination, expectedSHA256: sha256) { received, total in
+                    bar.update(received: received, total: total)
+                }
+                bar.finish()
+            } catch {
+                bar.finish()
+                Runner.fail(error.hvError)
             }
             let descriptor: Descriptor
             do {
@@ -95,26 +90,5 @@ extension IsoCommand {
             if let socket = ProcessInfo.processInfo.environment["HV_UPLOAD_SOCKET"] { return socket }
             return (Runner.socketPath(options) as NSString).deletingLastPathComponent + "/upload.sock"
         }
-
-        /// Runs async work from this synchronous command and waits for it.
-        static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-            let result = Locked<T?>(nil)
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                result.set(await body())
-                done.signal()
-            }
-            done.wait()
-            return result.get()!
-        }
     }
-}
-
-/// A value handed between a task and the waiting thread.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ newValue: Value) { lock.withLock { value = newValue } }
 }

@@ -7,9 +7,10 @@ import HVPolkit
 import HVPresentation
 import HVProtocol
 import HVServer
+import HVServerTesting
 import Logging
 import NIOPosix
-import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// Bulk operations through a real broker on a socket, over libvirt's test driver.
@@ -20,29 +21,18 @@ import Testing
         return pool
     }()
 
-    /// A broker over `test:///default` with every request allowed; `body` gets the socket path.
+    /// A broker over `test:///default` with every request allowed; `body` (blocking client code, on
+    /// its own thread) gets the socket path.
     func withTestDriverBroker(_ body: @escaping @Sendable (String) throws -> Void) async throws {
         let directory = temporaryDirectory()
-        let path = directory + "/b.sock"
         let hypervisor = LibvirtHypervisor(
             uri: "test:///default", layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
             threadPool: Self.threadPool, logger: Logger(label: "test")
         )
         let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
         let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: FakeAuthorizer(.allowed), audit: audit, logger: Logger(label: "test"))
-        var configuration = ServerConfiguration(listener: .path(path))
-        configuration.maximumClients = 64
-        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
-        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: path) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            defer { Task { await group.triggerGracefulShutdown() } }
+        try await withVarlinkServer(dispatcher, name: "broker", configure: { $0.maximumClients = 64 }) { path in
             try await onThread { try body(path) }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
@@ -99,27 +89,63 @@ import Testing
         #expect(BulkSelection.names(["c", "x", "c"]).resolve(machines) == ["c", "x"])
     }
 
-    @Test func widthBoundsTheWork() {
-        let running = Counter()
-        let results = BulkRunner(width: 3).run(
-            (0..<30).map(String.init), makeContext: { () throws(HVError) in () }
-        ) { _, name throws(HVError) in
-            running.enter()
-            defer { running.leave() }
-            Thread.sleep(forTimeInterval: 0.002)
-            if name == "7" { throw HVError(.notFound, "no machine named '7'") }
-            return "ok"
+    /// The runner works on exactly `width` machines at once, each worker over its own connection to
+    /// the real server: every call is held until `width` are in flight together, which a runner
+    /// doing fewer at a time never reaches (the hold then gives up, and the peak says so).
+    @Test(arguments: [1, 3, 8])
+    func widthIsReachedAndNeverExceeded(width: Int) async throws {
+        let handler = InFlightHandler(holdUntil: width)
+        let results = try await withVarlinkServer(handler, configure: { $0.maximumCallsPerUser = 64 }) { path in
+            try await onThread {
+                BulkRunner(width: width).run(
+                    (0..<30).map(String.init),
+                    makeContext: { () throws(HVError) in try VarlinkClient(socketPath: path, timeoutSeconds: 30) }
+                ) { client, name throws(HVError) in
+                    let reply = try client.callRaw(VarlinkCall(method: "test.Work", parameters: ["name": .string(name)]))
+                    if let error = reply.error { throw HVError(varlinkName: error, parameters: reply.parameters) }
+                    return "ok"
+                }
+            }
         }
-        #expect(running.peak <= 3)
-        #expect(results.count == 30 && results.filter { !$0.ok }.map(\.name) == ["7"])
+        #expect(handler.mostInFlight.load(ordering: .relaxed) == width)
+        #expect(results.map(\.name) == (0..<30).map(String.init))
+        #expect(results.filter { !$0.ok }.map(\.name) == ["7"])
+        #expect(results.first { !$0.ok }?.code == "NotFound")
     }
 }
 
-/// Counts concurrent entries and remembers the most at once.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = 0
-    private(set) var peak = 0
-    func enter() { lock.withLock { current += 1; peak = max(peak, current) } }
-    func leave() { lock.withLock { current -= 1 } }
+/// Counts the calls in flight and holds each one until `holdUntil` have been in flight at once (or
+/// until a few seconds have passed since the first call, so a runner that never gets there fails
+/// the test instead of hanging it). Machine "7" does not exist.
+final class InFlightHandler: MessageHandler {
+    let holdUntil: Int
+    let inFlight = Atomic<Int>(0)
+    let mostInFlight = Atomic<Int>(0)
+    private let giveUpAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(holdUntil: Int) {
+        self.holdUntil = holdUntil
+    }
+
+    func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
+        let deadline = giveUpAt.withLock { giveUpAt in
+            let deadline = giveUpAt ?? .now + .seconds(5)
+            giveUpAt = deadline
+            return deadline
+        }
+        let now = inFlight.add(1, ordering: .relaxed).newValue
+        mostInFlight.max(now, ordering: .relaxed)
+        while mostInFlight.load(ordering: .relaxed) < holdUntil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        inFlight.subtract(1, ordering: .relaxed)
+        let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message)
+        guard call?.parameters?["name"] != .string("7") else {
+            let error = HVError(.notFound, "no machine named '7'")
+            return try? VarlinkJSON.encode(VarlinkReply(parameters: error.varlinkParameters, error: error.varlinkName(interface: "test")))
+        }
+        return try? VarlinkJSON.encode(VarlinkReply(parameters: [:]))
+    }
+
+    func recordRejected(_ error: HVError, from peer: Peer) {}
 }

@@ -2,8 +2,8 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVTestSupport
-import Logging
 import NIOCore
 import Synchronization
 import Testing
@@ -27,11 +27,8 @@ import Testing
 
     /// Another user holds every connection it may; this process's uid is still served. Needs root to
     /// run the hostile client as `nobody`.
-    @Test func oneUsersIdleConnectionsLeaveOthersServed() async throws {
-        guard getuid() == 0 else {
-            print("skipped: running a client as another user needs root")
-            return
-        }
+    @Test(.enabled(if: getuid() == 0, "running a client as another user needs root"))
+    func oneUsersIdleConnectionsLeaveOthersServed() async throws {
         try await withLimitedServer(HoldingHandler(), configure: {
             $0.maximumClients = 8
             $0.maximumClientsPerUser = 3
@@ -122,12 +119,10 @@ func withLimitedServer(
     _ handler: HoldingHandler, configure: (inout ServerConfiguration) -> Void,
     _ body: @escaping @Sendable (String) throws -> Void
 ) async throws {
-    let path = temporaryDirectory() + "/limits.sock"
-    var configuration = ServerConfiguration(listener: .path(path))
-    configuration.exemptUsers = []
-    configure(&configuration)
-    let server = VarlinkServer(name: "test", configuration: configuration, handler: handler, logger: Logger(label: "test"))
-    try await withRunningService(server, socket: path) { path in
+    try await withVarlinkServer(handler, configure: {
+        $0.exemptUsers = []
+        configure(&$0)
+    }) { path in
         try await onThread { try body(path) }
     }
 }

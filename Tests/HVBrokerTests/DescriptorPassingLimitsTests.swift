@@ -3,6 +3,7 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVSystem
 import HVTestSupport
 import Logging
@@ -13,7 +14,7 @@ import Testing
 /// socket systemd passes.
 @Suite(.serialized) struct DescriptorPassingLimitsTests {
     @Test func oversizedOrUnfinishedCallsAreRefused() async throws {
-        try await withDescriptorServer(ReadingHandler(), configure: { $0.receiveTimeout = .seconds(1) }) { path in
+        try await withUploadServer(ReadingHandler(), configure: { $0.receiveTimeout = .seconds(1) }) { path in
             let file = try temporaryFile(contents: "x")
             let descriptor = try Descriptor.open(file, O_RDONLY)
             let big = try DescriptorPassing.exchange(
@@ -33,7 +34,7 @@ import Testing
     @Test func clientsBeyondTheLimitAreToldSo() async throws {
         let holder = Locked<Int32>(-1)
         defer { close(holder.get()) }
-        try await withDescriptorServer(ReadingHandler(), configure: { $0.maximumClients = 1 }) { path in
+        try await withUploadServer(ReadingHandler(), configure: { $0.maximumClients = 1 }) { path in
             holder.set(try connectedSocket(path))
             let refused = waitUntil(10) {
                 guard let second = try? VarlinkClient(socketPath: path, timeoutSeconds: 10),
@@ -48,7 +49,7 @@ import Testing
     @Test func connectionsBeyondTheUserLimitAreRefused() async throws {
         let holder = Locked<Int32>(-1)
         defer { close(holder.get()) }
-        try await withDescriptorServer(ReadingHandler(), configure: {
+        try await withUploadServer(ReadingHandler(), configure: {
             $0.maximumClientsPerUser = 1
             $0.exemptUsers = []
         }) { path in
@@ -64,7 +65,7 @@ import Testing
     /// the server never holds more than one of them, and closes that one with the connection.
     @Test func aFloodOfDescriptorsIsCutOffAtTheSecond() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler, configure: { $0.receiveTimeout = .seconds(120) }) { path in
+        try await withUploadServer(handler, configure: { $0.receiveTimeout = .seconds(120) }) { path in
             var pair: [Int32] = [0, 0]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
             defer { close(pair[0]) }
@@ -76,14 +77,16 @@ import Testing
                 guard hv_send_with_descriptors(client, &byte, 1, [pair[1]], 1) == 1 else { break }
             }
             close(pair[1])
-            var reply: [UInt8] = []
+            var framer = MessageFramer(maximumMessageSize: 64 * 1024)
+            var reply: [UInt8]?
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while !reply.contains(0) {
+            while reply == nil {
                 let count = recv(client, &buffer, buffer.count, 0)
                 guard count > 0 else { break }
-                reply += buffer[..<count]
+                framer.append(buffer[..<count])
+                reply = try framer.next()
             }
-            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: Array(reply.prefix { $0 != 0 }))
+            let refused = try VarlinkJSON.decode(VarlinkReply.self, from: try #require(reply, "the server replied"))
             #expect(refused.error == "org.varlink.service.InvalidParameter")
             #expect(refused.parameters?["reason"]?.stringValue?.contains("more than one file descriptor") == true)
             var entry = pollfd(fd: pair[0], events: Int16(POLLIN), revents: 0)
@@ -101,8 +104,12 @@ import Testing
         let listener = Descriptor(try listeningSocket(path), name: "a listening socket")
         var configuration = DescriptorServerConfiguration(listener: .inherited(descriptor: listener))
         configuration.maximumClients = 2
-        let server = DescriptorServer(name: "upload", configuration: configuration, handler: ReadingHandler(), logger: Logger(label: "test"))
-        try await withRunningService(server, socket: path) { path in
+        try await withRunningServer(socket: path) { onListening in
+            DescriptorServer(
+                name: "upload", configuration: configuration, handler: ReadingHandler(), logger: Logger(label: "test"),
+                onListening: onListening
+            )
+        } _: { path in
             try await onThread {
                 let file = try temporaryFile(contents: "inherited")
                 let descriptor = try Descriptor.open(file, O_RDONLY)

@@ -2,9 +2,9 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVSystem
 import HVTestSupport
-import Logging
 import Synchronization
 import Testing
 
@@ -14,7 +14,7 @@ import Testing
 @Suite(.serialized) struct DescriptorPassingTests {
     @Test func handlerReadsTheFileThroughTheDescriptor() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(mode == 0o666, "polkit decides who may upload, not the socket's mode")
             let file = try temporaryFile(contents: "an installation image")
@@ -39,13 +39,10 @@ import Testing
     }
 
     /// Peer credentials come from the kernel: another user's call carries that user's uid.
-    @Test func peerIsTheCallingUser() async throws {
-        guard getuid() == 0 else {
-            print("skipped: passing a descriptor as another user needs root to switch users")
-            return
-        }
+    @Test(.enabled(if: getuid() == 0, "passing a descriptor as another user needs root to switch users"))
+    func peerIsTheCallingUser() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let file = try temporaryFile(contents: "from nobody")
             chmod(file, 0o644)
             chmod((path as NSString).deletingLastPathComponent, 0o755)
@@ -73,7 +70,7 @@ import Testing
     @Test(arguments: ["pipe", "directory", "write-only", "path-only", "socket"])
     func descriptorThatIsNotAReadableFileIsRefused(kind: String) async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let descriptor = try openDescriptor(kind)
             let reply = try DescriptorPassing.call(socketPath: path, method: "test.Upload", descriptor: descriptor)
             #expect(reply.error == "org.varlink.service.InvalidParameter")
@@ -87,7 +84,7 @@ import Testing
 
     @Test func callWithoutDescriptorIsRefused() async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             let reply = try DescriptorPassing.exchange(
                 socketPath: path, message: Array(#"{"method":"test.Upload"}"#.utf8), descriptors: []
             )
@@ -102,7 +99,7 @@ import Testing
     @Test(arguments: [2, 16])
     func extraDescriptorsAreRefusedAndClosed(count: Int) async throws {
         let handler = ReadingHandler()
-        try await withDescriptorServer(handler) { path in
+        try await withUploadServer(handler) { path in
             var pair: [Int32] = [0, 0]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
             defer { close(pair[0]) }
@@ -155,17 +152,13 @@ struct UploadReply: Decodable {
     var content: String
 }
 
-/// Runs `body` (blocking client code, on its own thread) against a descriptor server on a fresh
-/// socket, then shuts the server down.
-func withDescriptorServer(
+/// Runs `body` (blocking client code, on its own thread) against the upload socket's server with
+/// `handler`, then shuts the server down.
+func withUploadServer(
     _ handler: ReadingHandler, configure: (inout DescriptorServerConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (String) throws -> Void
 ) async throws {
-    let path = temporaryDirectory() + "/upload.sock"
-    var configuration = DescriptorServerConfiguration(listener: .path(path))
-    configure(&configuration)
-    let server = DescriptorServer(name: "upload", configuration: configuration, handler: handler, logger: Logger(label: "test"))
-    try await withRunningService(server, socket: path) { path in
+    try await withDescriptorServer(handler, configure: configure) { path in
         try await onThread { try body(path) }
     }
 }

@@ -4,6 +4,7 @@ import HVClient
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVServerTesting
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -13,30 +14,20 @@ import Testing
 /// The real server on a real socket, with fakes behind it: hostile clients get precise errors
 /// while a well-behaved client keeps being served.
 @Suite(.serialized) struct ServerTests {
-    /// Runs `body` against a broker on a fresh socket, then shuts the broker down.
+    /// Runs `body` (blocking client code, on its own thread) against a broker on a fresh socket,
+    /// then shuts the broker down.
     func withServer(
         maximumClients: Int = 16, _ body: @escaping @Sendable (String) throws -> Void
     ) async throws {
-        let directory = temporaryDirectory()
-        let path = directory + "/b.sock"
         let (dispatcher, _) = try makeDispatcher(
-            authorizer: FakeAuthorizer(.allowed), hypervisor: FakeHypervisor(delay: .milliseconds(2)), directory: directory
+            authorizer: FakeAuthorizer(.allowed), hypervisor: FakeHypervisor(delay: .milliseconds(2))
         )
-        var configuration = ServerConfiguration(listener: .path(path))
-        configuration.maximumMessageSize = 4096
-        configuration.maximumClients = maximumClients
-        configuration.readTimeout = .seconds(1)
-        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
-        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: path) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            defer { Task { await group.triggerGracefulShutdown() } }
+        try await withVarlinkServer(dispatcher, name: "broker", configure: {
+            $0.maximumMessageSize = 4096
+            $0.maximumClients = maximumClients
+            $0.readTimeout = .seconds(1)
+        }) { path in
             try await onThread { try body(path) }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
@@ -155,15 +146,6 @@ import Testing
             while !good.isFinished { Thread.sleep(forTimeInterval: 0.02) }
             #expect(tally.failures.withLock { $0 }.isEmpty)
             #expect(tally.served.load(ordering: .relaxed) == 200)
-        }
-    }
-}
-
-/// Runs blocking client code on its own thread so it never starves the server's tasks.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body() })
         }
     }
 }

@@ -2,10 +2,9 @@ import Foundation
 import HVClient
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVTestSupport
-import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -161,36 +160,12 @@ func withStreamingServer(
 /// Runs async `body` against a server with `handler` on a fresh socket, then shuts it down.
 func withStreamingServerAsync(
     _ handler: StreamingHandler, maximumClients: Int = 16, readTimeout: TimeAmount = .seconds(5),
-    _ body: @escaping @Sendable (String) async throws -> Void
+    _ body: (String) async throws -> Void
 ) async throws {
-    let path = temporaryDirectory() + "/s.sock"
-    var configuration = ServerConfiguration(listener: .path(path))
-    configuration.maximumClients = maximumClients
-    configuration.readTimeout = readTimeout
-    let server = VarlinkServer(name: "test", configuration: configuration, handler: handler, logger: Logger(label: "test"))
-    try await withRunningService(server, socket: path, body)
-}
-
-/// Runs `service` until `body` has finished with the socket at `socket`.
-func withRunningService(
-    _ service: some Service, socket: String, _ body: @escaping @Sendable (String) async throws -> Void
-) async throws {
-    let group = ServiceGroup(services: [service], logger: Logger(label: "test"))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        var failure: (any Error)?
-        do {
-            try await body(socket)
-        } catch {
-            failure = error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        if let failure { throw failure }
-    }
+    try await withVarlinkServer(handler, configure: {
+        $0.maximumClients = maximumClients
+        $0.readTimeout = readTimeout
+    }, body)
 }
 
 func integer(_ value: JSONValue?) -> Int? {

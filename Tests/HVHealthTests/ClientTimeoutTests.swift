@@ -1,36 +1,46 @@
-import Foundation
 import HVClient
 import HVProtocol
+import HVServer
+import HVServerTesting
+import Synchronization
 import Testing
 
 /// A server that accepts and never answers must not hang a client: the monitor's collection
 /// depends on it.
 @Suite struct ClientTimeoutTests {
-    @Test func aSilentServerFailsTheCallAfterTheTimeout() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hv-silent-\(getpid()).sock").path
-        unlink(path)
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(listener >= 0)
-        defer {
-            close(listener)
-            unlink(path)
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(bound == 0 && listen(listener, 4) == 0)
-
-        // The kernel completes the connection from the backlog; nobody ever reads or replies.
-        let client = try BrokerClient(socketPath: path, timeoutSeconds: 1)
-        do {
-            _ = try client.stats()
-            Issue.record("a silent server produced a reply")
-        } catch {
-            #expect(error.code == .brokerUnavailable)
-            #expect(error.reason.contains("did not answer within 1 s"), "\(error.reason)")
+    @Test func aSilentServerFailsTheCallAfterTheTimeout() async throws {
+        let silent = SilentHandler()
+        try await withVarlinkServer(silent) { path in
+            defer { silent.release() }
+            let error = try await onThread { () throws -> HVError? in
+                let client = try BrokerClient(socketPath: path, timeoutSeconds: 1)
+                do throws(HVError) {
+                    _ = try client.stats()
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            let failure = try #require(error, "a silent server produced a reply")
+            #expect(failure.code == .brokerUnavailable)
+            #expect(failure.reason.contains("did not answer within 1 s"), "\(failure.reason)")
+            #expect(silent.received.withLock { $0 } == 1, "the call reached the server")
         }
     }
+}
+
+/// Takes every call and answers none until released.
+final class SilentHandler: MessageHandler {
+    let received = Mutex(0)
+    private let released = Mutex(false)
+
+    func release() { released.withLock { $0 = true } }
+
+    func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
+        received.withLock { $0 += 1 }
+        while !released.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
+        return nil
+    }
+
+    func recordRejected(_ error: HVError, from peer: Peer) {}
 }

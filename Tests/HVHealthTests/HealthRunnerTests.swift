@@ -1,11 +1,12 @@
 import Foundation
 import HVHealth
 import HVProtocol
+import HVServerTesting
 import Synchronization
 import Testing
 
-/// The client-side checks and how the broker's are merged in, against a fake broker socket, a fake
-/// sysfs tree and given clock readings.
+/// The client-side checks and how the broker's are merged in, against the real server answering
+/// with canned replies, a fake sysfs tree and given clock readings.
 @Suite struct HealthRunnerTests {
     static let synchronized = ClockReading(unsynchronized: false, estimatedErrorMicroseconds: 800, maximumErrorMicroseconds: 20_000)
 
@@ -36,24 +37,39 @@ import Testing
         return root
     }
 
+    static let serviceInfo = VarlinkReply(parameters: [
+        "vendor": .string("Hyper-NixOS"), "product": .string("hv-broker"), "version": .string("0.1.0"),
+        "url": .string("https://hypernixos.org"), "interfaces": .array([.string("org.hypernixos.Host")]),
+    ])
+
     /// A broker that answers GetInfo, Host.Health with `brokerChecks` and Host.Stats with `stats`.
-    static func healthyBroker() throws -> FakeBroker {
-        try FakeBroker(replies: [
-            Method.getInfo: FakeBroker.serviceInfo,
-            Method.hostHealth: try FakeBroker.reply(HealthReply(checks: Self.brokerChecks)),
-            Method.hostStats: try FakeBroker.reply(Self.stats),
+    static func healthyBroker() throws -> CannedHandler {
+        CannedHandler([
+            Method.getInfo: Self.serviceInfo,
+            Method.hostHealth: try CannedHandler.reply(HealthReply(checks: Self.brokerChecks)),
+            Method.hostStats: try CannedHandler.reply(Self.stats),
         ])
+    }
+
+    /// A broker that answers GetInfo and refuses Host.Health with `error`.
+    static func refusingBroker(_ error: HVError) -> CannedHandler {
+        CannedHandler([Method.getInfo: Self.serviceInfo, Method.hostHealth: CannedHandler.error(error, interface: Interfaces.host)])
+    }
+
+    /// Runs the health checks once, on a thread of their own: they block on the broker's socket.
+    static func run(_ runner: HealthRunner) async throws -> HealthReport {
+        try await onThread { runner.run() }
     }
 
     func byID(_ report: HealthReport) -> [String: HealthCheck] {
         Dictionary(uniqueKeysWithValues: report.checks.map { ($0.id, $0) })
     }
 
-    @Test func answeringBrokerIsMergedWithClientChecks() throws {
-        let broker = try Self.healthyBroker()
-        defer { broker.stop() }
+    @Test func answeringBrokerIsMergedWithClientChecks() async throws {
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
-        let report = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized }).run()
+        let report = try await withVarlinkServer(try Self.healthyBroker()) { path in
+            try await Self.run(HealthRunner(brokerSocket: path, sysfsRoot: root, clock: { Self.synchronized }))
+        }
         #expect(report.checks.map(\.id) == ["broker", "libvirtd", "kvm", "pool:images", "bridge:virbr0", "clock"])
         let checks = byID(report)
         #expect(checks["broker"]?.status == .ok)
@@ -78,26 +94,29 @@ import Testing
         #expect(report.brokerError?.code == .brokerUnavailable)
     }
 
-    @Test func checksSeenBeforeStayAsUnknownWhenTheBrokerGoes() throws {
-        let broker = try Self.healthyBroker()
+    @Test func checksSeenBeforeStayAsUnknownWhenTheBrokerGoes() async throws {
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
-        let runner = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized })
-        #expect(runner.run().status == .warning)
-        broker.stop()
-        let checks = byID(runner.run())
+        let runner = try await withVarlinkServer(try Self.healthyBroker()) { path in
+            let runner = HealthRunner(brokerSocket: path, sysfsRoot: root, clock: { Self.synchronized })
+            let report = try await Self.run(runner)
+            #expect(report.status == .warning)
+            return runner
+        }
+        let checks = byID(try await Self.run(runner))
         #expect(checks["broker"]?.status == .critical)
         #expect(checks["pool:images"]?.status == .unknown)
         #expect(checks["bridge:virbr0"]?.status == .unknown)
     }
 
-    @Test func denialNamesTheGroupToJoin() throws {
+    @Test func denialNamesTheGroupToJoin() async throws {
         let denied = HVError(
             .permissionDenied, "not authorized: polkit denied 'org.hypernixos.host.health'", fix: "join",
             details: ["action": "org.hypernixos.host.health"]
         )
-        let broker = try FakeBroker(replies: [Method.getInfo: FakeBroker.serviceInfo, Method.hostHealth: FakeBroker.error(denied)])
-        defer { broker.stop() }
-        let report = HealthRunner(brokerSocket: broker.path, clock: { Self.synchronized }).run()
+        let broker = Self.refusingBroker(denied)
+        let report = try await withVarlinkServer(broker) { path in
+            try await Self.run(HealthRunner(brokerSocket: path, clock: { Self.synchronized }))
+        }
         let check = try #require(byID(report)["broker"])
         #expect(check.status == .critical)
         #expect(check.value.contains("org.hypernixos.host.health"))
@@ -107,27 +126,29 @@ import Testing
         #expect(!broker.calls.withLock { $0 }.contains(Method.hostStats), "no further request after a denial")
     }
 
-    @Test func polkitDownIsThePolkitChecksFailure() throws {
+    @Test func polkitDownIsThePolkitChecksFailure() async throws {
         let unavailable = HVError(.authorizationUnavailable, "polkit could not be asked", fix: "start polkitd")
-        let broker = try FakeBroker(replies: [Method.getInfo: FakeBroker.serviceInfo, Method.hostHealth: FakeBroker.error(unavailable)])
-        defer { broker.stop() }
-        let checks = byID(HealthRunner(brokerSocket: broker.path, clock: { Self.synchronized }).run())
+        let report = try await withVarlinkServer(Self.refusingBroker(unavailable)) { path in
+            try await Self.run(HealthRunner(brokerSocket: path, clock: { Self.synchronized }))
+        }
+        let checks = byID(report)
         #expect(checks["broker"]?.status == .ok)
         #expect(checks["polkit"]?.status == .critical)
         #expect(checks["polkit"]?.fix == "start polkitd")
     }
 
-    @Test func libvirtdDownLeavesRememberedBridgesUnknown() throws {
+    @Test func libvirtdDownLeavesRememberedBridgesUnknown() async throws {
         let broker = try Self.healthyBroker()
-        defer { broker.stop() }
         let root = try Self.sysfs(["virbr0": ("up", "0x1003")])
-        let runner = HealthRunner(brokerSocket: broker.path, sysfsRoot: root, clock: { Self.synchronized })
-        #expect(byID(runner.run())["bridge:virbr0"]?.status == .ok)
-        let unavailable = HVError(.hypervisorUnavailable, "libvirt is not reachable", fix: "start libvirtd")
-        broker.replies.withLock { $0[Method.hostStats] = FakeBroker.error(unavailable) }
-        let checks = byID(runner.run())
-        #expect(checks["bridge:virbr0"]?.status == .unknown)
-        #expect(checks["broker"]?.status == .ok)
+        try await withVarlinkServer(broker) { path in
+            let runner = HealthRunner(brokerSocket: path, sysfsRoot: root, clock: { Self.synchronized })
+            #expect(byID(try await Self.run(runner))["bridge:virbr0"]?.status == .ok)
+            let unavailable = HVError(.hypervisorUnavailable, "libvirt is not reachable", fix: "start libvirtd")
+            broker.replies.withLock { $0[Method.hostStats] = CannedHandler.error(unavailable, interface: Interfaces.host) }
+            let checks = byID(try await Self.run(runner))
+            #expect(checks["bridge:virbr0"]?.status == .unknown)
+            #expect(checks["broker"]?.status == .ok)
+        }
     }
 }
 

@@ -54,13 +54,40 @@ import Testing
     @Test func oversizeWithoutTerminatorIsRefusedEarly() {
         var framer = MessageFramer(maximumMessageSize: 8)
         framer.append([UInt8](repeating: 0x41, count: 9))
-        #expect(throws: FrameError(limit: 8)) { try framer.next() }
+        #expect(throws: FrameError.tooLarge(limit: 8)) { try framer.next() }
     }
 
     @Test func oversizeWithTerminatorIsRefused() {
         var framer = MessageFramer(maximumMessageSize: 8)
         framer.append([UInt8](repeating: 0x41, count: 20) + [0])
-        #expect(throws: FrameError(limit: 8)) { try framer.next() }
+        #expect(throws: FrameError.tooLarge(limit: 8)) { try framer.next() }
+    }
+
+    /// Everything after an over-long message is refused too: the stream can't be resynchronised.
+    @Test func oversizeStaysRefused() {
+        var framer = MessageFramer(maximumMessageSize: 8)
+        framer.append([UInt8](repeating: 0x41, count: 9))
+        #expect(throws: FrameError.tooLarge(limit: 8)) { try framer.next() }
+        framer.append([0] + Array(#"{}"#.utf8) + [0])
+        let error = #expect(throws: FrameError.self) { try framer.next() }
+        #expect(error?.code == .tooLarge)
+    }
+
+    @Test func inputEndingInsideAMessageIsUnterminated() throws {
+        var framer = MessageFramer(maximumMessageSize: 64)
+        framer.append(Array(#"{"method":"a"}"#.utf8) + [0] + Array(#"{"meth"#.utf8))
+        #expect(try framer.next() == Array(#"{"method":"a"}"#.utf8))
+        #expect(try framer.next() == nil)
+        let error = #expect(throws: FrameError.self) { try framer.finish() }
+        #expect(error?.code == .unterminated)
+        #expect(error?.reason.contains("after 6 bytes") == true)
+    }
+
+    @Test func inputEndingBetweenMessagesIsComplete() throws {
+        var framer = MessageFramer(maximumMessageSize: 64)
+        framer.append(stream)
+        while try framer.next() != nil {}
+        try framer.finish()
     }
 
     @Test func garbageIsFramedNotInterpreted() throws {
