@@ -1,5 +1,6 @@
 import Foundation
 import HVBroker
+import HVPolkit
 import HVProtocol
 import HVServer
 import HVSystem
