@@ -20,8 +20,16 @@ public enum AuditChain {
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public static func canonicalEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -136,11 +144,38 @@ public enum AuditChain {
             guard record.prev == position.hash else {
                 throw Break(reason: "line \(line) does not follow the line before it: a record was deleted, inserted or changed")
             }
-            guard AuditChain.hash(of: record, encoder: encoder) == record.hash else {
+            guard Self.hashOfWrittenLine(bytes, hash: record.hash) == record.hash || AuditChain.hash(of: record, encoder: encoder) == record.hash else {
                 throw Break(reason: "line \(line) was changed after it was written (its hash does not match)")
             }
             position = Head(seq: record.seq, hash: record.hash)
             return record
+        }
+
+        /// The hash of a line as the writer writes it (sorted-key JSON), computed from its bytes
+        /// with the hash's value left out: equal to `hash` only for the very bytes that were
+        /// hashed, which spares encoding the record again. Lines written otherwise (reformatted)
+        /// are checked by encoding the record.
+        private static let emptyHashField = Array("\"hash\":\"\"".utf8)
+
+        static func hashOfWrittenLine(_ bytes: some Collection<UInt8>, hash: String) -> String? {
+            let line = Array(bytes)
+            let field = Array("\"hash\":\"\(hash)\"".utf8)
+            let found = line.withUnsafeBytes { text in
+                field.withUnsafeBytes { pattern -> Int? in
+                    var start = 0
+                    while start + pattern.count <= text.count {
+                        if memcmp(text.baseAddress! + start, pattern.baseAddress!, pattern.count) == 0 { return start }
+                        start += 1
+                    }
+                    return nil
+                }
+            }
+            guard let start = found else { return nil }
+            var digest = SHA256()
+            digest.update(data: line[..<start])
+            digest.update(data: emptyHashField)
+            digest.update(data: line[(start + field.count)...])
+            return AuditChain.hex(digest.finalize())
         }
     }
 }
