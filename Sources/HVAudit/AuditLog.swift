@@ -154,6 +154,8 @@ public final class AuditLog: Sendable {
             files: files, manifest: state.manifest, start: start, head: state.head, active: active >= 0 ? active : nil
         )
         verifier.progress = progress
+        let snapshot = snapshot
+        verifier.retiredSince = { number in snapshot.current.manifest.firstKept > number }
         let (result, reached) = verifier.run()
         if result.intact, reached.seq >= stored.seq || !usable {
             checkpoint.withLock { $0 = reached }

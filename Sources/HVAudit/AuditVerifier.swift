@@ -19,6 +19,9 @@ struct AuditVerifier {
     /// The active segment, opened when the snapshot was taken (it may have been sealed since).
     let active: Int32?
     var progress: (@Sendable (AuditProgress) -> Void)?
+    /// Whether a sealed segment was removed by retention after the snapshot was taken (the broker
+    /// goes on writing while it verifies); nil when verifying files alone.
+    var retiredSince: ((Int) -> Bool)?
 
     private struct Stop: Error {
         var segment: String
@@ -46,6 +49,7 @@ struct AuditVerifier {
         result.records = walk.records
         result.head = walk.checkpoint.position
         result.segments = walk.segments
+        result.retiredSegments += walk.retired
         result.bytesRead = walk.bytesRead
         return (result, walk.checkpoint)
     }
@@ -55,6 +59,8 @@ struct AuditVerifier {
         var checkpoint: AuditCheckpoint
         var records = 0
         var segments = 0
+        /// Segments retention removed while the walk ran.
+        var retired = 0
         var bytesRead = 0
         let totalBytes: Int
         let progress: (@Sendable (AuditProgress) -> Void)?
@@ -87,6 +93,13 @@ struct AuditVerifier {
             )
         }
         guard let descriptor = openSealed(entry) else {
+            if let retiredSince, retiredSince(entry.number) {
+                // Retired meanwhile: the chain resumes after it, as the manifest now says.
+                walk.retired += 1
+                let end = entry.end
+                walk.checkpoint = AuditCheckpoint(segment: entry.number + 1, offset: 0, line: 0, seq: end.seq, hash: end.hash)
+                return
+            }
             throw Stop(segment: entry.file, line: nil, reason: "the sealed segment \(entry.file) (\(entry.records)) is missing: it was removed")
         }
         let reader: SegmentReader
