@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .systemLibrary(name: "CPolkit", pkgConfig: "polkit-gobject-1", providers: [.apt(["libpolkit-gobject-1-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // zlib, for gzip-compressed sealed audit segments.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The few things Swift can't call directly: SO_PEERCRED's struct ucred and the KVM ioctls.
         .target(name: "CHVShims"),
         // sendmsg/recvmsg with SCM_RIGHTS (the CMSG_* macros) and accept4, for passing open files.
@@ -68,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "HVAudit",
-            dependencies: ["CSystemd", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["HVProtocol", "CSystemd", "CZlib", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -178,7 +180,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "CSystemd",
+                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -162,6 +162,56 @@ in
       '';
     };
 
+    audit = {
+      segmentSize = lib.mkOption {
+        type = lib.types.strMatching "[0-9]+(KiB|MiB|GiB)?";
+        default = "64MiB";
+        example = "256MiB";
+        description = ''
+          The broker seals the active segment of its audit log
+          (/var/log/hypervisor/audit.jsonl) before a record would take it past
+          this size, and starts a new one that begins with the sealed one's
+          final hash (hv-broker --audit-segment-size; at least 64KiB).
+        '';
+      };
+
+      segmentAge = lib.mkOption {
+        type = lib.types.strMatching "[0-9]+[smhd]?";
+        default = "7d";
+        example = "1d";
+        description = ''
+          The active audit segment is also sealed when a record arrives after
+          its first record is this old: a number with s, m, h or d
+          (hv-broker --audit-segment-age).
+        '';
+      };
+
+      keepSegments = lib.mkOption {
+        type = lib.types.ints.unsigned;
+        default = 0;
+        example = 52;
+        description = ''
+          Sealed audit segments kept; the oldest beyond this number are
+          removed, and each removal is recorded in the hash chain, which then
+          verifies from the first segment kept. 0 keeps every segment
+          (hv-broker --audit-keep-segments).
+        '';
+      };
+
+      compression = lib.mkOption {
+        type = lib.types.enum [
+          "gzip"
+          "none"
+        ];
+        default = "gzip";
+        description = ''
+          Compression of sealed audit segments (hv-broker
+          --audit-compression); `zcat` and `hv audit verify` read gzip
+          segments.
+        '';
+      };
+    };
+
     autostartGroupDelay = lib.mkOption {
       type = lib.types.ints.between 0 600;
       default = 0;
@@ -486,6 +536,14 @@ in
               cfg.libvirtUri
               "--idle-exit"
               (toString cfg.idleExitSeconds)
+              "--audit-segment-size"
+              cfg.audit.segmentSize
+              "--audit-segment-age"
+              cfg.audit.segmentAge
+              "--audit-keep-segments"
+              (toString cfg.audit.keepSegments)
+              "--audit-compression"
+              cfg.audit.compression
             ]
             ++ toolArguments
           );

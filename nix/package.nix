@@ -26,6 +26,7 @@
   libvirt,
   systemd,
   polkit,
+  zlib,
   swiftpmDepsHash ? lib.fakeHash,
   packageResolved ? null,
 }:
@@ -92,7 +93,7 @@ swiftStdenv.mkDerivation (finalAttrs: {
   # runs `swift build -c release` and defines swiftpmBinPath (used below).
   # pkg-config puts the .pc directories of the buildInputs on
   # PKG_CONFIG_PATH, which SwiftPM reads for the system library targets
-  # (libvirt, polkit-gobject-1, libsystemd).
+  # (libvirt, polkit-gobject-1, libsystemd, zlib).
   nativeBuildInputs = [
     swift
     swiftpm
@@ -104,6 +105,7 @@ swiftStdenv.mkDerivation (finalAttrs: {
     libvirt
     polkit
     systemd
+    zlib
   ];
 
   # Installation is done by hand below (three of the four products: not the

@@ -13,6 +13,7 @@ packages=(
     pkg-config
     libvirt-dev
     libsystemd-dev
+    zlib1g-dev
     libpolkit-gobject-1-dev
     libsqlite3-dev
     # runtime services used by integration tests

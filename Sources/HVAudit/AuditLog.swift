@@ -1,130 +1,203 @@
 import Foundation
-import HVSystem
 import Synchronization
 
-/// Appends hash-chained records to a JSON Lines file and mirrors them to the journal.
+/// The broker's audit log: hash-chained JSON Lines records in segments, mirrored to the journal.
 ///
-/// Records are written with one `write(2)` on an `O_APPEND` descriptor, one at a time. After each
-/// append the head (last sequence number and hash) is rewritten in place beside the log with one
-/// fixed-size `pwrite(2)`, so a truncated log is detectable too.
+/// Records are appended by one writer thread (`AuditWriter`); `append` returns once the record is
+/// on disk, and throws when it could not be written, so a change can be refused (fail closed).
+/// The active segment is sealed by size and age; sealed segments are listed in a manifest,
+/// compressed and, past the number kept, removed with a record of their removal.
+///
+/// The log keeps a checkpoint of the last record verified, in memory and beside the log:
+/// `verifyRecent()` reads only what was appended since, so its cost does not grow with the
+/// history; `verifyAll()` reads everything, a chunk at a time.
 public final class AuditLog: Sendable {
-    public let path: String
-    public var headPath: String { path + ".head" }
-    private let state: Mutex<State>
-    private let journal: Bool
+    public let files: AuditFiles
+    public let configuration: AuditConfiguration
+    public var path: String { files.log }
+    public var headPath: String { files.head }
     /// What was wrong with the log when it was opened, such as records removed from its end
     /// while no broker ran; the broker records it as the first entry of its run.
     public let startupProblem: String?
-
-    struct State {
-        var descriptor: Descriptor
-        var headDescriptor: Descriptor
-        var head: AuditChain.Head
-        let encoder: JSONEncoder
-    }
-
-    /// The head file's fixed size: a short JSON object padded with spaces.
-    static let headSize = 128
+    private let writer: AuditWriter
+    private let snapshot: SharedSnapshot
+    private let checkpoint: Mutex<AuditCheckpoint>
+    /// Held (on a verifying thread, never a Swift concurrency thread) while a verification runs.
+    private let verifying = NSLock()
 
     /// Opens (creating if needed) the log, continuing the chain from its last record.
-    public init(path: String, journal: Bool = Journal.isAvailable) throws {
-        self.path = path
-        self.journal = journal
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let descriptor: Descriptor
-        let headDescriptor: Descriptor
-        do {
-            descriptor = try Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o640)
-        } catch {
-            throw AuditError(reason: "cannot open audit log \(path): \(error.reason)")
-        }
-        do {
-            headDescriptor = try Descriptor.open(path + ".head", O_RDWR | O_CREAT, mode: 0o640)
-        } catch {
-            throw AuditError(reason: error.description)
-        }
-        let encoder = AuditChain.canonicalEncoder()
-        let contents = FileManager.default.contents(atPath: path) ?? Data()
-        if let last = contents.last, last != UInt8(ascii: "\n") {
-            // A line torn by a crash: end it, so the next record starts on its own line.
-            _ = try? descriptor.writeAll([UInt8(ascii: "\n")])
-        }
-        let head = Self.lastHead(contents)
-        let stored = Self.readHead(logPath: path)
-        if let stored, stored.seq != 0, stored != head {
-            startupProblem = "the audit log ends at record \(head.seq) but the broker last wrote record \(stored.seq) "
-                + "(hash \(stored.hash.prefix(12))): the log was changed while no broker ran"
-        } else {
-            startupProblem = nil
-        }
-        state = Mutex(State(descriptor: descriptor, headDescriptor: headDescriptor, head: head, encoder: encoder))
+    /// - Parameter report: told about housekeeping that failed (a segment not sealed, compressed
+    ///   or removed), which the broker logs; records themselves fail through `append`.
+    public init(
+        path: String, configuration: AuditConfiguration = AuditConfiguration(), journal: Bool = Journal.isAvailable,
+        report: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(AuditError) {
+        files = AuditFiles(log: path)
+        self.configuration = configuration
+        let store = try AuditStore(files: files, configuration: configuration, journal: journal, report: report)
+        startupProblem = store.startupProblem
+        snapshot = store.snapshot
+        checkpoint = Mutex(AuditCheckpoint.load(files.checkpoint, manifest: store.manifest) ?? .origin(store.manifest))
+        writer = AuditWriter(store: store)
     }
 
-    /// Links the record into the chain and writes it. Returns the record as written.
+    deinit {
+        writer.stop()
+    }
+
+    /// Links the record into the chain and writes it; returns the record as written, once it is
+    /// on disk.
     @discardableResult
-    public func append(_ record: AuditRecord) throws -> AuditRecord {
-        let written = try state.withLock { state in
-            var record = record
-            record.seq = state.head.seq + 1
-            record.prev = state.head.hash
-            record.hash = AuditChain.hash(of: record, encoder: state.encoder)
-            var line = Array(try state.encoder.encode(record))
-            line.append(UInt8(ascii: "\n"))
-            // One write(2), so a record is never interleaved with another or left half written.
-            let count: Int
-            do throws(SystemError) {
-                count = try state.descriptor.write(line)
-            } catch {
-                throw AuditError(reason: "cannot append to audit log \(path): \(error.reason)")
-            }
-            guard count == line.count else {
-                throw AuditError(reason: "cannot append to audit log \(path): only \(count) of \(line.count) bytes were written")
-            }
-            state.head = AuditChain.Head(seq: record.seq, hash: record.hash)
-            try writeHead(state)
-            return record
+    public func append(_ record: AuditRecord) async throws(AuditError) -> AuditRecord {
+        guard let written = try await append(record, coalescing: nil) else {
+            throw AuditError(.unwritable, "the record was counted, not written")
         }
-        if journal { Journal.send(written) }
         return written
     }
 
-    /// Verifies the log on disk against the head this writer holds.
-    public func verify() -> AuditChain.Verification {
-        // Read outside the lock, so appends go on meanwhile; the chain must contain this head.
-        let head = state.withLock { $0.head }
-        let contents = FileManager.default.contents(atPath: path) ?? Data()
-        return AuditChain.verify(contents: contents, head: head.seq == 0 ? nil : head)
+    /// Writes the record, or, when it is a refusal of a kind that floods (`coalescing`) past the
+    /// first few in its window, counts it for the window's summary and returns nil.
+    public func append(_ record: AuditRecord, coalescing: AuditCoalescing?) async throws(AuditError) -> AuditRecord? {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AuditRecord?, AuditError>, Never>) in
+            submit(record, coalescing: coalescing) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
     }
 
-    private func writeHead(_ state: State) throws {
-        var bytes = Array(try state.encoder.encode(state.head))
-        bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, Self.headSize - 1 - bytes.count)) + [UInt8(ascii: "\n")]
+    /// Queues the record without waiting for it; `done` is told the outcome on the writer thread.
+    public func submit(
+        _ record: AuditRecord, coalescing: AuditCoalescing? = nil, done: @escaping @Sendable (Result<AuditRecord?, AuditError>) -> Void
+    ) {
+        guard writer.submit(.append(record, coalescing, done)) else {
+            done(.failure(AuditError(.closed, "the audit log \(path) is closed")))
+            return
+        }
+    }
+
+    /// Writes every coalesced count now, without waiting for its window to end.
+    public func flush() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !writer.submit(.flush({ continuation.resume() })) { continuation.resume() }
+        }
+    }
+
+    /// Compresses every sealed segment that is still plain now, instead of a piece at a time
+    /// between appends; returns when they are done (or left as they are, reported).
+    public func compressSealedSegments() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !writer.submit(.compress({ continuation.resume() })) { continuation.resume() }
+        }
+    }
+
+    /// The last record verified.
+    public var verified: AuditCheckpoint { checkpoint.withLock { $0 } }
+
+    /// Verifies what was appended since the last verification (and that the record verified last
+    /// is still there), then moves the checkpoint to the end. Its cost follows the records new
+    /// since, not the history.
+    public func verifyRecent() async -> AuditChain.Verification {
+        await Self.onThread { self.verify(fromStart: false, progress: nil) }
+    }
+
+    /// Verifies the whole log: the manifest, every sealed segment kept and the active one.
+    public func verifyAll(progress: (@Sendable (AuditProgress) -> Void)? = nil) async -> AuditChain.Verification {
+        await Self.onThread { self.verify(fromStart: true, progress: progress) }
+    }
+
+    /// Verifies a log from its files alone, as `hv audit verify --file` does: the manifest beside
+    /// it, every segment, and the head file when there is one. Blocks the calling thread.
+    public static func verify(logAt path: String, progress: (@Sendable (AuditProgress) -> Void)? = nil) -> AuditChain.Verification {
+        let files = AuditFiles(log: path)
+        let manifest: AuditManifest
         do {
-            try state.headDescriptor.writeAll(bytes, at: 0)
+            manifest = try AuditManifest.load(files.manifest) ?? AuditManifest()
         } catch {
-            throw AuditError(reason: error.description)
+            return AuditChain.Verification(intact: false, records: 0, segment: (files.manifest as NSString).lastPathComponent, reason: error.reason)
         }
+        if let broken = ManifestCheck(files: files).check(onDisk: manifest, written: nil) { return broken }
+        var verifier = AuditVerifier(
+            files: files, manifest: manifest, start: .origin(manifest), head: AuditStore.readHead(files.head), active: nil
+        )
+        verifier.progress = progress
+        return verifier.run().0
     }
 
-    /// The chain position to continue from: the last parseable record, or the start.
-    static func lastHead(_ contents: Data) -> AuditChain.Head {
-        let lines = contents.split(separator: UInt8(ascii: "\n"))
-        guard let last = lines.last else { return AuditChain.Head(seq: 0, hash: AuditChain.genesis) }
-        guard let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(last)) else {
-            return AuditChain.Head(seq: lines.count, hash: AuditChain.genesis)
+    private func verify(fromStart: Bool, progress: (@Sendable (AuditProgress) -> Void)?) -> AuditChain.Verification {
+        verifying.lock()
+        defer { verifying.unlock() }
+        let files = self.files
+        // The manifest on disk, the active segment and the head, all as of one moment.
+        let taken: (SharedSnapshot.State, Result<AuditManifest?, AuditError>, Int32)
+        do {
+            taken = try snapshot.withLock { (state: inout SharedSnapshot.State) throws(AuditError) in
+                let onDisk = Result { () throws(AuditError) in try AuditManifest.load(files.manifest) }
+                return (state, onDisk, open(files.log, O_RDONLY | O_CLOEXEC))
+            }
+        } catch {
+            return AuditChain.Verification(intact: false, records: 0, reason: error.reason)
         }
-        return AuditChain.Head(seq: record.seq, hash: record.hash)
+        let (state, onDisk, active) = taken
+        let manifestCheck = ManifestCheck(files: files)
+        let broken: AuditChain.Verification?
+        switch onDisk {
+        case .success(let found): broken = manifestCheck.check(onDisk: found, written: state.manifest)
+        case .failure(let error): broken = AuditChain.Verification(intact: false, records: 0, segment: manifestCheck.name, reason: error.reason)
+        }
+        if let broken {
+            if active >= 0 { close(active) }
+            return broken
+        }
+        let stored = checkpoint.withLock { $0 }
+        let usable = stored.segment >= state.manifest.firstKept && stored.seq <= state.head.seq
+        let start = fromStart || !usable ? AuditCheckpoint.origin(state.manifest) : stored
+        var verifier = AuditVerifier(
+            files: files, manifest: state.manifest, start: start, head: state.head, active: active >= 0 ? active : nil
+        )
+        verifier.progress = progress
+        let snapshot = snapshot
+        verifier.retiredSince = { number in snapshot.current.manifest.firstKept > number }
+        let (result, reached) = verifier.run()
+        if result.intact, reached.seq >= stored.seq || !usable {
+            checkpoint.withLock { $0 = reached }
+            try? reached.write(to: files.checkpoint)
+        }
+        return result
     }
 
-    /// Reads the head file written beside a log, if there is one.
-    public static func readHead(logPath: String) -> AuditChain.Head? {
-        guard let data = FileManager.default.contents(atPath: logPath + ".head") else { return nil }
-        return try? JSONDecoder().decode(AuditChain.Head.self, from: data)
+    /// Runs blocking work on a thread of its own, so no Swift concurrency thread waits on the disk.
+    private static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: work()) }
+        }
     }
 }
 
-public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var reason: String
-    public var description: String { reason }
+/// The manifest on disk against its own hash and, in the broker, against the one it wrote.
+struct ManifestCheck {
+    let files: AuditFiles
+    var name: String { (files.manifest as NSString).lastPathComponent }
+
+    func check(onDisk found: AuditManifest?, written: AuditManifest?) -> AuditChain.Verification? {
+        if found == nil, let written, written.segments.count + (written.retired?.count ?? 0) > 0 {
+            return broken("the manifest \(name) was removed", segment: nil)
+        }
+        let onDisk = found ?? AuditManifest()
+        let changed = written.flatMap { written in
+            zip(onDisk.segments, written.segments).first { $0 != $1 }?.1.file
+                ?? (onDisk.segments.count != written.segments.count ? (onDisk.segments.last ?? written.segments.last)?.file : nil)
+        }
+        if !onDisk.isUnchanged {
+            let which = changed.map { ": the entry of \($0) differs from the one written" } ?? ""
+            return broken("the manifest \(name) was edited (its hash does not match its entries)\(which)", segment: changed)
+        }
+        if let written, onDisk != written {
+            let which = changed ?? (onDisk.retired != written.retired ? "its retired segments" : "its entries")
+            return broken("the manifest \(name) differs from the one the broker wrote, in \(which): it was replaced", segment: changed)
+        }
+        return nil
+    }
+
+    private func broken(_ reason: String, segment: String?) -> AuditChain.Verification {
+        AuditChain.Verification(intact: false, records: 0, segment: segment ?? name, reason: reason)
+    }
 }

@@ -20,11 +20,16 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var action: String
     /// The machine or object the request named, if any.
     public var target: String
-    /// `allowed`, `denied`, `invalid` (rejected before authorization) or `unavailable` (polkit down).
+    /// `allowed`, `denied`, `refused` (by the host policy), `invalid` (rejected before authorization),
+    /// `unavailable` (polkit down), `public` (introspection), `alert` (damage found at start) or
+    /// `audit` (the log's own records: a new segment, a retired one).
     public var decision: String
     /// `ok`, or the error name.
     public var result: String
     public var durationMs: Double
+    /// For a summary of coalesced refusals: how many requests it stands for. Absent otherwise (and
+    /// then not part of the hashed text, so records written before it existed verify unchanged).
+    public var coalesced: Int?
     /// The previous record's hash (64 zeros for the first record).
     public var prev: String
     /// SHA-256 over `prev` and this record's other fields; see `AuditChain`.
@@ -32,7 +37,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
 
     public init(
         seq: Int = 0, time: String, uid: UInt32, gid: UInt32, pid: Int32, executable: String, method: String,
-        action: String, target: String, decision: String, result: String, durationMs: Double,
+        action: String, target: String, decision: String, result: String, durationMs: Double, coalesced: Int? = nil,
         prev: String = "", hash: String = ""
     ) {
         self.seq = seq
@@ -47,7 +52,16 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.decision = decision
         self.result = result
         self.durationMs = durationMs
+        self.coalesced = coalesced
         self.prev = prev
         self.hash = hash
+    }
+
+    /// A record the log writes about itself (a new segment, a retired one), as the broker process.
+    static func ofTheLog(method: String, target: String, result: String, time: Date = Date()) -> AuditRecord {
+        AuditRecord(
+            time: timestamp(time), uid: getuid(), gid: getgid(), pid: getpid(), executable: CommandLine.arguments.first ?? "",
+            method: method, action: "", target: target, decision: "audit", result: result, durationMs: 0
+        )
     }
 }

@@ -173,20 +173,24 @@ public enum BrokerHealth {
         )
     }
 
+    /// The chain since the last check (the broker keeps a checkpoint of what it verified, so this
+    /// reads only what was appended since); 'hv audit verify' reads it all.
     static func audit(_ verification: AuditChain.Verification, path: String) -> HealthCheck {
         let title = "audit log intact"
         if verification.intact {
+            let through = verification.head.map { ", chain intact through record \($0.seq)" } ?? ""
             return HealthCheck(
-                id: "audit", title: title, status: .ok, value: "\(verification.records) records, hash chain verified",
-                explanation: "No audit record was edited, inserted or removed.", fix: nil
+                id: "audit", title: title, status: .ok, value: "\(verification.records) records verified since the last check\(through)",
+                explanation: "No audit record was edited, inserted or removed since the last check.", fix: nil
             )
         }
-        let line = verification.brokenAtLine.map { "broken at line \($0)" } ?? "broken"
+        let place = verification.brokenAtLine.map { "broken at line \($0)" } ?? "broken"
+        let file = verification.segment.map { " of \($0)" } ?? ""
         return HealthCheck(
-            id: "audit", title: title, status: .critical, value: "\(line): \(verification.reason ?? "the chain does not verify")",
+            id: "audit", title: title, status: .critical, value: "\(place)\(file): \(verification.reason ?? "the chain does not verify")",
             explanation: "An audit record was edited, inserted or removed, so the log no longer proves who did what.",
-            fix: "keep a copy of \(path) for investigation and compare it with the journal (journalctl -t hv-broker); "
-                + "'hv audit verify' shows the same result"
+            fix: "keep a copy of \(path) and its segments for investigation and compare them with the journal (journalctl -t hv-broker); "
+                + "'hv audit verify' checks the whole log"
         )
     }
 

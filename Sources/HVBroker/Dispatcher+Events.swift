@@ -2,40 +2,36 @@ import Foundation
 import HVProtocol
 import HVServer
 
-/// `org.hypernixos.Events.Follow`: the one method answered with a stream of replies (Varlink `more`).
+/// `org.hypernixos.Events.Follow`, answered with a stream of replies (Varlink `more`); the other
+/// streamed call, `Audit.Verify` with progress, is in Dispatcher+AuditVerify.swift.
 extension Dispatcher {
     public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.method == Self.streamedMethod else {
+        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message) else {
             return await answerOnce(message, from: peer, send: send)
         }
-        await follow(call, from: peer, send: send)
+        switch call.method {
+        case Method.eventsFollow: await follow(call, from: peer, send: send)
+        case Method.auditVerify where call.more == true: await verifyAudit(call, from: peer, send: send)
+        default: await answerOnce(message, from: peer, send: send)
+        }
     }
 
     private func follow(_ call: VarlinkCall, from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
         var entry = Entry(peer: peer)
-        entry.method = call.method
-        entry.action = BrokerOperation.eventsFollow.action
-        func fail(_ error: HVError) async {
-            let reply = failureReply(error, interface: call.interface, entry: &entry)
-            record(entry)
-            if let bytes = try? VarlinkJSON.encode(reply) { try? await send(bytes) }
-        }
-        do {
-            _ = try StrictDecoding.decode(NoParameters.self, from: call.parameters)
-        } catch {
-            return await fail(error)
-        }
         guard call.more == true else {
+            entry.method = call.method
+            entry.action = BrokerOperation.eventsFollow.action
             entry.decision = "invalid"
-            return await fail(HVError(
-                .invalidParameter, "Follow streams events: call it with \"more\": true",
-                fix: "set \"more\": true in the call, or use 'hv events'", details: ["kind": "ExpectedMore"]
-            ))
+            return await failStream(
+                HVError(
+                    .invalidParameter, "Follow streams events: call it with \"more\": true",
+                    fix: "set \"more\": true in the call, or use 'hv events'", details: ["kind": "ExpectedMore"]
+                ), call: call, entry: &entry, send: send
+            )
         }
-        let admitted: Admitted
-        switch await admit(.eventsFollow, object: .none, entry: &entry) {
-        case .success(let value): admitted = value
-        case .failure(let refusal): return await fail(refusal)
+        guard let admitted = await admitStream(call, .eventsFollow, entry: &entry, send: send) else { return }
+        func fail(_ error: HVError) async {
+            await failStream(error, call: call, entry: &entry, send: send)
         }
         let events: AsyncStream<VmEvent>
         do {
@@ -44,7 +40,7 @@ extension Dispatcher {
             return await fail(error)
         }
         entry.result = "ok"
-        record(entry)
+        await record(entry)
         do {
             try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(subscribed: true)), continues: true)))
             var visible = VisibleMachines(seesForeign: admitted.seesForeign, hypervisor: hypervisor)
@@ -62,6 +58,36 @@ extension Dispatcher {
         } catch {
             // The client went away: the stream ends with it.
         }
+    }
+}
+
+extension Dispatcher {
+    /// Decodes (a streamed call takes no parameters) and admits a streamed call; on refusal it is
+    /// answered and recorded, and nil returned.
+    func admitStream(
+        _ call: VarlinkCall, _ operation: BrokerOperation, entry: inout Entry, send: @Sendable ([UInt8]) async throws -> Void
+    ) async -> Admitted? {
+        entry.method = call.method
+        entry.action = operation.action
+        do {
+            _ = try StrictDecoding.decode(NoParameters.self, from: call.parameters)
+        } catch {
+            await failStream(error, call: call, entry: &entry, send: send)
+            return nil
+        }
+        switch await admit(operation, object: .none, entry: &entry) {
+        case .success(let admitted): return admitted
+        case .failure(let refusal):
+            await failStream(refusal, call: call, entry: &entry, send: send)
+            return nil
+        }
+    }
+
+    /// Ends a streamed call with an error: the reply is sent and the request recorded.
+    func failStream(_ error: HVError, call: VarlinkCall, entry: inout Entry, send: @Sendable ([UInt8]) async throws -> Void) async {
+        let reply = failureReply(error, interface: call.interface, entry: &entry)
+        await record(entry)
+        if let bytes = try? VarlinkJSON.encode(reply) { try? await send(bytes) }
     }
 }
 

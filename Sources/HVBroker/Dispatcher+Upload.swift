@@ -9,7 +9,7 @@ extension Dispatcher: DescriptorHandler {
     public func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8] {
         var entry = Entry(peer: peer)
         let reply = await upload(message, descriptor: descriptor, entry: &entry)
-        record(entry)
+        await record(entry)
         return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
     }
 
@@ -48,7 +48,7 @@ extension Dispatcher: DescriptorHandler {
         if case .failure(let refusal) = await admit(.isoAdd, object: .none, entry: &entry) {
             return failureReply(refusal, interface: call.interface, entry: &entry)
         }
-        if let refusal = recordIntent(.isoAdd, entry: entry) {
+        if let refusal = await recordIntent(.isoAdd, entry: entry) {
             return failureReply(refusal, interface: call.interface, entry: &entry)
         }
         do {

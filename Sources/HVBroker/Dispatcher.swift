@@ -41,17 +41,18 @@ public final class Dispatcher: MessageHandler {
     public func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
         var entry = Entry(peer: peer)
         let (reply, oneway) = await respond(to: message, entry: &entry)
-        record(entry)
+        await record(entry)
         guard !oneway else { return nil }
         return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
     }
 
-    /// Records a request that never became a message (oversized, half-sent, refused at the door).
+    /// Records a request that never became a message (oversized, half-sent, refused at the door),
+    /// without waiting for the record: the connection is closed either way.
     public func recordRejected(_ error: HVError, from peer: Peer) {
         var entry = Entry(peer: peer)
         entry.decision = "invalid"
         entry.result = error.varlinkName(interface: "")
-        record(entry)
+        submitRecord(entry)
     }
 
     private func respond(to message: [UInt8], entry: inout Entry) async -> (VarlinkReply, oneway: Bool) {
@@ -96,7 +97,7 @@ public final class Dispatcher: MessageHandler {
         case .failure(let error): return failureReply(error, interface: interface, entry: &entry)
         }
         let authorization = ContinuousClock.now - authorizationStart
-        if let refusal = recordIntent(operation, entry: entry) {
+        if let refusal = await recordIntent(operation, entry: entry) {
             return failureReply(refusal, interface: interface, entry: &entry)
         }
         do {
@@ -126,7 +127,7 @@ public final class Dispatcher: MessageHandler {
         case .hostStats: return try Self.object(try await hypervisor.stats(includeForeign: admitted.seesForeign))
         case .hostHealth:
             let facts = await hypervisor.healthFacts()
-            let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: audit.verify(), auditLog: audit.path)
+            let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: await audit.verifyRecent(), auditLog: audit.path)
             return try Self.object(HealthReply(checks: checks))
         case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list(includeForeign: admitted.seesForeign)))
         case .vmInfo(let name): return try Self.object(VmInfoReply(vm: try await hypervisor.info(name)))
@@ -141,12 +142,7 @@ public final class Dispatcher: MessageHandler {
         case .vmConsole(let name, let maxBytes):
             return try Self.object(try await hypervisor.readConsole(name, maxBytes: maxBytes))
         case .auditVerify:
-            let result = audit.verify()
-            return try Self.object(
-                AuditVerifyReply(
-                    intact: result.intact, records: result.records, brokenAtLine: result.brokenAtLine, reason: result.reason
-                )
-            )
+            return try Self.object(AuditVerifyReply(await audit.verifyAll()))
         case .resource(let resource):
             return try Self.object(try await hypervisor.perform(resource, caller: peer))
         case .getInfo, .getInterfaceDescription:

@@ -182,17 +182,51 @@ public struct VmConsoleReply: Codable, Sendable, Hashable {
     }
 }
 
+/// `Audit.Verify`'s reply: the result, or (before the last reply of a `more` call) progress.
 public struct AuditVerifyReply: Codable, Sendable, Hashable {
+    public struct Progress: Codable, Sendable, Hashable {
+        /// Bytes of segment files read so far, of `totalBytes`.
+        public var bytes: Int
+        public var totalBytes: Int
+        /// The segment being read.
+        public var segment: String
+        public init(bytes: Int, totalBytes: Int, segment: String) {
+            self.bytes = bytes
+            self.totalBytes = totalBytes
+            self.segment = segment
+        }
+    }
+
     public var intact: Bool
     public var records: Int
-    /// The 1-based line where the chain first breaks.
+    /// The 1-based line of `segment` where the chain first breaks.
     public var brokenAtLine: Int?
     public var reason: String?
-    public init(intact: Bool, records: Int, brokenAtLine: Int?, reason: String?) {
+    /// The file where the chain breaks: a segment, or the manifest.
+    public var segment: String?
+    /// Segment files verified.
+    public var segments: Int?
+    /// Sealed segments removed by retention; the chain is verified from the first one kept.
+    public var retiredSegments: Int?
+    /// Set on the replies before the last: how far the verification has read.
+    public var progress: Progress?
+
+    public init(
+        intact: Bool, records: Int, brokenAtLine: Int?, reason: String?, segment: String? = nil, segments: Int? = nil,
+        retiredSegments: Int? = nil
+    ) {
         self.intact = intact
         self.records = records
         self.brokenAtLine = brokenAtLine
         self.reason = reason
+        self.segment = segment
+        self.segments = segments
+        self.retiredSegments = retiredSegments
+    }
+
+    public init(progress: Progress) {
+        self.init(intact: true, records: 0, brokenAtLine: nil, reason: nil)
+        self.progress = progress
     }
 }
 

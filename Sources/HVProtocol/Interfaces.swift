@@ -305,8 +305,14 @@ public enum Interfaces {
         # The broker's audit log.
         interface org.hypernixos.Audit
 
-        # Checks the SHA-256 hash chain of the audit log; brokenAtLine is the first line that does not fit.
+        # Checks the SHA-256 hash chain of the whole audit log: the manifest, every sealed segment kept
+        # and the active one. segment and brokenAtLine say where the chain first breaks; retiredSegments
+        # were removed by retention. Called with "more": true, the replies before the last carry only
+        # progress (bytes read of totalBytes).
         # polkit action: org.hypernixos.audit.verify
-        method Verify() -> (intact: bool, records: int, brokenAtLine: ?int, reason: ?string)
+        method Verify() -> (
+          intact: bool, records: int, brokenAtLine: ?int, reason: ?string, segment: ?string, segments: ?int,
+          retiredSegments: ?int, progress: ?(bytes: int, totalBytes: int, segment: string)
+        )
         """ + commonErrors
 }

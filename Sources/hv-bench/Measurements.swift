@@ -66,7 +66,8 @@ struct Measurements {
         return (summary, decision)
     }
 
-    /// One record appended the way the broker appends one per request.
+    /// One record appended the way the broker appends one per request: handed to the log's writer
+    /// thread, and waited for until it is on disk.
     func auditAppend(path: String) throws(BenchError) -> LatencySummary {
         let log: AuditLog
         do {
@@ -74,16 +75,26 @@ struct Measurements {
         } catch {
             throw BenchError(.measurementFailed, "cannot open \(path): \(error)")
         }
-        return try time("audit.append", "audit: append one record") {
+        return try time("audit.append", "audit: append one record, on disk") {
             let time = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-            try log.append(
-                AuditRecord(
-                    time: time, uid: 0, gid: 0, pid: getpid(), executable: "/usr/bin/hv-bench", method: Method.vmInfo,
-                    action: BrokerOperation.vmInfo.action, target: Self.domain, decision: "allowed", result: "ok",
-                    durationMs: 0.25
-                )
+            let record = AuditRecord(
+                time: time, uid: 0, gid: 0, pid: getpid(), executable: "/usr/bin/hv-bench", method: Method.vmInfo,
+                action: BrokerOperation.vmInfo.action, target: Self.domain, decision: "allowed", result: "ok", durationMs: 0.25
             )
+            let append = PendingAppend()
+            log.submit(record) { result in
+                append.result = result
+                append.written.signal()
+            }
+            append.written.wait()
+            _ = try append.result?.get()
         }
+    }
+
+    /// One append's outcome, handed over from the writer thread; the semaphore orders the two.
+    private final class PendingAppend: @unchecked Sendable {
+        let written = DispatchSemaphore(value: 0)
+        var result: Result<AuditRecord?, AuditError>?
     }
 
     /// Every encode and decode a Vm.Info request goes through, on both sides of the socket, in-process.

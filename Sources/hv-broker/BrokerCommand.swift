@@ -23,7 +23,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Socket for calls that hand over an open file (hv iso add); bound when systemd passes only one socket.")
     var uploadSocket = "/run/hypervisor/upload.sock"
     @Option(help: "The libvirt connection URI.") var libvirtUri = "qemu:///system"
-    @Option(help: "Append-only JSON Lines audit log with a SHA-256 hash chain.") var auditLog = "/var/log/hypervisor/audit.jsonl"
+    @OptionGroup(title: "The audit log") var auditOptions: AuditOptions
     @Option(help: "State directory; disk images live in DIR/images, ISO images in DIR/isos.") var stateDir = "/var/lib/hypervisor"
     @Option(help: "Directory for the machines' serial console logs.") var consoleDir = "/var/log/hypervisor/console"
     @Option(help: "The libvirt storage pool (a directory pool over DIR/images) the broker manages.") var pool = "hypervisor-images"
@@ -60,11 +60,7 @@ struct BrokerCommand: AsyncParsableCommand {
 
         let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir, poolName: pool)
         try layout.createDirectories()
-        let audit = try AuditLog(path: auditLog)
-        if let problem = audit.startupProblem {
-            logger.error("audit log damaged", metadata: ["problem": "\(problem)"])
-            try audit.append(Self.startRecord(problem))
-        }
+        let audit = try await Self.openAudit(auditOptions, logger: logger)
 
         let hostPolicy = try Self.loadPolicy(path: policy, layout: layout, logger: logger)
         let toolLocator: ToolLocator
@@ -113,6 +109,8 @@ struct BrokerCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+        // Counts of coalesced refusals whose window is still open are written now.
+        await audit.flush()
         try await threadPool.shutdownGracefully()
     }
 
@@ -138,6 +136,25 @@ struct BrokerCommand: AsyncParsableCommand {
         for (setting, value) in hostPolicy.limitsInForce(otherwise: otherwise) { metadata[setting] = "\(value)" }
         logger.info("per-machine limits in force", metadata: metadata)
         return hostPolicy
+    }
+
+    /// Opens the audit log and verifies what was appended since the last verified record (only
+    /// that: start-up does not read the history). Damage found is the run's first record.
+    static func openAudit(_ options: AuditOptions, logger: Logger) async throws -> AuditLog {
+        let audit = try AuditLog(path: options.auditLog, configuration: try options.configuration()) { problem in
+            logger.error("audit log housekeeping failed", metadata: ["problem": "\(problem)"])
+        }
+        var problems = audit.startupProblem.map { [$0] } ?? []
+        let verification = await audit.verifyRecent()
+        if !verification.intact {
+            let place = [verification.segment, verification.brokenAtLine.map { "line \($0)" }].compactMap { $0 }.joined(separator: " ")
+            problems.append("the chain breaks at \(place): \(verification.reason ?? "it does not verify")")
+        }
+        for problem in problems {
+            logger.error("audit log damaged", metadata: ["problem": "\(problem)"])
+            try await audit.append(Self.startRecord(problem))
+        }
+        return audit
     }
 
     /// The record that opens a run whose audit log was found damaged.

@@ -33,6 +33,10 @@ struct NixModuleTests {
         #expect(option("autostartGroupDelay")["description"] as? String == "integer between 0 and 600 (both inclusive)")
         #expect(option("package")["type"] as? String == "package")
         #expect(option("monitor.metricsTokenFile")["default"] as? String == "/etc/hypervisor/metrics.token")
+        #expect(option("audit.segmentSize")["default"] as? String == "64MiB")
+        #expect(option("audit.segmentAge")["default"] as? String == "7d")
+        #expect(option("audit.keepSegments")["type"] as? String == "unsignedInt")
+        #expect(option("audit.compression")["default"] as? String == "gzip")
         for (tool, path) in [
             ("qemu-img", "qemu-utils/bin/qemu-img"), ("prlimit", "util-linux-bin/bin/prlimit"), ("gpgv", "gnupg/bin/gpgv"),
             ("xorriso", "xorriso/bin/xorriso"),
@@ -86,11 +90,15 @@ struct NixModuleTests {
               services.hypernixos.libvirtUri = "qemu:///session";
               services.hypernixos.idleExitSeconds = 0;
               services.hypernixos.tools.qemu-img = "/opt/qemu/bin/qemu-img";
+              services.hypernixos.audit = { segmentSize = "16MiB"; segmentAge = "1d"; keepSegments = 52; compression = "none"; };
             }
             """
         )
         let command = try Self.command(try Self.unit(evaluated, "services", "hv-broker"))
-        #expect(Array(command.arguments.dropFirst()) == ["--libvirt-uri", "qemu:///session", "--idle-exit", "0"])
+        #expect(Array(command.arguments.dropFirst()) == [
+            "--libvirt-uri", "qemu:///session", "--idle-exit", "0", "--audit-segment-size", "16MiB", "--audit-segment-age", "1d",
+            "--audit-keep-segments", "52", "--audit-compression", "none",
+        ])
         #expect(command.tools.contains("qemu-img=/opt/qemu/bin/qemu-img"))
         #expect((evaluated["etc"] as? [String: String])?["hypernixos/policy.yaml"] != nil, "the broker's policy file")
     }
@@ -100,6 +108,8 @@ struct NixModuleTests {
         ("services.hypernixos.idleExitSeconds = -1;", "unsigned integer"),
         ("services.hypernixos.autostartGroupDelay = 601;", "between 0 and 600"),
         ("services.hypernixos.toolz = { };", "toolz"),
+        ("services.hypernixos.audit.compression = \"xz\";", "one of \"gzip\", \"none\""),
+        ("services.hypernixos.audit.segmentAge = \"7 days\";", "string matching the pattern"),
     ])
     func wrongSettingsFailTheEvaluation(setting: String, message: String) throws {
         let error = #expect(throws: NixEvaluation.Failure.self) {

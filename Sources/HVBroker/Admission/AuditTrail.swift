@@ -24,12 +24,13 @@ extension Dispatcher {
     static let maximumFieldLength = 200
 
     /// Writes the record of an admitted change before it acts; returns the refusal when it can't.
-    func recordIntent(_ operation: BrokerOperation, entry: Entry) -> HVError? {
+    /// Waits for the record to be on disk (on the log's writer thread, not this one).
+    func recordIntent(_ operation: BrokerOperation, entry: Entry) async -> HVError? {
         guard operation.rule.changesState else { return nil }
         var intent = entry
         intent.result = "started"
         do {
-            try audit.append(auditRecord(intent))
+            try await audit.append(auditRecord(intent))
             return nil
         } catch {
             logger.error("audit record could not be written; change refused", metadata: ["error": "\(error)", "method": "\(entry.method)"])
@@ -40,12 +41,41 @@ extension Dispatcher {
         }
     }
 
-    func record(_ entry: Entry) {
+    /// Writes the outcome of a request. Refusals that changed nothing are coalesced per caller
+    /// under a flood (`coalescing(_:)`); everything else is written one by one.
+    func record(_ entry: Entry) async {
         do {
-            try audit.append(auditRecord(entry))
+            _ = try await audit.append(auditRecord(entry), coalescing: Self.coalescing(entry))
         } catch {
             logger.error("audit record lost", metadata: ["error": "\(error)", "method": "\(Self.bounded(entry.method))"])
         }
+    }
+
+    /// Records without waiting, for callers that can't: a connection refused before any message.
+    func submitRecord(_ entry: Entry) {
+        let logger = logger
+        let method = Self.bounded(entry.method)
+        audit.submit(auditRecord(entry), coalescing: Self.coalescing(entry)) { result in
+            if case .failure(let error) = result {
+                logger.error("audit record lost", metadata: ["error": "\(error)", "method": "\(method)"])
+            }
+        }
+    }
+
+    /// The requests a caller with no rights can send without end, each of which changed nothing:
+    /// invalid messages, refusals by polkit (or while it was unreachable) and introspection. Under
+    /// a flood from one uid they are written as the first few and then one count per window, so a
+    /// user in no group can't grow the log at will. A change that was admitted never is.
+    static func coalescing(_ entry: Entry) -> AuditCoalescing? {
+        let kind: String
+        switch entry.decision {
+        case "invalid": kind = "invalid messages"
+        case "denied": kind = "requests denied by polkit"
+        case "unavailable": kind = "requests refused while polkit was unreachable"
+        case "public": kind = "introspection calls"
+        default: return nil
+        }
+        return AuditCoalescing(uid: entry.peer.uid, kind: kind)
     }
 
     func auditRecord(_ entry: Entry) -> AuditRecord {

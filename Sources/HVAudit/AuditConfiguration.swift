@@ -1,0 +1,87 @@
+import Foundation
+
+/// How the log is cut into segments, how long sealed segments are kept, and how floods of refused
+/// requests are coalesced. Set by the administrator through `hv-broker`'s `--audit-*` options.
+public struct AuditConfiguration: Sendable, Hashable {
+    public enum Compression: String, Sendable, Hashable, CaseIterable {
+        /// Sealed segments are compressed with gzip (`zcat` reads them).
+        case gzip
+        /// Sealed segments stay plain JSON Lines.
+        case none
+    }
+
+    /// The active segment is sealed before a record would take it past this many bytes.
+    public var segmentSize: Int
+    /// The active segment is sealed when a record arrives after its first record is this old.
+    public var segmentAge: Duration
+    /// Sealed segments kept; older ones are removed, and their removal recorded. 0 keeps them all.
+    public var keepSegments: Int
+    public var compression: Compression
+    /// Refusals of one caller within this window past the first `coalescingBurst` are counted,
+    /// and written as one record when the window ends.
+    public var coalescingWindow: Duration
+    public var coalescingBurst: Int
+
+    public static let defaultSegmentSize = 64 << 20
+    public static let defaultSegmentAge = Duration.seconds(7 * 86_400)
+    /// The smallest segment size accepted: room for many records of the largest size.
+    public static let minimumSegmentSize = 64 << 10
+
+    public init(
+        segmentSize: Int = defaultSegmentSize, segmentAge: Duration = defaultSegmentAge, keepSegments: Int = 0,
+        compression: Compression = .gzip, coalescingWindow: Duration = .seconds(10), coalescingBurst: Int = 5
+    ) {
+        self.segmentSize = segmentSize
+        self.segmentAge = segmentAge
+        self.keepSegments = keepSegments
+        self.compression = compression
+        self.coalescingWindow = coalescingWindow
+        self.coalescingBurst = coalescingBurst
+    }
+
+    /// Checks the values an administrator gave.
+    public func validate() throws(AuditError) {
+        guard segmentSize >= Self.minimumSegmentSize else {
+            throw AuditError(
+                .invalidConfiguration, "the audit segment size \(segmentSize) bytes is below the minimum of 64 KiB",
+                fix: "give --audit-segment-size 64KiB or more (the default is 64MiB)"
+            )
+        }
+        guard segmentAge >= .seconds(60) else {
+            throw AuditError(
+                .invalidConfiguration, "the audit segment age must be at least one minute",
+                fix: "give --audit-segment-age as e.g. 1h, 1d or 7d"
+            )
+        }
+        guard keepSegments >= 0 else {
+            throw AuditError(.invalidConfiguration, "--audit-keep-segments cannot be negative", fix: "give 0 to keep every segment")
+        }
+        guard coalescingWindow > .zero, coalescingBurst >= 1 else {
+            throw AuditError(.invalidConfiguration, "the coalescing window must be positive and its burst at least 1")
+        }
+    }
+
+    /// Reads an age: a whole number with the unit `s`, `m`, `h` or `d` (`90m`, `7d`); a bare
+    /// number is seconds. Nil when `text` is not one.
+    public static func age(parsing text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = Int64(digits) else { return nil }
+        let factor: Int64
+        switch trimmed.dropFirst(digits.count) {
+        case "", "s": factor = 1
+        case "m": factor = 60
+        case "h": factor = 3_600
+        case "d": factor = 86_400
+        default: return nil
+        }
+        guard value <= Int64.max / factor / 1_000 else { return nil }
+        return .seconds(value * factor)
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

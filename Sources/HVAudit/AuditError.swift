@@ -1,0 +1,36 @@
+import Foundation
+
+/// Why the audit log could not be opened, written or read.
+public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A record, the head, the manifest or a segment could not be written.
+        public static let unwritable = Code(rawValue: "AuditUnwritable")
+        /// A file of the log could not be read.
+        public static let unreadable = Code(rawValue: "AuditUnreadable")
+        /// An option of the log (segment size, age, retention) is not usable.
+        public static let invalidConfiguration = Code(rawValue: "AuditInvalidConfiguration")
+        /// The log was closed; nothing more is written.
+        public static let closed = Code(rawValue: "AuditClosed")
+    }
+
+    public var code: Code
+    public var reason: String
+    public var fix: String?
+
+    public init(_ code: Code, _ reason: String, fix: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.fix = fix
+    }
+
+    public var description: String { reason }
+
+    /// A failed system call on `path`, with the text of `errno`.
+    static func system(_ code: Code, _ what: String, _ path: String, errno number: Int32 = errno) -> AuditError {
+        AuditError(code, "cannot \(what) \(path): \(String(cString: strerror(number)))")
+    }
+}

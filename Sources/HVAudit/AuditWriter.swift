@@ -1,0 +1,96 @@
+import Foundation
+
+/// The one thread that writes the log. Requests hand it their records and wait (without holding a
+/// Swift concurrency thread) until the record is on disk; records that arrive together are written
+/// with one `write` and one flush. Between records it writes coalesced counts when their window
+/// ends and compresses sealed segments a piece at a time.
+final class AuditWriter: @unchecked Sendable {
+    enum Job {
+        case append(AuditRecord, AuditCoalescing?, AuditStore.Completion?)
+        /// Writes every coalesced count now.
+        case flush(@Sendable () -> Void)
+        /// Compresses every sealed segment still plain, now.
+        case compress(@Sendable () -> Void)
+    }
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var stopping = false
+    private var stopped = false
+    /// Used only on the writer thread once it runs.
+    private let store: AuditStore
+
+    init(store: AuditStore) {
+        self.store = store
+        let thread = Thread { [self] in run() }
+        thread.name = "audit-writer"
+        thread.start()
+    }
+
+    /// Queues a job; false once the writer is stopping.
+    func submit(_ job: Job) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    /// Writes what is queued and every coalesced count, then ends the thread; returns when it has.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty, !stopping, !store.hasIdleWork {
+                if let deadline = store.coalescer.nextDeadline {
+                    if !condition.wait(until: deadline) { break }
+                } else {
+                    condition.wait()
+                }
+            }
+            let batch = jobs
+            jobs.removeAll()
+            let stop = stopping
+            condition.unlock()
+
+            let now = Date()
+            for job in batch {
+                switch job {
+                case .append(let record, let coalescing, let done):
+                    if let coalescing, !store.coalescer.admit(record, as: coalescing, at: now) {
+                        done?(.success(nil))
+                    } else {
+                        store.add(record, done: done, now: now)
+                    }
+                case .flush(let done):
+                    for summary in store.coalescer.due(at: now, all: true) { store.add(summary, done: nil, now: now) }
+                    store.flush()
+                    done()
+                case .compress(let done):
+                    while store.hasIdleWork { store.compressStep() }
+                    done()
+                }
+            }
+            for summary in store.coalescer.due(at: now) { store.add(summary, done: nil, now: now) }
+            store.flush()
+            if stop, batch.isEmpty {
+                store.finish(now: now)
+                condition.lock()
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            if batch.isEmpty { store.compressStep() }
+        }
+    }
+}
