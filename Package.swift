@@ -41,10 +41,12 @@ let package = Package(
 
         // Shared, unprivileged: the Varlink codec, the API types and spec validation.
         .target(name: "HVProtocol", swiftSettings: swiftSettings),
+        // The one YAML reader: specs, the host policy, the monitor's and alerting's configuration.
+        .target(name: "HVYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         // Spec files: YAML or JSON in, canonical YAML out.
         .target(
             name: "HVSpec",
-            dependencies: ["HVProtocol", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HVProtocol", "HVYAML", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -62,7 +64,8 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVImages", "HVSpec", "HVYAML", "CHVShims",
+                "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -133,7 +136,7 @@ let package = Package(
         .target(
             name: "HVAlerting",
             dependencies: [
-                "HVProtocol",
+                "HVProtocol", "HVYAML",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -149,7 +152,7 @@ let package = Package(
         .target(
             name: "HVMonitor",
             dependencies: [
-                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit",
+                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -206,10 +209,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Helpers the test targets share: running programs with posix_spawn, polling.
+        // Helpers the test targets share: running programs with posix_spawn, polling, breaking the YAML rules.
         .target(name: "HVTestSupport", dependencies: ["CHVShims"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVYAMLTests", dependencies: ["HVYAML", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
@@ -250,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "HVAlertingTests",
             dependencies: [
-                "HVAlerting", "HVProtocol", "HVTestSupport",
+                "HVAlerting", "HVProtocol", "HVTestSupport", "HVYAML",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -260,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "HVMonitorTests",
             dependencies: [
-                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport",
+                "HVMonitor", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport", "HVYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
