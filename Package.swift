@@ -46,10 +46,12 @@ let package = Package(
 
         // Shared, unprivileged: the Varlink codec, the API types and spec validation.
         .target(name: "HVProtocol", swiftSettings: swiftSettings),
+        // The one YAML reader: specs, the host policy, the monitor's and alerting's configuration.
+        .target(name: "HVYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         // Spec files: YAML or JSON in, canonical YAML out.
         .target(
             name: "HVSpec",
-            dependencies: ["HVProtocol", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HVProtocol", "HVYAML", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -76,7 +78,8 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSystem", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSpec", "HVYAML",
+                "HVSystem", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -151,7 +154,7 @@ let package = Package(
         .target(
             name: "HVAlerting",
             dependencies: [
-                "HVProtocol",
+                "HVProtocol", "HVYAML",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -167,7 +170,7 @@ let package = Package(
         .target(
             name: "HVMonitor",
             dependencies: [
-                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit",
+                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -224,7 +227,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Helpers the test targets share: running programs, polling.
+        // Helpers the test targets share: running programs, polling, breaking the YAML rules.
         .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"], swiftSettings: swiftSettings),
         // The real Varlink servers run in-process for tests: started on a private socket, awaited until
@@ -240,7 +243,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVProtocolTests", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVYAMLTests", dependencies: ["HVYAML", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HVPresentationTests", dependencies: ["HVPresentation", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(
@@ -286,7 +292,7 @@ let package = Package(
         .testTarget(
             name: "HVAlertingTests",
             dependencies: [
-                "HVAlerting", "HVProtocol", "HVTestSupport",
+                "HVAlerting", "HVProtocol", "HVTestSupport", "HVYAML",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -296,7 +302,7 @@ let package = Package(
         .testTarget(
             name: "HVMonitorTests",
             dependencies: [
-                "HVMonitor", "HVPolkit", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport",
+                "HVMonitor", "HVPolkit", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport", "HVYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

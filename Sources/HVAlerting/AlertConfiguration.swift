@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import HVYAML
 import Yams
 
 /// Alert rules, channels, routes and delivery policy, read from YAML.
@@ -32,28 +33,16 @@ public struct AlertConfiguration: Sendable, Hashable {
         rule.channels ?? routes[rule.severity] ?? []
     }
 
-    /// Parses and validates a whole document. Errors name the field, e.g. `rules[2].for: "5x" is not
-    /// a duration; use e.g. 30s, 5m, 1h`.
-    public static func parse(yaml text: String) throws -> AlertConfiguration {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw AlertingError(.invalidConfiguration, "not valid YAML: \(error)")
-        }
-        guard let node else { return AlertConfiguration() }
-        return try parse(node: node, path: "")
+    /// Parses and validates a whole document, read by `YAMLReader` under its rules (its refusals
+    /// are `YAMLError`s naming `file`). Errors name the field, e.g. `rules[2].for: "5x" is not a
+    /// duration; use e.g. 30s, 5m, 1h`.
+    public static func parse(yaml text: String, file: String = "alerting configuration") throws -> AlertConfiguration {
+        try YAMLReader.root(text, name: file).map { try parse(node: $0, path: "") } ?? AlertConfiguration()
     }
 
     /// Reads the file at `path` and parses it.
     public static func load(path: String) throws -> AlertConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw AlertingError(.invalidConfiguration, "cannot read \(path): \(error.localizedDescription)")
-        }
-        return try parse(yaml: text)
+        try YAMLReader.root(contentsOfFile: path).map { try parse(node: $0, path: "") } ?? AlertConfiguration()
     }
 
     /// Parses a mapping embedded in a larger document; `path` prefixes error messages (e.g. `alerting`).

@@ -1,7 +1,8 @@
 import Yams
 
-/// A YAML mapping read field by field, with every error naming the field's path
-/// (`rules[2].for`) and unknown keys refused.
+/// A YAML mapping `YAMLReader` returned, read field by field, with every error naming the field's
+/// path (`rules[2].for`) and unknown keys refused. The reader has already refused keys that appear
+/// twice or are not text.
 public struct YAMLFields {
     public let path: String
     private let values: [String: Node]
@@ -20,7 +21,6 @@ public struct YAMLFields {
             guard allowed.contains(key) else {
                 throw AlertingError.invalid(field, "unknown key; allowed keys here: \(allowed.joined(separator: ", "))")
             }
-            guard values[key] == nil else { throw AlertingError.invalid(field, "appears twice") }
             values[key] = value
         }
         self.path = path

@@ -4,6 +4,7 @@ import HVClient
 import HVHistory
 import HVMetrics
 import HVProtocol
+import HVYAML
 import Yams
 
 /// The monitor's settings, read from YAML (`/etc/hypervisor/monitor.yaml`):
@@ -21,7 +22,8 @@ import Yams
 /// alerting: {rules: [...], channels: [...], routes: {...}}   # omit to turn alerting off
 /// ```
 ///
-/// Unknown keys are refused, and every error names its field.
+/// The file is read by `YAMLReader`, under its rules. Unknown keys are refused, and every error
+/// names its field.
 public struct MonitorConfiguration: Sendable {
     public var brokerSocket = VarlinkClient.defaultSocketPath
     public var controlSocket = MonitorMethod.defaultSocketPath
@@ -48,22 +50,15 @@ public struct MonitorConfiguration: Sendable {
             defaults.alerting = AlertConfiguration()
             return defaults
         }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw MonitorError(.configuration, "cannot read \(path): \(error.localizedDescription)")
-        }
-        return try parse(yaml: text)
+        return try settings(YAMLReader.root(contentsOfFile: path))
     }
 
-    public static func parse(yaml text: String) throws -> MonitorConfiguration {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw MonitorError(.configuration, "not valid YAML: \(error)")
-        }
+    /// Parses the settings; `file` is what messages about the YAML itself call the text.
+    public static func parse(yaml text: String, file: String = "monitor.yaml") throws -> MonitorConfiguration {
+        try settings(YAMLReader.root(text, name: file))
+    }
+
+    private static func settings(_ root: Node?) throws -> MonitorConfiguration {
         var settings = MonitorConfiguration()
         guard let root else { return settings }
         let fields = try YAMLFields(
@@ -163,8 +158,4 @@ public struct MonitorConfiguration: Sendable {
         }
         return path
     }
-}
-
-extension MonitorError.Code {
-    public static let configuration = MonitorError.Code("Configuration")
 }

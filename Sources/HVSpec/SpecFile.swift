@@ -1,11 +1,12 @@
 import Foundation
 import HVProtocol
+import HVYAML
 
 /// Spec files on disk: YAML (or JSON, by a `.json` extension) in, canonical YAML out.
 public enum SpecFile {
-    /// Larger files are refused before they are parsed; a real spec is a few KiB even with
-    /// cloud-init data.
-    public static let maximumSize = 256 << 10
+    /// Larger files, YAML or JSON, are refused before they are parsed; a real spec is a few KiB
+    /// even with cloud-init data.
+    public static let maximumSize = YAMLReader.maximumSize
 
     /// Reads, strictly decodes and validates a spec. `name` is the file's name, used to choose the
     /// format and in messages about the file as a whole. The result is normalized.

@@ -1,6 +1,8 @@
 import Foundation
 import HVAlerting
 import HVProtocol
+import HVTestSupport
+import HVYAML
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -24,6 +26,16 @@ import Testing
         #expect(
             cpu?.condition
                 == .threshold(.init(metric: "hv_host_cpu_usage_ratio", comparison: .above, threshold: 0.9, resolve: 0.8)))
+    }
+
+    @Test(arguments: YAMLRuleBreak.all)
+    func theYAMLRulesAreKept(_ rule: YAMLRuleBreak) throws {
+        let valid = "delivery: {attempts: 3}\nroutes: {}\n"
+        #expect(try AlertConfiguration.parse(yaml: valid).delivery.attempts == 3)
+        let error = try #require(throws: YAMLError.self) { try AlertConfiguration.parse(yaml: rule.text(breaking: valid)) }
+        #expect(error.message.hasPrefix("alerting configuration: "))
+        #expect(rule.unsaid(in: error.message, valid: valid) == [], "\(error)")
+        #expect(!error.fix.isEmpty)
     }
 
     @Test func noRulesKeyMeansDefaultsAndEmptyListMeansNone() throws {

@@ -1,5 +1,7 @@
+import Foundation
 import HVBroker
 import HVProtocol
+import HVTestSupport
 import Testing
 
 struct HostPolicyTests {
@@ -27,6 +29,26 @@ struct HostPolicyTests {
         #expect(policy.defaultNetwork == "lab")
         #expect(policy.iso.maxSize == .gibibytes(8))
         #expect(policy.iso.keyring == "/etc/hypernixos/iso-keyring.gpg")
+    }
+
+    /// The shipped example reads to what its comments say, in Yams's own number forms as before.
+    @Test func theShippedExampleReads() throws {
+        let policy = try HostPolicy.load(path: PolicyFiles.root.appendingPathComponent("docs/examples/policy.yaml").path)
+        #expect(policy.limits == HostPolicy.Limits(vcpus: 8, memory: .gibibytes(32), disk: .tebibytes(1)))
+        #expect(policy.groups == ["hypervisor-operators": HostPolicy.GroupQuota(vms: 20, vcpus: 32, memory: .gibibytes(64), disk: .tebibytes(2))])
+        #expect(policy.bridges == ["br0"] && policy.pools == ["hypervisor-images"] && policy.defaultNetwork == "default")
+        #expect(policy.iso == HostPolicy.IsoPolicy(maxSize: .gibibytes(16), keyring: "/etc/hypernixos/iso-keyring.gpg"))
+        #expect(try HostPolicy.parse("limits: {vcpus: 0x10, memory: 1_073_741_824}").limits.vcpus == 16)
+        #expect(try HostPolicy.parse("limits: {memory: 1_073_741_824}").limits.memory == .gibibytes(1))
+    }
+
+    @Test(arguments: YAMLRuleBreak.all)
+    func theYAMLRulesAreKept(_ rule: YAMLRuleBreak) throws {
+        let path = "/etc/hypernixos/policy.yaml"
+        let error = try #require(throws: PolicyError.self) { try HostPolicy.parse(rule.text(breaking: Self.example + "\n"), path: path) }
+        #expect(error.description.hasPrefix(path))
+        #expect(rule.unsaid(in: error.description, valid: Self.example + "\n") == [], "\(error)")
+        #expect(error.fix?.isEmpty == false)
     }
 
     @Test func missingFileAndEmptyFileGiveDefaults() throws {

@@ -6,6 +6,8 @@ import HVMonitor
 import HVProtocol
 import Logging
 import NIOPosix
+import HVTestSupport
+import HVYAML
 import Synchronization
 import Testing
 
@@ -162,6 +164,16 @@ final class ScriptedSources: MonitorSources {
         } catch {
             #expect("\(error)".contains(field), "\(error)")
         }
+    }
+
+    @Test(arguments: YAMLRuleBreak.all)
+    func theYAMLRulesAreKept(_ rule: YAMLRuleBreak) throws {
+        let valid = "listen: 127.0.0.1:9478\nalerting:\n  routes: {}\n"
+        #expect(throws: Never.self) { try MonitorConfiguration.parse(yaml: valid) }
+        let error = try #require(throws: YAMLError.self) { try MonitorConfiguration.parse(yaml: rule.text(breaking: valid)) }
+        #expect(error.message.hasPrefix("monitor.yaml: "))
+        #expect(rule.unsaid(in: error.message, valid: valid) == [], "\(error)")
+        #expect(!error.fix.isEmpty)
     }
 
     @Test func aMissingFileMeansDefaultsWithTheDefaultRules() throws {

@@ -1,5 +1,7 @@
 import Foundation
 import HVProtocol
+import HVSpec
+import HVYAML
 import Yams
 
 /// The administrator's rules for what operators may ask of this host, read from
@@ -124,25 +126,24 @@ extension HostPolicy {
     ///   not set follow it. Without it they are the largest a spec may ask.
     public static func load(path: String, host: HostCapacity? = nil) throws(PolicyError) -> HostPolicy {
         guard FileManager.default.fileExists(atPath: path) else { return HostPolicy().following(host, except: []) }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw PolicyError(path: path, field: "", reason: "cannot be read: \(error.localizedDescription)")
-        }
-        return try parse(text, path: path, host: host)
+        return try read(path: path, host: host) { () throws(YAMLError) in try YAMLReader.root(contentsOfFile: path) }
     }
 
     /// Parses policy YAML; unknown fields are refused (a misspelt limit must not silently vanish).
     public static func parse(_ text: String, path: String = "policy.yaml", host: HostCapacity? = nil) throws(PolicyError) -> HostPolicy {
-        let loaded: Any?
+        try read(path: path, host: host) { () throws(YAMLError) in try YAMLReader.root(text, name: path) }
+    }
+
+    /// The policy in the document `root` reads with `YAMLReader`, under its rules.
+    private static func read(path: String, host: HostCapacity?, _ root: () throws(YAMLError) -> Node?) throws(PolicyError) -> HostPolicy {
+        let document: Node?
         do {
-            loaded = try Yams.load(yaml: text)
+            document = try root()
         } catch {
-            throw PolicyError(path: path, field: "", reason: "is not valid YAML: \(error)")
+            throw PolicyError(path: path, field: error.path, reason: error.located, fix: error.fix)
         }
-        guard let loaded else { return HostPolicy().following(host, except: []) }
-        guard case .object(let object)? = JSONValue(yaml: loaded) else {
+        guard let document else { return HostPolicy().following(host, except: []) }
+        guard case .object(let object) = JSONValue(yaml: document) else {
             throw PolicyError(path: path, field: "", reason: "must be a mapping of settings (limits, groups, bridges, pools, default_network, iso)")
         }
         let policy: HostPolicy
@@ -212,37 +213,12 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var path: String
     public var field: String
     public var reason: String
+    /// What to change, when there is more to say than "correct the file".
+    public var fix: String?
 
     public var description: String {
         let location = field.isEmpty ? path : "\(path): \(field)"
-        return "\(location) \(reason)\nfix: correct \(path) (see docs/POLICY.md) and restart the broker"
-    }
-}
-
-extension JSONValue {
-    /// Converts what Yams loads into JSON values; nil for anything JSON cannot hold.
-    init?(yaml: Any) {
-        switch yaml {
-        case let value as Bool: self = .bool(value)
-        case let value as Int: self = .int(Int64(value))
-        case let value as Double: self = .double(value)
-        case let value as String: self = .string(value)
-        case let value as [Any]:
-            var elements: [JSONValue] = []
-            for element in value {
-                guard let converted = JSONValue(yaml: element) else { return nil }
-                elements.append(converted)
-            }
-            self = .array(elements)
-        case let value as [AnyHashable: Any]:
-            var object: [String: JSONValue] = [:]
-            for (key, element) in value {
-                guard let key = key.base as? String, let converted = JSONValue(yaml: element) else { return nil }
-                object[key] = converted
-            }
-            self = .object(object)
-        case is NSNull: self = .null
-        default: return nil
-        }
+        let change = fix.map { "\($0) (in \(path))" } ?? "correct \(path) (see docs/POLICY.md)"
+        return "\(location) \(reason)\nfix: \(change), then restart the broker"
     }
 }
