@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    /// A flood of one refused action doesn't hide a first attempt at another: each is counted
+    /// under its own polkit action.
+    @Test func aFloodOfOneDeniedActionLeavesTheFirstOfAnotherOnRecord() async throws {
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.denied))
+        for _ in 0..<200 {
+            _ = await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")]), from: stranger)
+        }
+        _ = await dispatcher.handle(try encodeCall(Method.vmKill, ["name": .string("db")]), from: stranger)
+        await audit.flush()
+        let records = try auditRecords(audit).filter { $0.uid == stranger.uid && $0.decision == "denied" }
+        let kill = records.filter { $0.method == Method.vmKill && $0.coalesced == nil }
+        #expect(kill.map(\.target) == ["db"], "the one kill attempt is written as itself")
+        let summary = try #require(records.first { $0.coalesced != nil })
+        #expect(summary.result.contains("org.hypernixos.vm.start"), "the summary names the flooded action: \(summary.result)")
+        #expect(records.map { $0.coalesced ?? 1 }.reduce(0, +) == 201)
+    }
+
     /// With the audit log's disk full, a change is refused before it acts; reads are answered.
     @Test func aChangeIsRefusedWhenItsRecordCannotBeWritten() async throws {
         let directory = temporaryDirectory()

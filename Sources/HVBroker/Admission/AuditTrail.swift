@@ -65,13 +65,16 @@ extension Dispatcher {
     /// The requests a caller with no rights can send without end, each of which changed nothing:
     /// invalid messages, refusals by polkit (or while it was unreachable) and introspection. Under
     /// a flood from one uid they are written as the first few and then one count per window, so a
-    /// user in no group can't grow the log at will. A change that was admitted never is.
+    /// user in no group can't grow the log at will. A change that was admitted never is. Refusals
+    /// are counted per polkit action (a set the broker fixes, not the caller), so that one flooded
+    /// action doesn't hide a first attempt at another.
     static func coalescing(_ entry: Entry) -> AuditCoalescing? {
         let kind: String
+        let action = entry.action.isEmpty ? "" : " for \(entry.action)"
         switch entry.decision {
         case "invalid": kind = "invalid messages"
-        case "denied": kind = "requests denied by polkit"
-        case "unavailable": kind = "requests refused while polkit was unreachable"
+        case "denied": kind = "requests\(action) denied by polkit"
+        case "unavailable": kind = "requests\(action) refused while polkit was unreachable"
         case "public": kind = "introspection calls"
         default: return nil
         }
