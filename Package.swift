@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, imported as they are.
@@ -137,9 +139,11 @@ let package = Package(
             dependencies: [
                 "HVProtocol", "HVHistory", "HVSystem",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,7 +158,7 @@ let package = Package(
         .target(
             name: "HVAlerting",
             dependencies: [
-                "HVProtocol", "HVYAML",
+                "HVProtocol", "HVYAML", "HVSystem",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -229,7 +233,7 @@ let package = Package(
 
         // Helpers the test targets share: running programs, polling, breaking the YAML rules.
         .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem", "HVTestSupport"], swiftSettings: swiftSettings),
         // The real Varlink servers run in-process for tests: started on a private socket, awaited until
         // they listen, shut down gracefully; and a handler with canned replies.
         .target(
@@ -281,9 +285,11 @@ let package = Package(
                 "HVMetrics", "HVProtocol", "HVHistory", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -292,7 +298,7 @@ let package = Package(
         .testTarget(
             name: "HVAlertingTests",
             dependencies: [
-                "HVAlerting", "HVProtocol", "HVTestSupport", "HVYAML",
+                "HVAlerting", "HVProtocol", "HVSystem", "HVTestSupport", "HVYAML",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -305,7 +311,8 @@ let package = Package(
                 "HVMonitor", "HVPolkit", "HVProtocol", "HVServer", "HVMetrics", "HVHistory", "HVAlerting", "HVTestSupport", "HVYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -43,7 +43,7 @@ public struct EmailChannel: AlertChannel {
     }
 
     func password() throws -> String? {
-        try settings.passwordFile.map { try SecretFile.read($0, field: "channels.\(name).password_file") }
+        try settings.passwordFile.map { try ChannelSecret.read($0, field: "channels.\(name).password_file") }
     }
 
     public func send(_ notification: AlertNotification) async throws {
@@ -73,7 +73,7 @@ public struct WebhookChannel: AlertChannel {
         case .url(let url): return url
         case .file(let path):
             let field = "channels.\(name).url_file"
-            let url = try SecretFile.read(path, field: field).trimmingCharacters(in: .whitespacesAndNewlines)
+            let url = try ChannelSecret.read(path, field: field).trimmingCharacters(in: .whitespacesAndNewlines)
             try ChannelParser.checkURL(url, path: "\(field) (\(path))")
             return url
         }

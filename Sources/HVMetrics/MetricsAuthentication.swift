@@ -1,5 +1,6 @@
 import Foundation
-import NIOHTTP1
+import HTTPTypes
+import HVSystem
 
 /// Who may read `/metrics`: whoever presents the monitor's token, either as
 /// `Authorization: Bearer TOKEN` (Prometheus' `authorization: {credentials_file: ...}`) or, when a
@@ -39,14 +40,17 @@ public struct MetricsAuthentication: Sendable, CustomStringConvertible, CustomRe
     }
 
     /// Reads the token from `tokenFile` (its one line, the trailing newline dropped), after
-    /// ``CredentialFile``'s checks of owner and mode.
+    /// ``SecretFile/metricsCredentials``' checks of owner and mode.
     public static func load(
         tokenFile: String, basicAuthUser: String? = nil, field: String = "web.bearer_token_file"
     ) throws(MetricsError) -> MetricsAuthentication {
-        var bytes = try CredentialFile.read(tokenFile, field: field)[...]
-        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        let token: String
         do {
-            let token = String(decoding: bytes, as: UTF8.self)
+            token = try SecretFile.metricsCredentials.readText(tokenFile, field: field)
+        } catch {
+            throw MetricsError(error)
+        }
+        do {
             return try MetricsAuthentication(token: token, basicAuthUser: basicAuthUser)
         } catch {
             throw MetricsError(error.code, "\(field): \(tokenFile): \(error.reason)", fix: error.fix)
@@ -55,8 +59,8 @@ public struct MetricsAuthentication: Sendable, CustomStringConvertible, CustomRe
 
     /// Whether the request carries the token: exactly one `Authorization` header, with the scheme
     /// `Bearer`, or `Basic` when a basic-auth user is set.
-    public func admits(_ headers: HTTPHeaders) -> Bool {
-        let values = headers["Authorization"]
+    public func admits(_ headers: HTTPFields) -> Bool {
+        let values = headers[values: .authorization]
         guard values.count == 1, let value = values.first else { return false }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { return false }
@@ -109,4 +113,11 @@ public struct MetricsAuthentication: Sendable, CustomStringConvertible, CustomRe
     public var customMirror: Mirror {
         Mirror(self, children: ["basicAuthUser": basicAuthUser as Any])
     }
+}
+
+extension SecretFile {
+    /// The files holding the `/metrics` credentials, the token and the TLS key: owned by root (or
+    /// the monitor's user) and readable by the group `hypervisor-viewers`, whose members may scrape.
+    public static let metricsCredentials = SecretFile(
+        group: "hypervisor-viewers", creator: "scripts/setup.sh and the NixOS module do")
 }

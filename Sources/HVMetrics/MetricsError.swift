@@ -1,4 +1,5 @@
 import HVProtocol
+import HVSystem
 
 /// A failure in HVMetrics, with what went wrong and how to fix it.
 public struct MetricsError: DiagnosedError, Hashable, Sendable {
@@ -12,6 +13,17 @@ public struct MetricsError: DiagnosedError, Hashable, Sendable {
         self.code = code
         self.reason = reason
         self.fix = fix
+    }
+
+    /// A credential file's refusal, under the code of its kind.
+    init(_ error: SecretFileError) {
+        let code: Code =
+            switch error.code {
+            case .unreadable: .credentialsUnreadable
+            case .insecure: .credentialsInsecure
+            case .invalid: .credentialsInvalid
+            }
+        self.init(code, error.reason, fix: error.fix)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HVAlerting
 import HVProtocol
+import HVSystem
 import HVTestSupport
 import Testing
 
@@ -160,12 +161,18 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let loose = try directory.write("pw", "secret", mode: 0o640)
-        let error = #expect(throws: AlertingError.self) { try SecretFile.read(loose, field: "channels.mail.password_file") }
+        let error = #expect(throws: AlertingError.self) {
+            try ChannelSecret.read(loose, field: "channels.mail.password_file")
+        }
         #expect(error?.code == .insecureSecret)
-        #expect(error?.reason == "channels.mail.password_file: \(loose) is accessible by group or others (mode 640)")
-        #expect(error?.fix == "chmod 600 \(loose)")
+        #expect(error?.reason == "channels.mail.password_file: \(loose) is open to its group (mode 0640); it holds a secret")
+        #expect(error?.fix == SecretFile().secureCommand(loose))
+        #expect(error?.fix?.hasSuffix("&& chmod 0600 \(loose)") == true)
         let tight = try directory.write("pw2", "secret\n", mode: 0o600)
-        #expect(try SecretFile.read(tight, field: "f") == "secret")
+        #expect(try ChannelSecret.read(tight, field: "f") == "secret")
+        let empty = try directory.write("pw3", "\n", mode: 0o600)
+        let emptyError = #expect(throws: AlertingError.self) { try ChannelSecret.read(empty, field: "f") }
+        #expect(emptyError?.reason == "f: \(empty) is empty")
 
         let configuration = try AlertConfiguration.parse(
             yaml: "channels:\n  - {name: s, type: slack, url_file: \(loose)}")

@@ -1,14 +1,14 @@
 import Foundation
+import HTTPTypes
 import HVMetrics
 import HVTestSupport
-import NIOHTTP1
 import Testing
 
 @Suite struct MetricsAuthenticationTests {
     static let token = "0123456789abcdef0123456789abcdef"
 
-    static func headers(_ authorization: String...) -> HTTPHeaders {
-        HTTPHeaders(authorization.map { ("Authorization", $0) })
+    static func headers(_ authorization: String...) -> HTTPFields {
+        HTTPFields(authorization.map { HTTPField(name: .authorization, value: $0) })
     }
 
     static func basic(_ pair: String) -> String { "Basic " + Data(pair.utf8).base64EncodedString() }
@@ -31,7 +31,7 @@ import Testing
     ])
     func anythingElseIsRefused(authorization: [String]) throws {
         let authentication = try MetricsAuthentication(token: Self.token)
-        #expect(!authentication.admits(HTTPHeaders(authorization.map { ("Authorization", $0) })))
+        #expect(!authentication.admits(HTTPFields(authorization.map { HTTPField(name: .authorization, value: $0) })))
     }
 
     @Test func basicAuthTakesTheUserAndTheTokenAsPassword() throws {
@@ -77,8 +77,11 @@ import Testing
         defer { directory.remove() }
         let file = try directory.write("metrics.token", Self.token + "\n", mode: 0o640)
         let authentication = try MetricsAuthentication.load(tokenFile: file)
+        // The token is compared whole, so a newline kept in it would refuse the bare token.
         #expect(authentication.admits(Self.headers("Bearer \(Self.token)")))
-        #expect(!authentication.admits(Self.headers("Bearer \(Self.token)\n")))
+        #expect(!authentication.admits(Self.headers("Bearer \(Self.token)x")))
+        let crlf = try directory.write("crlf.token", Self.token + "\r\n", mode: 0o640)
+        #expect(try MetricsAuthentication.load(tokenFile: crlf).admits(Self.headers("Bearer \(Self.token)")))
     }
 
     @Test(arguments: [0o644, 0o604, 0o660, 0o666, 0o641])

@@ -1,93 +1,84 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import HVMetrics
 import HVProtocol
 import HVTestSupport
+import Hummingbird
+import HummingbirdTesting
+import InMemoryLogging
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
 import Testing
 
 @Suite struct MetricsServerTests {
-    /// Starts a server on a free loopback port, runs `body` with the port, then stops the server.
-    func withServer(
-        _ configuration: MetricsServerConfiguration = .init(port: 0), page: MetricsPage = MetricsPage(),
-        _ body: (Int) async throws -> Void
-    ) async throws {
-        let server = MetricsServer(configuration: configuration, page: page, logger: Logger(label: "test"))
-        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var port: Int?
-            for _ in 0..<500 where port == nil {
-                port = server.localAddress?.port
-                if port == nil { try await Task.sleep(for: .milliseconds(10)) }
-            }
-            let bound = try #require(port)
-            try await body(bound)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
-        #expect(server.localAddress == nil)
+    static let logger = Logger(label: "test")
+
+    /// The application the monitor runs, on a free loopback port when a test runs it live.
+    static func application(
+        _ configuration: MetricsServerConfiguration = .init(port: 0), page: MetricsPage = MetricsPage()
+    ) throws -> some ApplicationProtocol {
+        try MetricsServer.buildApplication(configuration: configuration, page: page, logger: logger)
     }
 
     @Test func servesTheLatestPage() async throws {
         let page = MetricsPage()
         page.update(Array(Exposition.render([.init(name: "hv_host_load1", value: 0.5)])))
-        try await withServer(page: page) { port in
-            let response = try await exchange(
-                port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
-            #expect(response.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"))
-            #expect(response.hasSuffix("hv_host_load1 0.5\n"))
+        try await Self.application(page: page).test(.router) { client in
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(String(buffer: response.body).hasSuffix("hv_host_load1 0.5\n"))
             page.update(Array("hv_host_load1 0.75\n".utf8))
-            let next = try await exchange(
-                port: port, "GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(next.hasSuffix("\r\n\r\nhv_host_load1 0.75\n"))
+            let next = try await client.execute(uri: "/metrics?x=1", method: .get)
+            #expect(String(buffer: next.body) == "hv_host_load1 0.75\n")
         }
     }
 
     @Test func indexNotFoundAndMethodNotAllowed() async throws {
-        try await withServer { port in
-            let index = try await exchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(index.hasPrefix("HTTP/1.1 200 OK\r\n"))
-            #expect(index.contains("text/html"))
-            #expect(index.contains("href=\"/metrics\""))
-            let missing = try await exchange(port: port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(missing.hasPrefix("HTTP/1.1 404 Not Found\r\n"))
-            let post = try await exchange(
-                port: port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
-            #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"))
-            #expect(post.contains("Allow: GET\r\n"))
+        try await Self.application().test(.router) { client in
+            let index = try await client.execute(uri: "/", method: .get)
+            #expect(index.status == .ok)
+            #expect(index.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(String(buffer: index.body).contains("href=\"/metrics\""))
+            let missing = try await client.execute(uri: "/nope", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(String(buffer: missing.body) == "not found; the metrics are at /metrics\n")
+            for (path, method) in [("/metrics", HTTPRequest.Method.post), ("/", .head), ("/metrics", .delete)] {
+                let refused = try await client.execute(uri: path, method: method, body: ByteBuffer(string: "hi"))
+                #expect(refused.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(refused.headers[.allow] == "GET")
+            }
         }
     }
 
     @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
         let page = MetricsPage()
         page.update(Array("hv_host_cpus 2\n".utf8))
-        try await withServer(page: page) { port in
-            let response = try await exchange(
-                port: port,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            )
-            #expect(response.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4)
-            #expect(response.components(separatedBy: "hv_host_cpus 2\n").count == 3)
+        // The live client has one connection; a closed one would fail the requests after it.
+        try await Self.application(page: page).test(.live) { client in
+            for path in ["/metrics", "/", "/metrics"] {
+                let response = try await client.execute(uri: path, method: .get)
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentLength] == String(response.body.readableBytes))
+            }
         }
     }
 
     @Test func oversizedRequestsAreRefused() async throws {
-        try await withServer(.init(port: 0, maximumHeaderBytes: 1024, maximumBodyBytes: 16)) { port in
-            let big = String(repeating: "a", count: 4096)
-            let header = try await exchange(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(big)\r\n\r\n")
-            #expect(header.hasPrefix("HTTP/1.1 4"), "\(header.prefix(80))")
-            #expect(!header.contains("200 OK"))
-            let body = try await exchange(
-                port: port,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "b", count: 100)
-            )
-            #expect(body.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n"))
+        let application = try Self.application(.init(port: 0, maximumHeaderBytes: 1024, maximumBodyBytes: 16))
+        try await application.test(.live) { client in
+            let big = HTTPFields([HTTPField(name: HTTPField.Name("X-Big")!, value: String(repeating: "a", count: 4096))])
+            let header = try await client.execute(uri: "/metrics", method: .get, headers: big)
+            #expect((400..<500).contains(header.status.code), "\(header.status)")
+        }
+        try await application.test(.router) { client in
+            let body = try await client.execute(
+                uri: "/metrics", method: .get, body: ByteBuffer(string: String(repeating: "b", count: 100)))
+            #expect(body.status == .contentTooLarge)
+            let small = try await client.execute(uri: "/metrics", method: .get, body: ByteBuffer(string: "b"))
+            #expect(small.status == .ok)
         }
     }
 
@@ -101,29 +92,29 @@ import Testing
         return page
     }
 
-    static func basic(_ pair: String) -> String { Data(pair.utf8).base64EncodedString() }
-
-    static func get(_ path: String, _ headers: String = "") -> String {
-        "GET \(path) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n"
-    }
+    static func authorization(_ value: String) -> HTTPFields { [.authorization: value] }
+    static func basic(_ pair: String) -> HTTPFields { authorization("Basic " + Data(pair.utf8).base64EncodedString()) }
+    static let bearer = authorization("Bearer \(token)")
 
     @Test func withoutTheTokenEveryRequestGets401AndNoMetrics() async throws {
         let configuration = MetricsServerConfiguration(
             port: 0, authentication: try MetricsAuthentication(token: Self.token))
-        try await withServer(configuration, page: Self.secretPage()) { port in
-            for request in [
-                Self.get("/metrics"), Self.get("/"), Self.get("/nope"),
-                Self.get("/metrics", "Authorization: Bearer 0123456789abcdef0123456789abcdee\r\n"),
+        try await Self.application(configuration, page: Self.secretPage()).test(.router) { client in
+            let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
+                ("/metrics", .get, [:]), ("/", .get, [:]), ("/nope", .get, [:]),
+                ("/metrics", .get, Self.authorization("Bearer 0123456789abcdef0123456789abcdee")),
                 // prometheus:TOKEN, while the server takes bearer tokens only.
-                Self.get("/metrics", "Authorization: Basic \(Self.basic("prometheus:\(Self.token)"))\r\n"),
-                "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
-            ] {
-                let response = try await exchange(port: port, request)
-                #expect(response.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(request)")
-                #expect(response.contains("WWW-Authenticate: Bearer realm=\"hv-monitor\"\r\n"))
-                #expect(!response.contains("Basic realm"))
-                #expect(response.contains("Authorization: Bearer TOKEN"))
-                #expect(!response.contains("hv_") && !response.contains("payroll-db") && !response.contains(Self.token))
+                ("/metrics", .get, Self.basic("prometheus:\(Self.token)")),
+                ("/metrics", .post, [:]),
+            ]
+            for (path, method, headers) in requests {
+                let response = try await client.execute(
+                    uri: path, method: method, headers: headers, body: method == .post ? ByteBuffer(string: "hi") : nil)
+                #expect(response.status == .unauthorized, "\(method) \(path) \(headers)")
+                #expect(response.headers[values: .wwwAuthenticate] == ["Bearer realm=\"hv-monitor\""])
+                let body = String(buffer: response.body)
+                #expect(body.contains("Authorization: Bearer TOKEN"))
+                #expect(!body.contains("hv_") && !body.contains("payroll-db") && !body.contains(Self.token))
             }
         }
     }
@@ -131,42 +122,38 @@ import Testing
     @Test func theTokenOpensThePage() async throws {
         let configuration = MetricsServerConfiguration(
             port: 0, authentication: try MetricsAuthentication(token: Self.token))
-        try await withServer(configuration, page: Self.secretPage()) { port in
-            let response = try await exchange(
-                port: port, Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
-            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
-            #expect(response.hasSuffix("\r\n\r\nhv_vm_up{vm=\"payroll-db\"} 1\n"))
+        try await Self.application(configuration, page: Self.secretPage()).test(.live) { client in
+            let response = try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer)
+            #expect(response.status == .ok)
+            #expect(String(buffer: response.body) == "hv_vm_up{vm=\"payroll-db\"} 1\n")
             // On one keep-alive connection each request is judged by its own header.
-            let mixed = try await exchange(
-                port: port,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
-            #expect(mixed.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
-            #expect(mixed.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 2)
-            #expect(mixed.components(separatedBy: "payroll-db").count == 2)
+            let refused = try await client.execute(uri: "/metrics", method: .get)
+            #expect(refused.status == .unauthorized)
+            #expect(!String(buffer: refused.body).contains("payroll-db"))
+            let again = try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer)
+            #expect(String(buffer: again.body).contains("payroll-db"))
         }
     }
 
     @Test func basicAuthUsesTheTokenAsPassword() async throws {
         let configuration = MetricsServerConfiguration(
             port: 0, authentication: try MetricsAuthentication(token: Self.token, basicAuthUser: "prometheus"))
-        try await withServer(configuration, page: Self.secretPage()) { port in
-            let credentials = Self.basic("prometheus:\(Self.token)")
-            let response = try await exchange(
-                port: port, Self.get("/metrics", "Authorization: Basic \(credentials)\r\n"))
-            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
-            #expect(response.contains("payroll-db"))
-            let wrongUser = Self.basic("grafana:\(Self.token)")
-            let refused = try await exchange(port: port, Self.get("/metrics", "Authorization: Basic \(wrongUser)\r\n"))
-            #expect(refused.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
-            #expect(refused.contains("WWW-Authenticate: Basic realm=\"hv-monitor\", charset=\"UTF-8\"\r\n"))
-            #expect(!refused.contains("payroll-db"))
+        try await Self.application(configuration, page: Self.secretPage()).test(.router) { client in
+            let response = try await client.execute(
+                uri: "/metrics", method: .get, headers: Self.basic("prometheus:\(Self.token)"))
+            #expect(response.status == .ok)
+            #expect(String(buffer: response.body).contains("payroll-db"))
+            let refused = try await client.execute(
+                uri: "/metrics", method: .get, headers: Self.basic("grafana:\(Self.token)"))
+            #expect(refused.status == .unauthorized)
+            #expect(refused.headers[values: .wwwAuthenticate].contains("Basic realm=\"hv-monitor\", charset=\"UTF-8\""))
+            #expect(!String(buffer: refused.body).contains("payroll-db"))
         }
     }
 
     @Test func aServerWithoutAuthenticationWillNotListenBeyondLoopback() async throws {
         let server = MetricsServer(
-            configuration: .init(host: "0.0.0.0", port: 0), page: MetricsPage(), logger: Logger(label: "test"))
+            configuration: .init(host: "0.0.0.0", port: 0), page: MetricsPage(), logger: Self.logger)
         let error = await #expect(throws: MetricsError.self) { try await server.run() }
         #expect(error?.code == .unauthenticatedExposure)
         #expect(server.localAddress == nil)
@@ -185,30 +172,21 @@ import Testing
 
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(cert))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        do {
-            try await withServer(configuration, page: Self.secretPage()) { port in
-                var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)/metrics")
-                let refused = try await client.execute(request, timeout: .seconds(10))
+        let trusting = TestClient.Configuration(tlsConfiguration: tls, serverName: "localhost")
+        try await Self.application(configuration, page: Self.secretPage()).test(.live) { client in
+            let port = try #require(client.port)
+            try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: trusting) { https in
+                let refused = try await https.get("/metrics")
                 #expect(refused.status == .unauthorized)
-                #expect(!String(buffer: try await refused.body.collect(upTo: 1 << 16)).contains("payroll-db"))
-
-                request.headers.add(name: "Authorization", value: "Bearer \(Self.token)")
-                let response = try await client.execute(request, timeout: .seconds(10))
+                #expect(!String(buffer: refused.body ?? ByteBuffer()).contains("payroll-db"))
+                let response = try await https.get("/metrics", headers: Self.bearer)
                 #expect(response.status == .ok)
-                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
-                #expect(body == "hv_vm_up{vm=\"payroll-db\"} 1\n")
-
-                // Plain HTTP on the TLS port gets no page.
-                let plain = try await exchange(
-                    port: port, Self.get("/metrics", "Authorization: Bearer \(Self.token)\r\n"))
-                #expect(!plain.contains("payroll-db") && !plain.contains("200 OK"))
+                #expect(String(buffer: response.body ?? ByteBuffer()) == "hv_vm_up{vm=\"payroll-db\"} 1\n")
             }
-        } catch {
-            try await client.shutdown()
-            throw error
+            // Plain HTTP on the TLS port gets no page: the live client speaks plain HTTP.
+            let plain = try? await client.execute(uri: "/metrics", method: .get, headers: Self.bearer)
+            #expect(plain.map { $0.status != .ok && !String(buffer: $0.body).contains("payroll-db") } ?? true)
         }
-        try await client.shutdown()
     }
 
     @Test func aKeyThatIsNotTheCertificatesIsRefused() throws {
@@ -229,55 +207,68 @@ import Testing
     }
 
     @Test func aBusyPortIsAListenError() async throws {
-        try await withServer { port in
-            let second = MetricsServer(
-                configuration: .init(port: port), page: MetricsPage(), logger: Logger(label: "test"))
+        try await Self.application().test(.live) { client in
+            let port = try #require(client.port)
+            let second = MetricsServer(configuration: .init(port: port), page: MetricsPage(), logger: Self.logger)
             let error = await #expect(throws: MetricsError.self) { try await second.run() }
             #expect(error?.code == .listenFailed)
+            #expect(second.localAddress == nil)
         }
     }
-}
 
-/// Sends raw request bytes to 127.0.0.1:port and reads until the server closes the connection, on a
-/// thread of its own: blocking a concurrency thread could starve the server's connection tasks.
-func exchange(port: Int, _ request: String) async throws -> String {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try blockingExchange(port: port, request) })
-        }
-    }
-}
+    // MARK: the service
 
-func blockingExchange(port: Int, _ request: String) throws -> String {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw SetupError("socket failed") }
-    defer { close(descriptor) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    /// Runs `server` in a service group, calls `body` with its port once it listens, then shuts the
+    /// group down gracefully. HummingbirdTesting's live server would leave out the connection limit.
+    func withRunning(_ server: MetricsServer, logger: Logger = logger, _ body: (Int) async throws -> Void) async throws {
+        let group = ServiceGroup(services: [server], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(await eventually(5) { server.localAddress != nil })
+            try await body(try #require(server.localAddress?.port))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(server.localAddress == nil)
+    }
+
+    @Test func runsAsAServiceUntilGracefulShutdown() async throws {
+        let log = InMemoryLogHandler()
+        var logger = Logger(label: "test") { _ in log }
+        logger.logLevel = .info
+        let configuration = MetricsServerConfiguration(
+            port: 0, authentication: try MetricsAuthentication(token: Self.token))
+        let server = MetricsServer(configuration: configuration, page: Self.secretPage(), logger: logger)
+        try await withRunning(server, logger: logger) { port in
+            let response = try await TestClient.withClient(host: "127.0.0.1", port: port) {
+                try await $0.get("/metrics", headers: Self.bearer)
+            }
+            #expect(response.status == .ok)
+        }
+        let messages = log.entries.filter { $0.level >= .info }.map { "\($0.message)" }
+        #expect(messages.first == "metrics listening")
+        #expect(messages.last == "metrics stopped")
+        let listening = try #require(log.entries.first { "\($0.message)" == "metrics listening" })
+        #expect(listening.metadata["scheme"] == "http" && listening.metadata["authentication"] == "bearer token")
+        #expect(!messages.contains { $0.hasPrefix("Server started") })
+    }
+
+    @Test func connectionsBeyondTheLimitWaitUntilOneCloses() async throws {
+        // The connection that waited is accepted after its client gave up, and is closed by the idle timeout.
+        let server = MetricsServer(
+            configuration: .init(port: 0, maximumConnections: 1, idleTimeout: .seconds(2)), page: Self.secretPage(),
+            logger: Self.logger)
+        try await withRunning(server) { port in
+            let held = TestClient(host: "127.0.0.1", port: port)
+            held.connect()
+            #expect(try await held.get("/metrics").status == .ok)
+            let waiting = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .milliseconds(500)))
+            waiting.connect()
+            await #expect(throws: TestClient.Error.readTimeout) { try await waiting.get("/metrics") }
+            try? await waiting.shutdown()
+            try await held.shutdown()
+            let next = try await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/metrics") }
+            #expect(next.status == .ok)
         }
     }
-    guard connected == 0 else { throw SetupError("connect failed: \(errno)") }
-    let bytes = Array(request.utf8)
-    var sent = 0
-    while sent < bytes.count {
-        let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        // The server may close early (a refused request); what it answered is still readable.
-        if count <= 0 { break }
-        sent += count
-    }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        if count <= 0 { break }
-        response += buffer[0..<count]
-    }
-    return String(decoding: response, as: UTF8.self)
 }

@@ -1,9 +1,11 @@
 import Foundation
+import HTTPTypes
 import HVMetrics
 import HVMonitor
 import HVProtocol
 import HVTestSupport
-import NIOHTTP1
+import HummingbirdTesting
+import Logging
 import Testing
 
 /// The `web` section: who may read `/metrics`, and when the monitor refuses to start.
@@ -46,11 +48,18 @@ import Testing
         return try MonitorConfiguration.parse(yaml: yaml.replacingOccurrences(of: "TOKEN", with: file)).metricsServer()
     }
 
-    @Test func theTokenIsLoadedAtStart() throws {
+    @Test func theTokenIsLoadedAtStart() async throws {
         let server = try metricsServer("listen: 0.0.0.0:9478\nweb: {bearer_token_file: TOKEN}")
-        let authentication = try #require(server.authentication)
-        #expect(authentication.admits(HTTPHeaders([("Authorization", "Bearer \(Self.token)")])))
         #expect(server.host == "0.0.0.0" && server.tls == nil)
+        let application = try MetricsServer.buildApplication(
+            configuration: server, page: MetricsPage(), logger: Logger(label: "test"))
+        try await application.test(.router) { client in
+            let refused = try await client.execute(uri: "/metrics", method: .get)
+            #expect(refused.status == .unauthorized)
+            let admitted = try await client.execute(
+                uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(Self.token)"])
+            #expect(admitted.status == .ok)
+        }
     }
 
     @Test func aWorldReadableTokenStopsTheStart() throws {
