@@ -1,4 +1,4 @@
-import Foundation
+import HVSystem
 
 /// Why the audit log could not be opened, written or read.
 public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -29,8 +29,17 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { reason }
 
-    /// A failed system call on `path`, with the text of `errno`.
-    static func system(_ code: Code, _ what: String, _ path: String, errno number: Int32 = errno) -> AuditError {
-        AuditError(code, "cannot \(what) \(path): \(String(cString: strerror(number)))")
+    /// Runs `body`, whose system calls go through `HVSystem`, and reports a failed one as the log
+    /// does: "cannot write to /var/log/hyper/audit.jsonl: No space left on device". `action`
+    /// words what was being done where the log says it differently from the call itself.
+    @discardableResult
+    static func catching<T>(_ code: Code, doing action: String? = nil, _ body: () throws -> T) throws(AuditError) -> T {
+        do {
+            return try body()
+        } catch let error as SystemError {
+            throw AuditError(code, "cannot \(action ?? error.action): \(error.reason)")
+        } catch {
+            throw error as? AuditError ?? AuditError(code, "\(error)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 import Synchronization
 
 /// The broker's audit log: hash-chained JSON Lines records in segments, mirrored to the journal.
@@ -127,11 +128,11 @@ public final class AuditLog: Sendable {
         defer { verifying.unlock() }
         let files = self.files
         // The manifest on disk, the active segment and the head, all as of one moment.
-        let taken: (SharedSnapshot.State, Result<AuditManifest?, AuditError>, Int32)
+        let taken: (SharedSnapshot.State, Result<AuditManifest?, AuditError>, Descriptor?)
         do {
             taken = try snapshot.withLock { (state: inout SharedSnapshot.State) throws(AuditError) in
                 let onDisk = Result { () throws(AuditError) in try AuditManifest.load(files.manifest) }
-                return (state, onDisk, open(files.log, O_RDONLY | O_CLOEXEC))
+                return (state, onDisk, try? Descriptor.open(files.log, O_RDONLY))
             }
         } catch {
             return AuditChain.Verification(intact: false, records: 0, reason: error.reason)
@@ -143,15 +144,12 @@ public final class AuditLog: Sendable {
         case .success(let found): broken = manifestCheck.check(onDisk: found, written: state.manifest)
         case .failure(let error): broken = AuditChain.Verification(intact: false, records: 0, segment: manifestCheck.name, reason: error.reason)
         }
-        if let broken {
-            if active >= 0 { close(active) }
-            return broken
-        }
+        if let broken { return broken }
         let stored = checkpoint.withLock { $0 }
         let usable = stored.segment >= state.manifest.firstKept && stored.seq <= state.head.seq
         let start = fromStart || !usable ? AuditCheckpoint.origin(state.manifest) : stored
         var verifier = AuditVerifier(
-            files: files, manifest: state.manifest, start: start, head: state.head, active: active >= 0 ? active : nil
+            files: files, manifest: state.manifest, start: start, head: state.head, active: active
         )
         verifier.progress = progress
         let snapshot = snapshot

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 
 /// The log's files as the writer thread keeps them: the active segment it appends to, the head
 /// file, the manifest and the sealing, retiring and compressing of segments. Used only on the
@@ -17,9 +18,9 @@ final class AuditStore {
     private let journal: Bool
     private let encoder = AuditChain.canonicalEncoder()
 
-    /// The active segment, appended to; -1 when it must be created before the next record.
-    private var descriptor: Int32
-    private var headDescriptor: Int32
+    /// The active segment, appended to; nil when it must be created before the next record.
+    private var descriptor: Descriptor?
+    private let headDescriptor: Descriptor
     private(set) var head: AuditChain.Head
     private(set) var manifest: AuditManifest
     private var activeSize: Int
@@ -64,18 +65,14 @@ final class AuditStore {
         try Self.finishInterruptedWork(files, &manifest)
         self.manifest = manifest
 
-        descriptor = open(files.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else { throw AuditError.system(.unwritable, "open audit log", files.log) }
-        headDescriptor = open(files.head, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard headDescriptor >= 0 else {
-            close(descriptor)
-            throw AuditError.system(.unwritable, "open", files.head)
-        }
-        activeSize = try FileIO.size(descriptor, path: files.log)
+        let active = try Self.openActive(files)
+        descriptor = active
+        headDescriptor = try AuditError.catching(.unwritable) { try Descriptor.open(files.head, O_RDWR | O_CREAT, mode: 0o640) }
+        activeSize = try FileIO.size(of: active)
         let edges = try Self.edges(of: files.log, size: activeSize)
         if edges.torn {
             // A line cut short by a crash: end it, so the next record starts on its own line.
-            try FileIO.writeAll(descriptor, [UInt8(ascii: "\n")], path: files.log)
+            try Self.append([UInt8(ascii: "\n")], to: active)
             activeSize += 1
         }
         let sealedEnd = manifest.sealedEnd
@@ -98,24 +95,20 @@ final class AuditStore {
         }
     }
 
-    deinit {
-        if descriptor >= 0 { close(descriptor) }
-        close(headDescriptor)
-    }
-
     // MARK: Appending
 
     /// Adds a record to the group being written; `done` is told once it is on disk (or not).
     /// Seals the active segment first when the record would take it past its size or age.
     func add(_ record: AuditRecord, done: Completion?, now: Date) {
-        if descriptor >= 0, activeSize > 0, needsSeal(adding: estimatedLength(record), now: now) {
+        if descriptor != nil, activeSize > 0, needsSeal(adding: estimatedLength(record), now: now) {
             flush()
             seal(now: now)
         }
-        if descriptor < 0 {
-            descriptor = open(files.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard descriptor >= 0 else {
-                done?(.failure(AuditError.system(.unwritable, "open audit log", files.log)))
+        if descriptor == nil {
+            do throws(AuditError) {
+                descriptor = try Self.openActive(files)
+            } catch {
+                done?(.failure(error))
                 return
             }
         }
@@ -134,11 +127,12 @@ final class AuditStore {
         guard let start = batchStart else { return true }
         let records = batchRecords
         do throws(AuditError) {
-            try FileIO.writeAll(descriptor, batch, path: files.log)
-            try FileIO.sync(descriptor, path: files.log)
+            // `add` opens the segment before it queues a record.
+            guard let descriptor else { throw AuditError(.unwritable, "cannot write to \(files.log): it is not open") }
+            try Self.append(batch, to: descriptor)
             try writeHead()
         } catch {
-            _ = ftruncate(descriptor, off_t(start.size))
+            try? descriptor?.truncate(to: UInt64(start.size))
             head = start.head
             activeSize = start.size
             activeStarted = start.started
@@ -189,8 +183,20 @@ final class AuditStore {
         let file = HeadFile(seq: head.seq, hash: head.hash, since: activeStarted.map { Int($0.timeIntervalSince1970) })
         var bytes = Array((try? encoder.encode(file)) ?? Data())
         bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, Self.headSize - 1 - bytes.count)) + [UInt8(ascii: "\n")]
-        let written = bytes.withUnsafeBytes { pwrite(headDescriptor, $0.baseAddress, $0.count, 0) }
-        guard written == bytes.count else { throw AuditError.system(.unwritable, "write", files.head) }
+        try AuditError.catching(.unwritable) { try headDescriptor.writeAll(bytes, at: 0) }
+    }
+
+    /// Opens (or creates) the active segment for appending.
+    private static func openActive(_ files: AuditFiles, exclusive: Bool = false) throws(AuditError) -> Descriptor {
+        try AuditError.catching(.unwritable, doing: "open audit log \(files.log)") {
+            try Descriptor.open(files.log, O_WRONLY | O_APPEND | O_CREAT | (exclusive ? O_EXCL : 0), mode: 0o640)
+        }
+    }
+
+    /// Appends `bytes` to the active segment with as few writes as it takes, then flushes them.
+    private static func append(_ bytes: [UInt8], to segment: Descriptor) throws(AuditError) {
+        try AuditError.catching(.unwritable, doing: "write to \(segment.name)") { try segment.writeAll(bytes) }
+        try AuditError.catching(.unwritable, doing: "flush \(segment.name)") { try segment.syncData() }
     }
 
     private func estimatedLength(_ record: AuditRecord) -> Int {
@@ -233,17 +239,18 @@ final class AuditStore {
         do throws(AuditError) {
             try snapshot.withLock { (state: inout SharedSnapshot.State) throws(AuditError) in
                 try sealed.write(to: files.manifest)
-                guard rename(files.log, files.path(name)) == 0 else {
-                    let error = AuditError.system(.unwritable, "rename \(files.log) to", files.path(name))
+                do throws(AuditError) {
+                    try FileIO.rename(files.log, to: files.path(name))
+                } catch {
                     try? self.manifest.write(to: files.manifest)
                     throw error
                 }
-                close(descriptor)
-                descriptor = open(files.log, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+                descriptor?.close()
+                descriptor = try? Self.openActive(files, exclusive: true)
                 state.manifest = sealed
                 state.activeNumber = sealed.activeNumber
             }
-            try FileIO.syncDirectory(files.directory)
+            try AuditError.catching(.unwritable) { try Descriptor.syncDirectory(files.directory) }
         } catch {
             if manifest.activeNumber == snapshot.current.activeNumber {
                 report("audit segment \(number) could not be sealed, so records go on into \(files.name): \(error)")
@@ -296,7 +303,7 @@ final class AuditStore {
             }
             manifest = retired
             for compressed in [false, true] { unlink(files.path(files.sealedName(oldest.number, compressed: compressed))) }
-            try? FileIO.syncDirectory(files.directory)
+            try? Descriptor.syncDirectory(files.directory)
             compressionQueue.removeAll { $0 == oldest.number }
             if compressor?.entry.number == oldest.number { compressor = nil }
         }
@@ -328,16 +335,14 @@ final class AuditStore {
     /// The first and last records of a segment, read from its two ends only.
     private static func edges(of path: String, size: Int) throws(AuditError) -> (first: AuditRecord?, last: AuditRecord?, torn: Bool) {
         guard size > 0 else { return (nil, nil, false) }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw AuditError.system(.unreadable, "open", path) }
-        defer { close(descriptor) }
+        let segment = try AuditError.catching(.unreadable) { try Descriptor.open(path, O_RDONLY) }
         let decoder = JSONDecoder()
-        let tail = try FileIO.bytes(of: descriptor, endingAt: size, limit: tailLength, path: path)
+        let tail = try FileIO.bytes(of: segment, endingAt: size, limit: tailLength)
         let torn = tail.last != UInt8(ascii: "\n")
         let last = tail.split(separator: UInt8(ascii: "\n")).reversed().lazy.compactMap {
             try? decoder.decode(AuditRecord.self, from: Data($0))
         }.first
-        let head = try FileIO.bytes(of: descriptor, endingAt: min(size, tailLength), limit: tailLength, path: path)
+        let head = try FileIO.bytes(of: segment, endingAt: min(size, tailLength), limit: tailLength)
         let first = head.split(separator: UInt8(ascii: "\n"), maxSplits: 1).first.flatMap {
             try? decoder.decode(AuditRecord.self, from: Data($0))
         }
@@ -354,9 +359,7 @@ final class AuditStore {
             let size = FileIO.size(files.log),
             try edges(of: files.log, size: size).first?.seq == last.firstSeq
         {
-            guard rename(files.log, files.path(last.file)) == 0 else {
-                throw AuditError.system(.unwritable, "rename \(files.log) to", files.path(last.file))
-            }
+            try FileIO.rename(files.log, to: files.path(last.file))
         }
         for segment in manifest.segments {
             unlink(files.path(files.sealedName(segment.number, compressed: true)) + ".tmp")
@@ -367,7 +370,7 @@ final class AuditStore {
             // Retention removes one segment at a time, after the manifest stops naming it.
             for compressed in [false, true] { unlink(files.path(files.sealedName(retired.lastNumber, compressed: compressed))) }
         }
-        try FileIO.syncDirectory(files.directory)
+        try AuditError.catching(.unwritable) { try Descriptor.syncDirectory(files.directory) }
     }
 
     /// The head file: the last record written, and when the active segment began (seconds since

@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import HVSystem
 
 /// How far a verification has read, for a progress display: bytes of segment files read of the
 /// total (compressed bytes for gzip segments), and the segment being read.
@@ -17,7 +18,7 @@ struct AuditVerifier {
     /// The last record written; nil reads the active segment to its end.
     let head: AuditChain.Head?
     /// The active segment, opened when the snapshot was taken (it may have been sealed since).
-    let active: Int32?
+    let active: Descriptor?
     var progress: (@Sendable (AuditProgress) -> Void)?
     /// Whether a sealed segment was removed by retention after the snapshot was taken (the broker
     /// goes on writing while it verifies); nil when verifying files alone.
@@ -45,7 +46,6 @@ struct AuditVerifier {
             result.brokenAtLine = error.line
             result.reason = error.reason
         }
-        if let active { close(active) }
         result.records = walk.records
         result.head = walk.checkpoint.position
         result.segments = walk.segments
@@ -92,7 +92,7 @@ struct AuditVerifier {
                     + "\(walk.position.seq) (hash \(walk.position.hash.prefix(12))): a segment was removed, or the manifest edited"
             )
         }
-        guard let descriptor = openSealed(entry) else {
+        guard let opened = openSealed(entry) else {
             if let retiredSince, retiredSince(entry.number) {
                 // Retired meanwhile: the chain resumes after it, as the manifest now says.
                 walk.retired += 1
@@ -104,9 +104,9 @@ struct AuditVerifier {
         }
         let reader: SegmentReader
         do {
-            reader = try SegmentReader(descriptor: descriptor.0, path: files.path(descriptor.1), from: resuming ? start.offset : 0, line: resuming ? start.line : 0)
+            reader = try SegmentReader(descriptor: opened.descriptor, path: files.path(opened.name), from: resuming ? start.offset : 0, line: resuming ? start.line : 0)
         } catch {
-            throw Stop(segment: descriptor.1, line: nil, reason: error.reason)
+            throw Stop(segment: opened.name, line: nil, reason: error.reason)
         }
         try read(reader, segment: entry.number, until: entry.end, sealed: entry, walk: &walk)
         guard walk.position == entry.end else {
@@ -129,7 +129,7 @@ struct AuditVerifier {
         let reader: SegmentReader
         do {
             if let active {
-                reader = try SegmentReader(descriptor: dup(active), path: files.log, from: resuming ? start.offset : 0, line: resuming ? start.line : 0)
+                reader = try SegmentReader(descriptor: active, path: files.log, from: resuming ? start.offset : 0, line: resuming ? start.line : 0)
             } else {
                 reader = try SegmentReader(path: files.log, from: resuming ? start.offset : 0, line: resuming ? start.line : 0)
             }
@@ -203,32 +203,28 @@ struct AuditVerifier {
     /// hundred bytes) before going on from it. Returns the bytes read.
     private func recheck(_ checkpoint: AuditCheckpoint) throws(Stop) -> Int {
         guard checkpoint.offset > 0 else { return 0 }
-        let descriptor: Int32
+        let descriptor: Descriptor?
         let name: String
         if checkpoint.segment == manifest.activeNumber, let active {
-            descriptor = dup(active)
+            descriptor = active
             name = files.name
         } else if let entry = manifest.segments.first(where: { $0.number == checkpoint.segment }), let opened = openSealed(entry) {
-            guard !AuditFiles.isCompressed(opened.1) else {
-                // Expanding up to the offset checks the length; the segment's end is checked against the manifest.
-                close(opened.0)
-                return 0
-            }
+            // Expanding up to the offset checks the length; the segment's end is checked against the manifest.
+            guard !AuditFiles.isCompressed(opened.name) else { return 0 }
             (descriptor, name) = opened
         } else if checkpoint.segment == manifest.activeNumber {
-            descriptor = open(files.log, O_RDONLY | O_CLOEXEC)
+            descriptor = try? Descriptor.open(files.log, O_RDONLY)
             name = files.name
         } else {
             return 0
         }
-        defer { close(descriptor) }
         let changed = Stop(
             segment: name, line: checkpoint.line,
             reason: "line \(checkpoint.line), verified before as record \(checkpoint.seq), was changed or removed since"
         )
-        guard descriptor >= 0, let size = try? FileIO.size(descriptor, path: name), size >= checkpoint.offset else { throw changed }
+        guard let descriptor, let size = try? FileIO.size(of: descriptor), size >= checkpoint.offset else { throw changed }
         for limit in [4096, SegmentReader.maximumLineLength] {
-            guard let bytes = try? FileIO.bytes(of: descriptor, endingAt: checkpoint.offset, limit: limit, path: name), bytes.last == 0x0A
+            guard let bytes = try? FileIO.bytes(of: descriptor, endingAt: checkpoint.offset, limit: limit), bytes.last == 0x0A
             else { throw changed }
             let body = bytes.dropLast()
             let lineStart: Int
@@ -250,10 +246,9 @@ struct AuditVerifier {
 
     /// Opens a sealed segment by the name the manifest gives, or by its other name (compressed
     /// meanwhile); with the name it was found under.
-    private func openSealed(_ entry: AuditManifest.Segment) -> (Int32, String)? {
+    private func openSealed(_ entry: AuditManifest.Segment) -> (descriptor: Descriptor, name: String)? {
         for name in [entry.file, files.sealedName(entry.number, compressed: !AuditFiles.isCompressed(entry.file))] {
-            let descriptor = open(files.path(name), O_RDONLY | O_CLOEXEC)
-            if descriptor >= 0 { return (descriptor, name) }
+            if let descriptor = try? Descriptor.open(files.path(name), O_RDONLY) { return (descriptor, name) }
         }
         return nil
     }
@@ -263,7 +258,7 @@ struct AuditVerifier {
         for entry in manifest.segments where entry.number >= start.segment {
             total += FileIO.size(files.path(entry.file)) ?? 0
         }
-        if let active, let size = try? FileIO.size(active, path: files.log) {
+        if let active, let size = try? FileIO.size(of: active) {
             total += size
         } else {
             total += FileIO.size(files.log) ?? 0

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 
 /// Compresses one sealed segment with gzip, a piece at a time between appends, checking each
 /// record against the chain and the manifest as it goes: a segment that does not verify is left
@@ -9,7 +10,7 @@ final class SegmentCompressor {
     private let temporary: String
     private let reader: SegmentReader
     private let gzip: GzipStream
-    private let output: Int32
+    private let output: Descriptor
     private var check: AuditChain.Check
 
     /// Plain text compressed per step, so an append waits for at most one step.
@@ -18,16 +19,18 @@ final class SegmentCompressor {
     init(entry: AuditManifest.Segment, files: AuditFiles) throws(AuditError) {
         self.entry = entry
         target = files.sealedName(entry.number, compressed: true)
-        temporary = files.path(target) + ".tmp"
+        let temporary = files.path(target) + ".tmp"
+        self.temporary = temporary
         reader = try SegmentReader(path: files.path(entry.file))
         gzip = try GzipStream(.compress)
-        output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard output >= 0 else { throw AuditError.system(.unwritable, "create", temporary) }
+        output = try AuditError.catching(.unwritable, doing: "create \(temporary)") {
+            try Descriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o640)
+        }
         check = AuditChain.Check(after: entry.start)
     }
 
     deinit {
-        close(output)
+        output.close()
         unlink(temporary)
     }
 
@@ -40,7 +43,7 @@ final class SegmentCompressor {
                     throw AuditError(.unreadable, "\(entry.file) ends at record \(check.position.seq), not at record \(entry.lastSeq) as sealed")
                 }
                 try gzip.compress(piece[...], finish: true, output: write)
-                guard fsync(output) == 0 else { throw AuditError.system(.unwritable, "flush", temporary) }
+                try AuditError.catching(.unwritable, doing: "flush \(temporary)") { try output.sync() }
                 return true
             }
             guard line.terminated else { throw AuditError(.unreadable, "\(entry.file) line \(line.number) is incomplete") }
@@ -57,14 +60,12 @@ final class SegmentCompressor {
     }
 
     private func write(_ bytes: [UInt8]) throws(AuditError) {
-        try FileIO.writeAll(output, bytes, path: temporary)
+        try AuditError.catching(.unwritable, doing: "write to \(temporary)") { try output.writeAll(bytes) }
     }
 
     /// Gives the compressed file its name.
     func install() throws(AuditError) {
-        guard rename(temporary, (temporary as NSString).deletingPathExtension) == 0 else {
-            throw AuditError.system(.unwritable, "rename", temporary)
-        }
+        try FileIO.rename(temporary, to: (temporary as NSString).deletingPathExtension, action: "rename \(temporary)")
     }
 }
 
@@ -92,7 +93,7 @@ extension AuditStore {
             self.compressor = nil
             try replaceFile(of: compressor.entry.number, with: compressor.target, install: compressor.install)
             unlink(files.path(compressor.entry.file))
-            try FileIO.syncDirectory(files.directory)
+            try AuditError.catching(.unwritable) { try Descriptor.syncDirectory(files.directory) }
         } catch {
             self.compressor = nil
             report("audit segment \(compressor.entry.file) was not compressed, and stays as it is: \(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 
 /// Reads one segment's lines in order, a fixed-size chunk at a time, so memory stays the same
 /// however long the segment is; a gzip segment is expanded as it is read. Starts at the beginning
@@ -19,7 +20,7 @@ final class SegmentReader {
     static let maximumLineLength = 64 * 1024
 
     let path: String
-    private let descriptor: Int32
+    private let descriptor: Descriptor
     private let expander: GzipStream?
     private var buffer: [UInt8] = []
     private var start = 0
@@ -33,34 +34,25 @@ final class SegmentReader {
 
     /// Opens `path`; `offset` and `line` say where a checkpoint left off (offset 0, line 0: the start).
     convenience init(path: String, from offset: Int = 0, line: Int = 0) throws(AuditError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw AuditError.system(.unreadable, "open", path) }
+        let descriptor = try AuditError.catching(.unreadable) { try Descriptor.open(path, O_RDONLY) }
         try self.init(descriptor: descriptor, path: path, from: offset, line: line)
     }
 
-    /// Takes ownership of an open descriptor, positioned anywhere.
-    init(descriptor: Int32, path: String, from offset: Int = 0, line: Int = 0) throws(AuditError) {
+    /// Reads from an open descriptor, positioned anywhere; it moves the descriptor's file offset.
+    init(descriptor: Descriptor, path: String, from offset: Int = 0, line: Int = 0) throws(AuditError) {
         self.path = path
         self.descriptor = descriptor
         self.offset = offset
         lineNumber = line
-        do throws(AuditError) {
-            expander = AuditFiles.isCompressed(path) ? try GzipStream(.expand) : nil
-        } catch {
-            close(descriptor)
-            throw error
-        }
+        expander = AuditFiles.isCompressed(path) ? try GzipStream(.expand) : nil
         if expander == nil {
-            guard lseek(descriptor, off_t(offset), SEEK_SET) >= 0 else {
-                close(descriptor)
-                throw AuditError.system(.unreadable, "seek in", path)
+            try AuditError.catching(.unreadable) {
+                try systemCall("seek in \(path)") { lseek(descriptor.raw, off_t(offset), SEEK_SET) }
             }
         } else {
             try skip(offset)
         }
     }
-
-    deinit { close(descriptor) }
 
     /// The next line, or nil at the end of the file.
     func next() throws(AuditError) -> Line? {
@@ -101,11 +93,7 @@ final class SegmentReader {
     /// Appends the next chunk of plain text to the buffer.
     private func fill() throws(AuditError) {
         var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count >= 0 else {
-            if errno == EINTR { return }
-            throw AuditError.system(.unreadable, "read", path)
-        }
+        let count = try AuditError.catching(.unreadable) { try descriptor.read(into: &chunk) }
         bytesRead += count
         guard let expander else {
             if count == 0 { endOfFile = true }

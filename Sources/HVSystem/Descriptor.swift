@@ -91,6 +91,20 @@ extension Descriptor {
         try systemCall("flush \(name) to disk") { fsync(raw) }
     }
 
+    /// Flushes the file's data, and of its metadata only what reading the data back needs, such
+    /// as its length (`fdatasync`): enough for appends, cheaper than `sync()`.
+    public func syncData() throws(SystemError) {
+        try systemCall("flush \(name) to disk") { fdatasync(raw) }
+    }
+
+    /// Makes the entries created, renamed or removed in the directory at `path` durable: a
+    /// `rename` reaches the disk only when its directory is flushed (`fsync` of the directory).
+    public static func syncDirectory(_ path: String) throws(SystemError) {
+        let raw = try systemCall("open directory \(path)") { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let directory = Descriptor(raw, name: "directory \(path)")
+        try systemCall("flush \(directory.name)") { fsync(directory.raw) }
+    }
+
     /// Sets the file's length (`ftruncate`).
     public func truncate(to length: UInt64) throws(SystemError) {
         try systemCall("resize \(name)") { ftruncate(raw, off_t(length)) }

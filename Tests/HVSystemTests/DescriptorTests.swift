@@ -79,7 +79,11 @@ import Testing
         let empty = #expect(throws: SystemError.self) { try reader.read(into: &buffer) }
         #expect(empty?.code == EAGAIN)
         #expect(empty?.description == "cannot read a pipe: \(String(cString: strerror(EAGAIN)))")
-        withExtendedLifetime(writer) {}
+
+        // A pipe has nothing to flush to disk.
+        let unflushable = #expect(throws: SystemError.self) { try writer.syncData() }
+        #expect(unflushable?.code == EINVAL)
+        #expect(unflushable?.description == "cannot flush a pipe to disk: \(String(cString: strerror(EINVAL)))")
     }
 
     @Test func readsAndWritesAtAnOffset() throws {
@@ -93,6 +97,20 @@ import Testing
         try file.truncate(to: 5)
         #expect(try file.status().st_size == 5)
         try file.sync()
+        try file.syncData()
+    }
+
+    /// A directory is flushed by its path; a path that is not a directory fails with its errno.
+    @Test func flushesADirectory() throws {
+        let (file, path) = try temporaryFile()
+        defer { unlink(path) }
+        try Descriptor.syncDirectory("/tmp")
+        let notDirectory = #expect(throws: SystemError.self) { try Descriptor.syncDirectory(path) }
+        #expect(notDirectory?.code == ENOTDIR)
+        #expect(notDirectory?.description == "cannot open directory \(path): Not a directory")
+        let missing = #expect(throws: SystemError.self) { try Descriptor.syncDirectory("/nonexistent/hv-system-test") }
+        #expect(missing?.code == ENOENT)
+        withExtendedLifetime(file) {}
     }
 
     private func temporaryFile() throws -> (Descriptor, String) {
