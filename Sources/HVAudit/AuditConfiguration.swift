@@ -2,6 +2,19 @@ import Foundation
 
 /// How the log is cut into segments, how long sealed segments are kept, and how floods of refused
 /// requests are coalesced. Set by the administrator through `hv-broker`'s `--audit-*` options.
+/// The time the log reads for segment ages and coalescing windows. Configurations compare equal
+/// whatever their clock.
+public struct AuditClock: Sendable, Hashable {
+    public let now: @Sendable () -> Date
+
+    public init(now: @escaping @Sendable () -> Date) { self.now = now }
+
+    public static let system = AuditClock { Date() }
+
+    public static func == (_: AuditClock, _: AuditClock) -> Bool { true }
+    public func hash(into _: inout Hasher) {}
+}
+
 public struct AuditConfiguration: Sendable, Hashable {
     public enum Compression: String, Sendable, Hashable, CaseIterable {
         /// Sealed segments are compressed with gzip (`zcat` reads them).
@@ -21,6 +34,8 @@ public struct AuditConfiguration: Sendable, Hashable {
     /// and written as one record when the window ends.
     public var coalescingWindow: Duration
     public var coalescingBurst: Int
+    /// What "now" is for segment ages and coalescing windows: the system's clock, or a test's.
+    public var clock: AuditClock = .system
 
     public static let defaultSegmentSize = 64 << 20
     public static let defaultSegmentAge = Duration.seconds(7 * 86_400)

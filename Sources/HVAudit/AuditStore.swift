@@ -81,7 +81,7 @@ final class AuditStore {
         let headFile = Self.readHeadFile(files.head)
         // When the segment began: as the head file says, else its first record's time.
         activeStarted = activeSize == 0 ? nil : headFile?.since.map { Date(timeIntervalSince1970: TimeInterval($0)) }
-            ?? edges.first.flatMap { Self.date($0.time) } ?? Date()
+            ?? edges.first.flatMap { Self.date($0.time) } ?? configuration.clock.now()
         if let stored = headFile?.head, stored.seq > head.seq || (stored.seq == head.seq && stored.hash != head.hash) {
             problems.append(
                 "the audit log ends at record \(head.seq) but the broker last wrote record \(stored.seq) "
@@ -138,7 +138,7 @@ final class AuditStore {
             activeStarted = start.started
             activeStart = start.start
             clearBatch()
-            coalescer.restore(records.filter { $0.done == nil && $0.record.coalesced != nil }.map(\.record), at: Date())
+            coalescer.restore(records.filter { $0.done == nil && $0.record.coalesced != nil }.map(\.record), at: configuration.clock.now())
             for (_, done) in records { done?(.failure(error)) }
             return false
         }
@@ -165,7 +165,7 @@ final class AuditStore {
         line.append(UInt8(ascii: "\n"))
         if activeSize == 0 {
             activeStart = head
-            activeStarted = Date()
+            activeStarted = configuration.clock.now()
         }
         batch += line
         activeSize += line.count

@@ -52,7 +52,9 @@ final class AuditWriter: @unchecked Sendable {
             condition.lock()
             while jobs.isEmpty, !stopping, !store.hasIdleWork {
                 if let deadline = store.coalescer.nextDeadline {
-                    if !condition.wait(until: deadline) { break }
+                    // The deadline is in the log's clock; the wait is in the system's.
+                    let remaining = deadline.timeIntervalSince(store.configuration.clock.now())
+                    if !condition.wait(until: Date().addingTimeInterval(max(0, remaining))) { break }
                 } else {
                     condition.wait()
                 }
@@ -62,7 +64,7 @@ final class AuditWriter: @unchecked Sendable {
             let stop = stopping
             condition.unlock()
 
-            let now = Date()
+            let now = store.configuration.clock.now()
             for job in batch {
                 switch job {
                 case .append(let record, let coalescing, let done):

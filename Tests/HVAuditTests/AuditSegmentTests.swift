@@ -36,16 +36,18 @@ import Testing
     }
 
     @Test func theActiveSegmentIsSealedWhenARecordArrivesAfterItsAge() async throws {
-        let age = Duration.seconds(2)
-        let started = ContinuousClock.now
-        let audit = try await log.write(3, AuditConfiguration(segmentAge: age, compression: .none))
-        if ContinuousClock.now - started < age {
-            #expect(try AuditManifest.load(log.files.manifest) == nil, "young: nothing sealed")
-        }
-        try await Task.sleep(until: started + age + .milliseconds(200))
+        let age = Duration.seconds(60)
+        let clock = ManualClock()
+        var configuration = AuditConfiguration(segmentAge: age, compression: .none)
+        configuration.clock = clock.audit
+        let audit = try await log.write(3, configuration)
+        clock.advance(age - .seconds(1))
         try await audit.append(SegmentedLog.record(3))
+        #expect(try AuditManifest.load(log.files.manifest) == nil, "young: nothing sealed")
+        clock.advance(.seconds(1))
+        try await audit.append(SegmentedLog.record(4))
         let manifest = try log.manifest()
-        #expect(manifest.segments.last?.lastSeq == 3, "sealed before the record that came after its age")
+        #expect(manifest.segments.last?.lastSeq == 4, "sealed before the record that came after its age")
         #expect(try log.records(log.files.name).map(\.method) == ["(audit segment)", "org.hypernixos.Vm.Start"])
         #expect(await audit.verifyAll().intact)
     }

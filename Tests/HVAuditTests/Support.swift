@@ -1,5 +1,6 @@
 import Foundation
 import HVAudit
+import Synchronization
 import Testing
 
 /// A log in a directory of its own, written with small segments so a few records seal several.
@@ -81,4 +82,18 @@ func run(_ arguments: [String], input: Data? = nil) throws -> Data {
     process.waitUntilExit()
     try #require(process.terminationStatus == 0, "\(arguments) exited with \(process.terminationStatus)")
     return data
+}
+
+/// A clock a test moves by hand, so segment ages and coalescing windows don't depend on how fast
+/// the machine runs the test.
+final class ManualClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+
+    var audit: AuditClock { AuditClock { self.now } }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(_ duration: Duration) {
+        current.withLock { $0 = $0.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) }
+    }
 }

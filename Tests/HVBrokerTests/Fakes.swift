@@ -187,7 +187,11 @@ func temporaryDirectory() -> String {
 func makeDispatcher(
     authorizer: FakeAuthorizer, hypervisor: FakeHypervisor = FakeHypervisor(), directory: String = temporaryDirectory()
 ) throws -> (Dispatcher, AuditLog) {
-    let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
+    // A clock that stands still: coalescing windows end only when the test flushes the log, however
+    // slowly the machine runs it.
+    var configuration = AuditConfiguration()
+    configuration.clock = AuditClock { Date(timeIntervalSince1970: 1_800_000_000) }
+    let audit = try AuditLog(path: directory + "/audit.jsonl", configuration: configuration, journal: false)
     let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: authorizer, audit: audit, logger: Logger(label: "test"))
     return (dispatcher, audit)
 }

@@ -224,7 +224,7 @@ import Testing
         let group = ServiceGroup(services: [server], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(await eventually(5) { server.localAddress != nil })
+            #expect(await eventually(60) { server.localAddress != nil }, "the server listens")
             try await body(try #require(server.localAddress?.port))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
