@@ -53,14 +53,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HVLibvirt", dependencies: ["CLibvirt"], swiftSettings: swiftSettings),
-        // polkit: the authority over D-Bus, and the checker that asks it on a thread pool of its own.
+        // Bounded pools of threads for blocking work, shared fairly among callers (per-uid queues
+        // served in turn), with progress and cancellation for long jobs.
+        .target(
+            name: "HVWork",
+            dependencies: ["HVProtocol", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // polkit: the authority over D-Bus, and the checker that asks it on a pool of its own.
         .target(
             name: "HVPolkit",
-            dependencies: [
-                "CPolkit",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
+            dependencies: ["CPolkit", "HVWork", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -71,7 +74,8 @@ let package = Package(
         .target(
             name: "HVBroker",
             dependencies: [
-                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "CHVShims", "CSystemd",
+                "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVWork", "CHVShims",
+                "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -163,6 +167,7 @@ let package = Package(
             name: "HVMonitor",
             dependencies: [
                 "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit",
+                "HVWork",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -175,9 +180,8 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "CSystemd",
+                "HVBroker", "HVAudit", "HVImages", "HVLibvirt", "HVServer", "HVWork", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,7 +192,7 @@ let package = Package(
         .executableTarget(
             name: "hv-monitor",
             dependencies: [
-                "HVMonitor", "HVPolkit",
+                "HVMonitor", "HVPolkit", "HVWork",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -229,11 +233,12 @@ let package = Package(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVWorkTests", dependencies: ["HVWork", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVTestSupport",
+                "HVWork", "HVTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

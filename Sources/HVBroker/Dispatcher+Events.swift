@@ -1,14 +1,22 @@
 import Foundation
 import HVProtocol
 import HVServer
+import HVWork
 
 /// `org.hypernixos.Events.Follow`: the one method answered with a stream of replies (Varlink `more`).
 extension Dispatcher {
     public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.method == Method.eventsFollow else {
+        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message) else {
             return await answerOnce(message, from: peer, send: send)
         }
-        await follow(call, from: peer, send: send)
+        switch call.method {
+        case Method.eventsFollow:
+            await WorkPool.$caller.withValue(peer.uid) { await follow(call, from: peer, send: send) }
+        case Method.isoVerify:
+            await answerJob(message, more: call.more == true, from: peer, send: send)
+        default:
+            await answerOnce(message, from: peer, send: send)
+        }
     }
 
     private func follow(_ call: VarlinkCall, from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {

@@ -31,8 +31,13 @@ struct HashedCopy {
 
 /// Reads `source` from offset 0 with pread (its file offset is neither trusted nor moved),
 /// hashing it and writing it to `destination` when given. Stops with `fileChanged` as soon as
-/// more than `expectedSize` bytes arrive.
-func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination: Descriptor? = nil) throws(ImageError) -> HashedCopy {
+/// more than `expectedSize` bytes arrive, and with `cancelled` when `observer` says its caller
+/// gave up; tells `observer` how far it got after every chunk, out of `total` (by default
+/// `expectedSize`).
+func hashedCopy(
+    from source: Int32, expectedSize: UInt64? = nil, to destination: Descriptor? = nil, total: UInt64? = nil,
+    observer: CopyObserver = .none
+) throws(ImageError) -> HashedCopy {
     let bufferSize = 1 << 20
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
     defer { buffer.deallocate() }
@@ -54,6 +59,10 @@ func hashedCopy(from source: Int32, expectedSize: UInt64? = nil, to destination:
         }
         hasher.update(bufferPointer: chunk)
         try destination?.writeAll(chunk, what: "the copy")
+        observer.progress(offset, total ?? expectedSize)
+        if observer.isCancelled() {
+            throw ImageError(.cancelled, "stopped after \(offset) bytes: the caller went away", fix: "run it again")
+        }
     }
     if let expectedSize, offset != expectedSize { throw changedUnderneath(expectedSize) }
     return HashedCopy(sha256: SHA256Text.hex(hasher.finalize()), byteCount: offset, header: header)

@@ -12,8 +12,11 @@ final class BrokerProcess: @unchecked Sendable {
     private let process = Process()
     private let stopped = Mutex(false)
 
-    /// Starts the broker and returns once its socket accepts connections.
-    init(executable: String, libvirtUri: String = "test:///default", timeoutSeconds: Double = 15) throws(BenchError) {
+    /// Starts the broker, with `arguments` after the usual ones, and returns once its socket
+    /// accepts connections.
+    init(
+        executable: String, libvirtUri: String = "test:///default", arguments: [String] = [], timeoutSeconds: Double = 15
+    ) throws(BenchError) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError(
                 .brokerFailed, "no hv-broker executable at \(executable)",
@@ -26,7 +29,7 @@ final class BrokerProcess: @unchecked Sendable {
         process.arguments = [
             "--libvirt-uri", libvirtUri, "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
             "--state-dir", directory + "/state", "--console-dir", directory + "/console",
-        ]
+        ] + arguments
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = log

@@ -14,11 +14,8 @@ import Testing
 
 /// Bulk operations through a real broker on a socket, over libvirt's test driver.
 @Suite(.serialized) struct BulkTests {
-    static let threadPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 4)
-        pool.start()
-        return pool
-    }()
+    /// The hypervisor's pools for the suites that make one; they live as long as the test process.
+    static let pools = HypervisorPools()
 
     /// A broker over `test:///default` with every request allowed; `body` gets the socket path.
     func withTestDriverBroker(_ body: @escaping @Sendable (String) throws -> Void) async throws {
@@ -26,7 +23,7 @@ import Testing
         let path = directory + "/b.sock"
         let hypervisor = LibvirtHypervisor(
             uri: "test:///default", layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            threadPool: Self.threadPool, logger: Logger(label: "test")
+            pools: Self.pools, logger: Logger(label: "test")
         )
         let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
         let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: FakeAuthorizer(.allowed), audit: audit, logger: Logger(label: "test"))

@@ -1,6 +1,7 @@
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVWork
 
 /// The one admission path every entry point uses (the broker socket, the upload socket and the
 /// events stream): after decoding and validation, resolve the object the request names, ask polkit
@@ -110,6 +111,9 @@ extension Dispatcher {
                 ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
                 : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
             throw Refusal.unavailable(reason, fix: fix)
+        case .busy(let error):
+            entry.decision = "busy"
+            throw error.hvError
         }
     }
 
