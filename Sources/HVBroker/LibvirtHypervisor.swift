@@ -123,7 +123,7 @@ public final class LibvirtHypervisor: Hypervisor {
             name: spec.name, vcpus: spec.vcpus, memory: ByteSize(bytes: UInt64(spec.memoryMiB) * 1024 * 1024),
             disks: [DiskSpec(name: "disk0", size: .gibibytes(UInt64(spec.diskGiB)))], cdrom: spec.iso
         )
-        let groups = CallerGroups.names(uid: caller.uid)
+        let groups = try await callerGroups(caller)
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 try self.applyPrepared(machine, caller: caller, groups: groups, mustBeNew: true, connection)

@@ -91,6 +91,26 @@ struct WorkKeptApartTests {
         }
     }
 
+    @Test func aCallerWhoDisconnectsStopsItsHashing() async throws {
+        let pools = HypervisorPools(libvirt: WorkPool(.libvirtCalls), jobs: WorkPool(.longJobs))
+        try await withBroker(pools) { socket in
+            let directory = (socket as NSString).deletingLastPathComponent + "/state/isos"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // A terabyte (sparse): hashing all of it would take far longer than this test waits.
+            let huge = open(directory + "/huge.iso", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            #expect(huge >= 0 && ftruncate(huge, 1 << 40) == 0)
+            close(huge)
+            try await onThread {
+                let client = try VarlinkClient(socketPath: socket)
+                let call = try VarlinkJSON.encode(VarlinkCall(method: Method.isoVerify, parameters: ["name": .string("huge.iso")]))
+                try client.send(MessageFramer.frame(call))
+                #expect(waitUntil(10) { pools.jobs.load.running == 1 })
+                // The client leaves here, its connection closed with it.
+            }
+            #expect(await eventually(60) { pools.jobs.load.running == 0 }, "the hashing went on after its caller left")
+        }
+    }
+
     /// Eight jobs of `busyUser` that hold their thread until `gate` opens, then record that they ended.
     static func eightLongJobs(on pool: WorkPool, until gate: Gate, recordingIn finished: Recorder<String>) -> [Task<Void, any Error>] {
         (0..<8).map { index in

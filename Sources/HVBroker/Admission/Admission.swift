@@ -57,7 +57,7 @@ extension Dispatcher {
             guard let machine = resolved else {
                 switch operation.rule.object {
                 case .newMachine, .appliedMachine:
-                    let group = hypervisor.chargeGroup(for: peer)
+                    let group = try await hypervisor.chargeGroup(for: peer)
                     try await decide(operation, details: MachineObject.absent(name, ownerGroup: group), entry: &entry)
                     return Admitted()
                 default:
