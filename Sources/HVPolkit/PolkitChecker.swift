@@ -1,3 +1,4 @@
+import Foundation
 import HVWork
 import Logging
 import Synchronization
@@ -52,11 +53,12 @@ public final class PolkitChecker: Sendable {
         let outcome = check(action, subject, details: details)
         let elapsed = ContinuousClock.now - start
         if elapsed > Self.slowCheck {
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             logger.warning(
-                "polkitd took \(elapsed) to answer one check; every request waited meanwhile",
+                "polkitd took \(String(format: "%.1f", seconds)) s to answer one check; every request waited meanwhile",
                 metadata: [
-                    "action": "\(action)", "uid": "\(subject.uid)", "seconds": "\(elapsed.components.seconds)",
-                    "hint": "a JavaScript rules backend older than polkit 123 can stall for 15 s (see 'hv host health')",
+                    "action": "\(action)", "uid": "\(subject.uid)", "seconds": "\(String(format: "%.3f", seconds))",
+                    "hint": "a JavaScript rules backend older than polkit 123 can stall for 15 s (see 'hv health')",
                 ]
             )
         }

@@ -9,8 +9,8 @@ import Glibc
 /// jobs), shared fairly among callers: each caller (a uid) has its own queue, and a free thread
 /// takes the next piece of work from the callers in turn, so one caller's backlog delays
 /// another's call by at most the work already running. A caller may have at most
-/// `maximumQueuedPerCaller` pieces waiting (beyond that it is refused with `queueFull`) and at
-/// most `maximumRunningPerCaller` running.
+/// `maximumQueuedPerCaller` pieces waiting (beyond that it is refused with `queueFull`; work that
+/// starts at once never waits) and at most `maximumRunningPerCaller` running.
 ///
 /// Work never runs on a Swift concurrency thread: the caller suspends until a thread of the pool
 /// has run it. A caller that is cancelled while its work waits is removed from the queue; one
@@ -86,7 +86,9 @@ public final class WorkPool: Sendable {
                     guard schedule.open else { return shutDownError }
                     // Checked under the lock, so a cancellation either lands here or finds the job queued.
                     guard !Task.isCancelled else { return cancelledError }
-                    guard schedule.queued(for: Charge(caller)) < configuration.maximumQueuedPerCaller else {
+                    guard schedule.queued(for: Charge(caller)) < configuration.maximumQueuedPerCaller
+                        || schedule.startsAtOnce(Charge(caller), configuration)
+                    else {
                         return queueFullError(caller)
                     }
                     schedule.enqueue(job)
@@ -208,6 +210,13 @@ private struct Schedule {
 
     func queued(for caller: Charge) -> Int {
         queues[caller]?.count ?? 0
+    }
+
+    /// Whether work of `caller` submitted now would start without waiting: nothing waits, a thread
+    /// is free and the caller is below its running share.
+    func startsAtOnce(_ caller: Charge, _ configuration: WorkPool.Configuration) -> Bool {
+        queues.isEmpty && running < configuration.threads
+            && runningPerCaller[caller, default: 0] < configuration.maximumRunningPerCaller
     }
 
     mutating func enqueue(_ job: Job) {

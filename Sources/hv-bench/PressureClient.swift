@@ -39,6 +39,7 @@ struct LoadResult: Codable, Sendable {
     var maxMilliseconds = 0.0
     /// Requests slower than `PressureCommand.slow`.
     var slow: [SlowCall] = []
+    /// Requests answered with an error, and clients that lost their connection.
     var errors = 0
     var firstError: String?
 
@@ -70,8 +71,9 @@ struct LoadResult: Codable, Sendable {
                     do throws(HVError) {
                         _ = try client.list()
                     } catch {
+                        // A refusal is an answer; a lost connection ends this client.
                         errors.withLock { $0.append(error.reason) }
-                        return
+                        if error.code == .brokerUnavailable || error.code == .protocolError { return }
                     }
                     let elapsed = Stopwatch.now() - before
                     mine.append(elapsed)

@@ -57,12 +57,13 @@ struct PressureCommand: ParsableCommand {
         let scratch = try PressureScratch()
         defer { scratch.remove() }
         let uri = try TestNode.write(count: 8, to: scratch.directory + "/node.xml")
-        // One user plays every operator, so the per-user limits are raised to let all of them in.
+        // One user plays every operator, so the per-user limits are raised to let all of them in:
+        // on a host they would be as many users, each with a share of its own.
         let broker = try BrokerProcess(
             executable: BenchCommand.brokerPath(self.broker), libvirtUri: uri,
             arguments: [
                 "--max-clients", "\(clients + 16)", "--max-clients-per-user", "\(clients + 8)",
-                "--max-calls-per-user", "\(clients + 8)",
+                "--max-calls-per-user", "\(clients + 8)", "--max-queued-per-user", "\(clients + 8)",
             ]
         )
         let interrupt = InterruptHandler(broker)
@@ -78,7 +79,7 @@ struct PressureCommand: ParsableCommand {
         let operators = try clientsAs(identity, socket: broker.socketPath, clients: clients, seconds: seconds)
         let attribution = Attribution(
             runawayScripts: messages.runawayScripts(since: started),
-            slowChecks: Self.slowCheckLines(brokerLog: broker.logPath)
+            slowChecks: SlowCheck.read(brokerLog: broker.logPath)
         )
 
         var beside: LongJobLatency?
@@ -117,12 +118,6 @@ struct PressureCommand: ParsableCommand {
             throw BenchError(.measurementFailed, "the clients running as uid \(identity.uid) got no answer: \(error)")
         }
         return result
-    }
-
-    /// The broker's own warnings about polkit checks slower than 5 s.
-    static func slowCheckLines(brokerLog: String) -> [String] {
-        let text = (try? String(contentsOfFile: brokerLog, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").filter { $0.contains("polkitd took") }.map(String.init)
     }
 
     static var executable: String {

@@ -20,11 +20,14 @@ struct PressureReport: Codable, Sendable, BenchReport {
                 + "p99 \(Self.format(run.p99Milliseconds)) ms, longest \(Self.format(run.maxMilliseconds)) ms; "
                 + "\(run.slow.count) slower than 1 s (goal: none)",
         ]
-        if run.errors > 0 { lines.append("  \(run.errors) clients failed: \(run.firstError ?? "")") }
+        if run.errors > 0 { lines.append("  \(run.errors) errors, the first: \(run.firstError ?? "")") }
         for stall in Self.stalls(run.slow) {
-            lines.append("  stall ending \(Self.clock(stall.end)): \(stall.calls) requests, the longest \(Self.format(stall.longest)) s")
+            lines.append(
+                "  stall ending \(Self.clock(stall.end)): \(stall.calls) requests, the longest \(Self.format(stall.longest)) s; "
+                    + attribution.cause(ofStallEndingAt: stall.end)
+            )
         }
-        lines.append("  " + attribution.verdict(stalls: !run.slow.isEmpty))
+        lines.append("  " + attribution.summary)
         if let longJobs {
             lines.append("")
             lines.append(longJobs.text)
@@ -63,19 +66,45 @@ struct Attribution: Codable, Sendable {
     /// when polkitd's log could not be read.
     var runawayScripts: [String]?
     /// The broker's "polkitd took …" warnings.
-    var slowChecks: [String]
+    var slowChecks: [SlowCheck]
 
-    func verdict(stalls: Bool) -> String {
+    var summary: String {
         let runaway = runawayScripts.map { "polkitd logged 'Terminating runaway script' \($0.count) times" }
             ?? "polkitd's log could not be read (pass --syslog FILE)"
-        let summary = "\(runaway); the broker logged \(slowChecks.count) polkit checks slower than 5 s"
-        guard stalls else { return "no stall; " + summary }
-        if (runawayScripts?.isEmpty == false) || !slowChecks.isEmpty {
-            return "attributed to polkitd: " + summary
-                + " (polkit 121/122 with duktape loses the rules thread's wake-up and waits out its 15 s timeout; "
-                + "fixed in polkit 123)"
+        return "\(runaway); the broker logged \(slowChecks.count) polkit checks slower than 5 s"
+    }
+
+    /// polkitd's, when the broker logged a slow polkit check that ended with the stall; the
+    /// lost wake-up when that check took the 15 s of polkitd's runaway-script timeout.
+    func cause(ofStallEndingAt end: Double) -> String {
+        let checks = slowChecks.filter { abs($0.endedAt - end) < 3 }
+        guard let longest = checks.map(\.seconds).max() else {
+            return "not polkitd: no polkit check was slow then (CPU contention? compare the load average)"
         }
-        return "not attributed to polkitd: " + summary + "; look at the broker's log and the audit durations"
+        if longest >= 14.5, runawayScripts?.isEmpty != true {
+            return "polkitd: its lost wake-up (a \(PressureReport.format(longest)) s check, 'Terminating runaway script' in its log)"
+        }
+        return "polkitd: a \(PressureReport.format(longest)) s check"
+    }
+}
+
+/// One of the broker's warnings about a slow polkit check, from its log.
+struct SlowCheck: Codable, Sendable {
+    /// Seconds since 1970 when the warning was logged, that is when the check ended.
+    var endedAt: Double
+    var seconds: Double
+
+    /// The warnings in the broker's log: `2026-12-06T01:12:32+0000 warning hv-broker: … seconds=15 …
+    /// polkitd took 15.0… seconds …`.
+    static func read(brokerLog: String) -> [SlowCheck] {
+        let text = (try? String(contentsOfFile: brokerLog, encoding: .utf8)) ?? ""
+        let dates = ISO8601DateFormatter()
+        return text.split(separator: "\n").filter { $0.contains("polkitd took") }.compactMap { line in
+            guard let stamp = line.split(separator: " ").first, let date = dates.date(from: String(stamp)),
+                let seconds = line.split(separator: " ").first(where: { $0.hasPrefix("seconds=") }).flatMap({ Double($0.dropFirst(8)) })
+            else { return nil }
+            return SlowCheck(endedAt: date.timeIntervalSince1970, seconds: seconds)
+        }
     }
 }
 

@@ -111,6 +111,33 @@ struct WorkKeptApartTests {
         }
     }
 
+    @Test func aCallerBeyondItsShareIsToldBusyWithAFix() async throws {
+        // One job may run and none wait: a second long job of the same user is refused.
+        let jobs = WorkPool(.init(name: "jobs", threads: 1, maximumQueuedPerCaller: 0))
+        let pools = HypervisorPools(libvirt: WorkPool(.libvirtCalls), jobs: jobs)
+        try await withBroker(pools) { socket in
+            let directory = (socket as NSString).deletingLastPathComponent + "/state/isos"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: directory + "/small.iso"))
+            let gate = Gate()
+            let running = Task { try await jobs.run(for: getuid()) { _ in gate.wait() } }
+            #expect(await eventually(10) { jobs.load.running == 1 })
+            let refusal = try await onThread { () -> HVError? in
+                do throws(HVError) {
+                    _ = try BrokerClient(socketPath: socket).verifyIso("small.iso")
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            gate.open()
+            try await running.value
+            #expect(refusal?.code == .busy, "\(String(describing: refusal))")
+            #expect(refusal?.details["pool"] == "jobs")
+            #expect(refusal?.fix?.isEmpty == false)
+        }
+    }
+
     /// Eight jobs of `busyUser` that hold their thread until `gate` opens, then record that they ended.
     static func eightLongJobs(on pool: WorkPool, until gate: Gate, recordingIn finished: Recorder<String>) -> [Task<Void, any Error>] {
         (0..<8).map { index in
