@@ -62,14 +62,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HVLibvirt", dependencies: ["CLibvirt"], swiftSettings: swiftSettings),
-        // polkit: the authority over D-Bus, and the checker that asks it on a thread pool of its own.
+        // Bounded pools of threads for blocking work, shared fairly among callers (per-uid queues
+        // served in turn), with progress and cancellation for long jobs.
+        .target(
+            name: "HVWork",
+            dependencies: ["HVProtocol", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // polkit: the authority over D-Bus, and the checker that asks it on a pool of its own.
         .target(
             name: "HVPolkit",
-            dependencies: [
-                "CPolkit",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
+            dependencies: ["CPolkit", "HVWork", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -81,7 +84,7 @@ let package = Package(
             name: "HVBroker",
             dependencies: [
                 "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSpec", "HVYAML",
-                "HVSystem", "CHVShims", "CSystemd",
+                "HVSystem", "HVWork", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -174,7 +177,7 @@ let package = Package(
         .target(
             name: "HVMonitor",
             dependencies: [
-                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML",
+                "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML", "HVWork",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -187,9 +190,8 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "CSystemd",
+                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "HVWork", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -200,7 +202,7 @@ let package = Package(
         .executableTarget(
             name: "hv-monitor",
             dependencies: [
-                "HVMonitor", "HVPolkit",
+                "HVMonitor", "HVPolkit", "HVWork",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -257,11 +259,12 @@ let package = Package(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVAuditTests", dependencies: ["HVAudit"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVWorkTests", dependencies: ["HVWork", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVServerTesting", "HVSystem", "HVTestSupport",
+                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

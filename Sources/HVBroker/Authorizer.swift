@@ -1,12 +1,19 @@
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVWork
 import Logging
-import NIOPosix
 
 /// Decides whether a peer may perform an operation on an object described by `details`.
 public protocol Authorizer: Sendable {
     func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome
+
+    /// The polkitd that decides, for the health check; nil when it can't be asked or there is none.
+    func backend() async -> PolkitBackend?
+}
+
+extension Authorizer {
+    public func backend() async -> PolkitBackend? { nil }
 }
 
 /// Asks polkitd for every request, passing the object as details. Decisions are not cached: see
@@ -14,11 +21,16 @@ public protocol Authorizer: Sendable {
 public struct PolkitAuthorizer: Authorizer {
     let checker: PolkitChecker
 
-    public init(threadPool: NIOThreadPool, logger: Logger) {
-        checker = PolkitChecker(threadPool: threadPool, logger: logger)
+    /// - Parameter pool: the threads polkit checks run on, apart from libvirt calls and long jobs.
+    public init(pool: WorkPool, logger: Logger) {
+        checker = PolkitChecker(pool: pool, logger: logger)
     }
 
     public func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome {
         await checker.check(operation.action, subject: PolkitSubject(pid: peer.pid, uid: peer.uid, startTime: peer.startTime), details: details)
+    }
+
+    public func backend() async -> PolkitBackend? {
+        await checker.backend()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HVAudit
+import HVPolkit
 import HVProtocol
 
 /// The checks only the broker can run, computed from facts it gathered; pure, so thresholds are
@@ -15,7 +16,7 @@ public enum BrokerHealth {
     public static func checks(
         facts: HealthFacts, authorization: Duration, audit: AuditChain.Verification, auditLog: String
     ) -> [HealthCheck] {
-        var checks = [libvirtd(facts.libvirt), kvm(facts.kvm), polkit(authorization)]
+        var checks = [libvirtd(facts.libvirt), kvm(facts.kvm), polkit(authorization, backend: facts.polkitBackend)]
         if let pools = facts.pools {
             checks += pools.sorted { $0.name < $1.name }.map(pool)
         } else {
@@ -77,8 +78,21 @@ public enum BrokerHealth {
         )
     }
 
-    static func polkit(_ authorization: Duration) -> HealthCheck {
-        let value = "answered in \(milliseconds(authorization))"
+    static func polkit(_ authorization: Duration, backend: PolkitBackend?) -> HealthCheck {
+        var value = "answered in \(milliseconds(authorization))"
+        if let backend { value += " (polkitd \(backend.version), \(backend.name) backend)" }
+        if let backend, stallsForFifteenSeconds(backend) {
+            return HealthCheck(
+                id: "polkit", title: "polkit answering", status: .warning, value: value,
+                explanation: "polkit 121 and 122 with the duktape JavaScript engine (Debian 12's polkitd, for one) can miss "
+                    + "the signal that a rules evaluation finished; polkitd then waits out its 15 s runaway-script timeout "
+                    + "and logs 'Terminating runaway script after 15 seconds'. It answers one check at a time, so every "
+                    + "non-root request on the host waits those 15 s. Under load it happens about once in 100,000 checks; "
+                    + "the broker logs every check slower than \(PolkitChecker.slowCheck.components.seconds) s.",
+                fix: "upgrade polkitd to 123 or later (the fix is polkit commit 5615ed0; NixOS ships a fixed polkitd); "
+                    + "this check cannot tell duktape from mozjs, so a 122 built with mozjs is warned about too"
+            )
+        }
         if authorization > slowAnswer {
             return HealthCheck(
                 id: "polkit", title: "polkit answering", status: .warning, value: value,
@@ -90,6 +104,16 @@ public enum BrokerHealth {
             id: "polkit", title: "polkit answering", status: .ok, value: value,
             explanation: "polkit authorized this very request, as it does every request.", fix: nil
         )
+    }
+
+    /// Whether `backend` is a polkitd with the duktape lost wake-up: the JavaScript backend of
+    /// polkit 121 (where duktape came in) and 122; 123 fixed it. Versions named `0.x` predate
+    /// duktape.
+    static func stallsForFifteenSeconds(_ backend: PolkitBackend) -> Bool {
+        guard backend.name == "js", !backend.version.hasPrefix("0."),
+            let major = backend.version.split(separator: ".").first.flatMap({ Int($0) })
+        else { return false }
+        return (121..<123).contains(major)
     }
 
     static func pool(_ pool: PoolStats) -> HealthCheck {

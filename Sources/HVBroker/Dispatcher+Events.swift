@@ -1,6 +1,7 @@
 import Foundation
 import HVProtocol
 import HVServer
+import HVWork
 
 /// `org.hypernixos.Events.Follow`, answered with a stream of replies (Varlink `more`); the other
 /// streamed call, `Audit.Verify` with progress, is in Dispatcher+AuditVerify.swift.
@@ -10,9 +11,14 @@ extension Dispatcher {
             return await answerOnce(message, from: peer, send: send)
         }
         switch call.method {
-        case Method.eventsFollow: await follow(call, from: peer, send: send)
-        case Method.auditVerify where call.more == true: await verifyAudit(call, from: peer, send: send)
-        default: await answerOnce(message, from: peer, send: send)
+        case Method.eventsFollow:
+            await WorkPool.$caller.withValue(peer.uid) { await follow(call, from: peer, send: send) }
+        case Method.auditVerify where call.more == true:
+            await verifyAudit(call, from: peer, send: send)
+        case Method.isoVerify:
+            await answerJob(message, more: call.more == true, from: peer, send: send)
+        default:
+            await answerOnce(message, from: peer, send: send)
         }
     }
 

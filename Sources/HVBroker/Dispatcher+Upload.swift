@@ -2,15 +2,18 @@ import Foundation
 import HVProtocol
 import HVServer
 import HVSystem
+import HVWork
 
 /// The upload socket: `org.hypernixos.Iso.Add` with the image's open descriptor attached. Same
 /// admission path as every other call: decode → validate → admit → audit the intent → act → audit.
 extension Dispatcher: DescriptorHandler {
     public func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8] {
-        var entry = Entry(peer: peer)
-        let reply = await upload(message, descriptor: descriptor, entry: &entry)
-        await record(entry)
-        return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+        await WorkPool.$caller.withValue(peer.uid) {
+            var entry = Entry(peer: peer)
+            let reply = await upload(message, descriptor: descriptor, entry: &entry)
+            await record(entry)
+            return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+        }
     }
 
     private func upload(_ message: [UInt8], descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {

@@ -3,6 +3,7 @@ import HVAudit
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVWork
 import Logging
 
 /// The broker's socket server: framing, limits and peer credentials around the dispatcher.
@@ -38,12 +39,15 @@ public final class Dispatcher: MessageHandler {
     }
 
     /// Handles one message; returns the encoded reply, or nil for a `oneway` call.
+    /// The work it causes on the broker's pools is charged to the peer's uid.
     public func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
-        var entry = Entry(peer: peer)
-        let (reply, oneway) = await respond(to: message, entry: &entry)
-        await record(entry)
-        guard !oneway else { return nil }
-        return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+        await WorkPool.$caller.withValue(peer.uid) {
+            var entry = Entry(peer: peer)
+            let (reply, oneway) = await respond(to: message, entry: &entry)
+            await record(entry)
+            guard !oneway else { return nil }
+            return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+        }
     }
 
     /// Records a request that never became a message (oversized, half-sent, refused at the door),
@@ -126,7 +130,8 @@ public final class Dispatcher: MessageHandler {
         case .hostInfo: return try Self.object(HostInfoReply(host: try await hypervisor.hostInfo()))
         case .hostStats: return try Self.object(try await hypervisor.stats(includeForeign: admitted.seesForeign))
         case .hostHealth:
-            let facts = await hypervisor.healthFacts()
+            var facts = await hypervisor.healthFacts()
+            facts.polkitBackend = await authorizer.backend()
             let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: await audit.verifyRecent(), auditLog: audit.path)
             return try Self.object(HealthReply(checks: checks))
         case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list(includeForeign: admitted.seesForeign)))

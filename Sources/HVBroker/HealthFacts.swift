@@ -1,3 +1,4 @@
+import HVPolkit
 import HVProtocol
 
 /// What the broker's health checks are computed from, gathered in one pass over libvirt.
@@ -20,10 +21,13 @@ public struct HealthFacts: Sendable, Hashable {
     /// than vanish while it does not.
     public var lastKnownPools: [String]
     public var lastKnownNetworks: [String]
+    /// The polkitd that decides, as it reports itself; nil when it could not be asked.
+    public var polkitBackend: PolkitBackend?
 
     public init(
         libvirt: Libvirt, kvm: KvmStatus, pools: [PoolStats]?, networks: [NetworkStatus]?,
-        stoppedAutostartMachines: [String]?, lastKnownPools: [String] = [], lastKnownNetworks: [String] = []
+        stoppedAutostartMachines: [String]?, lastKnownPools: [String] = [], lastKnownNetworks: [String] = [],
+        polkitBackend: PolkitBackend? = nil
     ) {
         self.libvirt = libvirt
         self.kvm = kvm
@@ -32,5 +36,6 @@ public struct HealthFacts: Sendable, Hashable {
         self.stoppedAutostartMachines = stoppedAutostartMachines
         self.lastKnownPools = lastKnownPools
         self.lastKnownNetworks = lastKnownNetworks
+        self.polkitBackend = polkitBackend
     }
 }

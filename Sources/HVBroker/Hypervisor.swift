@@ -32,7 +32,7 @@ public protocol Hypervisor: Sendable {
     /// The machine whose disk the volume is (managed or not); nil for a volume no machine uses.
     func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject?
     /// The group a machine this caller makes is charged to.
-    func chargeGroup(for caller: Peer) -> String
+    func chargeGroup(for caller: Peer) async throws(HVError) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply
     /// Machine lifecycle events from now on, until the caller stops reading.

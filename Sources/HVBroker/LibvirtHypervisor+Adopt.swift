@@ -10,10 +10,10 @@ import HVServer
 /// viewers, changed by operators of that group.
 extension LibvirtHypervisor {
     func adopt(_ name: String, group: String?, caller: Peer) async throws(HVError) -> VmInfoReply {
-        if let group, CallerGroups.groupID(group) == nil {
+        if let group, try await onPool(pools.libvirt, { _ in .success(CallerGroups.groupID(group)) }) == nil {
             throw HVError.invalidParameter("group", "there is no group named '\(group)' on this host", fix: "create it (groupadd \(group)) or name another")
         }
-        let groups = CallerGroups.names(uid: caller.uid)
+        let groups = try await callerGroups(caller)
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 let domain = try self.domain(name, connection)

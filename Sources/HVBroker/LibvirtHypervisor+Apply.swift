@@ -9,7 +9,7 @@ import HVServer
 extension LibvirtHypervisor {
     func apply(_ spec: MachineSpec, dryRun: Bool, caller: Peer) async throws(HVError) -> VmApplyReply {
         let spec = spec.normalized()
-        let callerGroups = CallerGroups.names(uid: caller.uid)
+        let callerGroups = try await self.callerGroups(caller)
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in try self.applyPrepared(spec, dryRun: dryRun, caller: caller, groups: callerGroups, connection) }
         }

@@ -13,7 +13,7 @@ extension LibvirtHypervisor {
 
     private func clonePrepared(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> VmInfoReply {
         let spec = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
-        let groups = CallerGroups.names(uid: caller.uid)
+        let groups = try await callerGroups(caller)
         let copies = linked ? [] : volumeKeys(of: spec)
         let reply = try await run { connection in
             do {

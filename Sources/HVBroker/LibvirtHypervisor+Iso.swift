@@ -5,6 +5,7 @@ import HVLibvirt
 import HVProtocol
 import HVServer
 import HVSystem
+import HVWork
 import NIOPosix
 
 /// The ISO library: list, add (from a descriptor the caller hands over), verify, remove.
@@ -14,12 +15,12 @@ extension LibvirtHypervisor {
     }
 
     func isoList() async throws(HVError) -> IsoListReply {
-        let entries = try await blocking { () throws(ImageError) in try self.isoLibrary.list() }
+        let entries = try await fileWork { () throws(ImageError) in try self.isoLibrary.list() }
         return IsoListReply(isos: entries.map(Self.info))
     }
 
     func isoVerify(_ name: String) async throws(HVError) -> IsoVerifyReply {
-        let result = try await blocking { () throws(ImageError) in try self.isoLibrary.verify(name) }
+        let result = try await job { observer throws(ImageError) in try self.isoLibrary.verify(name, observer: observer) }
         return IsoVerifyReply(
             name: name, intact: result.status == .intact, expected: result.recordedSHA256 ?? "(not recorded: added by hand)",
             actual: result.actualSHA256
@@ -40,7 +41,7 @@ extension LibvirtHypervisor {
                 details: ["name": name, "state": "in use"]
             )
         }
-        try await blocking { () throws(ImageError) in try self.isoLibrary.remove(name) }
+        try await fileWork { () throws(ImageError) in try self.isoLibrary.remove(name) }
         return EmptyReply()
     }
 
@@ -55,10 +56,11 @@ extension LibvirtHypervisor {
         }
         let policy = self.policy
         let signatureBytes = signature
-        let entry = try await blocking { () throws(ImageError) in
+        let entry = try await job { observer throws(ImageError) in
             try self.isoLibrary.add(
                 from: descriptor, name: parameters.name, expectedSHA256: parameters.sha256, maximumBytes: policy.iso.maxSize.bytes,
-                signature: signatureBytes, keyring: policy.iso.keyring, addedBy: caller.uid, source: parameters.source
+                signature: signatureBytes, keyring: policy.iso.keyring, addedBy: caller.uid, source: parameters.source,
+                observer: observer
             )
         }
         return Self.info(entry)
@@ -72,17 +74,21 @@ extension LibvirtHypervisor {
         )
     }
 
-    /// Runs blocking file work (hashing, copying, qemu-img, xorriso) on the thread pool.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(ImageError) -> T) async throws(HVError) -> T {
-        let result: Result<T, ImageError>
-        do {
-            result = try await threadPool.runIfActive { Result { () throws(ImageError) -> T in try body() } }
-        } catch {
-            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
-        }
-        switch result {
-        case .success(let value): return value
-        case .failure(let error): throw error.hvError
+    /// Runs short blocking file work (listing, removing) on the libvirt pool.
+    func fileWork<T: Sendable>(_ body: @escaping @Sendable () throws(ImageError) -> T) async throws(HVError) -> T {
+        try await onPool(pools.libvirt) { _ in Result { () throws(ImageError) -> T in try body() }.mapError(\.hvError) }
+    }
+
+    /// Runs a long job (hashing, copying) on the jobs pool, charged to the request's caller. The
+    /// job reports its progress to the request (`WorkPool.progress`) and stops when the caller goes
+    /// away.
+    func job<T: Sendable>(_ body: @escaping @Sendable (CopyObserver) throws(ImageError) -> T) async throws(HVError) -> T {
+        try await onPool(pools.jobs) { context in
+            let observer = CopyObserver(
+                progress: { done, total in context.report(JobProgress(done: done, total: total)) },
+                isCancelled: { context.isCancelled }
+            )
+            return Result { () throws(ImageError) -> T in try body(observer) }.mapError(\.hvError)
         }
     }
 }

@@ -48,8 +48,16 @@ extension LibvirtHypervisor {
 
     /// The first group under the policy's `groups` the caller is in (alphabetically); else the role
     /// group that lets them make machines (operators, then admins); else their primary group.
-    public func chargeGroup(for caller: Peer) -> String {
-        chargeGroup(uid: caller.uid, gid: caller.gid, groups: CallerGroups.names(uid: caller.uid))
+    public func chargeGroup(for caller: Peer) async throws(HVError) -> String {
+        try await onPool(pools.libvirt) { _ in
+            .success(self.chargeGroup(uid: caller.uid, gid: caller.gid, groups: CallerGroups.names(uid: caller.uid)))
+        }
+    }
+
+    /// The caller's groups, looked up in the user database (possibly a directory server, so on the
+    /// libvirt pool, never on a Swift concurrency thread).
+    func callerGroups(_ caller: Peer) async throws(HVError) -> Set<String> {
+        try await onPool(pools.libvirt) { _ in .success(CallerGroups.names(uid: caller.uid)) }
     }
 
     func chargeGroup(uid: UInt32, gid: UInt32, groups: Set<String>) -> String {

@@ -1,6 +1,6 @@
 import HVLibvirt
 import HVProtocol
-import NIOPosix
+import HVWork
 import Synchronization
 
 extension LibvirtHypervisor {
@@ -23,7 +23,7 @@ extension LibvirtHypervisor {
     }
 
     public func healthFacts() async -> HealthFacts {
-        let kvm = (try? await threadPool.runIfActive { self.kvmStatus() })
+        let kvm = (try? await pools.libvirt.run { _ in self.kvmStatus() })
             ?? KvmStatus(usable: false, reason: "the broker is shutting down")
         struct Answer: Sendable {
             var latency: Duration

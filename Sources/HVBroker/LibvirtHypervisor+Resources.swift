@@ -1,6 +1,5 @@
 import HVProtocol
 import HVServer
-import NIOPosix
 
 extension LibvirtHypervisor {
     /// Routes an authorized resource request to the code that carries it out.
@@ -42,12 +41,6 @@ extension LibvirtHypervisor {
 extension LibvirtHypervisor {
     public func follow() async throws(HVError) -> AsyncStream<VmEvent> {
         let events = self.events
-        let result: Result<AsyncStream<VmEvent>, HVError>
-        do {
-            result = try await threadPool.runIfActive { Result { () throws(HVError) in try events.follow() } }
-        } catch {
-            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
-        }
-        return try result.get()
+        return try await onPool(pools.libvirt) { _ in Result { () throws(HVError) in try events.follow() } }
     }
 }

@@ -4,11 +4,12 @@ import HVImages
 import HVLibvirt
 import HVProtocol
 import HVServer
+import HVWork
 import Logging
-import NIOPosix
 import Synchronization
 
-/// The hypervisor behind the broker: libvirt, called on a thread pool so no event loop blocks.
+/// The hypervisor behind the broker: libvirt, called on a pool of threads of its own so no event
+/// loop or Swift concurrency thread blocks, and long jobs (hashing, copying) on another.
 ///
 /// The connection opens lazily and reopens after libvirtd goes away; meanwhile requests get
 /// `HypervisorUnavailable` rather than hanging.
@@ -21,7 +22,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let hardware: HostHardware
     /// Where the programs the broker runs are (qemu-img, prlimit, gpgv, xorriso).
     public let tools: ToolLocator
-    let threadPool: NIOThreadPool
+    /// Where libvirt calls and long jobs run, apart from each other and from polkit checks.
+    let pools: HypervisorPools
     let logger: Logger
     private let connection = Mutex<Connection?>(nil)
     private let kvm = Mutex<KvmStatus?>(nil)
@@ -34,7 +36,7 @@ public final class LibvirtHypervisor: Hypervisor {
 
     public init(
         uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), hardware: HostHardware = HostHardware(),
-        tools: ToolLocator = ToolLocator(), threadPool: NIOThreadPool, logger: Logger
+        tools: ToolLocator = ToolLocator(), pools: HypervisorPools, logger: Logger
     ) {
         self.uri = uri
         self.layout = layout
@@ -42,7 +44,7 @@ public final class LibvirtHypervisor: Hypervisor {
         self.hardware = hardware
         self.tools = tools
         self.events = EventHub(uri: uri, logger: logger)
-        self.threadPool = threadPool
+        self.pools = pools
         self.logger = logger
     }
 
@@ -121,7 +123,7 @@ public final class LibvirtHypervisor: Hypervisor {
             name: spec.name, vcpus: spec.vcpus, memory: ByteSize(bytes: UInt64(spec.memoryMiB) * 1024 * 1024),
             disks: [DiskSpec(name: "disk0", size: .gibibytes(UInt64(spec.diskGiB)))], cdrom: spec.iso
         )
-        let groups = CallerGroups.names(uid: caller.uid)
+        let groups = try await callerGroups(caller)
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 try self.applyPrepared(machine, caller: caller, groups: groups, mustBeNew: true, connection)
@@ -290,13 +292,22 @@ public final class LibvirtHypervisor: Hypervisor {
         }
     }
 
-    /// Runs a libvirt job on the thread pool, translating every error into an `HVError`.
+    /// Runs a libvirt call on the libvirt pool, charged to the request's caller, translating every
+    /// error into an `HVError`.
     func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws(HVError) -> T {
+        try await onPool(pools.libvirt) { _ in self.perform(body) }
+    }
+
+    /// Runs `body` on `pool`, charged to the request's caller; a refusal by the pool (the caller's
+    /// queue is full, the broker is stopping) becomes the error.
+    func onPool<T: Sendable>(
+        _ pool: WorkPool, _ body: @escaping @Sendable (JobContext) -> Result<T, HVError>
+    ) async throws(HVError) -> T {
         let result: Result<T, HVError>
         do {
-            result = try await threadPool.runIfActive { self.perform(body) }
+            result = try await pool.run(body)
         } catch {
-            throw HVError(.hypervisorUnavailable, "the broker is shutting down", fix: "retry in a moment")
+            throw error.hvError
         }
         return try result.get()
     }

@@ -32,8 +32,13 @@ struct HashedCopy {
 
 /// Reads `source` from offset 0 with pread (its file offset is neither trusted nor moved),
 /// hashing it and writing it to `destination` when given. Stops with `fileChanged` as soon as
-/// more than `expectedSize` bytes arrive.
-func hashedCopy(from source: Descriptor, expectedSize: UInt64? = nil, to destination: Descriptor? = nil) throws(ImageError) -> HashedCopy {
+/// more than `expectedSize` bytes arrive, and with `cancelled` when `observer` says its caller
+/// gave up; tells `observer` how far it got after every chunk, out of `total` (by default
+/// `expectedSize`).
+func hashedCopy(
+    from source: Descriptor, expectedSize: UInt64? = nil, to destination: Descriptor? = nil, total: UInt64? = nil,
+    observer: CopyObserver = .none
+) throws(ImageError) -> HashedCopy {
     let bufferSize = 1 << 20
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
     defer { buffer.deallocate() }
@@ -57,6 +62,10 @@ func hashedCopy(from source: Descriptor, expectedSize: UInt64? = nil, to destina
         }
         hasher.update(bufferPointer: chunk)
         try io { try destination?.writeAll(chunk) }
+        observer.progress(offset, total ?? expectedSize)
+        if observer.isCancelled() {
+            throw ImageError(.cancelled, "stopped after \(offset) bytes: the caller went away", fix: "run it again")
+        }
     }
     if let expectedSize, offset != expectedSize { throw changedUnderneath(expectedSize) }
     return HashedCopy(sha256: SHA256Text.hex(hasher.finalize()), byteCount: offset, header: header)

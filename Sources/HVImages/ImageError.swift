@@ -69,4 +69,6 @@ extension ImageError.Code {
     public static let fileChanged = Self("FileChanged")
     /// A file system call failed.
     public static let ioFailed = Self("IOFailed")
+    /// The caller of a long operation went away, so it stopped; nothing was kept.
+    public static let cancelled = Self("Cancelled")
 }

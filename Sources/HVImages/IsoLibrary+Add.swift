@@ -23,10 +23,12 @@ extension IsoLibrary {
     ///   - maximumBytes: files larger than this are refused before anything is read.
     ///   - addedBy: the uid recorded as having added the image.
     ///   - source: where the image came from (a URL), recorded as given.
+    ///   - observer: told how much of the file was copied; stops the copy when its caller gave up.
     @discardableResult
     public func add(
         from descriptor: Descriptor, name: String, expectedSHA256: String, maximumBytes: UInt64,
-        signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, source: String? = nil
+        signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, source: String? = nil,
+        observer: CopyObserver = .none
     ) throws(ImageError) -> IsoEntry {
         try Self.validate(name)
         let expected = try SHA256Text.normalize(expectedSHA256)
@@ -44,7 +46,7 @@ extension IsoLibrary {
         var kept = false
         defer { if !kept { try? library.removeEntry(temporaryName) } }
 
-        let copy = try hashedCopy(from: descriptor, expectedSize: size, to: temporary)
+        let copy = try hashedCopy(from: descriptor, expectedSize: size, to: temporary, observer: observer)
         guard copy.sha256 == expected else {
             throw ImageError(
                 .checksumMismatch,

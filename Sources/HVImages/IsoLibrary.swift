@@ -81,8 +81,9 @@ public struct IsoLibrary: Sendable {
         return directory + "/" + name
     }
 
-    /// Recomputes the image's SHA-256 and compares it with the recorded one.
-    public func verify(_ name: String) throws(ImageError) -> IsoVerification {
+    /// Recomputes the image's SHA-256 and compares it with the recorded one, telling `observer`
+    /// how far it got.
+    public func verify(_ name: String, observer: CopyObserver = .none) throws(ImageError) -> IsoVerification {
         try Self.validate(name)
         let library = try Descriptor.openDirectory(directory)
         _ = try Self.regularEntry(name, in: library)
@@ -90,7 +91,7 @@ public struct IsoLibrary: Sendable {
         let file = try io { try library.openAt(name, O_RDONLY | O_NONBLOCK) }
         let info = try io { try file.status() }
         guard info.isRegularFile else { throw Self.notAnImage(name, info) }
-        let hashed = try hashedCopy(from: file)
+        let hashed = try hashedCopy(from: file, total: UInt64(info.st_size), observer: observer)
         let recorded = readRecord(name, in: library)?.sha256
         let status: IsoVerification.Status =
             recorded == nil ? .unrecorded : recorded == hashed.sha256 ? .intact : .modified

@@ -2,6 +2,7 @@ import Foundation
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVWork
 import Logging
 
 /// What the control socket's operations act on: the monitor's history and alerting.
@@ -82,6 +83,8 @@ public final class ControlDispatcher: MessageHandler {
             return encode(
                 Refusal.unavailable(reason, fix: "start polkitd and install polkit/org.hypernixos.monitor.policy"), interface: call.interface
             )
+        case .busy(let error):
+            return encode(error.hvError, interface: call.interface)
         }
         do {
             return try await perform(request, peer: peer)

@@ -22,6 +22,19 @@ public enum PolkitDecision: Sendable, Hashable {
     case notAuthorized
 }
 
+/// Which polkitd answers, as it reports itself over D-Bus.
+public struct PolkitBackend: Sendable, Hashable {
+    /// `js` for the JavaScript rules engine (mozjs or duktape: polkitd does not say which).
+    public var name: String
+    /// polkit's version, e.g. `122`; versions before 0.106 carry a `0.` prefix.
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
 /// polkit could not be asked: no system bus, or no polkitd.
 public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
@@ -72,6 +85,14 @@ public final class PolkitAuthority: @unchecked Sendable {
         if polkit_authorization_result_get_is_authorized(result) != 0 { return .authorized }
         if polkit_authorization_result_get_is_challenge(result) != 0 { return .challenge }
         return .notAuthorized
+    }
+
+    /// The backend polkitd runs: for the JavaScript rules engine `js` and polkit's version.
+    public var backend: PolkitBackend {
+        PolkitBackend(
+            name: polkit_authority_get_backend_name(authority).map { String(cString: $0) } ?? "",
+            version: polkit_authority_get_backend_version(authority).map { String(cString: $0) } ?? ""
+        )
     }
 
     /// Returns the message of a GError and frees it.

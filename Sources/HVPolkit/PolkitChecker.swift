@@ -1,5 +1,6 @@
+import Foundation
+import HVWork
 import Logging
-import NIOPosix
 import Synchronization
 
 /// The answer to "may this peer perform this action?".
@@ -8,27 +9,60 @@ public enum AuthorizationOutcome: Sendable, Hashable {
     case denied
     /// polkit could not be asked; the caller refuses.
     case unavailable(String)
+    /// The caller already has as many checks waiting as it may; the caller refuses this one.
+    case busy(WorkPoolError)
 }
 
-/// Asks polkitd about one action for one peer, on a thread pool, with no interaction. Decisions are
-/// not cached: see docs/ARCHITECTURE.md.
+/// Asks polkitd about one action for one peer, on a pool of its own, with no interaction.
+/// Decisions are not cached: see docs/ARCHITECTURE.md.
 public final class PolkitChecker: Sendable {
-    private let threadPool: NIOThreadPool
+    /// A check slower than this is logged as a warning: polkitd evaluates rules one at a time, so
+    /// while one check is slow every caller on the host waits.
+    public static let slowCheck: Duration = .seconds(5)
+
+    private let pool: WorkPool
     private let authority = Mutex<PolkitAuthority?>(nil)
     private let logger: Logger
 
-    public init(threadPool: NIOThreadPool, logger: Logger) {
-        self.threadPool = threadPool
+    /// - Parameter pool: the threads checks run on; a polkitd that stalls holds only these.
+    public init(pool: WorkPool, logger: Logger) {
+        self.pool = pool
         self.logger = logger
     }
 
-    /// Asks on the checker's thread pool, so that a slow polkitd holds none of Swift's threads.
+    /// Asks on the checker's pool, charged to the subject's uid, so that a slow polkitd holds none
+    /// of Swift's threads and none of the threads libvirt calls and long jobs run on.
     public func check(_ action: String, subject: PolkitSubject, details: [String: String] = [:]) async -> AuthorizationOutcome {
         do {
-            return try await threadPool.runIfActive { self.check(action, subject, details: details) }
+            return try await pool.run(for: subject.uid) { _ in self.timedCheck(action, subject, details: details) }
         } catch {
-            return .unavailable("the service is shutting down")
+            return error.code == .queueFull ? .busy(error) : .unavailable(error.reason)
         }
+    }
+
+    /// Which polkitd answers: its backend's name and version (nil when polkitd can't be reached).
+    public func backend() async -> PolkitBackend? {
+        try? await pool.run(for: nil) { _ -> PolkitBackend? in
+            guard let authority = try? self.connectedAuthority() else { return nil }
+            return authority.backend
+        }
+    }
+
+    private func timedCheck(_ action: String, _ subject: PolkitSubject, details: [String: String]) -> AuthorizationOutcome {
+        let start = ContinuousClock.now
+        let outcome = check(action, subject, details: details)
+        let elapsed = ContinuousClock.now - start
+        if elapsed > Self.slowCheck {
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            logger.warning(
+                "polkitd took \(String(format: "%.1f", seconds)) s to answer one check; every request waited meanwhile",
+                metadata: [
+                    "action": "\(action)", "uid": "\(subject.uid)", "seconds": "\(String(format: "%.3f", seconds))",
+                    "hint": "a JavaScript rules backend older than polkit 123 can stall for 15 s (see 'hv health')",
+                ]
+            )
+        }
+        return outcome
     }
 
     /// Blocking: runs on the thread pool. A failed call drops the authority so the next request

@@ -26,6 +26,8 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let auditUnavailable = Code(rawValue: "AuditUnavailable")
         /// The client could not reach the broker at all.
         public static let brokerUnavailable = Code(rawValue: "BrokerUnavailable")
+        /// The caller already has as much work waiting in the broker as it may; nothing was done.
+        public static let busy = Code(rawValue: "Busy")
     }
 
     public var code: Code
@@ -52,7 +54,7 @@ public struct HVError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidParameter, .invalidSpec, .methodNotFound, .interfaceNotFound, .protocolError: 2
         case .notFound: 3
         case .permissionDenied: 4
-        case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable, .auditUnavailable: 5
+        case .authorizationUnavailable, .hypervisorUnavailable, .brokerUnavailable, .auditUnavailable, .busy: 5
         case .alreadyExists, .invalidState, .quotaExceeded: 6
         default: 1
         }

@@ -40,6 +40,10 @@ public enum Interfaces {
         # The audit record of a change could not be written, so nothing was changed.
         error AuditUnavailable (reason: string, fix: string)
 
+        # The caller already has as many calls waiting for one kind of the broker's work
+        # (pool: polkit, libvirt or jobs) as it may (limit); nothing was done.
+        error Busy (pool: string, limit: string, reason: string, fix: string)
+
         # The operation was authorized and valid but did not succeed.
         error Failed (reason: string, fix: ?string)
         """

@@ -43,6 +43,16 @@ protocol BenchReport {
     var json: String { get }
 }
 
+extension BenchReport where Self: Encodable {
+    /// The report as one pretty-printed JSON object with sorted keys.
+    var encodedJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
 extension Report: BenchReport {}
 extension MonitorReport: BenchReport {}
 

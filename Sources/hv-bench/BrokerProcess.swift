@@ -13,8 +13,11 @@ final class BrokerProcess: @unchecked Sendable {
     private let process: ChildProcess
     private let stopped = Mutex(false)
 
-    /// Starts the broker and returns once its socket accepts connections.
-    init(executable: String, libvirtUri: String = "test:///default", timeoutSeconds: Double = 15) throws(BenchError) {
+    /// Starts the broker, with `arguments` after the usual ones, and returns once its socket
+    /// accepts connections.
+    init(
+        executable: String, libvirtUri: String = "test:///default", arguments: [String] = [], timeoutSeconds: Double = 15
+    ) throws(BenchError) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError(
                 .brokerFailed, "no hv-broker executable at \(executable)",
@@ -26,7 +29,7 @@ final class BrokerProcess: @unchecked Sendable {
         let arguments = [
             "--libvirt-uri", libvirtUri, "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
             "--state-dir", directory + "/state", "--console-dir", directory + "/console",
-        ]
+        ] + arguments
         // In this process's group, so a Ctrl-C reaches the broker too.
         let command = Command(
             executable, arguments, environment: Command.currentEnvironment, standardOutput: .file(directory + "/broker.log"),

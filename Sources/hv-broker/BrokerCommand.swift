@@ -6,9 +6,9 @@ import HVBroker
 import HVImages
 import HVServer
 import HVSystem
+import HVWork
 import Logging
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -32,7 +32,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Most clients of the upload socket served at once.") var maxUploads = Self.uploadDefaults.maximumClients
     @Option(help: "Most connections to the upload socket one user (other than root and --exempt-user) may hold at once.")
     var maxUploadsPerUser = Self.uploadDefaults.maximumClientsPerUser
-    @Option(help: "Threads for blocking libvirt and polkit calls.") var workerThreads = 8
+    @OptionGroup(title: "Threads for blocking work, kept apart by kind and shared fairly among users") var pools: PoolOptions
     @Option(
         help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
     )
@@ -49,8 +49,8 @@ struct BrokerCommand: AsyncParsableCommand {
     private static let uploadDefaults = DescriptorServerConfiguration(listener: .path(""))
 
     func validate() throws {
-        guard maxUploads > 0, maxUploadsPerUser > 0, idleExit >= 0, workerThreads > 0 else {
-            throw ValidationError("--max-uploads, --max-uploads-per-user and --worker-threads must be positive")
+        guard maxUploads > 0, maxUploadsPerUser > 0, idleExit >= 0 else {
+            throw ValidationError("--max-uploads and --max-uploads-per-user must be positive, --idle-exit not negative")
         }
     }
 
@@ -74,15 +74,14 @@ struct BrokerCommand: AsyncParsableCommand {
             logger.info("program given by path", metadata: ["program": "\(name)", "path": "\(path)"])
         }
 
-        let threadPool = NIOThreadPool(numberOfThreads: workerThreads)
-        threadPool.start()
-
+        let polkitPool = WorkPool(pools.polkit)
+        let hypervisorPools = HypervisorPools(libvirt: WorkPool(pools.libvirt), jobs: WorkPool(pools.jobs))
         let hypervisor = LibvirtHypervisor(
-            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, threadPool: threadPool, logger: logger
+            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, pools: hypervisorPools, logger: logger
         )
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
-            authorizer: PolkitAuthorizer(threadPool: threadPool, logger: logger),
+            authorizer: PolkitAuthorizer(pool: polkitPool, logger: logger),
             audit: audit,
             logger: logger
         )
@@ -111,7 +110,8 @@ struct BrokerCommand: AsyncParsableCommand {
         try await group.run()
         // Counts of coalesced refusals whose window is still open are written now.
         await audit.flush()
-        try await threadPool.shutdownGracefully()
+        try await hypervisorPools.shutdownGracefully()
+        try await polkitPool.shutdownGracefully()
     }
 
     /// Reads the host policy; the per-machine limits it does not set follow the host. Logs the

@@ -7,6 +7,7 @@ import HVMetrics
 import HVMonitor
 import HVPolkit
 import HVServer
+import HVWork
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -71,7 +72,7 @@ struct MonitorCommand: AsyncParsableCommand {
             name: "monitor control socket", configuration: controlConfiguration,
             handler: ControlDispatcher(
                 backend: MonitorControl(history: history, alerts: alerts),
-                authorizer: PolkitMonitorAuthorizer(checker: PolkitChecker(threadPool: threadPool, logger: logger)),
+                authorizer: PolkitMonitorAuthorizer(checker: PolkitChecker(pool: WorkPool(.polkitChecks), logger: logger)),
                 logger: logger
             ),
             logger: logger

@@ -35,7 +35,11 @@ struct IsoCommand: ParsableCommand {
 
         func run() throws {
             try Runner.run(options, explain: .isoVerify(name)) { client throws(HVError) in
-                let result = try client.verifyIso(name)
+                let bar = ProgressBar(label: name, enabled: !options.json && isatty(STDERR_FILENO) == 1)
+                let result = try client.verifyIso(name) { progress in
+                    bar.update(received: UInt64(clamping: progress.done), total: progress.total.map { UInt64(clamping: $0) })
+                }
+                bar.finish()
                 if options.json { return Runner.printJSON(result) }
                 guard result.intact else {
                     throw HVError(

@@ -1,6 +1,7 @@
 import Foundation
 import HVAudit
 import HVBroker
+import HVPolkit
 import HVProtocol
 import Testing
 
@@ -96,6 +97,30 @@ import Testing
         var slow = facts()
         slow.libvirt = .reachable(latency: .seconds(2), version: "9.0.0")
         #expect(checks(slow)["libvirtd"]?.status == .warning)
+    }
+
+    static let polkitBackends: [(PolkitBackend, HealthStatus)] = [
+        (PolkitBackend(name: "js", version: "122"), .warning),
+        (PolkitBackend(name: "js", version: "121"), .warning),
+        (PolkitBackend(name: "js", version: "123"), .ok),
+        (PolkitBackend(name: "js", version: "126"), .ok),
+        (PolkitBackend(name: "js", version: "0.105"), .ok),
+        (PolkitBackend(name: "interactive", version: "122"), .ok),
+    ]
+
+    /// polkitd 121 and 122 with the duktape engine stall every check for 15 s now and then; the
+    /// check names the cause and the fix.
+    @Test(arguments: polkitBackends)
+    func aPolkitdWithTheFifteenSecondStallIsAWarning(backend: PolkitBackend, status: HealthStatus) {
+        var facts = facts()
+        facts.polkitBackend = backend
+        let check = checks(facts)["polkit"]
+        #expect(check?.status == status)
+        #expect(check?.value.contains("polkitd \(backend.version), \(backend.name) backend") == true)
+        if status == .warning {
+            #expect(check?.explanation.contains("Terminating runaway script after 15 seconds") == true)
+            #expect(check?.fix?.contains("123 or later") == true)
+        }
     }
 
     @Test func brokenAuditChainIsCritical() {

@@ -15,11 +15,8 @@ import Testing
 
 /// Bulk operations through a real broker on a socket, over libvirt's test driver.
 @Suite(.serialized) struct BulkTests {
-    static let threadPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 4)
-        pool.start()
-        return pool
-    }()
+    /// The hypervisor's pools for the suites that make one; they live as long as the test process.
+    static let pools = HypervisorPools()
 
     /// A broker over `test:///default` with every request allowed; `body` (blocking client code, on
     /// its own thread) gets the socket path.
@@ -27,7 +24,7 @@ import Testing
         let directory = temporaryDirectory()
         let hypervisor = LibvirtHypervisor(
             uri: "test:///default", layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            threadPool: Self.threadPool, logger: Logger(label: "test")
+            pools: Self.pools, logger: Logger(label: "test")
         )
         let audit = try AuditLog(path: directory + "/audit.jsonl", journal: false)
         let dispatcher = Dispatcher(hypervisor: hypervisor, authorizer: FakeAuthorizer(.allowed), audit: audit, logger: Logger(label: "test"))

@@ -44,7 +44,7 @@ struct FakeHost {
         return LibvirtHypervisor(
             uri: "test://" + (try TestDriverNode.write(TestDriverNode.xml(), in: directory)),
             layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            hardware: HostHardware(root: host.root), threadPool: BulkTests.threadPool, logger: Logger(label: "test")
+            hardware: HostHardware(root: host.root), pools: BulkTests.pools, logger: Logger(label: "test")
         )
     }
 

@@ -15,11 +15,7 @@ enum TestDriverCheck {
 
 @Suite(.enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct LibvirtStatsTests {
     /// libvirt's worker threads for the suite, as the broker has them; they live as long as the test process.
-    static let threadPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
-        return pool
-    }()
+    static let pools = HypervisorPools()
 
     /// Opens the test driver, or says why not and returns nil.
     static func testDriver() -> Connection? {
@@ -69,7 +65,7 @@ enum TestDriverCheck {
     @Test func brokerStatsFromTheTestDriver() async throws {
                 let hypervisor = LibvirtHypervisor(
             uri: "test:///default", layout: StorageLayout(stateDirectory: temporaryDirectory(), consoleDirectory: temporaryDirectory()),
-            threadPool: Self.threadPool, logger: Logger(label: "test")
+            pools: Self.pools, logger: Logger(label: "test")
         )
         let stats = try await hypervisor.stats(includeForeign: true)
         let test = try #require(stats.domains.first { $0.name == "test" })
@@ -93,7 +89,7 @@ enum TestDriverCheck {
         let hypervisor = LibvirtHypervisor(
             uri: "qemu+unix:///system?socket=/nonexistent/libvirt-sock",
             layout: StorageLayout(stateDirectory: temporaryDirectory(), consoleDirectory: temporaryDirectory()),
-            threadPool: Self.threadPool, logger: Logger(label: "test")
+            pools: Self.pools, logger: Logger(label: "test")
         )
         await #expect(throws: HVError.self) { try await hypervisor.stats(includeForeign: true) }
         do {

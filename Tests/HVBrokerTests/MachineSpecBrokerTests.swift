@@ -16,7 +16,7 @@ import Testing
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
             uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            policy: policy, threadPool: BulkTests.threadPool, logger: Logger(label: "test")
+            policy: policy, pools: BulkTests.pools, logger: Logger(label: "test")
         )
     }
 

@@ -19,7 +19,7 @@ import Testing
         return LibvirtHypervisor(
             uri: "test://" + (try TestDriverNode.write(node, in: directory)),
             layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            policy: policy, threadPool: BulkTests.threadPool, logger: Logger(label: "test")
+            policy: policy, pools: BulkTests.pools, logger: Logger(label: "test")
         )
     }
 
@@ -141,7 +141,7 @@ import Testing
         let hypervisor = LibvirtHypervisor(
             uri: "test://" + (try TestDriverNode.write(TestDriverNode.xml(), in: directory)),
             layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
-            hardware: HostHardware(root: host.root), threadPool: BulkTests.threadPool, logger: Logger(label: "test")
+            hardware: HostHardware(root: host.root), pools: BulkTests.pools, logger: Logger(label: "test")
         )
         try await apply(hypervisor, spec("pinned", vcpus: 2))
         _ = try await hypervisor.perform(.vmPinCpus("pinned", pins: [CpuPin(vcpu: 0, cpus: "2")]), caller: caller)

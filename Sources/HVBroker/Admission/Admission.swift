@@ -1,6 +1,7 @@
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVWork
 
 /// The one admission path every entry point uses (the broker socket, the upload socket and the
 /// events stream): after decoding and validation, resolve the object the request names, ask polkit
@@ -56,7 +57,7 @@ extension Dispatcher {
             guard let machine = resolved else {
                 switch operation.rule.object {
                 case .newMachine, .appliedMachine:
-                    let group = hypervisor.chargeGroup(for: peer)
+                    let group = try await hypervisor.chargeGroup(for: peer)
                     try await decide(operation, details: MachineObject.absent(name, ownerGroup: group), entry: &entry)
                     return Admitted()
                 default:
@@ -110,6 +111,9 @@ extension Dispatcher {
                 ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
                 : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
             throw Refusal.unavailable(reason, fix: fix)
+        case .busy(let error):
+            entry.decision = "busy"
+            throw error.hvError
         }
     }
 

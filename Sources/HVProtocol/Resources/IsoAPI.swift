@@ -76,3 +76,23 @@ public enum Sha256Text {
         }
     }
 }
+
+/// How far a long job (hashing, copying) got, sent before the result of a `more` call.
+public struct ProgressReply: Codable, Sendable, Hashable {
+    public var progress: WorkProgress
+
+    public init(progress: WorkProgress) {
+        self.progress = progress
+    }
+}
+
+/// Bytes done so far, of `total` when known.
+public struct WorkProgress: Codable, Sendable, Hashable {
+    public var done: Int64
+    public var total: Int64?
+
+    public init(done: Int64, total: Int64?) {
+        self.done = done
+        self.total = total
+    }
+}

@@ -148,9 +148,14 @@ extension Interfaces {
         # polkit action: org.hypernixos.iso.add
         method Add(name: string, sha256: string, source: ?string, signature: ?string) -> (iso: Iso)
 
-        # Recomputes the SHA-256 and compares it with the one recorded at Add.
+        # How far a long job got: bytes done, of total when known.
+        type Progress (done: int, total: ?int)
+
+        # Recomputes the SHA-256 and compares it with the one recorded at Add. Called with
+        # "more": true, the replies before the last carry only progress (a few a second); the last
+        # carries the result. The hashing stops when the caller disconnects.
         # polkit action: org.hypernixos.iso.verify
-        method Verify(name: string) -> (name: string, intact: bool, expected: string, actual: string)
+        method Verify(name: string) -> (name: ?string, intact: ?bool, expected: ?string, actual: ?string, progress: ?Progress)
 
         # polkit action: org.hypernixos.iso.remove
         method Remove(name: string) -> ()
