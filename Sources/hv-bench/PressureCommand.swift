@@ -102,10 +102,10 @@ struct PressureCommand: ParsableCommand {
     private func clientsAs(
         _ identity: (uid: uid_t, gid: gid_t), socket: String, clients: Int, seconds: Double
     ) throws(BenchError) -> LoadResult {
-        let outcome = try ChildProcess(arguments: [
+        let outcome = try CapturedRun([
             "/usr/bin/setpriv", "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--init-groups", "--", Self.executable,
             "pressure-client", "--socket", socket, "--clients", "\(clients)", "--seconds", "\(seconds)",
-        ]).run(capture: true)
+        ])
         // The result is the last line; anything the clients said on stderr comes before it.
         let last = outcome.output.split(separator: "\n").last.map(String.init) ?? ""
         guard outcome.status == 0, let result = try? JSONDecoder().decode(LoadResult.self, from: Data(last.utf8)) else {

@@ -155,7 +155,7 @@ struct PolkitMessages {
             text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         } else {
             let arguments = ["/usr/bin/journalctl", "--no-pager", "-o", "short-iso", "--since", "@\(Int(since.timeIntervalSince1970))"]
-            guard let outcome = try? ChildProcess(arguments: arguments).run(capture: true), outcome.status == 0 else {
+            guard let outcome = try? CapturedRun(arguments), outcome.status == 0 else {
                 return nil
             }
             text = outcome.output

@@ -5,6 +5,7 @@ import HVClient
 import HVPolkit
 import HVProtocol
 import HVServer
+import HVServerTesting
 import HVTestSupport
 import HVWork
 import Logging
