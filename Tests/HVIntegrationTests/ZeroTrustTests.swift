@@ -103,7 +103,13 @@ struct ZeroTrustTests {
             let status = Dictionary(checks.map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") }) { first, _ in first }
             #expect(status["libvirtd"] == "ok", "\(output)")
             #expect(status["broker"] == "ok", "\(output)")
-            #expect(status["polkit"] == "ok", "\(output)")
+            // polkitd 121 and 122 (Debian 12's) have a known 15 s stall, which the check names.
+            let polkitd = try run(["/usr/bin/pkaction", "--version"]).stdout
+            let stalls = polkitd.contains(" 121") || polkitd.contains(" 122")
+            #expect(status["polkit"] == (stalls ? "warning" : "ok"), "polkitd \(polkitd): \(output)")
+            if stalls {
+                #expect(output.stdout.contains("15 s"), "the warning names the stall: \(output)")
+            }
             #expect(status["audit"] == "ok", "\(output)")
             let pools = try run(["/usr/bin/virsh", "-c", "qemu:///system", "pool-list", "--all", "--name"]).stdout
                 .split(separator: "\n").map { "pool:" + $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "pool:" }
