@@ -147,6 +147,14 @@ import Testing
         try await queued.value
     }
 
+    @Test func longJobsRunAtTheirNiceValue() async throws {
+        let jobs = WorkPool(.longJobs)
+        let calls = WorkPool(.libvirtCalls)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        #expect(try await jobs.run(for: 1) { _ in getpriority(which, 0) } == 10)
+        #expect(try await calls.run(for: 1) { _ in getpriority(which, 0) } == 0)
+    }
+
     @Test func afterShutdownWorkIsRefused() async throws {
         let pool = WorkPool(.init(name: "test", threads: 1, maximumQueuedPerCaller: 4))
         try await pool.shutdownGracefully()
