@@ -256,7 +256,7 @@ import Testing
     @Test func connectionsBeyondTheLimitWaitUntilOneCloses() async throws {
         // The connection that waited is accepted after its client gave up, and is closed by the idle timeout.
         let server = MetricsServer(
-            configuration: .init(port: 0, maximumConnections: 1, idleTimeout: .seconds(2)), page: Self.secretPage(),
+            configuration: .init(port: 0, maximumConnections: 1, idleTimeout: .seconds(5)), page: Self.secretPage(),
             logger: Self.logger)
         try await withRunning(server) { port in
             let held = TestClient(host: "127.0.0.1", port: port)
@@ -267,7 +267,10 @@ import Testing
             await #expect(throws: TestClient.Error.readTimeout) { try await waiting.get("/metrics") }
             try? await waiting.shutdown()
             try await held.shutdown()
-            let next = try await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/metrics") }
+            // Accepted once the waiting connection's idle timeout has closed it.
+            let next = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(60))) {
+                try await $0.get("/metrics")
+            }
             #expect(next.status == .ok)
         }
     }
