@@ -165,6 +165,15 @@ else
         echo "$2" > "$1.new" && mv -f "$1.new" "$1"
     }
     old="$(tracked "$broker_pidfile" root /usr/local/bin/hv-broker)"
+    if [ -z "$old" ] && [ ! -e "$broker_pidfile" ]; then
+        # A broker started before pidfiles were kept: root's own process running the installed
+        # binary, adopted once so that two brokers never share the socket and the audit log.
+        for pid in $(pgrep -u 0 -x hv-broker); do
+            case "$(readlink "/proc/$pid/exe")" in
+                /usr/local/bin/hv-broker | "/usr/local/bin/hv-broker (deleted)") old="$pid"; record "$broker_pidfile" "$pid" ;;
+            esac
+        done
+    fi
     if [ -n "$old" ] && [ "$(readlink "/proc/$old/exe")" = "/usr/local/bin/hv-broker (deleted)" ]; then
         log "stopping the broker started earlier from a replaced binary (pid $old)"
         kill -TERM "$old"
@@ -189,6 +198,18 @@ else
     monitor=(/usr/local/bin/hv-monitor --config /etc/hypervisor/monitor.yaml)
     monitor_pidfile=/run/hv-monitor-setup.pid
     old="$(tracked "$monitor_pidfile" hv-monitor /usr/local/bin/hv-monitor)"
+    if [ -z "$old" ] && [ -f "$monitor_pidfile" ] && [ "$(stat -c %u "$monitor_pidfile")" = 0 ]; then
+        # Recorded before the monitor was started in place: the pid is its runuser, a child of which
+        # is the monitor.
+        runner="$(cat "$monitor_pidfile")"
+        if [[ "$runner" =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/$runner/exe")" = /usr/sbin/runuser ]; then
+            for pid in $(pgrep -P "$runner" -u hv-monitor -x hv-monitor); do
+                case "$(readlink "/proc/$pid/exe")" in
+                    /usr/local/bin/hv-monitor | "/usr/local/bin/hv-monitor (deleted)") old="$pid" ;;
+                esac
+            done
+        fi
+    fi
     if [ -n "$old" ]; then
         # SIGTERM lets the monitor shut down gracefully.
         log "stopping the monitor started earlier (pid $old)"
