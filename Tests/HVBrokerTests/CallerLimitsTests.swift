@@ -14,11 +14,11 @@ import Testing
 @Suite(.serialized) struct CallerLimitsTests {
     @Test func connectionsBeyondTheUserLimitAreRefused() async throws {
         try await withLimitedServer(HoldingHandler(), configure: { $0.maximumClientsPerUser = 2 }) { path in
-            let first = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
-            let second = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let first = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
+            let second = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             #expect(try first.callRaw(VarlinkCall(method: "test.Echo")).error == nil)
             #expect(try second.callRaw(VarlinkCall(method: "test.Echo")).error == nil)
-            let third = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let third = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             let refused = try VarlinkJSON.decode(VarlinkReply.self, from: try third.receive())
             #expect(refused.error == "org.hypernixos.Protocol.TooManyClients")
             #expect(refused.parameters?["reason"]?.stringValue?.contains("uid \(getuid()) holds its limit of 2") == true)
@@ -37,7 +37,7 @@ import Testing
             let flood = try HeldConnections(socket: path, count: 20, as: "nobody", call: #"{"method":"test.Echo"}"#)
             defer { flood.stop() }
             #expect(flood.served == 3, "nobody got exactly its share: \(flood.report)")
-            let client = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let client = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             let reply = try client.callRaw(VarlinkCall(method: "test.Echo"))
             #expect(reply.error == nil, "\(reply)")
         }
@@ -71,25 +71,25 @@ import Testing
         try await withLimitedServer(HoldingHandler(), configure: { $0.maximumCallsPerUser = 1 }) { path in
             var streams: [(VarlinkClient, VarlinkReplyStream)] = []
             for _ in 0..<2 {
-                let client = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+                let client = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
                 let replies = try client.openStream("test.Wait")
                 #expect(try replies.next()?["subscribed"] == .bool(true))
                 streams.append((client, replies))
             }
-            let client = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let client = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             #expect(try client.callRaw(VarlinkCall(method: "test.Echo")).error == nil)
         }
     }
 
     @Test func idleConnectionsAreClosed() async throws {
         try await withLimitedServer(HoldingHandler(), configure: { $0.idleTimeout = .seconds(1) }) { path in
-            let silent = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let silent = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             let closed = try VarlinkJSON.decode(VarlinkReply.self, from: try silent.receive())
             #expect(closed.error == "org.hypernixos.Protocol.IdleTimeout")
             #expect(throws: HVError.self) { try silent.receive() }
 
             // Between messages too.
-            let caller = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let caller = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             #expect(try caller.callRaw(VarlinkCall(method: "test.Echo")).error == nil)
             let later = try VarlinkJSON.decode(VarlinkReply.self, from: try caller.receive())
             #expect(later.error == "org.hypernixos.Protocol.IdleTimeout")
@@ -99,12 +99,12 @@ import Testing
     /// Calls that keep coming, and a stream that outlasts the timeout, are not idle.
     @Test func activeConnectionsAreNotIdle() async throws {
         try await withLimitedServer(HoldingHandler(), configure: { $0.idleTimeout = .seconds(1) }) { path in
-            let caller = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let caller = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             for _ in 0..<6 {
                 #expect(try caller.callRaw(VarlinkCall(method: "test.Echo")).error == nil)
                 Thread.sleep(forTimeInterval: 0.4)
             }
-            let follower = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let follower = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             let replies = try follower.openStream("test.Count", parameters: ["count": .int(4), "delayMs": .int(700)])
             var count = 0
             while try replies.next() != nil { count += 1 }

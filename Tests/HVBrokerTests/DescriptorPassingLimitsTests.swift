@@ -22,7 +22,7 @@ import Testing
             )
             #expect(big.error == "org.hypernixos.Protocol.MessageTooLarge")
 
-            let silent = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let silent = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             try silent.send(Array(#"{"method":"#.utf8))
             let timedOut = try VarlinkJSON.decode(VarlinkReply.self, from: try silent.receive())
             #expect(timedOut.error == "org.hypernixos.Protocol.ReadTimeout")
@@ -37,7 +37,7 @@ import Testing
         try await withUploadServer(ReadingHandler(), configure: { $0.maximumClients = 1 }) { path in
             holder.set(try connectedSocket(path))
             let refused = waitUntil(10) {
-                guard let second = try? VarlinkClient(socketPath: path, timeoutSeconds: 10),
+                guard let second = try? VarlinkClient(socketPath: path, timeoutSeconds: 60),
                       let bytes = try? second.receive() else { return false }
                 return (try? VarlinkJSON.decode(VarlinkReply.self, from: bytes))?.error == "org.hypernixos.Protocol.TooManyClients"
             }
@@ -54,7 +54,7 @@ import Testing
             $0.exemptUsers = []
         }) { path in
             holder.set(try connectedSocket(path))
-            let second = try VarlinkClient(socketPath: path, timeoutSeconds: 10)
+            let second = try VarlinkClient(socketPath: path, timeoutSeconds: 60)
             let refused = try VarlinkJSON.decode(VarlinkReply.self, from: try second.receive())
             #expect(refused.error == "org.hypernixos.Protocol.TooManyClients")
             #expect(refused.parameters?["reason"]?.stringValue?.contains("uid \(getuid()) holds its limit of 1") == true)
