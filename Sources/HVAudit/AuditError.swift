@@ -1,21 +1,9 @@
+import HVProtocol
 import HVSystem
 
 /// Why the audit log could not be opened, written or read.
 public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// A record, the head, the manifest or a segment could not be written.
-        public static let unwritable = Code(rawValue: "AuditUnwritable")
-        /// A file of the log could not be read.
-        public static let unreadable = Code(rawValue: "AuditUnreadable")
-        /// An option of the log (segment size, age, retention) is not usable.
-        public static let invalidConfiguration = Code(rawValue: "AuditInvalidConfiguration")
-        /// The log was closed; nothing more is written.
-        public static let closed = Code(rawValue: "AuditClosed")
-    }
+    public typealias Code = ErrorCode<AuditError>
 
     public var code: Code
     public var reason: String
@@ -42,4 +30,15 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
             throw error as? AuditError ?? AuditError(code, "\(error)")
         }
     }
+}
+
+extension AuditError.Code {
+    /// A record, the head, the manifest or a segment could not be written.
+    public static let unwritable = Self("AuditUnwritable")
+    /// A file of the log could not be read.
+    public static let unreadable = Self("AuditUnreadable")
+    /// An option of the log (segment size, age, retention) is not usable.
+    public static let invalidConfiguration = Self("AuditInvalidConfiguration")
+    /// The log was closed; nothing more is written.
+    public static let closed = Self("AuditClosed")
 }

@@ -2,18 +2,7 @@ import HVProtocol
 
 /// Why a pool did not run a piece of work, with what to do about it.
 public struct WorkPoolError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The caller already has as much work waiting in this pool as it may.
-        public static let queueFull = Code(rawValue: "QueueFull")
-        /// The caller stopped waiting (its connection went away) before the work ran.
-        public static let cancelled = Code(rawValue: "Cancelled")
-        /// The pool is shutting down.
-        public static let shutDown = Code(rawValue: "ShutDown")
-    }
+    public typealias Code = ErrorCode<WorkPoolError>
 
     public var code: Code
     /// The pool's name (`polkit`, `libvirt`, `jobs`).
@@ -52,4 +41,13 @@ extension WorkPoolError {
             return HVError(.failed, reason, fix: fix)
         }
     }
+}
+
+extension WorkPoolError.Code {
+    /// The caller already has as much work waiting in this pool as it may.
+    public static let queueFull = Self("QueueFull")
+    /// The caller stopped waiting (its connection went away) before the work ran.
+    public static let cancelled = Self("Cancelled")
+    /// The pool is shutting down.
+    public static let shutDown = Self("ShutDown")
 }
