@@ -19,11 +19,16 @@ extension Authorizer {
 /// Asks polkitd for every request, passing the object as details. Decisions are not cached: see
 /// docs/ARCHITECTURE.md.
 public struct PolkitAuthorizer: Authorizer {
+    /// How long one check waits for polkitd before the request is refused.
+    public static let defaultTimeout = PolkitChecker.defaultTimeout
+
     let checker: PolkitChecker
 
-    /// - Parameter pool: the threads polkit checks run on, apart from libvirt calls and long jobs.
-    public init(pool: WorkPool, logger: Logger) {
-        checker = PolkitChecker(pool: pool, logger: logger)
+    /// - Parameters:
+    ///   - pool: the threads polkit checks run on, apart from libvirt calls and long jobs.
+    ///   - timeout: how long one check waits for polkitd before the request is refused.
+    public init(pool: WorkPool, timeout: Duration = PolkitChecker.defaultTimeout, logger: Logger) {
+        checker = PolkitChecker(pool: pool, timeout: timeout, logger: logger)
     }
 
     public func authorize(_ operation: BrokerOperation, peer: Peer, details: [String: String]) async -> AuthorizationOutcome {

@@ -1,4 +1,5 @@
 import CPolkit
+import Dispatch
 
 /// The process polkit judges: the peer of a broker connection, as the kernel reported it.
 public struct PolkitSubject: Sendable, Hashable {
@@ -35,10 +36,50 @@ public struct PolkitBackend: Sendable, Hashable {
     }
 }
 
-/// polkit could not be asked: no system bus, or no polkitd.
+/// polkit could not be asked: no system bus, no polkitd, or a polkitd that did not answer in time.
 public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
+    /// polkitd was reached but did not answer within the check's timeout.
+    public var timedOut = false
     public var description: String { message }
+}
+
+/// Cancels a GCancellable when a timer fires, unless disarmed first. The GCancellable is
+/// thread-safe; the timer runs on a Dispatch queue of its own.
+private final class Deadline: @unchecked Sendable {
+    private static let queue = DispatchQueue(label: "org.hypernixos.polkit-deadline")
+    private let cancellable: UnsafeMutablePointer<GCancellable>?
+    private var timer: DispatchWorkItem?
+    private var fired = false
+
+    init(_ cancellable: UnsafeMutablePointer<GCancellable>?) {
+        self.cancellable = cancellable
+        g_object_ref(UnsafeMutableRawPointer(cancellable))
+    }
+
+    deinit { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
+
+    func arm(after timeout: Duration) {
+        let item = DispatchWorkItem { [self] in
+            fired = true
+            g_cancellable_cancel(cancellable)
+        }
+        Self.queue.sync { timer = item }
+        Self.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.wholeNanoseconds)), execute: item)
+    }
+
+    /// Stops the timer; true when it had already fired.
+    func disarm() -> Bool {
+        Self.queue.sync {
+            timer?.cancel()
+            return fired
+        }
+    }
+}
+
+extension Duration {
+    var wholeSeconds: Int64 { components.seconds }
+    var wholeNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 /// A connection to polkitd through the system bus. Every call blocks; run them off event loops.
@@ -60,7 +101,12 @@ public final class PolkitAuthority: @unchecked Sendable {
     /// Asks polkit whether `subject` may perform `action`, without any interaction. `details` name
     /// the object (rules read them with `action.lookup(key)`); polkitd accepts details only from
     /// root or the action's owner, so a rule can trust them.
-    public func check(action: String, subject: PolkitSubject, details: [String: String] = [:]) throws(PolkitError) -> PolkitDecision {
+    ///
+    /// A polkitd that does not answer within `timeout` (one that hangs, or is stopped with
+    /// SIGSTOP) makes the call fail rather than hold its thread for ever: the call is cancelled.
+    public func check(
+        action: String, subject: PolkitSubject, details: [String: String] = [:], timeout: Duration = .seconds(25)
+    ) throws(PolkitError) -> PolkitDecision {
         guard let process = polkit_unix_process_new_for_owner(
             Int32(subject.pid), guint64(subject.startTime), Int32(bitPattern: subject.uid)
         ) else {
@@ -74,11 +120,21 @@ public final class PolkitAuthority: @unchecked Sendable {
             polkit_details_insert(polkitDetails, key, value)
         }
 
+        let cancellable = g_cancellable_new()
+        defer { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
+        let deadline = Deadline(cancellable)
+        deadline.arm(after: timeout)
         var error: UnsafeMutablePointer<GError>?
-        guard let result = polkit_authority_check_authorization_sync(
-            authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nil, &error
-        ) else {
-            throw PolkitError(message: Self.consume(error, fallback: "polkit did not answer"))
+        let answer = polkit_authority_check_authorization_sync(
+            authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, cancellable, &error
+        )
+        let expired = deadline.disarm()
+        guard let result = answer else {
+            let message = Self.consume(error, fallback: "polkit did not answer")
+            if expired {
+                throw PolkitError(message: "polkitd did not answer within \(timeout.wholeSeconds) s", timedOut: true)
+            }
+            throw PolkitError(message: message)
         }
         defer { g_object_unref(UnsafeMutableRawPointer(result)) }
 

@@ -20,13 +20,21 @@ public final class PolkitChecker: Sendable {
     /// while one check is slow every caller on the host waits.
     public static let slowCheck: Duration = .seconds(5)
 
+    /// How long one check may wait for polkitd before it is refused. Longer than polkitd's own
+    /// 15 s limit on a rules script, so a slow rule is still answered.
+    public static let defaultTimeout: Duration = .seconds(25)
+
     private let pool: WorkPool
+    private let timeout: Duration
     private let authority = Mutex<PolkitAuthority?>(nil)
     private let logger: Logger
 
-    /// - Parameter pool: the threads checks run on; a polkitd that stalls holds only these.
-    public init(pool: WorkPool, logger: Logger) {
+    /// - Parameters:
+    ///   - pool: the threads checks run on; a polkitd that stalls holds only these.
+    ///   - timeout: how long one check waits for polkitd before it is refused.
+    public init(pool: WorkPool, timeout: Duration = PolkitChecker.defaultTimeout, logger: Logger) {
         self.pool = pool
+        self.timeout = timeout
         self.logger = logger
     }
 
@@ -74,7 +82,7 @@ public final class PolkitChecker: Sendable {
         }
         do {
             let current = try connectedAuthority()
-            switch try current.check(action: action, subject: subject, details: details) {
+            switch try current.check(action: action, subject: subject, details: details, timeout: timeout) {
             case .authorized: return .allowed
             case .challenge, .notAuthorized: return .denied
             }

@@ -81,7 +81,7 @@ struct BrokerCommand: AsyncParsableCommand {
         )
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
-            authorizer: PolkitAuthorizer(pool: polkitPool, logger: logger),
+            authorizer: PolkitAuthorizer(pool: polkitPool, timeout: .seconds(pools.polkitTimeout), logger: logger),
             audit: audit,
             logger: logger
         )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HVBroker
 import HVWork
 
 /// The sizes and bounds of the broker's three pools of threads; their defaults are
@@ -6,6 +7,8 @@ import HVWork
 struct PoolOptions: ParsableArguments {
     @Option(help: "Threads for polkit checks; a polkitd that stalls holds only these.")
     var polkitThreads = WorkPool.Configuration.polkitChecks.threads
+    @Option(help: "Seconds one polkit check may wait for polkitd before the request is refused.")
+    var polkitTimeout = Int(PolkitAuthorizer.defaultTimeout.components.seconds)
     @Option(help: "Threads for libvirt calls and short file operations.")
     var libvirtThreads = WorkPool.Configuration.libvirtCalls.threads
     @Option(help: "Threads for long jobs: hashing and copying images.")
@@ -18,6 +21,9 @@ struct PoolOptions: ParsableArguments {
     var maxRunningJobsPerUser = WorkPool.Configuration.longJobs.maximumRunningPerCaller
 
     func validate() throws {
+        guard (1...600).contains(polkitTimeout) else {
+            throw ValidationError("--polkit-timeout must be 1 to 600 seconds")
+        }
         guard polkitThreads > 0, libvirtThreads > 0, jobThreads > 0, maxQueuedPerUser > 0, maxQueuedJobsPerUser > 0,
             maxRunningJobsPerUser > 0
         else {

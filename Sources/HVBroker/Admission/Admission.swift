@@ -109,7 +109,9 @@ extension Dispatcher {
             entry.decision = "unavailable"
             let fix = reason.contains("is not registered")
                 ? "install the broker's polkit actions: copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
-                : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
+                : reason.contains("did not answer within")
+                    ? "polkitd is running but not answering: restart it (systemctl restart polkit); the broker retries on the next request"
+                    : "start the system D-Bus and polkitd (systemctl start dbus polkit); the broker retries on the next request"
             throw Refusal.unavailable(reason, fix: fix)
         case .busy(let error):
             entry.decision = "busy"
