@@ -4,6 +4,7 @@ import HVImages
 import HVLibvirt
 import HVProtocol
 import HVServer
+import Logging
 
 /// `hv vm apply` and `hv vm export`: machines from declarative specs.
 extension LibvirtHypervisor {
@@ -103,10 +104,22 @@ extension LibvirtHypervisor {
             return VmApplyReply(created: false, changes: [], restartNeeded: false, vm: try details(existing))
         }
 
-        var created: [StorageVolume] = []
+        let journal = try pending.begin(
+            existing == nil ? "Vm.Apply" : "Vm.Apply (change)", machine: spec.name,
+            volumes: plan.newVolumes.map { VolumeKey(pool: $0.poolName, name: $0.name) }
+        )
+        // The volumes this change asked libvirt to make: a name libvirt says exists already is
+        // someone else's and is never taken back.
+        var attempted: [VolumeKey] = []
         do {
             for volume in plan.newVolumes {
-                created.append(try volume.pool.createVolume(xml: volume.xml, flags: []))
+                attempted.append(VolumeKey(pool: volume.poolName, name: volume.name))
+                do {
+                    _ = try volume.pool.createVolume(xml: volume.xml, flags: [])
+                } catch {
+                    if (error as? LibvirtError)?.isAlreadyExisting == true { attempted.removeLast() }
+                    throw error
+                }
             }
             for growth in plan.growths {
                 if active {
@@ -121,11 +134,25 @@ extension LibvirtHypervisor {
             let domain = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
             // Never libvirt's own autostart, which has no order: `hv host autostart` starts spec
             // machines at boot, in the order their specs give.
+            pending.end(journal)
             try domain.setAutostart(false)
             return VmApplyReply(created: existing == nil, changes: changes, restartNeeded: restartNeeded, vm: try details(domain))
         } catch {
-            // New volumes are ours: a failed apply leaves none behind.
-            for volume in created { try? volume.delete() }
+            // New volumes are ours: a failed apply leaves none behind, including one libvirt was
+            // making when it went away. When it can't be asked now, the journal keeps them for the
+            // next connection.
+            pending.abandon(journal)
+            if var journal {
+                journal.volumes = attempted
+                do {
+                    try takeBack(journal, connection)
+                } catch {
+                    logger.warning(
+                        "volumes made by a failed change could not be taken back; they are removed when libvirt answers again",
+                        metadata: ["machine": "\(spec.name)", "volumes": "\(journal.volumes.map(\.description))"]
+                    )
+                }
+            }
             throw error
         }
     }

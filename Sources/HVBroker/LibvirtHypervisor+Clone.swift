@@ -12,20 +12,19 @@ extension LibvirtHypervisor {
     }
 
     private func clonePrepared(_ source: String, to name: String, linked: Bool, caller: Peer) async throws(HVError) -> VmInfoReply {
-        let spec = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
+        let (spec, journal) = try await run { connection in try self.cloneSpec(source, to: name, linked: linked, connection) }
         let groups = try await callerGroups(caller)
         let copies = linked ? [] : volumeKeys(of: spec)
         let reply = try await run { connection in
             do {
-                return try self.applyPrepared(spec, caller: caller, groups: groups, mustBeNew: true, ownVolumes: copies, connection)
+                let reply = try self.applyPrepared(spec, caller: caller, groups: groups, mustBeNew: true, ownVolumes: copies, connection)
+                self.pending.end(journal)
+                return reply
             } catch {
-                // Full copies made for this clone are taken back if it could not be defined.
-                if !linked, try connection.domain(named: name) == nil {
-                    for disk in spec.disks {
-                        let pool = try connection.storagePool(named: disk.pool ?? self.layout.poolName)
-                        try pool?.volume(named: Self.volumeName(machine: name, disk: disk.name))?.delete()
-                    }
-                }
+                // Full copies made for this clone are taken back if it could not be defined;
+                // should libvirt be gone meanwhile, the journal keeps them for recovery.
+                self.pending.abandon(journal)
+                if let journal { try? self.takeBack(journal, connection) }
                 throw error
             }
         }
@@ -33,8 +32,9 @@ extension LibvirtHypervisor {
         return VmInfoReply(vm: vm)
     }
 
-    /// The clone's spec; for a full clone the disk copies are made here.
-    private func cloneSpec(_ source: String, to name: String, linked: Bool, _ connection: Connection) throws -> MachineSpec {
+    /// The clone's spec; for a full clone the disk copies are made here, recorded first in the
+    /// journal of pending work (returned, to be ended once the clone is defined or taken back).
+    private func cloneSpec(_ source: String, to name: String, linked: Bool, _ connection: Connection) throws -> (MachineSpec, PendingRecord?) {
         let domain = try self.domain(source, connection)
         guard let recorded = self.ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)),
             var spec = recorded.spec
@@ -56,9 +56,26 @@ extension LibvirtHypervisor {
             throw HVError(.invalidState, "'\(source)' is \(state.rawValue); a full clone copies its disks, so stop it first", fix: "hv vm stop \(source) --wait 60", details: ["name": source, "state": state.rawValue])
         }
         let originals = spec.disks
+        let journal = linked ? nil : try pending.begin(
+            "Vm.Clone", machine: name,
+            volumes: originals.map { VolumeKey(pool: $0.pool ?? layout.poolName, name: Self.volumeName(machine: name, disk: $0.name)) }
+        )
         spec.name = name
         spec.networks = spec.networks.map { NicSpec(network: $0.network, bridge: $0.bridge, model: $0.model, mac: nil) }
-        spec.disks = try originals.map { disk in
+        do {
+            spec.disks = try copies(of: originals, from: source, to: name, linked: linked, connection)
+        } catch {
+            // Copies already made are taken back; should libvirt be gone, the journal keeps them
+            // until it answers again.
+            pending.abandon(journal)
+            if let journal { try? takeBack(journal, connection) }
+            throw error
+        }
+        return (spec.normalized(), journal)
+    }
+
+    private func copies(of originals: [DiskSpec], from source: String, to name: String, linked: Bool, _ connection: Connection) throws -> [DiskSpec] {
+        try originals.map { disk in
             let pool = try self.allowedPool(disk.pool, connection)
             let sourceVolume = try self.volume(Self.volumeName(machine: source, disk: disk.name), in: pool)
             var copy = disk
@@ -74,7 +91,6 @@ extension LibvirtHypervisor {
             }
             return copy
         }
-        return spec.normalized()
     }
 
     func makeTemplate(_ name: String, caller: Peer) async throws(HVError) -> EmptyReply {

@@ -31,6 +31,8 @@ public final class LibvirtHypervisor: Hypervisor {
     /// Changes checked against the host policy, from the check to the change: see `underPolicy`.
     private let policyLock = KeyedLock()
     let events: EventHub
+    /// The journal of changes that made volumes and have not finished: see `recoverInterruptedWork`.
+    let pending: PendingWork
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))
 
@@ -44,6 +46,7 @@ public final class LibvirtHypervisor: Hypervisor {
         self.hardware = hardware
         self.tools = tools
         self.events = EventHub(uri: uri, logger: logger)
+        self.pending = PendingWork(directory: layout.pendingDirectory)
         self.pools = pools
         self.logger = logger
     }
@@ -349,6 +352,7 @@ public final class LibvirtHypervisor: Hypervisor {
         let opened = try Connection(uri: uri)
         connection.withLock { $0 = opened }
         logger.info("connected to libvirt", metadata: ["uri": "\(uri)"])
+        recoverInterruptedWork(opened)
         return opened
     }
 

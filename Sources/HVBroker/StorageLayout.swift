@@ -22,6 +22,9 @@ public struct StorageLayout: Sendable, Hashable {
     /// cloud-init NoCloud seed images the broker builds.
     public var seedDirectory: String { stateDirectory + "/seeds" }
 
+    /// The journal of changes that made volumes and have not finished (`PendingWork`).
+    public var pendingDirectory: String { stateDirectory + "/pending" }
+
     public func seedPath(machine: String) -> String { seedDirectory + "/" + machine + "-seed.iso" }
 
     /// The name of a machine's first disk volume.
@@ -42,7 +45,7 @@ public struct StorageLayout: Sendable, Hashable {
         let manager = FileManager.default
         for (path, mode) in [
             (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (seedDirectory, 0o711),
-            (consoleDirectory, 0o750),
+            (pendingDirectory, 0o700), (consoleDirectory, 0o750),
         ] {
             try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
             try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: path)

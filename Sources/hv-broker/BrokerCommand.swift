@@ -79,6 +79,7 @@ struct BrokerCommand: AsyncParsableCommand {
         let hypervisor = LibvirtHypervisor(
             uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, pools: hypervisorPools, logger: logger
         )
+        await hypervisor.recoverAtStart()
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
             authorizer: PolkitAuthorizer(pool: polkitPool, timeout: .seconds(pools.polkitTimeout), logger: logger),

@@ -3,7 +3,8 @@
 
 usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
 CALLS.json is a list of {"method", "parameters", "more"?, "upload"?}; "upload" calls go to the
-upload socket with an open empty file attached (SCM_RIGHTS), as `hv iso add` sends them. Prints a
+upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: an empty one, or
+the file named when "upload" is a path. Prints a
 JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
 """
 import json
@@ -25,7 +26,7 @@ def receive(connection):
 
 def call(path, message, descriptor=None):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(60)
+        connection.settimeout(300)
         connection.connect(path)
         payload = json.dumps(message).encode() + b"\0"
         if descriptor is None:
@@ -46,7 +47,10 @@ def main():
             if item.get("more"):
                 message["more"] = True
             try:
-                if item.get("upload"):
+                if isinstance(item.get("upload"), str):
+                    with open(item["upload"], "rb") as attached:
+                        reply = call(upload, message, attached.fileno())
+                elif item.get("upload"):
                     reply = call(upload, message, empty.fileno())
                 else:
                     reply = call(broker, message)
