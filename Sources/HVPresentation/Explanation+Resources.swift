@@ -137,15 +137,19 @@ extension Explanation {
         Explanation(commands: ["\(uri) domifaddr \(vm) --source lease"], why: "Shows the addresses libvirt's DHCP server handed to the machine.", operation: .vmLeases)
     }
 
-    public static func isoAdd(_ url: String, _ name: String) -> Explanation {
+    /// `source` is a URL to download, or (`local`) a file the caller already has.
+    public static func isoAdd(_ source: String, _ name: String, local: Bool = false) -> Explanation {
         Explanation(
             commands: [
-                "curl -fLC - -o \(name) '\(url)'    # as you, not as root",
+                local ? "exec 3< '\(source)'    # opened as you: the broker never sees a path"
+                    : "curl -fLC - -o \(name) '\(source)'    # as you, not as root",
                 "sha256sum \(name)    # compared with --sha256",
                 "gpgv --keyring ADMIN-KEYRING \(name).sig \(name)    # when --signature is given",
                 "install -m 0644 \(name) /var/lib/hypervisor/isos/    # the broker copies it from the open file you hand it",
             ],
-            why: "You download with your own rights; the broker only receives an open file, checks its size and checksum itself, and keeps nothing if they don't match.",
+            why: local
+                ? "You open the file with your own rights; the broker only receives the open file, checks its size and checksum itself, and keeps nothing if they don't match."
+                : "You download with your own rights; the broker only receives an open file, checks its size and checksum itself, and keeps nothing if they don't match.",
             operation: .isoAdd
         )
     }

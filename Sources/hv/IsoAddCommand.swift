@@ -8,15 +8,16 @@ import HVSystem
 extension IsoCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download an image as you and hand it to the broker, which checks it before keeping it.",
+            abstract: "Add an image you download or already have: the broker checks it before keeping it.",
             discussion: """
-                The download runs with your rights and resumes where it stopped if you run the command again.
-                The broker receives only the open file: it checks the size limit, the SHA-256 and (with
-                --signature) a detached signature against the administrator's keyring. A mismatch keeps nothing.
+                A URL is downloaded with your rights and resumes where it stopped if you run the command again;
+                a file (./debian.iso) is opened with your rights. Either way the broker receives only the open
+                file, never a path: it checks the size limit, the SHA-256 and (with --signature) a detached
+                signature against the administrator's keyring. A mismatch keeps nothing.
                 """
         )
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "http:// or https:// URL of the image.") var url: String
+        @Argument(help: "An http:// or https:// URL of the image, or a file you can read.") var url: String
         @Option(help: "The image's SHA-256, as the publisher lists it.") var sha256: String
         @Option(help: "Its name in the library (default: the URL's file name).") var name: String?
         @Option(help: "A detached OpenPGP signature file (.sig or .asc) of the image.") var signature: String?
@@ -24,16 +25,22 @@ extension IsoCommand {
         @Option(help: "The broker's upload socket (default: $HV_UPLOAD_SOCKET, or upload.sock beside the broker socket).")
         var uploadSocket: String?
 
+        /// Whether the argument names a file rather than a URL to download.
+        var isLocalFile: Bool { !(url.hasPrefix("http://") || url.hasPrefix("https://")) }
+
         func run() async throws {
-            let name = name ?? URL(string: url)?.lastPathComponent ?? ""
+            let name = name ?? (isLocalFile ? (url as NSString).lastPathComponent : URL(string: url)?.lastPathComponent ?? "")
             do {
                 try IsoName.validate(name, field: "--name")
                 try Sha256Text.validate(sha256, field: "--sha256")
             } catch {
                 Runner.fail(error)
             }
-            if options.explain { Runner.explainOnly(.isoAdd(url, name)) }
+            if options.explain { Runner.explainOnly(.isoAdd(url, name, local: isLocalFile)) }
             let signatureText = try signature.map(Self.readSignature)
+            if isLocalFile {
+                return try hand(try openLocalFile(), name: name, source: nil, signature: signatureText, downloaded: nil)
+            }
             let cache = try cacheDirectory()
             let destination = cache + "/" + name
             nonisolated(unsafe) let bar = ProgressBar(label: name)
@@ -53,16 +60,38 @@ extension IsoCommand {
             } catch {
                 Runner.fail(HVError(.failed, error.description))
             }
+            try hand(descriptor, name: name, source: url, signature: signatureText, downloaded: download.path)
+        }
+
+        /// Hands the open image to the broker; a download is removed from the cache once kept.
+        func hand(_ descriptor: Descriptor, name: String, source: String?, signature: String?, downloaded: String?) throws {
             do {
                 let reply = try DescriptorPassing.call(
-                    Method.isoAdd, IsoAddParameters(name: name, sha256: sha256, source: url, signature: signatureText),
+                    Method.isoAdd, IsoAddParameters(name: name, sha256: sha256, source: source, signature: signature),
                     descriptor: descriptor, socketPath: uploadSocketPath(), as: IsoReply.self
                 )
-                try? FileManager.default.removeItem(atPath: download.path)
+                if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) }
                 if options.json { return Runner.printJSON(reply.iso) }
                 print("added \(reply.iso.name) (\(reply.iso.size.readable), SHA-256 verified\(reply.iso.signatureVerified ? ", signature verified" : ""))")
             } catch {
                 Runner.fail(error)
+            }
+        }
+
+        /// The file named on the command line, opened read-only with the caller's rights.
+        func openLocalFile() throws -> Descriptor {
+            let path = url.hasPrefix("file://") ? String(url.dropFirst("file://".count)) : url
+            do {
+                let descriptor = try Descriptor.open(path, O_RDONLY | O_NONBLOCK)
+                guard (try descriptor.status().st_mode & S_IFMT) == S_IFREG else {
+                    Runner.fail(HVError(
+                        .invalidParameter, "'\(path)' is not a regular file", fix: "give the image file itself, or an http(s):// URL to download",
+                        details: ["field": "url"]))
+                }
+                return descriptor
+            } catch {
+                Runner.fail(HVError(
+                    .invalidParameter, "\(error)", fix: "give a file you can read, or an http(s):// URL to download", details: ["field": "url"]))
             }
         }
 

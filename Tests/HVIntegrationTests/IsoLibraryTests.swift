@@ -58,6 +58,36 @@ extension ZeroTrustTests {
         }
     }
 
+    /// `hv iso add ./file.iso`: the operator's own file, opened as the operator; one the operator
+    /// can't read is refused by the kernel before the broker is asked, so no path reaches it.
+    @Test func isoAddTakesAFileTheOperatorHas() throws {
+        try withStack { stack in
+            let folder = stack.base + "/local-\(UUID().uuidString.prefix(6))"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let image = folder + "/hv-it-local.iso"
+            try FileManager.default.copyItem(atPath: stack.stateDirectory + "/isos/" + stack.isoName, toPath: image)
+            try check(run(["/bin/chmod", "-R", "a+rX", folder]))
+            let digest = try run(["/usr/bin/sha256sum", image]).stdout.split(separator: " ").first.map(String.init) ?? ""
+            _ = try? stack.hv(["iso", "remove", "hv-it-local.iso"], as: Stack.adminUser)
+
+            let wrong = try stack.hv(["iso", "add", image, "--sha256", String(repeating: "1", count: 64)], as: Stack.operatorUser)
+            #expect(wrong.status != 0 && wrong.stderr.contains("SHA-256"), "\(wrong)")
+            let added = try stack.hv(["iso", "add", image, "--sha256", digest], as: Stack.operatorUser)
+            #expect(added.status == 0 && added.stdout.contains("added hv-it-local.iso"), "\(added)")
+            #expect(FileManager.default.fileExists(atPath: image), "the operator's own file is left where it was")
+            #expect(try stack.hv(["iso", "list"], as: Stack.viewerUser).stdout.contains("hv-it-local.iso"))
+            #expect(try stack.hv(["iso", "remove", "hv-it-local.iso"], as: Stack.operatorUser).status == 0)
+
+            let secret = folder + "/root-only.iso"
+            try FileManager.default.copyItem(atPath: image, toPath: secret)
+            chmod(secret, 0o600)
+            let refused = try stack.hv(["iso", "add", secret, "--sha256", digest], as: Stack.operatorUser)
+            #expect(refused.status != 0 && refused.stderr.contains("Permission denied"), "\(refused)")
+            #expect(try !stack.hv(["iso", "list"], as: Stack.viewerUser).stdout.contains("root-only.iso"))
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
+
     @Test func eventsFollowAMachineLive() async throws {
         try withStack { stack in
             let name = "hv-it-events"
