@@ -117,7 +117,7 @@ extension LibvirtHypervisor {
                 do {
                     _ = try volume.pool.createVolume(xml: volume.xml, flags: [])
                 } catch {
-                    if (error as? LibvirtError)?.isAlreadyExisting == true { attempted.removeLast() }
+                    if error.isAlreadyExisting { attempted.removeLast() }
                     throw error
                 }
             }

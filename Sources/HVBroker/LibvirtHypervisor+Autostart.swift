@@ -2,6 +2,7 @@ import Foundation
 import HVDomainXML
 import HVLibvirt
 import HVProtocol
+import HVServer
 import Logging
 
 /// Boot-time start in the order specs give: `hv host autostart`, which
@@ -69,6 +70,35 @@ extension LibvirtHypervisor {
         } catch {
             logger.error("autostart failed", metadata: ["vm": "\(entry.name)", "reason": "\(error.reason)"])
             return AutostartResult(name: entry.name, order: entry.order, result: "failed", reason: error.reason)
+        }
+    }
+}
+
+/// `hv vm autostart NAME on|off`: a machine's boot-time start, written into its spec's
+/// `autostart`, so the record is the same one `hv vm apply` keeps, and `hv vm export` shows it.
+extension LibvirtHypervisor {
+    func setAutostart(_ name: String, enabled: Bool, order: Int?, caller: Peer) async throws(HVError) -> VmAutostartReply {
+        let groups = try await callerGroups(caller)
+        return try await underPolicy { () throws(HVError) in
+            try await self.run { connection in
+                let domain = try self.domain(name, connection)
+                guard let recorded = self.ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)), var spec = recorded.spec else {
+                    throw HVError(
+                        .invalidState, "'\(name)' was not made by the broker, so it has no record to keep an autostart setting in",
+                        fix: "an administrator can adopt it first: 'hv vm adopt \(name)'", details: ["name": name, "state": "unmanaged"]
+                    )
+                }
+                if recorded.template {
+                    throw HVError(
+                        .invalidState, "'\(name)' is a template; templates never start", fix: "clone it and set autostart on the clone",
+                        details: ["name": name, "state": "template"]
+                    )
+                }
+                let autostart = AutostartSpec(enabled: enabled, order: order ?? spec.autostart?.order ?? 0)
+                spec.autostart = autostart
+                _ = try self.applyPrepared(spec.normalized(), caller: caller, groups: groups, connection)
+                return VmAutostartReply(autostart: autostart.enabled, order: autostart.order)
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ extension LibvirtHypervisor {
         case .vmAdopt(let name, let group): try await adopt(name, group: group, caller: caller)
         case .vmClone(let source, let name, let linked): try await clone(source, to: name, linked: linked, caller: caller)
         case .vmMarkTemplate(let name): try await makeTemplate(name, caller: caller)
+        case .vmAutostart(let name, let enabled, let order): try await setAutostart(name, enabled: enabled, order: order, caller: caller)
         case .vmLeases(let name): try await leases(name)
         case .vmHugepages(let name, let enabled): try await setHugepages(name, enabled: enabled)
         case .vmPinCpus(let name, let pins): try await pinCpus(name, pins: pins)

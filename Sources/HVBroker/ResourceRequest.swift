@@ -24,6 +24,7 @@ public enum ResourceRequest: Sendable, Hashable {
     case isoRemove(String)
     case vmClone(source: String, name: String, linked: Bool)
     case vmMarkTemplate(String)
+    case vmAutostart(String, enabled: Bool, order: Int?)
     case vmLeases(String)
     case vmApply(MachineSpec, dryRun: Bool)
     /// `redactSecrets` is not on the wire: it starts true and the admission path clears it for
@@ -57,6 +58,7 @@ public enum ResourceRequest: Sendable, Hashable {
         case .isoRemove: .isoRemove
         case .vmClone: .vmClone
         case .vmMarkTemplate: .vmMarkTemplate
+        case .vmAutostart: .vmAutostart
         case .vmLeases: .vmLeases
         case .vmApply: .vmApply
         case .vmExport: .vmExport
@@ -76,7 +78,7 @@ public enum ResourceRequest: Sendable, Hashable {
             .volumeMarkTemplate(let pool, let name):
             .volume(pool: pool, name: name)
         case .vmClone(let source, let name, _): .clone(source: source, name: name)
-        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
+        case .vmMarkTemplate(let name), .vmAutostart(let name, _, _), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
             .vmPinCpus(let name, _), .vmPassthrough(let name, _, _), .vmAdopt(let name, _):
             .machine(name)
         case .vmApply(let spec, _): .machine(spec.name)
@@ -101,7 +103,7 @@ public enum ResourceRequest: Sendable, Hashable {
         case .networkStart(let name), .networkStop(let name), .networkAutostart(let name, _), .networkDelete(let name): name
         case .isoVerify(let name), .isoRemove(let name): name
         case .vmClone(let source, let name, _): "\(source)->\(name)"
-        case .vmMarkTemplate(let name), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
+        case .vmMarkTemplate(let name), .vmAutostart(let name, _, _), .vmLeases(let name), .vmExport(let name, _), .vmHugepages(let name, _),
             .vmPinCpus(let name, _), .vmPassthrough(let name, _, _), .vmAdopt(let name, _):
             name
         case .hostAutostart: ""
@@ -187,6 +189,14 @@ public enum ResourceRequest: Sendable, Hashable {
             return .vmClone(source: decoded.source, name: decoded.name, linked: decoded.linked ?? false)
         },
         Method.vmMakeTemplate: { parameters throws(HVError) in .vmMarkTemplate(try Request.name(parameters)) },
+        Method.vmSetAutostart: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(VmAutostartParameters.self, from: parameters)
+            try VmName.validate(decoded.name)
+            if let order = decoded.order, !AutostartSpec.orderRange.contains(order) {
+                throw HVError.invalidParameter("order", "the order must be between 0 and 999, got \(order)", fix: "lower orders start first; 0 is the default")
+            }
+            return .vmAutostart(decoded.name, enabled: decoded.enabled, order: decoded.order)
+        },
         Method.vmApply: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmApplyParameters.self, from: parameters)
             try decoded.spec.validate()

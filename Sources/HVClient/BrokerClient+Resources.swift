@@ -106,6 +106,10 @@ extension BrokerClient {
     public func makeTemplate(_ name: String) throws(HVError) {
         _ = try connection.call(Method.vmMakeTemplate, VmNameParameters(name: name), as: EmptyReply.self)
     }
+
+    public func setAutostart(_ name: String, enabled: Bool, order: Int?) throws(HVError) -> VmAutostartReply {
+        try connection.call(Method.vmSetAutostart, VmAutostartParameters(name: name, enabled: enabled, order: order), as: VmAutostartReply.self)
+    }
 }
 
 extension BrokerClient {

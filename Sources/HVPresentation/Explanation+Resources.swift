@@ -54,6 +54,17 @@ extension Explanation {
         )
     }
 
+    public static func autostart(_ name: String, enabled: Bool, order: Int?) -> Explanation {
+        Explanation(
+            commands: [
+                "\(uri) dumpxml \(name)    # the broker writes autostart \(enabled ? "on" : "off")\(order.map { ", order \($0)" } ?? "") into the spec in <metadata>",
+                "\(uri) autostart \(name) --disable    # never libvirt's own flag, which starts machines in no order",
+            ],
+            why: "'hv host autostart', run once at boot, starts machines whose spec says so, lowest order first, so a database comes up before the machines that use it.",
+            operation: .vmAutostart
+        )
+    }
+
     public static func snapshotList(_ vm: String) -> Explanation {
         Explanation(commands: ["\(uri) snapshot-list \(vm) --tree"], why: "Shows the machine's snapshots as a tree: each one records its parent.", operation: .snapshotList)
     }

@@ -27,6 +27,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case vmClone
     case vmMarkTemplate
     case vmLeases
+    case vmAutostart
     case vmHugepages
     case vmCpuPinning
     case vmPassthrough
@@ -80,6 +81,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .vmClone: .change("vm.clone", .operators, .cloneSource, [.machineLimits, .groupQuota, .pools, .networks])
         case .vmMarkTemplate: .change("vm.template", .operators, .machine(owned: true))
         case .vmLeases: .read("vm.leases", .viewers, .machine(owned: false))
+        case .vmAutostart: .change("vm.autostart", .operators, .machine(owned: true))
         case .vmHugepages: .change("vm.hugepages", .admins, .machine(owned: true), [.hostHardware])
         case .vmCpuPinning: .change("vm.cpu-pinning", .admins, .machine(owned: true), [.hostHardware])
         case .vmPassthrough: .change("vm.passthrough", .admins, .machine(owned: true), [.hostHardware])

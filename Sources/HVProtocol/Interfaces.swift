@@ -260,6 +260,11 @@ public enum Interfaces {
         # polkit action: org.hypernixos.vm.template
         method MakeTemplate(name: string) -> ()
 
+        # Whether 'hv host autostart' starts the machine at boot, and in which order group (0-999,
+        # lowest first; unchanged when not given): the spec's autostart, kept in its record.
+        # polkit action: org.hypernixos.vm.autostart
+        method SetAutostart(name: string, enabled: bool, order: ?int) -> (autostart: bool, order: int)
+
         type Lease (network: string, mac: string, address: string, prefix: int, hostname: ?string, expires: int)
 
         # The DHCP leases libvirt's networks gave the machine's interfaces. polkit action: org.hypernixos.vm.leases

@@ -21,6 +21,7 @@ public enum Method {
     public static let vmExport = "org.hypernixos.Vm.Export"
     public static let vmClone = "org.hypernixos.Vm.Clone"
     public static let vmMakeTemplate = "org.hypernixos.Vm.MakeTemplate"
+    public static let vmSetAutostart = "org.hypernixos.Vm.SetAutostart"
     public static let vmLeases = "org.hypernixos.Vm.Leases"
     public static let vmSetHugepages = "org.hypernixos.Vm.SetHugepages"
     public static let vmPinCpus = "org.hypernixos.Vm.PinCpus"

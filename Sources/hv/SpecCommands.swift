@@ -75,6 +75,31 @@ extension VmCommand {
         }
     }
 
+    struct Autostart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a machine at boot, or not, and in which order.",
+            discussion: """
+                'hv host autostart' (run once at boot by hypernixos-autostart.service) starts the machines set to
+                'on', lowest --order first (0-999; machines of one order start together). The setting is kept in
+                the machine's spec, as 'autostart:' in a spec file, so 'hv vm export' shows it.
+                """
+        )
+        @OptionGroup var options: GlobalOptions
+        @Argument var name: String
+        @Argument(help: "on or off.") var setting: Setting
+        @Option(help: "The order group, 0-999 (default: the one it has, else 0).") var order: Int?
+
+        enum Setting: String, ExpressibleByArgument, CaseIterable { case on, off }
+
+        func run() throws {
+            try Runner.run(options, explain: .autostart(name, enabled: setting == .on, order: order)) { client throws(HVError) in
+                let reply = try client.setAutostart(name, enabled: setting == .on, order: order)
+                if options.json { return Runner.printJSON(reply) }
+                print(reply.autostart ? "\(name) starts at boot, in order group \(reply.order)" : "\(name) does not start at boot")
+            }
+        }
+    }
+
     struct Template: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Turn a stopped machine into a template for linked clones.")
         @OptionGroup var options: GlobalOptions

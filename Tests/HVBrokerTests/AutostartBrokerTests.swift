@@ -29,6 +29,35 @@ import Testing
         try VarlinkJSON.convert(try await hypervisor.perform(.hostAutostart(groupDelaySeconds: delay), caller: caller), to: HostAutostartReply.self).machines
     }
 
+    /// `hv vm autostart NAME on --order N` on a machine made without an autostart setting: kept in
+    /// its spec, read by the boot-time start, and turned off again keeping the order.
+    @Test func autostartIsSetOnAMachineAndKeptInItsSpec() async throws {
+        let hypervisor = try HostFeaturesBrokerTests().hypervisor(try FakeHost())
+        try await apply(hypervisor, "made", autostart: nil)
+        #expect(try await hypervisor.info("made").autostart == false)
+
+        let on = try VarlinkJSON.convert(
+            try await hypervisor.perform(.vmAutostart("made", enabled: true, order: 7), caller: caller), to: VmAutostartReply.self)
+        #expect(on == VmAutostartReply(autostart: true, order: 7))
+        let info = try await hypervisor.info("made")
+        #expect(info.autostart && info.autostartOrder == 7)
+        let exported = try await hypervisor.perform(.vmExport("made", redactSecrets: false), caller: caller)
+        #expect(try VarlinkJSON.convert(exported, to: VmExportReply.self).spec.autostart == AutostartSpec(enabled: true, order: 7))
+        #expect(try await autostart(hypervisor).map(\.name) == ["made"])
+
+        let off = try VarlinkJSON.convert(
+            try await hypervisor.perform(.vmAutostart("made", enabled: false, order: nil), caller: caller), to: VmAutostartReply.self)
+        #expect(off == VmAutostartReply(autostart: false, order: 7), "the order is kept for when it is turned on again")
+        #expect(try await hypervisor.info("made").autostart == false)
+        #expect(try await hypervisor.info("made").state == "running", "turning autostart off leaves a running machine alone")
+
+        try await hypervisor.kill("made")
+        try await AutostartBrokerTests.makeTemplate(hypervisor, "made")
+        await #expect(throws: HVError.self, "a template never starts") {
+            _ = try await hypervisor.perform(.vmAutostart("made", enabled: true, order: nil), caller: caller)
+        }
+    }
+
     @Test func machinesStartInOrderThenByName() async throws {
         let hypervisor = try HostFeaturesBrokerTests().hypervisor(try FakeHost())
         try await apply(hypervisor, "app", autostart: AutostartSpec(enabled: true, order: 20))

@@ -107,6 +107,7 @@ enum Matrix {
         case .vmClone: return method(Method.vmClone, ["source": name, "name": "c-" + name])
         case .vmMarkTemplate: return method(Method.vmMakeTemplate, vm)
         case .vmLeases: return method(Method.vmLeases, vm)
+        case .vmAutostart: return method(Method.vmSetAutostart, ["name": name, "enabled": true, "order": 5])
         case .vmHugepages: return method(Method.vmSetHugepages, ["name": name, "enabled": false])
         case .vmCpuPinning: return method(Method.vmPinCpus, ["name": name, "pins": [Any]()])
         case .vmPassthrough: return method(Method.vmSetPassthrough, ["name": name, "pci": [Any](), "usb": [Any]()])
