@@ -31,10 +31,11 @@ struct HashedCopy {
 }
 
 /// Reads `source` from offset 0 with pread (its file offset is neither trusted nor moved),
-/// hashing it and writing it to `destination` when given. Stops with `fileChanged` as soon as
-/// more than `expectedSize` bytes arrive, and with `cancelled` when `observer` says its caller
-/// gave up; tells `observer` how far it got after every chunk, out of `total` (by default
-/// `expectedSize`).
+/// hashing every byte and, when `destination` (an empty file) is given, copying it there with its
+/// holes kept: all-zero blocks are not written, and the copy gets its length at the end
+/// (`SparseWriter`). Stops with `fileChanged` as soon as more than `expectedSize` bytes arrive,
+/// and with `cancelled` when `observer` says its caller gave up; tells `observer` how far it got
+/// after every chunk, out of `total` (by default `expectedSize`).
 func hashedCopy(
     from source: Descriptor, expectedSize: UInt64? = nil, to destination: Descriptor? = nil, total: UInt64? = nil,
     observer: CopyObserver = .none
@@ -45,6 +46,7 @@ func hashedCopy(
     var hasher = SHA256()
     var offset: UInt64 = 0
     var header: [UInt8] = []
+    let writer = try destination.map { file throws(ImageError) in try io { try SparseWriter(file) } }
     while true {
         let count: Int
         do {
@@ -55,19 +57,21 @@ func hashedCopy(
         }
         if count == 0 { break }
         let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        let chunkOffset = offset
         offset += UInt64(count)
         if let expectedSize, offset > expectedSize { throw changedUnderneath(expectedSize) }
         if header.count < FormatSignature.headerLength {
             header += chunk.prefix(FormatSignature.headerLength - header.count)
         }
         hasher.update(bufferPointer: chunk)
-        try io { try destination?.writeAll(chunk) }
+        try io { try writer?.write(chunk, at: chunkOffset) }
         observer.progress(offset, total ?? expectedSize)
         if observer.isCancelled() {
             throw ImageError(.cancelled, "stopped after \(offset) bytes: the caller went away", fix: "run it again")
         }
     }
     if let expectedSize, offset != expectedSize { throw changedUnderneath(expectedSize) }
+    try io { try writer?.finish(length: offset) }
     return HashedCopy(sha256: SHA256Text.hex(hasher.finalize()), byteCount: offset, header: header)
 }
 
