@@ -30,6 +30,8 @@ public final class LibvirtHypervisor: Hypervisor {
     private let poolSetup = Mutex(())
     /// Changes checked against the host policy, from the check to the change: see `underPolicy`.
     private let policyLock = KeyedLock()
+    /// The images being added, counted toward the totals before they are stored.
+    let imageLedger = ImageLedger()
     let events: EventHub
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
     let lastKnown = Mutex<(pools: [String], networks: [String])>(([], []))

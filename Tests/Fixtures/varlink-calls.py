@@ -3,7 +3,8 @@
 
 usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
 CALLS.json is a list of {"method", "parameters", "more"?, "upload"?}; "upload" calls go to the
-upload socket with an open empty file attached (SCM_RIGHTS), as `hv iso add` sends them. Prints a
+upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: the file at
+"upload" when it is a path, opened read-only by whoever runs this, else an empty one. Prints a
 JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
 """
 import json
@@ -46,7 +47,10 @@ def main():
             if item.get("more"):
                 message["more"] = True
             try:
-                if item.get("upload"):
+                if isinstance(item.get("upload"), str):
+                    with open(item["upload"], "rb") as image:
+                        reply = call(upload, message, image.fileno())
+                elif item.get("upload"):
                     reply = call(upload, message, empty.fileno())
                 else:
                     reply = call(broker, message)
