@@ -7,31 +7,22 @@ import HVSystem
 /// so: a copy writes only the blocks that hold something other than zeros and then gets its
 /// length from ftruncate, so every block left out reads back as zeros, as it did in the source.
 /// That holds whatever the source's file system says about its holes; asking it (SEEK_DATA,
-/// SEEK_HOLE) only tells in advance how much a copy will take.
+/// SEEK_HOLE, `FileRegions`) only saves reading them, and tells in advance how much a copy takes.
 enum Holes {
     /// What a copy of `file` will take, as far as the file tells before it is copied: the sum of
-    /// its data extents below `size` (SEEK_DATA, SEEK_HOLE), or `size` when its file system can't
-    /// tell. The file offset is put back where it was, since the descriptor may be shared with
-    /// whoever handed it over.
+    /// its data extents below `size`, or `size` when its file system can't tell.
     static func dataBytes(of file: Descriptor, size: UInt64) -> UInt64 {
-        guard let saved = try? file.seek(to: 0, SEEK_CUR) else { return size }
-        defer { _ = try? file.seek(to: saved) }
+        var regions = FileRegions(file)
+        defer { regions.restoreOffset() }
         var total: UInt64 = 0
         var offset: UInt64 = 0
         while offset < size {
-            let data: UInt64?
-            do {
-                data = try file.nextData(from: offset)
-            } catch {
-                return size  // the file system can't tell
+            guard let region = regions.region(at: offset) else {
+                // The end of the file (it shrank), or the file system can't tell: the rest is data.
+                return regions.tells ? total : total + (size - offset)
             }
-            guard let start = data, start < size else { break }
-            guard let hole = try? file.nextHole(from: start), hole > start else {
-                // The file changed under the question, or the answer makes no sense: the rest is data.
-                return total + (size - start)
-            }
-            let end = min(hole, size)
-            total += end - start
+            let end = min(region.end, size)
+            if !region.isHole { total += end - offset }
             offset = end
         }
         return total
@@ -40,6 +31,54 @@ enum Holes {
     /// The bytes a file occupies on disk: its 512-byte blocks (`st_blocks`).
     static func allocatedBytes(_ info: stat) -> UInt64 {
         UInt64(max(0, info.st_blocks)) * 512
+    }
+}
+
+/// What the file system says lies at an offset of a file: a hole or data, and where it ends,
+/// asked (SEEK_DATA, SEEK_HOLE) once per region. Asking moves the file offset, which the
+/// descriptor may share with whoever handed it over: `restoreOffset` puts it back. A file that
+/// changes meanwhile only makes an answer stale: a hole that has since been written is still
+/// taken for the zeros it held.
+struct FileRegions {
+    let file: Descriptor
+    /// False once the file system could not tell; from then on nothing is known.
+    private(set) var tells: Bool
+    private let savedOffset: UInt64?
+    private var last: (start: UInt64, end: UInt64, isHole: Bool)?
+
+    init(_ file: Descriptor) {
+        self.file = file
+        savedOffset = try? file.seek(to: 0, SEEK_CUR)
+        tells = savedOffset != nil
+    }
+
+    /// The region `offset` is in, to its end; nil at or past the end of the file, and when the
+    /// file system can't tell.
+    mutating func region(at offset: UInt64) -> (isHole: Bool, end: UInt64)? {
+        if let last, last.start <= offset, offset < last.end { return (last.isHole, last.end) }
+        guard tells else { return nil }
+        do {
+            guard let data = try file.nextData(from: offset) else {
+                // No data follows: a hole to the end of the file, if the end is further on.
+                let size = UInt64(max(0, try file.status().st_size))
+                return size > offset ? remember(offset, size, isHole: true) : nil
+            }
+            if data > offset { return remember(offset, data, isHole: true) }
+            let hole = try file.nextHole(from: offset)
+            if hole > offset { return remember(offset, hole, isHole: false) }
+        } catch {}
+        tells = false
+        return nil
+    }
+
+    /// Puts the file offset back where it was before the first question.
+    func restoreOffset() {
+        if let savedOffset { _ = try? file.seek(to: savedOffset) }
+    }
+
+    private mutating func remember(_ start: UInt64, _ end: UInt64, isHole: Bool) -> (isHole: Bool, end: UInt64) {
+        last = (start, end, isHole)
+        return (isHole, end)
     }
 }
 

@@ -102,6 +102,39 @@ extension IsoLibraryTests {
         #expect(entry.allocated <= UInt64(blocks + 2) * 4096, "\(entry.allocated) bytes for \(blocks) blocks of data")
     }
 
+    /// Holes shorter than, as long as and longer than the copy's 1 MiB buffer, at the start, in
+    /// the middle and at the end, read back and hash as zeros.
+    @Test(arguments: [4096, (1 << 20) - 4096, 1 << 20, (1 << 20) + 4096, 3_500_000])
+    func holesOfEverySizeReadAsZeros(hole: Int) throws {
+        var pieces: [(UInt64, [UInt8])] = []
+        var offset = UInt64(hole)
+        while offset < 12 << 20 {
+            pieces.append((offset, randomBytes(4096)))
+            offset += UInt64(4096 + hole)
+        }
+        let length = offset + UInt64(hole)
+        let path = try sparseFile("holes-\(hole).iso", length: length, pieces)
+        let expected = try sha256sum(path)
+        let entry = try library.add(
+            from: try openForReading(path), name: "holes.iso", expectedSHA256: expected, maximumBytes: 1 << 30, addedBy: 0
+        )
+        #expect(entry.record?.sha256 == expected)
+        #expect(try run(["/usr/bin/cmp", path, directory.file("holes.iso")]).status == 0)
+        #expect(entry.allocated <= UInt64(pieces.count + 8) * 4096, "\(entry.allocated) bytes for \(pieces.count) blocks of data")
+        #expect(try library.verify("holes.iso").status == .intact)
+    }
+
+    /// A file that is all holes is never read, yet a descriptor not open for reading is refused.
+    @Test func aWriteOnlyDescriptorIsRefusedEvenForHoles() throws {
+        let path = try sparseFile("holes-only.iso", length: 8 << 20, [])
+        let writeOnly = try Descriptor.open(path, O_WRONLY)
+        let error = #expect(throws: ImageError.self) {
+            try library.add(from: writeOnly, name: "holes-only.iso", expectedSHA256: try sha256sum(path), maximumBytes: 1 << 30, addedBy: 0)
+        }
+        #expect(error?.code == .invalidParameter && error?.reason.contains("not open for reading") == true)
+        #expect(try directory.names() == [])
+    }
+
     /// A refusal by the totals before the copy or before keeping leaves nothing behind.
     @Test(arguments: [1, 2])
     func aRefusedClaimKeepsNothing(refusedCall: Int) throws {
