@@ -11,7 +11,8 @@ extension ZeroTrustTests {
     /// the source does, and is charged to the uploader's team.
     @Test func aSparseUploadStaysSparseOnDisk() throws {
         let stack = try Stack.shared.get()
-        let broker = try MatrixBroker(stack: stack, name: "isosparse", operations: [], policy: "iso: {max_size: 4GiB}\n")
+        let policy = "groups: {\(MatrixBroker.teamA): {}, \(MatrixBroker.teamB): {}}\niso: {max_size: 4GiB}\n"
+        let broker = try MatrixBroker(stack: stack, name: "isosparse", operations: [], policy: policy)
         defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
         let image = try Self.image(broker, "sparse.iso", length: 2 << 30, data: [(4096, 4096), (1 << 30, 1 << 20)])
 
