@@ -18,14 +18,23 @@ public final class ConnectionsPerOwner: Sendable {
     }
 
     /// Counts a new connection; nil when its owner already holds `limit`.
+    ///
+    /// The kernel builds /proc/net/tcp a page at a time, and a socket can be skipped while others
+    /// come and go, so a connection not found is looked up twice more before it counts as its
+    /// address's.
     func admit(peer: SocketAddress, local: SocketAddress) -> ConnectionOwner? {
-        let owner = ConnectionOwner.of(peer: peer, local: local, tables: tables())
+        var owner = ConnectionOwner.of(peer: peer, local: local, tables: tables())
+        for _ in 0..<2 {
+            guard case .address = owner else { break }
+            owner = ConnectionOwner.of(peer: peer, local: local, tables: tables())
+        }
+        let counted = owner
         let admitted = counts.withLock { counts in
-            guard counts[owner, default: 0] < limit else { return false }
-            counts[owner, default: 0] += 1
+            guard counts[counted, default: 0] < limit else { return false }
+            counts[counted, default: 0] += 1
             return true
         }
-        return admitted ? owner : nil
+        return admitted ? counted : nil
     }
 
     func release(_ owner: ConnectionOwner) {

@@ -3,8 +3,8 @@
 
 usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
 CALLS.json is a list of {"method", "parameters", "more"?, "upload"?}; "upload" calls go to the
-upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: an empty one, or
-the file named when "upload" is a path. Prints a
+upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: the file at
+"upload" when it is a path, opened read-only by whoever runs this, else an empty one. Prints a
 JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
 """
 import json
@@ -48,8 +48,8 @@ def main():
                 message["more"] = True
             try:
                 if isinstance(item.get("upload"), str):
-                    with open(item["upload"], "rb") as attached:
-                        reply = call(upload, message, attached.fileno())
+                    with open(item["upload"], "rb") as image:
+                        reply = call(upload, message, image.fileno())
                 elif item.get("upload"):
                     reply = call(upload, message, empty.fileno())
                 else:
