@@ -86,14 +86,18 @@ struct AuditBench {
         let health = try timeHealth(broker)
         let afterHealth = try memory(of: broker)
 
+        // Sized before either reads them: both go through these bytes, and Audit.Verify's own
+        // record is appended only after it.
         let segments = Self.segmentFiles(log)
+        let diskBytes = segments.reduce(0) { $0 + (Self.fileSize($1) ?? 0) }
+        let plainBytes = segments.reduce(0) { $0 + PlainTextDigest.plainBytes(of: $1) }
         BenchRun.progress("gzip -dcf | sha256sum over \(segments.count) segment files")
         let digest = try PlainTextDigest.measure(segments, fifo: directory + "/plain.fifo")
         BenchRun.progress("Audit.Verify")
         let verify = try verifyAll(broker)
         return AuditScale(
             records: size, chainRecords: written.checkpoint.seq, sealedSegments: segments.count - 1,
-            diskBytes: segments.reduce(0) { $0 + (Self.fileSize($1) ?? 0) }, plainBytes: segments.reduce(0) { $0 + PlainTextDigest.plainBytes(of: $1) },
+            diskBytes: diskBytes, plainBytes: plainBytes,
             generation: written.timing, startups: startups, memoryAfterStart: afterStart, health: health,
             memoryAfterHealth: afterHealth, verify: verify, sha256sum: digest
         )
