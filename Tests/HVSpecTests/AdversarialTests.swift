@@ -158,4 +158,14 @@ import Testing
         let huge = try #require(readError(#"{"name": "w", "vcpus": 2, "memory": 1e30, "cdrom": "a.iso"}"#, name: "w.json"))
         #expect(huge.reason.contains("far too large"))
     }
+
+    /// Found by the fuzzer (scripts/fuzz.sh spec-json): Foundation's decoder accepts `0`, NUL bytes
+    /// and a stray quote or bracket, and the duplicate-key scan then read past the end of the file
+    /// or closed more than it had opened, a trap instead of an error.
+    @Test(arguments: [" \"}", " \"", " ]]", "}"])
+    func jsonTheDecoderWronglyAcceptsIsRefused(after zero: String) throws {
+        let error = try #require(readError("0\0\0\0" + zero, name: "w.json"))
+        #expect(error.code == .invalidSpec)
+        #expect(error.reason.contains("a spec must be a mapping of fields"), "\(error.reason)")
+    }
 }
