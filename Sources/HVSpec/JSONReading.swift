@@ -25,7 +25,10 @@ enum JSONReading {
         case array(index: Int)
     }
 
-    /// The path of the first key that appears twice in one object. `bytes` must be valid JSON.
+    /// The path of the first key that appears twice in one object, in `bytes` the decoder
+    /// accepted. That is not always valid JSON: Foundation's decoder takes a top-level `0` followed
+    /// by NUL bytes and then a stray quote or bracket (`0\0\0\0 "}`), so the scan never reads past
+    /// the end or closes more than it opened.
     static func firstDuplicateKey(in bytes: [UInt8]) -> String? {
         var stack: [Frame] = []
         var position = 0
@@ -35,7 +38,10 @@ enum JSONReading {
             case UInt8(ascii: "\""):
                 let start = position
                 position += 1
-                while bytes[position] != UInt8(ascii: "\"") { position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1 }
+                while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
+                    position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard position < bytes.count else { return nil }
                 guard case .object(var keys, true, _)? = stack.last else { break }
                 let literal = bytes[start...position]
                 let key =
@@ -47,7 +53,7 @@ enum JSONReading {
                 stack[stack.count - 1] = .object(keys: keys, expectingKey: false, key: key)
             case UInt8(ascii: "{"): stack.append(.object(keys: [], expectingKey: true, key: ""))
             case UInt8(ascii: "["): stack.append(.array(index: 0))
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): stack.removeLast()
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
             case UInt8(ascii: ","):
                 switch stack.last {
                 case .object(let keys, _, let key)?: stack[stack.count - 1] = .object(keys: keys, expectingKey: true, key: key)

@@ -59,10 +59,29 @@ extension JSONValue {
             case _ where shape?.takesText == true: .string(scalar.string)
             case .bool: node.bool.map(JSONValue.bool) ?? .string(scalar.string)
             case .int:
-                Int64(scalar.string).map(JSONValue.int) ?? node.int.map { .int(Int64($0)) } ?? node.float.map(JSONValue.double)
-                    ?? .string(scalar.string)
+                Int64(scalar.string).map(JSONValue.int) ?? Self.integer(node, scalar.string).map(JSONValue.int)
+                    ?? node.float.map(JSONValue.double) ?? .string(scalar.string)
             case .float: node.float.map(JSONValue.double) ?? .string(scalar.string)
             default: .string(scalar.string)
             }
+    }
+
+    /// Yams' reading of a YAML 1.1 integer (`0x10`, `0o17`, `1_000`, base 60 `1:30`), except that a
+    /// base-60 one too large for 64 bits is nil: Yams multiplies those without checking for overflow
+    /// and traps (`400000000004000004:4:44`, or any of eleven parts or more).
+    private static func integer(_ node: Node, _ text: String) -> Int64? {
+        var digits = text.filter { $0 != "_" }
+        guard digits.contains(":") else { return node.int.map(Int64.init) }
+        let negative = digits.hasPrefix("-")
+        if negative || digits.hasPrefix("+") { digits.removeFirst() }
+        var value: Int64 = 0
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false) {
+            guard let part = Int64(part, radix: 10) else { return nil }
+            let (shifted, shiftOverflowed) = value.multipliedReportingOverflow(by: 60)
+            let (sum, sumOverflowed) = shifted.addingReportingOverflow(part)
+            guard !shiftOverflowed, !sumOverflowed else { return nil }
+            value = sum
+        }
+        return negative ? -value : value
     }
 }

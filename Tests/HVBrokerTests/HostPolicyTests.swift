@@ -55,6 +55,16 @@ struct HostPolicyTests {
         #expect(error.fix?.isEmpty == false)
     }
 
+    /// Found by the fuzzer (scripts/fuzz.sh policy): a base-60 number (YAML 1.1's `1:30`) too large
+    /// for 64 bits stopped the broker with a trap in Yams instead of an error naming the field.
+    @Test func base60NumbersAreReadWithoutOverflow() throws {
+        let bare = try #require(throws: PolicyError.self) { try HostPolicy.parse("400000000004000004:4:44") }
+        #expect(bare.reason.contains("must be a mapping of settings"))
+        #expect(throws: PolicyError.self) { try HostPolicy.parse("limits: {vcpus: 1:0:0:0:0:0:0:0:0:0:0:0}") }
+        #expect(try HostPolicy.parse("limits: {vcpus: 1:0:0:0:0:0:0:0:0:0:0}").limits.vcpus == 604_661_760_000_000_000)
+        #expect(try HostPolicy.parse("limits: {vcpus: 1:04}").limits.vcpus == 64)
+    }
+
     @Test func missingFileAndEmptyFileGiveDefaults() throws {
         #expect(try HostPolicy.load(path: "/nonexistent/policy.yaml") == HostPolicy())
         #expect(try HostPolicy.parse("") == HostPolicy())

@@ -39,6 +39,10 @@ import Testing
         .init("disks:\n  - {name: root, size: 20 GB of disk}\n", "disks[0].size", "is not a size"),
         .init("vcpus: -1\n", "vcpus", "between 1 and 64, got -1"),
         .init("vcpus: 99999999999999999999999\n", "vcpus", "must be a whole number"),
+        // Base-60 numbers (YAML 1.1) too large for 64 bits, found by the fuzzer: Yams trapped on them.
+        .init("vcpus: 400000000004000004:4:44\n", "vcpus", "must be a whole number"),
+        .init("vcpus: 1:0:0:0:0:0:0:0:0:0:0:0\n", "vcpus", "must be a whole number"),
+        .init("vcpus: 1:0:0:0:0:0:0:0:0:0:0\n", "vcpus", "between 1 and 64, got 604661760000000000"),
         // Duplicates.
         .init("disks:\n  - {name: root, size: 20GiB}\n  - {name: root, size: 10GiB}\n", "disks[1].name", "duplicate disks"),
         .init("networks:\n  - {network: default, mac: '52:54:00:00:00:01'}\n  - {bridge: br0, mac: '52:54:00:00:00:01'}\n",
@@ -157,5 +161,15 @@ import Testing
         #expect(escaped.description == #"a "name": x, {"#)
         let huge = try #require(readError(#"{"name": "w", "vcpus": 2, "memory": 1e30, "cdrom": "a.iso"}"#, name: "w.json"))
         #expect(huge.reason.contains("far too large"))
+    }
+
+    /// Found by the fuzzer (scripts/fuzz.sh spec-json): Foundation's decoder accepts `0`, NUL bytes
+    /// and a stray quote or bracket, and the duplicate-key scan then read past the end of the file
+    /// or closed more than it had opened, a trap instead of an error.
+    @Test(arguments: [" \"}", " \"", " ]]", "}"])
+    func jsonTheDecoderWronglyAcceptsIsRefused(after zero: String) throws {
+        let error = try #require(readError("0\0\0\0" + zero, name: "w.json"))
+        #expect(error.code == .invalidSpec)
+        #expect(error.reason.contains("a spec must be a mapping of fields"), "\(error.reason)")
     }
 }
