@@ -49,6 +49,15 @@ final class BrokerProcess: @unchecked Sendable {
         }
     }
 
+    /// The limits for `clients` connections of one user: on a host they would be as many users,
+    /// each with a share of its own, so one user playing them all needs the per-user limits raised.
+    static func limits(forClientsOfOneUser clients: Int) -> [String] {
+        [
+            "--max-clients", "\(clients + 16)", "--max-clients-per-user", "\(clients + 8)",
+            "--max-calls-per-user", "\(clients + 8)", "--max-queued-per-user", "\(clients + 8)",
+        ]
+    }
+
     var logPath: String { directory + "/broker.log" }
     var processIdentifier: Int32 { process.pid }
 
@@ -86,8 +95,9 @@ final class BrokerProcess: @unchecked Sendable {
         return shown.map { "  broker: " + $0 }.joined(separator: "\n")
     }
 
-    private static func makeTemporaryDirectory() throws(BenchError) -> String {
-        var template = Array("/tmp/hv-bench.XXXXXX".utf8CString)
+    /// A new directory `/tmp/NAME.XXXXXX`, for a run's scratch files.
+    static func makeTemporaryDirectory(_ name: String = "hv-bench") throws(BenchError) -> String {
+        var template = Array("/tmp/\(name).XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else {
             throw BenchError(.brokerFailed, "cannot create a directory in /tmp: \(String(cString: strerror(errno)))")
         }
