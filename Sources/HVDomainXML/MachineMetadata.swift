@@ -44,7 +44,7 @@ public struct MachineMetadata: Sendable, Hashable {
 
     /// The recorded spec; nil when the text is not a spec this version can read.
     public var spec: MachineSpec? {
-        try? JSONDecoder().decode(MachineSpec.self, from: Data(specJSON.utf8))
+        try? VarlinkJSON.decode(MachineSpec.self, from: Array(specJSON.utf8))
     }
 
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
@@ -80,16 +80,12 @@ public struct MachineMetadata: Sendable, Hashable {
             let uid = owner["uid"].flatMap({ UInt32($0) }),
             let group = owner["group"], !group.isEmpty
         else { return nil }
-        let template =
-            machine.child("template", namespace: namespace)?.text
-            .trimmingCharacters(in: .whitespacesAndNewlines) == "true"
-        let tags =
-            machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace)
-            .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
+        let template = machine.child("template", namespace: namespace)?.trimmedText == "true"
+        let tags = machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace).map(\.trimmedText) ?? []
         let host = machine.child("host", namespace: namespace).flatMap {
-            try? JSONDecoder().decode(HostFeatures.self, from: Data($0.text.utf8))
+            try? VarlinkJSON.decode(HostFeatures.self, from: Array($0.text.utf8))
         }
-        let instance = machine.child("instance", namespace: namespace)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let instance = machine.child("instance", namespace: namespace)?.trimmedText
         return MachineMetadata(
             specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
             description: description, hostFeatures: host ?? HostFeatures(), instance: instance?.isEmpty == false ? instance : nil
