@@ -1,5 +1,5 @@
 import CPolkit
-import Dispatch
+import Foundation
 
 /// The process polkit judges: the peer of a broker connection, as the kernel reported it.
 public struct PolkitSubject: Sendable, Hashable {
@@ -44,42 +44,94 @@ public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Cancels a GCancellable when a timer fires, unless disarmed first. The GCancellable is
-/// thread-safe; the timer runs on a Dispatch queue of its own.
-private final class Deadline: @unchecked Sendable {
-    private static let queue = DispatchQueue(label: "org.hypernixos.polkit-deadline")
-    private let cancellable: UnsafeMutablePointer<GCancellable>?
-    private var timer: DispatchWorkItem?
-    private var fired = false
+/// Cancels the polkit calls that run past their deadline. One thread watches every call in
+/// flight, so a call costs two short locked steps rather than a timer of its own (a timer per call
+/// lingered, holding the call's cancellable, until its deadline had passed, long after the call).
+///
+/// The thread sleeps until the earliest deadline and is woken only when a call comes with an
+/// earlier one than it sleeps for: under a steady stream of calls it wakes once per timeout.
+final class PolkitWatchdog: @unchecked Sendable {
+    static let shared = PolkitWatchdog()
 
-    init(_ cancellable: UnsafeMutablePointer<GCancellable>?) {
-        self.cancellable = cancellable
-        g_object_ref(UnsafeMutableRawPointer(cancellable))
+    private struct Watched {
+        let deadline: ContinuousClock.Instant
+        let expire: @Sendable () -> Void
+        var fired = false
     }
 
-    deinit { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var watched: [UInt64: Watched] = [:]
+    /// Calls whose `expire` runs now, outside the lock.
+    private var expiring: Set<UInt64> = []
+    private var lastID: UInt64 = 0
+    private var running = false
+    /// The deadline the thread sleeps until; nil while it sleeps until woken.
+    private var sleepsUntil: ContinuousClock.Instant?
 
-    func arm(after timeout: Duration) {
-        let item = DispatchWorkItem { [self] in
-            fired = true
-            g_cancellable_cancel(cancellable)
+    /// Runs `expire` (on the watchdog's thread) once `timeout` has passed, unless `release` comes first.
+    func watch(for timeout: Duration, expire: @escaping @Sendable () -> Void) -> UInt64 {
+        let deadline = ContinuousClock.now + timeout
+        condition.lock()
+        defer { condition.unlock() }
+        if !running {
+            running = true
+            let thread = Thread { [self] in run() }
+            thread.name = "polkit-deadlines"
+            thread.start()
         }
-        Self.queue.sync { timer = item }
-        Self.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.wholeNanoseconds)), execute: item)
+        lastID += 1
+        watched[lastID] = Watched(deadline: deadline, expire: expire)
+        if sleepsUntil.map({ deadline < $0 }) ?? true { condition.signal() }
+        return lastID
     }
 
-    /// Stops the timer; true when it had already fired.
-    func disarm() -> Bool {
-        Self.queue.sync {
-            timer?.cancel()
-            return fired
+    /// Calls watched now.
+    var watching: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return watched.count
+    }
+
+    /// Stops watching; true when the deadline had passed and `expire` ran. Once it returns,
+    /// `expire` has finished and will not run.
+    func release(_ id: UInt64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while expiring.contains(id) { condition.wait() }
+        return watched.removeValue(forKey: id)?.fired ?? false
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            let now = ContinuousClock.now
+            let due = watched.filter { !$0.value.fired && $0.value.deadline <= now }
+            if !due.isEmpty {
+                for id in due.keys {
+                    watched[id]?.fired = true
+                    expiring.insert(id)
+                }
+                condition.unlock()
+                for entry in due.values { entry.expire() }
+                condition.lock()
+                expiring.subtract(due.keys)
+                condition.broadcast()
+                continue
+            }
+            sleepsUntil = watched.values.filter { !$0.fired }.map(\.deadline).min()
+            if let until = sleepsUntil {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: (until - now).seconds))
+            } else {
+                condition.wait()
+            }
         }
     }
 }
 
 extension Duration {
     var wholeSeconds: Int64 { components.seconds }
-    var wholeNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// A connection to polkitd through the system bus. Every call blocks; run them off event loops.
@@ -122,13 +174,16 @@ public final class PolkitAuthority: @unchecked Sendable {
 
         let cancellable = g_cancellable_new()
         defer { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
-        let deadline = Deadline(cancellable)
-        deadline.arm(after: timeout)
+        // GCancellable is thread-safe; `release` returns only once `expire` is done with it.
+        let pointer = UInt(bitPattern: cancellable)
+        let watch = PolkitWatchdog.shared.watch(for: timeout) {
+            g_cancellable_cancel(UnsafeMutablePointer<GCancellable>(bitPattern: pointer))
+        }
         var error: UnsafeMutablePointer<GError>?
         let answer = polkit_authority_check_authorization_sync(
             authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, cancellable, &error
         )
-        let expired = deadline.disarm()
+        let expired = PolkitWatchdog.shared.release(watch)
         guard let result = answer else {
             let message = Self.consume(error, fallback: "polkit did not answer")
             if expired {
