@@ -67,6 +67,6 @@ public enum VarlinkJSON {
 
     /// Converts a typed value into a JSON object, as if it were written and read back.
     public static func object<Value: Encodable>(_ value: Value) throws -> [String: JSONValue] {
-        try JSONValueDecoder.decode([String: JSONValue].self, from: JSONValueEncoder.encode(value).jsonValue())
+        try JSONValueDecoder.members(of: JSONValueEncoder.encode(value).jsonValue())
     }
 }

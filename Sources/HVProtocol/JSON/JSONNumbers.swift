@@ -44,20 +44,20 @@ enum JSONNumbers {
     /// `value` as Foundation would read back the text it writes for it: whole `.double` numbers
     /// below 2^53 become `.int`, and so on (`value(ofText:)`). NaN and the infinities, which
     /// Foundation can't write, are refused with its error.
-    static func normalized(_ value: JSONValue, path: [any CodingKey]) throws -> JSONValue {
-        try changed(value, path: path) ?? value
+    static func normalized(_ value: JSONValue, path: @autoclosure () -> [any CodingKey]) throws -> JSONValue {
+        try changed(value, path: path()) ?? value
     }
 
     /// The normalized value when it differs from `value`; nil when `value` is already normal.
-    private static func changed(_ value: JSONValue, path: [any CodingKey]) throws -> JSONValue? {
+    private static func changed(_ value: JSONValue, path: @autoclosure () -> [any CodingKey]) throws -> JSONValue? {
         switch value {
         case .double(let number):
-            let normal = try normalized(number, path: path)
+            let normal = try normalized(number, path: path())
             return normal == value ? nil : normal
         case .array(let elements):
             var result: [JSONValue]?
             for (index, element) in elements.enumerated() {
-                if let replaced = try changed(element, path: path + [IndexKey(index: index)]) {
+                if let replaced = try changed(element, path: path() + [IndexKey(index: index)]) {
                     if result == nil { result = elements }
                     result![index] = replaced
                 }
@@ -66,7 +66,7 @@ enum JSONNumbers {
         case .object(let members):
             var result: [String: JSONValue]?
             for (key, member) in members {
-                if let replaced = try changed(member, path: path + [IndexKey(stringValue: key)!]) {
+                if let replaced = try changed(member, path: path() + [IndexKey(stringValue: key)!]) {
                     if result == nil { result = members }
                     result![key] = replaced
                 }
@@ -77,8 +77,8 @@ enum JSONNumbers {
         }
     }
 
-    static func normalized(_ number: Double, path: [any CodingKey]) throws -> JSONValue {
-        guard number.isFinite else { throw nonFinite(number, path: path) }
+    static func normalized(_ number: Double, path: @autoclosure () -> [any CodingKey]) throws -> JSONValue {
+        guard number.isFinite else { throw nonFinite(number, path: path()) }
         guard let whole = Int64(exactly: number) else { return .double(number) }
         if number.magnitude < 0x1p53 { return .int(whole) }
         return try foundationValue(ofText: text(of: number))

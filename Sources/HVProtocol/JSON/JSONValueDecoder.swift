@@ -7,7 +7,7 @@ import Foundation
 enum JSONValueDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         do {
-            return try ValueDecoding.unwrap(value, as: type, path: [])
+            return try ValueDecoding.unwrap(value, as: type, path: .root)
         } catch is NumberOutOfRange {
             // Foundation reports a number its target can't hold as invalid JSON, at the top.
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "The given data was not valid JSON."))
@@ -15,8 +15,35 @@ enum JSONValueDecoder {
     }
 }
 
+extension JSONValueDecoder {
+    /// The members of a value already normal (read back as Foundation would read it), or the error
+    /// Foundation gives for decoding anything but an object as `[String: JSONValue]`.
+    static func members(of value: JSONValue) throws -> [String: JSONValue] {
+        try ValueDecoding.members(value, path: .root)
+    }
+}
+
 /// A number the requested type can't hold; reported at the top as Foundation does.
 struct NumberOutOfRange: Error {}
+
+/// Where a value sits, kept as a chain from the value up to the top and turned into an array of
+/// keys only for an error: building the array for every value decoded cost more than the value.
+indirect enum CodingPath {
+    case root
+    case key(any CodingKey, CodingPath)
+
+    func appending(_ key: any CodingKey) -> CodingPath { .key(key, self) }
+
+    var keys: [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var node = self
+        while case .key(let key, let parent) = node {
+            keys.append(key)
+            node = parent
+        }
+        return keys.reversed()
+    }
+}
 
 /// The key Foundation puts in coding paths for array elements and `super`.
 struct IndexKey: CodingKey {
@@ -43,30 +70,31 @@ struct IndexKey: CodingKey {
 /// One value being decoded, with where it sits.
 private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(_ value: JSONValue, path: [any CodingKey]) {
+    init(_ value: JSONValue, path: CodingPath) {
         self.value = value
-        codingPath = path
+        self.path = path
     }
 
     // MARK: Decoder
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(KeyedValues<Key>(members: try Self.members(value, path: codingPath), codingPath: codingPath))
+        KeyedDecodingContainer(KeyedValues<Key>(members: try Self.members(value, path: path), path: path))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         switch value {
         case .array(let elements):
-            return UnkeyedValues(elements: elements, codingPath: codingPath)
+            return UnkeyedValues(elements: elements, path: path)
         case .null:
             throw DecodingError.valueNotFound(
                 [Any].self, .init(codingPath: codingPath, debugDescription: "Cannot get unkeyed decoding container -- found null value instead")
             )
         default:
-            throw Self.mismatch([Any].self, value, codingPath)
+            throw Self.mismatch([Any].self, value, path)
         }
     }
 
@@ -77,36 +105,36 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
     func decodeNil() -> Bool { value == .null }
 
     func decode(_ type: Bool.Type) throws -> Bool {
-        guard case .bool(let flag) = value else { throw Self.mismatch(type, value, codingPath) }
+        guard case .bool(let flag) = value else { throw Self.mismatch(type, value, path) }
         return flag
     }
 
-    func decode(_ type: String.Type) throws -> String { try Self.string(value, path: codingPath) }
-    func decode(_ type: Double.Type) throws -> Double { try Self.floatingPoint(value, as: type, path: codingPath) }
-    func decode(_ type: Float.Type) throws -> Float { try Self.floatingPoint(value, as: type, path: codingPath) }
-    func decode(_ type: Int.Type) throws -> Int { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: UInt.Type) throws -> UInt { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try Self.integer(value, as: type, path: codingPath) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try Self.integer(value, as: type, path: codingPath) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try Self.unwrap(value, as: type, path: codingPath) }
+    func decode(_ type: String.Type) throws -> String { try Self.string(value, path: path) }
+    func decode(_ type: Double.Type) throws -> Double { try Self.floatingPoint(value, as: type, path: path) }
+    func decode(_ type: Float.Type) throws -> Float { try Self.floatingPoint(value, as: type, path: path) }
+    func decode(_ type: Int.Type) throws -> Int { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: UInt.Type) throws -> UInt { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try Self.integer(value, as: type, path: path) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try Self.integer(value, as: type, path: path) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try Self.unwrap(value, as: type, path: path) }
 
     // MARK: Reading values
 
     /// `value`, found at `path`, as `T`: the types Foundation reads in a way of its own first.
-    static func unwrap<T: Decodable>(_ value: JSONValue, as type: T.Type, path: [any CodingKey]) throws -> T {
-        if type == JSONValue.self { return try JSONNumbers.normalized(value, path: path) as! T }
+    static func unwrap<T: Decodable>(_ value: JSONValue, as type: T.Type, path: CodingPath) throws -> T {
+        if type == JSONValue.self { return try JSONNumbers.normalized(value, path: path.keys) as! T }
         if type == [String: JSONValue].self {
             let members = try members(value, path: path)
             var normalized: [String: JSONValue] = [:]
             normalized.reserveCapacity(members.count)
             for (key, member) in members {
-                normalized[key] = try JSONNumbers.normalized(member, path: path + [IndexKey(stringValue: key)!])
+                normalized[key] = try JSONNumbers.normalized(member, path: path.appending(IndexKey(stringValue: key)!).keys)
             }
             return normalized as! T
         }
@@ -118,29 +146,29 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
     }
 
     /// An object's members, or the error Foundation gives for a keyed container of anything else.
-    static func members(_ value: JSONValue, path: [any CodingKey]) throws -> [String: JSONValue] {
+    static func members(_ value: JSONValue, path: @autoclosure () -> CodingPath) throws -> [String: JSONValue] {
         switch value {
         case .object(let members):
             return members
         case .null:
             throw DecodingError.valueNotFound(
-                [String: Any].self, .init(codingPath: path, debugDescription: "Cannot get keyed decoding container -- found null value instead")
+                [String: Any].self, .init(codingPath: path().keys, debugDescription: "Cannot get keyed decoding container -- found null value instead")
             )
         default:
-            throw mismatch([String: Any].self, value, path)
+            throw mismatch([String: Any].self, value, path())
         }
     }
 
-    static func checkNotNull<T>(_ value: JSONValue, _ type: T.Type, _ path: [any CodingKey]) throws {
+    static func checkNotNull<T>(_ value: JSONValue, _ type: T.Type, _ path: @autoclosure () -> CodingPath) throws {
         guard value == .null else { return }
         throw DecodingError.valueNotFound(
-            type, .init(codingPath: path, debugDescription: "Cannot get value of type \(type) -- found null value instead")
+            type, .init(codingPath: path().keys, debugDescription: "Cannot get value of type \(type) -- found null value instead")
         )
     }
 
-    static func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: [any CodingKey]) -> DecodingError {
+    static func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: CodingPath) -> DecodingError {
         DecodingError.typeMismatch(
-            type, .init(codingPath: path, debugDescription: "Expected to decode \(type) but found \(describe(value)) instead.")
+            type, .init(codingPath: path.keys, debugDescription: "Expected to decode \(type) but found \(describe(value)) instead.")
         )
     }
 
@@ -156,15 +184,15 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
         }
     }
 
-    static func string(_ value: JSONValue, path: [any CodingKey]) throws -> String {
-        try checkNotNull(value, String.self, path)
-        guard case .string(let text) = value else { throw mismatch(String.self, value, path) }
+    static func string(_ value: JSONValue, path: @autoclosure () -> CodingPath) throws -> String {
+        try checkNotNull(value, String.self, path())
+        guard case .string(let text) = value else { throw mismatch(String.self, value, path()) }
         return text
     }
 
     /// An integer as Foundation reads it from the number's text: exactly, or refused as out of range.
-    static func integer<T: FixedWidthInteger & Decodable>(_ value: JSONValue, as type: T.Type, path: [any CodingKey]) throws -> T {
-        try checkNotNull(value, type, path)
+    static func integer<T: FixedWidthInteger & Decodable>(_ value: JSONValue, as type: T.Type, path: @autoclosure () -> CodingPath) throws -> T {
+        try checkNotNull(value, type, path())
         switch value {
         case .int(let number):
             guard let exact = T(exactly: number) else { throw NumberOutOfRange() }
@@ -175,14 +203,14 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
             // Foundation reads such a number back from its decimal digits.
             return try JSONNumbers.foundationDecode(type, text: JSONNumbers.text(of: number))
         default:
-            throw mismatch(type, value, path)
+            throw mismatch(type, value, path())
         }
     }
 
     static func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(
-        _ value: JSONValue, as type: T.Type, path: [any CodingKey]
+        _ value: JSONValue, as type: T.Type, path: @autoclosure () -> CodingPath
     ) throws -> T {
-        try checkNotNull(value, type, path)
+        try checkNotNull(value, type, path())
         switch value {
         case .int(let number):
             return T(number)
@@ -194,33 +222,33 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
             }
             return parsed
         default:
-            throw mismatch(type, value, path)
+            throw mismatch(type, value, path())
         }
     }
 
-    static func data(_ value: JSONValue, path: [any CodingKey]) throws -> Data {
-        try checkNotNull(value, Data.self, path)
-        guard case .string(let text) = value else { throw mismatch(String.self, value, path) }
+    static func data(_ value: JSONValue, path: @autoclosure () -> CodingPath) throws -> Data {
+        try checkNotNull(value, Data.self, path())
+        guard case .string(let text) = value else { throw mismatch(String.self, value, path()) }
         guard let data = Data(base64Encoded: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "Encountered Data is not valid Base64."))
+            throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription: "Encountered Data is not valid Base64."))
         }
         return data
     }
 
-    static func url(_ value: JSONValue, path: [any CodingKey]) throws -> URL {
-        try checkNotNull(value, URL.self, path)
-        guard let url = URL(string: try string(value, path: path)) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "Invalid URL string."))
+    static func url(_ value: JSONValue, path: @autoclosure () -> CodingPath) throws -> URL {
+        try checkNotNull(value, URL.self, path())
+        guard let url = URL(string: try string(value, path: path())) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path().keys, debugDescription: "Invalid URL string."))
         }
         return url
     }
 
-    static func decimal(_ value: JSONValue, path: [any CodingKey]) throws -> Decimal {
-        try checkNotNull(value, Decimal.self, path)
+    static func decimal(_ value: JSONValue, path: @autoclosure () -> CodingPath) throws -> Decimal {
+        try checkNotNull(value, Decimal.self, path())
         switch value {
         case .int(let number): return try JSONNumbers.foundationDecode(Decimal.self, text: String(number))
         case .double(let number): return try JSONNumbers.foundationDecode(Decimal.self, text: JSONNumbers.text(of: number))
-        default: throw DecodingError.typeMismatch(Decimal.self, .init(codingPath: path, debugDescription: ""))
+        default: throw DecodingError.typeMismatch(Decimal.self, .init(codingPath: path().keys, debugDescription: ""))
         }
     }
 }
@@ -228,7 +256,8 @@ private final class ValueDecoding: Decoder, SingleValueDecodingContainer {
 /// An object's members, read by key.
 private struct KeyedValues<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -243,7 +272,7 @@ private struct KeyedValues<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return value
     }
 
-    private func path(_ key: Key) -> [any CodingKey] { codingPath + [key] }
+    private func path(_ key: Key) -> CodingPath { path.appending(key) }
 
     func decodeNil(forKey key: Key) throws -> Bool { try value(key) == .null }
 
@@ -279,8 +308,24 @@ private struct KeyedValues<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try ValueDecoding.floatingPoint(value(key), as: T.self, path: path(key))
     }
 
-    // Foundation's `decodeIfPresent` is the protocol's: absent or null is nil, anything else is
-    // read as `decode` reads it. The protocol's default implementations say exactly that.
+    // Absent or null is nil, anything else is read as `decode` reads it: Foundation's
+    // `decodeIfPresent`, and the protocol's defaults, which look the key up three times; the
+    // common types look it up once.
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard let found = members[key.stringValue], found != .null else { return nil }
+        return try ValueDecoding.string(found, path: path(key))
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        guard let found = members[key.stringValue], found != .null else { return nil }
+        return try ValueDecoding.integer(found, as: type, path: path(key))
+    }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let found = members[key.stringValue], found != .null else { return nil }
+        return try ValueDecoding.unwrap(found, as: type, path: path(key))
+    }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try ValueDecoding(value(key), path: path(key)).container(keyedBy: type)
@@ -291,7 +336,7 @@ private struct KeyedValues<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        ValueDecoding((try? value(IndexKey.superKey)) ?? .null, path: codingPath + [IndexKey.superKey])
+        ValueDecoding((try? value(IndexKey.superKey)) ?? .null, path: path.appending(IndexKey.superKey))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -302,27 +347,29 @@ private struct KeyedValues<Key: CodingKey>: KeyedDecodingContainerProtocol {
 /// An array's elements, read in order.
 private struct UnkeyedValues: UnkeyedDecodingContainer {
     let elements: [JSONValue]
-    let codingPath: [any CodingKey]
+    let parent: CodingPath
     private(set) var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], path: CodingPath) {
         self.elements = elements
-        self.codingPath = codingPath
+        parent = path
     }
+
+    var codingPath: [any CodingKey] { parent.keys }
 
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
-    private var path: [any CodingKey] { codingPath + [IndexKey(index: currentIndex)] }
+    private var path: CodingPath { parent.appending(IndexKey(index: currentIndex)) }
 
     private func next<T>(_ type: T.Type) throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: path, debugDescription: "Unkeyed container is at end."))
+            throw DecodingError.valueNotFound(type, .init(codingPath: path.keys, debugDescription: "Unkeyed container is at end."))
         }
         return elements[currentIndex]
     }
 
     /// Reads the next element with `read` and moves past it.
-    private mutating func take<T>(_ type: T.Type, _ read: (JSONValue, [any CodingKey]) throws -> T) throws -> T {
+    private mutating func take<T>(_ type: T.Type, _ read: (JSONValue, CodingPath) throws -> T) throws -> T {
         let result = try read(next(type), path)
         currentIndex += 1
         return result
@@ -370,7 +417,7 @@ private struct UnkeyedValues: UnkeyedDecodingContainer {
     mutating func superDecoder() throws -> any Decoder {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(
-                (any Decoder).self, .init(codingPath: path, debugDescription: "Cannot get superDecoder() -- unkeyed container is at end.")
+                (any Decoder).self, .init(codingPath: path.keys, debugDescription: "Cannot get superDecoder() -- unkeyed container is at end.")
             )
         }
         return try take((any Decoder).self) { ValueDecoding($0, path: $1) }

@@ -6,7 +6,7 @@ import Foundation
 /// that text. Errors are Foundation's: a NaN or an infinity, a top-level value that encodes nothing.
 enum JSONValueEncoder {
     static func encode<T: Encodable>(_ value: T) throws -> EncodedJSON {
-        guard let encoded = try ValueEncoding.box(value, path: []) else {
+        guard let encoded = try ValueEncoding.box(value, path: .root) else {
             throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
         }
         return encoded
@@ -102,7 +102,8 @@ final class EncodedSlot {
 /// One value being encoded: what it asked for (a keyed, unkeyed or single-value container) and
 /// what it put there.
 private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// What was encoded; nil while nothing was.
     var content: EncodedJSON? {
@@ -110,14 +111,14 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
     }
     private let slot: EncodedSlot?
 
-    init(path: [any CodingKey], slot: EncodedSlot? = nil) {
-        codingPath = path
+    init(path: CodingPath, slot: EncodedSlot? = nil) {
+        self.path = path
         self.slot = slot
     }
 
     /// `value` encoded at `path`; nil when it encoded nothing. The types Foundation writes in a way
     /// of their own come first.
-    static func box<T: Encodable>(_ value: T, path: [any CodingKey]) throws -> EncodedJSON? {
+    static func box<T: Encodable>(_ value: T, path: @autoclosure () -> CodingPath) throws -> EncodedJSON? {
         // Comparing types is cheap; casting every value to each of them is not.
         if T.self == JSONValue.self { return .value(value as! JSONValue) }
         if T.self == [String: JSONValue].self { return .value(.object(value as! [String: JSONValue])) }
@@ -125,7 +126,7 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
         if T.self == Data.self { return .value(.string((value as! Data).base64EncodedString())) }
         if T.self == URL.self { return .value(.string((value as! URL).absoluteString)) }
         if T.self == Decimal.self { return .number((value as! Decimal).description) }
-        let encoder = ValueEncoding(path: path)
+        let encoder = ValueEncoding(path: path())
         try value.encode(to: encoder)
         return encoder.content
     }
@@ -140,7 +141,7 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
             object = EncodedObject()
             content = .object(object)
         }
-        return KeyedEncodingContainer(KeyedMembers<Key>(object: object, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedMembers<Key>(object: object, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -151,7 +152,7 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
             array = EncodedArray()
             content = .array(array)
         }
-        return UnkeyedElements(array: array, codingPath: codingPath)
+        return UnkeyedElements(array: array, path: path)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -161,8 +162,8 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
     func encodeNil() { content = .value(.null) }
     func encode(_ value: Bool) { content = .value(.bool(value)) }
     func encode(_ value: String) { content = .value(.string(value)) }
-    func encode(_ value: Double) throws { content = try Self.number(value, path: codingPath) }
-    func encode(_ value: Float) throws { content = try Self.number(value, path: codingPath) }
+    func encode(_ value: Double) throws { content = try Self.number(value, path: path) }
+    func encode(_ value: Float) throws { content = try Self.number(value, path: path) }
     func encode(_ value: Int) { content = Self.number(value) }
     func encode(_ value: Int8) { content = Self.number(value) }
     func encode(_ value: Int16) { content = Self.number(value) }
@@ -173,19 +174,19 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
     func encode(_ value: UInt16) { content = Self.number(value) }
     func encode(_ value: UInt32) { content = Self.number(value) }
     func encode(_ value: UInt64) { content = Self.number(value) }
-    func encode<T: Encodable>(_ value: T) throws { content = try Self.box(value, path: codingPath) ?? .value(.object([:])) }
+    func encode<T: Encodable>(_ value: T) throws { content = try Self.box(value, path: path) ?? .value(.object([:])) }
 
     static func number(_ value: some BinaryInteger) -> EncodedJSON {
         Int64(exactly: value).map { .value(.int($0)) } ?? .number(String(value))
     }
 
-    static func number(_ value: Double, path: [any CodingKey]) throws -> EncodedJSON {
-        guard value.isFinite else { throw JSONNumbers.nonFinite(value, path: path) }
+    static func number(_ value: Double, path: @autoclosure () -> CodingPath) throws -> EncodedJSON {
+        guard value.isFinite else { throw JSONNumbers.nonFinite(value, path: path().keys) }
         return .value(.double(value))
     }
 
-    static func number(_ value: Float, path: [any CodingKey]) throws -> EncodedJSON {
-        guard value.isFinite else { throw JSONNumbers.nonFinite(value, path: path) }
+    static func number(_ value: Float, path: @autoclosure () -> CodingPath) throws -> EncodedJSON {
+        guard value.isFinite else { throw JSONNumbers.nonFinite(value, path: path().keys) }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         return .number(text)
@@ -195,7 +196,8 @@ private final class ValueEncoding: Encoder, SingleValueEncodingContainer {
 /// A keyed container's members, written into an object.
 private struct KeyedMembers<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let object: EncodedObject
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     private func set(_ value: EncodedJSON, _ key: Key) {
         object.members[key.stringValue] = value
@@ -204,8 +206,8 @@ private struct KeyedMembers<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeNil(forKey key: Key) { set(.value(.null), key) }
     mutating func encode(_ value: Bool, forKey key: Key) { set(.value(.bool(value)), key) }
     mutating func encode(_ value: String, forKey key: Key) { set(.value(.string(value)), key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(try ValueEncoding.number(value, path: codingPath + [key]), key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(try ValueEncoding.number(value, path: codingPath + [key]), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(try ValueEncoding.number(value, path: path.appending(key)), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(try ValueEncoding.number(value, path: path.appending(key)), key) }
     mutating func encode(_ value: Int, forKey key: Key) { set(ValueEncoding.number(value), key) }
     mutating func encode(_ value: Int8, forKey key: Key) { set(ValueEncoding.number(value), key) }
     mutating func encode(_ value: Int16, forKey key: Key) { set(ValueEncoding.number(value), key) }
@@ -218,19 +220,19 @@ private struct KeyedMembers<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) { set(ValueEncoding.number(value), key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        set(try ValueEncoding.box(value, path: codingPath + [key]) ?? .value(.object([:])), key)
+        set(try ValueEncoding.box(value, path: path.appending(key)) ?? .value(.object([:])), key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = EncodedObject()
         set(.object(nested), key)
-        return KeyedEncodingContainer(KeyedMembers<NestedKey>(object: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedMembers<NestedKey>(object: nested, path: path.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = EncodedArray()
         set(.array(nested), key)
-        return UnkeyedElements(array: nested, codingPath: codingPath + [key])
+        return UnkeyedElements(array: nested, path: path.appending(key))
     }
 
     mutating func superEncoder() -> any Encoder {
@@ -244,17 +246,18 @@ private struct KeyedMembers<Key: CodingKey>: KeyedEncodingContainerProtocol {
     private func superEncoder(named key: some CodingKey) -> any Encoder {
         let slot = EncodedSlot()
         object.members[key.stringValue] = .slot(slot)
-        return ValueEncoding(path: codingPath + [key], slot: slot)
+        return ValueEncoding(path: path.appending(key), slot: slot)
     }
 }
 
 /// An unkeyed container's elements, appended to an array.
 private struct UnkeyedElements: UnkeyedEncodingContainer {
     let array: EncodedArray
-    let codingPath: [any CodingKey]
+    let path: CodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     var count: Int { array.elements.count }
-    private var next: [any CodingKey] { codingPath + [IndexKey(index: count)] }
+    private var next: CodingPath { path.appending(IndexKey(index: count)) }
 
     private func append(_ value: EncodedJSON) {
         array.elements.append(value)
@@ -284,14 +287,14 @@ private struct UnkeyedElements: UnkeyedEncodingContainer {
         let nested = EncodedObject()
         let path = next
         append(.object(nested))
-        return KeyedEncodingContainer(KeyedMembers<NestedKey>(object: nested, codingPath: path))
+        return KeyedEncodingContainer(KeyedMembers<NestedKey>(object: nested, path: path))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let nested = EncodedArray()
         let path = next
         append(.array(nested))
-        return UnkeyedElements(array: nested, codingPath: path)
+        return UnkeyedElements(array: nested, path: path)
     }
 
     mutating func superEncoder() -> any Encoder {
