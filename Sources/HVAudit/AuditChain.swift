@@ -15,13 +15,18 @@ public enum AuditChain {
     public static func hash(of record: AuditRecord) -> String {
         var unhashed = record
         unhashed.hash = ""
-        return hex(SHA256.hash(data: canonicalJSON(unhashed)))
+        return hex(SHA256.hash(data: unhashed.canonicalJSON))
     }
 
     /// `value` as sorted-key JSON with slashes unescaped, byte for byte what `canonicalEncoder()`
     /// writes, through the protocol's codec (`VarlinkJSON`), which costs a fraction of it.
     public static func canonicalJSON(_ value: some Encodable) -> [UInt8] {
         (try? VarlinkJSON.encode(value)) ?? []
+    }
+
+    /// A record as sorted-key JSON, written field by field.
+    public static func canonicalJSON(_ record: AuditRecord) -> [UInt8] {
+        record.canonicalJSON
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import Synchronization
 import XMLCoder
 
 /// What the broker records about a machine inside its domain XML, so it survives with the domain.
@@ -44,8 +45,19 @@ public struct MachineMetadata: Sendable, Hashable {
 
     /// The recorded spec; nil when the text is not a spec this version can read.
     public var spec: MachineSpec? {
-        try? VarlinkJSON.decode(MachineSpec.self, from: Array(specJSON.utf8))
+        if let known = Self.readSpecs.withLock({ $0[specJSON] }) { return known }
+        guard let spec = try? VarlinkJSON.decode(MachineSpec.self, from: Array(specJSON.utf8)) else { return nil }
+        Self.readSpecs.withLock { specs in
+            if specs.count >= Self.readSpecsKept { specs.removeAll(keepingCapacity: true) }
+            specs[specJSON] = spec
+        }
+        return spec
     }
+
+    /// Specs already read, by their text: a machine's record is read on every request about it,
+    /// its spec decoded only when its text changes. At most `readSpecsKept`; when full, it starts over.
+    private static let readSpecs = Mutex<[String: MachineSpec]>([:])
+    static let readSpecsKept = 1024
 
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
     /// not created by the broker) or the element is incomplete.

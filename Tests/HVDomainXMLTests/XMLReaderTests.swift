@@ -1,5 +1,6 @@
 import Foundation
 @testable import HVDomainXML
+import HVProtocol
 import Testing
 
 /// The one-pass reader against Foundation's `XMLParser`, which it stands in for on the XML libvirt
@@ -58,5 +59,22 @@ import Testing
             let element = ParsedXML(name: "a", namespace: nil, attributes: [:], text: text)
             #expect(element.trimmedText == text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+    }
+}
+
+/// A record's spec is decoded once per text and kept; a changed text is read anew, and text that
+/// is no spec stays nil.
+@Suite struct RecordedSpecTests {
+    func record(_ json: String) -> MachineMetadata {
+        MachineMetadata(specJSON: json, ownerUID: 1000, ownerGroup: "lab")
+    }
+
+    @Test func theSpecFollowsItsText() {
+        let first = record(#"{"name":"web1","vcpus":2,"memory":"2GiB"}"#)
+        #expect(first.spec?.vcpus == 2)
+        #expect(first.spec?.vcpus == 2)
+        #expect(record(#"{"name":"web1","vcpus":4,"memory":"2GiB"}"#).spec?.vcpus == 4)
+        #expect(record(#"{"name":"web1","vcpus":"many"}"#).spec == nil)
+        #expect(record(#"{"name":"web1","vcpus":"many"}"#).spec == nil)
     }
 }

@@ -1,20 +1,21 @@
 /// Writes JSON text byte for byte as Foundation's `JSONEncoder` does with `.sortedKeys` and
 /// `.withoutEscapingSlashes`: keys in the order of their UTF-8 bytes, no spaces, `"`, `\` and
 /// control characters escaped (`\b \f \n \r \t`, else `\u00XX`), a `Double` as its `description`
-/// without a trailing `.0`.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+/// without a trailing `.0`. Types with a fixed shape (the audit record) write themselves with it
+/// field by field, keys in that order.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) {
+    public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
     }
 
     /// Foundation refuses NaN and the infinities; so does the writer.
-    struct NonFiniteNumber: Error {
-        var value: Double
+    public struct NonFiniteNumber: Error {
+        public var value: Double
     }
 
-    mutating func write(_ value: JSONValue) throws(NonFiniteNumber) {
+    public mutating func write(_ value: JSONValue) throws(NonFiniteNumber) {
         switch value {
         case .null: append("null")
         case .bool(let flag): append(flag ? "true" : "false")
@@ -39,39 +40,39 @@ struct JSONWriter {
         }
     }
 
-    mutating func openArray() { bytes.append(UInt8(ascii: "[")) }
-    mutating func closeArray() { bytes.append(UInt8(ascii: "]")) }
-    mutating func openObject() { bytes.append(UInt8(ascii: "{")) }
-    mutating func closeObject() { bytes.append(UInt8(ascii: "}")) }
+    public mutating func openArray() { bytes.append(UInt8(ascii: "[")) }
+    public mutating func closeArray() { bytes.append(UInt8(ascii: "]")) }
+    public mutating func openObject() { bytes.append(UInt8(ascii: "{")) }
+    public mutating func closeObject() { bytes.append(UInt8(ascii: "}")) }
     /// Between two elements or members.
-    mutating func separate() { bytes.append(UInt8(ascii: ",")) }
+    public mutating func separate() { bytes.append(UInt8(ascii: ",")) }
 
     /// A member's key and its colon.
-    mutating func write(key: String) {
+    public mutating func write(key: String) {
         write(string: key)
         bytes.append(UInt8(ascii: ":"))
     }
 
     /// A number already in the text Foundation writes for it.
-    mutating func write(number text: String) {
+    public mutating func write(number text: String) {
         append(text)
     }
 
     /// Keys in Foundation's `.sortedKeys` order: by their UTF-8 bytes.
-    static func sortedKeys(_ keys: some Collection<String>) -> [String] {
+    public static func sortedKeys(_ keys: some Collection<String>) -> [String] {
         keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    mutating func write(integer: some BinaryInteger) {
+    public mutating func write(integer: some BinaryInteger) {
         append(String(integer))
     }
 
-    mutating func write(double: Double) throws(NonFiniteNumber) {
+    public mutating func write(double: Double) throws(NonFiniteNumber) {
         guard double.isFinite else { throw NonFiniteNumber(value: double) }
         append(JSONNumbers.text(of: double))
     }
 
-    mutating func write(string: String) {
+    public mutating func write(string: String) {
         bytes.append(UInt8(ascii: "\""))
         var text = string
         text.withUTF8 { utf8 in
