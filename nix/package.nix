@@ -25,7 +25,6 @@
   pkg-config,
   libvirt,
   systemd,
-  polkit,
   zlib,
   swiftpmDepsHash ? lib.fakeHash,
   packageResolved ? null,
@@ -93,17 +92,16 @@ swiftStdenv.mkDerivation (finalAttrs: {
   # runs `swift build -c release` and defines swiftpmBinPath (used below).
   # pkg-config puts the .pc directories of the buildInputs on
   # PKG_CONFIG_PATH, which SwiftPM reads for the system library targets
-  # (libvirt, polkit-gobject-1, libsystemd, zlib).
+  # (libvirt, libsystemd, zlib).
   nativeBuildInputs = [
     swift
     swiftpm
     pkg-config
   ];
 
-  # polkit propagates glib (gobject-2.0, glib-2.0 are linked too).
+  # polkitd is asked over D-Bus through libsystemd's sd-bus; no polkit library is linked.
   buildInputs = [
     libvirt
-    polkit
     systemd
     zlib
   ];

@@ -14,7 +14,6 @@ packages=(
     libvirt-dev
     libsystemd-dev
     zlib1g-dev
-    libpolkit-gobject-1-dev
     libsqlite3-dev
     # runtime services used by integration tests
     libvirt-daemon

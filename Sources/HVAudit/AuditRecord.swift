@@ -1,4 +1,5 @@
 import Foundation
+import HVProtocol
 
 /// One line of the audit log: who asked for what, what polkit said, and how it ended.
 public struct AuditRecord: Codable, Sendable, Hashable {
@@ -63,5 +64,47 @@ public struct AuditRecord: Codable, Sendable, Hashable {
             time: timestamp(time), uid: getuid(), gid: getgid(), pid: getpid(), executable: CommandLine.arguments.first ?? "",
             method: method, action: "", target: target, decision: "audit", result: result, durationMs: 0
         )
+    }
+}
+
+extension AuditRecord {
+    /// The record as sorted-key JSON, written field by field in that order: byte for byte what
+    /// `AuditChain.canonicalEncoder()` writes (`AuditCanonicalJSONTests`), without a tree of it.
+    var canonicalJSON: [UInt8] {
+        var writer = JSONWriter(capacity: 512)
+        var first = true
+        func key(_ name: String) {
+            if !first { writer.separate() }
+            first = false
+            writer.write(key: name)
+        }
+        func text(_ name: String, _ value: String) {
+            key(name)
+            writer.write(string: value)
+        }
+        func number(_ name: String, _ value: some BinaryInteger) {
+            key(name)
+            writer.write(integer: value)
+        }
+        writer.openObject()
+        text("action", action)
+        if let coalesced { number("coalesced", coalesced) }
+        text("decision", decision)
+        key("durationMs")
+        // A duration is always finite; a record with another would not be written, as before.
+        guard (try? writer.write(double: durationMs)) != nil else { return [] }
+        text("executable", executable)
+        number("gid", gid)
+        text("hash", hash)
+        text("method", method)
+        number("pid", pid)
+        text("prev", prev)
+        text("result", result)
+        number("seq", seq)
+        text("target", target)
+        text("time", time)
+        number("uid", uid)
+        writer.closeObject()
+        return writer.bytes
     }
 }

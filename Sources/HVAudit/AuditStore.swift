@@ -16,7 +16,6 @@ final class AuditStore {
     /// Told about housekeeping that failed (a segment not sealed, compressed or retired) and why.
     let report: @Sendable (String) -> Void
     private let journal: Bool
-    private let encoder = AuditChain.canonicalEncoder()
 
     /// The active segment, appended to; nil when it must be created before the next record.
     private var descriptor: Descriptor?
@@ -157,8 +156,9 @@ final class AuditStore {
         var record = record
         record.seq = head.seq + 1
         record.prev = head.hash
-        record.hash = AuditChain.hash(of: record, encoder: encoder)
-        guard var line = try? encoder.encode(record) else {
+        record.hash = AuditChain.hash(of: record)
+        var line = AuditChain.canonicalJSON(record)
+        guard !line.isEmpty else {
             done?(.failure(AuditError(.unwritable, "the record could not be encoded")))
             return
         }
@@ -184,7 +184,7 @@ final class AuditStore {
 
     private func writeHead() throws(AuditError) {
         let file = HeadFile(seq: head.seq, hash: head.hash, since: activeStarted.map { Int($0.timeIntervalSince1970) })
-        var bytes = Array((try? encoder.encode(file)) ?? Data())
+        var bytes = AuditChain.canonicalJSON(file)
         bytes += [UInt8](repeating: UInt8(ascii: " "), count: max(0, Self.headSize - 1 - bytes.count)) + [UInt8(ascii: "\n")]
         try AuditError.catching(.unwritable) { try headDescriptor.writeAll(bytes, at: 0) }
     }
@@ -204,7 +204,7 @@ final class AuditStore {
 
     private func estimatedLength(_ record: AuditRecord) -> Int {
         // The chain fields add two hashes and a number to what the caller filled in.
-        ((try? encoder.encode(record))?.count ?? 0) + 160
+        AuditChain.canonicalJSON(record).count + 160
     }
 
     private func needsSeal(adding length: Int, now: Date) -> Bool {

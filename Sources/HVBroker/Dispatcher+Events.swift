@@ -7,18 +7,20 @@ import HVWork
 /// streamed call, `Audit.Verify` with progress, is in Dispatcher+AuditVerify.swift.
 extension Dispatcher {
     public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message) else {
-            return await answerOnce(message, from: peer, send: send)
-        }
-        switch call.method {
-        case Method.eventsFollow:
-            await WorkPool.$caller.withValue(peer.uid) { await follow(call, from: peer, send: send) }
-        case Method.auditVerify where call.more == true:
-            await verifyAudit(call, from: peer, send: send)
-        case Method.isoVerify:
-            await answerJob(message, more: call.more == true, from: peer, send: send)
+        // Decoded once, here, for the routing and the answer alike.
+        let call = Self.call(message)
+        switch call?.method {
+        case Method.eventsFollow?:
+            await WorkPool.$caller.withValue(peer.uid) { await follow(call!, from: peer, send: send) }
+        case Method.auditVerify? where call?.more == true:
+            await verifyAudit(call!, from: peer, send: send)
+        case Method.isoVerify?:
+            await answerJob(call!, from: peer, send: send)
         default:
-            await answerOnce(message, from: peer, send: send)
+            // A task of its own does not inherit the connection's cancellation: a call that has
+            // begun is finished and recorded even if its caller leaves (see `answerOnce`).
+            let reply = await Task { await self.handle(call, from: peer) }.value
+            if let reply { try? await send(reply) }
         }
     }
 

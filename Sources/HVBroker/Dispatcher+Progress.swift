@@ -9,10 +9,10 @@ extension Dispatcher {
     /// The shortest time between two progress replies.
     static let progressInterval: Duration = .milliseconds(250)
 
-    func answerJob(_ message: [UInt8], more: Bool, from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        guard more else {
+    func answerJob(_ call: VarlinkCall, from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
+        guard call.more == true else {
             // Not a detached task (unlike `answerOnce`): the connection's cancellation reaches the job.
-            if let reply = await handle(message, from: peer) { try? await send(reply) }
+            if let reply = await handle(call, from: peer) { try? await send(reply) }
             return
         }
         // Only the newest progress is kept: a client that reads slowly gets fewer replies, never a backlog.
@@ -27,7 +27,7 @@ extension Dispatcher {
                     }
                 }
                 let reply = await WorkPool.$progress.withValue({ listener.yield($0) }) {
-                    await handle(message, from: peer)
+                    await handle(call, from: peer)
                 }
                 listener.finish()
                 await group.waitForAll()

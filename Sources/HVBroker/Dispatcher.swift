@@ -41,9 +41,19 @@ public final class Dispatcher: MessageHandler {
     /// Handles one message; returns the encoded reply, or nil for a `oneway` call.
     /// The work it causes on the broker's pools is charged to the peer's uid.
     public func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
+        await handle(Self.call(message), from: peer)
+    }
+
+    /// The message as a Varlink call; nil when it is not one.
+    static func call(_ message: [UInt8]) -> VarlinkCall? {
+        try? VarlinkJSON.decode(VarlinkCall.self, from: message)
+    }
+
+    /// Handles a message already decoded (nil: it was not a Varlink call).
+    func handle(_ call: VarlinkCall?, from peer: Peer) async -> [UInt8]? {
         await WorkPool.$caller.withValue(peer.uid) {
             var entry = Entry(peer: peer)
-            let (reply, oneway) = await respond(to: message, entry: &entry)
+            let (reply, oneway) = await respond(to: call, entry: &entry)
             await record(entry)
             guard !oneway else { return nil }
             return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
@@ -59,11 +69,8 @@ public final class Dispatcher: MessageHandler {
         submitRecord(entry)
     }
 
-    private func respond(to message: [UInt8], entry: inout Entry) async -> (VarlinkReply, oneway: Bool) {
-        let call: VarlinkCall
-        do {
-            call = try VarlinkJSON.decode(VarlinkCall.self, from: message)
-        } catch {
+    private func respond(to decoded: VarlinkCall?, entry: inout Entry) async -> (VarlinkReply, oneway: Bool) {
+        guard let call = decoded else {
             entry.decision = "invalid"
             return (failureReply(Self.malformed, interface: "", entry: &entry), false)
         }

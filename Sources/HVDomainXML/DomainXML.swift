@@ -72,7 +72,7 @@ extension DomainXML {
 ///
 /// Read with Foundation's `XMLParser` (no external entities), so a prefix chosen by whoever wrote
 /// the document does not matter, only the namespace it stands for.
-struct ParsedXML: Sendable {
+struct ParsedXML: Sendable, Equatable {
     var name: String
     var namespace: String?
     var attributes: [String: String]
@@ -91,14 +91,38 @@ struct ParsedXML: Sendable {
 
     /// The text of the direct child `name`, trimmed; nil when there is no such child or it is empty.
     func value(_ name: String) -> String? {
-        let text = child(name)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = child(name)?.trimmedText
         return text?.isEmpty == false ? text : nil
+    }
+
+    /// The text without the whitespace around it: what `trimmingCharacters(in: .whitespacesAndNewlines)`
+    /// leaves (the scalars with Unicode's White_Space property), without bridging to `NSString`.
+    var trimmedText: String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
     }
 
     subscript(attribute: String) -> String? { attributes[attribute] }
 
     /// Parses `xml` and checks that its root element is `root`; `what` names the document in errors.
+    /// The XML libvirt writes is read in one pass (`XMLReader`); anything else by `XMLParser`.
     static func parse(_ xml: String, root: String, namespace: String? = nil, what: String) throws(HVError) -> ParsedXML {
+        let document: ParsedXML
+        if let read = XMLReader.read(xml) {
+            document = read
+        } else {
+            document = try parsedByFoundation(xml, what: what)
+        }
+        guard document.name == root, document.namespace == namespace else {
+            throw HVError(.failed, "libvirt returned \(what) XML with root <\(document.name)>, expected <\(root)>")
+        }
+        return document
+    }
+
+    /// Parses `xml` with Foundation's `XMLParser` (no external entities).
+    static func parsedByFoundation(_ xml: String, what: String) throws(HVError) -> ParsedXML {
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(xml.utf8))
         parser.shouldProcessNamespaces = true
@@ -107,9 +131,6 @@ struct ParsedXML: Sendable {
         guard parser.parse(), let document = builder.root else {
             let detail = parser.parserError.map { ": \($0.localizedDescription)" } ?? ""
             throw HVError(.failed, "libvirt returned \(what) XML that could not be read\(detail)")
-        }
-        guard document.name == root, document.namespace == namespace else {
-            throw HVError(.failed, "libvirt returned \(what) XML with root <\(document.name)>, expected <\(root)>")
         }
         return document
     }

@@ -47,7 +47,7 @@ public struct DomainFacts: Sendable, Hashable {
         let os = domain.child("os")
         let loader = os?.child("loader")
         let nvram = os?.child("nvram")
-        let nvramText = nvram?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let nvramText = nvram?.trimmedText
         return DomainFacts(
             name: domain.value("name") ?? "",
             uuid: domain.value("uuid"),

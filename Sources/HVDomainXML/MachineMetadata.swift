@@ -1,5 +1,6 @@
 import Foundation
 import HVProtocol
+import Synchronization
 import XMLCoder
 
 /// What the broker records about a machine inside its domain XML, so it survives with the domain.
@@ -44,8 +45,19 @@ public struct MachineMetadata: Sendable, Hashable {
 
     /// The recorded spec; nil when the text is not a spec this version can read.
     public var spec: MachineSpec? {
-        try? JSONDecoder().decode(MachineSpec.self, from: Data(specJSON.utf8))
+        if let known = Self.readSpecs.withLock({ $0[specJSON] }) { return known }
+        guard let spec = try? VarlinkJSON.decode(MachineSpec.self, from: Array(specJSON.utf8)) else { return nil }
+        Self.readSpecs.withLock { specs in
+            if specs.count >= Self.readSpecsKept { specs.removeAll(keepingCapacity: true) }
+            specs[specJSON] = spec
+        }
+        return spec
     }
+
+    /// Specs already read, by their text: a machine's record is read on every request about it,
+    /// its spec decoded only when its text changes. At most `readSpecsKept`; when full, it starts over.
+    private static let readSpecs = Mutex<[String: MachineSpec]>([:])
+    static let readSpecsKept = 1024
 
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
     /// not created by the broker) or the element is incomplete.
@@ -80,16 +92,12 @@ public struct MachineMetadata: Sendable, Hashable {
             let uid = owner["uid"].flatMap({ UInt32($0) }),
             let group = owner["group"], !group.isEmpty
         else { return nil }
-        let template =
-            machine.child("template", namespace: namespace)?.text
-            .trimmingCharacters(in: .whitespacesAndNewlines) == "true"
-        let tags =
-            machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace)
-            .map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) } ?? []
+        let template = machine.child("template", namespace: namespace)?.trimmedText == "true"
+        let tags = machine.child("tags", namespace: namespace)?.children("tag", namespace: namespace).map(\.trimmedText) ?? []
         let host = machine.child("host", namespace: namespace).flatMap {
-            try? JSONDecoder().decode(HostFeatures.self, from: Data($0.text.utf8))
+            try? VarlinkJSON.decode(HostFeatures.self, from: Array($0.text.utf8))
         }
-        let instance = machine.child("instance", namespace: namespace)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let instance = machine.child("instance", namespace: namespace)?.trimmedText
         return MachineMetadata(
             specJSON: spec, ownerUID: uid, ownerGroup: group, template: template, tags: tags,
             description: description, hostFeatures: host ?? HostFeatures(), instance: instance?.isEmpty == false ? instance : nil

@@ -40,25 +40,33 @@ public struct VarlinkReply: Codable, Sendable, Hashable {
     }
 }
 
-/// Encoders and decoders configured the same way on both sides of the socket.
+/// The JSON codec of both sides of the socket. It reads and writes exactly what Foundation's
+/// `JSONDecoder` and `JSONEncoder` (with `.sortedKeys` and `.withoutEscapingSlashes`) do, with
+/// the same errors, but without their cost: messages are read in one pass into a `JSONValue`
+/// (`JSONReader`), typed values are converted to and from `JSONValue` directly
+/// (`JSONValueEncoder`, `JSONValueDecoder`) and written in one pass (`JSONWriter`). Input the
+/// reader leaves alone (anything that is not plain UTF-8 JSON, and a few rare numbers) is handed to
+/// Foundation, whose answer is then the answer.
 public enum VarlinkJSON {
     public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        try JSONValueEncoder.encode(value).bytes()
     }
 
     public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        guard let value = JSONReader.read(bytes) else { return try JSONDecoder().decode(type, from: Data(bytes)) }
+        return try JSONValueDecoder.decode(type, from: value)
     }
 
-    /// Converts a JSON object into a typed value, re-encoding through the same codec.
+    /// Converts a JSON object into a typed value, as if it were written and read back.
     public static func convert<Value: Decodable>(_ value: some Encodable, to type: Value.Type) throws -> Value {
-        try decode(type, from: encode(value))
+        let encoded = try JSONValueEncoder.encode(value)
+        // A number `JSONValue` can't hold exactly is read back from its text, as before.
+        guard !encoded.holdsNumberText else { return try JSONDecoder().decode(type, from: Data(encoded.bytes())) }
+        return try JSONValueDecoder.decode(type, from: encoded.jsonValue())
     }
 
-    /// Converts a typed value into a JSON object.
+    /// Converts a typed value into a JSON object, as if it were written and read back.
     public static func object<Value: Encodable>(_ value: Value) throws -> [String: JSONValue] {
-        try decode([String: JSONValue].self, from: encode(value))
+        try JSONValueDecoder.members(of: JSONValueEncoder.encode(value).jsonValue())
     }
 }

@@ -226,12 +226,12 @@ private struct Schedule {
     /// The next job to start, counted as running: of the callers below their running share, the
     /// one served longest ago; among equals, the one whose work waits longest.
     mutating func next(maximumRunningPerCaller: Int) -> Job? {
-        let eligible = queues.filter { runningPerCaller[$0.key, default: 0] < maximumRunningPerCaller }
-        guard let caller = eligible.min(by: { first, second in
-            let firstKey = (lastServed[first.key] ?? 0, first.value[0].id)
-            let secondKey = (lastServed[second.key] ?? 0, second.value[0].id)
-            return firstKey < secondKey
-        })?.key else { return nil }
+        var chosen: (caller: Charge, order: (UInt64, UInt64))?
+        for (caller, queue) in queues where runningPerCaller[caller, default: 0] < maximumRunningPerCaller {
+            let order = (lastServed[caller] ?? 0, queue[0].id)
+            if chosen.map({ order < $0.order }) ?? true { chosen = (caller, order) }
+        }
+        guard let caller = chosen?.caller else { return nil }
         let job = queues[caller]!.removeFirst()
         if queues[caller]!.isEmpty { queues[caller] = nil }
         running += 1

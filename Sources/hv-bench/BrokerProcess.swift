@@ -57,6 +57,15 @@ final class BrokerProcess: @unchecked Sendable {
         }
     }
 
+    /// The limits for `clients` connections of one user: on a host they would be as many users,
+    /// each with a share of its own, so one user playing them all needs the per-user limits raised.
+    static func limits(forClientsOfOneUser clients: Int) -> [String] {
+        [
+            "--max-clients", "\(clients + 16)", "--max-clients-per-user", "\(clients + 8)",
+            "--max-calls-per-user", "\(clients + 8)", "--max-queued-per-user", "\(clients + 8)",
+        ]
+    }
+
     var logPath: String { directory + "/broker.log" }
     var processIdentifier: Int32 { process.pid }
 

@@ -138,3 +138,42 @@ import Testing
         #expect(await reopened.verifyAll().brokenAtLine == 2, "the torn line is reported, not hidden")
     }
 }
+
+/// The chain hashes records as `canonicalEncoder()` writes them; the writer and the verifier now
+/// encode through `canonicalJSON`, which must write the very same bytes, or no old log would verify.
+@Suite struct AuditCanonicalJSONTests {
+    static let records: [AuditRecord] = [
+        AuditRecord(
+            seq: 1, time: "2026-11-25T00:00:00.000Z", uid: 0, gid: 0, pid: 1, executable: "/usr/bin/hv", method: "org.hypernixos.Vm.Info",
+            action: "org.hypernixos.vm.info", target: "web", decision: "allowed", result: "ok", durationMs: 0.25, prev: AuditChain.genesis
+        ),
+        AuditRecord(
+            seq: 2, time: "t", uid: .max, gid: 7, pid: .min, executable: "/a/b\\c \"quoted\" é 😀 \u{1}\u{1f}\t\n",
+            method: "x/y", action: "", target: "…(1048576 bytes)", decision: "denied", result: "org.varlink.service.InvalidParameter",
+            durationMs: 12345.678, coalesced: 312, prev: String(repeating: "a", count: 64), hash: String(repeating: "b", count: 64)
+        ),
+        AuditRecord(
+            time: "", uid: 1, gid: 1, pid: 0, executable: "", method: "", action: "", target: "", decision: "invalid", result: "",
+            durationMs: 1e-7
+        ),
+        AuditRecord(
+            time: "", uid: 1, gid: 1, pid: 0, executable: "", method: "", action: "", target: "", decision: "audit", result: "",
+            durationMs: 15_000.5, coalesced: 0
+        ),
+    ]
+
+    @Test(arguments: records)
+    func canonicalJSONIsTheCanonicalEncodersBytes(_ record: AuditRecord) throws {
+        #expect(AuditChain.canonicalJSON(record) == Array(try AuditChain.canonicalEncoder().encode(record)))
+    }
+
+    @Test func durationsOfEveryMagnitudeAreWrittenAlike() throws {
+        for exponent in -9...9 {
+            for mantissa in [1.0, 1.5, 2.25, 3.14159, 9.999, 123.456] {
+                var record = Self.records[0]
+                record.durationMs = mantissa * pow(10, Double(exponent))
+                #expect(AuditChain.canonicalJSON(record) == Array(try AuditChain.canonicalEncoder().encode(record)), "\(record.durationMs)")
+            }
+        }
+    }
+}
