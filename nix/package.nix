@@ -25,6 +25,7 @@
   pkg-config,
   libvirt,
   systemd,
+  polkit,
   zlib,
   swiftpmDepsHash ? lib.fakeHash,
   packageResolved ? null,
@@ -92,16 +93,17 @@ swiftStdenv.mkDerivation (finalAttrs: {
   # runs `swift build -c release` and defines swiftpmBinPath (used below).
   # pkg-config puts the .pc directories of the buildInputs on
   # PKG_CONFIG_PATH, which SwiftPM reads for the system library targets
-  # (libvirt, libsystemd, zlib).
+  # (libvirt, polkit-gobject-1, libsystemd, zlib).
   nativeBuildInputs = [
     swift
     swiftpm
     pkg-config
   ];
 
-  # polkitd is asked over D-Bus through libsystemd's sd-bus; no polkit library is linked.
+  # polkit propagates glib (gobject-2.0, glib-2.0 are linked too).
   buildInputs = [
     libvirt
+    polkit
     systemd
     zlib
   ];

@@ -14,6 +14,7 @@ packages=(
     libvirt-dev
     libsystemd-dev
     zlib1g-dev
+    libpolkit-gobject-1-dev
     libsqlite3-dev
     # runtime services used by integration tests
     libvirt-daemon

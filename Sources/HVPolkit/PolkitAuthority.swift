@@ -1,5 +1,5 @@
-import CSystemd
-import Glibc
+import CPolkit
+import Foundation
 
 /// The process polkit judges: the peer of a broker connection, as the kernel reported it.
 public struct PolkitSubject: Sendable, Hashable {
@@ -44,176 +44,172 @@ public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-extension Duration {
-    var wholeSeconds: Int64 { components.seconds }
-    var microseconds: UInt64 { UInt64(max(0, components.seconds)) * 1_000_000 + UInt64(max(0, components.attoseconds)) / 1_000_000_000_000 }
+/// Cancels the polkit calls that run past their deadline. One thread watches every call in
+/// flight, so a call costs two short locked steps rather than a timer of its own (a timer per call
+/// lingered, holding the call's cancellable, until its deadline had passed, long after the call).
+///
+/// The thread sleeps until the earliest deadline and is woken only when a call comes with an
+/// earlier one than it sleeps for: under a steady stream of calls it wakes once per timeout.
+final class PolkitWatchdog: @unchecked Sendable {
+    static let shared = PolkitWatchdog()
+
+    private struct Watched {
+        let deadline: ContinuousClock.Instant
+        let expire: @Sendable () -> Void
+        var fired = false
+    }
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var watched: [UInt64: Watched] = [:]
+    /// Calls whose `expire` runs now, outside the lock.
+    private var expiring: Set<UInt64> = []
+    private var lastID: UInt64 = 0
+    private var running = false
+    /// The deadline the thread sleeps until; nil while it sleeps until woken.
+    private var sleepsUntil: ContinuousClock.Instant?
+
+    /// Runs `expire` (on the watchdog's thread) once `timeout` has passed, unless `release` comes first.
+    func watch(for timeout: Duration, expire: @escaping @Sendable () -> Void) -> UInt64 {
+        let deadline = ContinuousClock.now + timeout
+        condition.lock()
+        defer { condition.unlock() }
+        if !running {
+            running = true
+            let thread = Thread { [self] in run() }
+            thread.name = "polkit-deadlines"
+            thread.start()
+        }
+        lastID += 1
+        watched[lastID] = Watched(deadline: deadline, expire: expire)
+        if sleepsUntil.map({ deadline < $0 }) ?? true { condition.signal() }
+        return lastID
+    }
+
+    /// Calls watched now.
+    var watching: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return watched.count
+    }
+
+    /// Stops watching; true when the deadline had passed and `expire` ran. Once it returns,
+    /// `expire` has finished and will not run.
+    func release(_ id: UInt64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while expiring.contains(id) { condition.wait() }
+        return watched.removeValue(forKey: id)?.fired ?? false
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            let now = ContinuousClock.now
+            let due = watched.filter { !$0.value.fired && $0.value.deadline <= now }
+            if !due.isEmpty {
+                for id in due.keys {
+                    watched[id]?.fired = true
+                    expiring.insert(id)
+                }
+                condition.unlock()
+                for entry in due.values { entry.expire() }
+                condition.lock()
+                expiring.subtract(due.keys)
+                condition.broadcast()
+                continue
+            }
+            sleepsUntil = watched.values.filter { !$0.fired }.map(\.deadline).min()
+            if let until = sleepsUntil {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: (until - now).seconds))
+            } else {
+                condition.wait()
+            }
+        }
+    }
 }
 
-/// A connection to polkitd through the system bus, over sd-bus: the calling thread writes the call
-/// and reads the answer itself, with no thread of the library's own in between. One connection
-/// serves one thread at a time; `PolkitChecker` keeps one for each of its threads.
+extension Duration {
+    var wholeSeconds: Int64 { components.seconds }
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A connection to polkitd through the system bus. Every call blocks; run them off event loops.
 public final class PolkitAuthority: @unchecked Sendable {
-    static let service = "org.freedesktop.PolicyKit1"
-    static let path = "/org/freedesktop/PolicyKit1/Authority"
-    static let interface = "org.freedesktop.PolicyKit1.Authority"
+    private let authority: OpaquePointer
 
-    private let bus: OpaquePointer
-
-    /// - Parameter address: the bus polkitd is on, as a D-Bus address; nil for the system bus.
-    public init(address: String? = nil) throws(PolkitError) {
-        var bus: OpaquePointer?
-        var result = address == nil ? sd_bus_open_system(&bus) : sd_bus_new(&bus)
-        if let address, result >= 0 {
-            result = sd_bus_set_address(bus, address)
-            if result >= 0 { result = sd_bus_set_bus_client(bus, 1) }
-            if result >= 0 { result = sd_bus_start(bus) }
-            if result < 0 { sd_bus_unref(bus) }
+    public init() throws(PolkitError) {
+        var error: UnsafeMutablePointer<GError>?
+        guard let authority = polkit_authority_get_sync(nil, &error) else {
+            throw PolkitError(message: Self.consume(error, fallback: "could not connect to polkit"))
         }
-        guard result >= 0, let bus else {
-            throw PolkitError(message: "could not connect to the system bus: \(String(cString: strerror(-result)))")
-        }
-        self.bus = bus
+        self.authority = authority
     }
 
     deinit {
-        sd_bus_flush_close_unref(bus)
+        g_object_unref(UnsafeMutableRawPointer(authority))
     }
 
     /// Asks polkit whether `subject` may perform `action`, without any interaction. `details` name
     /// the object (rules read them with `action.lookup(key)`); polkitd accepts details only from
     /// root or the action's owner, so a rule can trust them.
     ///
-    /// The call is the one libpolkit makes (`CheckAuthorization` with the subject a `unix-process`
-    /// of pid, start time and uid). A polkitd that does not answer within `timeout` (one that
-    /// hangs, or is stopped with SIGSTOP) makes the call fail rather than hold its thread for ever.
+    /// A polkitd that does not answer within `timeout` (one that hangs, or is stopped with
+    /// SIGSTOP) makes the call fail rather than hold its thread for ever: the call is cancelled.
     public func check(
         action: String, subject: PolkitSubject, details: [String: String] = [:], timeout: Duration = .seconds(25)
     ) throws(PolkitError) -> PolkitDecision {
-        var pointer: OpaquePointer?
-        try BusMessage.check(
-            sd_bus_message_new_method_call(bus, &pointer, Self.service, Self.path, Self.interface, "CheckAuthorization"),
-            "describe the check"
-        )
-        guard let pointer else { throw PolkitError(message: "could not describe the check") }
-        defer { sd_bus_message_unref(pointer) }
-        let call = BusMessage(pointer)
-        try call.open("r", "sa{sv}")
-        try call.append("unix-process")
-        try call.open("a", "{sv}")
-        try call.entry("pid", "u") { () throws(PolkitError) in try call.append(UInt32(bitPattern: subject.pid)) }
-        try call.entry("start-time", "t") { () throws(PolkitError) in try call.append(subject.startTime) }
-        try call.entry("uid", "i") { () throws(PolkitError) in try call.append(Int32(bitPattern: subject.uid)) }
-        try call.close()
-        try call.close()
-        try call.append(action)
-        try call.open("a", "{ss}")
-        for (key, value) in details.sorted(by: { $0.key < $1.key }) {
-            try call.open("e", "ss")
-            try call.append(key)
-            try call.append(value)
-            try call.close()
+        guard let process = polkit_unix_process_new_for_owner(
+            Int32(subject.pid), guint64(subject.startTime), Int32(bitPattern: subject.uid)
+        ) else {
+            throw PolkitError(message: "could not describe process \(subject.pid) to polkit")
         }
-        try call.close()
-        // No interaction; no cancellation id, since a call that times out is abandoned with its connection.
-        try call.append(UInt32(0))
-        try call.append("")
+        defer { g_object_unref(UnsafeMutableRawPointer(process)) }
 
-        let reply = try send(pointer, timeout: timeout)
-        defer { sd_bus_message_unref(reply) }
-        let answer = BusMessage(reply)
-        try answer.enter("r", "bba{ss}")
-        if try answer.readBool() { return .authorized }
-        if try answer.readBool() { return .challenge }
+        let polkitDetails: OpaquePointer? = details.isEmpty ? nil : polkit_details_new()
+        defer { if let polkitDetails { g_object_unref(UnsafeMutableRawPointer(polkitDetails)) } }
+        for (key, value) in details.sorted(by: { $0.key < $1.key }) {
+            polkit_details_insert(polkitDetails, key, value)
+        }
+
+        let cancellable = g_cancellable_new()
+        defer { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
+        // GCancellable is thread-safe; `release` returns only once `expire` is done with it.
+        let pointer = UInt(bitPattern: cancellable)
+        let watch = PolkitWatchdog.shared.watch(for: timeout) {
+            g_cancellable_cancel(UnsafeMutablePointer<GCancellable>(bitPattern: pointer))
+        }
+        var error: UnsafeMutablePointer<GError>?
+        let answer = polkit_authority_check_authorization_sync(
+            authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, cancellable, &error
+        )
+        let expired = PolkitWatchdog.shared.release(watch)
+        guard let result = answer else {
+            let message = Self.consume(error, fallback: "polkit did not answer")
+            if expired {
+                throw PolkitError(message: "polkitd did not answer within \(timeout.wholeSeconds) s", timedOut: true)
+            }
+            throw PolkitError(message: message)
+        }
+        defer { g_object_unref(UnsafeMutableRawPointer(result)) }
+
+        if polkit_authorization_result_get_is_authorized(result) != 0 { return .authorized }
+        if polkit_authorization_result_get_is_challenge(result) != 0 { return .challenge }
         return .notAuthorized
     }
 
     /// The backend polkitd runs: for the JavaScript rules engine `js` and polkit's version.
     public var backend: PolkitBackend {
-        PolkitBackend(name: property("BackendName") ?? "", version: property("BackendVersion") ?? "")
+        PolkitBackend(
+            name: polkit_authority_get_backend_name(authority).map { String(cString: $0) } ?? "",
+            version: polkit_authority_get_backend_version(authority).map { String(cString: $0) } ?? ""
+        )
     }
 
-    private func property(_ name: String) -> String? {
-        var error = sd_bus_error()
-        defer { sd_bus_error_free(&error) }
-        var value: UnsafeMutablePointer<CChar>?
-        guard sd_bus_get_property_string(bus, Self.service, Self.path, Self.interface, name, &error, &value) >= 0, let value else {
-            return nil
-        }
-        defer { free(value) }
-        return String(cString: value)
-    }
-
-    /// Sends the call and waits up to `timeout` for its reply.
-    private func send(_ call: OpaquePointer, timeout: Duration) throws(PolkitError) -> OpaquePointer {
-        var error = sd_bus_error()
-        defer { sd_bus_error_free(&error) }
-        var reply: OpaquePointer?
-        let result = sd_bus_call(bus, call, timeout.microseconds, &error, &reply)
-        guard result >= 0, let reply else {
-            if result == -ETIMEDOUT {
-                throw PolkitError(message: "polkitd did not answer within \(timeout.wholeSeconds) s", timedOut: true)
-            }
-            if let name = error.name, let message = error.message {
-                throw PolkitError(message: "\(String(cString: name)): \(String(cString: message))")
-            }
-            throw PolkitError(message: "polkit did not answer: \(String(cString: strerror(-result)))")
-        }
-        return reply
-    }
-}
-
-/// One D-Bus message, written or read a value at a time (sd-bus's variadic calls don't reach Swift).
-private struct BusMessage {
-    let pointer: OpaquePointer
-
-    init(_ pointer: OpaquePointer) {
-        self.pointer = pointer
-    }
-
-    static func check(_ result: Int32, _ doing: String) throws(PolkitError) {
-        guard result < 0 else { return }
-        throw PolkitError(message: "could not \(doing): \(String(cString: strerror(-result)))")
-    }
-
-    private static func code(_ type: Character) -> CChar {
-        CChar(bitPattern: type.asciiValue!)
-    }
-
-    func open(_ type: Character, _ contents: String) throws(PolkitError) {
-        try Self.check(sd_bus_message_open_container(pointer, Self.code(type), contents), "write the check")
-    }
-
-    func close() throws(PolkitError) {
-        try Self.check(sd_bus_message_close_container(pointer), "write the check")
-    }
-
-    /// A dictionary entry whose value is a variant of `type`, written by `value`.
-    func entry(_ key: String, _ type: String, _ value: () throws(PolkitError) -> Void) throws(PolkitError) {
-        try open("e", "sv")
-        try append(key)
-        try open("v", type)
-        try value()
-        try close()
-        try close()
-    }
-
-    func append(_ text: String) throws(PolkitError) {
-        try Self.check(text.withCString { sd_bus_message_append_basic(pointer, Self.code("s"), $0) }, "write the check")
-    }
-
-    func append<Value: FixedWidthInteger>(_ value: Value) throws(PolkitError) {
-        let type: Character = Value.self == UInt32.self ? "u" : Value.self == UInt64.self ? "t" : "i"
-        var value = value
-        try Self.check(sd_bus_message_append_basic(pointer, Self.code(type), &value), "write the check")
-    }
-
-    func enter(_ type: Character, _ contents: String) throws(PolkitError) {
-        try Self.check(sd_bus_message_enter_container(pointer, Self.code(type), contents), "read polkit's answer")
-    }
-
-    func readBool() throws(PolkitError) -> Bool {
-        var value: Int32 = 0
-        try Self.check(sd_bus_message_read_basic(pointer, Self.code("b"), &value), "read polkit's answer")
-        return value != 0
+    /// Returns the message of a GError and frees it.
+    private static func consume(_ error: UnsafeMutablePointer<GError>?, fallback: String) -> String {
+        guard let error else { return fallback }
+        defer { g_error_free(error) }
+        return error.pointee.message.map { String(cString: $0) } ?? fallback
     }
 }

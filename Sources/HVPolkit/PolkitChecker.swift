@@ -26,9 +26,7 @@ public final class PolkitChecker: Sendable {
 
     private let pool: WorkPool
     private let timeout: Duration
-    /// Connections to polkitd not in use now: one is taken for each check and given back after,
-    /// so there are at most as many as the pool has threads.
-    private let idle = Mutex<[PolkitAuthority]>([])
+    private let authority = Mutex<PolkitAuthority?>(nil)
     private let logger: Logger
 
     /// - Parameters:
@@ -53,7 +51,8 @@ public final class PolkitChecker: Sendable {
     /// Which polkitd answers: its backend's name and version (nil when polkitd can't be reached).
     public func backend() async -> PolkitBackend? {
         try? await pool.run(for: nil) { _ -> PolkitBackend? in
-            try? self.withAuthority { authority throws(PolkitError) in authority.backend }
+            guard let authority = try? self.connectedAuthority() else { return nil }
+            return authority.backend
         }
     }
 
@@ -74,37 +73,30 @@ public final class PolkitChecker: Sendable {
         return outcome
     }
 
-    /// Blocking: runs on the thread pool. A failed call drops its connection so the next request
-    /// reconnects (polkitd or the bus may have restarted, or its answer may still come).
+    /// Blocking: runs on the thread pool. A failed call drops the authority so the next request
+    /// reconnects (polkitd or the bus may have restarted).
     public func check(_ action: String, _ subject: PolkitSubject, details: [String: String] = [:]) -> AuthorizationOutcome {
         // Without the start time polkit would look the pid up later, when it may name another process.
         guard subject.startTime != 0 else {
             return .unavailable("the caller's process start time could not be read from /proc/\(subject.pid)/stat")
         }
         do {
-            let decision = try withAuthority { authority throws(PolkitError) in
-                try authority.check(action: action, subject: subject, details: details, timeout: timeout)
-            }
-            switch decision {
+            let current = try connectedAuthority()
+            switch try current.check(action: action, subject: subject, details: details, timeout: timeout) {
             case .authorized: return .allowed
             case .challenge, .notAuthorized: return .denied
             }
         } catch {
+            authority.withLock { $0 = nil }
             logger.warning("polkit unavailable", metadata: ["error": "\(error)"])
             return .unavailable(error.message)
         }
     }
 
-    /// Runs `body` with a connection of its own; one that failed is not used again.
-    private func withAuthority<T>(_ body: (PolkitAuthority) throws(PolkitError) -> T) throws(PolkitError) -> T {
-        let authority: PolkitAuthority
-        if let existing = idle.withLock({ $0.popLast() }) {
-            authority = existing
-        } else {
-            authority = try PolkitAuthority()
-        }
-        let result = try body(authority)
-        idle.withLock { $0.append(authority) }
-        return result
+    private func connectedAuthority() throws(PolkitError) -> PolkitAuthority {
+        if let existing = authority.withLock({ $0 }) { return existing }
+        let created = try PolkitAuthority()
+        authority.withLock { $0 = created }
+        return created
     }
 }

@@ -108,7 +108,7 @@ struct RequestCommand: ParsableCommand {
             progress("polkitd's answers with \(callers) callers, then the broker's Vm.Info with \(callers) operators, \(Int(seconds)) s each")
             let daemons = ProcessCPU(processes: ["polkitd", "dbus-daemon"].compactMap { name in ProcessCPU.pid(named: name).map { (name, $0) } })
             let floor = try RequestFloors.polkitAnswers(
-                subject: subject, details: details, callers: callers, seconds: seconds,
+                authority, subject: subject, details: details, callers: callers, seconds: seconds,
                 cpu: ProcessCPU(processes: daemons.processes + [("hv-bench (polkit callers)", getpid())])
             )
             let load = try operators(user, broker: broker, machine: machine, clients: callers, seconds: seconds, requests: 0, daemons: daemons)

@@ -31,29 +31,26 @@ enum RequestFloors {
         ).details
     }
 
-    /// polkitd's own answers per second: `callers` threads of this process, each with a
-    /// connection of its own, asking about `subject` over and over for `seconds`, the way the
-    /// broker's polkit threads ask.
+    /// polkitd's own answers per second: `callers` threads of this process, each asking about
+    /// `subject` over and over for `seconds`, the way the broker's polkit threads ask.
     static func polkitAnswers(
-        subject: PolkitSubject, details: [String: String], callers: Int, seconds: Double, cpu: ProcessCPU
+        _ authority: PolkitAuthority, subject: PolkitSubject, details: [String: String], callers: Int, seconds: Double,
+        cpu: ProcessCPU
     ) throws(BenchError) -> Throughput {
         let answered = Atomic<Int>(0)
         let failure = Mutex<String?>(nil)
-        let connected = DispatchGroup()
         let finished = DispatchGroup()
         let go = DispatchSemaphore(value: 0)
-        let deadline = Atomic<UInt64>(0)
         let action = BrokerOperation.vmInfo.action
+        let before = cpu.sample()
+        let start = Stopwatch.now()
+        let deadline = start + UInt64(seconds * 1e9)
         for _ in 0..<callers {
-            connected.enter()
             finished.enter()
             Thread {
                 defer { finished.leave() }
-                let authority = try? PolkitAuthority()
-                connected.leave()
                 go.wait()
-                guard let authority else { return failure.withLock { $0 = "cannot connect to the system bus" } }
-                while Stopwatch.now() < deadline.load(ordering: .acquiring) {
+                while Stopwatch.now() < deadline {
                     do throws(PolkitError) {
                         guard try authority.check(action: action, subject: subject, details: details) == .authorized else {
                             failure.withLock { $0 = "polkit did not authorize \(action) for uid \(subject.uid)" }
@@ -67,11 +64,6 @@ enum RequestFloors {
                 }
             }.start()
         }
-        // Connections are open before the clock starts, as the broker's are.
-        connected.wait()
-        let before = cpu.sample()
-        let start = Stopwatch.now()
-        deadline.store(start + UInt64(seconds * 1e9), ordering: .releasing)
         for _ in 0..<callers { go.signal() }
         finished.wait()
         let elapsed = Stopwatch.now() - start
