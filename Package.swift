@@ -176,6 +176,7 @@ let package = Package(
             name: "HVMonitor",
             dependencies: [
                 "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML", "HVWork",
+                "HVSystem",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -200,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "hv-monitor",
             dependencies: [
-                "HVMonitor", "HVPolkit", "HVWork",
+                "HVMonitor", "HVPolkit", "HVWork", "HVSystem",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,7 @@ import HVMetrics
 import HVProtocol
 import Logging
 import NIOPosix
+import HVSystem
 import Synchronization
 
 /// What one collection cycle produced.
@@ -144,6 +145,8 @@ public final class Monitor: Sendable {
         } catch {
             logger.error("history not stored", metadata: ["error": "\(error)"])
         }
+        // The pool's threads take turns at cycles and at maintenance: what they freed goes back.
+        Allocator.returnFreedMemory()
     }
 
     /// Runs blocking work on the thread pool; nil when the pool is shutting down.
