@@ -26,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/CoreOffice/XMLCoder.git", from: "0.18.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -142,7 +141,6 @@ let package = Package(
             name: "HVMetrics",
             dependencies: [
                 "HVProtocol", "HVHistory", "HVSystem",
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -179,6 +177,7 @@ let package = Package(
             name: "HVMonitor",
             dependencies: [
                 "HVProtocol", "HVClient", "HVHealth", "HVMetrics", "HVHistory", "HVAlerting", "HVServer", "HVPolkit", "HVYAML", "HVWork",
+                "HVSystem",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -203,7 +202,7 @@ let package = Package(
         .executableTarget(
             name: "hv-monitor",
             dependencies: [
-                "HVMonitor", "HVPolkit", "HVWork",
+                "HVMonitor", "HVPolkit", "HVWork", "HVSystem",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

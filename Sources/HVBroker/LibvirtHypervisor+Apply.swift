@@ -131,7 +131,7 @@ extension LibvirtHypervisor {
             if let cloudInit = spec.cloudInit {
                 try buildSeed(cloudInit, machine: spec.name)
             }
-            let domain = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
+            let domain = try defineMachine(plan.definition, connection)
             // Never libvirt's own autostart, which has no order: `hv host autostart` starts spec
             // machines at boot, in the order their specs give.
             pending.end(journal)

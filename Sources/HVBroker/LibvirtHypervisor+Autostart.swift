@@ -37,9 +37,8 @@ extension LibvirtHypervisor {
     }
 
     /// The spec machines with autostart enabled, lowest order first, then by name; templates never start.
-    /// `names` limits the reads to those machines.
-    func autostartEntries(_ connection: Connection, among names: Set<String>? = nil) throws -> [AutostartEntry] {
-        try records(connection, among: names).compactMap { Self.autostartEntry(name: $0.name, $0.record) }
+    func autostartEntries(_ connection: Connection) throws -> [AutostartEntry] {
+        try records(connection).compactMap { Self.autostartEntry(name: $0.name, $0.record) }
             .sorted { ($0.order, $0.name) < ($1.order, $1.name) }
     }
 
@@ -47,12 +46,6 @@ extension LibvirtHypervisor {
     static func autostartEntry(name: String, _ recorded: MachineMetadata) -> AutostartEntry? {
         guard !recorded.template, let autostart = recorded.spec?.autostart, autostart.enabled else { return nil }
         return AutostartEntry(name: name, order: autostart.order)
-    }
-
-    /// Every machine that starts with the host: libvirt's autostart domains and the spec machines above.
-    func autostartNames(_ connection: Connection, among names: Set<String>? = nil) throws -> Set<String> {
-        let flagged = try connection.domainNames(.autostart)
-        return flagged.intersection(names ?? flagged).union(try autostartEntries(connection, among: names).map(\.name))
     }
 
     private func autostartOne(_ entry: AutostartEntry) async -> AutostartResult {

@@ -138,7 +138,7 @@ extension LibvirtHypervisor {
                 try catalog.add(pool: pool.name, volume: volume.name)
             }
             let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), ownVolumes: self.volumeKeys(of: spec), connection)
-            _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
+            _ = try self.defineMachine(plan.definition, connection)
             try domain.setAutostart(false)
         }
         return EmptyReply()

@@ -95,7 +95,7 @@ extension LibvirtHypervisor {
             // The MACs libvirt assigned stay: redefining must not renumber the guest's interfaces.
             let spec = Self.pinningAssignedMACs(decoded, domainXML: xml)
             let plan = try self.plan(spec, metadata: recorded, uuid: try domain.uuid(), ownVolumes: self.volumeKeys(of: spec), connection)
-            _ = try connection.defineDomain(xml: try DomainXML.machine(plan.definition))
+            _ = try self.defineMachine(plan.definition, connection)
             return VmHostFeaturesReply(hostFeatures: features, restartNeeded: active)
         }
         return reply

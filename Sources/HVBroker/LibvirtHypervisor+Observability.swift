@@ -4,16 +4,19 @@ import HVWork
 import Synchronization
 
 extension LibvirtHypervisor {
+    /// Every machine's statistics from one bulk call, with the records kept between calls for
+    /// which machines are the broker's and which start with the host.
     public func stats(includeForeign: Bool) async throws(HVError) -> HostStatsReply {
         try await run { connection in
-            let records = try self.records(connection)
-            let autostart = try connection.domainNames(.autostart)
-                .union(records.compactMap { Self.autostartEntry(name: $0.name, $0.record)?.name })
-            let managed = Set(records.map(\.name))
-            let domains = try connection.allDomainStatistics()
-                .filter { includeForeign || managed.contains($0.name) }
-                .map { DomainStats($0, autostart: autostart.contains($0.name)) }
-                .sorted { $0.name < $1.name }
+            let statistics = try connection.allDomainStatistics()
+            let entries = self.cachedRecords(of: statistics.map(\.identity), connection)
+            let flagged = try connection.domainNames(.autostart)
+            var domains: [DomainStats] = []
+            domains.reserveCapacity(statistics.count)
+            for (statistic, entry) in zip(statistics, entries) where includeForeign || entry.record != nil {
+                domains.append(DomainStats(statistic, autostart: entry.autostart != nil || flagged.contains(statistic.name)))
+            }
+            domains.sort { $0.name < $1.name }
             // A pool or network that can't be read must not blank every VM's metrics.
             return HostStatsReply(
                 domains: domains, pools: (try? self.pools(connection)) ?? [],
@@ -60,7 +63,11 @@ extension LibvirtHypervisor {
 
     /// Machines that start with the host but are not running, by name.
     func stoppedAutostartMachines(_ connection: Connection) throws -> [String] {
-        try autostartNames(connection, among: connection.domainNames(.inactive)).sorted()
+        let stopped = try connection.domainIdentities(.inactive)
+        let flagged = try connection.domainNames(.autostart)
+        return zip(stopped, cachedRecords(of: stopped, connection))
+            .filter { domain, entry in entry.autostart != nil || flagged.contains(domain.name) }
+            .map(\.0.name).sorted()
     }
 
     /// Every storage pool's space; a pool removed while being read is left out.

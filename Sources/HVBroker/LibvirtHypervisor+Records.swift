@@ -1,5 +1,6 @@
 import HVDomainXML
 import HVLibvirt
+import HVProtocol
 
 /// The broker's record of each machine, read as its metadata element alone
 /// (`virDomainGetMetadata`): far less for libvirt to format and for us to parse than the whole
@@ -30,11 +31,29 @@ extension LibvirtHypervisor {
         (record.instance ?? StorageLayout.defaultPoolName) == instance ? record : nil
     }
 
-    /// Every machine that has a record, with it; `names` limits the reads to those machines.
-    func records(_ connection: Connection, among names: Set<String>? = nil) throws -> [(name: String, record: MachineMetadata)] {
+    /// Every machine that has a record, with it, read from libvirt now: what admission, quotas and
+    /// host features are checked against.
+    func records(_ connection: Connection) throws -> [(name: String, record: MachineMetadata)] {
         try connection.domains().compactMap { domain in
-            guard names?.contains(domain.name) ?? true, let record = self.record(of: domain) else { return nil }
+            guard let record = self.record(of: domain) else { return nil }
             return (domain.name, record)
         }
+    }
+
+    /// The records of `domains`, in their order, for the bulk reads: kept between calls and dropped
+    /// when libvirt's events say a machine changed (see `RecordCache`); a domain removed meanwhile
+    /// has none.
+    func cachedRecords(of domains: [DomainIdentity], _ connection: Connection) -> [RecordCache.Entry] {
+        recordCache.entries(of: domains, on: connection) { domain in
+            (try? connection.domain(uuid: domain.uuid)).flatMap(self.record(of:))
+        }
+    }
+
+    /// Defines (or redefines) a machine and drops its kept record, so the next bulk read shows
+    /// the new one even before libvirt's event arrives.
+    func defineMachine(_ definition: MachineDefinition, _ connection: Connection) throws -> Domain {
+        let domain = try connection.defineDomain(xml: try DomainXML.machine(definition))
+        recordCache.drop(uuid: try domain.uuid())
+        return domain
     }
 }

@@ -39,6 +39,7 @@ extension LibvirtHypervisor {
                     try self.checkRevert(vm, snapshot: name, then: MachineMetadata.read(snapshotXML: try snapshot.xmlDescription()), today: today, connection)
                 }
                 try snapshot.revert()
+                self.recordCache.drop(uuid: try domain.uuid())
             }
         }
         return EmptyReply()

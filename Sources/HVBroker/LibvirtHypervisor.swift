@@ -33,6 +33,8 @@ public final class LibvirtHypervisor: Hypervisor {
     /// The images being added, counted toward the totals before they are stored.
     let imageLedger = ImageLedger()
     let events: EventHub
+    /// The machines' records between bulk reads, kept fresh by libvirt's events: see `RecordCache`.
+    let recordCache = RecordCache()
     /// The journal of changes that made volumes and have not finished: see `recoverInterruptedWork`.
     let pending: PendingWork
     /// Pool and network names from the last time libvirt listed them, for health checks while it can't.
@@ -92,13 +94,16 @@ public final class LibvirtHypervisor: Hypervisor {
 
     // MARK: Machines
 
+    /// Every machine from one bulk call for their states, with the records kept between calls.
     public func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
         try await run { connection in
-            try connection.domains().compactMap { domain -> VmSummary? in
-                let record = self.record(of: domain)
+            let domains = try connection.allDomainStatistics(.state)
+            let entries = self.cachedRecords(of: domains.map(\.identity), connection)
+            return zip(domains, entries).compactMap { domain, entry -> VmSummary? in
+                let record = entry.record
                 guard record != nil || includeForeign else { return nil }
                 return VmSummary(
-                    name: domain.name, state: try domain.state().rawValue, uuid: try domain.uuid(), tags: record?.tags ?? [],
+                    name: domain.name, state: domain.domainState.rawValue, uuid: domain.uuid, tags: record?.tags ?? [],
                     template: record?.template ?? false, managed: record != nil
                 )
             }.sorted { $0.name < $1.name }
@@ -184,6 +189,7 @@ public final class LibvirtHypervisor: Hypervisor {
             let diskPaths = removeDisks ? try DomainDescription(xml: try domain.xmlDescription()).diskSourcePaths : []
             try self.refuseRemovingBases(of: name, diskPaths, connection)
             try domain.undefine()
+            self.recordCache.drop(uuid: try domain.uuid())
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
             try? FileManager.default.removeItem(atPath: self.layout.seedPath(machine: name))
             guard removeDisks else { return [] }
@@ -352,8 +358,16 @@ public final class LibvirtHypervisor: Hypervisor {
     func openConnection() throws(LibvirtError) -> Connection {
         if let existing = connection.withLock({ $0 }), existing.isAlive { return existing }
         let opened = try Connection(uri: uri)
-        connection.withLock { $0 = opened }
+        // Two requests may open one each at the same time: the first one stored is used, the
+        // other closed again.
+        let current = connection.withLock { stored -> Connection in
+            if let stored, stored.isAlive { return stored }
+            stored = opened
+            return opened
+        }
+        guard current === opened else { return current }
         logger.info("connected to libvirt", metadata: ["uri": "\(uri)"])
+        recordCache.listen(to: opened, logger: logger)
         recoverInterruptedWork(opened)
         return opened
     }

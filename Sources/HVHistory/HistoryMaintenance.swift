@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 
 /// What one `maintain` pass did.
 public struct MaintenanceReport: Sendable, Hashable {
@@ -25,6 +26,8 @@ extension HistoryStore {
     public func maintain(now: Double) throws(HistoryError) -> MaintenanceReport {
         let configuration = configuration
         return try write { db in
+            // Series may be deleted below; the next record looks them up again.
+            seriesIDs.withLock { $0 = [:] }
             var report = MaintenanceReport(
                 fiveMinuteBuckets: 0, hourlyBuckets: 0, expiredRows: 0, droppedForSize: 0, removedSeries: 0
             )

@@ -1,5 +1,6 @@
 import GRDB
 import HVProtocol
+import Synchronization
 
 /// Metric history in SQLite (`history.sqlite`, WAL): raw points, 5-minute and hourly aggregates.
 ///
@@ -12,6 +13,15 @@ public final class HistoryStore: Sendable {
 
     public let configuration: HistoryConfiguration
     let database: DatabasePool
+    /// Each series' id by target and metric, so a collection that writes the same series as the
+    /// last one looks none of them up. Read and changed only inside write transactions, which
+    /// SQLite runs one at a time; emptied whenever series may have been deleted.
+    let seriesIDs = Mutex<[SeriesKey: Int64]>([:])
+
+    struct SeriesKey: Hashable {
+        var target: String
+        var metric: String
+    }
 
     /// Opens (creating and migrating when needed) the history database at `path`.
     public init(path: String, configuration: HistoryConfiguration = .init()) throws(HistoryError) {
@@ -77,26 +87,61 @@ public final class HistoryStore: Sendable {
     /// Stores one collection's values at `time` (seconds since 1970) in one transaction.
     /// Non-finite values are skipped. Returns how many values were stored: fewer than given when
     /// the series limit is reached and every stored series was updated in this same collection.
+    ///
+    /// Series the store already knows are written with one prepared statement each and marked
+    /// seen with one statement for all; only new series are looked up and created one by one.
     @discardableResult
     public func record(time: Double, values: [HistoryValue]) throws(HistoryError) -> Int {
-        try write { db in
-            var stored = 0
-            for value in values where value.value.isFinite {
-                guard let id = try Self.seriesID(db, value, time: time, limit: configuration.maximumSeries) else {
-                    continue
+        do {
+            return try write { db in
+                let known = seriesIDs.withLock { $0 }
+                let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw (series_id, time, value) VALUES (?, ?, ?)")
+                var stored = 0
+                var unknown: [HistoryValue] = []
+                for value in values where value.value.isFinite {
+                    guard let id = known[SeriesKey(target: value.target, metric: value.metric)] else {
+                        unknown.append(value)
+                        continue
+                    }
+                    try insert.execute(arguments: [id, time, value.value])
+                    stored += 1
                 }
+                // Before any new series makes room for itself: what was written now is not the oldest.
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO raw (series_id, time, value) VALUES (?, ?, ?)",
-                    arguments: [id, time, value.value]
+                    sql: """
+                        UPDATE series SET last_seen = ?
+                        WHERE last_seen < ? AND id IN (SELECT series_id FROM raw WHERE time = ?)
+                        """,
+                    arguments: [time, time, time]
                 )
-                stored += 1
+                var added: [SeriesKey: Int64] = [:]
+                var evicted = false
+                for value in unknown {
+                    guard
+                        let id = try Self.seriesID(
+                            db, value, time: time, limit: configuration.maximumSeries, evicted: &evicted
+                        )
+                    else { continue }
+                    added[SeriesKey(target: value.target, metric: value.metric)] = id
+                    try insert.execute(arguments: [id, time, value.value])
+                    stored += 1
+                }
+                seriesIDs.withLock { ids in
+                    if evicted { ids = [:] }
+                    ids.merge(added) { _, new in new }
+                }
+                return stored
             }
-            return stored
+        } catch {
+            // The transaction was rolled back: ids it created may not exist.
+            seriesIDs.withLock { $0 = [:] }
+            throw error
         }
     }
 
     /// The series' id, creating it (and making room under the limit) when new; nil when no room can be made.
-    static func seriesID(_ db: Database, _ value: HistoryValue, time: Double, limit: Int) throws -> Int64? {
+    /// Sets `evicted` when series were deleted to make room.
+    static func seriesID(_ db: Database, _ value: HistoryValue, time: Double, limit: Int, evicted: inout Bool) throws -> Int64? {
         if let id = try Int64.fetchOne(
             db, sql: "SELECT id FROM series WHERE target = ? AND metric = ?", arguments: [value.target, value.metric]
         ) {
@@ -113,6 +158,7 @@ public final class HistoryStore: Sendable {
                 arguments: [time]
             )
             if db.changesCount == 0 { return nil }
+            evicted = true
         }
         try db.execute(
             sql: "INSERT INTO series (target, metric, last_seen) VALUES (?, ?, ?)",

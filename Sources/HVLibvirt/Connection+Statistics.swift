@@ -2,36 +2,47 @@ import CLibvirt
 import Glibc
 
 extension Connection {
+    /// The groups of statistics `virConnectGetAllDomainStats` is asked for (`virDomainStatsTypes`).
+    public struct StatisticsGroups: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// The state and its reason: all `Vm.List` needs.
+        public static let state = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_STATE.rawValue)
+        public static let cpuTotal = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_CPU_TOTAL.rawValue)
+        public static let balloon = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_BALLOON.rawValue)
+        public static let vcpu = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_VCPU.rawValue)
+        public static let interface = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_INTERFACE.rawValue)
+        public static let block = StatisticsGroups(rawValue: VIR_DOMAIN_STATS_BLOCK.rawValue)
+        /// What the monitor exports: state, CPU time, balloon, vCPUs, interfaces and block devices.
+        public static let monitoring: StatisticsGroups = [.state, .cpuTotal, .balloon, .vcpu, .interface, .block]
+    }
+
     /// Statistics for every defined or running domain from one `virConnectGetAllDomainStats` call.
     ///
-    /// Asks for state, CPU time, balloon, vCPUs, interfaces and block devices with the NOWAIT flag,
-    /// so a domain busy in a job (backup, migration) is reported without what the job holds instead
-    /// of stalling the call. Drivers that leave out the configured vCPUs or maximum memory (the test
+    /// Asks for `groups` with the NOWAIT flag, so a domain busy in a job (backup, migration) is
+    /// reported without what the job holds instead of stalling the call. When the vCPU or balloon
+    /// group is asked for, drivers that leave out the configured vCPUs or maximum memory (the test
     /// driver does) get them from `virDomainGetInfo`, one call per such domain.
-    public func allDomainStatistics() throws(LibvirtError) -> [DomainStatistics] {
-        let groups = VIR_DOMAIN_STATS_STATE.rawValue | VIR_DOMAIN_STATS_CPU_TOTAL.rawValue
-            | VIR_DOMAIN_STATS_BALLOON.rawValue | VIR_DOMAIN_STATS_VCPU.rawValue
-            | VIR_DOMAIN_STATS_INTERFACE.rawValue | VIR_DOMAIN_STATS_BLOCK.rawValue
+    public func allDomainStatistics(_ groups: StatisticsGroups = .monitoring) throws(LibvirtError) -> [DomainStatistics] {
         let flags = VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.rawValue
         var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>?
         let count = try Call.status("reading domain statistics") {
-            virConnectGetAllDomainStats(pointer, groups, &records, flags)
+            virConnectGetAllDomainStats(pointer, groups.rawValue, &records, flags)
         }
         guard let records else { return [] }
         defer { virDomainStatsRecordListFree(records) }
+        let completeSizes = !groups.isDisjoint(with: [.vcpu, .balloon])
         var result: [DomainStatistics] = []
         result.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
             guard let record = records[index], let domain = record.pointee.dom else { continue }
-            let name = virDomainGetName(domain).map { String(cString: $0) } ?? ""
-            var uuid = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-            _ = virDomainGetUUIDString(domain, &uuid)
+            let identity = DomainIdentity(domain)
             var statistics = DomainStatistics(
-                name: name,
-                uuid: String(decoding: uuid.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                name: identity.name, uuid: identity.uuid,
                 parameters: TypedParameters(copying: record.pointee.params, count: record.pointee.nparams)
             )
-            if statistics.vcpus == nil || statistics.balloonMaximumKiB == nil {
+            if completeSizes, statistics.vcpus == nil || statistics.balloonMaximumKiB == nil {
                 var info = virDomainInfo()
                 if virDomainGetInfo(domain, &info) == 0 {
                     statistics.vcpus = statistics.vcpus ?? Int(info.nrVirtCpu)
@@ -58,17 +69,24 @@ extension Connection {
 
     /// The names of the domains matching a filter, from one `virConnectListAllDomains` call.
     public func domainNames(_ filter: DomainFilter) throws(LibvirtError) -> Set<String> {
+        Set(try domainIdentities(filter).map(\.name))
+    }
+
+    /// The names and UUIDs of the domains matching a filter, from one `virConnectListAllDomains`
+    /// call; both are read from the objects it returns, without further calls.
+    public func domainIdentities(_ filter: DomainFilter) throws(LibvirtError) -> [DomainIdentity] {
         var list: UnsafeMutablePointer<virDomainPtr?>?
         let count = try Call.status("listing domains") { virConnectListAllDomains(pointer, &list, filter.rawValue) }
         guard let list else { return [] }
         defer { free(list) }
-        var names: Set<String> = []
+        var identities: [DomainIdentity] = []
+        identities.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
             guard let domain = list[index] else { continue }
-            if let name = virDomainGetName(domain) { names.insert(String(cString: name)) }
+            identities.append(DomainIdentity(domain))
             virDomainFree(domain)
         }
-        return names
+        return identities
     }
 
     /// Every defined or active storage pool.

@@ -76,6 +76,15 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// The domain with this UUID (in its 36-character text form), or nil when there is none.
+    public func domain(uuid: String) throws(LibvirtError) -> Domain? {
+        do {
+            return Domain(owning: try Call.pointer("looking up domain \(uuid)") { virDomainLookupByUUIDString(pointer, uuid) })
+        } catch where error.isNoDomain {
+            return nil
+        }
+    }
+
     /// Defines a persistent domain from XML.
     public func defineDomain(xml: String) throws(LibvirtError) -> Domain {
         Domain(owning: try Call.pointer("defining domain") { virDomainDefineXML(pointer, xml) })

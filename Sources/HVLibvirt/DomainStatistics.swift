@@ -27,8 +27,11 @@ public struct DomainStatistics: Sendable, Hashable {
 
     public var name: String
     public var uuid: String
+    public var identity: DomainIdentity { DomainIdentity(name: name, uuid: uuid) }
     /// libvirt's state name, e.g. `running` or `shutoff` (see `DomainStateNames`).
     public var state: String
+    /// The same state as `Domain.state()` names it, e.g. `shutting-down` where `state` says `shutdown`.
+    public var domainState: Domain.State
     public var reason: String
     public var cpuTimeNs: Int64?
     public var balloonCurrentKiB: Int64?
@@ -45,6 +48,7 @@ public struct DomainStatistics: Sendable, Hashable {
         self.uuid = uuid
         let stateValue = parameters.int64("state.state") ?? 0
         state = DomainStateNames.state(stateValue)
+        domainState = Domain.State(Int32(clamping: stateValue))
         reason = DomainStateNames.reason(parameters.int64("state.reason") ?? 0, state: stateValue)
         cpuTimeNs = parameters.int64("cpu.time")
         balloonCurrentKiB = parameters.int64("balloon.current")

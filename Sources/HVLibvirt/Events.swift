@@ -15,31 +15,49 @@ extension Connection {
     public func subscribeLifecycle(_ handler: @escaping @Sendable (LifecycleEvent) -> Void) throws(LibvirtError)
         -> EventSubscription
     {
-        let box = Unmanaged.passRetained(LifecycleHandler(handler)).toOpaque()
         let callback: virConnectDomainEventCallback = { _, domain, event, detail, opaque in
             guard let domain, let opaque else { return 0 }
-            let handler = Unmanaged<LifecycleHandler>.fromOpaque(opaque).takeUnretainedValue()
-            handler.deliver(domain: domain, event: event, detail: detail)
+            let handler = Unmanaged<EventHandler<LifecycleEvent>>.fromOpaque(opaque).takeUnretainedValue()
+            let identity = DomainIdentity(domain)
+            let kind = LifecycleEvent.Kind(event)
+            handler.handler(
+                LifecycleEvent(
+                    domain: identity.name, uuid: identity.uuid, event: kind,
+                    detail: LifecycleEvent.detailName(detail, of: kind), time: Date()
+                )
+            )
             return 0
         }
+        return try register(
+            "lifecycle", id: VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            callback: unsafeBitCast(callback, to: virConnectDomainEventGenericCallback.self),
+            handler: EventHandler(handler)
+        )
+    }
+
+    /// Registers `callback` for every domain's events of kind `id`, with `handler` as its opaque
+    /// value: retained here, released by libvirt's free callback once the registration ends.
+    func register<Event>(
+        _ what: String, id: virDomainEventID, callback: virConnectDomainEventGenericCallback,
+        handler: EventHandler<Event>
+    ) throws(LibvirtError) -> EventSubscription {
+        let box = Unmanaged.passRetained(handler).toOpaque()
         let release: virFreeCallback = { opaque in
             guard let opaque else { return }
-            Unmanaged<LifecycleHandler>.fromOpaque(opaque).release()
+            // Every handler type is a class; releasing needs no knowledge of which.
+            Unmanaged<AnyObject>.fromOpaque(opaque).release()
         }
-        let id: Int32
+        let registration: Int32
         do {
-            id = try Call.status("subscribing to lifecycle events") {
-                virConnectDomainEventRegisterAny(
-                    pointer, nil, Int32(VIR_DOMAIN_EVENT_ID_LIFECYCLE.rawValue),
-                    unsafeBitCast(callback, to: virConnectDomainEventGenericCallback.self), box, release
-                )
+            registration = try Call.status("subscribing to \(what) events") {
+                virConnectDomainEventRegisterAny(pointer, nil, Int32(id.rawValue), callback, box, release)
             }
         } catch {
             // libvirt calls the free callback only for registrations that succeeded.
-            Unmanaged<LifecycleHandler>.fromOpaque(box).release()
+            Unmanaged<EventHandler<Event>>.fromOpaque(box).release()
             throw error
         }
-        return EventSubscription(connection: self, callbackID: id)
+        return EventSubscription(connection: self, callbackID: registration)
     }
 }
 
@@ -79,25 +97,10 @@ public final class EventSubscription: @unchecked Sendable {
 }
 
 /// The Swift handler a registration's opaque pointer refers to; libvirt's free callback releases it.
-final class LifecycleHandler: Sendable {
-    let handler: @Sendable (LifecycleEvent) -> Void
+final class EventHandler<Event>: Sendable {
+    let handler: @Sendable (Event) -> Void
 
-    init(_ handler: @escaping @Sendable (LifecycleEvent) -> Void) {
+    init(_ handler: @escaping @Sendable (Event) -> Void) {
         self.handler = handler
-    }
-
-    /// Copies what the event says out of libvirt's objects and calls the handler. Name and UUID
-    /// are read from the domain object libvirt passes, without a call to the daemon.
-    func deliver(domain: virDomainPtr, event: Int32, detail: Int32) {
-        let name = virDomainGetName(domain).map { String(cString: $0) } ?? ""
-        var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-        let uuid = virDomainGetUUIDString(domain, &buffer) == 0
-            ? String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-        let kind = LifecycleEvent.Kind(event)
-        handler(
-            LifecycleEvent(
-                domain: name, uuid: uuid, event: kind, detail: LifecycleEvent.detailName(detail, of: kind), time: Date()
-            )
-        )
     }
 }

@@ -60,7 +60,7 @@ extension MetricsServer {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: Exposition.contentType],
-                body: .init(byteBuffer: ByteBuffer(bytes: page.current)))
+                body: .init(byteBuffer: page.body))
         }
         router.get("/") { _, _ in
             Response(

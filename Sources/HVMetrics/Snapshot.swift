@@ -16,16 +16,30 @@ public struct Snapshot: Sendable, Hashable {
         self.health = health
     }
 
-    /// The previous cycle's record of the same domain: matched by UUID, so a VM deleted and
-    /// re-created under the same name does not inherit the old one's counters.
-    func previousDomain(_ domain: DomainStats, in previous: Snapshot?) -> DomainStats? {
-        previous?.stats?.domains.first { $0.uuid == domain.uuid && $0.name == domain.name }
+    /// The previous cycle's domains, to find each domain's record of the cycle before.
+    func previousDomains(_ previous: Snapshot?) -> PreviousDomains {
+        PreviousDomains(previous?.stats?.domains ?? [])
     }
 
     /// The seconds between two snapshots, when positive.
     func interval(since previous: Snapshot?) -> Double? {
         guard let previous, time > previous.time else { return nil }
         return time - previous.time
+    }
+}
+
+/// The previous cycle's domains by UUID: each found in one step, not by a search of the whole list.
+struct PreviousDomains {
+    private let byUUID: [String: DomainStats]
+
+    init(_ domains: [DomainStats]) {
+        byUUID = Dictionary(domains.map { ($0.uuid, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The previous record of the same domain: matched by UUID and name, so a VM deleted and
+    /// re-created under the same name does not inherit the old one's counters.
+    func of(_ domain: DomainStats) -> DomainStats? {
+        byUUID[domain.uuid].flatMap { $0.name == domain.name ? $0 : nil }
     }
 }
 

@@ -35,9 +35,10 @@ extension Snapshot {
             "host", "network_transmit_bytes_per_second",
             rate(Delta.sum(devices, previousDevices, key: \.device) { $0.transmitBytes }))
 
+        let earlier = previousDomains(previous)
         for domain in stats?.domains ?? [] {
             let vm = domain.name
-            let before = previousDomain(domain, in: previous)
+            let before = earlier.of(domain)
             add(vm, "up", domain.state == "running" ? 1 : 0)
             add(vm, "cpu_usage_ratio", Delta.vmCPUUsage(domain, before, interval: interval))
             add(vm, "memory_current_bytes", domain.memoryCurrentKiB.map { Double($0) * 1024 })

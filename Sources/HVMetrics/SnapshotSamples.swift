@@ -12,8 +12,9 @@ extension Snapshot {
             samples += poolSamples(stats.pools)
             samples += networkSamples(stats.networks)
             let interval = interval(since: previous)
+            let before = previousDomains(previous)
             for domain in stats.domains {
-                samples += vmSamples(domain, previous: previousDomain(domain, in: previous), interval: interval)
+                samples += vmSamples(domain, previous: before.of(domain), interval: interval)
             }
         }
         samples += healthSamples()

@@ -5,6 +5,7 @@ import HVMetrics
 import HVProtocol
 import Logging
 import NIOPosix
+import HVSystem
 import Synchronization
 
 /// What one collection cycle produced.
@@ -19,8 +20,9 @@ public struct CycleResult: Sendable {
 }
 
 /// The monitor's collection: each cycle reads /proc and asks the broker for every domain's stats
-/// in one call, renders `/metrics`, and stores history. Health checks run on their own, slower
-/// schedule; alert rules are evaluated by the caller off this path.
+/// in one call, renders `/metrics`, and stores history. Health checks run apart from it, on their
+/// own, slower schedule (`checkHealth`, every `healthInterval` seconds); each cycle exports the
+/// latest ones. Alert rules are evaluated by the caller off this path.
 public final class Monitor: Sendable {
     let sources: any MonitorSources
     let history: HistoryStore
@@ -33,7 +35,6 @@ public final class Monitor: Sendable {
     private struct State {
         var previous: Snapshot?
         var health: [HealthCheck] = []
-        var healthAt: Double?
         var maintainedAt: Double?
         var collections = 0
         var errors = 0
@@ -63,18 +64,25 @@ public final class Monitor: Sendable {
         state.withLock { $0.firing = counts }
     }
 
+    /// Runs the health checks now, off the collection cycle, and keeps them for the cycles that
+    /// follow. The bridges are checked against the networks of the latest cycle, when there is one.
+    @discardableResult
+    public func checkHealth() async -> [HealthCheck] {
+        let networks = state.withLock { $0.previous?.stats?.networks }
+        let sources = self.sources
+        guard let checks = await offload({ sources.health(networks: networks) }) else { return [] }
+        state.withLock { $0.health = checks }
+        return checks
+    }
+
     /// Runs one cycle at `now` (seconds since 1970).
     public func collect(now: Double) async -> CycleResult {
         let started = ContinuousClock.now
-        let (previous, healthDue) = state.withLock { state in
-            (state.previous, state.healthAt.map { now - $0 >= healthInterval } ?? true)
-        }
+        let previous = state.withLock { $0.previous }
         let sources = self.sources
         let gathered = await offload {
-            () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>, health: [HealthCheck]?) in
-            let host = Result { () throws(MetricsError) in try sources.host() }
-            let stats = Result { () throws(HVError) in try sources.stats() }
-            return (host, stats, healthDue ? sources.health(networks: try? stats.get().networks) : nil)
+            () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>) in
+            (Result { () throws(MetricsError) in try sources.host() }, Result { () throws(HVError) in try sources.stats() })
         }
 
         var problems: [String] = []
@@ -91,13 +99,7 @@ public final class Monitor: Sendable {
         case nil: break
         }
 
-        let health = state.withLock { state -> [HealthCheck] in
-            if let fresh = gathered?.health {
-                state.health = fresh
-                state.healthAt = now
-            }
-            return state.health
-        }
+        let health = state.withLock { $0.health }
         guard let host else {
             // Never exported as zeros: without a first host reading there is nothing true to publish.
             state.withLock { $0.errors += 1 }
@@ -143,6 +145,8 @@ public final class Monitor: Sendable {
         } catch {
             logger.error("history not stored", metadata: ["error": "\(error)"])
         }
+        // The pool's threads take turns at cycles and at maintenance: what they freed goes back.
+        Allocator.returnFreedMemory()
     }
 
     /// Runs blocking work on the thread pool; nil when the pool is shutting down.

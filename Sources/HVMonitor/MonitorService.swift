@@ -4,7 +4,8 @@ import HVProtocol
 import Logging
 import ServiceLifecycle
 
-/// Runs the collection every interval and evaluates the alert rules on each cycle's data.
+/// Runs the collection every interval, the health checks every health interval (each on its own
+/// schedule, so a slow check never delays a cycle), and evaluates the alert rules on each cycle's data.
 ///
 /// Alert evaluation runs beside the collection, never in its way, and delivery (with its retries)
 /// runs beside evaluation. Should evaluation ever fall behind, the alert loop takes the newest cycle
@@ -30,7 +31,11 @@ public final class MonitorService: Service {
                 group.addTask { await self.evaluate(cycles, with: alerts) }
             }
             await cancelWhenGracefulShutdown {
-                await self.collect(into: continuation)
+                await withDiscardingTaskGroup { loops in
+                    loops.addTask { await self.checkHealth() }
+                    await self.collect(into: continuation)
+                    loops.cancelAll()
+                }
             }
             continuation.finish()
         }
@@ -45,6 +50,19 @@ public final class MonitorService: Service {
             if result.snapshot != nil { continuation.yield(result.alertInput) }
             deadline += interval
             // A cycle that overran its interval starts the next one at once, then keeps the beat.
+            if deadline < clock.now { deadline = clock.now }
+            guard (try? await Task.sleep(until: deadline, clock: clock)) != nil else { return }
+        }
+    }
+
+    /// The health checks, at once and then every `healthInterval` seconds of the monitor.
+    private func checkHealth() async {
+        let clock = ContinuousClock()
+        let interval = Duration.milliseconds(Int64(monitor.healthInterval * 1_000))
+        var deadline = clock.now
+        while !Task.isCancelled {
+            await monitor.checkHealth()
+            deadline += interval
             if deadline < clock.now { deadline = clock.now }
             guard (try? await Task.sleep(until: deadline, clock: clock)) != nil else { return }
         }

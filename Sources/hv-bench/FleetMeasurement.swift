@@ -17,10 +17,25 @@ struct FleetResult: Codable, Sendable {
     /// `Monitor.collect(now:)`, start to end: Host.Stats through the broker, /proc, samples,
     /// exposition render and the history write (with its periodic maintenance), health excluded.
     var collection: StepSummary
+    /// CPU per collection cycle, in milliseconds: this process (the monitor's code) and the broker,
+    /// from /proc over all timed cycles (10 ms resolution, divided by the cycles).
+    var collectionCPU: CycleCPU
     /// Host.Stats alone, on a new connection each time as the monitor makes it (polkit included).
     var hostStats: StepSummary
     /// The broker's libvirt call alone, in this process on the same node file.
     var libvirtStats: StepSummary
+    /// `Vm.List` on one connection that stays open (polkit, libvirt, JSON, the socket).
+    var vmList: StepSummary
+    /// What a list read domain by domain asks libvirt, in this process: list every domain, then
+    /// each one's metadata element, state and UUID.
+    var libvirtListPerDomain: StepSummary
+    /// What a list read in bulk asks libvirt, in this process: one `virConnectGetAllDomainStats`
+    /// for the state group.
+    var libvirtListBulk: StepSummary
+    /// The JSON steps of the `Vm.List` reply, both sides, in this process (`ReplyCodec`).
+    var jsonList: StepSummary
+    /// The JSON steps of the `Host.Stats` reply, both sides, in this process.
+    var jsonStats: StepSummary
     /// `virsh -c URI domstats ...`, one process each time.
     var virshProcess: StepSummary
     /// `virsh -c URI` reading only `quit`: process start, connect (the test driver parses the node
@@ -35,7 +50,32 @@ struct FleetResult: Codable, Sendable {
     var historyValues: Int
 
     var ratioToVirshProcess: Double { collection.medianMilliseconds / virshProcess.medianMilliseconds }
+    /// Monitor and broker CPU per cycle against the in-process bulk stats call's median.
+    var cpuRatioToLibvirtStats: Double { collectionCPU.totalMilliseconds / libvirtStats.medianMilliseconds }
     var ratioToVirshSession: Double { collection.medianMilliseconds / virshInSession.medianMilliseconds }
+}
+
+/// Scrapes of `/metrics` while the page holds the largest fleet's exposition.
+/// CPU time per collection cycle, in milliseconds.
+struct CycleCPU: Codable, Sendable, Hashable {
+    var monitorMilliseconds: Double
+    var brokerMilliseconds: Double
+
+    var totalMilliseconds: Double { monitorMilliseconds + brokerMilliseconds }
+
+    /// The CPU the processes used between two samples, per cycle.
+    init(before: [String: Double], after: [String: Double], cycles: Int) {
+        func used(_ name: String) -> Double {
+            ((after[name] ?? 0) - (before[name] ?? 0)) / 1_000 / Double(max(cycles, 1))
+        }
+        monitorMilliseconds = used("monitor")
+        brokerMilliseconds = used("hv-broker")
+    }
+
+    /// "monitor 12.0 + broker 3.0 = 15.0" for the text table.
+    var cell: String {
+        String(format: "%.1f + %.1f = %.1f", monitorMilliseconds, brokerMilliseconds, totalMilliseconds)
+    }
 }
 
 /// Scrapes of `/metrics` while the page holds the largest fleet's exposition.
@@ -54,6 +94,7 @@ struct FleetMeasurement {
     var vms: Int
     var uri: String
     var brokerSocket: String
+    var brokerPid: Int32
     var directory: String
     var repetitions: Int
     var warmup: Int
@@ -67,12 +108,15 @@ struct FleetMeasurement {
     func run(scrapes: Int?) throws(BenchError) -> (FleetResult, ScrapeResult?) {
         let virsh = VirshDomstats(uri: uri)
         try virsh.verify(domains: vms)
-        let brokerDomains: Int
+        let stats: HostStatsReply
+        let machines: [VmSummary]
         do {
-            brokerDomains = try BrokerClient(socketPath: brokerSocket).stats().domains.count
+            stats = try BrokerClient(socketPath: brokerSocket).stats()
+            machines = try BrokerClient(socketPath: brokerSocket).list()
         } catch {
-            throw BenchError(.brokerFailed, "Host.Stats on \(uri): \(error.reason)")
+            throw BenchError(.brokerFailed, "Host.Stats and Vm.List on \(uri): \(error.reason)")
         }
+        let brokerDomains = stats.domains.count
         guard brokerDomains == vms else {
             throw BenchError(.measurementFailed, "the broker reports \(brokerDomains) domains, expected \(vms)")
         }
@@ -89,7 +133,8 @@ struct FleetMeasurement {
             threadPool: threadPool, logger: logger
         )
         let clock = MonitorClock()
-        let collection = try collect(monitor, clock: clock, count: warmup + repetitions)
+        _ = try collect(monitor, clock: clock, count: warmup)
+        let collection = try collect(monitor, clock: clock, count: repetitions)
         let last = collection.last
 
         let hostStats = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
@@ -99,7 +144,23 @@ struct FleetMeasurement {
                 throw BenchError(.brokerFailed, "Host.Stats: \(error.reason)")
             }
         }
-        let libvirtStats = try libvirtStatistics()
+        let libvirt = try LibvirtFloor(uri: uri, domains: vms)
+        let libvirtStats = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
+            try libvirt.statistics()
+        }
+        let vmList = try listRoundTrips()
+        let libvirtListPerDomain = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
+            try libvirt.listPerDomain()
+        }
+        let libvirtListBulk = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
+            try libvirt.listBulk()
+        }
+        let jsonList = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
+            try ReplyCodec(reply: VmListReply(vms: machines)).roundTrip()
+        }
+        let jsonStats = try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
+            try ReplyCodec(reply: stats).roundTrip()
+        }
         let virshProcess = try timeSteps(repetitions: repetitions, warmup: 1) { () throws(BenchError) in
             try virsh.oneProcess()
         }
@@ -123,8 +184,9 @@ struct FleetMeasurement {
         }
 
         let result = FleetResult(
-            vms: vms, collection: StepSummary(nanoseconds: Array(collection.durations.suffix(repetitions))),
-            hostStats: hostStats, libvirtStats: libvirtStats, virshProcess: virshProcess, virshStart: virshStart,
+            vms: vms, collection: StepSummary(nanoseconds: collection.durations), collectionCPU: collection.cpu,
+            hostStats: hostStats, libvirtStats: libvirtStats, vmList: vmList, libvirtListPerDomain: libvirtListPerDomain,
+            libvirtListBulk: libvirtListBulk, jsonList: jsonList, jsonStats: jsonStats, virshProcess: virshProcess, virshStart: virshStart,
             virshInSession: StepSummary(nanoseconds: perCommand), health: health, samples: last.samples,
             expositionBytes: page.current.count, historyValues: last.historyValues
         )
@@ -135,50 +197,59 @@ struct FleetMeasurement {
     struct Collected: Sendable {
         var durations: [UInt64] = []
         var last = (samples: 0, historyValues: 0)
+        var cpu: CycleCPU
     }
 
-    /// `count` cycles back to back, each checked: no problems and every domain present.
+    /// `count` cycles back to back, each checked: no problems and every domain present. The CPU
+    /// this process and the broker use is read just before the first cycle and just after the last.
     private func collect(_ monitor: Monitor, clock: MonitorClock, count: Int) throws(BenchError) -> Collected {
         let vms = vms
+        let cpu = ProcessCPU(processes: [("monitor", getpid()), ("hv-broker", brokerPid)])
         return try waitFor {
-            var collected = Collected()
-            var previous: Snapshot?
+            var durations: [UInt64] = []
+            var cycles: [CycleResult] = []
+            let before = cpu.sample()
             for _ in 0..<count {
                 let now = clock.next()
                 let start = Stopwatch.now()
                 let cycle = await monitor.collect(now: now)
-                collected.durations.append(Stopwatch.now() - start)
+                durations.append(Stopwatch.now() - start)
+                cycles = Array((cycles + [cycle]).suffix(2))
+            }
+            let used = CycleCPU(before: before, after: cpu.sample(), cycles: count)
+            for cycle in cycles {
                 guard cycle.problems.isEmpty, let snapshot = cycle.snapshot else {
                     throw BenchError(.measurementFailed, "collection problems: \(cycle.problems)")
                 }
                 let seen = snapshot.stats?.domains.count ?? 0
                 guard seen == vms else { throw BenchError(.measurementFailed, "a cycle saw \(seen) domains") }
-                collected.last = (cycle.samples.count, snapshot.historyValues(previous: previous).count)
-                previous = snapshot
+            }
+            var collected = Collected(durations: durations, cpu: used)
+            if let last = cycles.last?.snapshot {
+                let previous = cycles.count == 2 ? cycles[0].snapshot : nil
+                collected.last = (cycles.last?.samples.count ?? 0, last.historyValues(previous: previous).count)
             }
             return collected
         }
     }
 
-    /// `virConnectGetAllDomainStats` as the broker calls it, on a connection of this process.
-    private func libvirtStatistics() throws(BenchError) -> StepSummary {
-        let connection: Connection
+    /// `Vm.List` over one connection, as `hv vm list` or a script that keeps its connection makes it.
+    private func listRoundTrips() throws(BenchError) -> StepSummary {
+        let client: BrokerClient
         do {
-            connection = try Connection(uri: uri)
+            client = try BrokerClient(socketPath: brokerSocket)
         } catch {
-            throw BenchError(.serviceUnavailable, "libvirt \(uri): \(error)")
+            throw BenchError(.brokerFailed, "Vm.List: \(error.reason)")
         }
+        let vms = vms
         return try timeSteps(repetitions: repetitions, warmup: warmup) { () throws(BenchError) in
-            do {
-                let statistics = try connection.allDomainStatistics()
-                guard statistics.count == vms else {
-                    throw BenchError(.measurementFailed, "libvirt returned \(statistics.count) domains")
-                }
-            } catch let error as BenchError {
-                throw error
+            let listed: Int
+            do throws(HVError) {
+                listed = try client.list().count
             } catch {
-                throw BenchError(.measurementFailed, "libvirt: \(error)")
+                throw BenchError(.brokerFailed, "Vm.List: \(error.reason)")
             }
+            guard listed == vms else { throw BenchError(.measurementFailed, "Vm.List returned \(listed) machines") }
         }
     }
 

@@ -26,6 +26,9 @@ struct MonitorBenchCommand: ParsableCommand {
     @Option(help: "Untimed runs before the collection, Host.Stats and libvirt rows.") var warmup = 3
     @Option(help: "domstats commands per virsh session.") var sessionCommands = 10
     @Option(help: "Timed scrapes of /metrics, idle and during collections ('0' skips them).") var scrapes = 200
+    @Option(help: "The hv-monitor to run at the largest size (default: the one beside hv-bench).") var monitor: String?
+    @Option(help: "Collections, a second apart, of the hv-monitor program at the largest size ('0' skips it).")
+    var monitorCycles = 1000
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     var fleetSizes: [Int] {
@@ -36,7 +39,8 @@ struct MonitorBenchCommand: ParsableCommand {
         let sizes = fleetSizes
         guard !sizes.isEmpty, sizes.count == vms.split(separator: ",").count, sizes.allSatisfy({ (1...9999).contains($0) })
         else { throw ValidationError("--vms takes comma-separated sizes from 1 to 9999") }
-        guard repetitions > 0, warmup >= 0, sessionCommands > 0, sessionCommands <= 200, scrapes >= 0 else {
+        guard repetitions > 0, warmup >= 0, sessionCommands > 0, sessionCommands <= 200, scrapes >= 0, monitorCycles >= 0
+        else {
             throw ValidationError("--repetitions must be positive, --session-commands 1...200, the rest not negative")
         }
     }
@@ -64,6 +68,7 @@ struct MonitorBenchCommand: ParsableCommand {
 
         var fleets: [FleetResult] = []
         var scrape: ScrapeResult?
+        var process: MonitorProcessResult?
         let largest = fleetSizes.max()
         for size in fleetSizes {
             progress("\(size) VMs")
@@ -75,12 +80,21 @@ struct MonitorBenchCommand: ParsableCommand {
                 interrupt.cancel()
             }
             let measurement = FleetMeasurement(
-                vms: size, uri: uri, brokerSocket: broker.socketPath, directory: directory, repetitions: repetitions,
+                vms: size, uri: uri, brokerSocket: broker.socketPath, brokerPid: broker.processIdentifier,
+                directory: directory, repetitions: repetitions,
                 warmup: warmup, sessionCommands: sessionCommands, threadPool: threadPool, logger: logger
             )
             let (fleet, scraped) = try measurement.run(scrapes: size == largest && scrapes > 0 ? scrapes : nil)
             fleets.append(fleet)
             scrape = scraped ?? scrape
+            if size == largest, monitorCycles > 0 {
+                progress("hv-monitor, \(size) VMs, \(monitorCycles) collections a second apart")
+                process = try MonitorProcessResult.measure(
+                    executable: Self.sibling("hv-monitor", given: monitor), brokerSocket: broker.socketPath,
+                    brokerPid: broker.processIdentifier, directory: directory + "/monitor-\(size)", vms: size,
+                    cycles: monitorCycles
+                )
+            }
         }
 
         let version = (try? Connection(uri: "test:///default").libraryVersion()) ?? "?"
@@ -89,8 +103,15 @@ struct MonitorBenchCommand: ParsableCommand {
                 cpus: ProcessInfo.processInfo.activeProcessorCount, kernel: BenchCommand.kernel(), libvirtVersion: version,
                 loadAverage: loadAverage
             ),
-            repetitions: repetitions, warmup: warmup, sessionCommands: sessionCommands, fleets: fleets, scrape: scrape
+            repetitions: repetitions, warmup: warmup, sessionCommands: sessionCommands, fleets: fleets, scrape: scrape,
+            process: process
         )
+    }
+
+    /// `given` when set, else the program `name` beside this executable.
+    static func sibling(_ name: String, given: String?) -> String {
+        if let given { return given }
+        return URL(fileURLWithPath: BenchCommand.brokerPath(nil)).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     private func progress(_ step: String) {

@@ -10,6 +10,7 @@ struct MonitorReport: Codable, Sendable {
     var sessionCommands: Int
     var fleets: [FleetResult]
     var scrape: ScrapeResult?
+    var process: MonitorProcessResult?
 
     var text: String {
         var table = Table("ms, median / p95")
@@ -17,9 +18,18 @@ struct MonitorReport: Codable, Sendable {
         func row(_ name: String, _ cell: (FleetResult) -> String) {
             table.rows.append([name] + fleets.map(cell))
         }
-        row("monitor: one collection cycle") { $0.collection.cell }
+        row("monitor: one collection cycle (wall)") { $0.collection.cell }
+        row("  CPU per cycle, ms: monitor + broker") { $0.collectionCPU.cell }
         row("  Host.Stats round trip (polkit, libvirt, JSON)") { $0.hostStats.cell }
         row("  libvirt: virConnectGetAllDomainStats in-process") { $0.libvirtStats.cell }
+        row("  JSON of the Host.Stats reply, both sides") { $0.jsonStats.cell }
+        row("  ratio CPU per cycle / in-process stats call") { String(format: "%.1f", $0.cpuRatioToLibvirtStats) }
+        row("Vm.List round trip, one connection") { $0.vmList.cell }
+        row("  libvirt: list, per-domain metadata + state") { $0.libvirtListPerDomain.cell }
+        row("  libvirt: GetAllDomainStats, state group") { $0.libvirtListBulk.cell }
+        row("  JSON of the Vm.List reply, both sides") { $0.jsonList.cell }
+        row("  ratio Vm.List / per-domain calls") { String(format: "%.2f", $0.vmList.medianMilliseconds / $0.libvirtListPerDomain.medianMilliseconds) }
+        row("  ratio Vm.List / bulk call") { String(format: "%.2f", $0.vmList.medianMilliseconds / $0.libvirtListBulk.medianMilliseconds) }
         row("virsh domstats: one process") { $0.virshProcess.cell }
         row("virsh: start, connect, quit (no command)") { $0.virshStart.cell }
         row("virsh domstats: inside one session") { $0.virshInSession.cell }
@@ -35,6 +45,9 @@ struct MonitorReport: Codable, Sendable {
             "",
             table.render(),
         ]
+        if let process {
+            lines += ["", process.text]
+        }
         if let scrape {
             lines += [
                 "",

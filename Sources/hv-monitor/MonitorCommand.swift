@@ -7,6 +7,7 @@ import HVMetrics
 import HVMonitor
 import HVPolkit
 import HVServer
+import HVSystem
 import HVWork
 import Logging
 import NIOPosix
@@ -34,6 +35,12 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Seconds between collections.") var interval: Int?
     @Option(help: "Seconds between health check runs.") var healthInterval: Int?
     @OptionGroup(title: "Limits of the control socket") var limits: ServerLimitOptions
+
+    /// One allocator arena, set before any thread allocates: see `Allocator`.
+    static func main() async {
+        Allocator.useOneArena()
+        await main(nil)
+    }
 
     func run() async throws {
         var logger = Logger(label: "hv-monitor")

@@ -191,6 +191,40 @@ let epoch: Double = 1_700_000_000 - 1_700_000_000.truncatingRemainder(dividingBy
         }
     }
 
+    /// A series deleted to make room, then written again, is created anew: the id it had is gone.
+    @Test func aSeriesReplacedUnderTheLimitComesBack() throws {
+        try withStore(.init(collectionIntervalSeconds: 60, maximumSeries: 2)) { store in
+            let old = HistoryValue(target: "old", metric: "up", value: 1)
+            let host = HistoryValue(target: "host", metric: "load1", value: 1)
+            try store.record(time: epoch, values: [old])
+            try store.record(time: epoch + 60, values: [old, host])
+            try store.record(time: epoch + 120, values: [host, .init(target: "new", metric: "up", value: 1)])
+            #expect(try store.targets() == ["host", "new"])
+            #expect(try store.record(time: epoch + 180, values: [host, old]) == 2)
+            #expect(try store.targets() == ["host", "old"])
+            let points = try store.query(target: "old", metrics: ["up"], since: epoch, now: epoch + 200)[0].points
+            #expect(points.map(\.time) == [epoch + 180], "the deleted series' points went with it")
+        }
+    }
+
+    /// A series maintenance removed is created anew when its target comes back.
+    @Test func aSeriesRemovedByMaintenanceComesBack() throws {
+        let configuration = HistoryConfiguration(
+            collectionIntervalSeconds: 60, rawRetentionSeconds: 3600, fiveMinuteRetentionSeconds: 86_400,
+            hourlyRetentionSeconds: 86_400
+        )
+        try withStore(configuration) { store in
+            let vm = HistoryValue(target: "web1", metric: "up", value: 1)
+            try store.record(time: epoch, values: [vm])
+            try store.record(time: epoch + 60, values: [vm])
+            // Past every retention: the rows, then the series, are gone.
+            try store.maintain(now: epoch + 3 * 86_400)
+            #expect(try store.targets().isEmpty)
+            #expect(try store.record(time: epoch + 3 * 86_400, values: [vm]) == 1)
+            #expect(try store.targets() == ["web1"])
+        }
+    }
+
     @Test func sizeBoundDropsTheOldestDataFirst() throws {
         let limit = 256 * 1024
         try withStore(.init(collectionIntervalSeconds: 60, maximumBytes: limit)) { store in

@@ -129,6 +129,29 @@ import Testing
         #expect(LifecycleEvent.detailName(Int32(detail) + 100, of: kind ?? .unknown) == "unknown")
     }
 
+    /// `virDomainSetMetadata` is announced with the domain and the namespace that changed, to a
+    /// subscription of its own beside the lifecycle one.
+    @Test func metadataChangesArrive() throws {
+        let connection = try TestDriver.open()
+        let (lifecycle, lifecycleInbox) = try Self.subscribe(connection)
+        let inbox = Inbox<MetadataChangeEvent>()
+        let subscription = try connection.subscribeMetadataChange { inbox.append($0) }
+        let domain = try #require(try connection.domain(named: "test"))
+        let namespace = "https://example.org/events/1"
+        try domain.setMetadata("<note>first</note>", key: "ev", namespace: namespace, impact: .config)
+        let event = try #require(inbox.first { $0.domain == "test" })
+        #expect(event.kind == .element && event.namespace == namespace)
+        #expect(event.uuid == "6695eb01-f6a4-8304-79aa-97f2502e193f")
+
+        try subscription.cancel()
+        try domain.setMetadata("<note>second</note>", key: "ev", namespace: namespace, impact: .config)
+        // Events arrive in the order libvirt queued them: once this one is in, the change before it was delivered.
+        _ = try connection.defineDomain(xml: TestDriver.domainXML("events7"))
+        #expect(lifecycleInbox.first { $0.domain == "events7" } != nil)
+        #expect(inbox.all.count == 1, "nothing arrives after cancel")
+        try lifecycle.cancel()
+    }
+
     /// The test driver has no daemon connection: no keepalive, and a close handler it accepts and
     /// never calls. Against libvirtd the integration tests check both.
     @Test func keepaliveAndCloseNeedADaemon() throws {

@@ -105,4 +105,21 @@ import Testing
         #expect(output.contains("# TYPE custom_thing_total counter\ncustom_thing_total 2"))
         #expect(!output.contains("hv_host_load1"))
     }
+
+    /// Values are written as the Prometheus client library wrote them before: a counter at zero as
+    /// `0`, everything else in Swift's shortest exact form; families in the order they first appear.
+    @Test func valuesAreWrittenAsBefore() {
+        let output = text([
+            MetricSample(name: "hv_monitor_collection_errors_total", value: 0),
+            MetricSample(name: "hv_monitor_collections_total", value: 3),
+            MetricSample(name: "hv_host_load1", value: 0),
+            MetricSample(name: "hv_host_cpu_seconds_total", labels: ["mode": "user"], value: 0.125),
+        ])
+        #expect(output.contains("hv_monitor_collection_errors_total 0\n"))
+        #expect(output.contains("hv_monitor_collections_total 3.0\n"))
+        #expect(output.contains("hv_host_load1 0.0\n"))
+        #expect(output.contains("hv_host_cpu_seconds_total{mode=\"user\"} 0.125\n"))
+        let families = output.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        #expect(families == ["hv_monitor_collection_errors_total", "hv_monitor_collections_total", "hv_host_load1", "hv_host_cpu_seconds_total"])
+    }
 }

@@ -16,6 +16,7 @@ final class ScriptedSources: MonitorSources {
     let brokerUp = Mutex(true)
     let cpuTimeNs = Mutex<Int64>(1_000_000_000)
     let healthRuns = Mutex(0)
+    let statsCalls = Mutex(0)
 
     func host() throws(MetricsError) -> HostSample {
         HostSample(
@@ -26,6 +27,7 @@ final class ScriptedSources: MonitorSources {
     }
 
     func stats() throws(HVError) -> HostStatsReply {
+        statsCalls.withLock { $0 += 1 }
         guard brokerUp.withLock({ $0 }) else {
             throw HVError(.brokerUnavailable, "cannot connect to the broker")
         }
@@ -51,13 +53,15 @@ final class ScriptedSources: MonitorSources {
         samples.first { $0.name == name && $0.labels == labels }?.value
     }
 
-    func makeMonitor(_ sources: ScriptedSources, directory: String) throws -> (Monitor, MetricsPage, HistoryStore, NIOThreadPool) {
+    func makeMonitor(
+        _ sources: ScriptedSources, directory: String, healthInterval: Double = 60
+    ) throws -> (Monitor, MetricsPage, HistoryStore, NIOThreadPool) {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         let history = try HistoryStore(path: directory + "/history.sqlite")
         let page = MetricsPage()
         let monitor = Monitor(
-            sources: sources, history: history, page: page, threadPool: pool, healthInterval: 60,
+            sources: sources, history: history, page: page, threadPool: pool, healthInterval: healthInterval,
             logger: Logger(label: "test")
         )
         return (monitor, page, history, pool)
@@ -88,7 +92,11 @@ final class ScriptedSources: MonitorSources {
         // What exists, so alerts about a machine, pool or network that is gone can resolve.
         #expect(second.alertInput.pools?.map(\.name) == ["images"])
         #expect(second.alertInput.networks?.map(\.name) == ["default"])
-        #expect(sources.healthRuns.withLock { $0 } == 1, "health runs on its own, slower schedule")
+        #expect(sources.healthRuns.withLock { $0 } == 0, "a cycle never runs the health checks")
+        #expect(Self.value(second.samples, "hv_health_check_status", ["check": "libvirtd"]) == nil)
+        #expect(await monitor.checkHealth().map(\.id) == ["libvirtd"])
+        let checked = await monitor.collect(now: 1_016)
+        #expect(Self.value(checked.samples, "hv_health_check_status", ["check": "libvirtd"]) == 0, "the latest checks are exported")
 
         sources.brokerUp.withLock { $0 = false }
         let third = await monitor.collect(now: 1_030)
@@ -100,7 +108,28 @@ final class ScriptedSources: MonitorSources {
         #expect(Self.value(third.samples, "hv_host_memory_total_bytes") == Double(8 * 1_073_741_824), "host metrics still flow")
 
         _ = await monitor.collect(now: 1_075)
-        #expect(sources.healthRuns.withLock { $0 } == 2)
+        #expect(sources.healthRuns.withLock { $0 } == 1)
+    }
+
+    /// The service runs the checks on their own schedule: many health runs while one cycle waits
+    /// for its next turn an hour away, and a cycle that never waits for them.
+    @Test func healthChecksRunOnTheirOwnSchedule() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hv-monitor-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sources = ScriptedSources()
+        let (monitor, _, _, pool) = try makeMonitor(sources, directory: directory, healthInterval: 0.02)
+        defer { Task { try? await pool.shutdownGracefully() } }
+        let service = MonitorService(monitor: monitor, alerts: nil, interval: .seconds(3_600), logger: Logger(label: "test"))
+        let running = Task { try await service.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while sources.healthRuns.withLock({ $0 }) < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        running.cancel()
+        try await running.value
+        #expect(sources.healthRuns.withLock { $0 } >= 3)
+        #expect(sources.statsCalls.withLock { $0 } == 1, "one cycle, then an hour's wait")
     }
 
     @Test func firingAlertsAreCountedPerRuleAndSeverity() async throws {

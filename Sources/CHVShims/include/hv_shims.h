@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include "hv_kvm_probe.h"
+#include "hv_memory.h"
 
 /// The layout of Linux's `struct ucred` (SO_PEERCRED), which glibc only declares under _GNU_SOURCE.
 /// peer_credentials.c checks at compile time that the two agree.
