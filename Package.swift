@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "HVImages",
             dependencies: [
-                "HVProtocol", "HVSystem",
+                "HVProtocol", "HVSystem", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
