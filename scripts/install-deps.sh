@@ -78,4 +78,17 @@ python3 -c 'import varlink, aiosmtpd, prometheus_client' || {
     exit 1
 }
 
+# The integration tests' users run /usr/bin/python3 with pexpect (it drives `hv console` through a
+# pseudo-terminal) and vncdotool (a VNC viewer the project did not write, for `hv vnc`).
+user_modules=(pexpect vncdotool)
+if /usr/bin/python3 -c 'import pexpect, vncdotool' 2>/dev/null; then
+    echo "install-deps: pexpect and vncdotool already present for /usr/bin/python3"
+elif ! /usr/bin/python3 -m pip install --quiet "${user_modules[@]}" 2>/dev/null; then
+    /usr/bin/python3 -m pip install --quiet --break-system-packages "${user_modules[@]}"
+fi
+/usr/bin/python3 -c 'import pexpect, vncdotool' || {
+    echo "install-deps: /usr/bin/python3 can't import ${user_modules[*]}" >&2
+    exit 1
+}
+
 echo "install-deps: done ($(command -v python3): $(python3 --version 2>&1))"
