@@ -114,7 +114,8 @@ struct VncCommand: ParsableCommand {
         } catch {
             Runner.fail(error)
         }
-        if options.explain { Runner.explainOnly(.vnc(name, place: place.description)) }
+        let shown = listen == nil && port == nil ? "a free port of 127.0.0.1" : place.description
+        if options.explain { Runner.explainOnly(.vnc(name, place: shown)) }
         signal(SIGPIPE, SIG_IGN)
         let socket = UploadSocket.path(uploadSocket, options)
         let name = name

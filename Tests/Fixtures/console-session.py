@@ -1,6 +1,6 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Drives `hv console` in pseudo-terminals with pexpect, as whichever user runs it, and prints
-what it saw as JSON.
+what it saw as JSON. Run it with a Python that has pexpect (scripts/install-deps.sh makes one).
 
 usage: console-session.py HV MACHINE SCENARIO [ARG]
   attach             attach, type a command into the guest's shell, read its output, detach with
@@ -51,6 +51,8 @@ def attach(child, hv, machine, *options):
     child.sendline(" ".join([hv, "console", machine] + list(options)))
     child.expect(r"Escape character is \^\] \(Ctrl \+ \]\)\.")
     greeting = child.before + child.after
+    child.expect(r"in the guest: stty rows \d+ cols \d+")
+    greeting += child.before + child.after
     child.send("\r")
     child.expect_exact(GUEST_PROMPT)
     return greeting

@@ -16,6 +16,10 @@ final class ConsoleMachine: @unchecked Sendable {
     /// The machine of the suite being run.
     @TaskLocal static var current: ConsoleMachine?
 
+    /// The Python with pexpect, vncdotool and Pillow that scripts/install-deps.sh sets up for the
+    /// test users ($HV_TEST_PYTHON to use another).
+    static let python = ProcessInfo.processInfo.environment["HV_TEST_PYTHON"] ?? "/opt/hypernixos-test-python/bin/python3"
+
     init() throws {
         stack = try Stack.shared.get()
         broker = try MatrixBroker(stack: stack, name: "consoles", operations: [], libvirtUri: "qemu:///system")
@@ -59,7 +63,7 @@ final class ConsoleMachine: @unchecked Sendable {
     /// Runs one scenario of the pexpect driver as the operator; its JSON, or a failure with its output.
     func session(_ arguments: [String], timeout: TimeInterval = 300) throws -> [String: Any] {
         let output = try run(
-            ["/usr/bin/python3", driver, stack.bin + "/hv", Self.name] + arguments, as: Stack.operatorUser,
+            [Self.python, driver, stack.bin + "/hv", Self.name] + arguments, as: Stack.operatorUser,
             environment: ["HV_SOCKET": broker.socket], timeout: timeout
         )
         guard output.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any] else {
@@ -70,7 +74,7 @@ final class ConsoleMachine: @unchecked Sendable {
 
     /// Stops the broker at once (SIGKILL), as a crash would, and starts it again on the same state.
     func restartBroker() throws {
-        _ = try run(["/usr/bin/pkill", "-KILL", "-f", broker.base + "/broker.sock"])
+        _ = try run(["/usr/bin/pkill", "-KILL", "-f", "hv-broker --socket " + broker.socket])
         try? FileManager.default.removeItem(atPath: broker.socket)
         try? FileManager.default.removeItem(atPath: broker.uploadSocket)
         try broker.start()
@@ -154,7 +158,13 @@ struct ConsoleAttachTests {
             if waitUntil(120, every: 0.2, { FileManager.default.fileExists(atPath: flag) }) { try? machine.restartBroker() }
             restarted.signal()
         }
-        let seen = try machine.session(["wait-close", flag])
+        let seen: [String: Any]
+        do {
+            seen = try machine.session(["wait-close", flag])
+        } catch {
+            restarted.wait()
+            throw error
+        }
         restarted.wait()
         #expect((seen["told"] as? String)?.contains("was closed") == true, "\(seen)")
         #expect(seen["after"] as? String == seen["before"] as? String, "\(seen)")
@@ -185,7 +195,7 @@ struct ConsoleAttachTests {
         let shot = machine.scratch + "/vnc.png"
         try? FileManager.default.removeItem(atPath: shot)
         let captured = try run(
-            ["/usr/bin/python3", "-c", Self.vncdo, "-s", "127.0.0.1::\(port)", "-t", "60", "capture", shot],
+            [ConsoleMachine.python, "-c", Self.vncdo, "-s", "127.0.0.1::\(port)", "-t", "60", "capture", shot],
             as: Stack.operatorUser, timeout: 120
         )
         #expect(captured.status == 0, "\(captured)")
@@ -246,7 +256,7 @@ struct ConsoleAttachTests {
     /// Size and brightest grey level of a PNG, as Pillow reads it.
     static func describe(_ file: String) throws -> (width: Int, height: Int, brightest: Int) {
         let output = try run([
-            "/usr/bin/python3", "-c",
+            ConsoleMachine.python, "-c",
             "import sys; from PIL import Image; i = Image.open(sys.argv[1]); print(i.format, i.width, i.height, i.convert('L').getextrema()[1])",
             file,
         ])
