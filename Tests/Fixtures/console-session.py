@@ -3,8 +3,9 @@
 what it saw as JSON. Run it with a Python that has pexpect (scripts/install-deps.sh makes one).
 
 usage: console-session.py HV MACHINE SCENARIO [ARG]
-  attach             attach, type a command into the guest's shell, read its output, detach with
-                     Ctrl-]; the terminal's settings (stty -a) before, while attached and after
+  attach             attach, type a command into the guest's shell, read its output, interrupt a
+                     command with Ctrl-C, detach with Ctrl-]; the terminal's settings (stty -a)
+                     before, while attached and after
   takeover           attach; a second attach without a terminal is refused; a second terminal
                      takes the console over with --force, the first one is told and restored
   signal NAME        attach, then send the hv process SIGTERM, SIGHUP or SIGINT from outside
@@ -83,16 +84,29 @@ def hv_pid(child):
     raise RuntimeError("no hv process under the shell")
 
 
+def interrupt_in_guest(child):
+    """Starts a long command in the guest and types Ctrl-C: whether the guest's shell got it."""
+    child.send("sleep 60\r")
+    child.expect_exact("sleep 60")
+    child.sendcontrol("c")
+    child.expect_exact(GUEST_PROMPT, timeout=20)
+    return True
+
+
 def scenario_attach(hv, machine):
     child = shell()
     before = stty(child)
     greeting = attach(child, hv, machine)
     raw = is_raw(child)
     echoed = run_in_guest(child)
+    interrupted = interrupt_in_guest(child)
     child.sendcontrol("]")
     child.expect("detached from " + machine)
     child.expect_exact(PROMPT)
-    return {"before": before, "after": stty(child), "rawWhileAttached": raw, "echoed": echoed, "greeting": greeting}
+    return {
+        "before": before, "after": stty(child), "rawWhileAttached": raw, "echoed": echoed, "greeting": greeting,
+        "ctrlCReachedTheGuest": interrupted,
+    }
 
 
 def scenario_takeover(hv, machine):

@@ -120,6 +120,7 @@ struct ConsoleAttachTests {
         let seen = try machine.session(["attach"])
         #expect(seen["echoed"] as? Bool == true, "\(seen)")
         #expect(seen["rawWhileAttached"] as? Bool == true, "\(seen)")
+        #expect(seen["ctrlCReachedTheGuest"] as? Bool == true, "Ctrl-C goes to the guest, not to hv: \(seen)")
         #expect((seen["greeting"] as? String)?.contains("stty rows 24 cols 80") == true, "\(seen)")
         #expect(seen["after"] as? String == seen["before"] as? String, "Ctrl-] restores the terminal: \(seen)")
         let audit = try String(contentsOfFile: machine.broker.auditLog, encoding: .utf8)
