@@ -16,6 +16,13 @@ extension LibvirtHypervisor {
             var tookOver = false
             do {
                 try domain.openConsole(stream, force: false)
+            } catch let error as LibvirtError where error.isNoConsoleDevice {
+                throw HVError(
+                    .invalidState, "'\(name)' has no serial console",
+                    fix: "set 'serial: true' in its spec and apply it (hv vm apply FILE); "
+                        + "it takes effect when the machine next starts",
+                    details: ["name": name, "state": "no serial console"]
+                )
             } catch let error as LibvirtError where error.isConsoleInUse {
                 guard force else { throw Self.consoleInUse(name) }
                 // A stream that failed to attach is not used again.

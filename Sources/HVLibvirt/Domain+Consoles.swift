@@ -36,4 +36,9 @@ extension LibvirtError {
     public var isConsoleInUse: Bool {
         code == Int32(VIR_ERR_OPERATION_FAILED.rawValue) && message.contains("Active console session exists")
     }
+
+    /// `openConsole` found no console to open: the machine has no serial port.
+    public var isNoConsoleDevice: Bool {
+        code == Int32(VIR_ERR_INTERNAL_ERROR.rawValue) && message.contains("cannot find character device")
+    }
 }
