@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import termios
+import time
 
 import pexpect
 
@@ -85,9 +86,14 @@ def hv_pid(child):
 
 
 def interrupt_in_guest(child):
-    """Starts a long command in the guest and types Ctrl-C: whether the guest's shell got it."""
-    child.send("sleep 60\r")
-    child.expect_exact("sleep 60")
+    """Starts a long command in the guest and types Ctrl-C: whether the guest's shell got it.
+
+    The key is typed once the command runs (its first output came, and a moment passed): typed
+    while the shell still edits its line, it would be a key of the next line, not a signal.
+    """
+    child.send("echo HV-SLEEP-$((1+1)); sleep 60\r")
+    child.expect_exact("HV-SLEEP-2")
+    time.sleep(1)
     child.sendcontrol("c")
     child.expect_exact(GUEST_PROMPT, timeout=20)
     return True

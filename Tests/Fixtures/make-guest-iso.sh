@@ -126,24 +126,28 @@ done
 say "$(cat /marker)"
 printf '%s\n' "$(cat /marker)" > /dev/tty1 2>/dev/null
 
-# An interactive shell on the serial console (`hv console`), with it as its controlling
-# terminal, started again whenever it exits.
-(while :; do PS1='/ # ' setsid -c sh -i < /dev/ttyS0 > /dev/ttyS0 2>&1; sleep 1; done) &
-
-# Report block devices; re-report when one appears or changes size.
-sleep 1
-seen=" "
-while :; do
-    for d in /sys/block/*; do
-        name=${d##*/}
-        case "$name" in loop*|ram*|'*') continue ;; esac
-        size=$(cat "$d/size" 2>/dev/null) || continue
-        case "$seen" in *" $name=$size "*) continue ;; esac
-        seen=$(echo "$seen" | sed "s/ $name=[0-9]* / /")"$name=$size "
-        say "HV-DISK $name $size"
+# Report block devices; re-report when one appears or changes size. In the background, so that
+# the shell below runs in the foreground: a background job starts with SIGINT ignored, and so
+# would every command typed into it.
+(
+    sleep 1
+    seen=" "
+    while :; do
+        for d in /sys/block/*; do
+            name=${d##*/}
+            case "$name" in loop*|ram*|'*') continue ;; esac
+            size=$(cat "$d/size" 2>/dev/null) || continue
+            case "$seen" in *" $name=$size "*) continue ;; esac
+            seen=$(echo "$seen" | sed "s/ $name=[0-9]* / /")"$name=$size "
+            say "HV-DISK $name $size"
+        done
+        sleep 2
     done
-    sleep 2
-done
+) &
+
+# An interactive shell on the serial console (`hv console`), with it as its controlling
+# terminal (Ctrl-C interrupts what runs in it), started again whenever it exits.
+while :; do PS1='/ # ' setsid -c sh -i < /dev/ttyS0 > /dev/ttyS0 2>&1; sleep 1; done
 EOF
 chmod 755 "$root/init"
 
