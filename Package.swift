@@ -253,7 +253,10 @@ let package = Package(
             name: "HVYAMLTests", dependencies: ["HVYAML", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVServerTesting", "HVSystem", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HVPresentationTests", dependencies: ["HVPresentation", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings

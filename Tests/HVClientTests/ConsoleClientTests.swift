@@ -1,6 +1,7 @@
 import Foundation
 import HVClient
 import HVProtocol
+import HVServerTesting
 import HVSystem
 import HVTestSupport
 import Testing
@@ -12,12 +13,16 @@ import Testing
         let (terminal, relayLeft) = try Descriptor.socketPair(name: "the terminal")
         let (relayRight, console) = try Descriptor.socketPair(name: "the console")
         let relay = Relay(left: Relay.End(relayLeft), right: Relay.End(relayRight), escape: 0x1D)
-        let outcome = onOwnThread { relay.run() }
-        try console.sendAll(Array("login: ".utf8))
-        #expect(try readBytes(terminal, 7) == Array("login: ".utf8))
-        try terminal.sendAll(Array("root\r".utf8) + [0x1D] + Array("never sent".utf8))
-        #expect(try readBytes(console, 5) == Array("root\r".utf8))
-        #expect(await outcome.value == .escaped)
+        let outcome = started { relay.run() }
+        let (prompt, typed) = try await onThread {
+            try console.sendAll(Array("login: ".utf8))
+            let prompt = try readBytes(terminal, 7)
+            try terminal.sendAll(Array("root\r".utf8) + [0x1D] + Array("never sent".utf8))
+            return (prompt, try readBytes(console, 5))
+        }
+        #expect(prompt == Array("login: ".utf8))
+        #expect(typed == Array("root\r".utf8))
+        #expect(await outcome.first { _ in true } == .escaped)
         withExtendedLifetime([relayLeft, relayRight]) {}
     }
 
@@ -25,9 +30,9 @@ import Testing
         let (terminal, relayLeft) = try Descriptor.socketPair(name: "the terminal")
         let (relayRight, console) = try Descriptor.socketPair(name: "the console")
         let relay = Relay(left: Relay.End(relayLeft), right: Relay.End(relayRight), escape: 0x1D)
-        let outcome = onOwnThread { relay.run() }
+        let outcome = started { relay.run() }
         console.close()
-        #expect(await outcome.value == .rightClosed)
+        #expect(await outcome.first { _ in true } == .rightClosed)
         withExtendedLifetime([terminal, relayLeft, relayRight]) {}
     }
 
@@ -65,18 +70,21 @@ import Testing
         guard case .loopback(let port) = forwarder.place else { throw SetupError("not on loopback: \(forwarder.place)") }
         #expect(port != 0)
         let opened = Recorder<Int>()
-        let serving = onOwnThread {
+        let serving = started {
             forwarder.serve(open: { () throws(HVError) in try Self.echoingDisplay(opened) }, report: { _ in })
         }
-        for viewer in 0..<2 {
-            let connection = try Descriptor.connected(to: .loopback(port: port))
-            #expect(try readBytes(connection, 12) == Array("RFB 003.008\n".utf8), "viewer \(viewer)")
-            try connection.sendAll(Array("RFB 003.008\n".utf8))
-            #expect(try readBytes(connection, 12) == Array("RFB 003.008\n".utf8))
+        let heard = try await onThread {
+            try (0..<2).map { _ in
+                let connection = try Descriptor.connected(to: .loopback(port: port))
+                let banner = try readBytes(connection, 12)
+                try connection.sendAll(Array("RFB 003.008\n".utf8))
+                return [banner, try readBytes(connection, 12)]
+            }
         }
+        #expect(heard == Array(repeating: Array(repeating: Array("RFB 003.008\n".utf8), count: 2), count: 2))
         #expect(opened.all.count == 2)
         forwarder.stop()
-        await serving.value
+        _ = await serving.first { _ in true }
     }
 
     @Test func theUnixSocketIsForItsUserOnly() async throws {
@@ -87,13 +95,13 @@ import Testing
         var status = stat()
         #expect(lstat(path, &status) == 0)
         #expect(status.st_mode & 0o777 == 0o600)
-        let serving = onOwnThread {
+        let serving = started {
             forwarder.serve(open: { () throws(HVError) in try Self.echoingDisplay(Recorder()) }, report: { _ in })
         }
-        let connection = try Descriptor.connected(to: .unix(path: path))
-        #expect(try readBytes(connection, 12) == Array("RFB 003.008\n".utf8))
+        let banner = try await onThread { try readBytes(try Descriptor.connected(to: .unix(path: path)), 12) }
+        #expect(banner == Array("RFB 003.008\n".utf8))
         forwarder.stop()
-        await serving.value
+        _ = await serving.first { _ in true }
     }
 
     /// A display that greets like a VNC server and echoes what the viewer sends, on a thread of its own.
@@ -113,13 +121,15 @@ import Testing
     }
 }
 
-/// Runs blocking work on a thread of its own, never on one of the few cooperative threads.
-func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () -> Value) -> Task<Value, Never> {
-    Task {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: body()) }
-        }
+/// Starts blocking work on a thread of its own at once, whatever the cooperative threads are
+/// doing; its result arrives on the stream when it ends.
+func started<Value: Sendable>(_ body: @escaping @Sendable () -> Value) -> AsyncStream<Value> {
+    let (result, continuation) = AsyncStream.makeStream(of: Value.self)
+    Thread.detachNewThread {
+        continuation.yield(body())
+        continuation.finish()
     }
+    return result
 }
 
 /// A new pseudo-terminal: the controlling side and the terminal a program would run on. Opened
