@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "hv-broker", targets: ["hv-broker"]),
         .executable(name: "hv-bench", targets: ["hv-bench"]),
         .executable(name: "hv-monitor", targets: ["hv-monitor"]),
+        .executable(name: "hv-fuzz", targets: ["hv-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -232,6 +233,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // The parsers of untrusted input under libFuzzer (scripts/fuzz.sh builds it with
+        // -sanitize=fuzzer,address and -D HV_FUZZ); a plain build replays inputs instead.
+        .executableTarget(name: "hv-fuzz", dependencies: ["HVBroker", "HVProtocol", "HVSpec"], swiftSettings: swiftSettings),
 
         // Helpers the test targets share: running programs, polling, breaking the YAML rules.
         .target(name: "HVTestSupport", dependencies: ["HVSystem"], path: "Tests/HVTestSupport", swiftSettings: swiftSettings),

@@ -121,18 +121,19 @@ in
       example = lib.literalExpression ''
         {
           limits = { vcpus = 8; memory = "32GiB"; disk = "1TiB"; };
-          groups.hypervisor-operators = { vms = 20; vcpus = 32; memory = "64GiB"; };
+          groups.hypervisor-operators = { vms = 20; vcpus = 32; memory = "64GiB"; images = "100GiB"; };
           bridges = [ "br0" ];
         }
       '';
       description = ''
         The host policy (docs/POLICY.md): per-machine limits, per-group
-        quotas, allowed bridges and storage pools, the default network and
-        the ISO library's size limit and keyring. Written to
+        quotas (machines, and the disk space of their images), allowed
+        bridges and storage pools, the default network and the ISO
+        library's size limits and keyring. Written to
         /etc/hypernixos/policy.yaml; an empty set means the defaults, and
-        the per-machine limits it does not set follow the host (its CPUs,
-        its memory and the free space under /var/lib/hypervisor/images,
-        less a margin).
+        the limits it does not set follow the host (its CPUs, its memory
+        and the free space under /var/lib/hypervisor/images, less a margin;
+        the ISO library may take a quarter of its disk).
       '';
     };
 

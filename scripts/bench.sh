@@ -2,7 +2,8 @@
 # Build hv-broker and hv-bench (release, scratch path .build-release) and run the benchmark.
 # hv-bench starts its own broker on the libvirt test driver; see docs/BENCHMARKS.md.
 #
-# Usage: scripts/bench.sh [hv-bench options, e.g. --iterations 5000 --json]
+# Usage: scripts/bench.sh [broker|monitor|pressure|audit] [hv-bench options, e.g. --iterations 5000 --json]
+# (no subcommand: the broker benchmark)
 # Run as root, with the system D-Bus, polkitd and libvirtd running (when they are not and
 # scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if it is
 # not on root's PATH.
@@ -50,4 +51,7 @@ log "building hv-broker and hv-bench (release, .build-release)"
 "$SWIFT" build "${build[@]}" --product hv-bench >&2
 bin=$("$SWIFT" build "${build[@]}" --show-bin-path)
 
-exec "$bin/hv-bench" --broker "$bin/hv-broker" "$@"
+# The subcommand comes first; --broker is its option.
+subcommand=()
+case "${1:-}" in broker | monitor | pressure | audit) subcommand=("$1"); shift ;; esac
+exec "$bin/hv-bench" "${subcommand[@]}" --broker "$bin/hv-broker" "$@"

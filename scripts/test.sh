@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine: installs what they need, starts D-Bus, polkitd and
 # libvirtd where no systemd runs them, builds once, then runs the unit tests and (as root) the
-# integration tests against real polkit, real libvirt and a real TCG guest.
+# integration tests against real polkit, real libvirt and a real TCG guest, and last fuzzes the
+# parsers of untrusted input for a few minutes (scripts/fuzz.sh).
 #
 #   scripts/test.sh         (as root)
 set -euo pipefail
@@ -67,4 +68,10 @@ swift test --skip-build --skip FaultTests || status=$?
 # The fault-injection suite stops and kills the host's polkitd and libvirtd, so it runs alone.
 echo "test.sh: running the fault-injection suite alone (polkitd and libvirtd are stopped and killed; a few minutes)"
 HV_FAULTS=1 swift test --skip-build --filter FaultTests || status=$?
+
+# The parsers of untrusted input under libFuzzer and AddressSanitizer, briefly: 30 s for each of
+# the five targets from the corpus kept in Tests/Fuzz, after a build of its own (.build/fuzz).
+# A crash, hang or leak fails the run; the input is kept under .build/fuzz/runs.
+echo "test.sh: fuzzing the parsers of untrusted input, 30 s each (scripts/fuzz.sh; its build takes about 10 minutes the first time)"
+scripts/fuzz.sh all 30 || status=$?
 exit "$status"

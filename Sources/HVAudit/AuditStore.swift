@@ -27,7 +27,7 @@ final class AuditStore {
     /// The active segment's first record's time; nil while it is empty.
     private var activeStarted: Date?
     /// Where the chain stood before the active segment's first record.
-    private var activeStart: AuditChain.Head
+    private(set) var activeStart: AuditChain.Head
     var coalescer: Coalescer
     var compressor: SegmentCompressor?
     var compressionQueue: [Int] = []
@@ -114,7 +114,7 @@ final class AuditStore {
         }
         if activeSize == 0, manifest.activeNumber > 1 {
             // A new segment opens with a record naming the one before it.
-            enqueue(opening(), done: nil)
+            enqueue(opening(now: now), done: nil)
         }
         enqueue(record, done: done)
     }
@@ -173,6 +173,9 @@ final class AuditStore {
         batchRecords.append((record, done))
     }
 
+    /// Bytes encoded and waiting for the next `flush`.
+    var pendingBytes: Int { batch.count }
+
     private func clearBatch() {
         batch.removeAll(keepingCapacity: true)
         batchRecords.removeAll(keepingCapacity: true)
@@ -211,13 +214,14 @@ final class AuditStore {
     }
 
     /// The first record of a segment after the first: it names the segment before and its end.
-    private func opening() -> AuditRecord {
+    private func opening(now: Date) -> AuditRecord {
         let previous = manifest.segments.last
         let name = previous?.file ?? "retired segment \(manifest.retired?.lastNumber ?? 0)"
         let end = manifest.sealedEnd
         return .ofTheLog(
             method: "(audit segment)", target: files.sealedName(manifest.activeNumber, compressed: false),
-            result: "segment \(manifest.activeNumber) follows \(name), which ends at record \(end.seq) (hash \(end.hash))"
+            result: "segment \(manifest.activeNumber) follows \(name), which ends at record \(end.seq) (hash \(end.hash))",
+            time: now
         )
     }
 
@@ -277,7 +281,8 @@ final class AuditStore {
                 .ofTheLog(
                     method: "(audit retention)", target: oldest.file,
                     result: "sealed segment \(oldest.number) (\(oldest.records), last hash \(oldest.lastHash)) removed: "
-                        + "\(configuration.keepSegments) sealed segments are kept"
+                        + "\(configuration.keepSegments) sealed segments are kept",
+                    time: now
                 ),
                 done: nil, now: now
             )

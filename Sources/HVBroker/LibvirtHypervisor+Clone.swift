@@ -62,20 +62,41 @@ extension LibvirtHypervisor {
         )
         spec.name = name
         spec.networks = spec.networks.map { NicSpec(network: $0.network, bridge: $0.bridge, model: $0.model, mac: nil) }
+        var attempted: [VolumeKey] = []
         do {
-            spec.disks = try copies(of: originals, from: source, to: name, linked: linked, connection)
+            spec.disks = try copies(of: originals, from: source, to: name, linked: linked, attempted: &attempted, connection)
         } catch {
-            // Copies already made are taken back; should libvirt be gone, the journal keeps them
-            // until it answers again.
+            // Copies already made are taken back (never a volume that was there before); should
+            // libvirt be gone, the journal keeps them until it answers again.
             pending.abandon(journal)
-            if let journal { try? takeBack(journal, connection) }
+            if var journal {
+                journal.volumes = attempted
+                try? takeBack(journal, connection)
+            }
             throw error
         }
         return (spec.normalized(), journal)
     }
 
-    private func copies(of originals: [DiskSpec], from source: String, to name: String, linked: Bool, _ connection: Connection) throws -> [DiskSpec] {
-        try originals.map { disk in
+    /// The clone's disks; for a full clone, copies made here, each named in `attempted` before it
+    /// is made. A copy whose name is taken is refused before anything is copied.
+    private func copies(
+        of originals: [DiskSpec], from source: String, to name: String, linked: Bool, attempted: inout [VolumeKey], _ connection: Connection
+    ) throws -> [DiskSpec] {
+        if !linked {
+            for disk in originals {
+                let volumeName = Self.volumeName(machine: name, disk: disk.name)
+                let pool = try self.allowedPool(disk.pool, connection)
+                if try pool.volume(named: volumeName) != nil {
+                    throw HVError(
+                        .alreadyExists, "the volume the clone's disk \(disk.name) would get, \(volumeName) in pool \(pool.name), already exists",
+                        fix: "choose another name for the clone; if the volume is a leftover of a deleted machine, delete it with 'hv pool delete-volume \(volumeName)'",
+                        details: ["name": volumeName]
+                    )
+                }
+            }
+        }
+        return try originals.map { disk in
             let pool = try self.allowedPool(disk.pool, connection)
             let sourceVolume = try self.volume(Self.volumeName(machine: source, disk: disk.name), in: pool)
             var copy = disk
@@ -85,6 +106,7 @@ extension LibvirtHypervisor {
             } else {
                 let capacity = ByteSize(bytes: try sourceVolume.info().capacity)
                 let xml = try VolumeXML.qcow2(name: Self.volumeName(machine: name, disk: disk.name), capacity: capacity)
+                attempted.append(VolumeKey(pool: pool.name, name: Self.volumeName(machine: name, disk: disk.name)))
                 _ = try pool.cloneVolume(xml: xml, from: sourceVolume)
                 copy.template = nil
                 copy.size = capacity

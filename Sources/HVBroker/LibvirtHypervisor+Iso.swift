@@ -14,9 +14,16 @@ extension LibvirtHypervisor {
         IsoLibrary(directory: layout.isoDirectory, runner: processRunner, logger: logger)
     }
 
-    func isoList() async throws(HVError) -> IsoListReply {
+    /// The library's images, and what the library and the caller's group occupy against their totals.
+    func isoList(caller: Peer) async throws(HVError) -> IsoListReply {
+        let group = try await chargeGroup(for: caller)
         let entries = try await fileWork { () throws(ImageError) in try self.isoLibrary.list() }
-        return IsoListReply(isos: entries.map(Self.info))
+        let stored = StoredImages(library: entries)
+        let usage = ImageUsage(
+            library: ByteSize(bytes: stored.library), libraryLimit: policy.iso.maxTotal, group: group,
+            groupImages: ByteSize(bytes: stored.groups[group, default: 0]), groupLimit: policy.groups[group]?.images
+        )
+        return IsoListReply(isos: entries.map(Self.info), usage: usage)
     }
 
     func isoVerify(_ name: String) async throws(HVError) -> IsoVerifyReply {
@@ -45,7 +52,10 @@ extension LibvirtHypervisor {
         return EmptyReply()
     }
 
-    /// Adds the image behind `descriptor` (the caller's open file) to the library.
+    /// Adds the image behind `descriptor` (the caller's open file) to the library, charged to the
+    /// group the caller's machines are charged to. What it occupies is checked against
+    /// `iso.max_total` and the group's `images` before the copy (what the file holds) and again
+    /// before it is kept (what the copy occupies), counting the images others are adding.
     public func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo {
         var signature: Data?
         if let text = parameters.signature {
@@ -54,23 +64,37 @@ extension LibvirtHypervisor {
             }
             signature = decoded
         }
+        let group = try await chargeGroup(for: caller)
         let policy = self.policy
         let signatureBytes = signature
+        let (library, ledger) = (isoLibrary, imageLedger)
         let entry = try await job { observer throws(ImageError) in
-            try self.isoLibrary.add(
+            let claim = ledger.open(group: group)
+            defer { ledger.close(claim) }
+            return try library.add(
                 from: descriptor, name: parameters.name, expectedSHA256: parameters.sha256, maximumBytes: policy.iso.maxSize.bytes,
-                signature: signatureBytes, keyring: policy.iso.keyring, addedBy: caller.uid, source: parameters.source,
+                signature: signatureBytes, keyring: policy.iso.keyring, addedBy: caller.uid, group: group, source: parameters.source,
                 observer: observer
-            )
+            ) { bytes throws(ImageError) in
+                try ledger.hold(claim, bytes: bytes) { () throws(ImageError) in
+                    StoredImages(library: try library.storedImages())
+                } check: { others throws(ImageError) in
+                    do throws(HVError) {
+                        try policy.checkImage(bytes, group: group, stored: others)
+                    } catch {
+                        throw ImageError(quota: error)
+                    }
+                }
+            }
         }
         return Self.info(entry)
     }
 
     static func info(_ entry: IsoEntry) -> IsoInfo {
         IsoInfo(
-            name: entry.name, size: ByteSize(bytes: entry.size), sha256: entry.record?.sha256 ?? "",
+            name: entry.name, size: ByteSize(bytes: entry.size), allocated: ByteSize(bytes: entry.allocated), sha256: entry.record?.sha256 ?? "",
             added: Int64(entry.record?.addedAt.timeIntervalSince1970 ?? 0), addedBy: entry.record?.addedBy ?? 0,
-            source: entry.record?.source, signatureVerified: entry.record?.signatureVerified ?? false
+            group: entry.record?.group, source: entry.record?.source, signatureVerified: entry.record?.signatureVerified ?? false
         )
     }
 

@@ -32,7 +32,7 @@ extension LibvirtHypervisor {
         case .networkStop(let name): try await networkStop(name)
         case .networkAutostart(let name, let enabled): try await networkAutostart(name, enabled: enabled)
         case .networkDelete(let name): try await networkDelete(name)
-        case .isoList: try await isoList()
+        case .isoList: try await isoList(caller: caller)
         case .isoVerify(let name): try await isoVerify(name)
         case .isoRemove(let name): try await isoRemove(name)
         }

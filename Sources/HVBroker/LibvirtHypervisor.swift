@@ -30,6 +30,8 @@ public final class LibvirtHypervisor: Hypervisor {
     private let poolSetup = Mutex(())
     /// Changes checked against the host policy, from the check to the change: see `underPolicy`.
     private let policyLock = KeyedLock()
+    /// The images being added, counted toward the totals before they are stored.
+    let imageLedger = ImageLedger()
     let events: EventHub
     /// The journal of changes that made volumes and have not finished: see `recoverInterruptedWork`.
     let pending: PendingWork

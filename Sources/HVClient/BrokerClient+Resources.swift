@@ -65,8 +65,9 @@ extension BrokerClient {
         try connection.call(Method.vmLeases, VmNameParameters(name: vm), as: LeaseListReply.self).leases
     }
 
-    public func isos() throws(HVError) -> [IsoInfo] {
-        try connection.call(Method.isoList, NoParameters(), as: IsoListReply.self).isos
+    /// The library's images, and what they occupy against the host policy's totals.
+    public func isoLibrary() throws(HVError) -> IsoListReply {
+        try connection.call(Method.isoList, NoParameters(), as: IsoListReply.self)
     }
 
     public func verifyIso(_ name: String) throws(HVError) -> IsoVerifyReply {

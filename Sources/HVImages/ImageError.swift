@@ -12,18 +12,31 @@ public struct ImageError: DiagnosedError, Hashable, Sendable {
     public var fix: String?
     /// The request parameter the error is about (`name`, `sha256`, `signature`, …), if any.
     public var parameter: String?
+    /// The host-policy setting that refused the image (`iso.max_total`), for `quotaExceeded`.
+    public var limit: String?
 
-    public init(_ code: Code, _ reason: String, fix: String? = nil, parameter: String? = nil) {
+    public init(_ code: Code, _ reason: String, fix: String? = nil, parameter: String? = nil, limit: String? = nil) {
         self.code = code
         self.reason = reason
         self.fix = fix
         self.parameter = parameter
+        self.limit = limit
+    }
+
+    /// A refusal by the host policy's totals, as the library passes it on: `quotaExceeded`, with
+    /// the setting (`limit`) and the field it names.
+    public init(quota refusal: HVError) {
+        self.init(.quotaExceeded, refusal.reason, fix: refusal.fix, parameter: refusal.details["field"], limit: refusal.details["limit"])
     }
 
     /// The error as the broker reports it to clients.
     public var hvError: HVError {
         var details: [String: String] = [:]
-        if let parameter { details["parameter"] = parameter }
+        if let limit {
+            details = ["limit": limit, "field": parameter ?? ""]
+        } else if let parameter {
+            details["parameter"] = parameter
+        }
         return HVError(Self.wireCodes[code] ?? .failed, reason, fix: fix, details: details)
     }
 
@@ -35,6 +48,7 @@ public struct ImageError: DiagnosedError, Hashable, Sendable {
         .notFound: .notFound,
         .alreadyExists: .alreadyExists,
         .tooLarge: .quotaExceeded,
+        .quotaExceeded: .quotaExceeded,
         .notConfigured: .invalidState,
     ]
 
@@ -59,6 +73,8 @@ extension ImageError.Code {
     public static let alreadyExists = Self("AlreadyExists")
     /// A file or image is larger than the configured limit.
     public static let tooLarge = Self("TooLarge")
+    /// Keeping the image would take a total over its limit (the library's, or its group's).
+    public static let quotaExceeded = Self("QuotaExceeded")
     /// The broker lacks configuration the request needs (a signing keyring).
     public static let notConfigured = Self("NotConfigured")
     /// A program the broker needs is not installed.

@@ -14,18 +14,26 @@ public struct IsoRecord: Codable, Sendable, Hashable {
     public var source: String?
     /// Whether a detached signature was checked with gpgv against the admin's keyring.
     public var signatureVerified: Bool
+    /// The group the image is charged to (`groups.NAME.images` in the host policy): the one the
+    /// user who added it makes machines for. Nil for an image found in the folder, or recorded
+    /// before groups were: it counts toward the library's total only.
+    public var group: String?
 
-    public init(sha256: String, size: UInt64, addedAt: Date, addedBy: UInt32, source: String?, signatureVerified: Bool) {
+    public init(
+        sha256: String, size: UInt64, addedAt: Date, addedBy: UInt32, source: String?, signatureVerified: Bool,
+        group: String? = nil
+    ) {
         self.sha256 = sha256
         self.size = size
         self.addedAt = addedAt
         self.addedBy = addedBy
         self.source = source
         self.signatureVerified = signatureVerified
+        self.group = group
     }
 
     enum CodingKeys: String, CodingKey {
-        case sha256, size, source
+        case sha256, size, source, group
         case addedAt = "added_at"
         case addedBy = "added_by"
         case signatureVerified = "signature_verified"
@@ -38,12 +46,15 @@ public struct IsoEntry: Sendable, Hashable {
     public var name: String
     /// The file's current size in bytes.
     public var size: UInt64
+    /// What the file occupies on disk now, in bytes (its blocks): less than `size` when it has holes.
+    public var allocated: UInt64
     /// What was recorded when it was added; nil for a file an administrator placed there by hand.
     public var record: IsoRecord?
 
-    public init(name: String, size: UInt64, record: IsoRecord?) {
+    public init(name: String, size: UInt64, allocated: UInt64, record: IsoRecord?) {
         self.name = name
         self.size = size
+        self.allocated = allocated
         self.record = record
     }
 }

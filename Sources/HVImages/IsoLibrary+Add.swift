@@ -16,19 +16,26 @@ extension IsoLibrary {
     ///
     /// The file is read with pread from offset 0 (its file offset is ignored) into a private
     /// temporary file in the library directory, hashed on the way, and must be exactly as long as
-    /// it was when the copy started. An existing entry of the same name is never replaced.
+    /// it was when the copy started. The copy keeps the file's holes: its all-zero blocks are not
+    /// written, so a sparse file stays small on disk. An existing entry of the same name is never
+    /// replaced.
     ///
     /// - Parameters:
     ///   - descriptor: an open, readable descriptor; the caller keeps ownership.
     ///   - maximumBytes: files larger than this are refused before anything is read.
     ///   - addedBy: the uid recorded as having added the image.
+    ///   - group: the group recorded as the image's owner, which its bytes are charged to.
     ///   - source: where the image came from (a URL), recorded as given.
     ///   - observer: told how much of the file was copied; stops the copy when its caller gave up.
+    ///   - claimSpace: asked whether the image may take this many bytes: before the copy with what
+    ///     the file holds (its data extents, not its holes), and again before the image is kept
+    ///     with what the copy occupies on disk. Each call stands for the image's whole size and
+    ///     replaces the one before; a refusal (`quotaExceeded`) keeps nothing.
     @discardableResult
     public func add(
         from descriptor: Descriptor, name: String, expectedSHA256: String, maximumBytes: UInt64,
-        signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, source: String? = nil,
-        observer: CopyObserver = .none
+        signature: Data? = nil, keyring: String? = nil, addedBy: UInt32, group: String? = nil, source: String? = nil,
+        observer: CopyObserver = .none, claimSpace: (_ bytes: UInt64) throws(ImageError) -> Void = { _ in }
     ) throws(ImageError) -> IsoEntry {
         try Self.validate(name)
         let expected = try SHA256Text.normalize(expectedSHA256)
@@ -42,6 +49,7 @@ extension IsoLibrary {
 
         let library = try Descriptor.openDirectory(directory)
         guard try library.entryStatus(name) == nil else { throw Self.exists(name) }
+        try claimSpace(Holes.dataBytes(of: descriptor, size: size))
         let (temporaryName, temporary) = try library.createUnique(prefix: ".upload")
         var kept = false
         defer { if !kept { try? library.removeEntry(temporaryName) } }
@@ -65,6 +73,8 @@ extension IsoLibrary {
         }
         guard fchmod(temporary.raw, 0o644) == 0 else { throw ioError("set the mode of the copy") }
         try io { try temporary.sync() }
+        let allocated = Holes.allocatedBytes(try io { try temporary.status() })
+        try claimSpace(allocated)
         do throws(ImageError) {
             try library.link(temporaryName, as: name)
         } catch where error.code == .alreadyExists {
@@ -72,7 +82,7 @@ extension IsoLibrary {
         }
         let record = IsoRecord(
             sha256: copy.sha256, size: copy.byteCount, addedAt: Self.now(), addedBy: addedBy, source: source,
-            signatureVerified: verifier != nil
+            signatureVerified: verifier != nil, group: group
         )
         do throws(ImageError) {
             try writeRecord(record, for: name, in: library)
@@ -85,9 +95,12 @@ extension IsoLibrary {
         try io { try library.sync() }
         logger.info(
             "added an ISO image",
-            metadata: ["iso": "\(name)", "sha256": "\(copy.sha256)", "uid": "\(addedBy)", "signed": "\(verifier != nil)"]
+            metadata: [
+                "iso": "\(name)", "sha256": "\(copy.sha256)", "uid": "\(addedBy)", "group": "\(group ?? "none")",
+                "signed": "\(verifier != nil)", "size": "\(copy.byteCount)", "allocated": "\(allocated)",
+            ]
         )
-        return IsoEntry(name: name, size: copy.byteCount, record: record)
+        return IsoEntry(name: name, size: copy.byteCount, allocated: allocated, record: record)
     }
 
     /// The current time in whole seconds, as the record stores it.

@@ -37,12 +37,24 @@ public struct IsoLibrary: Sendable {
     /// folder by hand is recorded on first sight (see `recordFound`), so it gets a checksum and a
     /// date like any other, and a later change to it is detected.
     public func list() throws(ImageError) -> [IsoEntry] {
+        try entries { name, library in readRecord(name, in: library) ?? recordFound(name, in: library) }
+    }
+
+    /// The library's images as they are stored now, for totals: like `list`, but an image without
+    /// a record is left unrecorded (nothing is hashed), so this is quick.
+    public func storedImages() throws(ImageError) -> [IsoEntry] {
+        try entries { name, library in readRecord(name, in: library) }
+    }
+
+    /// Every entry with its size, what it occupies on disk, and the record `record` finds.
+    private func entries(_ record: (String, Descriptor) -> IsoRecord?) throws(ImageError) -> [IsoEntry] {
         let library = try Descriptor.openDirectory(directory)
         var entries: [IsoEntry] = []
         for name in try library.entryNames().sorted() where Self.isEntryName(name) {
             guard let info = try library.entryStatus(name), info.isRegularFile else { continue }
-            let record = readRecord(name, in: library) ?? recordFound(name, in: library)
-            entries.append(IsoEntry(name: name, size: UInt64(info.st_size), record: record))
+            entries.append(
+                IsoEntry(name: name, size: UInt64(info.st_size), allocated: Holes.allocatedBytes(info), record: record(name, library))
+            )
         }
         return entries
     }

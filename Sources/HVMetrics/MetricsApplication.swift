@@ -19,9 +19,7 @@ extension MetricsServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws(MetricsError) -> some ApplicationProtocol {
         try configuration.checkExposure()
-        let perClient = ConnectionsPerOwner(limit: configuration.maximumConnectionsPerClient, logger: logger)
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [perClient.handler()],
             idleTimeout: configuration.idleTimeout,
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: configuration.maximumHeaderBytes,

@@ -12,9 +12,6 @@ public struct MetricsServerConfiguration: Sendable {
     /// Connections served at once; further ones wait to be accepted (in a listen backlog of 256)
     /// until one of these closes.
     public var maximumConnections: Int
-    /// Connections one client holds at once: a local user (looked up by the socket's owner), or a
-    /// remote address. Past it a new connection is closed at once.
-    public var maximumConnectionsPerClient: Int
     /// Largest request head (request line and headers together) accepted, in bytes.
     public var maximumHeaderBytes: Int
     /// Largest request body accepted, in bytes; a scrape has none.
@@ -28,15 +25,13 @@ public struct MetricsServerConfiguration: Sendable {
     public var tls: MetricsTLS?
 
     public init(
-        host: String = "127.0.0.1", port: Int = 9478, maximumConnections: Int = 64, maximumConnectionsPerClient: Int = 8,
-        maximumHeaderBytes: Int = 8192,
+        host: String = "127.0.0.1", port: Int = 9478, maximumConnections: Int = 64, maximumHeaderBytes: Int = 8192,
         maximumBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(60),
         authentication: MetricsAuthentication? = nil, tls: MetricsTLS? = nil
     ) {
         self.host = host
         self.port = port
         self.maximumConnections = maximumConnections
-        self.maximumConnectionsPerClient = maximumConnectionsPerClient
         self.maximumHeaderBytes = maximumHeaderBytes
         self.maximumBodyBytes = maximumBodyBytes
         self.idleTimeout = idleTimeout

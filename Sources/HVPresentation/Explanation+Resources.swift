@@ -158,9 +158,9 @@ extension Explanation {
                 "gpgv --keyring ADMIN-KEYRING \(name).sig \(name)    # when --signature is given",
                 "install -m 0644 \(name) /var/lib/hypervisor/isos/    # the broker copies it from the open file you hand it",
             ],
-            why: local
-                ? "You open the file with your own rights; the broker only receives the open file, checks its size and checksum itself, and keeps nothing if they don't match."
-                : "You download with your own rights; the broker only receives an open file, checks its size and checksum itself, and keeps nothing if they don't match.",
+            why: (local ? "You open the file with your own rights" : "You download with your own rights")
+                + "; the broker only receives an open file, checks its size and checksum itself, and keeps nothing if they don't match "
+                + "or if what it occupies would take the library or your group over its total (its holes take nothing).",
             operation: .isoAdd
         )
     }

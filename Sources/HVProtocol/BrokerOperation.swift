@@ -109,7 +109,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .networkAutostart: .change("network.autostart", .admins, .host)
         case .networkDelete: .change("network.delete", .admins, .host)
         case .isoList: .read("iso.list", .viewers, .host)
-        case .isoAdd: .change("iso.add", .operators, .host, [.isoLibrary])
+        case .isoAdd: .change("iso.add", .operators, .host, [.isoLibrary, .imageTotals])
         case .isoVerify: .change("iso.verify", .operators, .host)
         case .isoRemove: .change("iso.remove", .operators, .host)
         case .eventsFollow: .read("events.follow", .viewers, .allMachines)
@@ -211,6 +211,9 @@ public enum PolicyCheck: String, Sendable, Hashable, CaseIterable {
     case ownDisksOnly
     /// ISO names resolve inside the library; `iso.max_size`.
     case isoLibrary
+    /// `iso.max_total` and `groups.NAME.images`: what stored images occupy on disk, images being
+    /// added included, before the copy and again before the image is kept.
+    case imageTotals
     /// What an administrator granted (hugepages, pins, passthrough) is never brought back or dropped by an operator.
     case hostFeaturesKept
     /// Host features checked against `/sys` and `/proc`.

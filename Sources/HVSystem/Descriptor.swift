@@ -109,4 +109,32 @@ extension Descriptor {
     public func truncate(to length: UInt64) throws(SystemError) {
         try systemCall("resize \(name)") { ftruncate(raw, off_t(length)) }
     }
+
+    /// Moves the file offset (`lseek`, SEEK_SET or SEEK_CUR) and returns where it is now.
+    @discardableResult
+    public func seek(to offset: UInt64, _ whence: Int32 = SEEK_SET) throws(SystemError) -> UInt64 {
+        UInt64(try systemCall("seek in \(name)") { lseek(raw, off_t(offset), whence) })
+    }
+
+    /// Where the first data at or after `offset` starts (SEEK_DATA); nil when only a hole follows
+    /// to the end of the file. A file system that does not track holes reports all as data.
+    /// Moves the file offset there.
+    public func nextData(from offset: UInt64) throws(SystemError) -> UInt64? {
+        do {
+            return try seek(to: offset, Self.seekData)
+        } catch where error.code == ENXIO {
+            return nil
+        }
+    }
+
+    /// Where the first hole at or after `offset` starts (SEEK_HOLE); the end of the file counts as
+    /// one. Moves the file offset there.
+    public func nextHole(from offset: UInt64) throws(SystemError) -> UInt64 {
+        try seek(to: offset, Self.seekHole)
+    }
+
+    /// Linux's SEEK_DATA and SEEK_HOLE, which `<unistd.h>` declares only under _GNU_SOURCE, so
+    /// Swift's Glibc module lacks them.
+    private static let seekData: Int32 = 3
+    private static let seekHole: Int32 = 4
 }

@@ -60,15 +60,14 @@ struct BenchCommand: ParsableCommand {
             throw BenchError(.serviceUnavailable, "polkit: \(error)", fix: "start the system D-Bus and polkitd")
         }
 
-        let loadAverage = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
-            .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "?"
+        let loadAverage = BenchRun.loadAverage()
         let measurements = Measurements(iterations: iterations, warmup: warmup)
         var rows: [LatencySummary] = []
-        progress("libvirt")
+        BenchRun.progress("libvirt")
         rows.append(try measurements.libvirtInfo(connection))
         rows.append(try measurements.libvirtDetails(connection))
 
-        progress("polkit")
+        BenchRun.progress("polkit")
         let (rootCheck, decision) = try measurements.polkit(
             authority, try .current(), id: "polkit.check.root", name: "polkit: check, root caller"
         )
@@ -86,7 +85,7 @@ struct BenchCommand: ParsableCommand {
                 name: "polkit: check, uid \(helper.subject.uid) (rules run)"
             )
             rows.append(rulesCheck)
-            progress("polkit answered \(helper.user) (uid \(helper.subject.uid)): \(decision), after running its rules")
+            BenchRun.progress("polkit answered \(helper.user) (uid \(helper.subject.uid)): \(decision), after running its rules")
         }
 
         let broker = try BrokerProcess(executable: Self.brokerPath(self.broker))
@@ -95,13 +94,13 @@ struct BenchCommand: ParsableCommand {
             broker.stop()
             interrupt.cancel()
         }
-        progress("audit")
+        BenchRun.progress("audit")
         rows.append(try measurements.auditAppend(path: broker.directory + "/bench-audit.jsonl"))
 
-        progress("broker round trips")
+        BenchRun.progress("broker round trips")
         rows.append(contentsOf: try roundTrips(measurements, broker))
 
-        progress("throughput")
+        BenchRun.progress("throughput")
         let cpu = ProcessCPU.requestPath(brokerPid: broker.processIdentifier)
         let runs = [
             try measureThroughput(socketPath: broker.socketPath, clients: 1, requests: requests, cpu: cpu),
@@ -146,10 +145,6 @@ struct BenchCommand: ParsableCommand {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("hv-broker").path
-    }
-
-    private func progress(_ step: String) {
-        FileHandle.standardError.write(Data("hv-bench: \(step)...\n".utf8))
     }
 
     static func kernel() -> String {

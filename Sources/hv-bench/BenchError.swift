@@ -68,6 +68,16 @@ enum BenchRun {
         }
     }
 
+    /// /proc/loadavg's three averages: other work on the machine skews every figure.
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "?"
+    }
+
+    /// Says on standard error what the benchmark does now.
+    static func progress(_ step: String) {
+        FileHandle.standardError.write(Data("hv-bench: \(step)...\n".utf8))
+    }
+
     /// polkit grants the broker's actions to root without any group setup, so benchmarks run as root.
     static func requireRoot(_ reason: String, fix: String) throws(BenchError) {
         guard getuid() == 0 else { throw BenchError(.notRoot, "hv-bench must run as root: " + reason, fix: fix) }

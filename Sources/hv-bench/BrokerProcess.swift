@@ -5,18 +5,23 @@ import HVSystem
 import Synchronization
 
 /// The hv-broker under test, on the libvirt test driver (`test:///default` unless told otherwise)
-/// in a scratch directory of its own.
+/// in a scratch directory of its own: both its sockets, its audit log (unless one is given), state
+/// and console directories are there, never the installed broker's.
 /// `stop()` may be called from the interrupt handler's queue as well as from the main thread.
 final class BrokerProcess: @unchecked Sendable {
     let directory: String
     let socketPath: String
+    /// Nanoseconds from just before the broker was started until its socket accepted a connection.
+    private(set) var startupNanoseconds: UInt64 = 0
     private let process: ChildProcess
     private let stopped = Mutex(false)
 
     /// Starts the broker, with `arguments` after the usual ones, and returns once its socket
-    /// accepts connections.
+    /// accepts connections. `auditLog` is the log to open (it outlives the broker); by default a
+    /// new one in the scratch directory.
     init(
-        executable: String, libvirtUri: String = "test:///default", arguments: [String] = [], timeoutSeconds: Double = 15
+        executable: String, libvirtUri: String = "test:///default", auditLog: String? = nil, arguments: [String] = [],
+        timeoutSeconds: Double = 15
     ) throws(BenchError) {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError(
@@ -24,17 +29,19 @@ final class BrokerProcess: @unchecked Sendable {
                 fix: "build it (swift build -c release --product hv-broker) or pass --broker PATH"
             )
         }
-        directory = try Self.makeTemporaryDirectory()
+        directory = try ScratchDirectory("/tmp/hv-bench").path
         socketPath = directory + "/b.sock"
         let arguments = [
-            "--libvirt-uri", libvirtUri, "--socket", socketPath, "--audit-log", directory + "/audit.jsonl",
-            "--state-dir", directory + "/state", "--console-dir", directory + "/console",
+            "--libvirt-uri", libvirtUri, "--socket", socketPath, "--upload-socket", directory + "/upload.sock",
+            "--audit-log", auditLog ?? directory + "/audit.jsonl", "--state-dir", directory + "/state",
+            "--console-dir", directory + "/console",
         ] + arguments
         // In this process's group, so a Ctrl-C reaches the broker too.
         let command = Command(
             executable, arguments, environment: Command.currentEnvironment, standardOutput: .file(directory + "/broker.log"),
             standardError: .standardOutput, ownProcessGroup: false
         )
+        let started = Stopwatch.now()
         do {
             process = try ChildProcess(command)
         } catch {
@@ -43,6 +50,7 @@ final class BrokerProcess: @unchecked Sendable {
         }
         do throws(BenchError) {
             try waitForSocket(timeoutSeconds: timeoutSeconds)
+            startupNanoseconds = Stopwatch.now() - started
         } catch {
             stop()
             throw error
@@ -71,7 +79,7 @@ final class BrokerProcess: @unchecked Sendable {
                 throw BenchError(.brokerFailed, "hv-broker ended with \(ended):\n\(logExcerpt())")
             }
             if (try? VarlinkClient(socketPath: socketPath)) != nil { return }
-            usleep(20_000)
+            usleep(5_000)
         }
         throw BenchError(
             .brokerFailed, "hv-broker did not listen on \(socketPath) within \(Int(timeoutSeconds)) s:\n\(logExcerpt())"
@@ -85,26 +93,22 @@ final class BrokerProcess: @unchecked Sendable {
         let shown = lines.count <= 20 ? lines : lines.prefix(10) + ["..."] + lines.suffix(8)
         return shown.map { "  broker: " + $0 }.joined(separator: "\n")
     }
-
-    private static func makeTemporaryDirectory() throws(BenchError) -> String {
-        var template = Array("/tmp/hv-bench.XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else {
-            throw BenchError(.brokerFailed, "cannot create a directory in /tmp: \(String(cString: strerror(errno)))")
-        }
-        return String(cString: created)
-    }
 }
 
-/// On SIGINT or SIGTERM, stops the broker and removes its directory before exiting.
+/// On SIGINT or SIGTERM, stops the broker and removes its directory (or cleans up as told) before exiting.
 final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
 
-    init(_ broker: BrokerProcess) {
+    convenience init(_ broker: BrokerProcess) {
+        self.init(cleanUp: { broker.stop() })
+    }
+
+    init(cleanUp: @escaping @Sendable () -> Void) {
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                broker.stop()
+                cleanUp()
                 _exit(128 + number)
             }
             source.resume()

@@ -52,11 +52,10 @@ struct MonitorBenchCommand: ParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: VirshDomstats.executable) else {
             throw BenchError(.serviceUnavailable, "no \(VirshDomstats.executable)", fix: "install libvirt-clients")
         }
-        let directory = try Self.makeDirectory()
+        let directory = try ScratchDirectory("/tmp/hv-bench-monitor").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        let loadAverage = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
-            .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "?"
+        let loadAverage = BenchRun.loadAverage()
         var logger = Logger(label: "hv-bench")
         logger.logLevel = .error
         let threadPool = NIOThreadPool(numberOfThreads: 4)
@@ -96,13 +95,5 @@ struct MonitorBenchCommand: ParsableCommand {
 
     private func progress(_ step: String) {
         FileHandle.standardError.write(Data("hv-bench monitor: \(step)...\n".utf8))
-    }
-
-    private static func makeDirectory() throws(BenchError) -> String {
-        var template = Array("/tmp/hv-bench-monitor.XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else {
-            throw BenchError(.measurementFailed, "cannot create a directory in /tmp: \(String(cString: strerror(errno)))")
-        }
-        return String(cString: created)
     }
 }

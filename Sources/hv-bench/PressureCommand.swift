@@ -33,11 +33,16 @@ struct PressureCommand: ParsableCommand {
     @Option(help: "How long the viewer's Vm.List is timed, idle and beside the jobs, in seconds.") var listSeconds = 20.0
     @Option(help: "Where polkitd's messages go (default: /var/log/syslog or /var/log/messages, else the journal).")
     var syslog: String?
+    @Option(help: "First measure the broker over audit histories of these sizes, as 'hv-bench audit --records' does (e.g. 10k,10M).")
+    var auditRecords: String?
     @Flag(help: "Print one JSON object instead of the text.") var json = false
 
     func validate() throws {
         guard clients > 0, seconds > 0, jobs >= 0, jobMib > 0, listSeconds > 0 else {
             throw ValidationError("--clients, --seconds, --job-mib and --list-seconds must be positive, --jobs not negative")
+        }
+        if let auditRecords, AuditBench.sizes(parsing: auditRecords) == nil {
+            throw ValidationError("--audit-records takes comma-separated positive sizes, e.g. 10000,10000000 or 10k,10M")
         }
     }
 
@@ -51,8 +56,11 @@ struct PressureCommand: ParsableCommand {
             throw BenchError(.measurementFailed, "no user named '\(operatorUser)'", fix: "pass --operator USER, a member of hypervisor-operators")
         }
         let identity = (uid: user.pointee.pw_uid, gid: user.pointee.pw_gid)
-        let loadAverage = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
-            .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "?"
+        // The audit log at scale first, so one run gives every figure of the broker's goals.
+        let audit = try auditRecords.flatMap(AuditBench.sizes(parsing:)).map { sizes throws(BenchError) in
+            try AuditBench(sizes: sizes, starts: 5, healthCalls: 50, broker: BenchCommand.brokerPath(self.broker)).run()
+        }
+        let loadAverage = BenchRun.loadAverage()
 
         let scratch = try PressureScratch()
         defer { scratch.remove() }
@@ -74,7 +82,7 @@ struct PressureCommand: ParsableCommand {
         chmod(broker.directory, 0o755)
         let messages = PolkitMessages(path: syslog)
 
-        progress("\(clients) operators for \(Int(seconds)) s")
+        BenchRun.progress("\(clients) operators for \(Int(seconds)) s")
         let started = Date()
         let operators = try clientsAs(identity, socket: broker.socketPath, clients: clients, seconds: seconds)
         let attribution = Attribution(
@@ -84,7 +92,7 @@ struct PressureCommand: ParsableCommand {
 
         var beside: LongJobLatency?
         if jobs > 0 {
-            progress("a viewer's Vm.List, idle and beside \(jobs) long jobs")
+            BenchRun.progress("a viewer's Vm.List, idle and beside \(jobs) long jobs")
             let image = try scratch.image(in: broker.directory + "/state/isos", mebibytes: jobMib)
             let idle = try clientsAs(identity, socket: broker.socketPath, clients: 1, seconds: listSeconds)
             let running = LongJobs(socket: broker.socketPath, image: image, count: jobs)
@@ -94,7 +102,7 @@ struct PressureCommand: ParsableCommand {
         }
         return PressureReport(
             cpus: ProcessInfo.processInfo.activeProcessorCount, loadAverage: loadAverage, user: operatorUser,
-            operators: operators, attribution: attribution, longJobs: beside
+            operators: operators, attribution: attribution, longJobs: beside, audit: audit
         )
     }
 
@@ -122,10 +130,6 @@ struct PressureCommand: ParsableCommand {
 
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
-    private func progress(_ step: String) {
-        FileHandle.standardError.write(Data("hv-bench: \(step)...\n".utf8))
     }
 }
 
@@ -165,11 +169,7 @@ struct PressureScratch {
     let directory: String
 
     init() throws(BenchError) {
-        var template = Array("/tmp/hv-bench-pressure.XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else {
-            throw BenchError(.measurementFailed, "cannot create a directory in /tmp: \(String(cString: strerror(errno)))")
-        }
-        directory = String(cString: created)
+        directory = try ScratchDirectory("/tmp/hv-bench-pressure").path
     }
 
     /// A sparse image of `mebibytes` in the broker's ISO library; returns its name.

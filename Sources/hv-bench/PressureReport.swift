@@ -9,6 +9,8 @@ struct PressureReport: Codable, Sendable, BenchReport {
     var operators: LoadResult
     var attribution: Attribution
     var longJobs: LongJobLatency?
+    /// `--audit-records`: the broker over long audit histories, measured first.
+    var audit: AuditReport?
 
     var text: String {
         let run = operators
@@ -32,6 +34,7 @@ struct PressureReport: Codable, Sendable, BenchReport {
             lines.append("")
             lines.append(longJobs.text)
         }
+        if let audit { lines = [audit.text, ""] + lines }
         return lines.joined(separator: "\n")
     }
 

@@ -131,12 +131,12 @@ struct BrokerCommand: AsyncParsableCommand {
         try await polkitPool.shutdownGracefully()
     }
 
-    /// Reads the host policy; the per-machine limits it does not set follow the host. Logs the
+    /// Reads the host policy; the limits it does not set follow the host. Logs the
     /// limits in force and where each comes from; a policy file that is wrong stops the broker.
     static func loadPolicy(path: String, layout: StorageLayout, logger: Logger) throws -> HostPolicy {
         var host: HostCapacity?
         do {
-            host = try HostCapacity(reading: HostHardware(), imageDirectory: layout.imageDirectory)
+            host = try HostCapacity(reading: HostHardware(), imageDirectory: layout.imageDirectory, isoDirectory: layout.isoDirectory)
         } catch {
             logger.warning("cannot read the host's resources; limits the policy does not set are the largest a spec may ask", metadata: ["error": "\(error)"])
         }

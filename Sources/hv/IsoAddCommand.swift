@@ -72,7 +72,12 @@ extension IsoCommand {
                 )
                 if let downloaded { try? FileManager.default.removeItem(atPath: downloaded) }
                 if options.json { return Runner.printJSON(reply.iso) }
-                print("added \(reply.iso.name) (\(reply.iso.size.readable), SHA-256 verified\(reply.iso.signatureVerified ? ", signature verified" : ""))")
+                let iso = reply.iso
+                let group = iso.group.map { ", group \($0)" } ?? ""
+                print(
+                    "added \(iso.name) (\(iso.size.readable), \(iso.allocated.readable) on disk\(group), SHA-256 verified"
+                        + "\(iso.signatureVerified ? ", signature verified" : ""))"
+                )
             } catch {
                 Runner.fail(error)
             }

@@ -16,15 +16,29 @@ struct IsoCommand: ParsableCommand {
 
         func run() throws {
             try Runner.run(options, explain: .isoList()) { client throws(HVError) in
-                let isos = try client.isos()
+                let library = try client.isoLibrary()
+                let isos = library.isos
                 if options.json { return Runner.printJSON(isos) }
-                var table = Table("NAME", "SIZE", "SHA-256", "SIGNED", "ADDED")
+                var table = Table("NAME", "SIZE", "ON DISK", "GROUP", "SHA-256", "SIGNED", "ADDED")
                 for iso in isos {
                     let added = Date(timeIntervalSince1970: TimeInterval(iso.added)).formatted(.iso8601)
-                    table.add(iso.name, iso.size.readable, String(iso.sha256.prefix(16)) + "…", iso.signatureVerified ? "yes" : "", added)
+                    table.add(
+                        iso.name, iso.size.readable, iso.allocated.readable, iso.group ?? "", String(iso.sha256.prefix(16)) + "…",
+                        iso.signatureVerified ? "yes" : "", added
+                    )
                 }
                 print(isos.isEmpty ? "the library is empty (add an image with 'hv iso add URL --sha256 HEX')" : table.render())
+                if let usage = library.usage { print(Self.describe(usage)) }
             }
+        }
+
+        /// One line: what the library and the caller's group occupy, of how much.
+        static func describe(_ usage: ImageUsage) -> String {
+            func of(_ used: ByteSize, _ limit: ByteSize?, _ setting: String) -> String {
+                limit.map { "\(used.readable) of \($0.readable) (\(setting))" } ?? "\(used.readable), no limit"
+            }
+            return "on disk: library \(of(usage.library, usage.libraryLimit, "iso.max_total")); "
+                + "group \(usage.group) \(of(usage.groupImages, usage.groupLimit, "groups.\(usage.group).images"))"
         }
     }
 

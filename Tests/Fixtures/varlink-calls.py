@@ -3,10 +3,11 @@
 
 usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
 CALLS.json is a list of {"method", "parameters", "more"?, "upload"?, "handOut"?}; "upload" calls go
-to the upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: an empty
-one, or the file named when "upload" is a path. "handOut" calls go to the upload socket alone and
-take the descriptor their reply brings (`hv console`, `hv vnc`), which is closed at once; one that
-comes with an error reply is reported as the client error "descriptor with an error". Prints a
+to the upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: the file
+at "upload" when it is a path, opened read-only by whoever runs this, else an empty one. "handOut"
+calls go to the upload socket alone and take the descriptor their reply brings (`hv console`,
+`hv vnc`), which is closed at once; one that comes with an error reply is reported as the client
+error "descriptor with an error". Prints a
 JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
 """
 import json
@@ -71,8 +72,8 @@ def main():
                     if descriptor and reply.get("error"):
                         raise ValueError("descriptor with an error: " + reply["error"])
                 elif isinstance(item.get("upload"), str):
-                    with open(item["upload"], "rb") as attached:
-                        reply = call(upload, message, attached.fileno())
+                    with open(item["upload"], "rb") as image:
+                        reply = call(upload, message, image.fileno())
                 elif item.get("upload"):
                     reply = call(upload, message, empty.fileno())
                 else:

@@ -164,7 +164,10 @@ final class FakeHypervisor: Hypervisor {
 
     func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo {
         await note("isoAdd \(parameters.name) uid=\(caller.uid)")
-        return IsoInfo(name: parameters.name, size: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0, addedBy: caller.uid, source: nil, signatureVerified: false)
+        return IsoInfo(
+            name: parameters.name, size: ByteSize(bytes: 0), allocated: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0,
+            addedBy: caller.uid, group: nil, source: nil, signatureVerified: false
+        )
     }
 
     /// The guest's ends of the consoles opened, in order: what a test writes there comes out of

@@ -35,9 +35,13 @@ struct HostPolicyTests {
     @Test func theShippedExampleReads() throws {
         let policy = try HostPolicy.load(path: PolicyFiles.root.appendingPathComponent("docs/examples/policy.yaml").path)
         #expect(policy.limits == HostPolicy.Limits(vcpus: 8, memory: .gibibytes(32), disk: .tebibytes(1)))
-        #expect(policy.groups == ["hypervisor-operators": HostPolicy.GroupQuota(vms: 20, vcpus: 32, memory: .gibibytes(64), disk: .tebibytes(2))])
+        #expect(
+            policy.groups == [
+                "hypervisor-operators": HostPolicy.GroupQuota(vms: 20, vcpus: 32, memory: .gibibytes(64), disk: .tebibytes(2), images: .gibibytes(100))
+            ]
+        )
         #expect(policy.bridges == ["br0"] && policy.pools == ["hypervisor-images"] && policy.defaultNetwork == "default")
-        #expect(policy.iso == HostPolicy.IsoPolicy(maxSize: .gibibytes(16), keyring: "/etc/hypernixos/iso-keyring.gpg"))
+        #expect(policy.iso == HostPolicy.IsoPolicy(maxSize: .gibibytes(16), maxTotal: .gibibytes(200), keyring: "/etc/hypernixos/iso-keyring.gpg"))
         #expect(try HostPolicy.parse("limits: {vcpus: 0x10, memory: 1_073_741_824}").limits.vcpus == 16)
         #expect(try HostPolicy.parse("limits: {memory: 1_073_741_824}").limits.memory == .gibibytes(1))
     }
@@ -63,6 +67,13 @@ struct HostPolicyTests {
         ("bridges: [../etc]", "bridges[0]"),
         ("limits: {memory: lots}", "limits.memory"),
         ("iso: {keyring: relative.gpg}", "iso.keyring"),
+        ("groups: {lab: {image: 10GiB}}", "groups.lab.image"),
+        ("groups: {lab: {images: -1}}", "groups.lab.images"),
+        ("groups: {lab: {images: lots}}", "groups.lab.images"),
+        ("groups: {lab: {images: 99999999TiB}}", "groups.lab.images"),
+        ("iso: {max_totl: 10GiB}", "iso.max_totl"),
+        ("iso: {max_total: -5GiB}", "iso.max_total"),
+        ("iso: {max_total: [10GiB]}", "iso.max_total"),
     ])
     func invalidPolicyNamesTheField(text: String, field: String) {
         #expect {
@@ -71,6 +82,16 @@ struct HostPolicyTests {
             guard let error = error as? PolicyError else { return false }
             return error.field == field && error.description.contains("/etc/hypernixos/policy.yaml")
         }
+    }
+
+    /// The totals on stored images: the library's, and each group's beside its machine quotas.
+    @Test func readsTheImageTotals() throws {
+        let policy = try HostPolicy.parse("groups: {lab: {vms: 2, images: 20GiB}, web: {}}\niso: {max_total: 200GiB}\n")
+        #expect(policy.groups["lab"] == HostPolicy.GroupQuota(vms: 2, images: .gibibytes(20)))
+        #expect(policy.groups["web"]?.images == nil, "a group without images is not limited")
+        #expect(policy.iso.maxTotal == .gibibytes(200))
+        #expect(policy.iso.maxSize == .gibibytes(16), "max_size keeps its default")
+        #expect(try HostPolicy.parse("groups: {lab: {images: 0}}").groups["lab"]?.images == ByteSize(bytes: 0), "no images at all")
     }
 
     @Test func machineOverAPerMachineLimitIsRefusedNamingTheLimit() throws {

@@ -40,6 +40,20 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: hypervisor.layout.pendingDirectory).isEmpty)
     }
 
+    /// A full clone onto a name whose disk volume exists already is refused before anything is
+    /// copied, and the volume that was there is never taken back as if the clone had made it.
+    @Test func aCloneNeverTakesBackAVolumeItDidNotMake() async throws {
+        let hypervisor = try HostFeaturesBrokerTests().hypervisor(try FakeHost())
+        _ = try await HostFeaturesBrokerTests().apply(hypervisor, "source")
+        _ = try await hypervisor.perform(.volumeCreate(pool: nil, name: "copy-root.qcow2", size: .gibibytes(1)), caller: caller)
+        let refused = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmClone(source: "source", name: "copy", linked: false), caller: caller)
+        }
+        #expect(refused?.code == .alreadyExists, "\(String(describing: refused))")
+        #expect(try await volumes(hypervisor).contains("copy-root.qcow2"), "the volume that was there is kept")
+        #expect(hypervisor.pending.abandoned().records.isEmpty)
+    }
+
     /// A finished change leaves no record; a record that can't be read is removed, not trusted.
     @Test func finishedChangesLeaveNoRecordAndUnreadableOnesAreDropped() throws {
         let directory = temporaryDirectory()

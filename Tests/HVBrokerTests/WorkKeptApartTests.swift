@@ -168,7 +168,7 @@ struct WorkKeptApartTests {
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(await eventually(10) { FileManager.default.fileExists(atPath: path) })
+            #expect(await eventually(60) { FileManager.default.fileExists(atPath: path) }, "the broker listens")
             do {
                 try await body(path)
             } catch {

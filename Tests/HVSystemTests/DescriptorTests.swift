@@ -100,6 +100,22 @@ import Testing
         try file.syncData()
     }
 
+    /// Data and holes are found from an offset; past the last data there is none, and the end of
+    /// the file is a hole. (The temporary directory's file system tracks holes: ext4, tmpfs.)
+    @Test func findsDataAndHoles() throws {
+        let (file, path) = try temporaryFile()
+        defer { unlink(path) }
+        try file.writeAll([UInt8](repeating: 7, count: 4096), at: 1 << 20)
+        try file.truncate(to: 4 << 20)
+        #expect(try file.nextData(from: 0) == 1 << 20)
+        #expect(try file.nextHole(from: 1 << 20) == (1 << 20) + 4096)
+        #expect(try file.nextData(from: (1 << 20) + 4096) == nil)
+        #expect(try file.nextHole(from: 3 << 20) == 3 << 20)
+        #expect(try file.seek(to: 0, SEEK_CUR) == 3 << 20, "the offset moved to what was found")
+        let pipe = try Descriptor.pipe()
+        #expect(throws: SystemError.self) { try pipe.read.nextData(from: 0) }
+    }
+
     /// A directory is flushed by its path; a path that is not a directory fails with its errno.
     @Test func flushesADirectory() throws {
         let (file, path) = try temporaryFile()

@@ -44,13 +44,23 @@ public struct HostHardware: Sendable {
     /// The space left for files on the file system holding `directory` (or its nearest existing
     /// parent); nil when statvfs fails.
     public func freeSpace(at directory: String) -> ByteSize? {
+        fileSystem(at: directory).map { ByteSize(bytes: UInt64($0.f_bavail) * UInt64($0.f_frsize)) }
+    }
+
+    /// The size of the file system holding `directory` (or its nearest existing parent); nil
+    /// when statvfs fails.
+    public func fileSystemSize(at directory: String) -> ByteSize? {
+        fileSystem(at: directory).map { ByteSize(bytes: UInt64($0.f_blocks) * UInt64($0.f_frsize)) }
+    }
+
+    private func fileSystem(at directory: String) -> statvfs? {
         var path = root + directory
         var info = statvfs()
         while statvfs(path, &info) != 0 {
             guard errno == ENOENT, path.count > 1, path != root else { return nil }
             path = (path as NSString).deletingLastPathComponent
         }
-        return ByteSize(bytes: UInt64(info.f_bavail) * UInt64(info.f_frsize))
+        return info
     }
 
     /// A PCI device as the kernel lists it.

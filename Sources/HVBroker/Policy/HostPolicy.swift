@@ -7,13 +7,13 @@ import Yams
 /// The administrator's rules for what operators may ask of this host, read from
 /// `/etc/hypernixos/policy.yaml` (root-owned; the broker's `--policy` option).
 ///
-/// A missing file means the defaults: per-machine limits that follow the host (`HostCapacity`), no
-/// group quotas, no bridges, only the broker's own pool, and the `default` network. A limit the
-/// file does not set follows the host too.
+/// A missing file means the defaults: per-machine limits and the ISO library's total that follow
+/// the host (`HostCapacity`), no group quotas, no bridges, only the broker's own pool, and the
+/// `default` network. A limit the file does not set follows the host too.
 public struct HostPolicy: Codable, Sendable, Hashable {
     public var limits: Limits
-    /// The per-machine limits that follow the host rather than the file, by setting
-    /// (`limits.memory`), with why they are what they are; not part of the file.
+    /// The limits that follow the host rather than the file, by setting (`limits.memory`,
+    /// `iso.max_total`), with why they are what they are; not part of the file.
     public var hostDerived: [String: String] = [:]
     /// Quotas per operator group, by group name. A caller in several listed groups is charged to
     /// the first of them in alphabetical order.
@@ -79,40 +79,52 @@ public struct HostPolicy: Codable, Sendable, Hashable {
         enum CodingKeys: String, CodingKey { case vcpus, memory, disk }
     }
 
-    /// What all machines owned by one group may add up to. An absent field is not limited.
+    /// What all machines owned by one group may add up to, and what its stored images may take.
+    /// An absent field is not limited.
     public struct GroupQuota: Codable, Sendable, Hashable {
         public var vms: Int?
         public var vcpus: Int?
         public var memory: ByteSize?
         public var disk: ByteSize?
+        /// The disk space of the images charged to the group (those its members added to the ISO
+        /// library), as they occupy it: holes in a sparse image take nothing.
+        public var images: ByteSize?
 
-        public init(vms: Int? = nil, vcpus: Int? = nil, memory: ByteSize? = nil, disk: ByteSize? = nil) {
+        public init(vms: Int? = nil, vcpus: Int? = nil, memory: ByteSize? = nil, disk: ByteSize? = nil, images: ByteSize? = nil) {
             self.vms = vms
             self.vcpus = vcpus
             self.memory = memory
             self.disk = disk
+            self.images = images
         }
     }
 
     /// The ISO library's limits.
     public struct IsoPolicy: Codable, Sendable, Hashable {
+        /// The largest image, by its length.
         public var maxSize: ByteSize
+        /// What all the library's images may occupy on disk together; nil is no limit (the file
+        /// does not set it and the host could not be read).
+        public var maxTotal: ByteSize?
         /// A gpgv keyring; when set, `hv iso add --signature` is checked against it.
         public var keyring: String?
 
-        public init(maxSize: ByteSize = .gibibytes(16), keyring: String? = nil) {
+        public init(maxSize: ByteSize = .gibibytes(16), maxTotal: ByteSize? = nil, keyring: String? = nil) {
             self.maxSize = maxSize
+            self.maxTotal = maxTotal
             self.keyring = keyring
         }
 
         enum CodingKeys: String, CodingKey {
             case maxSize = "max_size"
+            case maxTotal = "max_total"
             case keyring
         }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             maxSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxSize) ?? .gibibytes(16)
+            maxTotal = try container.decodeIfPresent(ByteSize.self, forKey: .maxTotal)
             keyring = try container.decodeIfPresent(String.self, forKey: .keyring)
         }
     }
@@ -122,8 +134,9 @@ extension HostPolicy {
     /// Reads the policy file; a missing file gives the defaults, anything unreadable or invalid is
     /// an error that names the file and the field, so the broker refuses to start on a typo.
     ///
-    /// - Parameter host: what the host can give one machine; the per-machine limits the file does
-    ///   not set follow it. Without it they are the largest a spec may ask.
+    /// - Parameter host: what the host can give one machine and where the ISO library lives; the
+    ///   per-machine limits and the library's total the file does not set follow it. Without it
+    ///   the limits are the largest a spec may ask, and the library's total is not limited.
     public static func load(path: String, host: HostCapacity? = nil) throws(PolicyError) -> HostPolicy {
         guard FileManager.default.fileExists(atPath: path) else { return HostPolicy().following(host, except: []) }
         return try read(path: path, host: host) { () throws(YAMLError) in try YAMLReader.root(contentsOfFile: path) }
@@ -153,38 +166,45 @@ extension HostPolicy {
             throw PolicyError(path: path, field: error.details["parameter"] ?? "", reason: error.reason)
         }
         try policy.validate(path: path)
-        guard case .object(let limits)? = object["limits"] else { return policy.following(host, except: []) }
-        return policy.following(host, except: Set(limits.keys))
+        var written: Set<String> = []
+        for section in ["limits", "iso"] {
+            guard case .object(let settings)? = object[section] else { continue }
+            written.formUnion(settings.keys.map { section + "." + $0 })
+        }
+        return policy.following(host, except: written)
     }
 
-    /// This policy with the per-machine limits not in `written` (`vcpus`, `memory`, `disk`) taken
-    /// from the host.
+    /// This policy with the limits not in `written` (`limits.vcpus`, `limits.memory`,
+    /// `limits.disk`, `iso.max_total`) taken from the host.
     func following(_ host: HostCapacity?, except written: Set<String>) -> HostPolicy {
         guard let host else { return self }
         var policy = self
-        let derived = host.limits
         let reasons = host.reasons
-        func follow<Value>(_ name: String, _ limit: WritableKeyPath<Limits, Value>) {
-            guard !written.contains(name) else { return }
-            policy.limits[keyPath: limit] = derived[keyPath: limit]
-            policy.hostDerived["limits." + name] = reasons["limits." + name]
+        func follow<Value>(_ setting: String, _ limit: WritableKeyPath<HostPolicy, Value>, _ value: Value) {
+            guard !written.contains(setting) else { return }
+            policy[keyPath: limit] = value
+            policy.hostDerived[setting] = reasons[setting]
         }
-        follow("vcpus", \.vcpus)
-        follow("memory", \.memory)
-        follow("disk", \.disk)
+        let derived = host.limits
+        follow("limits.vcpus", \.limits.vcpus, derived.vcpus)
+        follow("limits.memory", \.limits.memory, derived.memory)
+        follow("limits.disk", \.limits.disk, derived.disk)
+        follow("iso.max_total", \.iso.maxTotal, host.isoTotal)
         return policy
     }
 
-    /// The per-machine limits in force and where each comes from, by setting, for the broker's
+    /// The host-wide limits in force and where each comes from, by setting, for the broker's
     /// start-up log: `21.5 GiB (the host's 24 GiB of memory less 2.4 GiB kept for the host)`;
     /// `otherwise` says where the limits that do not follow the host come from.
     public func limitsInForce(otherwise: String) -> [String: String] {
-        [
+        var summary = [
             ("limits.vcpus", limits.vcpus == 1 ? "1 vCPU" : "\(limits.vcpus) vCPUs"), ("limits.memory", limits.memory.readable),
-            ("limits.disk", limits.disk.readable),
+            ("limits.disk", limits.disk.readable), ("iso.max_total", iso.maxTotal?.readable ?? ""),
         ].reduce(into: [:]) { summary, entry in
             summary[entry.0] = "\(entry.1) (\(hostDerived[entry.0] ?? otherwise))"
         }
+        if iso.maxTotal == nil { summary["iso.max_total"] = "no limit (the host's disk could not be read)" }
+        return summary
     }
 
     func validate(path: String) throws(PolicyError) {

@@ -30,7 +30,65 @@ public struct Usage: Sendable, Hashable {
     }
 }
 
+/// What stored images occupy on disk, in bytes: the ISO library's in all, and by the group each
+/// image is charged to (images without a group count in the library's total only).
+public struct StoredImages: Sendable, Hashable {
+    public var library: UInt64
+    public var groups: [String: UInt64]
+
+    public init(library: UInt64 = 0, groups: [String: UInt64] = [:]) {
+        self.library = library
+        self.groups = groups
+    }
+
+    /// Counts `bytes` more, charged to `group`.
+    public mutating func add(_ bytes: UInt64, group: String?) {
+        library &+= bytes
+        if let group { groups[group, default: 0] &+= bytes }
+    }
+
+    public static func + (lhs: StoredImages, rhs: StoredImages) -> StoredImages {
+        var sum = lhs
+        sum.library &+= rhs.library
+        sum.groups.merge(rhs.groups, uniquingKeysWith: &+)
+        return sum
+    }
+}
+
 extension HostPolicy {
+    /// Refuses an image that would occupy `bytes` on disk, charged to `group`, when with it the
+    /// ISO library would hold more than `iso.max_total` or the group's images more than
+    /// `groups.NAME.images`.
+    ///
+    /// - Parameter stored: what is stored without it, images being added by others included.
+    public func checkImage(_ bytes: UInt64, group: String?, stored: StoredImages) throws(HVError) {
+        guard bytes > 0 else { return }
+        func asked(_ used: UInt64, _ limit: ByteSize) -> String {
+            "\(ByteSize(bytes: used).readable) and this one needs \(ByteSize(bytes: bytes).readable), "
+                + "\(ByteSize(bytes: used &+ bytes - limit.bytes).readable) more than is left"
+        }
+        let remove = "remove images no longer needed ('hv iso list' shows what each occupies and its group; 'hv iso remove NAME')"
+        if let limit = iso.maxTotal, stored.library &+ bytes > limit.bytes {
+            var error = Self.overLimit(
+                "iso.max_total",
+                "the ISO library may hold \(limit.readable) in all; its images take \(asked(stored.library, limit))",
+                field: "file"
+            )
+            let now = hostDerived["iso.max_total"].map { " (now \($0))" } ?? ""
+            error.fix = "\(remove), or ask an administrator to raise iso.max_total in the broker's policy file\(now)"
+            throw error
+        }
+        if let group, let limit = groups[group]?.images, stored.groups[group, default: 0] &+ bytes > limit.bytes {
+            var error = Self.overLimit(
+                "groups.\(group).images",
+                "group '\(group)' may store \(limit.readable) of images; its images take \(asked(stored.groups[group, default: 0], limit))",
+                field: "file"
+            )
+            error.fix = "\(remove), or ask an administrator to raise groups.\(group).images in the broker's policy file"
+            throw error
+        }
+    }
+
     /// The group a caller's machines are charged to: the first group (alphabetically) that has a
     /// quota and that the caller belongs to, else nil (no group quota applies).
     public func quotaGroup(for callerGroups: Set<String>) -> String? {

@@ -1,20 +1,30 @@
 /// An image in the broker's ISO library.
 public struct IsoInfo: Codable, Sendable, Hashable {
     public var name: String
+    /// Its length.
     public var size: ByteSize
+    /// What it occupies on disk (its blocks): less than `size` when it has holes.
+    public var allocated: ByteSize
     public var sha256: String
     /// Seconds since 1970.
     public var added: Int64
     public var addedBy: UInt32
+    /// The group it is charged to; nil for an image placed in the library by hand.
+    public var group: String?
     public var source: String?
     public var signatureVerified: Bool
 
-    public init(name: String, size: ByteSize, sha256: String, added: Int64, addedBy: UInt32, source: String?, signatureVerified: Bool) {
+    public init(
+        name: String, size: ByteSize, allocated: ByteSize, sha256: String, added: Int64, addedBy: UInt32, group: String?,
+        source: String?, signatureVerified: Bool
+    ) {
         self.name = name
         self.size = size
+        self.allocated = allocated
         self.sha256 = sha256
         self.added = added
         self.addedBy = addedBy
+        self.group = group
         self.source = source
         self.signatureVerified = signatureVerified
     }
@@ -22,7 +32,34 @@ public struct IsoInfo: Codable, Sendable, Hashable {
 
 public struct IsoListReply: Codable, Sendable, Hashable {
     public var isos: [IsoInfo]
-    public init(isos: [IsoInfo]) { self.isos = isos }
+    /// What the library and the caller's group occupy, against the host policy's totals.
+    public var usage: ImageUsage?
+
+    public init(isos: [IsoInfo], usage: ImageUsage? = nil) {
+        self.isos = isos
+        self.usage = usage
+    }
+}
+
+/// What stored images occupy on disk against the host policy's totals: the whole ISO library
+/// against `iso.max_total`, and the images charged to one group against `groups.NAME.images`.
+public struct ImageUsage: Codable, Sendable, Hashable {
+    public var library: ByteSize
+    /// Nil when the library's total is not limited.
+    public var libraryLimit: ByteSize?
+    /// The group the caller's images are charged to.
+    public var group: String
+    public var groupImages: ByteSize
+    /// Nil when the group's images are not limited.
+    public var groupLimit: ByteSize?
+
+    public init(library: ByteSize, libraryLimit: ByteSize?, group: String, groupImages: ByteSize, groupLimit: ByteSize?) {
+        self.library = library
+        self.libraryLimit = libraryLimit
+        self.group = group
+        self.groupImages = groupImages
+        self.groupLimit = groupLimit
+    }
 }
 
 /// Sent on the upload socket together with an open, readable descriptor of the image.

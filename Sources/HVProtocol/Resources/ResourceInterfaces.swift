@@ -129,22 +129,38 @@ extension Interfaces {
         # The ISO library: installer and live images, checked by SHA-256 before they are kept.
         interface org.hypernixos.Iso
 
+        # size is the image's length, allocated what it occupies on disk (less when it has holes);
+        # group is the group it is charged to, absent for an image placed in the library by hand.
         type Iso (
           name: string,
           size: string,
+          allocated: string,
           sha256: string,
           added: int,
           addedBy: int,
+          group: ?string,
           source: ?string,
           signatureVerified: bool
         )
 
+        # What the library's images occupy on disk against iso.max_total, and the caller's group's
+        # against groups.NAME.images; a limit is absent when there is none.
+        type ImageUsage (
+          library: string,
+          libraryLimit: ?string,
+          group: string,
+          groupImages: string,
+          groupLimit: ?string
+        )
+
         # polkit action: org.hypernixos.iso.list
-        method List() -> (isos: []Iso)
+        method List() -> (isos: []Iso, usage: ?ImageUsage)
 
         # Called on the upload socket (/run/hypervisor/upload.sock) with the image's open, readable
-        # descriptor attached (SCM_RIGHTS). The broker copies it, checks size, SHA-256 and, when given,
-        # the detached signature (base64) with gpgv; a mismatch keeps nothing.
+        # descriptor attached (SCM_RIGHTS). The broker copies it, keeping its holes, and checks size,
+        # SHA-256 and, when given, the detached signature (base64) with gpgv; a mismatch keeps
+        # nothing. What it occupies counts toward iso.max_total and the caller's group's images
+        # (QuotaExceeded names the limit), checked before the copy and again before it is kept.
         # polkit action: org.hypernixos.iso.add
         method Add(name: string, sha256: string, source: ?string, signature: ?string) -> (iso: Iso)
 
