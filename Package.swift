@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "HVImages",
             dependencies: [
-                "HVProtocol", "HVSystem",
+                "HVProtocol", "HVSystem", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -257,7 +257,10 @@ let package = Package(
             name: "HVYAMLTests", dependencies: ["HVYAML", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVSpecTests", dependencies: ["HVSpec", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVClientTests", dependencies: ["HVClient", "HVProtocol", "HVServerTesting", "HVSystem", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HVPresentationTests", dependencies: ["HVPresentation", "HVProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HVDomainXMLTests", dependencies: ["HVDomainXML", "HVProtocol", "HVTestSupport"], swiftSettings: swiftSettings

@@ -53,8 +53,10 @@ packages=(
     # monitoring: promtool checks the shipped Prometheus rules; openssl makes test certificates
     prometheus
     openssl
-    # third-party Varlink client, SMTP server and Prometheus parser used by tests
+    # third-party Varlink client, SMTP server and Prometheus parser used by tests; a virtual
+    # environment for pexpect and vncdotool
     python3-pip
+    python3-venv
     # nix-instantiate evaluates nix/module.nix with ../shared/nixpkgs-lib.tar.gz (NixModuleTests)
     nix-bin
 )
@@ -75,6 +77,23 @@ elif ! python3 -m pip install --quiet "${python_modules[@]}" 2>/dev/null; then
 fi
 python3 -c 'import varlink, aiosmtpd, prometheus_client' || {
     echo "install-deps: python modules not importable: ${python_modules[*]}" >&2
+    exit 1
+}
+
+# The integration tests' users run pexpect (it drives `hv console` through a pseudo-terminal) and
+# vncdotool (a VNC viewer the project did not write, for `hv vnc`) from a virtual environment of
+# their own, readable by everyone and apart from the system's packages (beside Debian's pyOpenSSL,
+# Twisted would load its TLS support and want more).
+test_python=/opt/hypernixos-test-python
+if "$test_python/bin/python3" -c 'import pexpect, vncdotool.command, PIL' 2>/dev/null; then
+    echo "install-deps: $test_python already has pexpect and vncdotool"
+else
+    /usr/bin/python3 -m venv "$test_python"
+    "$test_python/bin/python3" -m pip install --quiet pexpect vncdotool
+fi
+chmod -R a+rX "$test_python"
+"$test_python/bin/python3" -c 'import pexpect, vncdotool.command, PIL' || {
+    echo "install-deps: $test_python can't import pexpect and vncdotool" >&2
     exit 1
 }
 

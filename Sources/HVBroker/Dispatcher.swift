@@ -16,9 +16,9 @@ public typealias BrokerServer = VarlinkServer<Dispatcher>
 public final class Dispatcher: MessageHandler {
     public static let version = "0.1.0"
 
-    /// Every method the dispatcher answers: the broker socket's routes, the one stream and the one
-    /// call of the upload socket.
-    public static var methods: Set<String> { Request.methods.union([streamedMethod, uploadedMethod]) }
+    /// Every method the dispatcher answers: the broker socket's routes, the one stream, and the
+    /// upload socket's call that brings a file and those answered with a descriptor.
+    public static var methods: Set<String> { Request.methods.union([streamedMethod, uploadedMethod]).union(handedOut) }
     /// The method answered with a stream of replies (`Dispatcher+Events`).
     static let streamedMethod = Method.eventsFollow
     /// The method the upload socket takes, with a file descriptor (`Dispatcher+Upload`).
@@ -30,11 +30,17 @@ public final class Dispatcher: MessageHandler {
     let logger: Logger
     /// State-changing requests hold their object from admission to the end of the act.
     let objectLocks = KeyedLock()
+    /// The serial console sessions it started (`Dispatcher+HandOut`).
+    public let consoles: ConsoleSessions
 
-    public init(hypervisor: any Hypervisor, authorizer: any Authorizer, audit: AuditLog, logger: Logger) {
+    public init(
+        hypervisor: any Hypervisor, authorizer: any Authorizer, audit: AuditLog, consoles: ConsoleSessions = ConsoleSessions(),
+        logger: Logger
+    ) {
         self.hypervisor = hypervisor
         self.authorizer = authorizer
         self.audit = audit
+        self.consoles = consoles
         self.logger = logger
     }
 
@@ -153,6 +159,7 @@ public final class Dispatcher: MessageHandler {
             return try Self.object(VmDeleteReply(removedDisks: removed))
         case .vmConsole(let name, let maxBytes):
             return try Self.object(try await hypervisor.readConsole(name, maxBytes: maxBytes))
+        case .vmScreenshot(let name): return try Self.object(try await hypervisor.screenshot(name))
         case .auditVerify:
             return try Self.object(AuditVerifyReply(await audit.verifyAll()))
         case .resource(let resource):

@@ -39,4 +39,10 @@ public protocol Hypervisor: Sendable {
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.
     func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo
+    /// Attaches to a running machine's serial console; `force` ends a session that holds it.
+    func openConsole(_ name: String, force: Bool) async throws(HVError) -> ConsoleAttachment
+    /// A new connection to a running machine's display.
+    func openGraphics(_ name: String) async throws(HVError) -> DisplayConnection
+    /// A running machine's screen as a PNG file.
+    func screenshot(_ name: String) async throws(HVError) -> VmScreenshotReply
 }

@@ -10,6 +10,7 @@ public enum Request: Sendable, Hashable {
     case vmList
     case vmInfo(String)
     case vmConsole(String, maxBytes: Int)
+    case vmScreenshot(String)
     case vmCreate(VmSpec)
     case vmStart(String)
     case vmShutdown(String)
@@ -34,6 +35,7 @@ public enum Request: Sendable, Hashable {
         case .vmList: .vmList
         case .vmInfo: .vmInfo
         case .vmConsole: .vmConsole
+        case .vmScreenshot: .vmScreenshot
         case .vmCreate: .vmCreate
         case .vmStart: .vmStart
         case .vmShutdown: .vmShutdown
@@ -49,7 +51,7 @@ public enum Request: Sendable, Hashable {
     public var target: String {
         switch self {
         case .getInterfaceDescription(let interface): interface
-        case .vmInfo(let name), .vmConsole(let name, _), .vmStart(let name), .vmShutdown(let name),
+        case .vmInfo(let name), .vmConsole(let name, _), .vmScreenshot(let name), .vmStart(let name), .vmShutdown(let name),
             .vmReboot(let name), .vmKill(let name), .vmDelete(let name, _):
             name
         case .vmCreate(let spec): spec.name
@@ -61,7 +63,7 @@ public enum Request: Sendable, Hashable {
     /// What the request acts on, for the admission path to resolve, authorize and lock.
     public var object: RequestObject {
         switch self {
-        case .vmInfo(let name), .vmConsole(let name, _), .vmStart(let name), .vmShutdown(let name),
+        case .vmInfo(let name), .vmConsole(let name, _), .vmScreenshot(let name), .vmStart(let name), .vmShutdown(let name),
             .vmReboot(let name), .vmKill(let name), .vmDelete(let name, _):
             .machine(name)
         case .vmCreate(let spec): .machine(spec.name)
@@ -110,6 +112,7 @@ public enum Request: Sendable, Hashable {
         Method.vmShutdown: { parameters throws(HVError) in .vmShutdown(try name(parameters)) },
         Method.vmReboot: { parameters throws(HVError) in .vmReboot(try name(parameters)) },
         Method.vmKill: { parameters throws(HVError) in .vmKill(try name(parameters)) },
+        Method.vmScreenshot: { parameters throws(HVError) in .vmScreenshot(try name(parameters)) },
         Method.vmCreate: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(VmCreateParameters.self, from: parameters)
             try decoded.spec.validate()

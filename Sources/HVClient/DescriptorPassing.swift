@@ -37,6 +37,32 @@ public enum DescriptorPassing {
         return try answer.decoded(as: Reply.self, method: method)
     }
 
+    /// Sends one call alone and returns the reply with the descriptor it brings (nil with an error
+    /// reply): the caller owns that descriptor. The reply's first read makes room for one
+    /// descriptor, so a broker can't fill this process with more.
+    public static func receiving(
+        socketPath: String = defaultSocketPath, method: String, parameters: [String: JSONValue] = [:],
+        timeoutSeconds: Int = VarlinkClient.defaultTimeoutSeconds
+    ) throws(HVError) -> (reply: VarlinkReply, descriptor: Descriptor?) {
+        let client = try VarlinkClient(socketPath: socketPath, service: "broker", timeoutSeconds: timeoutSeconds)
+        try client.send(MessageFramer.frame(try VarlinkClient.encode(VarlinkCall(method: method, parameters: parameters))))
+        return try client.receiveReplyWithDescriptor()
+    }
+
+    /// Calls a handed-out `method` with typed parameters: its reply, decoded, and the descriptor
+    /// it brings. An error reply is thrown as `HVError`; a success without a descriptor is a
+    /// protocol error.
+    public static func receiving<Parameters: Encodable, Reply: Decodable>(
+        _ method: String, _ parameters: Parameters, socketPath: String = defaultSocketPath, as reply: Reply.Type = Reply.self
+    ) throws(HVError) -> (Reply, Descriptor) {
+        let answer = try receiving(socketPath: socketPath, method: method, parameters: try VarlinkClient.encodeParameters(parameters))
+        let decoded = try answer.reply.decoded(as: Reply.self, method: method)
+        guard let descriptor = answer.descriptor else {
+            throw HVError(.protocolError, "the broker answered \(method) without the descriptor the answer needs")
+        }
+        return (decoded, descriptor)
+    }
+
     /// Sends an encoded call (without its NUL) with any number of descriptors attached, at most 16,
     /// and reads the reply. The broker accepts exactly one; this form exists so tests can check
     /// that it refuses anything else.

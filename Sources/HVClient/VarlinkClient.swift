@@ -1,3 +1,4 @@
+import CHVFDPassing
 import Foundation
 import HVProtocol
 import HVSystem
@@ -20,6 +21,10 @@ public final class VarlinkClient {
     let service: String
     let timeoutSeconds: Int
     private var framer = MessageFramer(maximumMessageSize: VarlinkClient.maximumReplySize)
+    /// Whether the reply being read may bring a descriptor (`receiveReplyWithDescriptor`), and
+    /// the one it brought.
+    private var takesDescriptor = false
+    private var passedDescriptor: Descriptor?
 
     /// - Parameters:
     ///   - service: which service listens there, for error messages: `broker` or `monitor`.
@@ -108,6 +113,18 @@ public final class VarlinkClient {
         }
     }
 
+    /// Reads one reply and the descriptor that came with it, if any (SCM_RIGHTS). Room is made for
+    /// one descriptor until one came, so no more can enter this process.
+    func receiveReplyWithDescriptor() throws(HVError) -> (reply: VarlinkReply, descriptor: Descriptor?) {
+        takesDescriptor = true
+        defer {
+            takesDescriptor = false
+            passedDescriptor = nil
+        }
+        let reply = try receiveReply()
+        return (reply, passedDescriptor)
+    }
+
     /// Writes raw bytes, for tests of malformed input.
     public func send(_ bytes: [UInt8]) throws(HVError) {
         do {
@@ -126,7 +143,7 @@ public final class VarlinkClient {
             } catch {
                 throw HVError(.protocolError, "the broker's reply exceeds \(Self.maximumReplySize) bytes")
             }
-            let count = retryingInterrupts { buffer.withUnsafeMutableBytes { read(descriptor.raw, $0.baseAddress, $0.count) } }
+            let count = readChunk(into: &buffer)
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 throw HVError(
                     .brokerUnavailable, "the \(service) did not answer within \(timeoutSeconds) s",
@@ -144,6 +161,23 @@ public final class VarlinkClient {
             }
             framer.append(buffer[..<count])
         }
+    }
+
+    /// One read of the socket; while a descriptor may come and none has, with room for exactly one.
+    private func readChunk(into buffer: inout [UInt8]) -> Int {
+        guard takesDescriptor, passedDescriptor == nil else {
+            return retryingInterrupts { buffer.withUnsafeMutableBytes { read(descriptor.raw, $0.baseAddress, $0.count) } }
+        }
+        var received: Int32 = -1
+        var count: Int32 = 0
+        var cut: Int32 = 0
+        let bytes = retryingInterrupts {
+            buffer.withUnsafeMutableBytes {
+                hv_receive_with_descriptors(descriptor.raw, $0.baseAddress, $0.count, &received, 1, &count, &cut)
+            }
+        }
+        if count > 0 { passedDescriptor = Descriptor(received, name: "the descriptor the broker passed") }
+        return bytes
     }
 
     static func unavailable(_ path: String, _ code: Int32, service: String) -> HVError {

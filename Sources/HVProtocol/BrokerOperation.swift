@@ -15,6 +15,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case vmList
     case vmInfo
     case vmConsole
+    case vmConsoleAttach
+    case vmGraphics
+    case vmScreenshot
     case vmCreate
     case vmStart
     case vmShutdown
@@ -65,6 +68,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .vmList: .read("vm.list", .viewers, .allMachines)
         case .vmInfo: .read("vm.info", .viewers, .machine(owned: false))
         case .vmConsole: .read("vm.console", .operators, .machine(owned: true))
+        case .vmConsoleAttach: .change("vm.console-attach", .operators, .machine(owned: true))
+        case .vmGraphics: .change("vm.graphics", .operators, .machine(owned: true))
+        case .vmScreenshot: .read("vm.screenshot", .operators, .machine(owned: true))
         case .vmCreate: .change("vm.create", .operators, .newMachine, [.machineLimits, .groupQuota, .isoLibrary])
         case .vmStart: .change("vm.start", .operators, .machine(owned: true))
         case .vmShutdown: .change("vm.shutdown", .operators, .machine(owned: true))

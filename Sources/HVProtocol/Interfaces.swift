@@ -41,7 +41,8 @@ public enum Interfaces {
         error AuditUnavailable (reason: string, fix: string)
 
         # The caller already has as many calls waiting for one kind of the broker's work
-        # (pool: polkit, libvirt or jobs) as it may (limit); nothing was done.
+        # (pool: polkit, libvirt or jobs), or as many console sessions open (pool: consoles), as it
+        # may (limit); nothing was done.
         error Busy (pool: string, limit: string, reason: string, fix: string)
 
         # The operation was authorized and valid but did not succeed.
@@ -237,6 +238,20 @@ public enum Interfaces {
 
         # The end of the serial console log. polkit action: org.hypernixos.vm.console
         method ReadConsole(name: string, maxBytes: ?int) -> (text: string, truncated: bool)
+
+        # Only on the upload socket, with no descriptor attached: attaches to the serial console.
+        # The reply carries one end of a socket pair (SCM_RIGHTS) whose bytes are the console's, both
+        # ways; closing it detaches. A console another session holds is InvalidState (state
+        # "console in use") unless force ends that session. polkit action: org.hypernixos.vm.console-attach
+        method OpenConsole(name: string, force: ?bool) -> (name: string, tookOver: bool)
+
+        # Only on the upload socket, with no descriptor attached: the reply carries a new connection
+        # (SCM_RIGHTS) to the machine's display server, which listens on no address of its own; type
+        # is its protocol, vnc or spice. polkit action: org.hypernixos.vm.graphics
+        method OpenGraphics(name: string) -> (name: string, type: string)
+
+        # The running machine's screen as a PNG file, base64-encoded. polkit action: org.hypernixos.vm.screenshot
+        method Screenshot(name: string) -> (png: string, width: int, height: int)
 
         # A change apply made or would make; effect is immediate, nextBoot (the running machine keeps
         # its configuration until it restarts) or refused (with the reason).

@@ -17,6 +17,11 @@ public enum Method {
     public static let vmKill = "org.hypernixos.Vm.Kill"
     public static let vmDelete = "org.hypernixos.Vm.Delete"
     public static let vmReadConsole = "org.hypernixos.Vm.ReadConsole"
+    /// Only on the upload socket: answered with one end of a socket pair joined to the serial console.
+    public static let vmOpenConsole = "org.hypernixos.Vm.OpenConsole"
+    /// Only on the upload socket: answered with a new connection to the machine's display.
+    public static let vmOpenGraphics = "org.hypernixos.Vm.OpenGraphics"
+    public static let vmScreenshot = "org.hypernixos.Vm.Screenshot"
     public static let vmApply = "org.hypernixos.Vm.Apply"
     public static let vmExport = "org.hypernixos.Vm.Export"
     public static let vmClone = "org.hypernixos.Vm.Clone"

@@ -17,6 +17,8 @@ struct DescriptorConnection: Sendable {
     enum Received: Sendable {
         /// A whole call and exactly one descriptor, checked to be a readable regular file.
         case call(message: [UInt8], descriptor: Descriptor)
+        /// A whole call of a method answered with a descriptor; none came with it.
+        case handOut(message: [UInt8])
         /// A call the server refuses; every descriptor that came with it is closed already.
         case refused(HVError)
         /// The client left before finishing its call, or the server is stopping.
@@ -43,8 +45,9 @@ struct DescriptorConnection: Sendable {
     /// The connection never holds more than one passed descriptor: each read makes room for one
     /// while none is held and for none after that, so the kernel itself releases any further
     /// descriptor without installing it here. A second descriptor, in the same message or a later
-    /// one, refuses the call at once and closes the one held.
-    func receive(maximumMessageSize: Int, timeout: Duration, wake: WakePipe) -> Received {
+    /// one, refuses the call at once and closes the one held. A call of one of `handedOut` must
+    /// come with none.
+    func receive(maximumMessageSize: Int, timeout: Duration, handedOut: Set<String>, wake: WakePipe) -> Received {
         var framer = MessageFramer(maximumMessageSize: maximumMessageSize)
         var message: [UInt8] = []
         var descriptor: Descriptor?
@@ -103,6 +106,15 @@ struct DescriptorConnection: Sendable {
                 ))
             }
         }
+        if let method = try? VarlinkJSON.decode(VarlinkCall.self, from: message).method, handedOut.contains(method) {
+            guard descriptor == nil else {
+                return refuse(HVError.invalidParameter(
+                    "descriptor", "\(method) takes no file descriptor: its reply brings one",
+                    fix: "send the call alone"
+                ))
+            }
+            return .handOut(message: message)
+        }
         guard let descriptor else {
             return refuse(HVError.invalidParameter(
                 "descriptor", "the call carried no file descriptor; exactly one open file must come with it (SCM_RIGHTS)",
@@ -113,13 +125,21 @@ struct DescriptorConnection: Sendable {
         return .call(message: message, descriptor: descriptor)
     }
 
-    /// Writes the reply and its NUL terminator; a client that does not take it within `timeout`
-    /// is given up.
-    func reply(_ reply: [UInt8], timeout: Duration) {
+    /// Writes the reply and its NUL terminator, with `descriptor` (if any) attached to the first
+    /// byte (SCM_RIGHTS); a client that does not take it within `timeout` is given up. The caller
+    /// still owns `descriptor` and closes it afterwards: the client has its own copy then.
+    func reply(_ reply: [UInt8], passing descriptor: Descriptor? = nil, timeout: Duration) {
         var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(socket.raw, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        // A client that has gone or stopped reading is given up.
-        try? socket.sendAll(MessageFramer.frame(reply))
+        var frame = MessageFramer.frame(reply)
+        if let descriptor {
+            var attached = [descriptor.raw]
+            let sent = frame.withUnsafeBytes { hv_send_with_descriptors(socket.raw, $0.baseAddress, $0.count, &attached, 1) }
+            // A client that has gone or stopped reading is given up.
+            guard sent > 0 else { return }
+            frame.removeFirst(sent)
+        }
+        try? socket.sendAll(frame)
     }
 
     func close() {

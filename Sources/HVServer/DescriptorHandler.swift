@@ -1,7 +1,8 @@
 import HVProtocol
 import HVSystem
 
-/// Answers calls that arrive on a `DescriptorServer`, each carrying one open file.
+/// Answers calls that arrive on a `DescriptorServer`: calls that carry one open file, and calls that
+/// are answered with one descriptor (`handedOutMethods`).
 public protocol DescriptorHandler: Sendable {
     /// Handles one Varlink call and returns its encoded reply.
     ///
@@ -12,10 +13,31 @@ public protocol DescriptorHandler: Sendable {
     ///   it afterwards (`dup` it to keep it longer).
     func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8]
 
+    /// The methods that are called with no descriptor and answered with one (`handOut`): a call
+    /// of any other method must carry exactly one file.
+    var handedOutMethods: Set<String> { get }
+
+    /// Handles a call of one of `handedOutMethods`, which came with no descriptor, and returns its
+    /// encoded reply with at most one descriptor for the caller. The server sends the descriptor
+    /// with the reply's first byte and then closes its own copy, so the caller holds the only one.
+    func handOut(_ message: [UInt8], from peer: Peer) async -> HandedOut
+
     /// Told about a call refused before it reached `handle` (no descriptor or several, one that
     /// is not a readable regular file, oversized or unfinished input, too many clients in all or
     /// from one user).
     func recordRejected(_ error: HVError, from peer: Peer)
+}
+
+/// A reply of the upload socket and the descriptor, if any, that goes with it.
+public struct HandedOut: Sendable {
+    public var reply: [UInt8]
+    /// Owned by the reply until it is sent; nil for a reply that hands out nothing (an error).
+    public var descriptor: Descriptor?
+
+    public init(reply: [UInt8], descriptor: Descriptor? = nil) {
+        self.reply = reply
+        self.descriptor = descriptor
+    }
 }
 
 /// Where a `DescriptorServer` listens and the limits it enforces.

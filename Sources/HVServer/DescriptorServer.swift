@@ -7,7 +7,9 @@ import ServiceLifecycle
 
 /// A small Unix-socket server for Varlink calls that carry one open file descriptor (SCM_RIGHTS),
 /// which the NIO channel of the main socket cannot receive: `hv iso add` hands the broker the file
-/// it downloaded this way, so the broker never opens a path the caller names.
+/// it downloaded this way, so the broker never opens a path the caller names. The handler's
+/// `handedOutMethods` go the other way: the call comes alone and its reply carries one descriptor
+/// to the caller (a console, a display), which the server closes once sent.
 ///
 /// Each connection carries exactly one call: the client sends it with the descriptor attached,
 /// reads the reply, and the server closes the descriptor and the connection. Accepting and every
@@ -120,27 +122,33 @@ public final class DescriptorServer<Handler: DescriptorHandler>: Service {
     private func serve(_ admitted: Admitted, wake: WakePipe) async {
         defer { limits.disconnect(admitted.credentials.uid) }
         let configuration = configuration
+        let handedOut = handler.handedOutMethods
         let (connection, received) = await DedicatedThread.run {
             let connection = DescriptorConnection(socket: admitted.socket, credentials: admitted.credentials)
             let received = connection.receive(
-                maximumMessageSize: configuration.maximumMessageSize, timeout: configuration.receiveTimeout, wake: wake
+                maximumMessageSize: configuration.maximumMessageSize, timeout: configuration.receiveTimeout,
+                handedOut: handedOut, wake: wake
             )
             return (connection, received)
         }
-        let reply: [UInt8]
+        let answer: HandedOut
         switch received {
         case .abandoned:
             connection.close()
             return
         case .refused(let error):
             handler.recordRejected(error, from: connection.peer)
-            reply = ErrorReply.encode(error)
+            answer = HandedOut(reply: ErrorReply.encode(error))
         case .call(let message, let descriptor):
-            reply = await handler.handle(message, descriptor: descriptor, from: connection.peer)
+            answer = HandedOut(reply: await handler.handle(message, descriptor: descriptor, from: connection.peer))
             descriptor.close()
+        case .handOut(let message):
+            answer = await handler.handOut(message, from: connection.peer)
         }
         await DedicatedThread.run {
-            connection.reply(reply, timeout: configuration.sendTimeout)
+            connection.reply(answer.reply, passing: answer.descriptor, timeout: configuration.sendTimeout)
+            // The client has its copy, or never will: either way the server's goes.
+            answer.descriptor?.close()
             connection.close()
         }
     }

@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount = .seconds(60)
     /// Exit after this long without any connection (socket activation); nil to run until stopped.
     public var idleExit: Duration?
+    /// Whether work that outlives its connection is under way (the broker's console sessions):
+    /// while it is, the server does not exit for being idle.
+    public var busyElsewhere: @Sendable () -> Bool = { false }
 
     public init(listener: Listener) {
         self.listener = listener

@@ -229,7 +229,7 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
             // Cancelled when the server stops for another reason: a normal end, not a failure.
             guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             let quietFor = ContinuousClock.now - lastActivity.withLock { $0 }
-            if limits.connections == 0, quietFor >= idle {
+            if limits.connections == 0, quietFor >= idle, !configuration.busyElsewhere() {
                 logger.info("idle, exiting", metadata: ["idleSeconds": "\(idle.components.seconds)"])
                 try? await server.close()
                 return

@@ -32,6 +32,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Most clients of the upload socket served at once.") var maxUploads = Self.uploadDefaults.maximumClients
     @Option(help: "Most connections to the upload socket one user (other than root and --exempt-user) may hold at once.")
     var maxUploadsPerUser = Self.uploadDefaults.maximumClientsPerUser
+    @Option(help: "Most serial console sessions (hv console) at once.") var maxConsoles = Self.consoleDefaults.total
+    @Option(help: "Most console sessions one user (other than root and --exempt-user) may hold at once.")
+    var maxConsolesPerUser = Self.consoleDefaults.perUser
     @OptionGroup(title: "Threads for blocking work, kept apart by kind and shared fairly among users") var pools: PoolOptions
     @Option(
         help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
@@ -47,10 +50,14 @@ struct BrokerCommand: AsyncParsableCommand {
     var tools: [String] = []
 
     private static let uploadDefaults = DescriptorServerConfiguration(listener: .path(""))
+    private static let consoleDefaults = ConsoleSessions.Limits()
 
     func validate() throws {
-        guard maxUploads > 0, maxUploadsPerUser > 0, idleExit >= 0 else {
-            throw ValidationError("--max-uploads and --max-uploads-per-user must be positive, --idle-exit not negative")
+        guard maxUploads > 0, maxUploadsPerUser > 0, maxConsoles > 0, maxConsolesPerUser > 0, idleExit >= 0 else {
+            throw ValidationError(
+                "--max-uploads, --max-uploads-per-user, --max-consoles and --max-consoles-per-user must be positive, "
+                    + "--idle-exit not negative"
+            )
         }
     }
 
@@ -80,17 +87,25 @@ struct BrokerCommand: AsyncParsableCommand {
             uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, pools: hypervisorPools, logger: logger
         )
         await hypervisor.recoverAtStart()
+        let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
+        var configuration = ServerConfiguration(listener: listeners.broker)
+        try limits.apply(to: &configuration)
+        var consoleLimits = ConsoleSessions.Limits()
+        consoleLimits.total = maxConsoles
+        consoleLimits.perUser = maxConsolesPerUser
+        consoleLimits.exemptUsers = configuration.exemptUsers
+        let consoles = ConsoleSessions(limits: consoleLimits)
         let dispatcher = Dispatcher(
             hypervisor: hypervisor,
             authorizer: PolkitAuthorizer(pool: polkitPool, timeout: .seconds(pools.polkitTimeout), logger: logger),
             audit: audit,
+            consoles: consoles,
             logger: logger
         )
 
-        let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
-        var configuration = ServerConfiguration(listener: listeners.broker)
-        try limits.apply(to: &configuration)
         configuration.idleExit = idleExit > 0 ? .seconds(idleExit) : nil
+        // An open console keeps the broker that pumps it.
+        configuration.busyElsewhere = { consoles.active > 0 }
         var uploadConfiguration = DescriptorServerConfiguration(listener: listeners.upload)
         uploadConfiguration.maximumClients = maxUploads
         uploadConfiguration.maximumClientsPerUser = maxUploadsPerUser
@@ -103,6 +118,7 @@ struct BrokerCommand: AsyncParsableCommand {
                 services: [
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: uploads, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: consoles, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

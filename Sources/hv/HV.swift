@@ -13,8 +13,9 @@ struct HV: AsyncParsableCommand {
             4 permission denied, 5 broker, polkit, libvirt or the audit log unavailable, 6 conflicting state.
             """,
         subcommands: [
-            HostCommand.self, VmCommand.self, SnapshotCommand.self, PoolCommand.self, NetCommand.self, IsoCommand.self, EventsCommand.self,
-            AuditCommand.self, HealthCommand.self, MetricsCommand.self, AlertsCommand.self,
+            HostCommand.self, VmCommand.self, ConsoleCommand.self, VncCommand.self, SnapshotCommand.self, PoolCommand.self,
+            NetCommand.self, IsoCommand.self, EventsCommand.self, AuditCommand.self, HealthCommand.self, MetricsCommand.self,
+            AlertsCommand.self,
         ]
     )
 

@@ -120,9 +120,7 @@ extension IsoCommand {
         }
 
         func uploadSocketPath() -> String {
-            if let uploadSocket { return uploadSocket }
-            if let socket = ProcessInfo.processInfo.environment["HV_UPLOAD_SOCKET"] { return socket }
-            return (Runner.socketPath(options) as NSString).deletingLastPathComponent + "/upload.sock"
+            UploadSocket.path(uploadSocket, options)
         }
     }
 }

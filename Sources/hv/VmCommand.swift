@@ -9,7 +9,8 @@ struct VmCommand: ParsableCommand {
         commandName: "vm", abstract: "Virtual machines.",
         subcommands: [
             List.self, Info.self, Apply.self, Export.self, Create.self, Start.self, Stop.self, Reboot.self, Kill.self, Delete.self,
-            Log.self, Snapshot.self, Clone.self, Template.self, Autostart.self, Hugepages.self, Pin.self, Passthrough.self, Adopt.self,
+            Log.self, Screenshot.self, Snapshot.self, Clone.self, Template.self, Autostart.self, Hugepages.self, Pin.self,
+            Passthrough.self, Adopt.self,
         ]
     )
 

@@ -4,13 +4,15 @@
 # Usage: make-guest-iso.sh OUTPUT.iso MARKER
 #
 # The guest boots the Debian kernel (linux-image-amd64) with a busybox
-# initramfs. On the serial console (ttyS0, 115200) it prints:
+# initramfs and runs an interactive shell (prompt "/ # ") on the serial
+# console. On the serial console (ttyS0, 115200) it prints:
 #   MARKER                         once userspace is up and the ACPI power
 #                                  button is being watched
 #   HV-DISK <name> <sectors>       per block device (512-byte sectors); printed
 #                                  again whenever a device appears or is resized
 #   HV-POWEROFF                    right before powering off on an ACPI
 #                                  power-button event (e.g. `virsh shutdown`)
+# The marker is also written to the first virtual terminal (the screen).
 # Needs: busybox-static, grub-pc-bin, grub-common, xorriso, mtools, cpio,
 #        gzip, kmod, linux-image-amd64. No network access.
 set -euo pipefail
@@ -119,23 +121,33 @@ for _ in $(seq 1 50); do
 done
 [ $fd -gt 3 ] || say "HV-WARNING no ACPI power button found"
 
-# The marker means: userspace is up and ACPI shutdown requests are handled.
+# The marker means: userspace is up and ACPI shutdown requests are handled. It is also shown on
+# the screen (the first virtual terminal), for machines with a display.
 say "$(cat /marker)"
+printf '%s\n' "$(cat /marker)" > /dev/tty1 2>/dev/null
 
-# Report block devices; re-report when one appears or changes size.
-sleep 1
-seen=" "
-while :; do
-    for d in /sys/block/*; do
-        name=${d##*/}
-        case "$name" in loop*|ram*|'*') continue ;; esac
-        size=$(cat "$d/size" 2>/dev/null) || continue
-        case "$seen" in *" $name=$size "*) continue ;; esac
-        seen=$(echo "$seen" | sed "s/ $name=[0-9]* / /")"$name=$size "
-        say "HV-DISK $name $size"
+# Report block devices; re-report when one appears or changes size. In the background, so that
+# the shell below runs in the foreground: a background job starts with SIGINT ignored, and so
+# would every command typed into it.
+(
+    sleep 1
+    seen=" "
+    while :; do
+        for d in /sys/block/*; do
+            name=${d##*/}
+            case "$name" in loop*|ram*|'*') continue ;; esac
+            size=$(cat "$d/size" 2>/dev/null) || continue
+            case "$seen" in *" $name=$size "*) continue ;; esac
+            seen=$(echo "$seen" | sed "s/ $name=[0-9]* / /")"$name=$size "
+            say "HV-DISK $name $size"
+        done
+        sleep 2
     done
-    sleep 2
-done
+) &
+
+# An interactive shell on the serial console (`hv console`), with it as its controlling
+# terminal (Ctrl-C interrupts what runs in it), started again whenever it exits.
+while :; do PS1='/ # ' setsid -c sh -i < /dev/ttyS0 > /dev/ttyS0 2>&1; sleep 1; done
 EOF
 chmod 755 "$root/init"
 

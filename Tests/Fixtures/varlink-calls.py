@@ -2,9 +2,12 @@
 """Sends Varlink calls to the broker as whichever user runs it, and prints each reply's error.
 
 usage: varlink-calls.py BROKER_SOCKET UPLOAD_SOCKET CALLS.json
-CALLS.json is a list of {"method", "parameters", "more"?, "upload"?}; "upload" calls go to the
-upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: the file at
-"upload" when it is a path, opened read-only by whoever runs this, else an empty one. Prints a
+CALLS.json is a list of {"method", "parameters", "more"?, "upload"?, "handOut"?}; "upload" calls go
+to the upload socket with an open file attached (SCM_RIGHTS), as `hv iso add` sends them: the file
+at "upload" when it is a path, opened read-only by whoever runs this, else an empty one. "handOut"
+calls go to the upload socket alone and take the descriptor their reply brings (`hv console`,
+`hv vnc`), which is closed at once; one that comes with an error reply is reported as the client
+error "descriptor with an error". Prints a
 JSON list of {"error": NAME or null, "reason": TEXT or null}, one per call, in order.
 """
 import json
@@ -22,6 +25,23 @@ def receive(connection):
             raise ConnectionError("the broker closed the connection")
         data += chunk
     return json.loads(data[:-1].split(b"\0")[0])
+
+
+def hand_out(path, message):
+    """Sends the call alone; returns the reply and whether a descriptor came with it."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(300)
+        connection.connect(path)
+        connection.sendall(json.dumps(message).encode() + b"\0")
+        data, descriptors, _, _ = socket.recv_fds(connection, 65536, 1)
+        for descriptor in descriptors:
+            os.close(descriptor)
+        while not data.endswith(b"\0"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise ConnectionError("the broker closed the connection")
+            data += chunk
+        return json.loads(data[:-1]), bool(descriptors)
 
 
 def call(path, message, descriptor=None):
@@ -47,7 +67,11 @@ def main():
             if item.get("more"):
                 message["more"] = True
             try:
-                if isinstance(item.get("upload"), str):
+                if item.get("handOut"):
+                    reply, descriptor = hand_out(upload, message)
+                    if descriptor and reply.get("error"):
+                        raise ValueError("descriptor with an error: " + reply["error"])
+                elif isinstance(item.get("upload"), str):
                     with open(item["upload"], "rb") as image:
                         reply = call(upload, message, image.fileno())
                 elif item.get("upload"):

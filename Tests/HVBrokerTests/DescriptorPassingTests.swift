@@ -121,6 +121,51 @@ import Testing
     }
 }
 
+/// The other way: a call of a handed-out method comes alone and its reply brings one descriptor,
+/// which the server closes once sent, so the caller holds the only copy.
+@Suite(.serialized) struct HandedOutDescriptorTests {
+    @Test func theReplyBringsOneDescriptor() async throws {
+        let handler = ReadingHandler()
+        try await withUploadServer(handler) { path in
+            let answer = try DescriptorPassing.receiving(socketPath: path, method: "test.HandOut", parameters: ["name": .string("x")])
+            #expect(answer.reply.error == nil)
+            #expect(answer.reply.parameters?["kind"] == .string("pipe"))
+            let pipe = try #require(answer.descriptor)
+            var buffer = [UInt8](repeating: 0, count: 64)
+            // The server closed its copy of the write end: the pipe ends after what was written.
+            var content: [UInt8] = []
+            while case let count = try pipe.read(into: &buffer), count > 0 { content += buffer[..<count] }
+            #expect(String(decoding: content, as: UTF8.self) == "uid \(getuid())")
+        }
+        #expect(handler.handled.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func anErrorReplyBringsNone() async throws {
+        let handler = ReadingHandler()
+        try await withUploadServer(handler) { path in
+            let answer = try DescriptorPassing.receiving(socketPath: path, method: "test.HandOut", parameters: ["name": .string("nobody")])
+            #expect(answer.reply.error == "org.hypernixos.Broker.PermissionDenied")
+            #expect(answer.descriptor == nil)
+        }
+    }
+
+    /// A handed-out call must come alone; any other call still needs its one file.
+    @Test func aHandedOutCallWithAFileIsRefused() async throws {
+        let handler = ReadingHandler()
+        try await withUploadServer(handler) { path in
+            let file = try Descriptor.open(try temporaryFile(contents: "x"), O_RDONLY)
+            let reply = try DescriptorPassing.exchange(socketPath: path, message: Array(#"{"method":"test.HandOut"}"#.utf8), descriptors: [file])
+            #expect(reply.error == "org.varlink.service.InvalidParameter")
+            #expect(reply.parameters?["reason"]?.stringValue?.contains("takes no file descriptor") == true)
+            let other = try DescriptorPassing.receiving(socketPath: path, method: "test.Upload")
+            #expect(other.reply.parameters?["reason"]?.stringValue?.contains("no file descriptor") == true)
+            #expect(other.descriptor == nil)
+        }
+        #expect(handler.handled.load(ordering: .relaxed) == 0)
+        #expect(handler.rejected.load(ordering: .relaxed) == 2)
+    }
+}
+
 /// Reads the whole file it is handed and replies with its content and the caller's credentials.
 final class ReadingHandler: DescriptorHandler {
     let handled = Atomic<Int>(0)
@@ -141,6 +186,19 @@ final class ReadingHandler: DescriptorHandler {
             "uid": .int(Int64(peer.uid)), "pid": .int(Int64(peer.pid)),
         ])
         return (try? VarlinkJSON.encode(reply)) ?? []
+    }
+
+    var handedOutMethods: Set<String> { ["test.HandOut"] }
+
+    /// Answers with the read end of a pipe holding the caller's uid, or, for a caller named
+    /// "nobody", with an error and no descriptor.
+    func handOut(_ message: [UInt8], from peer: Peer) async -> HandedOut {
+        handled.add(1, ordering: .relaxed)
+        let name = (try? VarlinkJSON.decode(VarlinkCall.self, from: message))?.parameters?["name"]?.stringValue
+        guard name != "nobody", let (read, write) = try? Descriptor.pipe(), (try? write.writeAll(Array("uid \(peer.uid)".utf8))) != nil else {
+            return HandedOut(reply: ErrorReply.encode(HVError(.permissionDenied, "not for you")))
+        }
+        return HandedOut(reply: (try? VarlinkJSON.encode(VarlinkReply(parameters: ["kind": .string("pipe")]))) ?? [], descriptor: read)
     }
 
     func recordRejected(_ error: HVError, from peer: Peer) {

@@ -21,6 +21,7 @@ import Testing
         (Method.vmDelete, ["name": .string("web")], .vmDelete, "delete web false"),
         (Method.vmDelete, ["name": .string("web"), "removeDisks": .bool(true)], .vmDeleteWithDisks, "delete web true"),
         (Method.vmReadConsole, ["name": .string("web"), "maxBytes": .int(100)], .vmConsole, "console web 100"),
+        (Method.vmScreenshot, ["name": .string("web")], .vmScreenshot, "screenshot web"),
         (
             Method.vmCreate,
             ["spec": .object(["name": .string("web"), "vcpus": .int(1), "memoryMiB": .int(512), "diskGiB": .int(2)])],

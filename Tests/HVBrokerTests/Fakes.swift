@@ -170,6 +170,40 @@ final class FakeHypervisor: Hypervisor {
         )
     }
 
+    /// The guest's ends of the consoles opened, in order: what a test writes there comes out of
+    /// the caller's socket, and what the caller types arrives there.
+    let consoleGuests = Mutex<[Descriptor]>([])
+
+    func openConsole(_ name: String, force: Bool) async throws(HVError) -> ConsoleAttachment {
+        await note("openConsole \(name) force=\(force)")
+        if let refuse { throw refuse }
+        do {
+            let (session, guest) = try Descriptor.socketPair(name: "the console of \(name)")
+            consoleGuests.withLock { $0.append(guest) }
+            return ConsoleAttachment(stream: try SocketConsoleStream(session), tookOver: force)
+        } catch {
+            throw HVError(.failed, "\(error)")
+        }
+    }
+
+    /// A display that greets like a VNC server, and then echoes nothing.
+    func openGraphics(_ name: String) async throws(HVError) -> DisplayConnection {
+        await note("openGraphics \(name)")
+        if let refuse { throw refuse }
+        do {
+            let (mine, theirs) = try Descriptor.socketPair(name: "the display of \(name)")
+            try mine.sendAll(Array("RFB 003.008\n".utf8))
+            return DisplayConnection(descriptor: theirs, type: "vnc")
+        } catch {
+            throw HVError(.failed, "\(error)")
+        }
+    }
+
+    func screenshot(_ name: String) async throws(HVError) -> VmScreenshotReply {
+        await note("screenshot \(name)")
+        return VmScreenshotReply(png: "iVBORw0KGgo=", width: 1, height: 1)
+    }
+
     /// Records the request's operation and target; replies with no parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
         if case .vmExport(let name, let redacted) = request {

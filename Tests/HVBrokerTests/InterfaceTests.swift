@@ -38,10 +38,19 @@ import Testing
         return try VarlinkJSON.decode(VarlinkReply.self, from: reply)
     }
 
-    /// Whether either entry point answers `method` as a method it knows.
+    /// The reply to `method` on the upload socket's entry point for calls answered with a
+    /// descriptor, which the upload socket routes there by name.
+    func answerHandedOut(_ method: String) async throws -> VarlinkReply? {
+        guard dispatcher.handedOutMethods.contains(method) else { return nil }
+        let answer = await dispatcher.handOut(try encodeCall(method), from: testPeer)
+        return try VarlinkJSON.decode(VarlinkReply.self, from: answer.reply)
+    }
+
+    /// Whether an entry point answers `method` as a method it knows.
     func isAnswered(_ method: String) async throws -> Bool {
         let unknown: Set<String?> = ["org.varlink.service.MethodNotFound", "org.varlink.service.InterfaceNotFound"]
         if try await !unknown.contains(answerOnBrokerSocket(method).error) { return true }
+        if let handedOut = try await answerHandedOut(method) { return !unknown.contains(handedOut.error) }
         return try await !unknown.contains(answerOnUploadSocket(method).error)
     }
 

@@ -60,7 +60,7 @@ import Testing
     @Test(arguments: BrokerOperation.allCases)
     func changesAreAuditedBeforeTheyAct(operation: BrokerOperation) {
         let reads: Set<BrokerOperation> = [
-            .hostInfo, .hostStats, .hostHealth, .vmList, .vmInfo, .vmConsole, .vmExport, .vmLeases, .snapshotList, .poolList,
+            .hostInfo, .hostStats, .hostHealth, .vmList, .vmInfo, .vmConsole, .vmScreenshot, .vmExport, .vmLeases, .snapshotList, .poolList,
             .networkList, .isoList, .eventsFollow, .auditVerify,
         ]
         #expect(operation.rule.changesState == !reads.contains(operation))

@@ -5,6 +5,7 @@ import HVPolkit
 import HVProtocol
 import HVServer
 import HVServerTesting
+import HVTestSupport
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -54,6 +55,31 @@ import Testing
             #expect(exitedByItself == true)
         }
         #expect(ContinuousClock.now - started >= .seconds(1))
+    }
+
+    /// Work that outlives its connection (a console session) keeps an idle broker running; it
+    /// leaves once that work is done.
+    @Test func staysWhileBusyElsewhere() async throws {
+        let directory = temporaryDirectory()
+        let (dispatcher, _) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed), directory: directory)
+        let sessions = Locked(1)
+        var configuration = ServerConfiguration(listener: .path(directory + "/b.sock"))
+        configuration.idleExit = .seconds(1)
+        configuration.busyElsewhere = { sessions.get() > 0 }
+        let server = BrokerServer(name: "broker", configuration: configuration, handler: dispatcher, logger: Logger(label: "test"))
+        let ended = Locked(false)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                let services = [ServiceGroupConfiguration.ServiceConfiguration(service: server, successTerminationBehavior: .gracefullyShutdownGroup)]
+                try await ServiceGroup(configuration: .init(services: services, logger: Logger(label: "test"))).run()
+                ended.set(true)
+            }
+            try await Task.sleep(for: .seconds(3))
+            #expect(!ended.get(), "the broker left while a session ran")
+            sessions.set(0)
+            #expect(await eventually(20) { ended.get() }, "the broker stayed after the last session")
+            tasks.cancelAll()
+        }
     }
 
     @Test func socketIsConnectableByEveryone() async throws {

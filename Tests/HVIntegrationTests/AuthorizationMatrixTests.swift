@@ -95,6 +95,15 @@ enum Matrix {
         case .vmList: return method(Method.vmList)
         case .vmInfo: return method(Method.vmInfo, vm)
         case .vmConsole: return method(Method.vmReadConsole, vm)
+        case .vmConsoleAttach:
+            var call = method(Method.vmOpenConsole, vm)
+            call["handOut"] = true
+            return call
+        case .vmGraphics:
+            var call = method(Method.vmOpenGraphics, vm)
+            call["handOut"] = true
+            return call
+        case .vmScreenshot: return method(Method.vmScreenshot, vm)
         case .vmCreate: return method(Method.vmCreate, ["spec": ["name": name, "vcpus": 1, "memoryMiB": 64, "diskGiB": 1]])
         case .vmStart: return method(Method.vmStart, vm)
         case .vmShutdown: return method(Method.vmShutdown, vm)

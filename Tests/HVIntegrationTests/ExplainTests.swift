@@ -67,6 +67,7 @@ extension ZeroTrustTests {
             let stateAfter = try explainState(stack)
             for (what, before) in stateBefore { #expect(stateAfter[what] == before, "\(what) changed") }
             #expect(!FileManager.default.fileExists(atPath: exported), "vm export --explain wrote its file")
+            #expect(!FileManager.default.fileExists(atPath: stack.base + "/explain-shot.png"), "vm screenshot --explain wrote its file")
         }
     }
 
@@ -99,6 +100,7 @@ extension ZeroTrustTests {
                 ["pool", "resize-volume"]: ["name": Self.explainVolume],
                 ["pool", "delete-volume"]: ["name": Self.explainVolume],
                 ["pool", "template"]: ["name": Self.explainVolume],
+                ["vm", "screenshot"]: ["output": stack.base + "/explain-shot.png"],
             ],
             // What the tree can't say: passthrough needs devices or --clear.
             extra: [["vm", "passthrough"]: ["--clear"]]

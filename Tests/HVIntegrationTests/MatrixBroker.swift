@@ -13,6 +13,8 @@ final class MatrixBroker: @unchecked Sendable {
     static let otherOperator = "hv-it-op-b"
 
     let base: String
+    /// The broker's command line, to start it again after a test stopped it.
+    private(set) var arguments: [String] = []
     var socket: String { base + "/broker.sock" }
     var uploadSocket: String { base + "/upload.sock" }
     var auditLog: String { base + "/log/audit.jsonl" }
@@ -48,17 +50,23 @@ final class MatrixBroker: @unchecked Sendable {
         if policy != "" {
             try (policy ?? "groups: {\(Self.teamA): {}, \(Self.teamB): {}}\n").write(toFile: policyPath, atomically: true, encoding: .utf8)
         }
-        try spawn([
+        arguments = [
             stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", libvirtUri ?? "test://" + node,
             "--audit-log", (auditDirectory ?? base + "/log") + "/audit.jsonl", "--state-dir", base + "/state",
             "--console-dir", base + "/console", "--pool", "hv-it-\(name)", "--policy", policyPath,
-        ], log: base + "/broker.log")
+        ]
+        try start()
+        try run(["/bin/chmod", "-R", "a+rX", base])
+    }
+
+    /// Starts the broker with `arguments` and waits until both its sockets are there.
+    func start() throws {
+        try spawn(arguments, log: base + "/broker.log")
         guard waitUntil(20, every: 0.05, { FileManager.default.fileExists(atPath: self.socket) && FileManager.default.fileExists(atPath: self.uploadSocket) }) else {
-            throw SetupError("the \(name) broker did not bind \(socket): \((try? String(contentsOfFile: base + "/broker.log", encoding: .utf8)) ?? "")")
+            throw SetupError("the broker in \(base) did not bind \(socket): \((try? String(contentsOfFile: base + "/broker.log", encoding: .utf8)) ?? "")")
         }
         chmod(socket, 0o666)
         chmod(uploadSocket, 0o666)
-        try run(["/bin/chmod", "-R", "a+rX", base])
     }
 
     /// Runs `hv` as a user against this broker.
