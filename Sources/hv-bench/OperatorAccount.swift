@@ -21,10 +21,3 @@ struct OperatorAccount {
         ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--"] + arguments
     }
 }
-
-extension BenchRun {
-    /// /proc/loadavg's three averages: other work on the machine skews every figure.
-    static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "?"
-    }
-}
