@@ -111,11 +111,15 @@ extension ZeroTrustTests {
     /// answer that is not a success (the machine is gone) is kept as it is, to differ.
     func explainState(_ stack: Stack) throws -> [String: String] {
         var state: [String: String] = [:]
-        for command in [
-            ["vm", "list"], ["snapshot", "list", Self.explainMachine], ["net", "list"], ["iso", "list"],
-        ] {
+        for command in [["snapshot", "list", Self.explainMachine], ["net", "list"], ["iso", "list"]] {
             state[command.joined(separator: " ")] = "\(try stack.hv(command + ["--json"], as: Stack.adminUser))"
         }
+        // The machines this broker made: other suites run machines of their own on the same libvirtd
+        // (seen here as unmanaged), which start and stop meanwhile.
+        let machines = try stack.hv(["vm", "list", "--json"], as: Stack.adminUser)
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(machines.stdout.utf8)) as? [[String: Any]], "\(machines)")
+        state["vm list"] = listed.filter { $0["managed"] as? Bool == true }
+            .map { "\($0["name"] ?? "") \($0["state"] ?? "") \($0["tags"] ?? "")" }.sorted().joined(separator: "\n")
         // A running machine's CPU time moves, and its disks' allocation may: compare the rest.
         let info = try stack.hv(["vm", "info", Self.explainMachine, "--json"], as: Stack.adminUser)
         if var details = try? JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any] {

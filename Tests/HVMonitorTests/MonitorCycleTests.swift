@@ -122,7 +122,8 @@ final class ScriptedSources: MonitorSources {
         defer { Task { try? await pool.shutdownGracefully() } }
         let service = MonitorService(monitor: monitor, alerts: nil, interval: .seconds(3_600), logger: Logger(label: "test"))
         let running = Task { try await service.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous for a busy machine: the loop ends as soon as the third run is seen.
+        let deadline = ContinuousClock.now + .seconds(60)
         while sources.healthRuns.withLock({ $0 }) < 3, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
