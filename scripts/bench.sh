@@ -2,7 +2,7 @@
 # Build hv-broker and hv-bench (release, scratch path .build-release) and run the benchmark.
 # hv-bench starts its own broker on the libvirt test driver; see docs/BENCHMARKS.md.
 #
-# Usage: scripts/bench.sh [broker|monitor|pressure|audit] [hv-bench options, e.g. --iterations 5000 --json]
+# Usage: scripts/bench.sh [broker|monitor|pressure|audit|request] [hv-bench options, e.g. --iterations 5000 --json]
 # (no subcommand: the broker benchmark)
 # Run as root, with the system D-Bus, polkitd and libvirtd running (when they are not and
 # scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if it is
@@ -46,12 +46,14 @@ SWIFT=${SWIFT:-$(command -v swift || true)}
 [ -n "$SWIFT" ] || die "swift is not on root's PATH: run it as 'SWIFT=/path/to/swift $0'"
 
 build=(--configuration release --scratch-path .build-release)
-log "building hv-broker and hv-bench (release, .build-release)"
+log "building hv-broker and hv-bench (release, .build-release; about 30 minutes on 2 cores the first time)"
 "$SWIFT" build "${build[@]}" --product hv-broker >&2
 "$SWIFT" build "${build[@]}" --product hv-bench >&2
+# The monitor benchmark runs the hv-monitor program beside hv-bench too.
+if [ "${1:-}" = monitor ]; then "$SWIFT" build "${build[@]}" --product hv-monitor >&2; fi
 bin=$("$SWIFT" build "${build[@]}" --show-bin-path)
 
 # The subcommand comes first; --broker is its option.
 subcommand=()
-case "${1:-}" in broker | monitor | pressure | audit) subcommand=("$1"); shift ;; esac
+case "${1:-}" in broker | monitor | pressure | audit | request) subcommand=("$1"); shift ;; esac
 exec "$bin/hv-bench" "${subcommand[@]}" --broker "$bin/hv-broker" "$@"
