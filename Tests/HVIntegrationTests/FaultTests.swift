@@ -9,6 +9,31 @@ import Testing
 /// so it runs on its own: scripts/test.sh runs it after every other suite, with HV_FAULTS=1.
 @Suite(.serialized, .enabled(if: Environment.enabled && Environment.faults))
 struct FaultTests {
+    /// libvirtd goes away and comes back; the suite's shared broker says so meanwhile and
+    /// reconnects by itself. Here, not beside the other suites: their guests need libvirtd.
+    @Test func brokerSurvivesLibvirtdRestart() async throws {
+        try withStack { stack in
+            #expect(try stack.hv(["vm", "list"], as: Stack.viewerUser).status == 0)
+            // As if it crashed. Gone means no libvirtd left but zombies (nothing may reap them here).
+            try run(["/usr/bin/pkill", "-KILL", "-x", "libvirtd"])
+            let gone = waitUntil(20, every: 0.2) {
+                let states = (try? run(["/usr/bin/ps", "-C", "libvirtd", "-o", "stat="]).stdout) ?? ""
+                return states.split(separator: "\n").allSatisfy { $0.hasPrefix("Z") }
+            }
+            #expect(gone, "libvirtd did not stop")
+
+            let during = try stack.hv(["vm", "list"], as: Stack.viewerUser)
+            #expect(during.status == 5, "\(during)")
+            #expect(during.stderr.contains("libvirt"))
+            #expect(during.stderr.contains("fix:"))
+
+            let restarted = try run([Environment.root + "/scripts/start-services.sh"])
+            #expect(restarted.status == 0, "\(restarted)")
+            let back = try waitUntil(30, every: 0.5) { try stack.hv(["vm", "list"], as: Stack.viewerUser).status == 0 }
+            #expect(back, "the broker did not reconnect to libvirt")
+        }
+    }
+
     /// polkitd gone: every request is refused with what to do, nothing changes, and the same
     /// broker process serves again as soon as polkitd is back. A hung polkitd (SIGSTOP) is
     /// refused after --polkit-timeout instead of holding the caller for ever.
