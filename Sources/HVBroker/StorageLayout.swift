@@ -7,14 +7,24 @@ public struct StorageLayout: Sendable, Hashable {
     public var consoleDirectory: String
     /// The libvirt storage pool that holds the image directory.
     public var poolName: String
+    /// Where libvirt keeps the state of emulated TPMs, one directory per domain UUID (its
+    /// `swtpm_storage_dir`, built in).
+    public var tpmStateDirectory: String
+
+    /// libvirt's TPM state directory for the system connection.
+    public static let libvirtTPMStateDirectory = "/var/lib/libvirt/swtpm"
 
     /// The pool of the host's own broker; records without an instance belong to it.
     public static let defaultPoolName = "hypervisor-images"
 
-    public init(stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName) {
+    public init(
+        stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName,
+        tpmStateDirectory: String = StorageLayout.libvirtTPMStateDirectory
+    ) {
         self.stateDirectory = stateDirectory
         self.consoleDirectory = consoleDirectory
         self.poolName = poolName
+        self.tpmStateDirectory = tpmStateDirectory
     }
 
     public var imageDirectory: String { stateDirectory + "/images" }
@@ -33,6 +43,10 @@ public struct StorageLayout: Sendable, Hashable {
     public func isoPath(_ iso: String) -> String { isoDirectory + "/" + iso }
 
     public func consoleLogPath(machine: String) -> String { consoleDirectory + "/" + machine + ".log" }
+
+    /// The state of the emulated TPM of the domain with this UUID (libvirt's own form, checked by
+    /// the caller).
+    public func tpmStatePath(uuid: String) -> String { tpmStateDirectory + "/" + uuid }
 
     /// Whether `path` names a file directly inside the image directory.
     public func isImage(_ path: String) -> Bool {

@@ -12,10 +12,15 @@ import Testing
 @Suite(.serialized, .enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct MachineSpecBrokerTests {
     static let caller = Peer(uid: 0, gid: 0, pid: getpid(), startTime: 1, executable: "/usr/bin/hv")
 
-    func hypervisor(policy: HostPolicy = HostPolicy(), domains: String = "") -> LibvirtHypervisor {
+    func hypervisor(
+        policy: HostPolicy = HostPolicy(), domains: String = "", tpmStateDirectory: String = StorageLayout.libvirtTPMStateDirectory
+    ) -> LibvirtHypervisor {
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
-            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
+            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)),
+            layout: StorageLayout(
+                stateDirectory: directory + "/state", consoleDirectory: directory + "/console", tpmStateDirectory: tpmStateDirectory
+            ),
             policy: policy, pools: BulkTests.pools, logger: Logger(label: "test")
         )
     }
@@ -59,6 +64,35 @@ import Testing
         let list = try await hypervisor.list(includeForeign: true)
         #expect(list.first { $0.name == name }?.tags == ["lab"])
         _ = try await hypervisor.delete(name, removeDisks: true)
+    }
+
+    /// A TPM reaches the definition and `info`; turning it off waits for the next boot; deleting the
+    /// machine removes the TPM state libvirt kept from when it had one, and no other machine's.
+    @Test func aTPMIsDefinedReportedAndItsStateGoesWithTheMachine() async throws {
+        let tpmStates = temporaryDirectory()
+        let hypervisor = hypervisor(tpmStateDirectory: tpmStates)
+        let name = "tpm-\(UUID().uuidString.prefix(6))"
+        var withTPM = spec(name)
+        withTPM.tpm = true
+        let created = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(withTPM, dryRun: false), caller: Self.caller))
+        #expect(created.created && created.vm?.tpm == true)
+        #expect(try await hypervisor.info(name).tpm == true)
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport(name, redactSecrets: false), caller: Self.caller)).spec
+        #expect(exported.tpm)
+
+        let off = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(spec(name), dryRun: false), caller: Self.caller))
+        #expect(off.changes.map(\.field) == ["tpm"] && off.changes.first?.effect == .nextBoot)
+        #expect(try await hypervisor.info(name).tpm == false)
+
+        let uuid = try await hypervisor.info(name).uuid
+        let state = tpmStates + "/" + uuid + "/tpm2"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: state + "/tpm2-00.permall", contents: Data("state".utf8)))
+        let other = tpmStates + "/" + UUID().uuidString.lowercased()
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        _ = try await hypervisor.delete(name, removeDisks: true)
+        #expect(!FileManager.default.fileExists(atPath: tpmStates + "/" + uuid))
+        #expect(FileManager.default.fileExists(atPath: other), "another machine's TPM state stays")
     }
 
     /// A machine an earlier version gave a loopback display (recorded as `loopback`, defined on
