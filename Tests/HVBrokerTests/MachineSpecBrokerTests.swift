@@ -95,6 +95,42 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: other), "another machine's TPM state stays")
     }
 
+    /// Adopting a domain that has the TPM a spec gives keeps it (`tpm: true`, and the same UUID, so
+    /// libvirt keeps its state); another kind of TPM is refused, named.
+    @Test func adoptionKeepsTheTPMASpecGivesAndRefusesAnyOther() async throws {
+        let directory = temporaryDirectory()
+        let layout = StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console")
+        try FileManager.default.createDirectory(atPath: layout.isoDirectory, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: layout.isoPath("win11.iso"), contents: Data("iso".utf8)))
+        func domain(_ name: String, model: String) -> String {
+            """
+            <domain type='test'>
+              <name>\(name)</name><memory unit='GiB'>1</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+              <devices>
+                <disk type='file' device='cdrom'><source file='\(layout.isoPath("win11.iso"))'/><target dev='sda' bus='sata'/><readonly/></disk>
+                <tpm model='\(model)'><backend type='emulator' version='2.0'/></tpm>
+              </devices>
+            </domain>
+            """
+        }
+        let node = try TestDriverNode.write(
+            TestDriverNode.xml(domains: domain("win-crb", model: "tpm-crb") + domain("win-tis", model: "tpm-tis")), in: directory
+        )
+        let hypervisor = LibvirtHypervisor(uri: "test://" + node, layout: layout, pools: BulkTests.pools, logger: Logger(label: "test"))
+        let uuid = try await hypervisor.info("win-crb").uuid
+
+        let adopted = try decode(VmInfoReply.self, try await hypervisor.perform(.vmAdopt("win-crb", group: nil), caller: Self.caller))
+        #expect(adopted.vm.tpm == true && adopted.vm.uuid == uuid)
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport("win-crb", redactSecrets: false), caller: Self.caller)).spec
+        #expect(exported.tpm && exported.machine == .q35)
+
+        let refused = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmAdopt("win-tis", group: nil), caller: Self.caller)
+        }
+        #expect(refused?.code == .invalidSpec && refused?.reason.contains("its TPM is not an emulated TPM 2.0 of model tpm-crb") == true, "\(String(describing: refused))")
+        #expect(try await hypervisor.info("win-tis").tpm == true, "a refused adoption changes nothing")
+    }
+
     /// A machine an earlier version gave a loopback display (recorded as `loopback`, defined on
     /// 127.0.0.1): applying its spec shows the move to the broker's display, for the next boot, and
     /// redefines it; after that nothing is left to change.

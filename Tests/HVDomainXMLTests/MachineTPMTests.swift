@@ -26,6 +26,29 @@ import Testing
         #expect(try document.values("/domain/devices/tpm").isEmpty)
     }
 
+    /// Adopting a domain keeps exactly the TPM a spec would give it; any other TPM can't be written
+    /// as a spec, and is not a device the adoption would silently drop either.
+    @Test func adoptionReadsTheTPMASpecCanSay() throws {
+        func domain(_ devices: String) -> String {
+            "<domain type='kvm'><name>d</name><devices>\(devices)</devices></domain>"
+        }
+        let crb = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+        let tis = "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"
+        #expect(try AdoptionCheck.tpm(domainXML: domain(""), machine: .q35) == false)
+        #expect(try AdoptionCheck.tpm(domainXML: domain(crb), machine: .q35) == true)
+        #expect(try AdoptionCheck.tpm(domainXML: domain(tis), machine: .pc) == true)
+        #expect(try AdoptionCheck.tpm(domainXML: try DomainXML.machine(definition(tpm: true, machine: .pc)), machine: .pc) == true)
+        for other in [
+            tis,
+            "<tpm model='tpm-crb'><backend type='emulator' version='1.2'/></tpm>",
+            "<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>",
+            crb + crb,
+        ] {
+            #expect(try AdoptionCheck.tpm(domainXML: domain(other), machine: .q35) == nil, "\(other)")
+        }
+        #expect(try AdoptionCheck.unexpressible(domainXML: domain(crb)).isEmpty)
+    }
+
     @Test func theDescriptionSaysWhetherADomainHasATPM() throws {
         #expect(try DomainDescription(xml: try DomainXML.machine(definition(tpm: true))).hasTPM)
         #expect(try !DomainDescription(xml: try DomainXML.machine(definition(tpm: false))).hasTPM)
