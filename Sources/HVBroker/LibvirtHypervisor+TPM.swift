@@ -5,8 +5,8 @@ import HVProtocol
 import Logging
 
 /// Emulated TPMs (`tpm: true`): libvirt runs swtpm for each machine that has one and keeps its state
-/// under `StorageLayout.tpmStateDirectory`/UUID across stops, starts and applies; deleting the
-/// machine removes it.
+/// under its swtpm directory (`StorageLayout.tpmStateDirectory`)/UUID across stops, starts and
+/// applies; deleting the machine removes it.
 extension LibvirtHypervisor {
     /// Refuses a TPM the host can't give, by asking libvirt's domain capabilities for the machine's
     /// type rather than looking for a binary: libvirt lists the emulator backend only when it found
@@ -24,9 +24,9 @@ extension LibvirtHypervisor {
     /// keeps the state (turning it on again gives back the same TPM), and nothing else would ever
     /// remove it.
     func removeTPMState(uuid: String) {
-        guard UUID(uuidString: uuid) != nil else { return }
-        let path = layout.tpmStatePath(uuid: uuid)
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard UUID(uuidString: uuid) != nil, let path = layout.tpmStatePath(uuid: uuid),
+            FileManager.default.fileExists(atPath: path)
+        else { return }
         do {
             try FileManager.default.removeItem(atPath: path)
         } catch {

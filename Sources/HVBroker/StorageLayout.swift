@@ -7,19 +7,24 @@ public struct StorageLayout: Sendable, Hashable {
     public var consoleDirectory: String
     /// The libvirt storage pool that holds the image directory.
     public var poolName: String
-    /// Where libvirt keeps the state of emulated TPMs, one directory per domain UUID (its
-    /// `swtpm_storage_dir`, built in).
-    public var tpmStateDirectory: String
+    /// Where libvirt keeps the state of emulated TPMs, one directory per domain UUID; nil when the
+    /// broker's libvirt is not one it knows the directory of, and leaves TPM state to libvirt alone.
+    public var tpmStateDirectory: String?
 
-    /// libvirt's TPM state directory for the system connection.
-    public static let libvirtTPMStateDirectory = "/var/lib/libvirt/swtpm"
+    /// libvirt's TPM state directory for `qemu:///system` (built into libvirt, not configurable).
+    public static let systemTPMStateDirectory = "/var/lib/libvirt/swtpm"
+
+    /// The TPM state directory of the libvirt connection `uri`: known for `qemu:///system` only.
+    public static func tpmStateDirectory(uri: String) -> String? {
+        uri == "qemu:///system" ? systemTPMStateDirectory : nil
+    }
 
     /// The pool of the host's own broker; records without an instance belong to it.
     public static let defaultPoolName = "hypervisor-images"
 
     public init(
         stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName,
-        tpmStateDirectory: String = StorageLayout.libvirtTPMStateDirectory
+        tpmStateDirectory: String? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.consoleDirectory = consoleDirectory
@@ -45,8 +50,8 @@ public struct StorageLayout: Sendable, Hashable {
     public func consoleLogPath(machine: String) -> String { consoleDirectory + "/" + machine + ".log" }
 
     /// The state of the emulated TPM of the domain with this UUID (libvirt's own form, checked by
-    /// the caller).
-    public func tpmStatePath(uuid: String) -> String { tpmStateDirectory + "/" + uuid }
+    /// the caller); nil when the directory is not known.
+    public func tpmStatePath(uuid: String) -> String? { tpmStateDirectory.map { $0 + "/" + uuid } }
 
     /// Whether `path` names a file directly inside the image directory.
     public func isImage(_ path: String) -> Bool {

@@ -13,7 +13,7 @@ import Testing
     static let caller = Peer(uid: 0, gid: 0, pid: getpid(), startTime: 1, executable: "/usr/bin/hv")
 
     func hypervisor(
-        policy: HostPolicy = HostPolicy(), domains: String = "", tpmStateDirectory: String = StorageLayout.libvirtTPMStateDirectory
+        policy: HostPolicy = HostPolicy(), domains: String = "", tpmStateDirectory: String? = nil
     ) -> LibvirtHypervisor {
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
@@ -93,6 +93,15 @@ import Testing
         _ = try await hypervisor.delete(name, removeDisks: true)
         #expect(!FileManager.default.fileExists(atPath: tpmStates + "/" + uuid))
         #expect(FileManager.default.fileExists(atPath: other), "another machine's TPM state stays")
+    }
+
+    /// Only the system connection's swtpm directory is known; a broker on any other libvirt (the
+    /// test driver, a session) leaves the host's TPM states alone.
+    @Test func theTPMStateDirectoryIsKnownForTheSystemConnectionOnly() {
+        #expect(StorageLayout.tpmStateDirectory(uri: "qemu:///system") == "/var/lib/libvirt/swtpm")
+        for uri in ["qemu:///session", "test:///default", "test:///tmp/node.xml", "qemu+ssh://host/system"] {
+            #expect(StorageLayout.tpmStateDirectory(uri: uri) == nil, "\(uri)")
+        }
     }
 
     /// Adopting a domain that has the TPM a spec gives keeps it (`tpm: true`, and the same UUID, so
