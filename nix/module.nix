@@ -426,6 +426,10 @@ in
 
     (lib.mkIf cfg.enable {
       virtualisation.libvirtd.enable = true;
+      # swtpm for machines with `tpm: true`: libvirt starts one per machine that has a TPM, so it
+      # costs nothing until a spec asks for one, and the broker can't know in advance which will.
+      # Turned off, the broker refuses such specs, saying to turn it on.
+      virtualisation.libvirtd.qemu.swtpm.enable = lib.mkDefault true;
       security.polkit.enable = true;
 
       # Membership decides what a user may ask the broker to do.

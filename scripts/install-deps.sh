@@ -24,6 +24,10 @@ packages=(
     qemu-utils
     # UEFI firmware for machines with firmware: uefi, and xmllint for virt-xml-validate
     ovmf
+    # the TPM emulator libvirt runs for machines with tpm: true; restart a libvirtd that was
+    # already running, so that it runs swtpm as the tss user the package adds, not as root
+    swtpm
+    swtpm-tools
     # NAT networks: libvirt runs dnsmasq for DHCP and iptables for masquerading
     dnsmasq-base
     iptables

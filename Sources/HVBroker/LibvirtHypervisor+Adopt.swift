@@ -63,6 +63,14 @@ extension LibvirtHypervisor {
         case let type?: throw refuse("its machine type is \(type)", fix: "use q35 or pc (i440fx)")
         case nil: break
         }
+        guard let tpm = try AdoptionCheck.tpm(domainXML: xml, machine: spec.machine) else {
+            throw refuse(
+                "its TPM is not an emulated TPM \(MachineTPM.version) of model \(MachineTPM.model(for: spec.machine))",
+                fix: "make it <tpm model='\(MachineTPM.model(for: spec.machine))'><backend type='\(MachineTPM.backend)' version='\(MachineTPM.version)'/></tpm>, or remove it (virsh edit \(name))"
+            )
+        }
+        // The same UUID, so libvirt keeps the TPM's state for the adopted machine.
+        spec.tpm = tpm
         var volumes: Set<String> = []
         for disk in facts.disks {
             guard let path = disk.sourcePath else { continue }

@@ -94,6 +94,9 @@ extension LibvirtHypervisor {
         if metadata.hostFeatures.hugepages && current?.memory != spec.memory {
             try checkHugepages(for: spec, connection)
         }
+        if spec.tpm && (current?.tpm != true || current?.machine != spec.machine) {
+            try checkTPM(for: spec, connection)
+        }
 
         let active = try existing?.isActive() ?? false
         let restartNeeded = active && changes.contains { $0.effect == .nextBoot }

@@ -124,7 +124,7 @@ public final class LibvirtHypervisor: Hypervisor {
             name: domain.name, uuid: try domain.uuid(), state: info.state.rawValue, vcpus: info.vcpus,
             memoryMiB: Int(info.maxMemoryKiB / 1024), cpuTimeNs: Int64(clamping: info.cpuTimeNs),
             domainType: description.domainType, autostart: try entry != nil || domain.autostart(), disks: description.disks,
-            autostartOrder: entry?.order, hostFeatures: features?.isEmpty == false ? features : nil
+            autostartOrder: entry?.order, hostFeatures: features?.isEmpty == false ? features : nil, tpm: description.hasTPM
         )
     }
 
@@ -188,8 +188,10 @@ public final class LibvirtHypervisor: Hypervisor {
             }
             let diskPaths = removeDisks ? try DomainDescription(xml: try domain.xmlDescription()).diskSourcePaths : []
             try self.refuseRemovingBases(of: name, diskPaths, connection)
+            let uuid = try domain.uuid()
             try domain.undefine()
-            self.recordCache.drop(uuid: try domain.uuid())
+            self.recordCache.drop(uuid: uuid)
+            self.removeTPMState(uuid: uuid)
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
             try? FileManager.default.removeItem(atPath: self.layout.seedPath(machine: name))
             guard removeDisks else { return [] }

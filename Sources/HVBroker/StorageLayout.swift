@@ -7,14 +7,29 @@ public struct StorageLayout: Sendable, Hashable {
     public var consoleDirectory: String
     /// The libvirt storage pool that holds the image directory.
     public var poolName: String
+    /// Where libvirt keeps the state of emulated TPMs, one directory per domain UUID; nil when the
+    /// broker's libvirt is not one it knows the directory of, and leaves TPM state to libvirt alone.
+    public var tpmStateDirectory: String?
+
+    /// libvirt's TPM state directory for `qemu:///system` (built into libvirt, not configurable).
+    public static let systemTPMStateDirectory = "/var/lib/libvirt/swtpm"
+
+    /// The TPM state directory of the libvirt connection `uri`: known for `qemu:///system` only.
+    public static func tpmStateDirectory(uri: String) -> String? {
+        uri == "qemu:///system" ? systemTPMStateDirectory : nil
+    }
 
     /// The pool of the host's own broker; records without an instance belong to it.
     public static let defaultPoolName = "hypervisor-images"
 
-    public init(stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName) {
+    public init(
+        stateDirectory: String, consoleDirectory: String, poolName: String = StorageLayout.defaultPoolName,
+        tpmStateDirectory: String? = nil
+    ) {
         self.stateDirectory = stateDirectory
         self.consoleDirectory = consoleDirectory
         self.poolName = poolName
+        self.tpmStateDirectory = tpmStateDirectory
     }
 
     public var imageDirectory: String { stateDirectory + "/images" }
@@ -33,6 +48,10 @@ public struct StorageLayout: Sendable, Hashable {
     public func isoPath(_ iso: String) -> String { isoDirectory + "/" + iso }
 
     public func consoleLogPath(machine: String) -> String { consoleDirectory + "/" + machine + ".log" }
+
+    /// The state of the emulated TPM of the domain with this UUID (libvirt's own form, checked by
+    /// the caller); nil when the directory is not known.
+    public func tpmStatePath(uuid: String) -> String? { tpmStateDirectory.map { $0 + "/" + uuid } }
 
     /// Whether `path` names a file directly inside the image directory.
     public func isImage(_ path: String) -> Bool {

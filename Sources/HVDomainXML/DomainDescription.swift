@@ -1,7 +1,8 @@
 import Foundation
 import HVProtocol
 
-/// Reads back what `VmDetails` needs from libvirt's domain XML: the domain's type and its disks.
+/// Reads back what `VmDetails` needs from libvirt's domain XML: the domain's type, its disks and
+/// whether it has a TPM.
 /// Only those are read (`ParsedXML`), not the whole document decoded into types.
 public struct DomainDescription: Sendable {
     public var domainType: String
@@ -9,6 +10,8 @@ public struct DomainDescription: Sendable {
     public var disks: [VmDisk]
     /// The full host path behind each disk, for the broker's own use only.
     public var sourcePaths: [(device: String, path: String)]
+    /// Whether the domain has a TPM device, of any model or backend.
+    public var hasTPM: Bool
 
     public init(xml: String) throws {
         let domain = try ParsedXML.parse(xml, root: "domain", what: "domain")
@@ -17,6 +20,7 @@ public struct DomainDescription: Sendable {
         }
         let devices = domain.child("devices")?.children("disk") ?? []
         domainType = type
+        hasTPM = domain.child("devices")?.child("tpm") != nil
         sourcePaths = devices.compactMap { disk in disk.child("source")?["file"].map { (disk["device"] ?? "disk", $0) } }
         disks = devices.map { disk in
             VmDisk(

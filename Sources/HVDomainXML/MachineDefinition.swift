@@ -29,6 +29,8 @@ public struct MachineDefinition: Sendable, Hashable {
     public var graphics: MachineGraphics?
     /// Where the serial console's output is logged; nil means the machine has no serial console.
     public var serialLogPath: String?
+    /// An emulated TPM 2.0 (`MachineTPM`), whose device model follows the machine type.
+    public var tpm: Bool
     /// What the broker records in the domain's `<metadata>` and `<description>`.
     public var metadata: MachineMetadata
 
@@ -36,7 +38,7 @@ public struct MachineDefinition: Sendable, Hashable {
         name: String, uuid: String? = nil, domainType: DomainType, vcpus: Int, memory: ByteSize,
         firmware: Firmware = .bios, machine: MachineType = .q35, disks: [MachineDisk], cdromPath: String? = nil,
         seedPath: String? = nil, nics: [MachineNic] = [], graphics: MachineGraphics? = nil,
-        serialLogPath: String? = nil, metadata: MachineMetadata
+        serialLogPath: String? = nil, tpm: Bool = false, metadata: MachineMetadata
     ) {
         self.name = name
         self.uuid = uuid
@@ -51,6 +53,7 @@ public struct MachineDefinition: Sendable, Hashable {
         self.nics = nics
         self.graphics = graphics
         self.serialLogPath = serialLogPath
+        self.tpm = tpm
         self.metadata = metadata
     }
 }

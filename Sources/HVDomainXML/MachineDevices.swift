@@ -1,12 +1,13 @@
 import HVProtocol
 
-/// `<devices>` of a full machine: disks and CD-ROMs, controllers, interfaces, console, display.
+/// `<devices>` of a full machine: disks and CD-ROMs, controllers, interfaces, console, TPM, display.
 struct MachineDevices: Encodable {
     var disk: [Disk]
     var controller: [Controller]
     var interface: [Interface]
     var serial: Domain.Serial?
     var console: Domain.Console?
+    var tpm: TPM?
     var graphics: Graphics?
     var hostdev: [MachineHostXML.HostDev]
     var memballoon = Domain.MemBalloon(model: "virtio")
@@ -35,6 +36,7 @@ struct MachineDevices: Encodable {
             serial = Domain.Serial(type: "pty", log: .init(file: log, append: "off"), target: .init(port: 0))
             console = Domain.Console(type: "pty", target: .init(type: "serial", port: 0))
         }
+        tpm = definition.tpm ? TPM(machine: definition.machine) : nil
         graphics = definition.graphics.map(Graphics.init)
         hostdev = MachineHostXML.hostdevs(definition.metadata.hostFeatures)
     }
@@ -125,6 +127,23 @@ struct MachineDevices: Encodable {
         struct Model: AttributeKeys {
             static var attributeKeys: Set<String> { ["type"] }
             var type: String
+        }
+    }
+
+    /// `<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>`: see `MachineTPM`.
+    struct TPM: AttributeKeys {
+        static var attributeKeys: Set<String> { ["model"] }
+        var model: String
+        var backend = Backend(type: MachineTPM.backend, version: MachineTPM.version)
+
+        init(machine: MachineType) {
+            model = MachineTPM.model(for: machine)
+        }
+
+        struct Backend: AttributeKeys {
+            static var attributeKeys: Set<String> { ["type", "version"] }
+            var type: String
+            var version: String
         }
     }
 

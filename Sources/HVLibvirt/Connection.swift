@@ -85,6 +85,17 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// What the hypervisor offers domains of type `virtualization` (`kvm`, `qemu`) on machine type
+    /// `machine` and `architecture`, as libvirt's domain capabilities XML
+    /// (`virConnectGetDomainCapabilities`, `virsh domcapabilities`): firmware, devices, the TPM.
+    public func domainCapabilities(
+        virtualization: String, machine: String, architecture: String = "x86_64"
+    ) throws(LibvirtError) -> String {
+        try Call.ownedString("reading the domain capabilities for \(virtualization) \(machine)") {
+            virConnectGetDomainCapabilities(pointer, nil, architecture, machine, virtualization, 0)
+        }
+    }
+
     /// Defines a persistent domain from XML.
     public func defineDomain(xml: String) throws(LibvirtError) -> Domain {
         Domain(owning: try Call.pointer("defining domain") { virDomainDefineXML(pointer, xml) })

@@ -96,17 +96,21 @@ public final class Domain: @unchecked Sendable {
         _ = try Call.status("stopping \(name)") { virDomainDestroy(pointer) }
     }
 
-    /// Removes the definition, with any managed save image, snapshot metadata and NVRAM.
+    /// Removes the definition, with any managed save image, snapshot metadata, NVRAM and the state
+    /// of its emulated TPM.
     public func undefine() throws(LibvirtError) {
-        let flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
-            | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
-        do {
-            _ = try Call.status("undefining \(name)") { virDomainUndefineFlags(pointer, flags) }
-        } catch where error.isUnsupportedFlags {
-            // Drivers without NVRAM or checkpoints (the test driver) refuse those flags; they have
-            // neither to remove.
-            let basic = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
-            _ = try Call.status("undefining \(name)") { virDomainUndefineFlags(pointer, basic) }
+        let basic: UndefineFlags = [.managedSave, .snapshotsMetadata]
+        // Each attempt leaves out what a driver may not know: the test driver has no NVRAM,
+        // checkpoints or TPMs, and libvirt before 8.9 has no TPM flag (it removes the TPM's
+        // state on undefine anyway).
+        let attempts: [UndefineFlags] = [basic.union([.nvram, .checkpointsMetadata, .tpm]), basic.union([.nvram, .checkpointsMetadata])]
+        for flags in attempts {
+            do {
+                return try undefine(flags: flags)
+            } catch where error.isUnsupportedFlags {
+                continue
+            }
         }
+        try undefine(flags: basic)
     }
 }

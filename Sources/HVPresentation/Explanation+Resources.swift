@@ -7,6 +7,7 @@ extension Explanation {
             commands: [
                 "qemu-img info --output=json -f qcow2 TEMPLATE.qcow2    # templates are probed with an explicit format",
                 "\(uri) vol-create-as hypervisor-images \(name)-DISK.qcow2 SIZE --format qcow2    # for each new disk",
+                "\(uri) domcapabilities --machine MACHINE    # with tpm: true: does libvirt list swtpm's emulator backend",
                 "\(uri) define \(name).xml    # XML generated from \(file), never written by hand",
                 "\(uri) autostart \(name)    # when the spec asks for it",
             ],

@@ -91,13 +91,13 @@ public struct Explanation: Sendable, Hashable {
     }
 
     public static func delete(_ name: String, removeDisks: Bool) -> Explanation {
-        var commands = ["\(uri) undefine \(name) --managed-save --snapshots-metadata --nvram"]
+        var commands = ["\(uri) undefine \(name) --managed-save --snapshots-metadata --nvram --tpm"]
         if removeDisks { commands.append("\(uri) vol-delete --pool hypervisor-images \(name)-disk0.qcow2") }
         return Explanation(
             commands: commands,
             why: removeDisks
-                ? "Forgets the machine's definition and deletes its disk images; this cannot be undone."
-                : "Forgets the machine's definition; its disk images stay in the pool.",
+                ? "Forgets the machine's definition, UEFI variables and TPM, and deletes its disk images; this cannot be undone."
+                : "Forgets the machine's definition, UEFI variables and TPM; its disk images stay in the pool.",
             operation: removeDisks ? .vmDeleteWithDisks : .vmDelete
         )
     }

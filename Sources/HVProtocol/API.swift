@@ -114,10 +114,13 @@ public struct VmDetails: Codable, Sendable, Hashable {
     public var autostartOrder: Int?
     /// What an administrator gave the machine from the host; nil when nothing.
     public var hostFeatures: HostFeatures?
+    /// Whether the machine has an emulated TPM; nil from a broker that does not say.
+    public var tpm: Bool?
 
     public init(
         name: String, uuid: String, state: String, vcpus: Int, memoryMiB: Int, cpuTimeNs: Int64,
-        domainType: String, autostart: Bool, disks: [VmDisk], autostartOrder: Int? = nil, hostFeatures: HostFeatures? = nil
+        domainType: String, autostart: Bool, disks: [VmDisk], autostartOrder: Int? = nil, hostFeatures: HostFeatures? = nil,
+        tpm: Bool? = nil
     ) {
         self.name = name
         self.uuid = uuid
@@ -130,6 +133,7 @@ public struct VmDetails: Codable, Sendable, Hashable {
         self.disks = disks
         self.autostartOrder = autostartOrder
         self.hostFeatures = hostFeatures
+        self.tpm = tpm
     }
 }
 

@@ -204,7 +204,8 @@ public enum Interfaces {
           autostart: bool,
           disks: []Disk,
           autostartOrder: ?int,
-          hostFeatures: ?HostFeatures
+          hostFeatures: ?HostFeatures,
+          tpm: ?bool
         )
 
         # name matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$; vcpus 1-64; memoryMiB 64-1048576;

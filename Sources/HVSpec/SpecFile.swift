@@ -32,7 +32,7 @@ public enum SpecFile {
     }
 
     /// The spec as YAML in the fixed key order (name, description, tags, vcpus, memory, firmware,
-    /// machine, disks, cdrom, networks, graphics, serial, autostart, cloud_init), defaults written
+    /// machine, disks, cdrom, networks, graphics, serial, tpm, autostart, cloud_init), defaults written
     /// out, absent optionals left out, and multi-line text as block scalars. Deterministic: the same
     /// spec always gives the same text.
     public static func export(_ spec: MachineSpec) -> String {

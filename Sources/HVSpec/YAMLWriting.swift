@@ -35,6 +35,7 @@ enum YAMLWriting {
             flow([("type", word(graphics.type.rawValue)), ("listen", listen(graphics.listen))])
         })
         add(.serial, word("\(spec.serial)"))
+        add(.tpm, word("\(spec.tpm)"))
         add(.autostart, spec.autostart.map { autostart in
             flow([("enabled", word("\(autostart.enabled)")), ("order", word("\(autostart.order)"))])
         })

@@ -65,7 +65,10 @@ struct BrokerCommand: AsyncParsableCommand {
         var logger = Logger(label: "hv-broker")
         logger.logLevel = ProcessInfo.processInfo.environment["HV_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
-        let layout = StorageLayout(stateDirectory: stateDir, consoleDirectory: consoleDir, poolName: pool)
+        let layout = StorageLayout(
+            stateDirectory: stateDir, consoleDirectory: consoleDir, poolName: pool,
+            tpmStateDirectory: StorageLayout.tpmStateDirectory(uri: libvirtUri)
+        )
         try layout.createDirectories()
         let audit = try await Self.openAudit(auditOptions, logger: logger)
 

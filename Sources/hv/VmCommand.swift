@@ -48,6 +48,7 @@ struct VmCommand: ParsableCommand {
                     cpu time:  \(String(format: "%.2f", Double(vm.cpuTimeNs) / 1e9)) s
                     autostart: \(vm.autostart ? "yes" + (vm.autostartOrder.map { ", order \($0)" } ?? "") : "no")
                     """)
+                if let tpm = vm.tpm { print("tpm:       \(tpm ? "yes" : "no")") }
                 if let features = vm.hostFeatures {
                     print("host:      " + HostFeatureReport.lines(features).joined(separator: "\n           "))
                 }

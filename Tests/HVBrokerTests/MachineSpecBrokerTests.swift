@@ -12,10 +12,15 @@ import Testing
 @Suite(.serialized, .enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct MachineSpecBrokerTests {
     static let caller = Peer(uid: 0, gid: 0, pid: getpid(), startTime: 1, executable: "/usr/bin/hv")
 
-    func hypervisor(policy: HostPolicy = HostPolicy(), domains: String = "") -> LibvirtHypervisor {
+    func hypervisor(
+        policy: HostPolicy = HostPolicy(), domains: String = "", tpmStateDirectory: String? = nil
+    ) -> LibvirtHypervisor {
         let directory = temporaryDirectory()
         return LibvirtHypervisor(
-            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)), layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
+            uri: "test://" + (try! TestDriverNode.write(TestDriverNode.xml(domains: domains), in: directory)),
+            layout: StorageLayout(
+                stateDirectory: directory + "/state", consoleDirectory: directory + "/console", tpmStateDirectory: tpmStateDirectory
+            ),
             policy: policy, pools: BulkTests.pools, logger: Logger(label: "test")
         )
     }
@@ -59,6 +64,80 @@ import Testing
         let list = try await hypervisor.list(includeForeign: true)
         #expect(list.first { $0.name == name }?.tags == ["lab"])
         _ = try await hypervisor.delete(name, removeDisks: true)
+    }
+
+    /// A TPM reaches the definition and `info`; turning it off waits for the next boot; deleting the
+    /// machine removes the TPM state libvirt kept from when it had one, and no other machine's.
+    @Test func aTPMIsDefinedReportedAndItsStateGoesWithTheMachine() async throws {
+        let tpmStates = temporaryDirectory()
+        let hypervisor = hypervisor(tpmStateDirectory: tpmStates)
+        let name = "tpm-\(UUID().uuidString.prefix(6))"
+        var withTPM = spec(name)
+        withTPM.tpm = true
+        let created = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(withTPM, dryRun: false), caller: Self.caller))
+        #expect(created.created && created.vm?.tpm == true)
+        #expect(try await hypervisor.info(name).tpm == true)
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport(name, redactSecrets: false), caller: Self.caller)).spec
+        #expect(exported.tpm)
+
+        let off = try decode(VmApplyReply.self, try await hypervisor.perform(.vmApply(spec(name), dryRun: false), caller: Self.caller))
+        #expect(off.changes.map(\.field) == ["tpm"] && off.changes.first?.effect == .nextBoot)
+        #expect(try await hypervisor.info(name).tpm == false)
+
+        let uuid = try await hypervisor.info(name).uuid
+        let state = tpmStates + "/" + uuid + "/tpm2"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: state + "/tpm2-00.permall", contents: Data("state".utf8)))
+        let other = tpmStates + "/" + UUID().uuidString.lowercased()
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        _ = try await hypervisor.delete(name, removeDisks: true)
+        #expect(!FileManager.default.fileExists(atPath: tpmStates + "/" + uuid))
+        #expect(FileManager.default.fileExists(atPath: other), "another machine's TPM state stays")
+    }
+
+    /// Only the system connection's swtpm directory is known; a broker on any other libvirt (the
+    /// test driver, a session) leaves the host's TPM states alone.
+    @Test func theTPMStateDirectoryIsKnownForTheSystemConnectionOnly() {
+        #expect(StorageLayout.tpmStateDirectory(uri: "qemu:///system") == "/var/lib/libvirt/swtpm")
+        for uri in ["qemu:///session", "test:///default", "test:///tmp/node.xml", "qemu+ssh://host/system"] {
+            #expect(StorageLayout.tpmStateDirectory(uri: uri) == nil, "\(uri)")
+        }
+    }
+
+    /// Adopting a domain that has the TPM a spec gives keeps it (`tpm: true`, and the same UUID, so
+    /// libvirt keeps its state); another kind of TPM is refused, named.
+    @Test func adoptionKeepsTheTPMASpecGivesAndRefusesAnyOther() async throws {
+        let directory = temporaryDirectory()
+        let layout = StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console")
+        try FileManager.default.createDirectory(atPath: layout.isoDirectory, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: layout.isoPath("win11.iso"), contents: Data("iso".utf8)))
+        func domain(_ name: String, model: String) -> String {
+            """
+            <domain type='test'>
+              <name>\(name)</name><memory unit='GiB'>1</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+              <devices>
+                <disk type='file' device='cdrom'><source file='\(layout.isoPath("win11.iso"))'/><target dev='sda' bus='sata'/><readonly/></disk>
+                <tpm model='\(model)'><backend type='emulator' version='2.0'/></tpm>
+              </devices>
+            </domain>
+            """
+        }
+        let node = try TestDriverNode.write(
+            TestDriverNode.xml(domains: domain("win-crb", model: "tpm-crb") + domain("win-tis", model: "tpm-tis")), in: directory
+        )
+        let hypervisor = LibvirtHypervisor(uri: "test://" + node, layout: layout, pools: BulkTests.pools, logger: Logger(label: "test"))
+        let uuid = try await hypervisor.info("win-crb").uuid
+
+        let adopted = try decode(VmInfoReply.self, try await hypervisor.perform(.vmAdopt("win-crb", group: nil), caller: Self.caller))
+        #expect(adopted.vm.tpm == true && adopted.vm.uuid == uuid)
+        let exported = try decode(VmExportReply.self, try await hypervisor.perform(.vmExport("win-crb", redactSecrets: false), caller: Self.caller)).spec
+        #expect(exported.tpm && exported.machine == .q35)
+
+        let refused = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.vmAdopt("win-tis", group: nil), caller: Self.caller)
+        }
+        #expect(refused?.code == .invalidSpec && refused?.reason.contains("its TPM is not an emulated TPM 2.0 of model tpm-crb") == true, "\(String(describing: refused))")
+        #expect(try await hypervisor.info("win-tis").tpm == true, "a refused adoption changes nothing")
     }
 
     /// A machine an earlier version gave a loopback display (recorded as `loopback`, defined on

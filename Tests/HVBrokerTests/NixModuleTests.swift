@@ -103,6 +103,16 @@ struct NixModuleTests {
         #expect((evaluated["etc"] as? [String: String])?["hypernixos/policy.yaml"] != nil, "the broker's policy file")
     }
 
+    /// libvirt gets swtpm for machines with `tpm: true`, unless the administrator turns it off.
+    @Test func libvirtGetsTheTPMEmulatorUnlessTurnedOff() throws {
+        #expect(try NixEvaluation.evaluate(Self.enabled)["swtpm"] as? Bool == true)
+        let off = try NixEvaluation.evaluate(
+            "{ services.hypernixos.enable = true; virtualisation.libvirtd.qemu.swtpm.enable = false; }"
+        )
+        #expect(off["swtpm"] as? Bool == false)
+        #expect(try NixEvaluation.evaluate("{ }")["swtpm"] as? Bool == false, "nothing without the broker")
+    }
+
     @Test(arguments: [
         ("services.hypernixos.tools.gpgv = \"gpgv\";", "string matching the pattern /.+"),
         ("services.hypernixos.idleExitSeconds = -1;", "unsigned integer"),

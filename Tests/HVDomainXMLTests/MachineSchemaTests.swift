@@ -71,6 +71,13 @@ struct MachineSchemaTests {
         try expectValid(try DomainXML.machine(definition), "domain")
     }
 
+    @Test(arguments: MachineType.allCases)
+    func tpmsValidate(machine: MachineType) throws {
+        var definition = Sample.definition(machine: machine)
+        definition.tpm = true
+        try expectValid(try DomainXML.machine(definition), "domain")
+    }
+
     @Test(arguments: GraphicsType.allCases)
     func displaysValidate(type: GraphicsType) throws {
         let definition = Sample.definition(disks: [], cdrom: nil, nics: [], graphics: MachineGraphics(type: type), serial: nil)

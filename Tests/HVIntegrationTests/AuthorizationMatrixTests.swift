@@ -86,7 +86,8 @@ enum Matrix {
     static func call(_ operation: BrokerOperation, _ name: String) -> [String: Any] {
         func method(_ method: String, _ parameters: [String: Any] = [:]) -> [String: Any] { ["method": method, "parameters": parameters] }
         let vm = ["name": name]
-        let spec: [String: Any] = ["name": name, "vcpus": 1, "memory": "64MiB", "disks": [["name": "disk0", "size": "1GiB"]]]
+        // With a TPM, so that creating one is tried by every caller too.
+        let spec: [String: Any] = ["name": name, "vcpus": 1, "memory": "64MiB", "disks": [["name": "disk0", "size": "1GiB"]], "tpm": true]
         switch operation {
         case .hostInfo: return method(Method.hostGetInfo)
         case .hostStats: return method(Method.hostStats)

@@ -21,6 +21,7 @@ import Testing
         full.networks = [NicSpec(bridge: "br0", model: .e1000e, mac: "52:54:00:AB:CD:EF"), NicSpec(network: "default", model: .rtl8139)]
         full.graphics = GraphicsSpec(type: .spice, listen: .broker)
         full.serial = false
+        full.tpm = true
         full.autostart = AutostartSpec(enabled: false, order: 999)
         full.cloudInit = CloudInitSpec(
             userData: "#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: [\"ssh-ed25519 AAAA ops@lab\"]\n",
@@ -81,6 +82,7 @@ import Testing
               model: virtio
             graphics: {type: vnc, listen: broker}
             serial: true
+            tpm: false
             autostart: {enabled: true, order: 10}
             cloud_init:
               user_data: |

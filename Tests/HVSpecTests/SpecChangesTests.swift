@@ -52,6 +52,25 @@ import Testing
         #expect(result[8].note?.contains("instance-id") == true)
     }
 
+    /// No TPM can be added to or removed from a running machine: both wait for the next boot, and
+    /// say what becomes of the TPM's state.
+    @Test func turningTheTPMOnOrOffWaitsForTheNextBootAndKeepsItsState() throws {
+        let on = changes { $0.tpm = true }
+        #expect(on.map(\.field) == ["tpm"])
+        #expect(on[0].from == "false" && on[0].to == "true")
+        #expect(on[0].effect == .nextBoot)
+        #expect(on.needsRestart && on.refused.isEmpty)
+        #expect(try #require(on[0].note).contains("new, empty TPM"))
+
+        var withTPM = baseSpec
+        withTPM.tpm = true
+        let off = SpecChanges.between(current: withTPM, desired: baseSpec)
+        #expect(off.map(\.field) == ["tpm"])
+        #expect(off[0].effect == .nextBoot)
+        #expect(try #require(off[0].note).contains("kept until the machine is deleted"))
+        #expect(SpecChanges.between(current: withTPM, desired: withTPM).isEmpty)
+    }
+
     /// A display an earlier version put on loopback shows as a change to the broker's, not as nothing.
     @Test func aLoopbackDisplayMovesToTheBrokerAtTheNextBoot() {
         var current = baseSpec

@@ -21,6 +21,7 @@ import Testing
         #expect(spec.networks == [NicSpec(network: "default", model: .virtio, mac: "52:54:00:12:34:56"), NicSpec(bridge: "br0")])
         #expect(spec.graphics == GraphicsSpec(type: .vnc, listen: .broker))
         #expect(spec.serial)
+        #expect(!spec.tpm, "the example has no TPM, and a spec without the field has none")
         #expect(spec.autostart == AutostartSpec(enabled: true, order: 10))
         #expect(spec.cloudInit == CloudInitSpec(userData: "#cloud-config\nhostname: web1\n", metaData: "instance-id: web1\n"))
     }
@@ -45,10 +46,18 @@ import Testing
             cdrom: debian-12.iso
             networks: []
             serial: true
+            tpm: false
             """)
         #expect(minimal == explicit)
         #expect(minimal.normalized() == explicit.normalized())
         #expect(minimal.firmware == .bios && minimal.serial && minimal.disks[0].bus == .virtio)
+    }
+
+    @Test func aTPMIsAskedForWithTrue() throws {
+        #expect(try read(minimal("tpm: true\n")).tpm)
+        #expect(try !read(minimal("tpm: false\n")).tpm)
+        let json = #"{"name": "web1", "vcpus": 2, "memory": "2GiB", "cdrom": "win11.iso", "tpm": true}"#
+        #expect(try read(json, name: "web1.json").tpm)
     }
 
     @Test func normalizationLowersMacAddressesAndDropsEmptyText() throws {

@@ -126,7 +126,7 @@ extension LibvirtHypervisor {
             memory: spec.memory, firmware: spec.firmware, machine: spec.machine, disks: disks,
             cdromPath: try spec.cdrom.map(libraryISO), seedPath: spec.cloudInit == nil ? nil : layout.seedPath(machine: spec.name),
             nics: nics, graphics: spec.graphics.map { MachineGraphics(type: $0.type) },
-            serialLogPath: spec.serial ? layout.consoleLogPath(machine: spec.name) : nil, metadata: metadata
+            serialLogPath: spec.serial ? layout.consoleLogPath(machine: spec.name) : nil, tpm: spec.tpm, metadata: metadata
         )
         return MachinePlan(
             definition: definition, newVolumes: newVolumes, growths: growths,

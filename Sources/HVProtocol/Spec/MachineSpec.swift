@@ -21,6 +21,8 @@ public struct MachineSpec: Codable, Sendable, Hashable {
     public var graphics: GraphicsSpec?
     /// A serial console (logged by the broker).
     public var serial: Bool
+    /// An emulated TPM 2.0 (swtpm, run by libvirt), whose state lives as long as the machine.
+    public var tpm: Bool
     public var autostart: AutostartSpec?
     /// A NoCloud seed the broker builds from this data.
     public var cloudInit: CloudInitSpec?
@@ -38,6 +40,7 @@ public struct MachineSpec: Codable, Sendable, Hashable {
         networks: [NicSpec] = [],
         graphics: GraphicsSpec? = nil,
         serial: Bool = true,
+        tpm: Bool = false,
         autostart: AutostartSpec? = nil,
         cloudInit: CloudInitSpec? = nil
     ) {
@@ -53,6 +56,7 @@ public struct MachineSpec: Codable, Sendable, Hashable {
         self.networks = networks
         self.graphics = graphics
         self.serial = serial
+        self.tpm = tpm
         self.autostart = autostart
         self.cloudInit = cloudInit
     }
@@ -60,7 +64,7 @@ public struct MachineSpec: Codable, Sendable, Hashable {
     /// The keys in the order spec files are written.
     public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case name, description, tags, vcpus, memory, firmware, machine, disks, cdrom, networks, graphics, serial
-        case autostart
+        case tpm, autostart
         case cloudInit = "cloud_init"
     }
 
@@ -78,6 +82,7 @@ public struct MachineSpec: Codable, Sendable, Hashable {
         networks = try container.decodeIfPresent([NicSpec].self, forKey: .networks) ?? []
         graphics = try container.decodeIfPresent(GraphicsSpec.self, forKey: .graphics)
         serial = try container.decodeIfPresent(Bool.self, forKey: .serial) ?? true
+        tpm = try container.decodeIfPresent(Bool.self, forKey: .tpm) ?? false
         autostart = try container.decodeIfPresent(AutostartSpec.self, forKey: .autostart)
         cloudInit = try container.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
     }

@@ -22,6 +22,7 @@ public enum SpecChanges {
         nicChanges(current: current.networks, desired: desired.networks, into: &changes)
         changes.add("graphics", current.graphics.map(text), desired.graphics.map(text), .nextBoot)
         changes.add("serial", "\(current.serial)", "\(desired.serial)", .nextBoot)
+        changes.add("tpm", "\(current.tpm)", "\(desired.tpm)", .nextBoot, note: tpmNote(adding: desired.tpm))
         changes.add("autostart", current.autostart.map(text), desired.autostart.map(text), .immediate)
         cloudInitChanges(current: current.cloudInit, desired: desired.cloudInit, into: &changes)
         return changes.list
@@ -48,6 +49,14 @@ public enum SpecChanges {
         changes.add(
             "cloud_init.network_config", current.networkConfig.map(text), desired.networkConfig.map(text), .nextBoot, note: note
         )
+    }
+
+    /// A TPM's state (its keys, such as BitLocker's) stays with the machine until it is deleted, so
+    /// removing the device and adding it again gives back the same TPM.
+    static func tpmNote(adding: Bool) -> String {
+        adding
+            ? "the machine gets a new, empty TPM 2.0 when it next starts; its state is kept until the machine is deleted"
+            : "the TPM's state is kept until the machine is deleted: turning it on again gives back the same TPM and the keys it holds"
     }
 
     static func text(_ tags: [String]) -> String { "[" + tags.joined(separator: ", ") + "]" }

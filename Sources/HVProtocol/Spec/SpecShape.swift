@@ -79,6 +79,7 @@ extension MachineSpec {
         SpecField("networks", .list(nicShape), example: "[{network: default}]"),
         SpecField("graphics", graphicsShape, example: "{type: vnc}"),
         SpecField("serial", .boolean, example: "true"),
+        SpecField("tpm", .boolean, example: "true"),
         SpecField("autostart", autostartShape, example: "{enabled: true, order: 10}"),
         SpecField("cloud_init", cloudInitShape, example: "{user_data: \"#cloud-config\"}"),
     ])

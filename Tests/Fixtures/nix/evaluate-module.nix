@@ -201,6 +201,10 @@ let
         type = types.bool;
         default = false;
       };
+      virtualisation.libvirtd.qemu.swtpm.enable = mkOption {
+        type = types.bool;
+        default = false;
+      };
       systemd.services = mkOption {
         type = types.attrsOf serviceUnit;
         default = { };
@@ -278,4 +282,5 @@ in
   groups = lib.attrNames config.users.groups;
   systemPackages = map toString config.environment.systemPackages;
   tmpfiles = config.systemd.tmpfiles.rules;
+  swtpm = config.virtualisation.libvirtd.qemu.swtpm.enable;
 }
