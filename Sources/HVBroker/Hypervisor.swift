@@ -39,6 +39,11 @@ public protocol Hypervisor: Sendable {
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.
     func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo
+    /// Brings the disk image behind `descriptor` (the caller's open file) into the image pool as a
+    /// template charged to `group`.
+    func imageImport(
+        _ parameters: ImageImportParameters, group: String, descriptor: Descriptor, caller: Peer
+    ) async throws(HVError) -> ImportedImageInfo
     /// Attaches to a running machine's serial console; `force` ends a session that holds it.
     func openConsole(_ name: String, force: Bool) async throws(HVError) -> ConsoleAttachment
     /// A new connection to a running machine's display.

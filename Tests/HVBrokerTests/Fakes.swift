@@ -170,6 +170,16 @@ final class FakeHypervisor: Hypervisor {
         )
     }
 
+    func imageImport(
+        _ parameters: ImageImportParameters, group: String, descriptor: Descriptor, caller: Peer
+    ) async throws(HVError) -> ImportedImageInfo {
+        await note("imageImport \(parameters.name) group=\(group) uid=\(caller.uid)")
+        return ImportedImageInfo(
+            name: parameters.name, pool: "hypervisor-images", sourceFormat: parameters.format ?? "qcow2", virtualSize: ByteSize(bytes: 0),
+            allocated: ByteSize(bytes: 0), sha256: parameters.sha256, group: group, source: parameters.source
+        )
+    }
+
     /// The guest's ends of the consoles opened, in order: what a test writes there comes out of
     /// the caller's socket, and what the caller types arrives there.
     let consoleGuests = Mutex<[Descriptor]>([])

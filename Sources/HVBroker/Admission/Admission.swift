@@ -46,6 +46,11 @@ extension Dispatcher {
             // to all but admins (the rules refuse `managed: false`).
             try await decide(operation, details: details, entry: &entry)
             return Admitted(machine: owner)
+        case .groupImage:
+            // The verb and the group it will be charged to: operators import only for their groups.
+            guard case .groupImage(let name, let group) = object else { throw Self.misrouted(operation) }
+            try await decide(operation, details: ["image": name, "owner_group": group], entry: &entry)
+            return Admitted()
         case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
             let name: String
             switch object {
@@ -104,7 +109,7 @@ extension Dispatcher {
             entry.decision = "allowed"
         case .denied:
             entry.decision = "denied"
-            throw Self.denial(operation, object: details["machine"], owner: details["owner_group"])
+            throw Self.denial(operation, object: details["machine"] ?? details["image"], owner: details["owner_group"])
         case .unavailable(let reason):
             entry.decision = "unavailable"
             let fix = reason.contains("is not registered")
