@@ -42,6 +42,11 @@ extension LibvirtHypervisor {
         let imported: TemplateImport.Imported
         do throws(HVError) {
             imported = try await copyTemplate(parameters, group: group, descriptor: descriptor)
+        } catch {
+            pending.end(record)  // nothing was placed
+            throw error
+        }
+        do throws(HVError) {
             try await run { connection in
                 try self.imagePool(connection).refresh()
                 try TemplateCatalog(stateDirectory: self.layout.stateDirectory).add(pool: poolName, volume: name)
@@ -53,7 +58,10 @@ extension LibvirtHypervisor {
                 )
             }
         } catch {
-            // The volume, if it was placed, is left to the journal: recovery removes it unless a machine uses it.
+            // Placed but not recorded: the journal names the volume, and recovery removes it
+            // (unless a machine uses it) now, or at the next connection to libvirt.
+            try? TemplateCatalog(stateDirectory: layout.stateDirectory).remove(pool: poolName, volume: name)
+            try? ImportedTemplates(stateDirectory: layout.stateDirectory).remove(pool: poolName, volume: name)
             pending.abandon(record)
             _ = try? await run { connection in self.recoverInterruptedWork(connection) }
             throw error

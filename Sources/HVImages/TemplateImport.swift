@@ -44,6 +44,7 @@ public struct TemplateImport: Sendable {
 
     /// Copies the regular file open as `descriptor` into the directory as the template `name`,
     /// keeping it only if the copy's SHA-256 is `expectedSHA256` and the image passes the checks.
+    /// When it throws, nothing was placed under `name`.
     ///
     /// - Parameters:
     ///   - format: the declared format; nil lets the image's first bytes decide (qcow2 when they
@@ -114,9 +115,13 @@ public struct TemplateImport: Sendable {
         } catch where error.code == .alreadyExists {
             throw Self.exists(name)
         }
-        try folder.removeEntry(keptName)
-        temporaries.removeAll()
-        try io { try folder.sync() }
+        // Placed: from here nothing throws, so an error always means nothing was placed. The
+        // temporary name goes in the `defer`; a failed flush of the directory is only logged.
+        do throws(SystemError) {
+            try folder.sync()
+        } catch {
+            logger.warning("the image directory could not be flushed after an import", metadata: ["error": "\(error)"])
+        }
         logger.info(
             "imported a template",
             metadata: [
