@@ -148,7 +148,7 @@ extension ZeroTrustTests {
     }
 
     /// One operator floods Image.Import (each call checked and copied, then refused for its
-    /// checksum) while another operator's import is served.
+    /// checksum, or turned away at the door) while another operator's import is served.
     @Test func aFloodOfImportsLeavesAnotherOperatorServed() throws {
         let stack = try Stack.shared.get()
         let broker = try MatrixBroker(stack: stack, name: "imageflood", operations: [], libvirtUri: "qemu:///system")
@@ -180,8 +180,11 @@ extension ZeroTrustTests {
         done.wait()
         #expect(served.status == 0 && served.stdout.contains("imported hv-it-served"), "\(served)")
         #expect(flooded.value.count == 200)
-        #expect(flooded.value.allSatisfy { $0.error == "org.hypernixos.Image.InvalidParameter" && $0.reason?.contains("SHA-256") == true },
-            "\(flooded.value.filter { $0.error != "org.hypernixos.Image.InvalidParameter" }.prefix(3))")
+        // Each flooded call is checked and refused for its checksum, or turned away at the door
+        // (two upload connections a user at once), never served at the other operator's expense.
+        let checked = flooded.value.filter { $0.error == "org.varlink.service.InvalidParameter" && $0.reason?.contains("SHA-256") == true }
+        let turnedAway = flooded.value.filter { $0.error == "org.hypernixos.Protocol.TooManyClients" || $0.error?.hasPrefix("client:") == true }
+        #expect(!checked.isEmpty && checked.count + turnedAway.count == 200, "\(flooded.value.prefix(3))")
     }
 
     private func check(_ output: Output) throws {
