@@ -71,15 +71,9 @@ extension IsoLibrary {
         if let verifier, let signature {
             try verifier.verify(signature: signature, fileNamed: temporaryName, in: directory, library: library)
         }
-        guard fchmod(temporary.raw, 0o644) == 0 else { throw ioError("set the mode of the copy") }
-        try io { try temporary.sync() }
-        let allocated = Holes.allocatedBytes(try io { try temporary.status() })
-        try claimSpace(allocated)
-        do throws(ImageError) {
-            try library.link(temporaryName, as: name)
-        } catch where error.code == .alreadyExists {
-            throw Self.exists(name)
-        }
+        let allocated = try Upload.place(
+            temporary, named: temporaryName, in: library, as: name, mode: 0o644, claimSpace: claimSpace, exists: Self.exists(name)
+        )
         let record = IsoRecord(
             sha256: copy.sha256, size: copy.byteCount, addedAt: Self.now(), addedBy: addedBy, source: source,
             signatureVerified: verifier != nil, group: group

@@ -106,15 +106,9 @@ public struct TemplateImport: Sendable {
             keptName = convertedName
         }
         let kept = try io { try folder.openAt(keptName, O_RDONLY | O_NOFOLLOW) }
-        guard fchmod(kept.raw, 0o444) == 0 else { throw ioError("make the copy read-only") }
-        try io { try kept.sync() }
-        let allocated = Holes.allocatedBytes(try io { try kept.status() })
-        try claimSpace(allocated)
-        do throws(ImageError) {
-            try folder.link(keptName, as: name)
-        } catch where error.code == .alreadyExists {
-            throw Self.exists(name)
-        }
+        let allocated = try Upload.place(
+            kept, named: keptName, in: folder, as: name, mode: 0o444, claimSpace: claimSpace, exists: Self.exists(name)
+        )
         // Placed: from here nothing throws, so an error always means nothing was placed. The
         // temporary name goes in the `defer`; a failed flush of the directory is only logged.
         do throws(SystemError) {

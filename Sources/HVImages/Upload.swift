@@ -45,6 +45,26 @@ enum Upload {
         }
     }
 
+    /// Keeps a finished copy: gives the temporary file `temporary` (open as `file`) its `mode`,
+    /// flushes it, asks `claimSpace` for what it occupies, and links it into `folder` as `name`,
+    /// never replacing an entry (`exists` is the error when the name was taken meanwhile).
+    /// Returns what the copy occupies; the temporary name is left for the caller to remove.
+    static func place(
+        _ file: Descriptor, named temporary: String, in folder: Descriptor, as name: String, mode: mode_t,
+        claimSpace: (_ bytes: UInt64) throws(ImageError) -> Void, exists: ImageError
+    ) throws(ImageError) -> UInt64 {
+        guard fchmod(file.raw, mode) == 0 else { throw ioError("set the mode of the copy") }
+        try io { try file.sync() }
+        let allocated = Holes.allocatedBytes(try io { try file.status() })
+        try claimSpace(allocated)
+        do throws(ImageError) {
+            try folder.link(temporary, as: name)
+        } catch where error.code == .alreadyExists {
+            throw exists
+        }
+        return allocated
+    }
+
     /// The prefixes of the temporary files a copy makes (`createUnique`): never an image or volume
     /// name, which can't start with a dot.
     static let temporaryPrefixes = [".upload-", ".record-", ".signature-", ".convert-"]
