@@ -31,6 +31,8 @@ public protocol Hypervisor: Sendable {
     func resolve(machine name: String) async throws(HVError) -> MachineObject?
     /// The machine whose disk the volume is (managed or not); nil for a volume no machine uses.
     func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject?
+    /// The group an imported template (`Image.Import`) is charged to; nil for any other volume.
+    func importedGroup(ofVolume name: String, pool: String?) async throws(HVError) -> String?
     /// The group a machine this caller makes is charged to.
     func chargeGroup(for caller: Peer) async throws(HVError) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.

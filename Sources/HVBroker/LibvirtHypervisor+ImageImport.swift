@@ -73,6 +73,14 @@ extension LibvirtHypervisor {
         )
     }
 
+    /// The group the imported template `name` of `pool` (default: the broker's) is charged to.
+    public func importedGroup(ofVolume name: String, pool: String?) async throws(HVError) -> String? {
+        let poolName = pool ?? layout.poolName
+        return try await fileWork { () throws(ImageError) in
+            ImportedTemplates(stateDirectory: self.layout.stateDirectory).all().first { $0.pool == poolName && $0.volume == name }?.group
+        }
+    }
+
     /// The copy and its checks, on the jobs pool, holding a claim in the image ledger.
     private func copyTemplate(
         _ parameters: ImageImportParameters, group: String, descriptor: Descriptor

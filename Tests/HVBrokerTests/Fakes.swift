@@ -102,6 +102,11 @@ final class FakeHypervisor: Hypervisor {
         name == "web-disk0.qcow2" ? try await resolve(machine: "web") : nil
     }
 
+    /// `imported.qcow2` is a template imported for `team-a`.
+    func importedGroup(ofVolume name: String, pool: String?) async throws(HVError) -> String? {
+        name == "imported.qcow2" ? "team-a" : nil
+    }
+
     func chargeGroup(for caller: Peer) -> String { "hypervisor-operators" }
 
     func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {

@@ -71,4 +71,20 @@ import Testing
         let reason = reply.parameters?["reason"]?.stringValue ?? ""
         #expect(reason.contains(Method.isoAdd) && reason.contains(Method.imageImport), "\(reason)")
     }
+
+    /// Once imported, the template is its group's: deleting it is asked about with that group as
+    /// the owner, as a machine's disk is its machine's; any other standalone volume has none.
+    @Test func anImportedTemplateIsAskedAboutWithItsGroup() async throws {
+        let authorizer = FakeAuthorizer(.allowed) { _, details in details["owner_group"] == "team-a" ? .denied : .allowed }
+        let dispatcher = try makeDispatcher(authorizer: authorizer).0
+        func delete(_ volume: String) async throws -> VarlinkReply {
+            try decodeReply(await dispatcher.handle(try encodeCall(Method.storageDeleteVolume, ["name": .string(volume)]), from: testPeer))
+        }
+        let refused = try await delete("imported.qcow2")
+        #expect(refused.error == "org.hypernixos.Storage.PermissionDenied", "\(refused)")
+        #expect(refused.parameters?["reason"]?.stringValue?.contains("charged to group 'team-a'") == true, "\(refused)")
+        let standalone = try await delete("scratch.qcow2")
+        #expect(standalone.error != "org.hypernixos.Storage.PermissionDenied", "\(standalone)")
+        #expect(authorizer.details.withLock { $0 }.map { $0["owner_group"] } == ["team-a", nil])
+    }
 }

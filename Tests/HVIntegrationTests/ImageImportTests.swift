@@ -95,7 +95,10 @@ extension ZeroTrustTests {
         #expect(seeded, "the guest did not print the seed's hostname and key:\n\(console)")
         #expect(console.contains(Stack.marker), "\(console)")
 
-        // The template can't go while the clone's disk is its overlay.
+        // The template is team A's: another team's operator may not delete it, and its own
+        // operator not while the clone's disk is its overlay.
+        let theirs = try hv(["pool", "delete-volume", Self.importedTemplate], as: MatrixBroker.otherOperator)
+        #expect(theirs.status == 4 && theirs.stderr.contains(MatrixBroker.teamA), "\(theirs)")
         let early = try hv(["pool", "delete-volume", Self.importedTemplate])
         #expect(early.status == 6, "\(early)")
 
