@@ -464,7 +464,7 @@ in
       systemd.sockets.hv-broker = {
         description = "Hyper-NixOS broker socket";
         wantedBy = [ "sockets.target" ];
-        # The broker socket, then the upload socket (hv iso add passes an open file there).
+        # The broker socket, then the upload socket (hv iso add and hv image import pass an open file there).
         listenStreams = [ "/run/hypervisor/broker.sock" "/run/hypervisor/upload.sock" ];
         socketConfig = {
           # Anyone may connect; polkit decides on every request.

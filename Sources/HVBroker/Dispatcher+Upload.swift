@@ -4,8 +4,9 @@ import HVServer
 import HVSystem
 import HVWork
 
-/// The upload socket: `org.hypernixos.Iso.Add` with the image's open descriptor attached. Same
-/// admission path as every other call: decode → validate → admit → audit the intent → act → audit.
+/// The upload socket: `org.hypernixos.Iso.Add` and `org.hypernixos.Image.Import`, each with the
+/// file's open descriptor attached. Same admission path as every other call: decode → validate →
+/// admit → audit the intent → act → audit.
 extension Dispatcher: DescriptorHandler {
     public func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8] {
         await WorkPool.$caller.withValue(peer.uid) {
@@ -18,7 +19,6 @@ extension Dispatcher: DescriptorHandler {
 
     private func upload(_ message: [UInt8], descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
         let call: VarlinkCall
-        let parameters: IsoAddParameters
         do {
             call = try VarlinkJSON.decode(VarlinkCall.self, from: message)
         } catch {
@@ -26,13 +26,22 @@ extension Dispatcher: DescriptorHandler {
             return failureReply(HVError(.protocolError, "the message is not a Varlink call", details: ["kind": "MalformedMessage"]), interface: "", entry: &entry)
         }
         entry.method = call.method
+        switch call.method {
+        case Method.isoAdd: return await isoAdd(call, descriptor: descriptor, entry: &entry)
+        case Method.imageImport: return await imageImport(call, descriptor: descriptor, entry: &entry)
+        default:
+            entry.decision = "invalid"
+            let error = HVError(
+                .methodNotFound, "the upload socket takes only \(Self.uploadedMethods.sorted().joined(separator: " and ")) with a file attached",
+                fix: "send other calls to the broker socket", details: ["method": call.method]
+            )
+            return failureReply(error, interface: call.interface, entry: &entry)
+        }
+    }
+
+    private func isoAdd(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
+        let parameters: IsoAddParameters
         do throws(HVError) {
-            guard call.method == Self.uploadedMethod else {
-                throw HVError(
-                    .methodNotFound, "the upload socket takes only \(Self.uploadedMethod) with a file attached",
-                    fix: "send other calls to the broker socket", details: ["method": call.method]
-                )
-            }
             parameters = try StrictDecoding.decode(IsoAddParameters.self, from: call.parameters)
             try IsoName.validate(parameters.name, field: "name")
             try Sha256Text.validate(parameters.sha256)
@@ -47,17 +56,52 @@ extension Dispatcher: DescriptorHandler {
             return failureReply(error, interface: call.interface, entry: &entry)
         }
         entry.target = parameters.name
-        entry.action = BrokerOperation.isoAdd.action
-        if case .failure(let refusal) = await admit(.isoAdd, object: .none, entry: &entry) {
+        return await admitUpload(.isoAdd, object: .none, call: call, entry: &entry) { peer throws(HVError) in
+            IsoReply(iso: try await self.hypervisor.isoAdd(parameters, descriptor: descriptor, caller: peer))
+        }
+    }
+
+    private func imageImport(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
+        let parameters: ImageImportParameters
+        do throws(HVError) {
+            parameters = try StrictDecoding.decode(ImageImportParameters.self, from: call.parameters)
+            try parameters.validate()
+        } catch {
+            entry.decision = "invalid"
+            return failureReply(error, interface: call.interface, entry: &entry)
+        }
+        entry.target = parameters.name
+        // The group the template will be charged to: the one named, else the caller's.
+        var group = parameters.group ?? ""
+        if parameters.group == nil {
+            do throws(HVError) {
+                group = try await hypervisor.chargeGroup(for: entry.peer)
+            } catch {
+                return failureReply(error, interface: call.interface, entry: &entry)
+            }
+        }
+        return await admitUpload(.imageImport, object: .groupImage(name: parameters.name, group: group), call: call, entry: &entry) {
+            peer throws(HVError) in
+            ImageImportReply(image: try await self.hypervisor.imageImport(parameters, group: group, descriptor: descriptor, caller: peer))
+        }
+    }
+
+    /// Admits the call, records the intent, then acts; the act's reply or error is the answer.
+    private func admitUpload<Reply: Encodable>(
+        _ operation: BrokerOperation, object: RequestObject, call: VarlinkCall, entry: inout Entry,
+        act: (Peer) async throws(HVError) -> Reply
+    ) async -> VarlinkReply {
+        entry.action = operation.action
+        if case .failure(let refusal) = await admit(operation, object: object, entry: &entry) {
             return failureReply(refusal, interface: call.interface, entry: &entry)
         }
-        if let refusal = await recordIntent(.isoAdd, entry: entry) {
+        if let refusal = await recordIntent(operation, entry: entry) {
             return failureReply(refusal, interface: call.interface, entry: &entry)
         }
-        do {
-            let iso = try await hypervisor.isoAdd(parameters, descriptor: descriptor, caller: entry.peer)
+        do throws(HVError) {
+            let reply = try await act(entry.peer)
             entry.result = "ok"
-            return VarlinkReply(parameters: try Self.object(IsoReply(iso: iso)))
+            return VarlinkReply(parameters: try Self.object(reply))
         } catch {
             return failureReply(error, interface: call.interface, entry: &entry)
         }

@@ -17,12 +17,12 @@ public final class Dispatcher: MessageHandler {
     public static let version = "0.1.0"
 
     /// Every method the dispatcher answers: the broker socket's routes, the one stream, and the
-    /// upload socket's call that brings a file and those answered with a descriptor.
-    public static var methods: Set<String> { Request.methods.union([streamedMethod, uploadedMethod]).union(handedOut) }
+    /// upload socket's calls that bring a file and those answered with a descriptor.
+    public static var methods: Set<String> { Request.methods.union([streamedMethod]).union(uploadedMethods).union(handedOut) }
     /// The method answered with a stream of replies (`Dispatcher+Events`).
     static let streamedMethod = Method.eventsFollow
-    /// The method the upload socket takes, with a file descriptor (`Dispatcher+Upload`).
-    static let uploadedMethod = Method.isoAdd
+    /// The methods the upload socket takes, with a file descriptor (`Dispatcher+Upload`).
+    static let uploadedMethods: Set<String> = [Method.isoAdd, Method.imageImport]
 
     let hypervisor: any Hypervisor
     let authorizer: any Authorizer

@@ -31,6 +31,8 @@ public protocol Hypervisor: Sendable {
     func resolve(machine name: String) async throws(HVError) -> MachineObject?
     /// The machine whose disk the volume is (managed or not); nil for a volume no machine uses.
     func resolve(volume name: String, pool: String?) async throws(HVError) -> MachineObject?
+    /// The group an imported template (`Image.Import`) is charged to; nil for any other volume.
+    func importedGroup(ofVolume name: String, pool: String?) async throws(HVError) -> String?
     /// The group a machine this caller makes is charged to.
     func chargeGroup(for caller: Peer) async throws(HVError) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
@@ -39,6 +41,11 @@ public protocol Hypervisor: Sendable {
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.
     func isoAdd(_ parameters: IsoAddParameters, descriptor: Descriptor, caller: Peer) async throws(HVError) -> IsoInfo
+    /// Brings the disk image behind `descriptor` (the caller's open file) into the image pool as a
+    /// template charged to `group`.
+    func imageImport(
+        _ parameters: ImageImportParameters, group: String, descriptor: Descriptor, caller: Peer
+    ) async throws(HVError) -> ImportedImageInfo
     /// Attaches to a running machine's serial console; `force` ends a session that holds it.
     func openConsole(_ name: String, force: Bool) async throws(HVError) -> ConsoleAttachment
     /// A new connection to a running machine's display.

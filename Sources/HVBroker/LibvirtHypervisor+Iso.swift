@@ -14,11 +14,12 @@ extension LibvirtHypervisor {
         IsoLibrary(directory: layout.isoDirectory, runner: processRunner, logger: logger)
     }
 
-    /// The library's images, and what the library and the caller's group occupy against their totals.
+    /// The library's images, and what the library and the caller's group (its ISO images and
+    /// imported templates) occupy against their totals.
     func isoList(caller: Peer) async throws(HVError) -> IsoListReply {
         let group = try await chargeGroup(for: caller)
         let entries = try await fileWork { () throws(ImageError) in try self.isoLibrary.list() }
-        let stored = StoredImages(library: entries)
+        let stored = StoredImages(library: entries) + importedTemplateImages()
         let usage = ImageUsage(
             library: ByteSize(bytes: stored.library), libraryLimit: policy.iso.maxTotal, group: group,
             groupImages: ByteSize(bytes: stored.groups[group, default: 0]), groupLimit: policy.groups[group]?.images
@@ -77,7 +78,7 @@ extension LibvirtHypervisor {
                 observer: observer
             ) { bytes throws(ImageError) in
                 try ledger.hold(claim, bytes: bytes) { () throws(ImageError) in
-                    StoredImages(library: try library.storedImages())
+                    try self.storedImages()
                 } check: { others throws(ImageError) in
                     do throws(HVError) {
                         try policy.checkImage(bytes, group: group, stored: others)

@@ -56,12 +56,19 @@ extension LibvirtHypervisor {
     }
 
     /// At start, before any request: partial uploads and records the ISO library was writing
-    /// when the broker stopped, then (on the libvirt threads) half-done volumes.
+    /// when the broker stopped, partial copies of images being imported, then (on the libvirt
+    /// threads) half-done volumes, imported templates not yet recorded among them.
     public func recoverAtStart() async {
         for leftover in IsoLibrary(directory: layout.isoDirectory, logger: logger).removeLeftovers() {
             logger.notice(
                 "removed a partial upload left by an interrupted Iso.Add",
                 metadata: ["file": "\(layout.isoDirectory)/\(leftover.name)", "bytes": "\(leftover.bytes)"]
+            )
+        }
+        for leftover in templateImport.removeLeftovers() {
+            logger.notice(
+                "removed a partial copy left by an interrupted Image.Import",
+                metadata: ["file": "\(layout.imageDirectory)/\(leftover.name)", "bytes": "\(leftover.bytes)"]
             )
         }
         _ = try? await run { _ in () }

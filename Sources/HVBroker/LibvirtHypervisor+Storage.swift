@@ -87,6 +87,7 @@ extension LibvirtHypervisor {
             }
             try volume.delete()
             try TemplateCatalog(stateDirectory: self.layout.stateDirectory).remove(pool: pool.name, volume: name)
+            try ImportedTemplates(stateDirectory: self.layout.stateDirectory).remove(pool: pool.name, volume: name)
         }
         return EmptyReply()
     }

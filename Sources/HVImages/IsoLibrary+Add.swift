@@ -7,8 +7,6 @@ import Logging
 extension IsoLibrary {
     /// The largest detached signature accepted, in bytes.
     public static let maximumSignatureBytes = 64 << 10
-    /// The longest source URL recorded.
-    public static let maximumSourceLength = 2048
 
     /// Copies the regular file open as `descriptor` into the library as `name`, keeping it only if
     /// its SHA-256 is `expectedSHA256` and, when `signature` is given, gpgv accepts the detached
@@ -39,13 +37,15 @@ extension IsoLibrary {
     ) throws(ImageError) -> IsoEntry {
         try Self.validate(name)
         let expected = try SHA256Text.normalize(expectedSHA256)
-        if let source { try Self.checkSource(source) }
+        if let source { try Upload.checkSource(source) }
         var verifier: SignatureVerifier?
         if let signature {
             verifier = try SignatureVerifier(runner: runner, keyring: keyring)
             try SignatureVerifier.checkSize(signature)
         }
-        let size = try Self.checkUpload(descriptor, maximumBytes: maximumBytes)
+        let size = try Upload.checkFile(
+            descriptor, maximumBytes: maximumBytes, accepter: "the ISO library", fix: "ask the administrator to raise the ISO size limit"
+        )
 
         let library = try Descriptor.openDirectory(directory)
         guard try library.entryStatus(name) == nil else { throw Self.exists(name) }
@@ -71,15 +71,9 @@ extension IsoLibrary {
         if let verifier, let signature {
             try verifier.verify(signature: signature, fileNamed: temporaryName, in: directory, library: library)
         }
-        guard fchmod(temporary.raw, 0o644) == 0 else { throw ioError("set the mode of the copy") }
-        try io { try temporary.sync() }
-        let allocated = Holes.allocatedBytes(try io { try temporary.status() })
-        try claimSpace(allocated)
-        do throws(ImageError) {
-            try library.link(temporaryName, as: name)
-        } catch where error.code == .alreadyExists {
-            throw Self.exists(name)
-        }
+        let allocated = try Upload.place(
+            temporary, named: temporaryName, in: library, as: name, mode: 0o644, claimSpace: claimSpace, exists: Self.exists(name)
+        )
         let record = IsoRecord(
             sha256: copy.sha256, size: copy.byteCount, addedAt: Self.now(), addedBy: addedBy, source: source,
             signatureVerified: verifier != nil, group: group
@@ -128,42 +122,6 @@ extension IsoLibrary {
         } catch {
             try? library.removeEntry(temporaryName)
             throw error
-        }
-    }
-
-    /// The descriptor's size, if it is a regular file no larger than `maximumBytes`.
-    private static func checkUpload(_ descriptor: Descriptor, maximumBytes: UInt64) throws(ImageError) -> UInt64 {
-        let info: stat
-        do {
-            info = try descriptor.status()
-        } catch {
-            throw ImageError(.invalidParameter, "the file descriptor cannot be inspected: \(error.reason)", parameter: "file")
-        }
-        guard info.isRegularFile else {
-            throw ImageError(
-                .invalidParameter, "the file handed over is \(info.kindDescription), not a regular file",
-                fix: "download the image to a file first and hand over that file", parameter: "file"
-            )
-        }
-        let size = UInt64(info.st_size)
-        guard size <= maximumBytes else {
-            throw ImageError(
-                .tooLarge,
-                "the file is \(ByteSize(bytes: size).readable); the ISO library accepts at most "
-                    + "\(ByteSize(bytes: maximumBytes).readable)",
-                fix: "ask the administrator to raise the ISO size limit", parameter: "file"
-            )
-        }
-        return size
-    }
-
-    private static func checkSource(_ source: String) throws(ImageError) {
-        guard source.utf8.count <= maximumSourceLength, !source.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
-            throw ImageError(
-                .invalidParameter, "the source must be at most \(maximumSourceLength) characters without control characters",
-                parameter: "source"
-            )
         }
     }
 

@@ -153,8 +153,7 @@ extension Explanation {
     public static func isoAdd(_ source: String, _ name: String, local: Bool = false) -> Explanation {
         Explanation(
             commands: [
-                local ? "exec 3< '\(source)'    # opened as you: the broker never sees a path"
-                    : "curl -fLC - -o \(name) '\(source)'    # as you, not as root",
+                fetchCommand(source, name, local: local),
                 "sha256sum \(name)    # compared with --sha256",
                 "gpgv --keyring ADMIN-KEYRING \(name).sig \(name)    # when --signature is given",
                 "install -m 0644 \(name) /var/lib/hypervisor/isos/    # the broker copies it from the open file you hand it",
@@ -164,6 +163,35 @@ extension Explanation {
                 + "or if what it occupies would take the library or your group over its total (its holes take nothing).",
             operation: .isoAdd
         )
+    }
+
+    /// `source` is a URL to download, or (`local`) a file the caller already has; `format` is
+    /// qcow2 or raw, nil when the image's first bytes decide.
+    public static func imageImport(_ source: String, _ name: String, format: String?, local: Bool = false) -> Explanation {
+        let declared = format ?? "qcow2"
+        return Explanation(
+            commands: [
+                fetchCommand(source, name, local: local),
+                "sha256sum \(name)    # compared with --sha256, on the broker's copy",
+                "prlimit --as=1073741824 --cpu=30 -- qemu-img info --output=json -f \(declared) -U \(name)    "
+                    + "# refused: a backing file, an external data file, another format, a virtual size over limits.disk",
+                (format == "raw" ? "qemu-img convert -f raw -O qcow2 \(name) \(name).qcow2 && " : "")
+                    + "install -m 0444 \(name) /var/lib/hypervisor/images/    # the broker copies it from the open file you hand it",
+                "\(uri) pool-refresh hypervisor-images    # then 'template: \(name)' in a spec",
+            ],
+            why: (local ? "You open the file with your own rights" : "You download with your own rights")
+                + "; the broker only receives an open file, keeps a read-only template only if its checksum matches and qemu-img "
+                + "finds a self-contained image of the stated format, and charges what it occupies to your group's images total "
+                + "(its holes take nothing). Machines use it as the base of copy-on-write disks; cloud_init in their spec gives them "
+                + "a hostname and your SSH key.",
+            operation: .imageImport
+        )
+    }
+
+    /// How the caller gets the file: opened (`local`) or downloaded, with the caller's own rights.
+    private static func fetchCommand(_ source: String, _ name: String, local: Bool) -> String {
+        local ? "exec 3< '\(source)'    # opened as you: the broker never sees a path"
+            : "curl -fLC - -o \(name) '\(source)'    # as you, not as root"
     }
 
     public static func isoList() -> Explanation {

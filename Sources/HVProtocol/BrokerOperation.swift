@@ -54,6 +54,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case isoAdd
     case isoVerify
     case isoRemove
+    case imageImport
     case eventsFollow
     case auditVerify
 
@@ -112,6 +113,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .isoAdd: .change("iso.add", .operators, .host, [.isoLibrary, .imageTotals])
         case .isoVerify: .change("iso.verify", .operators, .host)
         case .isoRemove: .change("iso.remove", .operators, .host)
+        case .imageImport: .change("image.import", .operators, .groupImage, [.imageTotals])
         case .eventsFollow: .read("events.follow", .viewers, .allMachines)
         case .auditVerify: .read("audit.verify", .admins, .host)
         }
@@ -127,7 +129,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     public var requiresOwnership: Bool {
         switch rule.object {
         case .machine(let owned): owned
-        case .newMachine, .appliedMachine, .cloneSource, .volume: true
+        case .newMachine, .appliedMachine, .cloneSource, .volume, .groupImage: true
         case .host, .allMachines, .foreignMachine: false
         }
     }
@@ -193,6 +195,9 @@ public enum OperationObject: Sendable, Hashable {
     case foreignMachine
     /// A storage volume: a managed machine's disk belongs to that machine.
     case volume
+    /// An image this request brings in, charged to the group it names (or the caller's): the group
+    /// is passed to polkit as `owner_group`, and operators must be in it.
+    case groupImage
 }
 
 /// A host-policy check applied to the state a change leaves behind (docs/POLICY.md).
@@ -211,7 +216,8 @@ public enum PolicyCheck: String, Sendable, Hashable, CaseIterable {
     case ownDisksOnly
     /// ISO names resolve inside the library; `iso.max_size`.
     case isoLibrary
-    /// `iso.max_total` and `groups.NAME.images`: what stored images occupy on disk, images being
+    /// `iso.max_total` (ISO images) and `groups.NAME.images` (ISO images and imported templates):
+    /// what stored images occupy on disk, images being
     /// added included, before the copy and again before the image is kept.
     case imageTotals
     /// What an administrator granted (hugepages, pins, passthrough) is never brought back or dropped by an operator.

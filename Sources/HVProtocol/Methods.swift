@@ -58,6 +58,9 @@ public enum Method {
     public static let isoVerify = "org.hypernixos.Iso.Verify"
     public static let isoRemove = "org.hypernixos.Iso.Remove"
 
+    /// Only on the upload socket, with the disk image's open descriptor attached.
+    public static let imageImport = "org.hypernixos.Image.Import"
+
     public static let eventsFollow = "org.hypernixos.Events.Follow"
 
     public static let auditVerify = "org.hypernixos.Audit.Verify"

@@ -12,6 +12,12 @@
 #                                  again whenever a device appears or is resized
 #   HV-POWEROFF                    right before powering off on an ACPI
 #                                  power-button event (e.g. `virsh shutdown`)
+#   HV-HOSTNAME <name>             when a cloud-init NoCloud seed (an ISO 9660
+#                                  volume labelled cidata, e.g. a SATA CD-ROM)
+#                                  is attached: the local-hostname its
+#                                  meta-data names
+#   HV-SSH-KEY <key>               the first SSH public key its user-data names
+# The image is a hybrid ISO: it also boots as a disk (e.g. converted to qcow2).
 # The marker is also written to the first virtual terminal (the screen).
 # Needs: busybox-static, grub-pc-bin, grub-common, xorriso, mtools, cpio,
 #        gzip, kmod, linux-image-amd64. No network access.
@@ -60,9 +66,10 @@ for a in $("$busybox" --list); do
 done
 
 # Kernel modules, in dependency order (modular in Debian's config):
-# ACPI power button + evdev for shutdown, virtio/SATA/IDE for disks.
+# ACPI power button + evdev for shutdown, virtio/SATA/IDE for disks, SATA CD-ROMs
+# and ISO 9660 for a cloud-init seed.
 : > "$root/lib/modules/load-order"
-for m in button evdev virtio_pci virtio_blk ahci ata_piix sd_mod; do
+for m in button evdev virtio_pci virtio_blk ahci ata_piix sd_mod sr_mod isofs; do
     modprobe -S "$kver" --show-depends "$m" 2>/dev/null || die "kernel module '$m' not found for $kver"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r path; do
     name=$(basename "$path")
@@ -142,6 +149,30 @@ printf '%s\n' "$(cat /marker)" > /dev/tty1 2>/dev/null
             say "HV-DISK $name $size"
         done
         sleep 2
+    done
+) &
+
+# A cloud-init NoCloud seed: the ISO 9660 volume labelled cidata (any such volume holding
+# meta-data when blkid can't tell labels). Print the hostname its meta-data names and the first
+# SSH key its user-data names, once.
+(
+    mkdir -p /seed
+    for _ in $(seq 1 30); do
+        labelled=$(blkid 2>/dev/null | sed -n 's/^\([^:]*\):.*LABEL="cidata".*/\1/p')
+        for dev in ${labelled:-/dev/sr* /dev/sd* /dev/vd*}; do
+            [ -b "$dev" ] || continue
+            mount -t iso9660 -o ro "$dev" /seed 2>/dev/null || continue
+            if [ -f /seed/meta-data ]; then
+                host=$(sed -n 's/^local-hostname:[[:space:]]*//p' /seed/meta-data | head -n 1)
+                say "HV-HOSTNAME ${host:-none}"
+                key=$(grep -o 'ssh-[a-z0-9-]* [A-Za-z0-9+/=]*[^"]*' /seed/user-data 2>/dev/null | head -n 1)
+                [ -n "$key" ] && say "HV-SSH-KEY $key"
+                umount /seed
+                exit 0
+            fi
+            umount /seed
+        done
+        sleep 1
     done
 ) &
 

@@ -102,6 +102,11 @@ final class FakeHypervisor: Hypervisor {
         name == "web-disk0.qcow2" ? try await resolve(machine: "web") : nil
     }
 
+    /// `imported.qcow2` is a template imported for `team-a`.
+    func importedGroup(ofVolume name: String, pool: String?) async throws(HVError) -> String? {
+        name == "imported.qcow2" ? "team-a" : nil
+    }
+
     func chargeGroup(for caller: Peer) -> String { "hypervisor-operators" }
 
     func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
@@ -167,6 +172,16 @@ final class FakeHypervisor: Hypervisor {
         return IsoInfo(
             name: parameters.name, size: ByteSize(bytes: 0), allocated: ByteSize(bytes: 0), sha256: parameters.sha256, added: 0,
             addedBy: caller.uid, group: nil, source: nil, signatureVerified: false
+        )
+    }
+
+    func imageImport(
+        _ parameters: ImageImportParameters, group: String, descriptor: Descriptor, caller: Peer
+    ) async throws(HVError) -> ImportedImageInfo {
+        await note("imageImport \(parameters.name) group=\(group) uid=\(caller.uid)")
+        return ImportedImageInfo(
+            name: parameters.name, pool: "hypervisor-images", sourceFormat: parameters.format ?? "qcow2", virtualSize: ByteSize(bytes: 0),
+            allocated: ByteSize(bytes: 0), sha256: parameters.sha256, group: group, source: parameters.source
         )
     }
 

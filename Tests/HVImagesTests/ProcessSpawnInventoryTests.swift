@@ -24,7 +24,7 @@ import Testing
         Spawn(
             file: "Sources/HVSystem/Spawn.swift", call: "posix_spawn",
             starts: "every program the project runs, through ChildProcess. The broker's, through ProcessRunner: "
-                + "prlimit running qemu-img info (ImageProbe), gpgv (SignatureVerifier), xorriso or genisoimage "
+                + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), gpgv (SignatureVerifier), xorriso or genisoimage "
                 + "(CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
             safe: "an absolute path and an argument array, no shell; the whole environment given (the broker's: "
                 + "PATH=/usr/bin:/bin LC_ALL=C); standard streams as asked (the broker's: stdin /dev/null, output to "

@@ -31,7 +31,8 @@ enum MatrixCaller: String, CaseIterable, Sendable {
 enum MatrixTarget: String, Sendable {
     /// The host, or every machine.
     case host
-    /// A machine the broker made, charged to team A (the owner operator's group).
+    /// A machine the broker made, charged to team A (the owner operator's group); for an import,
+    /// an image to be charged to team A.
     case managed
     /// A domain the broker did not make.
     case foreign
@@ -58,6 +59,8 @@ enum Matrix {
         case .host, .allMachines: [.host]
         case .newMachine: [.new]
         case .volume: [.managed]
+        // An image charged to team A, the owner operator's group.
+        case .groupImage: [.managed]
         case .machine, .appliedMachine, .cloneSource, .foreignMachine: [.managed, .foreign]
         }
     }
@@ -140,6 +143,10 @@ enum Matrix {
         case .isoList: return method(Method.isoList)
         case .isoAdd:
             var call = method(Method.isoAdd, ["name": "matrix.iso", "sha256": String(repeating: "0", count: 64)])
+            call["upload"] = true
+            return call
+        case .imageImport:
+            var call = method(Method.imageImport, ["name": name, "sha256": String(repeating: "0", count: 64), "group": MatrixBroker.teamA])
             call["upload"] = true
             return call
         case .isoVerify: return method(Method.isoVerify, ["name": "none.iso"])

@@ -96,6 +96,7 @@ extension ZeroTrustTests {
                 ["net", "delete"]: ["name": Self.explainNetwork],
                 ["iso", "verify"]: ["name": stack.isoName],
                 ["iso", "remove"]: ["name": stack.isoName],
+                ["image", "import"]: ["name": "hv-it-explain-image"],
                 ["pool", "create-volume"]: ["name": "hv-it-explain-new.qcow2"],
                 ["pool", "resize-volume"]: ["name": Self.explainVolume],
                 ["pool", "delete-volume"]: ["name": Self.explainVolume],

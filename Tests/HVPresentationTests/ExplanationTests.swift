@@ -19,4 +19,16 @@ import Testing
             nothing was done; run it again without --explain
             """)
     }
+
+    /// `hv image import --explain`: how the file reaches the broker, the probe that refuses unsafe
+    /// images, the conversion of a raw image, and the action that authorizes it.
+    @Test func imageImportShowsTheProbeAndTheAction() {
+        let downloaded = Explanation.imageImport("https://example.org/noble.img", "noble", format: "qcow2").text
+        #expect(downloaded.contains("curl -fLC - -o noble 'https://example.org/noble.img'"))
+        #expect(downloaded.contains("qemu-img info --output=json -f qcow2 -U noble"))
+        #expect(!downloaded.contains("qemu-img convert"))
+        #expect(downloaded.contains("authorized by: polkit action org.hypernixos.image.import (granted to hypervisor-operators)"))
+        let raw = Explanation.imageImport("./disk.img", "disk", format: "raw", local: true).text
+        #expect(raw.contains("exec 3< './disk.img'") && raw.contains("-f raw") && raw.contains("qemu-img convert -f raw -O qcow2"))
+    }
 }

@@ -42,10 +42,17 @@ extension Dispatcher {
             let owner = try await hypervisor.resolve(volume: name, pool: pool)
             var details = owner?.details ?? [:]
             details["volume"] = "\(pool ?? "")/\(name)"
+            // An imported template belongs to the group it is charged to, as a machine's disk to the machine's.
+            if owner == nil, let group = try await hypervisor.importedGroup(ofVolume: name, pool: pool) { details["owner_group"] = group }
             // Volumes are listed to viewers anyway; one a foreign domain uses is simply refused
             // to all but admins (the rules refuse `managed: false`).
             try await decide(operation, details: details, entry: &entry)
             return Admitted(machine: owner)
+        case .groupImage:
+            // The verb and the group it will be charged to: operators import only for their groups.
+            guard case .groupImage(let name, let group) = object else { throw Self.misrouted(operation) }
+            try await decide(operation, details: ["image": name, "owner_group": group], entry: &entry)
+            return Admitted()
         case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
             let name: String
             switch object {
@@ -104,7 +111,7 @@ extension Dispatcher {
             entry.decision = "allowed"
         case .denied:
             entry.decision = "denied"
-            throw Self.denial(operation, object: details["machine"], owner: details["owner_group"])
+            throw Self.denial(operation, object: details["machine"] ?? details["image"] ?? details["volume"], owner: details["owner_group"])
         case .unavailable(let reason):
             entry.decision = "unavailable"
             let fix = reason.contains("is not registered")

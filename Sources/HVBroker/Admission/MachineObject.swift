@@ -47,6 +47,8 @@ public enum RequestObject: Sendable, Hashable {
     case machine(String)
     case clone(source: String, name: String)
     case volume(pool: String?, name: String)
+    /// An image brought in for a group (`Image.Import`): `name` charged to `group`.
+    case groupImage(name: String, group: String)
 
     /// The machine names a state-changing request is serialized on.
     var lockNames: [String] {
@@ -55,6 +57,7 @@ public enum RequestObject: Sendable, Hashable {
         case .machine(let name): ["vm:" + name]
         case .clone(let source, let name): ["vm:" + source, "vm:" + name].sorted()
         case .volume(let pool, let name): ["volume:\(pool ?? "")/\(name)"]
+        case .groupImage(let name, _): ["image:" + name]
         }
     }
 }

@@ -57,18 +57,19 @@ public struct StoredImages: Sendable, Hashable {
 
 extension HostPolicy {
     /// Refuses an image that would occupy `bytes` on disk, charged to `group`, when with it the
-    /// ISO library would hold more than `iso.max_total` or the group's images more than
-    /// `groups.NAME.images`.
+    /// ISO library would hold more than `iso.max_total` (for an image `inLibrary`) or the group's
+    /// images (ISO images and imported templates) more than `groups.NAME.images`.
     ///
     /// - Parameter stored: what is stored without it, images being added by others included.
-    public func checkImage(_ bytes: UInt64, group: String?, stored: StoredImages) throws(HVError) {
+    public func checkImage(_ bytes: UInt64, group: String?, stored: StoredImages, inLibrary: Bool = true) throws(HVError) {
         guard bytes > 0 else { return }
         func asked(_ used: UInt64, _ limit: ByteSize) -> String {
             "\(ByteSize(bytes: used).readable) and this one needs \(ByteSize(bytes: bytes).readable), "
                 + "\(ByteSize(bytes: used &+ bytes - limit.bytes).readable) more than is left"
         }
-        let remove = "remove images no longer needed ('hv iso list' shows what each occupies and its group; 'hv iso remove NAME')"
-        if let limit = iso.maxTotal, stored.library &+ bytes > limit.bytes {
+        let remove = "remove images no longer needed ('hv iso list' shows what each occupies and its group; 'hv iso remove NAME'; "
+            + "imported templates: 'hv pool delete-volume NAME')"
+        if inLibrary, let limit = iso.maxTotal, stored.library &+ bytes > limit.bytes {
             var error = Self.overLimit(
                 "iso.max_total",
                 "the ISO library may hold \(limit.readable) in all; its images take \(asked(stored.library, limit))",

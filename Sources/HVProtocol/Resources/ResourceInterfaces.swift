@@ -4,6 +4,7 @@ extension Interfaces {
     public static let storage = "org.hypernixos.Storage"
     public static let network = "org.hypernixos.Network"
     public static let iso = "org.hypernixos.Iso"
+    public static let image = "org.hypernixos.Image"
     public static let events = "org.hypernixos.Events"
 
     static let resourceErrors = """
@@ -175,6 +176,36 @@ extension Interfaces {
 
         # polkit action: org.hypernixos.iso.remove
         method Remove(name: string) -> ()
+        """ + resourceErrors + commonErrors
+
+    static let imageDescription = """
+        # Cloud images as templates: qcow2 or raw disk images brought into the broker's pool.
+        interface org.hypernixos.Image
+
+        # sourceFormat is the format handed over (raw images are stored as qcow2); allocated is what
+        # the template occupies on disk, charged to group.
+        type Image (
+          name: string,
+          pool: string,
+          sourceFormat: string,
+          virtualSize: string,
+          allocated: string,
+          sha256: string,
+          group: string,
+          source: ?string
+        )
+
+        # Called on the upload socket (/run/hypervisor/upload.sock) with the image's open, readable
+        # descriptor attached (SCM_RIGHTS). The broker copies it into its pool, keeping its holes,
+        # checks the SHA-256 of what it stored, then probes it with qemu-img under prlimit with the
+        # format stated (format, or the image's first bytes when absent): a backing file, an external
+        # data file, another format than declared or a virtual size over limits.disk is refused, and
+        # nothing is kept. The template is charged to group (default: the caller's), which the caller
+        # must be in; what it occupies counts toward groups.NAME.images (QuotaExceeded names the
+        # limit), checked before the copy and again before it is kept. A spec names it with
+        # 'template: NAME'; list and delete it with Storage.ListVolumes and Storage.DeleteVolume.
+        # polkit action: org.hypernixos.image.import
+        method Import(name: string, sha256: string, format: ?string, group: ?string, source: ?string) -> (image: Image)
         """ + resourceErrors + commonErrors
 
     static let eventsDescription = """
