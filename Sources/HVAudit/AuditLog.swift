@@ -25,6 +25,10 @@ public final class AuditLog: Sendable {
     private let checkpoint: Mutex<AuditCheckpoint>
     /// Held (on a verifying thread, never a Swift concurrency thread) while a verification runs.
     private let verifying = NSLock()
+    /// The manifest file's bytes when they last passed the check, with the manifest the broker
+    /// had written then. The same bytes against the same manifest pass again without being
+    /// decoded and re-hashed, so a health check does not grow with the number of sealed segments.
+    private let manifestPassed = Mutex<(bytes: [UInt8], written: AuditManifest)?>(nil)
 
     /// Opens (creating if needed) the log, continuing the chain from its last record.
     /// - Parameter report: told about housekeeping that failed (a segment not sealed, compressed
@@ -128,23 +132,17 @@ public final class AuditLog: Sendable {
         defer { verifying.unlock() }
         let files = self.files
         // The manifest on disk, the active segment and the head, all as of one moment.
-        let taken: (SharedSnapshot.State, Result<AuditManifest?, AuditError>, Descriptor?)
+        let taken: (SharedSnapshot.State, Result<[UInt8]?, AuditError>, Descriptor?)
         do {
             taken = try snapshot.withLock { (state: inout SharedSnapshot.State) throws(AuditError) in
-                let onDisk = Result { () throws(AuditError) in try AuditManifest.load(files.manifest) }
+                let onDisk = Result { () throws(AuditError) in try FileIO.contents(files.manifest) }
                 return (state, onDisk, try? Descriptor.open(files.log, O_RDONLY))
             }
         } catch {
             return AuditChain.Verification(intact: false, records: 0, reason: error.reason)
         }
         let (state, onDisk, active) = taken
-        let manifestCheck = ManifestCheck(files: files)
-        let broken: AuditChain.Verification?
-        switch onDisk {
-        case .success(let found): broken = manifestCheck.check(onDisk: found, written: state.manifest)
-        case .failure(let error): broken = AuditChain.Verification(intact: false, records: 0, segment: manifestCheck.name, reason: error.reason)
-        }
-        if let broken { return broken }
+        if let broken = checkManifest(onDisk, written: state.manifest, again: !fromStart) { return broken }
         let stored = checkpoint.withLock { $0 }
         let usable = stored.segment >= state.manifest.firstKept && stored.seq <= state.head.seq
         let start = fromStart || !usable ? AuditCheckpoint.origin(state.manifest) : stored
@@ -160,6 +158,32 @@ public final class AuditLog: Sendable {
             try? reached.write(to: files.checkpoint)
         }
         return result
+    }
+
+    /// The manifest file (`onDisk`, its bytes) against the one the broker wrote; nil when it
+    /// passes. With `again`, bytes that passed before against the same written manifest pass
+    /// without being decoded.
+    private func checkManifest(
+        _ onDisk: Result<[UInt8]?, AuditError>, written: AuditManifest, again: Bool
+    ) -> AuditChain.Verification? {
+        let manifestCheck = ManifestCheck(files: files)
+        let bytes: [UInt8]?
+        switch onDisk {
+        case .success(let read): bytes = read
+        case .failure(let error): return AuditChain.Verification(intact: false, records: 0, segment: manifestCheck.name, reason: error.reason)
+        }
+        if again, let bytes, let passed = manifestPassed.withLock({ $0 }), passed.bytes == bytes, passed.written == written {
+            return nil
+        }
+        let found: AuditManifest?
+        do {
+            found = try bytes.map { (bytes) throws(AuditError) in try AuditManifest.decode(bytes, path: files.manifest) }
+        } catch {
+            return AuditChain.Verification(intact: false, records: 0, segment: manifestCheck.name, reason: error.reason)
+        }
+        if let broken = manifestCheck.check(onDisk: found, written: written) { return broken }
+        if let bytes { manifestPassed.withLock { $0 = (bytes, written) } }
+        return nil
     }
 
     /// Runs blocking work on a thread of its own, so no Swift concurrency thread waits on the disk.

@@ -77,6 +77,11 @@ public struct AuditManifest: Codable, Sendable, Hashable {
     /// Reads the manifest; nil when there is none (no segment was sealed yet).
     public static func load(_ path: String) throws(AuditError) -> AuditManifest? {
         guard let bytes = try FileIO.contents(path) else { return nil }
+        return try decode(bytes, path: path)
+    }
+
+    /// The manifest in `bytes`, read from the file at `path`.
+    static func decode(_ bytes: [UInt8], path: String) throws(AuditError) -> AuditManifest {
         do {
             return try JSONDecoder().decode(AuditManifest.self, from: Data(bytes))
         } catch {

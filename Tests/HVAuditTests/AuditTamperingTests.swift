@@ -147,4 +147,33 @@ import Testing
         #expect(!result.intact)
         #expect(result.segment == "audit.jsonl.manifest" || result.reason?.contains("manifest") == true, "\(String(describing: result.reason))")
     }
+
+    /// The health check's verification skips decoding a manifest whose bytes passed before; an
+    /// edit, a forgery or a removal made after it passed is still found by the next one.
+    @Test func theHealthCheckFindsAManifestChangedAfterItPassed() async throws {
+        let (audit, manifest) = try await sealed()
+        #expect(await audit.verifyRecent().intact)
+        #expect(await audit.verifyRecent().intact, "the same bytes pass again")
+
+        let genuine = try String(contentsOfFile: log.files.manifest, encoding: .utf8)
+        let victim = manifest.segments[1]
+        let edited = genuine.replacingOccurrences(of: "\"lastSeq\" : \(victim.lastSeq),", with: "\"lastSeq\" : \(victim.lastSeq - 1),")
+        try #require(edited != genuine)
+        try edited.write(toFile: log.files.manifest, atomically: true, encoding: .utf8)
+        let afterEdit = await audit.verifyRecent()
+        #expect(!afterEdit.intact)
+        #expect(afterEdit.reason?.contains("was edited") == true, "\(String(describing: afterEdit.reason))")
+
+        var forged = manifest
+        forged.segments[2].lastSeq -= 1
+        try log.forge(forged)
+        let afterForgery = await audit.verifyRecent()
+        #expect(afterForgery.reason?.contains("differs from the one the broker wrote") == true, "\(String(describing: afterForgery.reason))")
+
+        try FileManager.default.removeItem(atPath: log.files.manifest)
+        #expect(!(await audit.verifyRecent().intact))
+
+        try genuine.write(toFile: log.files.manifest, atomically: true, encoding: .utf8)
+        #expect(await audit.verifyRecent().intact, "the genuine manifest passes again")
+    }
 }
