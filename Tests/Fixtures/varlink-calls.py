@@ -32,7 +32,11 @@ def hand_out(path, message):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(300)
         connection.connect(path)
-        connection.sendall(json.dumps(message).encode() + b"\0")
+        try:
+            connection.sendall(json.dumps(message).encode() + b"\0")
+        except (BrokenPipeError, ConnectionResetError):
+            # Refused at the door (a per-user or server bound): the server wrote why, then closed.
+            return receive(connection), False
         data, descriptors, _, _ = socket.recv_fds(connection, 65536, 1)
         for descriptor in descriptors:
             os.close(descriptor)
@@ -49,10 +53,14 @@ def call(path, message, descriptor=None):
         connection.settimeout(300)
         connection.connect(path)
         payload = json.dumps(message).encode() + b"\0"
-        if descriptor is None:
-            connection.sendall(payload)
-        else:
-            socket.send_fds(connection, [payload], [descriptor])
+        try:
+            if descriptor is None:
+                connection.sendall(payload)
+            else:
+                socket.send_fds(connection, [payload], [descriptor])
+        except (BrokenPipeError, ConnectionResetError):
+            # Refused at the door (a per-user or server bound): the server wrote why, then closed.
+            pass
         return receive(connection)
 
 
