@@ -6,6 +6,9 @@ set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 TIMEOUT=${START_SERVICES_TIMEOUT:-30}
+# The daemons outlive whoever starts them: a test run's temporary directory, removed when the run
+# ends, must not become theirs (libvirtd's swtpm_setup writes its certificates under TMPDIR).
+unset TMPDIR TMP TEMP
 
 log() { echo "start-services: $*"; }
 die() { echo "start-services: error: $*" >&2; exit 1; }
