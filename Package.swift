@@ -304,7 +304,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HVHistoryTests", dependencies: ["HVHistory", "HVProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HVHistoryTests",
+            dependencies: ["HVHistory", "HVProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVAlertingTests",
             dependencies: [

@@ -34,7 +34,7 @@ extension HistoryStore {
             report.fiveMinuteBuckets = try Self.rollUp(db, into: .fiveMinutes, now: now)
             report.hourlyBuckets = try Self.rollUp(db, into: .hourly, now: now)
 
-            try db.execute(sql: "DELETE FROM raw WHERE time < ?", arguments: [now - configuration.rawRetentionSeconds])
+            try Self.deleteRawRows(db, before: now - configuration.rawRetentionSeconds)
             report.expiredRows += db.changesCount
             for (resolution, retention) in [
                 (HistoryResolution.fiveMinutes, configuration.fiveMinuteRetentionSeconds),
@@ -48,12 +48,17 @@ extension HistoryStore {
             }
             report.droppedForSize = try Self.enforceSizeBound(db, maximumBytes: configuration.maximumBytes, now: now)
             // A VM gone for longer than every retention leaves no data; forget its series too.
+            // Raw rows only ever go oldest first (or with their series), so a series still has
+            // raw rows exactly when it was last written at or after the oldest raw row left.
             try db.execute(
                 sql: """
                     DELETE FROM series
-                    WHERE NOT EXISTS (SELECT 1 FROM raw WHERE raw.series_id = series.id)
-                      AND NOT EXISTS (SELECT 1 FROM rollup WHERE rollup.series_id = series.id)
-                    """
+                    WHERE last_seen < coalesce(
+                            (SELECT min(time) FROM raw WHERE minute = (SELECT min(minute) FROM raw)), 9e999)
+                      AND NOT EXISTS (
+                            SELECT 1 FROM rollup WHERE resolution IN (?, ?) AND rollup.series_id = series.id)
+                    """,
+                arguments: [HistoryResolution.fiveMinutes.rawValue, HistoryResolution.hourly.rawValue]
             )
             report.removedSeries = db.changesCount
             try db.execute(sql: "PRAGMA incremental_vacuum")
@@ -79,10 +84,13 @@ extension HistoryStore {
                     INSERT OR IGNORE INTO rollup (resolution, series_id, bucket, avg, min, max, count)
                     SELECT ?, series_id, CAST(time / ? AS INTEGER) * ? AS b,
                            avg(value), min(value), max(value), count(*)
-                    FROM raw WHERE time >= ? AND time < ?
+                    FROM raw WHERE minute >= ? AND minute <= ? AND time >= ? AND time < ?
                     GROUP BY series_id, b
                     """,
-                arguments: [width, width, width, Double(start), end]
+                arguments: [
+                    width, width, width, start == Int.min ? Int.min : minute(of: Double(start)), minute(of: Double(end)),
+                    Double(start), end,
+                ]
             )
         case .hourly:
             try db.execute(
@@ -106,6 +114,11 @@ extension HistoryStore {
         return written
     }
 
+    /// Deletes the raw rows older than `cutoff`: the minutes before it, in order.
+    static func deleteRawRows(_ db: Database, before cutoff: Double) throws {
+        try db.execute(sql: "DELETE FROM raw WHERE minute <= ? AND time < ?", arguments: [minute(of: cutoff), cutoff])
+    }
+
     /// Drops the oldest data, across all resolutions, until the live pages fit in `maximumBytes`.
     static func enforceSizeBound(_ db: Database, maximumBytes: Int, now: Double) throws -> Int {
         var dropped = 0
@@ -114,11 +127,15 @@ extension HistoryStore {
             guard try usedBytes(db) > maximumBytes else { break }
             let oldest = try Double.fetchOne(
                 db,
-                sql: "SELECT min(t) FROM (SELECT min(time) AS t FROM raw UNION ALL SELECT min(bucket) FROM rollup)"
+                sql: """
+                    SELECT min(t) FROM (
+                        SELECT min(time) AS t FROM raw WHERE minute = (SELECT min(minute) FROM raw)
+                        UNION ALL SELECT min(bucket) FROM rollup)
+                    """
             )
             guard let oldest else { break }
             let cutoff = oldest + max(3600, (now - oldest) / 10)
-            try db.execute(sql: "DELETE FROM raw WHERE time < ?", arguments: [cutoff])
+            try deleteRawRows(db, before: cutoff)
             dropped += db.changesCount
             try db.execute(sql: "DELETE FROM rollup WHERE bucket < ?", arguments: [cutoff])
             dropped += db.changesCount

@@ -44,15 +44,20 @@ extension HistoryStore {
     ) throws -> [WeightedPoint] {
         let rows: [Row]
         if resolution == .raw {
+            // One look-up of the series in each minute of the range that has rows.
             rows = try Row.fetchAll(
                 db,
                 sql: """
+                    WITH RECURSIVE minutes(m) AS (
+                        SELECT max(?, (SELECT min(minute) FROM raw))
+                        UNION ALL SELECT m + 1 FROM minutes WHERE m < min(?, (SELECT max(minute) FROM raw)))
                     SELECT time, value AS avg, value AS min, value AS max, 1 AS count FROM raw
-                    JOIN series ON series.id = raw.series_id
-                    WHERE series.target = ? AND series.metric = ? AND time >= ? AND time <= ?
+                    WHERE minute IN minutes
+                      AND series_id = (SELECT id FROM series WHERE target = ? AND metric = ?)
+                      AND time >= ? AND time <= ?
                     ORDER BY time
                     """,
-                arguments: [target, metric, since, now]
+                arguments: [minute(of: since), minute(of: now), target, metric, since, now]
             )
         } else {
             rows = try Row.fetchAll(

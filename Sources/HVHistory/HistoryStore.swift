@@ -81,6 +81,26 @@ public final class HistoryStore: Sendable {
                     """
             )
         }
+        // Raw rows kept in order of their minute first: one collection's rows land side by side
+        // on a few pages instead of at the end of every series' run, one page each (2,000 pages,
+        // 8 MB of WAL and as much again at the checkpoint, per collection of 1,000 machines).
+        migrator.registerMigration("v2: raw rows by minute") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE raw_by_minute (
+                        minute INTEGER NOT NULL,
+                        series_id INTEGER NOT NULL,
+                        time REAL NOT NULL,
+                        value REAL NOT NULL,
+                        PRIMARY KEY (minute, series_id, time)
+                    ) WITHOUT ROWID;
+                    INSERT INTO raw_by_minute (minute, series_id, time, value)
+                        SELECT CAST(time / 60 AS INTEGER), series_id, time, value FROM raw ORDER BY 1, 2, 3;
+                    DROP TABLE raw;
+                    ALTER TABLE raw_by_minute RENAME TO raw;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -95,7 +115,9 @@ public final class HistoryStore: Sendable {
         do {
             return try write { db in
                 let known = seriesIDs.withLock { $0 }
-                let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO raw (series_id, time, value) VALUES (?, ?, ?)")
+                let minute = Self.minute(of: time)
+                let insert = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO raw (minute, series_id, time, value) VALUES (?, ?, ?, ?)")
                 var stored = 0
                 var unknown: [HistoryValue] = []
                 for value in values where value.value.isFinite {
@@ -103,16 +125,16 @@ public final class HistoryStore: Sendable {
                         unknown.append(value)
                         continue
                     }
-                    try insert.execute(arguments: [id, time, value.value])
+                    try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
                 // Before any new series makes room for itself: what was written now is not the oldest.
                 try db.execute(
                     sql: """
                         UPDATE series SET last_seen = ?
-                        WHERE last_seen < ? AND id IN (SELECT series_id FROM raw WHERE time = ?)
+                        WHERE last_seen < ? AND id IN (SELECT series_id FROM raw WHERE minute = ? AND time = ?)
                         """,
-                    arguments: [time, time, time]
+                    arguments: [time, time, minute, time]
                 )
                 var added: [SeriesKey: Int64] = [:]
                 var evicted = false
@@ -123,7 +145,7 @@ public final class HistoryStore: Sendable {
                         )
                     else { continue }
                     added[SeriesKey(target: value.target, metric: value.metric)] = id
-                    try insert.execute(arguments: [id, time, value.value])
+                    try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
                 seriesIDs.withLock { ids in
@@ -150,14 +172,13 @@ public final class HistoryStore: Sendable {
         }
         while try Int.fetchOne(db, sql: "SELECT count(*) FROM series") ?? 0 >= limit {
             // Make room by dropping the series updated longest ago, never one written in this collection.
-            try db.execute(
-                sql: """
-                    DELETE FROM series WHERE id = (
-                        SELECT id FROM series WHERE last_seen < ? ORDER BY last_seen, id LIMIT 1)
-                    """,
-                arguments: [time]
-            )
-            if db.changesCount == 0 { return nil }
+            guard
+                let oldest = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM series WHERE last_seen < ? ORDER BY last_seen, id LIMIT 1", arguments: [time]
+                )
+            else { return nil }
+            try deleteRawRows(db, series: oldest)
+            try db.execute(sql: "DELETE FROM series WHERE id = ?", arguments: [oldest])
             evicted = true
         }
         try db.execute(
@@ -165,6 +186,24 @@ public final class HistoryStore: Sendable {
             arguments: [value.target, value.metric, time]
         )
         return db.lastInsertedRowID
+    }
+
+    /// The minute a raw row at `time` is kept under: rows are ordered by it first.
+    static func minute(of time: Double) -> Int {
+        Int((time / 60).rounded(.down))
+    }
+
+    /// Deletes a series' raw rows: one look-up of the series in each minute that has rows.
+    static func deleteRawRows(_ db: Database, series: Int64) throws {
+        try db.execute(
+            sql: """
+                WITH RECURSIVE minutes(m) AS (
+                    SELECT min(minute) FROM raw
+                    UNION ALL SELECT m + 1 FROM minutes WHERE m < (SELECT max(minute) FROM raw))
+                DELETE FROM raw WHERE minute IN minutes AND series_id = ?
+                """,
+            arguments: [series]
+        )
     }
 
     /// The targets with stored history (`host` and VM names), sorted.
