@@ -66,6 +66,13 @@ let package = Package(
         .target(name: "HVLibvirt", dependencies: ["CLibvirt"], swiftSettings: swiftSettings),
         // A thin typed wrapper over libnbd: connections, block status, reads.
         .target(name: "HVNBD", dependencies: ["CLibnbd"], swiftSettings: swiftSettings),
+        // Reading a machine's disks for a backup: a pull-mode backup job of a running machine, or
+        // qemu-nbd for a stopped one's images, chunk by chunk.
+        .target(
+            name: "HVBackup",
+            dependencies: ["HVLibvirt", "HVNBD", "HVDomainXML", "HVImages", "HVProtocol"],
+            swiftSettings: swiftSettings
+        ),
         // Bounded pools of threads for blocking work, shared fairly among callers (per-uid queues
         // served in turn), with progress and cancellation for long jobs.
         .target(
@@ -285,6 +292,13 @@ let package = Package(
         ),
         .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HVNBDTests", dependencies: ["HVNBD", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVBackupTests", dependencies: ["HVBackup", "HVNBD"], swiftSettings: swiftSettings),
+        // Backups of real guests on qemu:///system (root, HV_INTEGRATION=1).
+        .testTarget(
+            name: "HVBackupIntegrationTests",
+            dependencies: ["HVBackup", "HVLibvirt", "HVNBD", "HVDomainXML", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
