@@ -24,8 +24,8 @@ import Testing
         Spawn(
             file: "Sources/HVSystem/Spawn.swift", call: "posix_spawn",
             starts: "every program the project runs, through ChildProcess. The broker's, through ProcessRunner: "
-                + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), gpgv (SignatureVerifier), xorriso or genisoimage "
-                + "(CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
+                + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), qemu-img bitmap --remove "
+                + "(CheckpointRemoval), gpgv (SignatureVerifier), xorriso or genisoimage (CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
             safe: "an absolute path and an argument array, no shell; the whole environment given (the broker's: "
                 + "PATH=/usr/bin:/bin LC_ALL=C); standard streams as asked (the broker's: stdin /dev/null, output to "
                 + "pipes kept up to 1 MiB) and every descriptor from 3 up closed; default signal handling and an empty "
