@@ -24,7 +24,6 @@ public struct BackupError: DiagnosedError, Hashable, Sendable {
         case .invalidRequest: HVError(.invalidParameter, reason, fix: fix, details: details)
         case .checkpointMissing: HVError(.notFound, reason, fix: fix, details: details)
         case .machineStopped, .machineRunning, .busy: HVError(.invalidState, reason, fix: fix, details: details)
-        case .hypervisorUnavailable: HVError(.hypervisorUnavailable, reason, fix: fix, details: details)
         default: HVError(.failed, reason, fix: fix, details: details)
         }
     }
@@ -42,8 +41,6 @@ extension BackupError.Code {
     public static let machineRunning = Self("BackupMachineRunning")
     /// Another job (a backup, a migration, a block job) holds the machine.
     public static let busy = Self("BackupBusy")
-    /// libvirt did not answer.
-    public static let hypervisorUnavailable = Self("BackupHypervisorUnavailable")
     /// libvirt refused or failed the backup job.
     public static let jobFailed = Self("BackupJobFailed")
     /// Reading a disk over NBD failed.
