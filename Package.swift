@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .systemLibrary(name: "CPolkit", pkgConfig: "polkit-gobject-1", providers: [.apt(["libpolkit-gobject-1-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // libnbd, the NBD client disks are read through for backups.
+        .systemLibrary(name: "CLibnbd", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         // zlib, for gzip-compressed sealed audit segments.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The few things Swift can't call directly: SO_PEERCRED's struct ucred and the KVM ioctls.
@@ -62,6 +64,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HVLibvirt", dependencies: ["CLibvirt"], swiftSettings: swiftSettings),
+        // A thin typed wrapper over libnbd: connections, block status, reads.
+        .target(name: "HVNBD", dependencies: ["CLibnbd"], swiftSettings: swiftSettings),
+        // Reading a machine's disks for a backup: a pull-mode backup job of a running machine, or
+        // qemu-nbd for a stopped one's images, chunk by chunk.
+        .target(
+            name: "HVBackup",
+            dependencies: ["HVLibvirt", "HVNBD", "HVDomainXML", "HVImages", "HVProtocol"],
+            swiftSettings: swiftSettings
+        ),
         // Bounded pools of threads for blocking work, shared fairly among callers (per-uid queues
         // served in turn), with progress and cancellation for long jobs.
         .target(
@@ -280,6 +291,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVNBDTests", dependencies: ["HVNBD", "HVTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVBackupTests", dependencies: ["HVBackup", "HVNBD"], swiftSettings: swiftSettings),
+        // Backups of real guests on qemu:///system (root, HV_INTEGRATION=1).
+        .testTarget(
+            name: "HVBackupIntegrationTests",
+            dependencies: ["HVBackup", "HVLibvirt", "HVNBD", "HVDomainXML", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],

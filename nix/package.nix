@@ -27,6 +27,7 @@
   systemd,
   polkit,
   zlib,
+  libnbd,
   swiftpmDepsHash ? lib.fakeHash,
   packageResolved ? null,
 }:
@@ -93,7 +94,7 @@ swiftStdenv.mkDerivation (finalAttrs: {
   # runs `swift build -c release` and defines swiftpmBinPath (used below).
   # pkg-config puts the .pc directories of the buildInputs on
   # PKG_CONFIG_PATH, which SwiftPM reads for the system library targets
-  # (libvirt, polkit-gobject-1, libsystemd, zlib).
+  # (libvirt, polkit-gobject-1, libsystemd, zlib, libnbd).
   nativeBuildInputs = [
     swift
     swiftpm
@@ -106,6 +107,7 @@ swiftStdenv.mkDerivation (finalAttrs: {
     polkit
     systemd
     zlib
+    libnbd
   ];
 
   # Installation is done by hand below (three of the four products: not the

@@ -16,6 +16,9 @@ packages=(
     zlib1g-dev
     libpolkit-gobject-1-dev
     libsqlite3-dev
+    # the NBD client backups read disks through (qemu-nbd, from qemu-utils below, serves stopped
+    # machines' images)
+    libnbd-dev
     # runtime services used by integration tests
     libvirt-daemon
     libvirt-daemon-driver-qemu

@@ -17,7 +17,8 @@ scripts/start-services.sh
 
 # Everything the tests make stays in places of their own, removed on every exit, passed or failed:
 # temporary files under one folder of this run, the integration suite's broker, monitor, machines,
-# pool and networks (all named hv-it-*) and /var/lib/hv-it. An installed stack on the same host
+# pool and networks (all named hv-it-*) and /var/lib/hv-it, and the backup suite's machines (hv-bkdev-*)
+# and /var/lib/hv-bkdev. An installed stack on the same host
 # (its broker, audit log, monitor and machines) is never touched: the suite's broker manages only
 # the machines it made, recorded with its own pool hv-it-images.
 run_tmp="$(mktemp -d /tmp/hv-tests.XXXXXX)"
@@ -33,6 +34,11 @@ cleanup() {
             virsh -c qemu:///system destroy "$domain" >/dev/null 2>&1 || true
             virsh -c qemu:///system undefine "$domain" --snapshots-metadata --nvram >/dev/null 2>&1 \
                 || virsh -c qemu:///system undefine "$domain" >/dev/null 2>&1 || true
+        done
+        # The backup suite's machines (HVBackupIntegrationTests), which may have checkpoints.
+        for domain in $(virsh -c qemu:///system list --all --name 2>/dev/null | grep '^hv-bkdev-' || true); do
+            virsh -c qemu:///system destroy "$domain" >/dev/null 2>&1 || true
+            virsh -c qemu:///system undefine "$domain" --checkpoints-metadata >/dev/null 2>&1 || true
         done
         for network in $(virsh -c qemu:///system net-list --all --name 2>/dev/null | grep '^hv-it-' || true); do
             virsh -c qemu:///system net-destroy "$network" >/dev/null 2>&1 || true
@@ -52,7 +58,7 @@ cleanup() {
     if [ -e "$activation.hv-it" ]; then mv -f "$activation.hv-it" "$activation"; fi
     pkill -CONT -x polkitd 2>/dev/null || true
     pkill -CONT -x libvirtd 2>/dev/null || true
-    rm -rf /var/lib/hv-it "$run_tmp"
+    rm -rf /var/lib/hv-it /var/lib/hv-bkdev "$run_tmp"
 }
 trap cleanup EXIT
 

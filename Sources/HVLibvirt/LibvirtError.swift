@@ -14,6 +14,8 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isNoNetwork: Bool { code == Int32(VIR_ERR_NO_NETWORK.rawValue) }
     public var isNoStorageVolume: Bool { code == Int32(VIR_ERR_NO_STORAGE_VOL.rawValue) }
     public var isOperationInvalid: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
+    /// libvirt gave up waiting for the domain: another job (a backup, a migration) holds it.
+    public var isOperationTimeout: Bool { code == Int32(VIR_ERR_OPERATION_TIMEOUT.rawValue) }
     /// The driver does not know one of the flags passed (VIR_ERR_INVALID_ARG "unsupported flags").
     public var isUnsupportedFlags: Bool {
         code == Int32(VIR_ERR_INVALID_ARG.rawValue) && message.contains("unsupported flags")
@@ -24,6 +26,18 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     public var isNoDomainSnapshot: Bool { code == Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue) }
     public var isNoDomainMetadata: Bool { code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) }
+    /// The domain has no backup job.
+    public var isNoDomainBackup: Bool { code == Int32(VIR_ERR_NO_DOMAIN_BACKUP.rawValue) }
+    public var isNoDomainCheckpoint: Bool { code == Int32(VIR_ERR_NO_DOMAIN_CHECKPOINT.rawValue) }
+    /// A checkpoint's bitmaps are missing or damaged in a disk image, so it can't be used for an
+    /// incremental backup.
+    public var isCheckpointInconsistent: Bool { code == Int32(VIR_ERR_CHECKPOINT_INCONSISTENT.rawValue) }
+    /// No guest agent answered: none is configured or running in the guest, or it did not reply.
+    public var isAgentUnavailable: Bool {
+        code == Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue) || code == Int32(VIR_ERR_AGENT_UNSYNCED.rawValue)
+            || (code == Int32(VIR_ERR_ARGUMENT_UNSUPPORTED.rawValue) && message.contains("agent"))
+            || (code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) && message.contains("agent"))
+    }
     /// The connection's driver does not implement the call (the test driver lacks volume resize,
     /// block resize and DHCP leases, for example).
     public var isNoSupport: Bool {

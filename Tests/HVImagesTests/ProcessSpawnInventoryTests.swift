@@ -3,8 +3,8 @@ import Testing
 
 /// Every call in `Sources/` that creates a process is listed here, once, with what it starts and
 /// why that is safe, and `docs/ARCHITECTURE.md` ("Processes the broker starts") names the same
-/// call sites. There are two: the one spawner every program goes through, and the KVM probe's
-/// fork. A new spawn anywhere in the shipped code fails these tests until it is listed and
+/// call sites. There are three: the one spawner every program goes through, the KVM probe's
+/// fork, and libnbd starting qemu-nbd for a stopped machine's backup. A new spawn anywhere in the shipped code fails these tests until it is listed and
 /// documented; a listed one that is gone fails them too.
 @Suite struct ProcessSpawnInventoryTests {
     /// One call site that creates a process.
@@ -24,8 +24,8 @@ import Testing
         Spawn(
             file: "Sources/HVSystem/Spawn.swift", call: "posix_spawn",
             starts: "every program the project runs, through ChildProcess. The broker's, through ProcessRunner: "
-                + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), gpgv (SignatureVerifier), xorriso or genisoimage "
-                + "(CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
+                + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), qemu-img bitmap --remove "
+                + "(CheckpointRemoval), gpgv (SignatureVerifier), xorriso or genisoimage (CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
             safe: "an absolute path and an argument array, no shell; the whole environment given (the broker's: "
                 + "PATH=/usr/bin:/bin LC_ALL=C); standard streams as asked (the broker's: stdin /dev/null, output to "
                 + "pipes kept up to 1 MiB) and every descriptor from 3 up closed; default signal handling and an empty "
@@ -37,6 +37,15 @@ import Testing
             starts: "a copy of the broker that creates a KVM guest, runs a loop in it and exits; it executes no program",
             safe: "fixed code with no client input; only async-signal-safe calls after fork; killed with its parent "
                 + "(PR_SET_PDEATHSIG); a 250 ms budget, and the parent kills it after 2 s"
+        ),
+        Spawn(
+            file: "Sources/HVNBD/NBDClient.swift", call: "libnbd",
+            starts: "qemu-nbd --read-only --format=FORMAT --cache=none --shared=1 IMAGE, started by libnbd "
+                + "(nbd_connect_systemd_socket_activation) to serve a stopped machine's disk image for a backup",
+            safe: "an argument array libnbd hands to exec, no shell; the program's absolute path; the image an absolute "
+                + "path from the machine's domain XML (never read as a QEMU protocol) and its format stated; read-only, "
+                + "with a shared lock that a machine writing the image conflicts with; it exits when the client closes, "
+                + "and libnbd reaps it"
         ),
     ]
 
@@ -116,6 +125,8 @@ import Testing
         ("let t = \"\\(a + \"//\")\"; posix_spawn(&p, a, nil, nil, v, e)", true, ["posix_spawn"]),
         ("let s = #\"a \" // \"#; fork()", true, ["fork"]),
         ("char q = '\"'; pid_t p = fork(); // \"", false, ["fork"]),
+        ("nbd_connect_systemd_socket_activation(handle, argv); nbd_aio_connect_command(h, a)", true, ["libnbd", "libnbd"]),
+        ("nbd_connect_unix(handle, path); nbd_connect_uri(h, u)", true, []),
     ])
     func theScannerFindsSpawningCalls(source: String, swift: Bool, calls: [String]) {
         let hits = SpawnScanner.calls(in: source, swift: swift)
@@ -162,6 +173,8 @@ enum SpawnScanner {
         Call("clone", #"(?<![\w.])clone3?\s*\("#, .c),
         Call("Foundation.Process", #"(?<!\w)Process\s*\(|\bProcess\.(?:run|launchedProcess)\s*\(|\bNSTask\b"#, .swift),
         Call("Subprocess", #"\bimport\s+Subprocess\b|\brun\s*\(\s*\.(?:name|path)\s*\("#, .swift),
+        // libnbd forks and executes the server these name (nbd_connect_command, socket activation).
+        Call("libnbd", #"\bnbd_(?:aio_)?connect_(?:command|systemd_socket_activation)\s*\("#),
     ]
 
     static let extensions: Set<String> = ["swift", "c", "h", "cc", "cpp", "m"]

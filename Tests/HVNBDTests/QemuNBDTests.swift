@@ -1,0 +1,167 @@
+import Foundation
+import HVNBD
+import HVTestSupport
+import Testing
+
+enum Installed {
+    static let qemuNBD: String? = ["/usr/bin/qemu-nbd", "/usr/local/bin/qemu-nbd"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+}
+
+/// libnbd against a real qemu-nbd serving files the tests make: qemu-nbd started through socket
+/// activation, and listening on a socket of its own.
+@Suite(.enabled(if: Installed.qemuNBD != nil, "qemu-nbd is not installed (apt-get install qemu-utils)"))
+struct QemuNBDTests {
+    static var qemuNBD: String? { Installed.qemuNBD }
+
+    static let mebibyte = 1 << 20
+
+    /// A sparse raw image: 1 MiB of a pattern, a hole, 64 KiB of another pattern at 5 MiB, a hole to
+    /// the end at 9 MiB + 12 KiB, so the size is no multiple of a chunk.
+    static func makeSparseImage(in directory: TemporaryDirectory) throws -> (path: String, bytes: [UInt8]) {
+        let size = 9 * mebibyte + 12 * 1024
+        var bytes = [UInt8](repeating: 0, count: size)
+        for index in 0..<mebibyte { bytes[index] = UInt8(truncatingIfNeeded: index &* 7 &+ index >> 12) }
+        for index in 5 * mebibyte..<(5 * mebibyte + 65536) { bytes[index] = 0xA5 }
+        let path = directory.file("disk.raw")
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(ftruncate(descriptor, off_t(size)) == 0)
+        for range in [0..<mebibyte, 5 * mebibyte..<(5 * mebibyte + 65536)] {
+            let written = bytes[range].withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(range.lowerBound)) }
+            #expect(written == range.count)
+        }
+        return (path, bytes)
+    }
+
+    static func serve(_ path: String, format: ServerCommand.ImageFormat = .raw, bitmap: String? = nil, contexts: [MetaContext] = [.allocation])
+        throws -> NBDClient
+    {
+        try NBDClient.start(
+            try ServerCommand.qemuNBD(program: qemuNBD!, image: path, format: format, cache: .writeback, bitmap: bitmap),
+            metaContexts: contexts
+        )
+    }
+
+    static func readAll(_ client: NBDClient, requestSize: Int, inFlight: Int) throws -> [UInt8] {
+        let size = Int(try client.size())
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            try client.read(into: UnsafeMutableRawBufferPointer(buffer), at: 0, requestSize: requestSize, inFlight: inFlight)
+            count = size
+        }
+    }
+
+    @Test(arguments: [(4 << 20, 1), (1 << 20, 4), (3 * 4096, 8)])
+    func readsTheImageAsWritten(requestSize: Int, inFlight: Int) throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let client = try Self.serve(path)
+        #expect(try client.size() == UInt64(bytes.count))
+        #expect(try Self.readAll(client, requestSize: requestSize, inFlight: inFlight) == bytes)
+    }
+
+    @Test func readsARangeInTheMiddle() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let client = try Self.serve(path)
+        var part = [UInt8](repeating: 0xFF, count: 70_000)
+        try part.withUnsafeMutableBytes { try client.read(into: $0, at: UInt64(5 * Self.mebibyte - 3), requestSize: 4096, inFlight: 3) }
+        #expect(part == Array(bytes[(5 * Self.mebibyte - 3)..<(5 * Self.mebibyte - 3 + 70_000)]))
+    }
+
+    /// The written ranges are data, the rest holes that read as zeros, and together the extents
+    /// describe the image exactly once.
+    @Test func allocationShowsDataAndHoles() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let client = try Self.serve(path)
+        var extents: [Extent] = []
+        var cursor: UInt64 = 0
+        while cursor < UInt64(bytes.count) {
+            let status = try client.blockStatus(offset: cursor, length: UInt64(bytes.count) - cursor)
+            extents += status.extents[.allocation] ?? []
+            cursor = status.describedEnd(from: cursor)
+        }
+        #expect(zip(extents, extents.dropFirst()).allSatisfy { $0.end == $1.offset })
+        #expect(extents.first?.offset == 0 && extents.last?.end == UInt64(bytes.count))
+        func state(at offset: Int) -> Extent.State? { extents.first { $0.offset <= UInt64(offset) && UInt64(offset) < $0.end }?.state }
+        #expect(state(at: 0) == .data)
+        #expect(state(at: Self.mebibyte - 1) == .data)
+        #expect(state(at: 3 * Self.mebibyte) == .hole)
+        #expect(state(at: 5 * Self.mebibyte) == .data)
+        #expect(state(at: 8 * Self.mebibyte) == .hole)
+    }
+
+    /// A persistent bitmap of a qcow2 image, enabled before a write, is dirty exactly where the
+    /// write went (at its 64 KiB granularity).
+    @Test func dirtyBitmapShowsOnlyTheChangedRange() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let image = directory.file("disk.qcow2")
+        try expectSuccess(run(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"]))
+        try expectSuccess(run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 2M", image]))
+        try expectSuccess(run(["qemu-img", "bitmap", "--add", "-g", "65536", image, "since-1"]))
+        try expectSuccess(run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x22 6M 100k", image]))
+        let client = try Self.serve(image, format: .qcow2, bitmap: "since-1", contexts: [.allocation, .dirtyBitmap("since-1")])
+        let status = try client.blockStatus(offset: 0, length: 16 << 20)
+        let dirty = (status.extents[.dirtyBitmap("since-1")] ?? []).filter { $0.state == .dirty }
+        #expect(dirty == [Extent(offset: 6 << 20, length: 128 << 10, state: .dirty)])
+        let allocation = status.extents[.allocation] ?? []
+        #expect(allocation.first { $0.offset == 0 }?.state == .data)
+    }
+
+    @Test func aContextTheServerDoesNotOfferIsRefused() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, _) = try Self.makeSparseImage(in: directory)
+        let error = #expect(throws: NBDError.self) { try Self.serve(path, contexts: [.allocation, .dirtyBitmap("none")]) }
+        #expect(error?.code == .metaContextMissing)
+        #expect(error?.reason.contains("qemu:dirty-bitmap:none") == true)
+    }
+
+    /// qemu-nbd listening on its own socket with a named export: the name must match.
+    @Test func connectsToANamedExportOnAUnixSocket() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let socket = directory.file("nbd.sock")
+        let server = try Child(
+            [Self.qemuNBD!, "--read-only", "--format=raw", "--persistent", "--shared=4", "--export-name=vda", "--socket=\(socket)", path],
+            output: directory.file("qemu-nbd.log")
+        )
+        defer { server.stop() }
+        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: socket) })
+        let client = try NBDClient.connect(unixSocket: socket, export: "vda", metaContexts: [.allocation])
+        #expect(try Self.readAll(client, requestSize: 1 << 20, inFlight: 2) == bytes)
+        let wrong = #expect(throws: NBDError.self) { try NBDClient.connect(unixSocket: socket, export: "vdb") }
+        #expect(wrong?.code == .connectionFailed)
+        let missing = #expect(throws: NBDError.self) { try NBDClient.connect(unixSocket: directory.file("none.sock"), export: "vda") }
+        #expect(missing?.code == .connectionFailed)
+        #expect(missing?.errno == ENOENT)
+    }
+
+    @Test(arguments: ["disk.raw", "nbd://host/x", "", "/tmp/a\nb"])
+    func refusesPathsThatAreNotAbsoluteFiles(image: String) {
+        let error = #expect(throws: NBDError.self) {
+            try ServerCommand.qemuNBD(program: "/usr/bin/qemu-nbd", image: image, format: .raw)
+        }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    /// The server's arguments: read-only, the format stated, no shell.
+    @Test func qemuNBDIsStartedReadOnlyWithItsFormatStated() throws {
+        let command = try ServerCommand.qemuNBD(program: "/usr/bin/qemu-nbd", image: "/var/lib/a b;$(x).qcow2", format: .qcow2)
+        #expect(command.arguments == [
+            "/usr/bin/qemu-nbd", "--read-only", "--format=qcow2", "--cache=none", "--shared=1", "/var/lib/a b;$(x).qcow2",
+        ])
+    }
+
+    private func expectSuccess(_ output: Output) throws {
+        guard output.status == 0 else { throw SetupError("\(output)") }
+    }
+}
