@@ -293,6 +293,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HVBackupStoreTests",
+            dependencies: ["HVBackupStore", "HVProtocol", "HVSystem", "HVTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HVHealthTests", dependencies: ["HVHealth", "HVClient", "HVProtocol", "HVServer", "HVServerTesting"],
             swiftSettings: swiftSettings
         ),
