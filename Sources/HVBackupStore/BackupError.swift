@@ -41,7 +41,6 @@ public struct BackupError: DiagnosedError, Hashable, Sendable {
         .invalidState: .invalidState,
         .keyRequired: .invalidState,
         .wrongKey: .invalidState,
-        .noSpace: .quotaExceeded,
     ]
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import HVBackupStore
+import HVProtocol
 import HVSystem
 import HVTestSupport
 import Testing
@@ -157,6 +158,17 @@ import Testing
         #expect(
             (#expect(throws: BackupError.self) { try BackupWriter.begin(in: repository, machine: "web1", parent: manifest.id) })?
                 .code == .notFound)
+    }
+
+    /// Errors keep their kind on the wire: invalid input, missing things and state apart from failures.
+    @Test(arguments: [
+        (BackupError.Code.invalidArgument, HVError.Code.invalidParameter), (.notFound, .notFound), (.alreadyExists, .alreadyExists),
+        (.invalidState, .invalidState), (.keyRequired, .invalidState), (.wrongKey, .invalidState), (.noSpace, .failed),
+        (.ioFailed, .failed), (.corrupt, .failed), (.badChunk, .failed),
+    ])
+    func errorsKeepTheirKindOnTheWire(_ code: BackupError.Code, _ wire: HVError.Code) {
+        let error = BackupError(code, "reason", fix: "fix")
+        #expect(error.hvError == HVError(wire, "reason", fix: "fix"))
     }
 
     /// Opening checks what is there: no repository, a repository twice, an unusable chunk size.
