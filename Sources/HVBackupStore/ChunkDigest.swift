@@ -1,7 +1,7 @@
 /// The 32-byte name of a chunk: SHA-256 of its plaintext, or HMAC-SHA256 keyed by the repository's
 /// key when it is encrypted.
-public struct ChunkDigest: Hashable, Sendable, CustomStringConvertible {
-    public static let byteCount = 32
+struct ChunkDigest: Hashable, Sendable, CustomStringConvertible {
+    static let byteCount = 32
 
     // Four words rather than an array: a set of a million digests stays compact and hashes fast.
     private let words: (UInt64, UInt64, UInt64, UInt64)
@@ -33,13 +33,13 @@ public struct ChunkDigest: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The 64 lowercase hex digits the chunk's file is named by.
-    public var description: String { hex(bytes) }
+    var description: String { hex(bytes) }
 
-    public static func == (left: ChunkDigest, right: ChunkDigest) -> Bool {
+    static func == (left: ChunkDigest, right: ChunkDigest) -> Bool {
         left.words == right.words
     }
 
-    public func hash(into hasher: inout Hasher) {
+    func hash(into hasher: inout Hasher) {
         hasher.combine(words.0)
         hasher.combine(words.1)
         hasher.combine(words.2)
