@@ -116,6 +116,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Backup repositories: content-addressed chunks, an index per disk and a manifest per
+        // backup, optional encryption, retention, garbage collection and verification.
+        .target(
+            name: "HVBackupStore",
+            dependencies: ["HVProtocol", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // What `hv` prints: tables, charts, progress bars, `--explain`, guest output made safe for a
         // terminal, and the bulk runner's summary. Neither daemon links it.
         .target(name: "HVPresentation", dependencies: ["HVProtocol"], swiftSettings: swiftSettings),
@@ -302,6 +309,11 @@ let package = Package(
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HVBackupStoreTests",
+            dependencies: ["HVBackupStore", "HVProtocol", "HVSystem", "HVTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

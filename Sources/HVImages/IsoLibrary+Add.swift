@@ -48,9 +48,9 @@ extension IsoLibrary {
         )
 
         let library = try Descriptor.openDirectory(directory)
-        guard try library.entryStatus(name) == nil else { throw Self.exists(name) }
+        guard try io({ try library.entryStatus(name) }) == nil else { throw Self.exists(name) }
         try claimSpace(Holes.dataBytes(of: descriptor, size: size))
-        let (temporaryName, temporary) = try library.createUnique(prefix: ".upload")
+        let (temporaryName, temporary) = try io { try library.createUnique(prefix: ".upload") }
         var kept = false
         defer { if !kept { try? library.removeEntry(temporaryName) } }
 
@@ -85,7 +85,7 @@ extension IsoLibrary {
             throw error
         }
         kept = true
-        try library.removeEntry(temporaryName)
+        try io { try library.removeEntry(temporaryName) }
         try io { try library.sync() }
         logger.info(
             "added an ISO image",
@@ -113,12 +113,12 @@ extension IsoLibrary {
         } catch {
             throw ImageError(.ioFailed, "cannot encode the record of \(name): \(error)")
         }
-        let (temporaryName, file) = try library.createUnique(prefix: ".record")
+        let (temporaryName, file) = try io { try library.createUnique(prefix: ".record") }
         do throws(ImageError) {
             try io { try file.writeAll(bytes) }
             guard fchmod(file.raw, 0o644) == 0 else { throw ioError("set the mode of the record of \(name)") }
             try io { try file.sync() }
-            try library.rename(temporaryName, to: Self.recordName(name))
+            try io { try library.rename(temporaryName, to: Self.recordName(name)) }
         } catch {
             try? library.removeEntry(temporaryName)
             throw error

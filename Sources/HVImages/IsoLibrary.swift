@@ -50,8 +50,8 @@ public struct IsoLibrary: Sendable {
     private func entries(_ record: (String, Descriptor) -> IsoRecord?) throws(ImageError) -> [IsoEntry] {
         let library = try Descriptor.openDirectory(directory)
         var entries: [IsoEntry] = []
-        for name in try library.entryNames().sorted() where Self.isEntryName(name) {
-            guard let info = try library.entryStatus(name), info.isRegularFile else { continue }
+        for name in try io({ try library.entryNames() }).sorted() where Self.isEntryName(name) {
+            guard let info = try io({ try library.entryStatus(name) }), info.isRegularFile else { continue }
             entries.append(
                 IsoEntry(name: name, size: UInt64(info.st_size), allocated: Holes.allocatedBytes(info), record: record(name, library))
             )
@@ -117,8 +117,8 @@ public struct IsoLibrary: Sendable {
         try Self.validate(name)
         let library = try Descriptor.openDirectory(directory)
         _ = try Self.regularEntry(name, in: library)
-        try library.removeEntry(name)
-        try library.removeEntry(Self.recordName(name))
+        try io { try library.removeEntry(name) }
+        try io { try library.removeEntry(Self.recordName(name)) }
         try io { try library.sync() }
         logger.info("removed an ISO image", metadata: ["iso": "\(name)"])
     }
@@ -140,7 +140,7 @@ public struct IsoLibrary: Sendable {
     static func recordName(_ name: String) -> String { "." + name + ".json" }
 
     static func regularEntry(_ name: String, in library: Descriptor) throws(ImageError) -> stat {
-        guard let info = try library.entryStatus(name) else {
+        guard let info = try io({ try library.entryStatus(name) }) else {
             throw ImageError(.notFound, "the ISO library has no image named '\(name)'", fix: "run 'hv iso list' to see the images")
         }
         guard info.isRegularFile else { throw notAnImage(name, info) }

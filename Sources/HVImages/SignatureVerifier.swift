@@ -43,7 +43,7 @@ public struct SignatureVerifier: Sendable {
     /// Runs `gpgv --keyring KEYRING SIGFILE DATAFILE` on the file `name` in `directory` (open as
     /// `library`), writing the signature to a private temporary file there first.
     func verify(signature: Data, fileNamed name: String, in directory: String, library: Descriptor) throws(ImageError) {
-        let (signatureName, signatureFile) = try library.createUnique(prefix: ".signature")
+        let (signatureName, signatureFile) = try io { try library.createUnique(prefix: ".signature") }
         defer { try? library.removeEntry(signatureName) }
         try io { try signatureFile.writeAll(Array(signature)) }
         let output = try runner.run(

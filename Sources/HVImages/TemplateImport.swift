@@ -69,12 +69,12 @@ public struct TemplateImport: Sendable {
             fix: "use a smaller image, or ask the administrator to raise limits.disk"
         )
         let folder = try Descriptor.openDirectory(directory)
-        guard try folder.entryStatus(name) == nil else { throw Self.exists(name) }
+        guard try io({ try folder.entryStatus(name) }) == nil else { throw Self.exists(name) }
         try claimSpace(Holes.dataBytes(of: descriptor, size: size))
 
         var temporaries: [String] = []
         defer { for temporary in temporaries { try? folder.removeEntry(temporary) } }
-        let (copyName, copy) = try folder.createUnique(prefix: ".upload")
+        let (copyName, copy) = try io { try folder.createUnique(prefix: ".upload") }
         temporaries.append(copyName)
         let hashed = try hashedCopy(from: descriptor, expectedSize: size, to: copy, observer: observer)
         guard hashed.sha256 == expected else {
@@ -98,11 +98,11 @@ public struct TemplateImport: Sendable {
 
         var keptName = copyName
         if declared == .raw {
-            let (convertedName, _) = try folder.createUnique(prefix: ".convert")
+            let (convertedName, _) = try io { try folder.createUnique(prefix: ".convert") }
             temporaries.append(convertedName)
             try convert(copyName, to: convertedName)
             info = try check(convertedName, as: .qcow2, for: name)
-            try folder.removeEntry(copyName)
+            try io { try folder.removeEntry(copyName) }
             keptName = convertedName
         }
         let kept = try io { try folder.openAt(keptName, O_RDONLY | O_NOFOLLOW) }

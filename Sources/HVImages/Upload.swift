@@ -57,10 +57,12 @@ enum Upload {
         try io { try file.sync() }
         let allocated = Holes.allocatedBytes(try io { try file.status() })
         try claimSpace(allocated)
-        do throws(ImageError) {
+        do throws(SystemError) {
             try folder.link(temporary, as: name)
-        } catch where error.code == .alreadyExists {
+        } catch where error.code == EEXIST {
             throw exists
+        } catch {
+            throw ImageError(.ioFailed, error.description)
         }
         return allocated
     }

@@ -50,6 +50,10 @@ struct TargetRulesTests {
         ("hv-broker", ["HVPresentation", "HVClient"], "the root daemon links no CLI code"),
         ("hv-monitor", ["HVPresentation", "HVLibvirt", "HVBroker"], "the monitor reaches libvirt only through the broker and prints no tables"),
         ("hv", ["HVLibvirt", "HVPolkit", "HVBroker", "HVServer"], "the CLI reaches the host only through the broker's socket"),
+        (
+            "HVBackupStore", ["HVLibvirt", "HVPolkit", "HVBroker", "HVServer", "HVClient"],
+            "the backup repository is a library of files: the broker wires it, libvirt and NBD stay outside"
+        ),
     ])
     func targetLinksNothingOutsideItsPurpose(target: String, forbidden: [String], why: String) throws {
         let manifest = try Self.manifest()
