@@ -1,5 +1,9 @@
 #include "hv_memory.h"
 
+// Any C library header defines __GLIBC__ on glibc; before one is included nothing does, and the
+// controls below would silently be the no-ops.
+#include <stdlib.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 

@@ -14,8 +14,10 @@ public enum Allocator {
         hv_malloc_use_one_arena()
     }
 
-    /// Hands the memory the process has freed back to the system (`malloc_trim`).
-    public static func returnFreedMemory() {
-        _ = hv_return_freed_memory()
+    /// Hands the memory the process has freed back to the system (`malloc_trim`); true when there
+    /// was some to hand back.
+    @discardableResult
+    public static func returnFreedMemory() -> Bool {
+        hv_return_freed_memory() == 1
     }
 }
