@@ -12,6 +12,7 @@ import Testing
         #expect(try document.values("/volume/capacity/@unit") == ["bytes"])
         #expect(try document.values("/volume/target/format/@type") == ["qcow2"])
         #expect(try document.values("/volume/backingStore").isEmpty)
+        #expect(try document.values("/volume/allocation").isEmpty, "libvirt's default")
     }
 
     @Test func rawVolume() throws {
@@ -20,6 +21,7 @@ import Testing
         )
         #expect(try document.values("/volume/target/format/@type") == ["raw"])
         #expect(try document.values("/volume/capacity") == ["1610612736"])
+        #expect(try document.values("/volume/allocation") == ["0"], "sparse: libvirt allocates nothing")
     }
 
     @Test(arguments: ImageFormat.allCases) func overlayNamesItsBackingImageAndFormat(backing: ImageFormat) throws {
