@@ -52,14 +52,14 @@ extension LibvirtHypervisor {
 
     func backupCreate(_ machine: String, repository: String?) async throws(HVError) -> BackupReply {
         let (name, store) = try backups.repository(named: repository)
+        try backups.claim(machine)
+        defer { backups.release(machine) }
         return try await onPool(pools.jobs) { context in
             self.perform { connection in
-                try self.backups.exclusively(machine) { () throws(HVError) in
-                    do {
-                        return try self.backUp(machine, into: store, named: name, context: context, connection)
-                    } catch {
-                        throw Self.backupFailure(error)
-                    }
+                do {
+                    return try self.backUp(machine, into: store, named: name, context: context, connection)
+                } catch {
+                    throw Self.backupFailure(error)
                 }
             }
         }
@@ -132,7 +132,6 @@ extension LibvirtHypervisor {
             try sink.finish()
         } catch {
             writer.abort()
-            if let missing = error as? ParentIncomplete { throw missing }
             throw error
         }
         let manifest: BackupManifest
@@ -201,6 +200,7 @@ extension LibvirtHypervisor {
         case let error as HVBackup.BackupError: error.hvError
         case let error as HVBackupStore.BackupError: error.hvError
         case let error as LibvirtError: translate(error)
+        case let error as ImageError: error.hvError
         default: HVError(.failed, "the backup failed: \(error)")
         }
     }

@@ -136,7 +136,7 @@ struct BackupCommand: ParsableCommand {
         @OptionGroup var options: GlobalOptions
         @OptionGroup var repository: Repository
         @Argument(help: "The backup's id.") var id: String
-        @Option(name: .customLong("name"), help: "The new machine's name.") var newName: String
+        @Option(name: .customLong("name"), help: ArgumentHelp("The new machine's name.", valueName: "name")) var newName: String
         @Option(help: "The pool for its disks (default: the broker's own; another only when the host policy allows it).")
         var pool: String?
 

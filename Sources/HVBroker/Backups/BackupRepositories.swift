@@ -117,9 +117,9 @@ public final class BackupRepositories: Sendable {
         }
     }
 
-    /// Marks `machine` as being backed up until `body` returns; a second backup of it meanwhile
-    /// is refused.
-    func exclusively<T>(_ machine: String, _ body: () throws(HVError) -> T) throws(HVError) -> T {
+    /// Marks `machine` as being backed up, before its backup waits for a thread: a second backup
+    /// of it, by anyone, is refused until `release`.
+    func claim(_ machine: String) throws(HVError) {
         let claimed = running.withLock { $0.insert(machine).inserted }
         guard claimed else {
             throw HVError(
@@ -128,7 +128,9 @@ public final class BackupRepositories: Sendable {
                 details: ["name": machine, "state": "backing up"]
             )
         }
-        defer { _ = running.withLock { $0.remove(machine) } }
-        return try body()
+    }
+
+    func release(_ machine: String) {
+        _ = running.withLock { $0.remove(machine) }
     }
 }
