@@ -81,6 +81,9 @@ extension LibvirtHypervisor {
             )
         }
         let parent = try domain.isActive() ? try newestWithCheckpoint(of: machine, in: store, domain) : nil
+        func full(checkpoint: Bool) throws -> BackupReply {
+            try backUp(domain, saved: saved, since: nil, checkpoint: checkpoint, into: store, named: repositoryName, context: context, connection)
+        }
         do {
             return try backUp(domain, saved: saved, since: parent, into: store, named: repositoryName, context: context, connection)
         } catch let error as ParentIncomplete {
@@ -88,13 +91,27 @@ extension LibvirtHypervisor {
                 "an incremental backup found its parent lacking chunks; backing up in full",
                 metadata: ["machine": "\(machine)", "parent": "\(error.parent)"]
             )
-            return try backUp(domain, saved: saved, since: nil, into: store, named: repositoryName, context: context, connection)
+            return try full(checkpoint: true)
+        } catch let error as HVBackup.BackupError where error.reason.contains(Self.versionTwoImage) {
+            // A qcow2 image made before the broker made version 3 ones can keep no bitmap: read it
+            // in full, without a checkpoint, rather than not at all.
+            logger.notice(
+                "a disk is a qcow2 version 2 image, which keeps no checkpoint; backing up in full without one",
+                metadata: [
+                    "machine": "\(machine)",
+                    "fix": "stop the machine and run qemu-img amend -f qcow2 -o compat=1.1 on its images for incremental backups",
+                ]
+            )
+            return try full(checkpoint: false)
         }
     }
 
+    /// What QEMU says when it is asked to keep a checkpoint's bitmap in a qcow2 version 2 image.
+    static let versionTwoImage = "Cannot store dirty bitmaps in qcow2 v2 files"
+
     private func backUp(
-        _ domain: Domain, saved: SavedMachine, since parent: BackupManifest?, into store: Repository, named repositoryName: String,
-        context: JobContext, _ connection: Connection
+        _ domain: Domain, saved: SavedMachine, since parent: BackupManifest?, checkpoint makesCheckpoint: Bool = true,
+        into store: Repository, named repositoryName: String, context: JobContext, _ connection: Connection
     ) throws -> BackupReply {
         let machine = domain.name
         let writer = try BackupRepositories.store { () throws(HVBackupStore.BackupError) in
@@ -110,7 +127,8 @@ extension LibvirtHypervisor {
             try makeWorkDirectory(workDirectory)
             source = .running(
                 PullBackup(
-                    domain: domain, workDirectory: workDirectory, checkpoint: checkpoint, incrementalSince: parent?.checkpoint,
+                    domain: domain, workDirectory: workDirectory, checkpoint: makesCheckpoint ? checkpoint : nil,
+                    incrementalSince: parent?.checkpoint,
                     freezeFilesystems: true, checkpointRemoval: removal
                 )
             )

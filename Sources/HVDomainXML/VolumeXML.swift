@@ -2,6 +2,7 @@ import HVProtocol
 
 /// Encodes libvirt storage volume XML. Every volume states its format; an overlay also states its
 /// backing image's format, so neither libvirt nor QEMU ever guesses a format from an image's content.
+/// qcow2 volumes are version 3 (`compat` 1.1), which keeps the bitmaps of backup checkpoints.
 public enum VolumeXML {
     /// A new, empty qcow2 volume of `capacity`.
     ///
@@ -40,7 +41,7 @@ public enum VolumeXML {
         let element = VolumeElement(
             name: name, capacity: .init(unit: "bytes", value: capacity.bytes),
             allocation: allocation.map { .init(unit: "bytes", value: $0) },
-            target: .init(format: .init(type: format.rawValue)), backingStore: backing
+            target: .init(format: .init(type: format.rawValue), compat: format == .qcow2 ? "1.1" : nil), backingStore: backing
         )
         return try DomainXML.encodeChecked(element, root: "volume")
     }
