@@ -95,7 +95,7 @@ let package = Package(
             name: "HVBroker",
             dependencies: [
                 "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSpec", "HVYAML",
-                "HVSystem", "HVWork", "CHVShims", "CSystemd",
+                "HVSystem", "HVWork", "HVBackup", "HVBackupStore", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -208,7 +208,8 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "HVWork", "CSystemd",
+                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "HVWork", "HVBackupStore",
+                "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -365,7 +366,7 @@ let package = Package(
         .testTarget(name: "HVArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "HVIntegrationTests",
-            dependencies: ["HVProtocol", "HVAudit", "HVTestSupport"],
+            dependencies: ["HVProtocol", "HVAudit", "HVBackupStore", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -11,7 +11,7 @@
 # systemd/hypernixos-autostart.service (see the comments there for the
 # reasoning behind each hardening setting); NixModuleTests evaluates this
 # module and compares them. The broker gets the programs it runs (qemu-img,
-# prlimit, gpgv, xorriso) as store paths on its command line
+# qemu-nbd, prlimit, gpgv, xorriso) as store paths on its command line
 # (services.hypernixos.tools), since NixOS has no /usr/bin.
 {
   config,
@@ -52,6 +52,11 @@ let
       attribute = "qemu-utils";
       purpose = "reads disk images' headers, for templates and imported images";
     };
+    qemu-nbd = {
+      package = pkgs.qemu-utils;
+      attribute = "qemu-utils";
+      purpose = "serves a stopped machine's disk images read-only for a backup";
+    };
     prlimit = {
       package = pkgs.util-linux;
       attribute = "util-linux";
@@ -68,6 +73,12 @@ let
       purpose = "builds cloud-init seed images";
     };
   };
+  # Backup repositories outside the state directory (a NAS mount) must be writable for the
+  # broker, whose file system is otherwise read-only (ProtectSystem=strict).
+  backupPaths = lib.filter (path: !(lib.hasPrefix "/var/lib/hypervisor/" path)) (
+    lib.mapAttrsToList (_: repository: repository.path) (cfg.backup.repositories or { })
+  );
+
   toolArguments = lib.concatMap (name: [
     "--tool"
     "${name}=${cfg.tools.${name}}"
@@ -134,6 +145,30 @@ in
         the limits it does not set follow the host (its CPUs, its memory
         and the free space under /var/lib/hypervisor/images, less a margin;
         the ISO library may take a quarter of its disk).
+      '';
+    };
+
+    backup = lib.mkOption {
+      type = monitorFormat.type;
+      default = {
+        repositories.local.path = "/var/lib/hypervisor/backups";
+      };
+      example = lib.literalExpression ''
+        {
+          repositories = {
+            local.path = "/var/lib/hypervisor/backups";
+            nas = { path = "/mnt/nas/hv-backups"; key_file = "/etc/hypernixos/backup-nas.key"; };
+          };
+        }
+      '';
+      description = ''
+        The backup repositories (docs/BACKUPS.md, "Using backups"), written to
+        /etc/hypernixos/backup.yaml: each a name clients use, the directory
+        (`path`, made mode 0700 when it is empty or absent), optionally a key
+        file that encrypts it (`key_file`, made with
+        `hv-broker backup-key generate PATH`, owned by root with mode 0600)
+        and the chunk size of a new repository (`chunk_size`, 4MiB). A path
+        outside /var/lib/hypervisor is made writable for the broker.
       '';
     };
 
@@ -449,6 +484,8 @@ in
       # twice cannot change a result.
       # The host policy the broker reads at start (hv-broker --policy).
       environment.etc."hypernixos/policy.yaml".source = monitorFormat.generate "policy.yaml" cfg.policy;
+      # The backup repositories the broker opens at start (hv-broker --backup-config).
+      environment.etc."hypernixos/backup.yaml".source = monitorFormat.generate "backup.yaml" cfg.backup;
 
       environment.etc."polkit-1/rules.d/50-hypernixos.rules".source =
         "${cfg.package}/share/polkit-1/rules.d/50-hypernixos.rules";
@@ -457,6 +494,7 @@ in
         "d /var/lib/hypervisor 0755 root root -"
         "d /var/lib/hypervisor/images 0711 root root -"
         "d /var/lib/hypervisor/isos 0755 root root -"
+        "d /var/lib/hypervisor/backups 0700 root root -"
         "d /var/log/hypervisor 0750 root root -"
         "d /var/log/hypervisor/console 0750 root root -"
       ];
@@ -564,7 +602,7 @@ in
           ReadWritePaths = [
             "/var/lib/hypervisor"
             "/var/log/hypervisor"
-          ];
+          ] ++ backupPaths;
           ProtectHome = true;
           PrivateTmp = true;
           UMask = "0077";

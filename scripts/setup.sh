@@ -61,12 +61,30 @@ install_file 0644 polkit/50-hypernixos.rules /etc/polkit-1/rules.d/50-hypernixos
 
 install -d -m 0755 /var/lib/hypervisor /var/lib/hypervisor/isos
 install -d -m 0711 /var/lib/hypervisor/images
+install -d -m 0700 /var/lib/hypervisor/backups
 install -d -m 0750 /var/log/hypervisor /var/log/hypervisor/console
 install -d -m 0750 -o hv-monitor -g hv-monitor /var/lib/hv-monitor
 install -d -m 0755 /etc/hypervisor
 # METRICS.md, ALERTING.md, the example configuration, Prometheus rules, the Grafana dashboard.
 install -d -m 0755 /usr/share/doc/hyper-nixos/monitoring
 install -m 0644 docs/monitoring/* /usr/share/doc/hyper-nixos/monitoring/
+
+# The backup repositories the broker opens at start (hv-broker --backup-config): kept when the
+# file exists; otherwise one local repository under the state directory. docs/BACKUPS.md,
+# "Using backups", shows the format, a NAS repository and encryption.
+install -d -m 0755 /etc/hypernixos
+if [ ! -e /etc/hypernixos/backup.yaml ]; then
+    log "writing /etc/hypernixos/backup.yaml (one local repository in /var/lib/hypervisor/backups)"
+    install -m 0644 /dev/null /etc/hypernixos/backup.yaml
+    cat > /etc/hypernixos/backup.yaml <<YAML
+# Backup repositories: clients name them (hv backup create NAME --repository local).
+# Add key_file: /etc/hypernixos/backup.key (made with 'hv-broker backup-key generate PATH')
+# to encrypt a new repository; restart hv-broker after a change.
+repositories:
+  local:
+    path: /var/lib/hypervisor/backups
+YAML
+fi
 
 # The network machines join when their spec names none (the host policy's default_network).
 # Debian ships libvirt's "default" NAT network in a separate package; define it when it is

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HVProtocol
 
 /// Backup ids: the start time in UTC and 8 random hex digits, `2026-12-06T09-10-00Z-1f0c9a3e`,
 /// so ids sort by time and name no machine.
@@ -17,20 +18,9 @@ enum BackupID {
         return stamp + "-" + String(repeating: "0", count: 8 - suffix.count) + suffix
     }
 
-    /// Whether `text` has the form of an id: digits, `T`, `Z` and dashes, then 8 hex digits. Ids are
-    /// file names in `backups/`; this keeps a caller's id from naming anything else.
+    /// Whether `text` has the form of an id (`BackupIdText`, the broker's check of ids callers
+    /// send). Ids are file names in `backups/`; this keeps a caller's id from naming anything else.
     static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 29 else { return false }
-        let pattern = Array("0000-00-00T00-00-00Z-".utf8)
-        for (byte, expected) in zip(bytes, pattern) {
-            if expected == UInt8(ascii: "0") {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
-            } else if byte != expected {
-                return false
-            }
-        }
-        let hexDigits = Set("0123456789abcdef".utf8)
-        return bytes[pattern.count...].allSatisfy(hexDigits.contains)
+        BackupIdText.isValid(text)
     }
 }

@@ -2,7 +2,7 @@ import HVProtocol
 import HVServer
 import HVWork
 
-/// Calls that start a long job (`Iso.Verify`): answered in the connection's own task, so that a
+/// Calls that start a long job (`Iso.Verify`, `Backup.Create`, `Backup.Verify`, `Backup.Restore`): answered in the connection's own task, so that a
 /// caller who disconnects cancels its job, and, for a Varlink `more` call, with progress replies
 /// before the result.
 extension Dispatcher {
@@ -38,7 +38,9 @@ extension Dispatcher {
 
     static func progressParameters(_ progress: JobProgress) -> [String: JSONValue] {
         let reply = ProgressReply(
-            progress: WorkProgress(done: Int64(clamping: progress.done), total: progress.total.map { Int64(clamping: $0) })
+            progress: WorkProgress(
+                done: Int64(clamping: progress.done), total: progress.total.map { Int64(clamping: $0) }, phase: progress.phase
+            )
         )
         return (try? VarlinkJSON.object(reply)) ?? [:]
     }

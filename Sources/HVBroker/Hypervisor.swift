@@ -37,6 +37,12 @@ public protocol Hypervisor: Sendable {
     func chargeGroup(for caller: Peer) async throws(HVError) -> String
     /// Storage, networks, ISO library, snapshots, templates and clones; returns the reply's parameters.
     func perform(_ request: ResourceRequest, caller: Peer) async throws(HVError) -> any ResourceReply
+    /// The backup `id` in the repository named (the only one when nil), for admission: the machine
+    /// it is of and its group, from the record the backup keeps; nil when there is no such backup.
+    /// A repository that is not configured is an error naming those that are.
+    func resolve(backup id: String, repository: String?) async throws(HVError) -> BackupObject?
+    /// Backups: create, list, show, verify, restore and delete; returns the reply.
+    func perform(_ request: BackupRequest, caller: Peer) async throws(HVError) -> any ResourceReply
     /// Machine lifecycle events from now on, until the caller stops reading.
     func follow() async throws(HVError) -> AsyncStream<VmEvent>
     /// Adds the image behind `descriptor` (the caller's open file) to the ISO library.

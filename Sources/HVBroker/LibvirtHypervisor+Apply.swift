@@ -19,10 +19,12 @@ extension LibvirtHypervisor {
 
     /// Applies a normalized spec on the libvirt thread, under `underPolicy`. `mustBeNew` refuses an
     /// existing name (`Vm.Create`); `ownVolumes` are volumes made for this machine by the caller
-    /// (a full clone's copies).
+    /// (a full clone's copies, a restore's disks); `chargedTo` charges a new machine to that group
+    /// rather than the caller's (a restore: the group of the machine backed up).
     func applyPrepared(
         _ requested: MachineSpec, dryRun: Bool = false, caller: Peer, groups: Set<String>, mustBeNew: Bool = false,
-        ownVolumes extraVolumes: Set<String> = [], adoptingInto adoptedGroup: String? = nil, _ connection: Connection
+        ownVolumes extraVolumes: Set<String> = [], adoptingInto adoptedGroup: String? = nil, chargedTo: String? = nil,
+        _ connection: Connection
     ) throws -> VmApplyReply {
         var spec = requested
         let existing = try connection.domain(named: spec.name)
@@ -39,6 +41,9 @@ extension LibvirtHypervisor {
             tags: spec.tags, description: spec.description, instance: instance
         )
         var uuid: String?
+        if existing == nil, let chargedTo {
+            metadata.ownerGroup = chargedTo
+        }
         if let adoptedGroup, let existing {
             metadata.ownerGroup = adoptedGroup
             uuid = try existing.uuid()

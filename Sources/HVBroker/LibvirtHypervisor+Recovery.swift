@@ -56,9 +56,12 @@ extension LibvirtHypervisor {
     }
 
     /// At start, before any request: partial uploads and records the ISO library was writing
-    /// when the broker stopped, partial copies of images being imported, then (on the libvirt
-    /// threads) half-done volumes, imported templates not yet recorded among them.
+    /// when the broker stopped, partial copies of images being imported, what killed backup
+    /// writers left in the repositories, then (on the libvirt threads) half-done volumes, imported
+    /// templates not yet recorded among them, and backup jobs, checkpoints and working
+    /// directories of backups that were cut short.
     public func recoverAtStart() async {
+        backups.openAll(logger: logger)
         for leftover in IsoLibrary(directory: layout.isoDirectory, logger: logger).removeLeftovers() {
             logger.notice(
                 "removed a partial upload left by an interrupted Iso.Add",
@@ -71,6 +74,6 @@ extension LibvirtHypervisor {
                 metadata: ["file": "\(layout.imageDirectory)/\(leftover.name)", "bytes": "\(leftover.bytes)"]
             )
         }
-        _ = try? await run { _ in () }
+        _ = try? await run { connection in self.recoverInterruptedBackups(connection) }
     }
 }

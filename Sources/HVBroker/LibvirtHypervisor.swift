@@ -22,6 +22,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let hardware: HostHardware
     /// Where the programs the broker runs are (qemu-img, prlimit, gpgv, xorriso).
     public let tools: ToolLocator
+    /// The administrator's backup repositories (docs/BACKUPS.md).
+    public let backups: BackupRepositories
     /// Where libvirt calls and long jobs run, apart from each other and from polkit checks.
     let pools: HypervisorPools
     let logger: Logger
@@ -42,8 +44,9 @@ public final class LibvirtHypervisor: Hypervisor {
 
     public init(
         uri: String, layout: StorageLayout, policy: HostPolicy = HostPolicy(), hardware: HostHardware = HostHardware(),
-        tools: ToolLocator = ToolLocator(), pools: HypervisorPools, logger: Logger
+        tools: ToolLocator = ToolLocator(), backups: BackupRepositories = BackupRepositories(), pools: HypervisorPools, logger: Logger
     ) {
+        self.backups = backups
         self.uri = uri
         self.layout = layout
         self.policy = policy

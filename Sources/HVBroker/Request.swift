@@ -20,6 +20,8 @@ public enum Request: Sendable, Hashable {
     case auditVerify
     /// Storage, networks, the ISO library, snapshots, templates and clones.
     case resource(ResourceRequest)
+    /// Backups into the administrator's repositories, and restores from them.
+    case backup(BackupRequest)
 
     /// The largest console excerpt a caller may ask for.
     public static let maximumConsoleBytes = 256 * 1024
@@ -44,6 +46,7 @@ public enum Request: Sendable, Hashable {
         case .vmDelete(_, let removeDisks): removeDisks ? .vmDeleteWithDisks : .vmDelete
         case .auditVerify: .auditVerify
         case .resource(let resource): resource.operation
+        case .backup(let backup): backup.operation
         }
     }
 
@@ -57,6 +60,7 @@ public enum Request: Sendable, Hashable {
         case .vmCreate(let spec): spec.name
         case .getInfo, .hostInfo, .hostStats, .hostHealth, .vmList, .auditVerify: ""
         case .resource(let resource): resource.target
+        case .backup(let backup): backup.target
         }
     }
 
@@ -69,6 +73,7 @@ public enum Request: Sendable, Hashable {
         case .vmCreate(let spec): .machine(spec.name)
         case .getInfo, .getInterfaceDescription, .hostInfo, .hostStats, .hostHealth, .vmList, .auditVerify: .none
         case .resource(let resource): resource.object
+        case .backup(let backup): backup.object
         }
     }
 
@@ -79,6 +84,8 @@ public enum Request: Sendable, Hashable {
             self = try decode(call.parameters)
         } else if let resource = try ResourceRequest(call) {
             self = .resource(resource)
+        } else if let decode = BackupRequest.routes[call.method] {
+            self = .backup(try decode(call.parameters))
         } else {
             if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
             throw HVError(
@@ -89,9 +96,11 @@ public enum Request: Sendable, Hashable {
         }
     }
 
-    /// Every method the broker socket answers: the one table the dispatcher routes by, here and in
-    /// `ResourceRequest.routes`. A method in neither is answered `MethodNotFound`.
-    public static var methods: Set<String> { Set(routes.keys).union(ResourceRequest.routes.keys) }
+    /// Every method the broker socket answers: the one table the dispatcher routes by, here, in
+    /// `ResourceRequest.routes` and in `BackupRequest.routes`. A method in none is answered `MethodNotFound`.
+    public static var methods: Set<String> {
+        Set(routes.keys).union(ResourceRequest.routes.keys).union(BackupRequest.routes.keys)
+    }
 
     /// Turns a call's parameters into the request of one method.
     typealias Decode = @Sendable ([String: JSONValue]?) throws(HVError) -> Request

@@ -40,6 +40,10 @@ public struct StorageLayout: Sendable, Hashable {
     /// The journal of changes that made volumes and have not finished (`PendingWork`).
     public var pendingDirectory: String { stateDirectory + "/pending" }
 
+    /// Backups' working directories, one per running machine's backup (its NBD socket and scratch
+    /// files, made by QEMU): traversable by QEMU's user, each one writable only by it and root.
+    public var backupWorkDirectory: String { stateDirectory + "/backup-work" }
+
     public func seedPath(machine: String) -> String { seedDirectory + "/" + machine + "-seed.iso" }
 
     /// The name of a machine's first disk volume.
@@ -64,7 +68,7 @@ public struct StorageLayout: Sendable, Hashable {
         let manager = FileManager.default
         for (path, mode) in [
             (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (seedDirectory, 0o711),
-            (pendingDirectory, 0o700), (consoleDirectory, 0o750),
+            (pendingDirectory, 0o700), (consoleDirectory, 0o750), (backupWorkDirectory, 0o711),
         ] {
             try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
             try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: path)

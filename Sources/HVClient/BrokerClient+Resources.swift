@@ -77,19 +77,7 @@ extension BrokerClient {
     /// Verifies with progress: `progress` gets the bytes hashed so far and the image's size, a few
     /// times a second, until the result comes. The connection carries nothing else meanwhile.
     public func verifyIso(_ name: String, progress: (WorkProgress) -> Void) throws(HVError) -> IsoVerifyReply {
-        let replies = try connection.openStream(Method.isoVerify, parameters: ["name": .string(name)])
-        while let parameters = try replies.next() {
-            do {
-                guard replies.isFinished else {
-                    progress(try VarlinkJSON.convert(parameters, to: ProgressReply.self).progress)
-                    continue
-                }
-                return try VarlinkJSON.convert(parameters, to: IsoVerifyReply.self)
-            } catch {
-                throw HVError(.protocolError, "the broker's reply to \(Method.isoVerify) could not be read: \(error)")
-            }
-        }
-        throw HVError(.protocolError, "the broker ended \(Method.isoVerify) without a result")
+        try streamed(Method.isoVerify, IsoNameParameters(name: name), as: IsoVerifyReply.self, progress)
     }
 
     public func removeIso(_ name: String) throws(HVError) {

@@ -168,6 +168,14 @@ struct Volume: Encodable {
 
     struct Target: Encodable {
         var format: Format
+        /// For qcow2: `1.1`, the version that can keep the bitmaps of checkpoints (incremental
+        /// backups); libvirt would otherwise make version 2 (`0.10`) images.
+        var compat: String?
+
+        init(format: Format, compat: String? = nil) {
+            self.format = format
+            self.compat = compat
+        }
     }
 
     struct Format: AttributeKeys {

@@ -2,6 +2,7 @@ import HVProtocol
 
 /// Encodes libvirt storage volume XML. Every volume states its format; an overlay also states its
 /// backing image's format, so neither libvirt nor QEMU ever guesses a format from an image's content.
+/// qcow2 volumes are version 3 (`compat` 1.1), which keeps the bitmaps of backup checkpoints.
 public enum VolumeXML {
     /// A new, empty qcow2 volume of `capacity`.
     ///
@@ -10,9 +11,11 @@ public enum VolumeXML {
         try volume(name: name, capacity: capacity, format: .qcow2, backing: nil)
     }
 
-    /// A new, empty raw volume of `capacity`.
+    /// A new, empty raw volume of `capacity`, sparse: nothing is allocated (libvirt would
+    /// otherwise allocate the whole capacity), so a restore that leaves zeros as holes needs only
+    /// the space of the data it writes.
     public static func raw(name: String, capacity: ByteSize) throws(HVError) -> String {
-        try volume(name: name, capacity: capacity, format: .raw, backing: nil)
+        try volume(name: name, capacity: capacity, format: .raw, backing: nil, allocation: 0)
     }
 
     /// A qcow2 copy-on-write overlay of the image at `backingPath`, which it only reads.
@@ -27,7 +30,7 @@ public enum VolumeXML {
     }
 
     static func volume(
-        name: String, capacity: ByteSize, format: ImageFormat, backing: VolumeElement.BackingStore?
+        name: String, capacity: ByteSize, format: ImageFormat, backing: VolumeElement.BackingStore?, allocation: UInt64? = nil
     ) throws(HVError) -> String {
         try Checks.name(name, field: "name", what: "volume name", maximumLength: 255, code: .invalidParameter)
         guard capacity.bytes > 0 else {
@@ -37,7 +40,8 @@ public enum VolumeXML {
         }
         let element = VolumeElement(
             name: name, capacity: .init(unit: "bytes", value: capacity.bytes),
-            target: .init(format: .init(type: format.rawValue)), backingStore: backing
+            allocation: allocation.map { .init(unit: "bytes", value: $0) },
+            target: .init(format: .init(type: format.rawValue), compat: format == .qcow2 ? "1.1" : nil), backingStore: backing
         )
         return try DomainXML.encodeChecked(element, root: "volume")
     }
@@ -59,6 +63,7 @@ public enum PoolXML {
 struct VolumeElement: Encodable {
     var name: String
     var capacity: Measured<UInt64>
+    var allocation: Measured<UInt64>?
     var target: Volume.Target
     var backingStore: BackingStore?
 

@@ -16,6 +16,8 @@ public struct Tool: Sendable, Hashable, CustomStringConvertible {
 
     /// Inspects disk images (`qemu-img info`).
     public static let qemuImg = Tool("qemu-img", debianPackage: "qemu-utils")
+    /// Serves a stopped machine's disk image read-only over NBD for a backup (started by libnbd).
+    public static let qemuNBD = Tool("qemu-nbd", debianPackage: "qemu-utils")
     /// Runs a program with resource limits.
     public static let prlimit = Tool("prlimit", debianPackage: "util-linux")
     /// Checks detached OpenPGP signatures against a keyring.

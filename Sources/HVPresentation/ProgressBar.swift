@@ -8,6 +8,10 @@ import Glibc
 /// standard error is a terminal (scripts and logs see nothing).
 public final class ProgressBar {
     public let label: String
+    /// What the job is doing now (`reading vda`), shown after the label when set.
+    private var phase: String?
+    /// Whether the line ends with the time left at the current rate.
+    private let showsTimeLeft: Bool
     private let enabled: Bool
     private let width: Int
     private let clock = ContinuousClock()
@@ -19,11 +23,18 @@ public final class ProgressBar {
     /// - Parameters:
     ///   - enabled: whether to draw at all; by default, whether standard error is a terminal.
     ///   - width: the line's width in columns; by default `$COLUMNS`, else 80.
-    public init(label: String, enabled: Bool = isatty(STDERR_FILENO) == 1, width: Int? = nil) {
+    public init(label: String, enabled: Bool = isatty(STDERR_FILENO) == 1, width: Int? = nil, showsTimeLeft: Bool = false) {
         self.label = label
+        self.showsTimeLeft = showsTimeLeft
         self.enabled = enabled
         self.width = width ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
         started = clock.now
+    }
+
+    /// Records progress and what the job is doing; redraws at most ten times a second.
+    public func update(received: UInt64, total: UInt64?, phase: String?) {
+        self.phase = phase
+        update(received: received, total: total)
     }
 
     /// Records progress; redraws at most ten times a second.
@@ -46,21 +57,26 @@ public final class ProgressBar {
 
     private func draw() {
         let line = Self.render(
-            label: label, received: last.received, total: last.total, bytesPerSecond: rate.bytesPerSecond, width: width
+            label: phase.map { "\(label) \($0)" } ?? label, received: last.received, total: last.total, bytesPerSecond: rate.bytesPerSecond,
+            width: width, showsTimeLeft: showsTimeLeft
         )
         FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
     }
 
     /// The line for a transfer: `label [#####-----]  45%  1.2 GiB / 2.6 GiB  3.4 MiB/s`, fitted to
-    /// `width` columns; without a total, just the bytes so far and the rate.
+    /// `width` columns; without a total, just the bytes so far and the rate. `showsTimeLeft` adds
+    /// the time left at that rate: `  1m05s left`.
     public static func render(
-        label: String, received: UInt64, total: UInt64?, bytesPerSecond: Double?, width: Int
+        label: String, received: UInt64, total: UInt64?, bytesPerSecond: Double?, width: Int, showsTimeLeft: Bool = false
     ) -> String {
         let name = label.count > 24 ? String(label.prefix(23)) + "…" : label
         var figures = formatBytes(received)
         if let total { figures += " / " + formatBytes(total) }
         if let bytesPerSecond, bytesPerSecond.isFinite, bytesPerSecond >= 0 {
             figures += "  " + formatBytes(UInt64(bytesPerSecond)) + "/s"
+            if showsTimeLeft, let total, bytesPerSecond > 0 {
+                figures += "  " + formatSeconds(Double(total - min(received, total)) / bytesPerSecond) + " left"
+            }
         }
         guard let total else { return name + "  " + figures }
         let fraction = total == 0 ? 1 : min(Double(received) / Double(total), 1)
@@ -72,6 +88,15 @@ public final class ProgressBar {
         let filled = Int((Double(barWidth) * fraction).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled)
         return name + " [" + bar + "]  " + percentText + "  " + figures
+    }
+
+    /// Whole seconds as `45s`, `3m05s` or `2h07m`.
+    public static func formatSeconds(_ seconds: Double) -> String {
+        let whole = Int(min(seconds.rounded(.up), 359_999))
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }
+        return "\(whole / 3600)h\(two(whole % 3600 / 60))m"
     }
 
     /// Bytes with one decimal in the largest binary unit that keeps the number at least 1: `512 B`,

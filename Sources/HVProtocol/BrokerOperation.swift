@@ -55,6 +55,12 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case isoVerify
     case isoRemove
     case imageImport
+    case backupCreate
+    case backupList
+    case backupShow
+    case backupVerify
+    case backupRestore
+    case backupDelete
     case eventsFollow
     case auditVerify
 
@@ -114,6 +120,12 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .isoVerify: .change("iso.verify", .operators, .host)
         case .isoRemove: .change("iso.remove", .operators, .host)
         case .imageImport: .change("image.import", .operators, .groupImage, [.imageTotals])
+        case .backupCreate: .change("backup.create", .operators, .machine(owned: true))
+        case .backupList: .read("backup.list", .viewers, .host)
+        case .backupShow: .read("backup.show", .viewers, .backup(owned: false))
+        case .backupVerify: .change("backup.verify", .operators, .backup(owned: true))
+        case .backupRestore: .change("backup.restore", .operators, .backup(owned: true), [.machineLimits, .groupQuota, .pools, .networks])
+        case .backupDelete: .change("backup.delete", .admins, .backup(owned: false))
         case .eventsFollow: .read("events.follow", .viewers, .allMachines)
         case .auditVerify: .read("audit.verify", .admins, .host)
         }
@@ -128,7 +140,7 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     /// Whether the operator must be in the machine's owner group (admins always may).
     public var requiresOwnership: Bool {
         switch rule.object {
-        case .machine(let owned): owned
+        case .machine(let owned), .backup(let owned): owned
         case .newMachine, .appliedMachine, .cloneSource, .volume, .groupImage: true
         case .host, .allMachines, .foreignMachine: false
         }
@@ -198,6 +210,11 @@ public enum OperationObject: Sendable, Hashable {
     /// An image this request brings in, charged to the group it names (or the caller's): the group
     /// is passed to polkit as `owner_group`, and operators must be in it.
     case groupImage
+    /// A backup in a repository, passed to polkit with the machine it is of (`backup`,
+    /// `repository`, `machine`, `owner_group`); the group comes from the record the backup keeps,
+    /// never from the caller. `owned`: operators must be in that group. A restore also names the
+    /// new machine (`new_machine`), charged to that group.
+    case backup(owned: Bool)
 }
 
 /// A host-policy check applied to the state a change leaves behind (docs/POLICY.md).

@@ -8,7 +8,7 @@ public enum Interfaces {
     public static let audit = "org.hypernixos.Audit"
 
     /// Our interfaces, in the order GetInfo lists them.
-    public static let all = [service, host, vm, snapshot, storage, network, iso, image, events, audit]
+    public static let all = [service, host, vm, snapshot, storage, network, iso, image, backup, events, audit]
 
     public static func description(of interface: String) -> String? {
         switch interface {
@@ -21,6 +21,7 @@ public enum Interfaces {
         case network: networkDescription
         case iso: isoDescription
         case image: imageDescription
+        case backup: backupDescription
         case events: eventsDescription
         default: nil
         }

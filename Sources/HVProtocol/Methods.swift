@@ -61,6 +61,13 @@ public enum Method {
     /// Only on the upload socket, with the disk image's open descriptor attached.
     public static let imageImport = "org.hypernixos.Image.Import"
 
+    public static let backupCreate = "org.hypernixos.Backup.Create"
+    public static let backupList = "org.hypernixos.Backup.List"
+    public static let backupShow = "org.hypernixos.Backup.Show"
+    public static let backupVerify = "org.hypernixos.Backup.Verify"
+    public static let backupRestore = "org.hypernixos.Backup.Restore"
+    public static let backupDelete = "org.hypernixos.Backup.Delete"
+
     public static let eventsFollow = "org.hypernixos.Events.Follow"
 
     public static let auditVerify = "org.hypernixos.Audit.Verify"

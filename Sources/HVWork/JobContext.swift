@@ -23,14 +23,17 @@ public final class JobContext: Sendable {
     }
 }
 
-/// How far a long job got: `done` of `total` units (bytes, for hashing and copying).
+/// How far a long job got: `done` of `total` units (bytes, for hashing and copying), and what it
+/// is doing when it has several steps.
 public struct JobProgress: Sendable, Hashable {
     public var done: UInt64
     /// Nil when the total is not known in advance.
     public var total: UInt64?
+    public var phase: String?
 
-    public init(done: UInt64, total: UInt64?) {
+    public init(done: UInt64, total: UInt64?, phase: String? = nil) {
         self.done = done
         self.total = total
+        self.phase = phase
     }
 }

@@ -34,7 +34,7 @@ final class BrokerProcess: @unchecked Sendable {
         let arguments = [
             "--libvirt-uri", libvirtUri, "--socket", socketPath, "--upload-socket", directory + "/upload.sock",
             "--audit-log", auditLog ?? directory + "/audit.jsonl", "--state-dir", directory + "/state",
-            "--console-dir", directory + "/console",
+            "--console-dir", directory + "/console", "--backup-config", directory + "/backup.yaml",
         ] + arguments
         // In this process's group, so a Ctrl-C reaches the broker too.
         let command = Command(

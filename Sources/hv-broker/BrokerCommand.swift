@@ -16,7 +16,8 @@ struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hv-broker",
         abstract: "The Hyper-NixOS broker: the only process that talks to libvirt, on behalf of polkit-authorized clients.",
-        discussion: "Adopts the socket systemd passes (socket activation) or binds --socket itself."
+        discussion: "Adopts the socket systemd passes (socket activation) or binds --socket itself.",
+        subcommands: [BackupKeyCommand.self]
     )
 
     @Option(help: "Socket to bind when systemd passes none.") var socket = "/run/hypervisor/broker.sock"
@@ -40,6 +41,10 @@ struct BrokerCommand: AsyncParsableCommand {
         help: "The host policy: per-machine limits, group quotas, allowed bridges and pools (YAML; a missing file means the defaults, with limits that follow the host)."
     )
     var policy = "/etc/hypernixos/policy.yaml"
+    @Option(
+        help: "The backup repositories (YAML; a missing file means none). See docs/BACKUPS.md, \"Using backups\"."
+    )
+    var backupConfig = BackupConfiguration.defaultPath
     @Option(
         name: .customLong("tool"),
         help: ArgumentHelp(
@@ -73,6 +78,16 @@ struct BrokerCommand: AsyncParsableCommand {
         let audit = try await Self.openAudit(auditOptions, logger: logger)
 
         let hostPolicy = try Self.loadPolicy(path: policy, layout: layout, logger: logger)
+        let backupConfiguration: BackupConfiguration
+        do {
+            backupConfiguration = try BackupConfiguration.load(path: backupConfig)
+        } catch {
+            logger.critical("backup configuration refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        logger.info(
+            "backup repositories", metadata: ["configuration": "\(backupConfig)", "repositories": "\(backupConfiguration.repositories.map(\.name))"]
+        )
         let toolLocator: ToolLocator
         do {
             toolLocator = try ToolLocator.configured(tools)
@@ -87,7 +102,9 @@ struct BrokerCommand: AsyncParsableCommand {
         let polkitPool = WorkPool(pools.polkit)
         let hypervisorPools = HypervisorPools(libvirt: WorkPool(pools.libvirt), jobs: WorkPool(pools.jobs))
         let hypervisor = LibvirtHypervisor(
-            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator, pools: hypervisorPools, logger: logger
+            uri: libvirtUri, layout: layout, policy: hostPolicy, tools: toolLocator,
+            backups: BackupRepositories(configuration: backupConfiguration, configurationPath: backupConfig), pools: hypervisorPools,
+            logger: logger
         )
         await hypervisor.recoverAtStart()
         let listeners = Self.listeners(fallback: socket, upload: uploadSocket)

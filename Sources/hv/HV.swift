@@ -14,7 +14,7 @@ struct HV: AsyncParsableCommand {
             """,
         subcommands: [
             HostCommand.self, VmCommand.self, ConsoleCommand.self, VncCommand.self, SnapshotCommand.self, PoolCommand.self,
-            NetCommand.self, IsoCommand.self, ImageCommand.self, EventsCommand.self, AuditCommand.self, HealthCommand.self, MetricsCommand.self,
+            NetCommand.self, IsoCommand.self, ImageCommand.self, BackupCommand.self, EventsCommand.self, AuditCommand.self, HealthCommand.self, MetricsCommand.self,
             AlertsCommand.self,
         ]
     )

@@ -11,6 +11,7 @@ usage: console-session.py HV MACHINE SCENARIO [ARG]
   signal NAME        attach, then send the hv process SIGTERM, SIGHUP or SIGINT from outside
   wait-close FLAG    attach, create the file FLAG, then wait until hv reports that the console
                      closed (the test stops the broker or the machine meanwhile)
+  type COMMAND       attach, run COMMAND in the guest's shell, wait until it has finished, detach
 The broker socket comes from $HV_SOCKET; the upload socket is the one beside it.
 """
 import json
@@ -157,6 +158,18 @@ def scenario_wait_close(hv, machine, flag):
     return {"before": before, "after": stty(child), "rawWhileAttached": raw, "told": told}
 
 
+def scenario_type(hv, machine, command):
+    child = shell()
+    attach(child, hv, machine)
+    # The marker's echo differs from what is typed, so only the finished command prints it.
+    child.send(command + "; echo HV-TYPED-$((40+2))\r")
+    child.expect_exact("HV-TYPED-42", timeout=600)
+    child.expect_exact(GUEST_PROMPT)
+    child.sendcontrol("]")
+    child.expect("detached from " + machine)
+    return {"typed": True}
+
+
 def main():
     hv, machine, scenario = sys.argv[1:4]
     if scenario == "attach":
@@ -167,6 +180,8 @@ def main():
         result = scenario_signal(hv, machine, sys.argv[4])
     elif scenario == "wait-close":
         result = scenario_wait_close(hv, machine, sys.argv[4])
+    elif scenario == "type":
+        result = scenario_type(hv, machine, sys.argv[4])
     else:
         raise SystemExit("unknown scenario " + scenario)
     print(json.dumps(result))

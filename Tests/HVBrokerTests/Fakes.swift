@@ -228,6 +228,27 @@ final class FakeHypervisor: Hypervisor {
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
         return EmptyReply()
     }
+
+    /// The backup of "web" in repository "local" (the only one), charged to hypervisor-operators;
+    /// `teamBBackup` is a backup of a machine of team-b.
+    static let webBackup = "2026-12-06T09-10-00Z-1f0c9a3e"
+    static let teamBBackup = "2026-12-06T09-11-00Z-00000b0b"
+
+    func resolve(backup id: String, repository: String?) async throws(HVError) -> BackupObject? {
+        guard repository == nil || repository == "local" else {
+            throw .invalidParameter("repository", "there is no backup repository named '\(repository ?? "")'", fix: "name one of: local")
+        }
+        switch id {
+        case Self.webBackup: return BackupObject(id: id, repository: "local", machine: "web", ownerGroup: "hypervisor-operators")
+        case Self.teamBBackup: return BackupObject(id: id, repository: "local", machine: "db", ownerGroup: "team-b")
+        default: return nil
+        }
+    }
+
+    func perform(_ request: BackupRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
+        await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
+        return EmptyReply()
+    }
 }
 
 func temporaryDirectory() -> String {

@@ -38,8 +38,8 @@ struct NixModuleTests {
         #expect(option("audit.keepSegments")["type"] as? String == "unsignedInt")
         #expect(option("audit.compression")["default"] as? String == "gzip")
         for (tool, path) in [
-            ("qemu-img", "qemu-utils/bin/qemu-img"), ("prlimit", "util-linux-bin/bin/prlimit"), ("gpgv", "gnupg/bin/gpgv"),
-            ("xorriso", "xorriso/bin/xorriso"),
+            ("qemu-img", "qemu-utils/bin/qemu-img"), ("qemu-nbd", "qemu-utils/bin/qemu-nbd"), ("prlimit", "util-linux-bin/bin/prlimit"),
+            ("gpgv", "gnupg/bin/gpgv"), ("xorriso", "xorriso/bin/xorriso"),
         ] {
             #expect(option("tools.\(tool)")["type"] as? String == "strMatching \"/.+\"", "\(tool)")
             #expect(option("tools.\(tool)")["default"] as? String == Self.store + path, "\(tool): a store path, not a search")
@@ -55,7 +55,8 @@ struct NixModuleTests {
         #expect(command.arguments == shipped.arguments("ExecStart"), "the shipped unit's command line, with the package's path")
         #expect(command.tools == [
             "gpgv=\(Self.store)gnupg/bin/gpgv", "prlimit=\(Self.store)util-linux-bin/bin/prlimit",
-            "qemu-img=\(Self.store)qemu-utils/bin/qemu-img", "xorriso=\(Self.store)xorriso/bin/xorriso",
+            "qemu-img=\(Self.store)qemu-utils/bin/qemu-img", "qemu-nbd=\(Self.store)qemu-utils/bin/qemu-nbd",
+            "xorriso=\(Self.store)xorriso/bin/xorriso",
         ])
         Self.expectSameSettings(module["Service"], shipped.sections["Service"], except: ["ExecStart"], unit: "hv-broker.service")
         Self.expectSameDependencies(module, shipped, unit: "hv-broker.service")
@@ -101,6 +102,21 @@ struct NixModuleTests {
         ])
         #expect(command.tools.contains("qemu-img=/opt/qemu/bin/qemu-img"))
         #expect((evaluated["etc"] as? [String: String])?["hypernixos/policy.yaml"] != nil, "the broker's policy file")
+        #expect((evaluated["etc"] as? [String: String])?["hypernixos/backup.yaml"] != nil, "the backup repositories")
+    }
+
+    /// A repository outside the state directory is writable for the broker; the default one is inside it.
+    @Test func backupRepositoriesOutsideTheStateDirectoryBecomeWritable() throws {
+        let evaluated = try NixEvaluation.evaluate(
+            """
+            {
+              services.hypernixos.enable = true;
+              services.hypernixos.backup.repositories = { local.path = "/var/lib/hypervisor/backups"; nas.path = "/mnt/nas/hv"; };
+            }
+            """
+        )
+        let paths = try Self.unit(evaluated, "services", "hv-broker")["Service"]?["ReadWritePaths"]
+        #expect(paths == ["/var/lib/hypervisor /var/log/hypervisor /mnt/nas/hv"] || paths == ["/var/lib/hypervisor", "/var/log/hypervisor", "/mnt/nas/hv"])
     }
 
     /// libvirt gets swtpm for machines with `tpm: true`, unless the administrator turns it off.

@@ -12,6 +12,8 @@ import Testing
         #expect(try document.values("/volume/capacity/@unit") == ["bytes"])
         #expect(try document.values("/volume/target/format/@type") == ["qcow2"])
         #expect(try document.values("/volume/backingStore").isEmpty)
+        #expect(try document.values("/volume/allocation").isEmpty, "libvirt's default")
+        #expect(try document.values("/volume/target/compat") == ["1.1"], "version 3: it keeps checkpoints' bitmaps")
     }
 
     @Test func rawVolume() throws {
@@ -20,6 +22,8 @@ import Testing
         )
         #expect(try document.values("/volume/target/format/@type") == ["raw"])
         #expect(try document.values("/volume/capacity") == ["1610612736"])
+        #expect(try document.values("/volume/allocation") == ["0"], "sparse: libvirt allocates nothing")
+        #expect(try document.values("/volume/target/compat").isEmpty)
     }
 
     @Test(arguments: ImageFormat.allCases) func overlayNamesItsBackingImageAndFormat(backing: ImageFormat) throws {

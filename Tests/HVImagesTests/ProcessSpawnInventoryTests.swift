@@ -89,7 +89,7 @@ import Testing
         let section = try DocumentTable.section("Processes the broker starts", in: Self.read("docs/ARCHITECTURE.md"))
         let tools = try Self.read("Sources/HVImages/Tool.swift")
         let names = tools.matches(of: /Tool\("([^"]+)"/).map { String($0.output.1) }
-        #expect(Set(names) == ["qemu-img", "prlimit", "gpgv", "xorriso", "genisoimage"])
+        #expect(Set(names) == ["qemu-img", "qemu-nbd", "prlimit", "gpgv", "xorriso", "genisoimage"])
         for name in names {
             #expect(section.contains("`\(name)"), "\(name) is not named in 'Processes the broker starts'")
         }

@@ -61,6 +61,8 @@ enum Matrix {
         case .volume: [.managed]
         // An image charged to team A, the owner operator's group.
         case .groupImage: [.managed]
+        // A backup of a machine of team A, in the matrix broker's repository.
+        case .backup: [.managed]
         case .machine, .appliedMachine, .cloneSource, .foreignMachine: [.managed, .foreign]
         }
     }
@@ -156,6 +158,12 @@ enum Matrix {
             call["more"] = true
             return call
         case .auditVerify: return method(Method.auditVerify)
+        case .backupCreate: return method(Method.backupCreate, ["machine": name])
+        case .backupList: return method(Method.backupList)
+        case .backupShow: return method(Method.backupShow, ["id": MatrixBroker.backup(of: name)])
+        case .backupVerify: return method(Method.backupVerify, ["id": MatrixBroker.backup(of: name)])
+        case .backupRestore: return method(Method.backupRestore, ["id": MatrixBroker.backup(of: name), "name": "r-" + name])
+        case .backupDelete: return method(Method.backupDelete, ["id": MatrixBroker.backup(of: name)])
         }
     }
 
@@ -222,13 +230,15 @@ struct AuthorizationMatrixTests {
         print(" ".join(vm["name"] for vm in json.loads(data[:-1])["parameters"]["vms"]))
         """
 
-    /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, and the
-    /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines.
+    /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, the
+    /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines,
+    /// and backing up, restoring and deleting team A's backups.
     /// Every flooded call is refused: by polkit, or by the upload socket's per-user bound when
     /// more than its share arrive at once; none is let through.
     @Test(arguments: [
         (BrokerOperation.vmAdopt, "f-vmAdopt"), (.vmConsoleAttach, "a-vmConsoleAttach"), (.vmGraphics, "a-vmGraphics"),
-        (.vmScreenshot, "a-vmScreenshot"),
+        (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupRestore, "a-backupRestore"),
+        (.backupDelete, "a-backupDelete"),
     ])
     func aFloodOfRefusedCallsLeavesOthersServed(operation: BrokerOperation, object: String) throws {
         let broker = try MatrixBroker.shared.get()
@@ -258,4 +268,5 @@ final class LockedBox<Value>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func append<Element>(contentsOf elements: [Element]) where Value == [Element] { lock.withLock { stored.append(contentsOf: elements) } }
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }

@@ -102,6 +102,7 @@ extension ZeroTrustTests {
                 ["pool", "delete-volume"]: ["name": Self.explainVolume],
                 ["pool", "template"]: ["name": Self.explainVolume],
                 ["vm", "screenshot"]: ["output": stack.base + "/explain-shot.png"],
+                ["backup", "restore"]: ["name": "hv-it-explain-restored"],
             ],
             // What the tree can't say: passthrough needs devices or --clear.
             extra: [["vm", "passthrough"]: ["--clear"]]

@@ -35,7 +35,7 @@ final class FaultBroker: @unchecked Sendable {
         child = try Child([
             stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", "qemu:///system",
             "--audit-log", base + "/log/audit.jsonl", "--state-dir", state, "--console-dir", base + "/console",
-            "--pool", Self.pool, "--policy", base + "/policy.yaml",
+            "--pool", Self.pool, "--policy", base + "/policy.yaml", "--backup-config", base + "/backup.yaml",
         ] + extra, output: log)
         guard waitUntil(20, every: 0.05, { FileManager.default.fileExists(atPath: self.socket) && FileManager.default.fileExists(atPath: self.uploadSocket) })
         else { throw SetupError("the fault broker did not bind \(socket): \(logText)") }

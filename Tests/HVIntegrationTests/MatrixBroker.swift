@@ -1,11 +1,13 @@
 import Foundation
+import HVBackupStore
 import HVTestSupport
 
 /// A second broker for the authorization matrix: the real socket and real polkit, over a libvirt
 /// test-driver node, so that every operation can be tried by every kind of caller without touching
 /// the host. Its node holds, for each operation, managed machines charged to `hv-it-team-a`
 /// (`a-OP` for non-admins, `z-OP` for the admin) and domains the broker did not make (`f-OP`,
-/// `g-OP`).
+/// `g-OP`); its backup repository `matrix` holds a backup of each managed machine of a backup
+/// operation, charged to team A as the machine is.
 final class MatrixBroker: @unchecked Sendable {
     static let teamA = "hv-it-team-a"
     static let teamB = "hv-it-team-b"
@@ -46,6 +48,9 @@ final class MatrixBroker: @unchecked Sendable {
             domains += Self.foreign("f-" + operation) + Self.foreign("g-" + operation)
         }
         let node = try TestDriverNode.write(TestDriverNode.xml(domains: domains), in: base)
+        let backupConfig = base + "/backup.yaml"
+        try Self.makeBackups(in: base + "/backups", of: operations)
+        try "repositories: {matrix: {path: \(base)/backups}}\n".write(toFile: backupConfig, atomically: true, encoding: .utf8)
         let policyPath = base + "/policy.yaml"
         if policy != "" {
             try (policy ?? "groups: {\(Self.teamA): {}, \(Self.teamB): {}}\n").write(toFile: policyPath, atomically: true, encoding: .utf8)
@@ -53,7 +58,7 @@ final class MatrixBroker: @unchecked Sendable {
         arguments = [
             stack.bin + "/hv-broker", "--socket", socket, "--upload-socket", uploadSocket, "--libvirt-uri", libvirtUri ?? "test://" + node,
             "--audit-log", (auditDirectory ?? base + "/log") + "/audit.jsonl", "--state-dir", base + "/state",
-            "--console-dir", base + "/console", "--pool", "hv-it-\(name)", "--policy", policyPath,
+            "--console-dir", base + "/console", "--pool", "hv-it-\(name)", "--policy", policyPath, "--backup-config", backupConfig,
         ]
         try start()
         try run(["/bin/chmod", "-R", "a+rX", base])
@@ -98,6 +103,36 @@ final class MatrixBroker: @unchecked Sendable {
               </hv:machine></metadata>
             </domain>
             """
+    }
+
+    /// The ids of the backups `makeBackups` made, by machine.
+    static let backups = LockedBox<[String: String]>([:])
+
+    /// The id of the backup of `machine`; an id no backup has for a machine without one.
+    static func backup(of machine: String) -> String {
+        backups.value[machine] ?? "2026-01-01T00-00-00Z-00000000"
+    }
+
+    /// A repository with one small backup of each managed machine of each backup operation, whose
+    /// record charges it to team A and whose domain XML names its disk, as the broker's would.
+    static func makeBackups(in path: String, of operations: [String]) throws {
+        let repository = try Repository.create(at: path, chunkSize: 4096)
+        for operation in operations where operation.hasPrefix("backup") {
+            for machine in ["a-" + operation, "z-" + operation] {
+                let writer = try BackupWriter.begin(in: repository, machine: machine)
+                try writer.beginDisk(target: "vda", size: 4096, format: "qcow2")
+                try writer.zero(chunkIndex: 0)
+                _ = try writer.finishDisk()
+                let spec = #"{"name":"\#(machine)","vcpus":1,"memory":"64MiB","disks":[{"name":"disk0","size":"1GiB"}]}"#
+                let record = #"{"format":1,"ownerGroup":"\#(teamA)","ownerUID":0,"spec":\#(spec)}"#
+                let xml = """
+                    <domain type='test'><name>\(machine)</name><devices><disk type='file' device='disk'>\
+                    <source file='/var/lib/hv-it/\(machine)-disk0.qcow2'/><target dev='vda'/></disk></devices></domain>
+                    """
+                let manifest = try writer.commit(spec: record, domainXML: xml, frozen: false)
+                backups.update { $0[machine] = manifest.id }
+            }
+        }
     }
 
     /// A domain someone defined with virsh: no record.

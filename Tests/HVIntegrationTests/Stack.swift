@@ -116,6 +116,8 @@ final class Stack: @unchecked Sendable {
             "/usr/bin/systemd-socket-activate", "--listen=" + socket, "--listen=" + uploadSocket, bin + "/hv-broker", "--libvirt-uri", "qemu:///system",
             "--audit-log", auditLog, "--state-dir", stateDirectory, "--console-dir", consoleDirectory, "--pool", "hv-it-images",
             "--policy", try writePolicy(),
+            // No backup repositories: the host's own configuration is never read.
+            "--backup-config", base + "/backup.yaml",
         ]
         try spawn(arguments, log: log)
         guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {

@@ -38,6 +38,18 @@ import Testing
         #expect(line == "x.iso  2.0 KiB  1.0 KiB/s")
     }
 
+    /// `hv backup` shows the time left at the current rate.
+    @Test func timeLeftFollowsTheRate() {
+        let line = ProgressBar.render(
+            label: "web", received: 1 << 30, total: 3 << 30, bytesPerSecond: Double(16 << 20), width: 100, showsTimeLeft: true
+        )
+        #expect(line.hasSuffix("1.0 GiB / 3.0 GiB  16.0 MiB/s  2m08s left"), "\(line)")
+        let plain = ProgressBar.render(label: "web", received: 1 << 30, total: 3 << 30, bytesPerSecond: Double(16 << 20), width: 100)
+        #expect(!plain.contains("left"))
+        #expect(ProgressBar.formatSeconds(0.2) == "1s")
+        #expect(ProgressBar.formatSeconds(3725) == "1h02m")
+    }
+
     @Test func narrowTerminalDropsTheBar() {
         let line = ProgressBar.render(label: "image.iso", received: 1, total: 4, bytesPerSecond: nil, width: 20)
         #expect(line == "image.iso   25%  1 B / 4 B")

@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include "hv_kvm_probe.h"
 #include "hv_memory.h"
+/// setxattr(2), which Swift's Glibc module does not include: the POSIX access ACL of a backup's
+/// working directory.
+#include <sys/xattr.h>
 
 /// The layout of Linux's `struct ucred` (SO_PEERCRED), which glibc only declares under _GNU_SOURCE.
 /// peer_credentials.c checks at compile time that the two agree.

@@ -53,10 +53,24 @@ extension Dispatcher {
             guard case .groupImage(let name, let group) = object else { throw Self.misrouted(operation) }
             try await decide(operation, details: ["image": name, "owner_group": group], entry: &entry)
             return Admitted()
+        case .backup:
+            // The backup's group comes from the record it keeps; a restore also names the machine it makes.
+            guard case .backup(let repository, let id, let newMachine) = object else { throw Self.misrouted(operation) }
+            guard let backup = try await hypervisor.resolve(backup: id, repository: repository) else {
+                try await decide(operation, details: BackupObject.absent(id, repository: repository), entry: &entry)
+                throw HVError(
+                    .notFound, "there is no backup \(id) in repository \(repository ?? "(the only one)")",
+                    fix: "see the backups with 'hv backup list'", details: ["name": id]
+                )
+            }
+            var details = backup.details
+            if let newMachine { details["new_machine"] = newMachine }
+            try await decide(operation, details: details, entry: &entry)
+            return Admitted()
         case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
             let name: String
             switch object {
-            case .machine(let machine): name = machine
+            case .machine(let machine), .backupSource(let machine): name = machine
             case .clone(let source, _): name = source
             default: throw Self.misrouted(operation)
             }
@@ -111,7 +125,9 @@ extension Dispatcher {
             entry.decision = "allowed"
         case .denied:
             entry.decision = "denied"
-            throw Self.denial(operation, object: details["machine"] ?? details["image"] ?? details["volume"], owner: details["owner_group"])
+            throw Self.denial(
+                operation, object: details["backup"] ?? details["machine"] ?? details["image"] ?? details["volume"], owner: details["owner_group"]
+            )
         case .unavailable(let reason):
             entry.decision = "unavailable"
             let fix = reason.contains("is not registered")

@@ -49,6 +49,11 @@ public enum RequestObject: Sendable, Hashable {
     case volume(pool: String?, name: String)
     /// An image brought in for a group (`Image.Import`): `name` charged to `group`.
     case groupImage(name: String, group: String)
+    /// A machine being backed up: admitted like any request about the machine, but not held
+    /// against its other requests for the minutes a backup takes (it can be stopped meanwhile).
+    case backupSource(String)
+    /// A backup in a repository (the only one when nil); a restore names the machine it makes.
+    case backup(repository: String?, id: String, newMachine: String?)
 
     /// The machine names a state-changing request is serialized on.
     var lockNames: [String] {
@@ -58,6 +63,9 @@ public enum RequestObject: Sendable, Hashable {
         case .clone(let source, let name): ["vm:" + source, "vm:" + name].sorted()
         case .volume(let pool, let name): ["volume:\(pool ?? "")/\(name)"]
         case .groupImage(let name, _): ["image:" + name]
+        case .backupSource: []
+        case .backup(let repository, let id, let newMachine):
+            (["backup:\(repository ?? "")/\(id)"] + (newMachine.map { ["vm:" + $0] } ?? [])).sorted()
         }
     }
 }

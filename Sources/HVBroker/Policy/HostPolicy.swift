@@ -229,16 +229,22 @@ extension HostPolicy {
 }
 
 /// The policy file is wrong; the broker does not start until it is fixed.
-public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
+public typealias PolicyError = ConfigurationFileError
+
+/// A configuration file the broker reads at start (the host policy, the backup repositories) is
+/// wrong: the file, the key's path and why; the broker does not start until it is fixed.
+public struct ConfigurationFileError: Error, Sendable, Hashable, CustomStringConvertible {
     public var path: String
     public var field: String
     public var reason: String
     /// What to change, when there is more to say than "correct the file".
     public var fix: String?
+    /// Where the file's format is described.
+    public var guide: String = "docs/POLICY.md"
 
     public var description: String {
         let location = field.isEmpty ? path : "\(path): \(field)"
-        let change = fix.map { "\($0) (in \(path))" } ?? "correct \(path) (see docs/POLICY.md)"
+        let change = fix.map { "\($0) (in \(path))" } ?? "correct \(path) (see \(guide))"
         return "\(location) \(reason)\nfix: \(change), then restart the broker"
     }
 }

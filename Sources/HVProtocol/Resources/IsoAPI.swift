@@ -123,13 +123,16 @@ public struct ProgressReply: Codable, Sendable, Hashable {
     }
 }
 
-/// Bytes done so far, of `total` when known.
+/// Bytes done so far, of `total` when known; `phase` says what a job of several steps is doing
+/// (a backup: `reading vda`, a restore: `writing vda`).
 public struct WorkProgress: Codable, Sendable, Hashable {
     public var done: Int64
     public var total: Int64?
+    public var phase: String?
 
-    public init(done: Int64, total: Int64?) {
+    public init(done: Int64, total: Int64?, phase: String? = nil) {
         self.done = done
         self.total = total
+        self.phase = phase
     }
 }

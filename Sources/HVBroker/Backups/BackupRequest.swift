@@ -1,0 +1,94 @@
+import HVProtocol
+
+/// A decoded and validated call of `org.hypernixos.Backup`. Repositories are named as the
+/// administrator named them, backups by id; neither is ever a host path.
+public enum BackupRequest: Sendable, Hashable {
+    case create(machine: String, repository: String?)
+    case list(repository: String?, machine: String?)
+    case show(repository: String?, id: String)
+    case verify(repository: String?, id: String)
+    case restore(repository: String?, id: String, name: String, pool: String?)
+    case delete(repository: String?, id: String)
+
+    public var operation: BrokerOperation {
+        switch self {
+        case .create: .backupCreate
+        case .list: .backupList
+        case .show: .backupShow
+        case .verify: .backupVerify
+        case .restore: .backupRestore
+        case .delete: .backupDelete
+        }
+    }
+
+    /// What the request acts on: the machine backed up, or a backup (and the machine a restore makes).
+    public var object: RequestObject {
+        switch self {
+        case .create(let machine, _): .backupSource(machine)
+        case .list: .none
+        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id):
+            .backup(repository: repository, id: id, newMachine: nil)
+        case .restore(let repository, let id, let name, _): .backup(repository: repository, id: id, newMachine: name)
+        }
+    }
+
+    /// What the audit log records as the request's object.
+    public var target: String {
+        switch self {
+        case .create(let machine, let repository): "\(machine)->\(repository ?? "")"
+        case .list(let repository, let machine): "\(repository ?? "")/\(machine ?? "")"
+        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id): "\(repository ?? "")/\(id)"
+        case .restore(let repository, let id, let name, _): "\(repository ?? "")/\(id)->\(name)"
+        }
+    }
+
+    /// Turns a call's parameters into the request of one method.
+    typealias Decode = @Sendable ([String: JSONValue]?) throws(HVError) -> BackupRequest
+
+    /// The backup interface's methods, with how each one's parameters are read.
+    static let routes: [String: Decode] = [
+        Method.backupCreate: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupCreateParameters.self, from: parameters)
+            try VmName.validate(decoded.machine, field: "machine")
+            try repository(decoded.repository)
+            return .create(machine: decoded.machine, repository: decoded.repository)
+        },
+        Method.backupList: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupListParameters.self, from: parameters)
+            try repository(decoded.repository)
+            if let machine = decoded.machine { try VmName.validate(machine, field: "machine") }
+            return .list(repository: decoded.repository, machine: decoded.machine)
+        },
+        Method.backupShow: { parameters throws(HVError) in
+            let decoded = try backup(parameters)
+            return .show(repository: decoded.repository, id: decoded.id)
+        },
+        Method.backupVerify: { parameters throws(HVError) in
+            let decoded = try backup(parameters)
+            return .verify(repository: decoded.repository, id: decoded.id)
+        },
+        Method.backupDelete: { parameters throws(HVError) in
+            let decoded = try backup(parameters)
+            return .delete(repository: decoded.repository, id: decoded.id)
+        },
+        Method.backupRestore: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupRestoreParameters.self, from: parameters)
+            try repository(decoded.repository)
+            try BackupIdText.validate(decoded.id)
+            try VmName.validate(decoded.name)
+            if let pool = decoded.pool { try VmName.validate(pool, field: "pool", kind: "pool") }
+            return .restore(repository: decoded.repository, id: decoded.id, name: decoded.name, pool: decoded.pool)
+        },
+    ]
+
+    private static func backup(_ parameters: [String: JSONValue]?) throws(HVError) -> BackupIdParameters {
+        let decoded = try StrictDecoding.decode(BackupIdParameters.self, from: parameters)
+        try repository(decoded.repository)
+        try BackupIdText.validate(decoded.id)
+        return decoded
+    }
+
+    private static func repository(_ name: String?) throws(HVError) {
+        if let name { try RepositoryName.validate(name) }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HVBackup
+import HVDomainXML
+import HVLibvirt
+import Logging
+
+/// What a broker killed during a backup leaves: a backup job libvirt still runs (QEMU serving the
+/// disks on a socket in the backup's working directory), the checkpoint the job created, the
+/// working directory, and an unfinished backup in the repository (`Repository.recover()` at
+/// start). No backup runs while the broker starts, so all of it goes.
+extension LibvirtHypervisor {
+    /// Ends every backup job whose socket is in this broker's working directories and deletes the
+    /// checkpoint it created, then removes the working directories.
+    func recoverInterruptedBackups(_ connection: Connection) {
+        let work = layout.backupWorkDirectory
+        let removal = CheckpointRemoval(runner: processRunner)
+        for domain in (try? connection.domains()) ?? [] {
+            guard let job = try? domain.jobStats(), job.isBackup, job.kind == .bounded || job.kind == .unbounded,
+                let facts = try? BackupFacts.read(xml: try domain.backupXMLDescription()),
+                let socket = facts.socketPath, socket.hasPrefix(work + "/")
+            else { continue }
+            let id = String(socket.dropFirst(work.count + 1).prefix { $0 != "/" })
+            let checkpoint = Self.checkpointPrefix + id
+            var metadata: Logger.Metadata = ["machine": "\(domain.name)", "backup": "\(id)"]
+            do {
+                try domain.abortJob()
+                try awaitNoJob(domain)
+                try removal.delete(checkpoint, of: domain)
+                metadata["checkpoint"] = "\(checkpoint)"
+                logger.notice("ended a backup job an interrupted broker left, and deleted its checkpoint", metadata: metadata)
+            } catch {
+                metadata["error"] = "\(error)"
+                logger.warning("could not end a backup job an interrupted broker left", metadata: metadata)
+            }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? [] {
+            let path = work + "/" + name
+            do {
+                try FileManager.default.removeItem(atPath: path)
+                logger.notice("removed the working directory of an interrupted backup", metadata: ["directory": "\(path)"])
+            } catch {
+                logger.warning("could not remove the working directory of an interrupted backup", metadata: ["directory": "\(path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits (30 s at most) until libvirt has ended the domain's job.
+    private func awaitNoJob(_ domain: Domain) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline {
+            let kind = (try? domain.jobStats())?.kind
+            if kind != .bounded && kind != .unbounded { return }
+            usleep(50_000)
+        }
+        throw BackupJobStillRunning()
+    }
+}
+
+private struct BackupJobStillRunning: Error, CustomStringConvertible {
+    var description: String { "the backup job was still running 30 s after it was ended" }
+}

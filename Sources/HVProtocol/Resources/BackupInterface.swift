@@ -1,0 +1,65 @@
+/// The Varlink definition of the backup interface.
+extension Interfaces {
+    public static let backup = "org.hypernixos.Backup"
+
+    static let backupDescription = """
+        # Backups of machines into the repositories the administrator configured
+        # (/etc/hypernixos/backup.yaml). Clients name repositories, never paths; repository may be
+        # left out when only one is configured. Sizes are bytes; times are seconds since 1970.
+        interface org.hypernixos.Backup
+
+        # How far a long job got: bytes done, of total when known, and what it is doing.
+        type Progress (done: int, total: ?int, phase: ?string)
+
+        type Verification (time: int, ok: bool, chunks: int, bad: int, missing: int)
+
+        # bytesRead: what was read from the disk; bytesStored: chunks this backup stored first.
+        type Disk (target: string, size: int, bytesRead: int, bytesStored: int, verification: ?Verification)
+
+        # parent is the backup this one is incremental to, absent for a full one; group is the
+        # group the machine was charged to, from the record the backup keeps.
+        type Backup (
+          id: string,
+          repository: string,
+          machine: string,
+          group: ?string,
+          time: int,
+          parent: ?string,
+          frozen: bool,
+          disks: []Disk
+        )
+
+        # Reads every disk of the machine, running (a pull-mode backup job with a checkpoint,
+        # incremental since the machine's newest backup in the repository when that checkpoint is
+        # still there) or stopped (qemu-nbd), into the repository, with the machine's record and
+        # domain XML. Called with "more": true, the replies before the last carry only progress.
+        # One backup of a machine at a time; the backup stops, leaving nothing, when the caller
+        # disconnects. polkit action: org.hypernixos.backup.create
+        method Create(machine: string, repository: ?string) -> (backup: ?Backup, progress: ?Progress)
+
+        # polkit action: org.hypernixos.backup.list
+        method List(repository: ?string, machine: ?string) -> (repository: string, repositories: []string, backups: []Backup)
+
+        # polkit action: org.hypernixos.backup.show
+        method Show(repository: ?string, id: string) -> (backup: Backup)
+
+        # Reads every chunk the backup references back and checks its hash; the result is kept
+        # with the backup. Called with "more": true, progress replies come first.
+        # polkit action: org.hypernixos.backup.verify
+        method Verify(repository: ?string, id: string) -> (
+          backup: ?Backup, ok: ?bool, chunksChecked: ?int, bytesChecked: ?int, problems: ?[]string, progress: ?Progress
+        )
+
+        # A new machine `name` from the backup: new volumes in pool (the broker's own pool when
+        # absent; another only when the host policy allows it) written from the backup, defined
+        # from the backup's record with a new UUID and new MAC addresses, checked and charged
+        # like Vm.Create to the group the backed-up machine belonged to. Nothing is left when it
+        # fails. polkit action: org.hypernixos.backup.restore
+        method Restore(repository: ?string, id: string, name: string, pool: ?string) -> (
+          name: ?string, uuid: ?string, volumes: ?[]string, bytesRestored: ?int, progress: ?Progress
+        )
+
+        # polkit action: org.hypernixos.backup.delete
+        method Delete(repository: ?string, id: string) -> ()
+        """ + resourceErrors + commonErrors
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import HVClient
+import HVPresentation
+import HVProtocol
+
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Backups of machines into the repositories the administrator configured.",
+        discussion: "Repositories are named in /etc/hypernixos/backup.yaml; --repository may be left out when there is only one.",
+        subcommands: [Create.self, List.self, Show.self, Verify.self, Restore.self, Delete.self]
+    )
+
+    /// Runs a long job, drawing its progress on a terminal: bytes, rate, time left and what it is doing.
+    static func showingProgress<Result>(
+        _ label: String, _ options: GlobalOptions, _ job: ((WorkProgress) -> Void) throws(HVError) -> Result
+    ) throws(HVError) -> Result {
+        let bar = ProgressBar(label: label, enabled: !options.json && isatty(STDERR_FILENO) == 1, showsTimeLeft: true)
+        let result = try job { progress in
+            bar.update(received: UInt64(clamping: progress.done), total: progress.total.map { UInt64(clamping: $0) }, phase: progress.phase)
+        }
+        bar.finish()
+        return result
+    }
+
+    struct Repository: ParsableArguments {
+        @Option(help: "The repository, by the name the administrator gave it (default: the only one).") var repository: String?
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Back up a machine, running or stopped; incremental since its last backup when it can be."
+        )
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The machine.") var name: String
+
+        func run() throws {
+            try Runner.run(options, explain: .backupCreate(name)) { client throws(HVError) in
+                let backup = try BackupCommand.showingProgress(name, options) { progress throws(HVError) in
+                    try client.createBackup(of: name, repository: repository.repository, progress: progress)
+                }
+                if options.json { return Runner.printJSON(backup) }
+                let kind = backup.parent.map { "incremental since \($0)" } ?? "full"
+                print("backed up \(name) as \(backup.id) in \(backup.repository) (\(kind))")
+                print(
+                    "read \(ByteSize(bytes: UInt64(backup.bytesRead)).readable), stored \(ByteSize(bytes: UInt64(backup.bytesStored)).readable) new; "
+                        + (backup.frozen ? "file systems frozen by the guest agent" : "not frozen (no guest agent answered): crash-consistent")
+                )
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the backups in a repository, newest first.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "Only this machine's backups.") var name: String?
+
+        func run() throws {
+            try Runner.run(options, explain: .backupList()) { client throws(HVError) in
+                let reply = try client.backups(repository: repository.repository, machine: name)
+                if options.json { return Runner.printJSON(reply) }
+                guard !reply.backups.isEmpty else {
+                    return print("no backups\(name.map { " of \($0)" } ?? "") in \(reply.repository) (make one with 'hv backup create NAME')")
+                }
+                var table = Table("ID", "MACHINE", "TIME", "KIND", "READ", "STORED", "FROZEN", "VERIFIED")
+                for backup in reply.backups {
+                    table.add(
+                        backup.id, backup.machine, BackupText.time(backup.time), backup.parent == nil ? "full" : "incremental",
+                        ByteSize(bytes: UInt64(backup.bytesRead)).readable, ByteSize(bytes: UInt64(backup.bytesStored)).readable,
+                        backup.frozen ? "yes" : "", BackupText.verified(backup)
+                    )
+                }
+                print(table.render())
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one backup: its disks, sizes and verifications.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The backup's id, from 'hv backup list'.") var id: String
+
+        func run() throws {
+            try Runner.run(options, explain: .backupShow(id)) { client throws(HVError) in
+                let backup = try client.backup(id, repository: repository.repository)
+                if options.json { return Runner.printJSON(backup) }
+                print("backup:      \(backup.id) in \(backup.repository)")
+                print("machine:     \(backup.machine)\(backup.group.map { " (group \($0))" } ?? "")")
+                print("time:        \(BackupText.time(backup.time))")
+                print("kind:        \(backup.parent.map { "incremental since \($0)" } ?? "full")")
+                print("frozen:      \(backup.frozen ? "yes, by the guest agent" : "no: crash-consistent")")
+                var table = Table("DISK", "SIZE", "READ", "STORED", "VERIFIED")
+                for disk in backup.disks {
+                    table.add(
+                        disk.target, ByteSize(bytes: UInt64(disk.size)).readable, ByteSize(bytes: UInt64(disk.bytesRead)).readable,
+                        ByteSize(bytes: UInt64(disk.bytesStored)).readable, disk.verification.map(BackupText.verification) ?? "never"
+                    )
+                }
+                print(table.render())
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Read back every chunk of a backup and check its hash.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The backup's id.") var id: String
+
+        func run() throws {
+            try Runner.run(options, explain: .backupVerify(id)) { client throws(HVError) in
+                let result = try BackupCommand.showingProgress(id, options) { progress throws(HVError) in
+                    try client.verifyBackup(id, repository: repository.repository, progress: progress)
+                }
+                if options.json { return Runner.printJSON(result) }
+                guard result.ok else {
+                    throw HVError(
+                        .failed, "backup \(id) is damaged: \(result.problems.count) bad or missing chunks: "
+                            + result.problems.prefix(5).joined(separator: "; "),
+                        fix: "restore from another backup; the next backup stores the damaged chunks again"
+                    )
+                }
+                print("\(id): intact (\(result.chunksChecked) chunks, \(ByteSize(bytes: UInt64(result.bytesChecked)).readable) checked)")
+            }
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new machine from a backup (the original is not touched).",
+            discussion: "The new machine gets new volumes, a new UUID and new MAC addresses, and is charged to the group of the machine backed up."
+        )
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The backup's id.") var id: String
+        @Option(name: .customLong("name"), help: ArgumentHelp("The new machine's name.", valueName: "name")) var newName: String
+        @Option(help: "The pool for its disks (default: the broker's own; another only when the host policy allows it).")
+        var pool: String?
+
+        func run() throws {
+            try Runner.run(options, explain: .backupRestore(id, newName)) { client throws(HVError) in
+                let restored = try BackupCommand.showingProgress(newName, options) { progress throws(HVError) in
+                    try client.restoreBackup(id, repository: repository.repository, as: newName, pool: pool, progress: progress)
+                }
+                if options.json { return Runner.printJSON(restored) }
+                print("restored backup \(id) as \(restored.name) (\(restored.volumes.joined(separator: ", "))); start it with 'hv vm start \(restored.name)'")
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a backup (administrators).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The backup's id.") var id: String
+        @Flag(help: "Delete without asking.") var yes = false
+
+        func run() throws {
+            try Runner.run(options, explain: .backupDelete(id)) { client throws(HVError) in
+                guard yes else {
+                    throw HVError(.invalidParameter, "refusing to delete backup \(id) without --yes", fix: "run it again with --yes")
+                }
+                try client.deleteBackup(id, repository: repository.repository)
+                if !options.json { print("deleted backup \(id)") }
+            }
+        }
+    }
+}
+
+/// How backups' times and verifications read in tables.
+enum BackupText {
+    static func time(_ seconds: Int64) -> String {
+        Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
+    }
+
+    static func verification(_ verification: BackupVerification) -> String {
+        let when = time(verification.time)
+        return verification.ok ? "ok \(when)" : "BAD \(when): \(verification.bad) bad, \(verification.missing) missing"
+    }
+
+    /// The oldest of the disks' newest verifications: the backup is as verified as its least verified disk.
+    static func verified(_ backup: BackupInfo) -> String {
+        let verifications = backup.disks.map(\.verification)
+        guard !verifications.isEmpty, verifications.allSatisfy({ $0 != nil }) else { return "" }
+        let all = verifications.compactMap { $0 }
+        return all.allSatisfy(\.ok) ? "ok" : "BAD"
+    }
+}

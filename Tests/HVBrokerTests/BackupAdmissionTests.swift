@@ -1,0 +1,112 @@
+import Foundation
+import HVBroker
+import HVPolkit
+import HVProtocol
+import Synchronization
+import Testing
+
+/// `org.hypernixos.Backup` through the one admission path: what polkit is told for each action,
+/// requests refused before polkit is asked, and a backup's group taken from the backup, never
+/// from the caller.
+@Suite struct BackupAdmissionTests {
+    static let web = FakeHypervisor.webBackup
+
+    /// The details polkit got for one call, and the reply.
+    func ask(_ method: String, _ parameters: [String: JSONValue], authorizer: FakeAuthorizer = FakeAuthorizer(.allowed))
+        async throws -> (details: [String: String]?, operation: BrokerOperation?, reply: VarlinkReply, calls: [String])
+    {
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, _) = try makeDispatcher(authorizer: authorizer, hypervisor: hypervisor)
+        let reply = try await AdmissionTests.call(dispatcher, method, parameters)
+        return (authorizer.details.withLock { $0.last }, authorizer.asked.withLock { $0.last }, reply, hypervisor.calls.withLock { $0 })
+    }
+
+    @Test func creatingAsksAboutTheMachineAsVmOperationsDo() async throws {
+        let (details, operation, reply, calls) = try await ask(Method.backupCreate, ["machine": .string("web")])
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == .backupCreate)
+        #expect(details == ["machine": "web", "exists": "true", "managed": "true", "template": "false", "owner_group": "hypervisor-operators", "owner_user": "alice", "tags": "lab"])
+        #expect(calls == ["backupCreate web-> uid=1000"])
+    }
+
+    @Test func listingAsksAboutTheHost() async throws {
+        let (details, operation, reply, _) = try await ask(Method.backupList, ["machine": .string("web")])
+        #expect(reply.error == nil)
+        #expect(operation == .backupList)
+        #expect(details == [:])
+    }
+
+    @Test(arguments: [
+        (Method.backupShow, BrokerOperation.backupShow), (Method.backupVerify, .backupVerify), (Method.backupDelete, .backupDelete),
+    ])
+    func aBackupIsPassedWithTheGroupItKeeps(method: String, expected: BrokerOperation) async throws {
+        let (details, operation, reply, _) = try await ask(method, ["id": .string(Self.web), "repository": .string("local")])
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == expected)
+        #expect(details == [
+            "backup": Self.web, "repository": "local", "machine": "web", "owner_group": "hypervisor-operators", "exists": "true", "managed": "true",
+        ])
+    }
+
+    @Test func aRestoreNamesTheBackupAndTheNewMachine() async throws {
+        let (details, operation, reply, _) = try await ask(Method.backupRestore, ["id": .string(Self.web), "name": .string("web-copy")])
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == .backupRestore)
+        #expect(details?["owner_group"] == "hypervisor-operators")
+        #expect(details?["machine"] == "web")
+        #expect(details?["new_machine"] == "web-copy")
+    }
+
+    /// An operator of one team never restores, verifies or backs up another team's machine: the
+    /// group polkit judges is the backup's, whatever the caller sends.
+    @Test(arguments: [Method.backupRestore, Method.backupVerify])
+    func anotherTeamsBackupIsRefused(method: String) async throws {
+        var parameters: [String: JSONValue] = ["id": .string(FakeHypervisor.teamBBackup)]
+        if method == Method.backupRestore { parameters["name"] = .string("mine") }
+        let (details, _, reply, calls) = try await ask(method, parameters, authorizer: AdmissionTests.operatorOf("hypervisor-operators"))
+        #expect(reply.error?.hasSuffix(".PermissionDenied") == true, "\(reply)")
+        #expect(details?["owner_group"] == "team-b")
+        #expect(calls.isEmpty, "nothing reached the hypervisor")
+    }
+
+    @Test func aMissingBackupIsNotFoundAfterPolkitWasAsked() async throws {
+        let missing = "2026-12-06T09-12-00Z-00000000"
+        let (details, _, reply, calls) = try await ask(Method.backupShow, ["id": .string(missing)])
+        #expect(reply.error?.hasSuffix(".NotFound") == true, "\(reply)")
+        #expect(details == ["backup": missing, "repository": "", "exists": "false", "managed": "true"])
+        #expect(calls.isEmpty)
+        let stranger = try await ask(Method.backupShow, ["id": .string(missing)], authorizer: FakeAuthorizer(.denied))
+        #expect(stranger.reply.error?.hasSuffix(".PermissionDenied") == true, "a caller with no rights learns nothing")
+    }
+
+    /// Invalid requests are refused before polkit is asked, naming the parameter.
+    @Test(arguments: [
+        (Method.backupShow, ["id": JSONValue.string("../../etc/shadow")], "id"),
+        (Method.backupShow, ["id": .string("2026-12-06T09-10-00Z-1F0C9A3E")], "id"),
+        (Method.backupShow, ["id": .string("2026-12-06T09-10-00Z-1f0c9a3")], "id"),
+        (Method.backupVerify, [:], "id"),
+        (Method.backupDelete, ["id": .string(FakeHypervisor.webBackup), "repository": .string("/mnt/nas")], "repository"),
+        (Method.backupCreate, ["machine": .string("$(touch /tmp/x)")], "machine"),
+        (Method.backupCreate, ["machine": .string("web"), "path": .string("/tmp")], "path"),
+        (Method.backupList, ["machine": .string("a/b")], "machine"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("-x")], "name"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("ok"), "pool": .string("../p")], "pool"),
+    ])
+    func invalidRequestsNeverReachPolkit(method: String, parameters: [String: JSONValue], field: String) async throws {
+        let authorizer = FakeAuthorizer(.allowed)
+        let (_, _, reply, calls) = try await ask(method, parameters, authorizer: authorizer)
+        let error = try #require(reply.error, "\(method) \(parameters) was accepted")
+        #expect(error.hasSuffix(".InvalidParameter") || error.hasSuffix(".InvalidSpec"), "\(reply)")
+        let named = reply.parameters?["parameter"]?.stringValue ?? reply.parameters?["field"]?.stringValue
+        #expect(named == field, "\(reply)")
+        #expect(authorizer.asked.withLock { $0 }.isEmpty)
+        #expect(calls.isEmpty)
+    }
+
+    @Test func anUnknownRepositoryIsRefusedWithTheNames() async throws {
+        let (_, _, reply, calls) = try await ask(Method.backupShow, ["id": .string(Self.web), "repository": .string("offsite")])
+        #expect(reply.error?.hasSuffix(".InvalidParameter") == true, "\(reply)")
+        #expect(reply.parameters?["fix"]?.stringValue == "name one of: local")
+        #expect(calls.isEmpty)
+    }
+}
