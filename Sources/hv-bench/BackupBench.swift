@@ -3,6 +3,7 @@ import Glibc
 import HVBackup
 import HVBackupStore
 import HVLibvirt
+import Synchronization
 
 /// `hv-bench backup`: on one disk image, a full backup of the machine stopped (qemu-nbd) and
 /// running (a pull backup), each into a new repository, against `qemu-img convert`; an incremental
@@ -43,14 +44,11 @@ struct BackupBench {
         let image = BackupDiskImage(size: UInt64(diskGiB) << 30, fillPercent: fillPercent)
         // The image, one repository, and a restored copy beside a converted one, at the most.
         let scratch = try BackupScratch(qemuUser: qemuUser, requiredBytes: 4 * image.dataBytes + (1 << 30))
-        let interrupt = InterruptHandler(cleanUp: {
-            BackupGuest.remove(from: connection)
-            scratch.remove()
-        })
+        let cleanUp = CleanUp(connection: connection, scratch: scratch)
+        let interrupt = InterruptHandler(cleanUp: cleanUp.run)
         defer {
             interrupt.cancel()
-            BackupGuest.remove(from: connection)
-            scratch.remove()
+            cleanUp.run()
         }
 
         BenchRun.progress("writing a \(diskGiB) GiB qcow2 disk with \(image.dataBytes >> 20) MiB of random data")
@@ -189,5 +187,27 @@ struct BackupBench {
             directory = directory.deletingLastPathComponent()
         }
         return directories.map { $0 + "/" + isoScript }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+/// Removes the guest, then the scratch directory, once: on Ctrl-C the interrupt handler and the
+/// failing measurement both get here, and the second waits until the first is done.
+private final class CleanUp: Sendable {
+    private let connection: Connection
+    private let scratch: BackupScratch
+    private let done = Mutex(false)
+
+    init(connection: Connection, scratch: BackupScratch) {
+        self.connection = connection
+        self.scratch = scratch
+    }
+
+    func run() {
+        done.withLock { done in
+            guard !done else { return }
+            done = true
+            BackupGuest.remove(from: connection)
+            scratch.remove()
+        }
     }
 }
