@@ -109,7 +109,7 @@ struct BackupBench {
         let writes = ScatteredWrites(diskSize: image.size, percent: changePercent)
         BenchRun.progress("the guest writes \(writes.count) blocks of 64 KiB at scattered places")
         let writing = Stopwatch.now()
-        try console.run(writes.command, timeoutSeconds: 3600)
+        for command in writes.commands { try console.run(command, timeoutSeconds: 3600) }
         let guestWriteSeconds = Double(Stopwatch.now() - writing) / 1e9
 
         BenchRun.progress("incremental backup since the full one")

@@ -29,8 +29,8 @@ struct BackupBenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     func validate() throws {
-        guard (1...1024).contains(diskGiB), (1...100).contains(fillPercent), changePercent > 0, changePercent <= 100 else {
-            throw ValidationError("--disk-gib takes 1...1024, --fill-percent 1...100, --change-percent more than 0 up to 100")
+        guard (1...1024).contains(diskGiB), (1...100).contains(fillPercent), changePercent > 0, changePercent <= 50 else {
+            throw ValidationError("--disk-gib takes 1...1024, --fill-percent 1...100, --change-percent more than 0 up to 50")
         }
         guard chunkKiB >= 4, chunkKiB <= 65536, chunkKiB % 4 == 0 else {
             throw ValidationError("--chunk-kib takes a multiple of 4 from 4 to 65536")

@@ -79,47 +79,56 @@ struct BackupDiskImage {
 
 /// What the guest changes between the full and the incremental backup: `count` writes of 64 KiB
 /// of random bytes, `percent` of the disk in all, each at a different 64 KiB block (one bit of
-/// QEMU's dirty bitmap), scattered over the whole disk. Block `i` of the writes is
-/// `(first + i * stride) mod blocks`, `stride` prime to the number of blocks, so no block is
-/// written twice; the guest's shell computes the same offsets as `blocks(...)` here.
-struct ScatteredWrites: Codable, Sendable {
+/// QEMU's dirty bitmap) drawn at random over the whole disk, the same blocks in every run (a fixed
+/// seed). hv-bench types the list of blocks into the guest's shell, which then writes each one
+/// with `dd`.
+struct ScatteredWrites: Encodable, Sendable {
     static let blockSize = 65536
+    /// Block numbers per line typed into the guest, well under a terminal line's 4095 bytes.
+    static let blocksPerLine = 100
 
     var count: Int
-    var blocks: Int
-    var stride: Int
-    var first: Int
+    var seed: UInt64
+    /// The indexes of the 64 KiB blocks written, in increasing order (not in the JSON report).
+    var blocks: [Int]
 
-    init(diskSize: UInt64, percent: Double) {
-        blocks = Int(diskSize / UInt64(Self.blockSize))
-        count = min(blocks, max(1, Int((Double(diskSize) * percent / 100 / Double(Self.blockSize)).rounded())))
-        // About the golden ratio of the disk: consecutive writes land far apart.
-        var stride = max(1, Int(Double(blocks) * 0.618_033_988_7))
-        while Self.gcd(stride, blocks) != 1 { stride += 1 }
-        self.stride = stride
-        first = blocks / 7
+    enum CodingKeys: String, CodingKey {
+        case count, seed
+    }
+
+    init(diskSize: UInt64, percent: Double, seed: UInt64 = 0x6876_2D62_656E_6368) {
+        let total = Int(diskSize / UInt64(Self.blockSize))
+        count = min(total, max(1, Int((Double(diskSize) * percent / 100 / Double(Self.blockSize)).rounded())))
+        self.seed = seed
+        var generator = SplitMix64(seed: seed)
+        var chosen = Set<Int>()
+        while chosen.count < count { chosen.insert(generator.next(below: total)) }
+        blocks = chosen.sorted()
     }
 
     var bytes: UInt64 { UInt64(count) * UInt64(Self.blockSize) }
 
-    /// The indexes of the 64 KiB blocks written.
-    var writtenBlocks: [Int] {
-        (0..<count).map { (first + $0 * stride) % blocks }
-    }
-
     /// How many chunks of `chunkSize` bytes the writes touch: what an incremental backup must read.
     func chunksTouched(chunkSize: Int) -> Int {
-        Set(writtenBlocks.map { $0 * Self.blockSize / chunkSize }).count
+        Set(blocks.map { $0 * Self.blockSize / chunkSize }).count
     }
 
-    /// The guest's shell command: one `dd` of random bytes per block, then `sync`, which returns
-    /// once the guest's kernel has written them to the virtual disk.
-    var command: String {
-        "i=0; while [ $i -lt \(count) ]; do dd if=/dev/urandom of=/dev/vda bs=\(Self.blockSize) count=1 "
-            + "seek=$(( (\(first) + i * \(stride)) % \(blocks) )) conv=notrunc 2>/dev/null; i=$((i+1)); done; sync"
-    }
-
-    private static func gcd(_ a: Int, _ b: Int) -> Int {
-        b == 0 ? a : gcd(b, a % b)
+    /// The guest's shell commands, in order: the block list written to a file, a line at a time,
+    /// then one `dd` of random bytes per block and `sync`, which returns once the guest's kernel
+    /// has written them to the virtual disk.
+    var commands: [String] {
+        let file = "/tmp/hv-bench-blocks"
+        var lines = [": > \(file)"]
+        var start = 0
+        while start < blocks.count {
+            let line = blocks[start..<min(start + Self.blocksPerLine, blocks.count)].map(String.init).joined(separator: " ")
+            lines.append("printf '%s\\n' \(line) >> \(file)")
+            start += Self.blocksPerLine
+        }
+        lines.append(
+            "while read b; do dd if=/dev/urandom of=/dev/vda bs=\(Self.blockSize) count=1 seek=$b conv=notrunc 2>/dev/null; "
+                + "done < \(file); sync"
+        )
+        return lines
     }
 }

@@ -3,7 +3,7 @@ import HVPresentation
 
 /// What `hv-bench backup` measured, each figure beside its floor, and the goals of the backups
 /// issue judged against them.
-struct BackupReport: Codable, Sendable, BenchReport {
+struct BackupReport: Encodable, Sendable, BenchReport {
     var machine: Report.Machine
     var qemuVersion: String
     var fileSystem: String
