@@ -112,6 +112,12 @@ struct BackupReport: Encodable, Sendable, BenchReport {
             "",
             table.render(),
             "",
+            "where each backup's wall time went, reading (libvirt's job, block status, NBD reads) / storing (BackupWriter: "
+                + "hash, write, flush, rename; commit): "
+                + [("stopped", stoppedBackup), ("running", runningBackup), ("incremental", incremental)].map { name, backup in
+                    "\(name) \(Self.seconds(backup.wallSeconds - backup.storingSeconds)) / \(Self.seconds(backup.storingSeconds))"
+                }.joined(separator: ", "),
+            "",
             "incremental after the guest changed \(Self.percent(Double(writes.bytes) / Double(diskBytes))) of the disk: \(writes.count) writes of 64 KiB "
                 + "at scattered blocks (\(Self.size(writes.bytes)), \(Self.seconds(guestWriteSeconds)) in the guest), falling in \(chunksTouched) "
                 + "of \(chunks) chunks; the backup read \(incremental.dataChunks) chunks (\(Self.size(incremental.bytesRead)), "

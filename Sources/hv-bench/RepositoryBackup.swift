@@ -13,6 +13,9 @@ struct RepositoryBackup: Codable, Sendable {
     var cpuSeconds: Double
     /// The CPU time of the processes hv-bench waited for meanwhile: qemu-nbd, for a stopped machine.
     var childCPUSeconds: Double
+    /// Wall time spent storing: in the writer's calls for each chunk, `finishDisk` and `commit`.
+    /// The rest of the wall time went to reading (libvirt's job, block status, NBD reads).
+    var storingSeconds: Double
     /// Bytes read over NBD.
     var bytesRead: UInt64
     /// Bytes of chunks this backup stored first.
@@ -31,12 +34,20 @@ struct RepositoryBackup: Codable, Sendable {
         let started = Stopwatch.now()
         let manifest: BackupManifest
         let summary: BackupSummary
+        var storing: UInt64 = 0
+        func store<T>(_ body: () throws -> T) rethrows -> T {
+            let began = Stopwatch.now()
+            defer { storing += Stopwatch.now() - began }
+            return try body()
+        }
         do {
             let writer = try BackupWriter.begin(in: repository, machine: machine, parent: parent)
             var feed = ChunkFeed(writer: writer)
-            summary = try source.read(chunkSize: repository.chunkSize) { chunk in try feed.take(chunk) }
-            try feed.finish()
-            manifest = try writer.commit(spec: "", domainXML: domainXML, frozen: false, checkpoint: summary.checkpoint)
+            summary = try source.read(chunkSize: repository.chunkSize) { chunk in try store { try feed.take(chunk) } }
+            manifest = try store {
+                try feed.finish()
+                return try writer.commit(spec: "", domainXML: domainXML, frozen: false, checkpoint: summary.checkpoint)
+            }
         } catch let error as BenchError {
             throw error
         } catch let error as any DiagnosedError {
@@ -46,7 +57,7 @@ struct RepositoryBackup: Codable, Sendable {
         }
         return RepositoryBackup(
             id: manifest.id, wallSeconds: Double(Stopwatch.now() - started) / 1e9, cpuSeconds: Timing.cpuSeconds() - cpu,
-            childCPUSeconds: Timing.cpuSeconds(children: true) - childCPU,
+            childCPUSeconds: Timing.cpuSeconds(children: true) - childCPU, storingSeconds: Double(storing) / 1e9,
             bytesRead: summary.bytesRead, bytesStored: manifest.disks.reduce(0) { $0 + $1.bytesStored },
             dataChunks: summary.disks.reduce(0) { $0 + $1.dataChunks }, zeroChunks: summary.disks.reduce(0) { $0 + $1.zeroChunks },
             unchangedChunks: summary.disks.reduce(0) { $0 + $1.unchangedChunks }
