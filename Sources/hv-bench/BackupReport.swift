@@ -150,6 +150,9 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     }
 
     static func size(_ bytes: UInt64) -> String {
-        bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) : String(format: "%.1f MiB", Double(bytes) / 1_048_576)
+        if bytes >= 1 << 30 { return String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) }
+        if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes < 1 << 20 { return String(format: "%.0f KiB", Double(bytes) / 1024) }
+        return String(format: "%.1f MiB", Double(bytes) / 1_048_576)
     }
 }
