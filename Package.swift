@@ -241,7 +241,7 @@ let package = Package(
             name: "hv-bench",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVLibvirt", "HVPolkit", "HVAudit", "HVDomainXML", "HVProtocol",
-                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth", "HVSystem",
+                "HVMonitor", "HVMetrics", "HVHistory", "HVHealth", "HVSystem", "HVBackup", "HVBackupStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "XMLCoder", package: "XMLCoder"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,11 +2,12 @@
 # Build hv-broker and hv-bench (release, scratch path .build-release) and run the benchmark.
 # hv-bench starts its own broker on the libvirt test driver; see docs/BENCHMARKS.md.
 #
-# Usage: scripts/bench.sh [broker|monitor|pressure|audit|request] [hv-bench options, e.g. --iterations 5000 --json]
+# Usage: scripts/bench.sh [broker|monitor|pressure|audit|request|backup] [hv-bench options, e.g. --iterations 5000 --json]
 # (no subcommand: the broker benchmark)
 # Run as root, with the system D-Bus, polkitd and libvirtd running (when they are not and
 # scripts/start-services.sh exists, it is run first). Set SWIFT to the swift executable if it is
-# not on root's PATH.
+# not on root's PATH. The backup benchmark starts no broker: it needs libvirtd only, and builds
+# hv-bench alone.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -29,16 +30,19 @@ libvirt_up() {
     pgrep -x libvirtd >/dev/null 2>&1 && virsh -c qemu:///system version >/dev/null 2>&1
 }
 
-if ! polkit_up || ! libvirt_up; then
+backup=false
+if [ "${1:-}" = backup ]; then backup=true; fi
+# The backup benchmark asks libvirt only.
+if { ! $backup && ! polkit_up; } || ! libvirt_up; then
     if [ -x scripts/start-services.sh ]; then
         log "polkitd or libvirtd is not running; running scripts/start-services.sh"
         scripts/start-services.sh >&2 || true
     fi
-    polkit_up || die "polkitd is not running or not reachable on the system bus" \
+    $backup || polkit_up || die "polkitd is not running or not reachable on the system bus" \
         "(start dbus and polkitd: systemctl start dbus polkit)"
     libvirt_up || die "libvirtd is not running or does not answer (start it: systemctl start libvirtd)"
 fi
-[ -f /usr/share/polkit-1/actions/org.hypernixos.policy ] \
+$backup || [ -f /usr/share/polkit-1/actions/org.hypernixos.policy ] \
     || die "the broker's polkit actions are not installed:" \
         "copy polkit/org.hypernixos.policy to /usr/share/polkit-1/actions/"
 
@@ -46,6 +50,13 @@ SWIFT=${SWIFT:-$(command -v swift || true)}
 [ -n "$SWIFT" ] || die "swift is not on root's PATH: run it as 'SWIFT=/path/to/swift $0'"
 
 build=(--configuration release --scratch-path .build-release)
+if $backup; then
+    log "building hv-bench (release, .build-release; 15-30 minutes on 2 cores the first time)"
+    "$SWIFT" build "${build[@]}" --product hv-bench >&2
+    bin=$("$SWIFT" build "${build[@]}" --show-bin-path)
+    shift
+    exec "$bin/hv-bench" backup "$@"
+fi
 log "building hv-broker and hv-bench (release, .build-release; about 30 minutes on 2 cores the first time)"
 "$SWIFT" build "${build[@]}" --product hv-broker >&2
 "$SWIFT" build "${build[@]}" --product hv-bench >&2

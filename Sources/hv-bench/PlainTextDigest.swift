@@ -11,8 +11,8 @@ struct PlainTextDigest: Codable, Sendable {
     var cpuSeconds: Double
 
     static func measure(_ files: [String], fifo: String) throws(BenchError) -> PlainTextDigest {
-        let gzip = try Self.program("gzip")
-        let sha256sum = try Self.program("sha256sum")
+        let gzip = try ToolRun.program("gzip", fix: "install gzip")
+        let sha256sum = try ToolRun.program("sha256sum", fix: "install coreutils")
         unlink(fifo)
         guard mkfifo(fifo, 0o600) == 0 else {
             throw BenchError(.measurementFailed, "cannot make the FIFO \(fifo): \(String(cString: strerror(errno)))")
@@ -65,13 +65,5 @@ struct PlainTextDigest: Codable, Sendable {
         try? handle.seek(toOffset: end - 4)
         guard let trailer = try? handle.read(upToCount: 4), trailer.count == 4 else { return 0 }
         return trailer.reversed().reduce(0) { $0 << 8 | Int($1) }
-    }
-
-    /// The program's absolute path, from the usual places.
-    private static func program(_ name: String) throws(BenchError) -> String {
-        for directory in ["/usr/bin", "/bin", "/run/current-system/sw/bin"] where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {
-            return directory + "/" + name
-        }
-        throw BenchError(.serviceUnavailable, "no \(name) in /usr/bin, /bin or /run/current-system/sw/bin", fix: "install gzip and coreutils")
     }
 }
