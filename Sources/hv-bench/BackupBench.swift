@@ -40,10 +40,11 @@ struct BackupBench {
         } catch {
             throw BenchError(.serviceUnavailable, "libvirt \(Self.uri): \(error.message)", fix: "start libvirtd")
         }
-        if BackupGuest.remove(from: connection) { BenchRun.progress("removed the guest \(BackupGuest.name) a killed run left") }
         let image = BackupDiskImage(size: UInt64(diskGiB) << 30, fillPercent: fillPercent)
         // The image, one repository, and a restored copy beside a converted one, at the most.
         let scratch = try BackupScratch(qemuUser: qemuUser, requiredBytes: 4 * image.dataBytes + (1 << 30))
+        // Only once the lock is held: the guest of a run still at work is not a leftover.
+        if BackupGuest.remove(from: connection) { BenchRun.progress("removed the guest \(BackupGuest.name) a killed run left") }
         let cleanUp = CleanUp(connection: connection, scratch: scratch)
         let interrupt = InterruptHandler(cleanUp: cleanUp.run)
         defer {

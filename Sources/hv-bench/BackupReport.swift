@@ -110,7 +110,7 @@ struct BackupReport: Encodable, Sendable, BenchReport {
                 + "repository chunks of \(Self.size(UInt64(chunkSize))), not encrypted; \(fileSystem) at \(directory); "
                 + "page cache dropped before every timed row; MiB/s of the allocated bytes unless the row says otherwise",
             "",
-            table.render(),
+            Self.trimmed(table.render()),
             "",
             "where each backup's wall time went, reading (libvirt's job, block status, NBD reads) / storing (BackupWriter: "
                 + "hash, write, flush, rename; commit): "
@@ -135,6 +135,13 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     }
 
     var json: String { encodedJSON }
+
+    /// `text` without the spaces a table pads rows with an empty last cell with.
+    static func trimmed(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(line[..<(line.lastIndex { $0 != " " }.map(line.index(after:)) ?? line.startIndex)])
+        }.joined(separator: "\n")
+    }
 
     /// MiB per second.
     static func rate(_ bytes: UInt64, _ seconds: Double) -> Double {

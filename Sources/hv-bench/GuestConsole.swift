@@ -23,9 +23,8 @@ final class GuestConsole {
             }
             if connected { break }
             guard Stopwatch.now() < connectDeadline else {
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                throw BenchError(.measurementFailed, "cannot connect to the guest's console at \(path): \(reason)")
+                // Every property is set: deinit closes the socket.
+                throw BenchError(.measurementFailed, "cannot connect to the guest's console at \(path): \(String(cString: strerror(errno)))")
             }
             usleep(200_000)
         }
@@ -36,13 +35,11 @@ final class GuestConsole {
             send("echo HV-BENCH-UP-$((40+2))\n")
             if (try? waitFor("HV-BENCH-UP-42", timeoutSeconds: 3)) != nil { return }
         }
-        let printed = text.suffix(2000)
-        close(descriptor)
-        throw BenchError(.measurementFailed, "the guest's shell did not answer within \(Int(bootTimeoutSeconds)) s; it printed: \(printed)")
+        throw BenchError(.measurementFailed, "the guest's shell did not answer within \(Int(bootTimeoutSeconds)) s; it printed: \(text.suffix(2000))")
     }
 
     deinit {
-        close(descriptor)
+        if descriptor >= 0 { close(descriptor) }
     }
 
     private var text: String { String(decoding: output, as: UTF8.self) }
