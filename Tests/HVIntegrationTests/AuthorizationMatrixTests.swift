@@ -232,13 +232,13 @@ struct AuthorizationMatrixTests {
 
     /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, the
     /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines,
-    /// and backing up, restoring and deleting team A's backups.
+    /// and backing up, verifying, restoring and deleting team A's backups.
     /// Every flooded call is refused: by polkit, or by the upload socket's per-user bound when
     /// more than its share arrive at once; none is let through.
     @Test(arguments: [
         (BrokerOperation.vmAdopt, "f-vmAdopt"), (.vmConsoleAttach, "a-vmConsoleAttach"), (.vmGraphics, "a-vmGraphics"),
-        (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupRestore, "a-backupRestore"),
-        (.backupDelete, "a-backupDelete"),
+        (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupVerify, "a-backupVerify"),
+        (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"),
     ])
     func aFloodOfRefusedCallsLeavesOthersServed(operation: BrokerOperation, object: String) throws {
         let broker = try MatrixBroker.shared.get()
