@@ -298,7 +298,7 @@ let package = Package(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork",
+                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork", "HVBackupSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
