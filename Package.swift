@@ -379,7 +379,7 @@ let package = Package(
         .testTarget(name: "HVArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "HVIntegrationTests",
-            dependencies: ["HVProtocol", "HVAudit", "HVBackupStore", "HVTestSupport"],
+            dependencies: ["HVProtocol", "HVAudit", "HVBackupStore", "HVSystem", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

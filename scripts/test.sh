@@ -50,7 +50,7 @@ cleanup() {
         done
     fi
     for mount in /var/lib/hv-it/full-audit /var/lib/hv-it/faults/state/isos /var/lib/hv-it/faults/state/pending \
-        /var/lib/hv-it/faults/state/images; do
+        /var/lib/hv-it/faults/state/images /var/lib/hv-it/bkfaults/backups; do
         if mountpoint -q "$mount" 2>/dev/null; then umount -l "$mount"; fi
     done
     # The fault-injection suite moves polkitd's D-Bus activation file aside while polkitd is stopped.

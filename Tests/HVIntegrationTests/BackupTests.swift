@@ -113,7 +113,7 @@ struct BackupTests {
     }
 
     /// Starts the guest (the test ISO as its CD-ROM, a 1 GiB disk) and waits for its shell.
-    static func bootGuest(_ broker: MatrixBroker, _ stack: Stack, hv: ([String]) throws -> Output) throws {
+    static func bootGuest(_ broker: MatrixBroker, _ stack: Stack, name machine: String = machine, hv: ([String]) throws -> Output) throws {
         let isos = broker.base + "/state/isos"
         try FileManager.default.createDirectory(atPath: isos, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: stack.stateDirectory + "/isos/" + stack.isoName, toPath: isos + "/" + stack.isoName)

@@ -31,12 +31,14 @@ final class MatrixBroker: @unchecked Sendable {
     /// - Parameters:
     ///   - policy: the policy file's text; nil for the two teams' groups, `""` for no file at all.
     ///   - libvirtUri: another libvirt than the test-driver node, such as `qemu:///system`.
+    ///   - backupFileSystemSize: the backup repository on a tmpfs of this size (`24m`), to fill it.
     init(
         stack: Stack, name: String, operations: [String], auditDirectory: String? = nil, policy: String? = nil,
-        libvirtUri: String? = nil
+        libvirtUri: String? = nil, backupFileSystemSize: String? = nil
     ) throws {
         base = stack.base + "/" + name
         try? run(["/usr/bin/pkill", "-f", base + "/"])
+        try? run(["/usr/bin/umount", "-l", base + "/backups"])
         try? FileManager.default.removeItem(atPath: base)
         for directory in [base + "/log", base + "/state", base + "/console"] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -49,6 +51,11 @@ final class MatrixBroker: @unchecked Sendable {
         }
         let node = try TestDriverNode.write(TestDriverNode.xml(domains: domains), in: base)
         let backupConfig = base + "/backup.yaml"
+        if let backupFileSystemSize {
+            try FileManager.default.createDirectory(atPath: base + "/backups", withIntermediateDirectories: true)
+            let mounted = try run(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(backupFileSystemSize),mode=0700", "tmpfs", base + "/backups"])
+            guard mounted.status == 0 else { throw SetupError("mount a tmpfs for the repository: \(mounted)") }
+        }
         try Self.makeBackups(in: base + "/backups", of: operations)
         try "repositories: {matrix: {path: \(base)/backups}}\n".write(toFile: backupConfig, atomically: true, encoding: .utf8)
         let policyPath = base + "/policy.yaml"
