@@ -27,7 +27,8 @@ let
   };
 
   # pkgs.formats.yaml { }, as nixpkgs' pkgs-lib/formats.nix declares its type;
-  # generate names a store path instead of building one.
+  # generate names a store path instead of building one (backup.yaml's with its
+  # value as JSON after a '#', for the test of how the jobs are written).
   yamlFormat = {
     type =
       let
@@ -48,7 +49,10 @@ let
           };
       in
       valueType;
-    generate = name: _value: "/nix/store/00000000000000000000000000000000-${name}";
+    generate =
+      name: value:
+      "/nix/store/00000000000000000000000000000000-${name}"
+      + lib.optionalString (name == "backup.yaml") "#${builtins.toJSON value}";
   };
 
   pkgs = {
@@ -133,6 +137,14 @@ let
       };
     };
   };
+  timerUnit = types.submodule {
+    options = commonUnitOptions // {
+      timerConfig = mkOption {
+        type = unitSettings;
+        default = { };
+      };
+    };
+  };
   socketUnit = types.submodule {
     options = commonUnitOptions // {
       listenStreams = strings;
@@ -213,6 +225,10 @@ let
         type = types.attrsOf socketUnit;
         default = { };
       };
+      systemd.timers = mkOption {
+        type = types.attrsOf timerUnit;
+        default = { };
+      };
       systemd.tmpfiles.rules = strings;
     };
   };
@@ -264,6 +280,11 @@ let
     Socket = render ({ ListenStream = unit.listenStreams; } // unit.socketConfig);
     Install = installSection unit;
   }) config.systemd.sockets;
+  timers = lib.mapAttrs (_: unit: {
+    Unit = unitSection unit;
+    Timer = render unit.timerConfig;
+    Install = installSection unit;
+  }) config.systemd.timers;
 
   # The module's own options: their types and defaults (a package as its
   # store path).
@@ -274,7 +295,7 @@ let
   }) options.services.hypernixos;
 in
 {
-  inherit services sockets;
+  inherit services sockets timers;
   options = ownOptions;
   failedAssertions = map (assertion: assertion.message) (lib.filter (assertion: !assertion.assertion) config.assertions);
   etc = lib.mapAttrs (_: file: file.source) config.environment.etc;
