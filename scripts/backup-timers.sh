@@ -12,6 +12,11 @@ broker="${1:?usage: backup-timers.sh BROKER_PID}"
 hv=/usr/local/bin/hv
 
 while kill -0 "$broker" 2>/dev/null; do
+    # No jobs configured: nothing to ask the broker.
+    if ! grep -q '^jobs:' /etc/hypernixos/backup.yaml 2>/dev/null; then
+        sleep 60
+        continue
+    fi
     # A job that failed for a machine exits non-zero: logged, and the loop goes on.
     output="$("$hv" backup jobs run --due 2>&1)" || echo "$(date -u +%FT%TZ) a job failed for some machine"
     case "$output" in

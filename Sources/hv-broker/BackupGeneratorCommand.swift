@@ -16,7 +16,7 @@ struct BackupGeneratorCommand: ParsableCommand {
     @Argument(help: "The generator's normal output directory.") var normalDirectory: String
     @Argument(help: "The early output directory (not used).") var earlyDirectory: String?
     @Argument(help: "The late output directory (not used).") var lateDirectory: String?
-    @Option(help: "The backup configuration.") var backupConfig = BackupConfiguration.defaultPath
+    @Option(name: .customLong("config"), help: "The backup configuration.") var backupConfig = BackupConfiguration.defaultPath
 
     func run() {
         do {

@@ -103,12 +103,11 @@ extension BackupCommand {
             @Argument(help: "The job.") var name: String?
             @Flag(help: "Run every job that is due (the broker decides from its schedule and last run).") var due = false
 
-            func validate() throws {
-                guard (name == nil) == due else { throw ValidationError("name a job, or give --due") }
-            }
-
             func run() throws {
                 try Runner.run(options, explain: .backupRunJob(name ?? "(each job that is due)")) { client throws(HVError) in
+                    guard (name == nil) == due else {
+                        throw HVError.invalidParameter("job", "name a job, or give --due, not both", fix: "hv backup jobs run NAME, or hv backup jobs run --due")
+                    }
                     let names: [String]
                     if let name {
                         names = [name]

@@ -14,7 +14,7 @@ public enum BackupTimerGenerator {
                 # Written by hv-broker backup-generator from \(source); edit that file, not this one.
                 [Unit]
                 Description=Hyper-NixOS backup job \(job.name)
-                Documentation=file:/usr/share/doc/hypernixos/BACKUPS.md
+                Documentation=file:/usr/share/doc/hyper-nixos/BACKUPS.md
 
                 [Timer]
                 OnCalendar=\(job.schedule.replacingOccurrences(of: "%", with: "%%"))
