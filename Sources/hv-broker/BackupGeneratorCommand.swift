@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HVBroker
-import HVImages
 
 /// `hv-broker backup-generator NORMAL_DIR EARLY_DIR LATE_DIR`: the systemd generator that turns the
 /// jobs of the backup configuration into timers (`BackupTimerGenerator`). An invalid file is
@@ -19,11 +18,8 @@ struct BackupGeneratorCommand: ParsableCommand {
     @Option(name: .customLong("config"), help: "The backup configuration.") var backupConfig = BackupConfiguration.defaultPath
 
     func run() {
-        do {
-            let configuration = try BackupConfiguration.load(path: backupConfig, calendar: SystemdCalendar())
-            try BackupTimerGenerator.write(configuration, source: backupConfig, into: normalDirectory)
-        } catch {
-            Self.report("hypernixos-backup generator: no backup timers written: \(error)")
+        if let problem = BackupTimerGenerator.generate(from: backupConfig, into: normalDirectory, calendar: SystemdCalendar()) {
+            Self.report("hypernixos-backup generator: " + problem)
         }
     }
 

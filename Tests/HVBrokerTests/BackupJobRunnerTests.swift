@@ -216,6 +216,23 @@ import Testing
             == ["hypernixos-backup@nightly.timer", "hypernixos-backup@weekly-nas.timer", "timers.target.wants"])
     }
 
+    /// An invalid file: no timer at all, and the reason, with the key; a missing file: none either.
+    @Test func anInvalidFileMakesTheGeneratorWriteNothing() throws {
+        let directory = temporaryDirectory()
+        let path = directory + "/backup.yaml"
+        try (BackupJobConfigurationTests.repositories + """
+            jobs:
+              good: {repository: local, machines: {all: true}, schedule: daily}
+              bad: {repository: offsite, machines: {all: true}, schedule: daily}
+            """).write(toFile: path, atomically: true, encoding: .utf8)
+        let problem = try #require(BackupTimerGenerator.generate(from: path, into: directory + "/normal", calendar: nil))
+        #expect(problem.contains("jobs.bad.repository") && problem.contains(path), "\(problem)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/normal"), "nothing written, not even the good job's timer")
+
+        #expect(BackupTimerGenerator.generate(from: directory + "/absent.yaml", into: directory + "/none", calendar: nil) == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/none") == ["timers.target.wants"])
+    }
+
     @Test func aPercentSignIsNotASpecifierInTheTimer() {
         let job = BackupJob(name: "n", repository: "local", all: true, schedule: "*-*-* 02:00 %")
         let units = BackupTimerGenerator.units(for: BackupConfiguration(jobs: [job]), source: "f")

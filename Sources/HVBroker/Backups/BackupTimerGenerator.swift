@@ -25,6 +25,24 @@ public enum BackupTimerGenerator {
         }
     }
 
+    /// What the generator does: reads the configuration at `path` (each schedule checked by
+    /// `calendar`) and writes its timers into `directory`. Returns why nothing was written, when
+    /// the file is invalid or the units could not be written; never throws, so a boot goes on.
+    public static func generate(from path: String, into directory: String, calendar: SystemdCalendar?) -> String? {
+        let configuration: BackupConfiguration
+        do {
+            configuration = try BackupConfiguration.load(path: path, calendar: calendar)
+        } catch {
+            return "no backup timers written: \(error)"
+        }
+        do {
+            try write(configuration, source: path, into: directory)
+        } catch {
+            return "the backup timers could not be written to \(directory): \(error)"
+        }
+        return nil
+    }
+
     /// Writes the units into `directory`; what is there already from an earlier run is replaced.
     public static func write(_ configuration: BackupConfiguration, source: String, into directory: String) throws {
         let manager = FileManager.default
