@@ -79,10 +79,78 @@ let
     lib.mapAttrsToList (_: repository: repository.path) (cfg.backup.repositories or { })
   );
 
+  # One job of services.hypernixos.backup.jobs; the broker checks the rest (the repository
+  # exists, the schedule is systemd's, the retention's keys) and refuses to start on a mistake.
+  backupJobType = lib.types.submodule {
+    options = {
+      repository = lib.mkOption {
+        type = lib.types.str;
+        description = "The repository, by its name under repositories.";
+      };
+      machines = {
+        names = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          description = "Machines by name.";
+        };
+        tags = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          description = "Machines with any of these tags.";
+        };
+        all = lib.mkOption {
+          type = lib.types.bool;
+          default = false;
+          description = "Every machine the broker manages (then no names or tags).";
+        };
+      };
+      schedule = lib.mkOption {
+        type = lib.types.str;
+        example = "*-*-* 02:00";
+        description = "When it runs, in systemd calendar syntax (systemd.time(7)): the timer's OnCalendar.";
+      };
+      retention = lib.mkOption {
+        type = lib.types.attrsOf lib.types.ints.positive;
+        default = { };
+        example = { keep_last = 3; keep_daily = 7; };
+        description = "keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly; empty: nothing is removed.";
+      };
+      verify = lib.mkOption {
+        type = lib.types.enum [ "never" "every run" "daily" "weekly" "monthly" ];
+        default = "never";
+        description = "How often each machine's newest backup is verified.";
+      };
+    };
+  };
+  # The jobs as backup.yaml writes them: only the keys that are set.
+  backupJobsYAML = lib.mapAttrs (
+    _: job:
+    {
+      inherit (job) repository schedule verify;
+      machines = lib.filterAttrs (_: value: value != [ ] && value != false) job.machines;
+    }
+    // lib.optionalAttrs (job.retention != { }) { inherit (job) retention; }
+  ) cfg.backup.jobs;
+
   toolArguments = lib.concatMap (name: [
     "--tool"
     "${name}=${cfg.tools.${name}}"
   ]) (lib.attrNames brokerPrograms);
+
+  # The sandbox of the oneshot units that only call the broker as root
+  # (hypernixos-autostart, hypernixos-backup@JOB): no capabilities, no network,
+  # nothing but the broker's socket.
+  clientHardening = {
+    CapabilityBoundingSet = "";
+    NoNewPrivileges = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    PrivateNetwork = true;
+    RestrictAddressFamilies = [ "AF_UNIX" ];
+    SystemCallFilter = [ "@system-service" ];
+    SystemCallArchitectures = "native";
+  };
 
   # Kernel, namespace and system-call hardening both daemons share. Each unit
   # adds what differs (devices, address families, the clock, the filter's
@@ -149,10 +217,39 @@ in
     };
 
     backup = lib.mkOption {
-      type = monitorFormat.type;
-      default = {
-        repositories.local.path = "/var/lib/hypervisor/backups";
+      type = lib.types.submodule {
+        freeformType = monitorFormat.type;
+        options.repositories = lib.mkOption {
+          type = monitorFormat.type;
+          default = {
+            local.path = "/var/lib/hypervisor/backups";
+          };
+          description = "The repositories, by the name clients use (see backup).";
+        };
+        options.jobs = lib.mkOption {
+          type = lib.types.attrsOf backupJobType;
+          default = { };
+          example = lib.literalExpression ''
+            {
+              nightly = {
+                repository = "local";
+                machines.tags = [ "prod" ];
+                schedule = "*-*-* 02:00";
+                retention = { keep_last = 3; keep_daily = 7; keep_weekly = 4; };
+                verify = "weekly";
+              };
+            }
+          '';
+          description = ''
+            Scheduled backup jobs (docs/BACKUPS.md, "Using backups"), written
+            to backup.yaml under `jobs`; each gets a
+            `hypernixos-backup@NAME.timer` with its schedule (Persistent) and
+            the oneshot `hypernixos-backup@NAME.service` that runs
+            `hv backup jobs run NAME` as root.
+          '';
+        };
       };
+      default = { };
       example = lib.literalExpression ''
         {
           repositories = {
@@ -498,7 +595,10 @@ in
       # The host policy the broker reads at start (hv-broker --policy).
       environment.etc."hypernixos/policy.yaml".source = monitorFormat.generate "policy.yaml" cfg.policy;
       # The backup repositories the broker opens at start (hv-broker --backup-config).
-      environment.etc."hypernixos/backup.yaml".source = monitorFormat.generate "backup.yaml" cfg.backup;
+      environment.etc."hypernixos/backup.yaml".source = monitorFormat.generate "backup.yaml" (
+        cfg.backup // { jobs = backupJobsYAML; }
+      );
+
 
       environment.etc."polkit-1/rules.d/50-hypernixos.rules".source =
         "${cfg.package}/share/polkit-1/rules.d/50-hypernixos.rules";
@@ -556,16 +656,8 @@ in
             (toString cfg.autostartGroupDelay)
           ];
           TimeoutStartSec = "30min";
-          CapabilityBoundingSet = "";
-          NoNewPrivileges = true;
-          ProtectSystem = "strict";
-          ProtectHome = true;
-          PrivateTmp = true;
-          PrivateNetwork = true;
-          RestrictAddressFamilies = [ "AF_UNIX" ];
-          SystemCallFilter = [ "@system-service" ];
-          SystemCallArchitectures = "native";
-        };
+        }
+        // clientHardening;
       };
 
       systemd.services.hv-broker = {
@@ -702,6 +794,48 @@ in
           };
         }
       ) (cfg.backup.remotes or { });
+    })
+
+    # Each backup job's timer and the oneshot it starts, apart from the units above so that
+    # `systemd.services` can be given whole here.
+    (lib.mkIf cfg.enable {
+      # (Mirrors systemd/hypernixos-backup@.service; elsewhere a generator writes the timers.)
+      systemd.timers = lib.mapAttrs' (
+        name: job:
+        lib.nameValuePair "hypernixos-backup@${name}" {
+          description = "Hyper-NixOS backup job ${name}";
+          wantedBy = [ "timers.target" ];
+          timerConfig = {
+            OnCalendar = job.schedule;
+            Persistent = true;
+          };
+        }
+      ) cfg.backup.jobs;
+
+      systemd.services = lib.mapAttrs' (
+        name: _:
+        lib.nameValuePair "hypernixos-backup@${name}" {
+          description = "Hyper-NixOS: backup job ${name}";
+          requires = [ "hv-broker.socket" ];
+          after = [
+            "hv-broker.socket"
+            "libvirtd.socket"
+            "libvirtd.service"
+          ];
+          serviceConfig = {
+            Type = "oneshot";
+            ExecStart = utils.escapeSystemdExecArgs [
+              "${cfg.package}/bin/hv"
+              "backup"
+              "jobs"
+              "run"
+              name
+            ];
+            TimeoutStartSec = "12h";
+          }
+          // clientHardening;
+        }
+      ) cfg.backup.jobs;
     })
   ];
 }

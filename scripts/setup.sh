@@ -2,7 +2,8 @@
 # Sets up and starts Hyper-NixOS on a fresh Debian machine in its default configuration:
 # dependencies, the system services (D-Bus, polkitd, libvirtd) where no systemd runs them,
 # the polkit policies and rules, the operator groups, the binaries, the broker on
-# /run/hypervisor/broker.sock, and the monitor (hv-monitor, as its own unprivileged user in
+# /run/hypervisor/broker.sock, the backup jobs' timers (a systemd generator; without systemd, a
+# loop beside the broker), and the monitor (hv-monitor, as its own unprivileged user in
 # hypervisor-viewers) serving http://127.0.0.1:9478/metrics to those who send the token in
 # /etc/hypervisor/metrics.token (root:hypervisor-viewers, 0640). Safe to run again: it restarts
 # the monitor it started before, keeps the token and an existing /etc/hypervisor/monitor.yaml
@@ -155,6 +156,14 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     # Copies off the host, per remote of backup.yaml: systemctl enable --now hypernixos-backup-sync@NAME.timer
     sed 's#/usr/bin/hv-broker#/usr/local/bin/hv-broker#' 'systemd/hypernixos-backup-sync@.service' > '/etc/systemd/system/hypernixos-backup-sync@.service'
     install -m 0644 'systemd/hypernixos-backup-sync@.timer' '/etc/systemd/system/hypernixos-backup-sync@.timer'
+    sed 's#/usr/bin/hv #/usr/local/bin/hv #' 'systemd/hypernixos-backup@.service' > '/etc/systemd/system/hypernixos-backup@.service'
+    # The backup jobs' timers: a generator writes hypernixos-backup@JOB.timer for each job of
+    # /etc/hypernixos/backup.yaml at boot and on every daemon-reload (an invalid file: none, and
+    # the reason in the journal).
+    log "installing the backup jobs' timer generator (/etc/systemd/system-generators/hypernixos-backup)"
+    install -d -m 0755 /etc/systemd/system-generators
+    printf '#!/bin/sh\nexec /usr/local/bin/hv-broker backup-generator "$@"\n' > /etc/systemd/system-generators/hypernixos-backup
+    chmod 0755 /etc/systemd/system-generators/hypernixos-backup
     systemctl daemon-reload
     # At every boot: the machines whose spec enables autostart, in order.
     systemctl enable hypernixos-autostart.service
@@ -201,10 +210,12 @@ else
         for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
         old=""
     fi
+    broker_pid="$old"
     if [ -z "$old" ]; then
         log "starting hv-broker (log: /var/log/hypervisor/broker.log)"
         setsid /usr/local/bin/hv-broker >>/var/log/hypervisor/broker.log 2>&1 < /dev/null &
-        record "$broker_pidfile" $!
+        broker_pid=$!
+        record "$broker_pidfile" "$broker_pid"
     fi
     # Wait until the socket accepts connections (a file left by an earlier run does not count).
     broker_up() {
@@ -213,6 +224,25 @@ else
     }
     for _ in $(seq 100); do broker_up && break; sleep 0.1; done
     broker_up || { echo "setup: the broker did not start; see /var/log/hypervisor/broker.log" >&2; exit 1; }
+
+    # No systemd, so no timers: the backup jobs of /etc/hypernixos/backup.yaml are run by a loop
+    # beside the broker, which runs 'hv backup jobs run --due' every minute and ends with the
+    # broker. One loop per broker: a loop this script started for this broker is kept.
+    install -d -m 0755 /usr/local/lib/hypernixos
+    install -m 0755 scripts/backup-timers.sh /usr/local/lib/hypernixos/backup-timers.sh
+    loop_pidfile=/run/hv-backup-timers-setup.pid
+    loop=""
+    if [ -f "$loop_pidfile" ] && [ ! -L "$loop_pidfile" ] && [ "$(stat -c %u "$loop_pidfile")" = 0 ]; then
+        loop="$(cat "$loop_pidfile")"
+        [[ "$loop" =~ ^[0-9]+$ ]] && [ "$(stat -c %U "/proc/$loop" 2>/dev/null)" = root ] \
+            && tr '\0' ' ' < "/proc/$loop/cmdline" | grep -q "backup-timers.sh $broker_pid " || loop=""
+    fi
+    if [ -z "$loop" ]; then
+        log "no systemd: backup jobs run from a loop beside the broker ('hv backup jobs run --due' every minute;" \
+            "log: /var/log/hypervisor/backup-jobs.log)"
+        setsid /usr/local/lib/hypernixos/backup-timers.sh "$broker_pid" >>/var/log/hypervisor/backup-jobs.log 2>&1 < /dev/null &
+        record "$loop_pidfile" $!
+    fi
 
     # The monitor, as hv-monitor. A monitor this script started before is stopped first, so the
     # new binary and configuration take effect. Nothing else is touched.

@@ -164,6 +164,8 @@ public final class Dispatcher: MessageHandler {
             return try Self.object(AuditVerifyReply(await audit.verifyAll()))
         case .resource(let resource):
             return try Self.object(try await hypervisor.perform(resource, caller: peer))
+        case .backup(.jobs):
+            return try Self.object(try await visibleJobs(try await hypervisor.perform(.jobs, caller: peer), peer: peer))
         case .backup(let backup):
             return try Self.object(try await hypervisor.perform(backup, caller: peer))
         case .getInfo, .getInterfaceDescription:

@@ -25,6 +25,10 @@ extension LibvirtHypervisor {
         case .restore(let repository, let id, let name, let pool):
             try await backupRestore(id, repository: repository, as: name, pool: pool, caller: caller)
         case .delete(let repository, let id): try await backupDelete(id, repository: repository)
+        case .prune(let repository, let machine, let retention, let dryRun):
+            try await backupPrune(repository: repository, machine: machine, retention: retention, dryRun: dryRun)
+        case .runJob(let job): try await runBackupJob(job)
+        case .jobs: try await backupJobs()
         }
     }
 
@@ -261,7 +265,7 @@ extension LibvirtHypervisor {
     }
 
     /// A short repository operation on the libvirt pool, beside the other short file work.
-    private func fileWork<T: Sendable>(
+    func fileWork<T: Sendable>(
         _ store: Repository, _ body: @escaping @Sendable (Repository) throws(HVBackupStore.BackupError) -> T
     ) async throws(HVError) -> T {
         try await onPool(pools.libvirt) { _ in Result { () throws(HVBackupStore.BackupError) -> T in try body(store) }.mapError(\.hvError) }

@@ -44,6 +44,9 @@ public struct StorageLayout: Sendable, Hashable {
     /// files, made by QEMU): traversable by QEMU's user, each one writable only by it and root.
     public var backupWorkDirectory: String { stateDirectory + "/backup-work" }
 
+    /// The last run of each backup job (`BackupJobState`).
+    public var backupJobDirectory: String { stateDirectory + "/backup-jobs" }
+
     public func seedPath(machine: String) -> String { seedDirectory + "/" + machine + "-seed.iso" }
 
     /// The name of a machine's first disk volume.
@@ -68,7 +71,7 @@ public struct StorageLayout: Sendable, Hashable {
         let manager = FileManager.default
         for (path, mode) in [
             (stateDirectory, 0o755), (imageDirectory, 0o711), (isoDirectory, 0o755), (seedDirectory, 0o711),
-            (pendingDirectory, 0o700), (consoleDirectory, 0o750), (backupWorkDirectory, 0o711),
+            (pendingDirectory, 0o700), (consoleDirectory, 0o750), (backupWorkDirectory, 0o711), (backupJobDirectory, 0o700),
         ] {
             try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
             try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: path)

@@ -28,6 +28,8 @@ public struct Tool: Sendable, Hashable, CustomStringConvertible {
     public static let rclone = Tool("rclone", debianPackage: "rclone")
     /// Builds ISO 9660 images; used when xorriso is absent.
     public static let genisoimage = Tool("genisoimage", debianPackage: "genisoimage")
+    /// Checks backup jobs' schedules and computes their next runs (`systemd-analyze calendar`).
+    public static let systemdAnalyze = Tool("systemd-analyze", debianPackage: "systemd")
 }
 
 /// Where the broker finds programs: the absolute paths it was given (`hv-broker --tool NAME=PATH`),

@@ -61,6 +61,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case backupVerify
     case backupRestore
     case backupDelete
+    case backupPrune
+    case backupRunJob
+    case backupJobs
     case eventsFollow
     case auditVerify
 
@@ -126,6 +129,9 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .backupVerify: .change("backup.verify", .operators, .backup(owned: true))
         case .backupRestore: .change("backup.restore", .operators, .backup(owned: true), [.machineLimits, .groupQuota, .pools, .networks])
         case .backupDelete: .change("backup.delete", .admins, .backup(owned: false))
+        case .backupPrune: .change("backup.prune", .admins, .host)
+        case .backupRunJob: .change("backup.run-job", .admins, .host)
+        case .backupJobs: .read("backup.jobs", .viewers, .host)
         case .eventsFollow: .read("events.follow", .viewers, .allMachines)
         case .auditVerify: .read("audit.verify", .admins, .host)
         }

@@ -67,6 +67,9 @@ public enum Method {
     public static let backupVerify = "org.hypernixos.Backup.Verify"
     public static let backupRestore = "org.hypernixos.Backup.Restore"
     public static let backupDelete = "org.hypernixos.Backup.Delete"
+    public static let backupPrune = "org.hypernixos.Backup.Prune"
+    public static let backupRunJob = "org.hypernixos.Backup.RunJob"
+    public static let backupJobs = "org.hypernixos.Backup.Jobs"
 
     public static let eventsFollow = "org.hypernixos.Events.Follow"
 

@@ -90,7 +90,7 @@ public enum VmName {
     }
 
     /// The name with control characters made visible, for error messages.
-    static func printable(_ name: String) -> String {
+    public static func printable(_ name: String) -> String {
         let clipped = name.unicodeScalars.prefix(80).map { scalar in
             scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
         }.joined()

@@ -17,7 +17,7 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "hv-broker",
         abstract: "The Hyper-NixOS broker: the only process that talks to libvirt, on behalf of polkit-authorized clients.",
         discussion: "Adopts the socket systemd passes (socket activation) or binds --socket itself.",
-        subcommands: [BackupKeyCommand.self, BackupSyncCommand.self]
+        subcommands: [BackupKeyCommand.self, BackupSyncCommand.self, BackupGeneratorCommand.self]
     )
 
     @Option(help: "Socket to bind when systemd passes none.") var socket = "/run/hypervisor/broker.sock"
@@ -78,16 +78,6 @@ struct BrokerCommand: AsyncParsableCommand {
         let audit = try await Self.openAudit(auditOptions, logger: logger)
 
         let hostPolicy = try Self.loadPolicy(path: policy, layout: layout, logger: logger)
-        let backupConfiguration: BackupConfiguration
-        do {
-            backupConfiguration = try BackupConfiguration.load(path: backupConfig)
-        } catch {
-            logger.critical("backup configuration refused", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
-        }
-        logger.info(
-            "backup repositories", metadata: ["configuration": "\(backupConfig)", "repositories": "\(backupConfiguration.repositories.map(\.name))"]
-        )
         let toolLocator: ToolLocator
         do {
             toolLocator = try ToolLocator.configured(tools)
@@ -98,6 +88,22 @@ struct BrokerCommand: AsyncParsableCommand {
         for (name, path) in toolLocator.configured.sorted(by: { $0.key < $1.key }) {
             logger.info("program given by path", metadata: ["program": "\(name)", "path": "\(path)"])
         }
+        let backupConfiguration: BackupConfiguration
+        do {
+            backupConfiguration = try BackupConfiguration.load(
+                path: backupConfig, calendar: SystemdCalendar(runner: ProcessRunner(locator: toolLocator, logger: logger))
+            )
+        } catch {
+            logger.critical("backup configuration refused", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        logger.info(
+            "backup repositories and jobs",
+            metadata: [
+                "configuration": "\(backupConfig)", "repositories": "\(backupConfiguration.repositories.map(\.name))",
+                "jobs": "\(backupConfiguration.jobs.map(\.name))",
+            ]
+        )
 
         let polkitPool = WorkPool(pools.polkit)
         let hypervisorPools = HypervisorPools(libvirt: WorkPool(pools.libvirt), jobs: WorkPool(pools.jobs))

@@ -8,7 +8,7 @@ struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Backups of machines into the repositories the administrator configured.",
         discussion: "Repositories are named in /etc/hypernixos/backup.yaml; --repository may be left out when there is only one.",
-        subcommands: [Create.self, List.self, Show.self, Verify.self, Restore.self, Delete.self]
+        subcommands: [Create.self, List.self, Show.self, Verify.self, Restore.self, Prune.self, Delete.self, Jobs.self]
     )
 
     /// Runs a long job, drawing its progress on a terminal: bytes, rate, time left and what it is doing.

@@ -247,8 +247,27 @@ final class FakeHypervisor: Hypervisor {
 
     func perform(_ request: BackupRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
+        if case .jobs = request { return Self.jobs }
         return EmptyReply()
     }
+
+    /// Job "nightly", whose last run backed up "web" (hypervisor-operators), failed on "db-b"
+    /// (team-b, deleted since) and on "foreign" (a domain the broker did not make).
+    static let jobs = BackupJobsReply(jobs: [
+        BackupJobInfo(
+            name: "nightly", repository: "local", schedule: "*-*-* 02:00", names: ["web", "db-b", "foreign"], tags: [], all: false,
+            verify: "weekly", retention: BackupRetention(keepLast: 3), nextRun: 1_800_000_000, nextRunReason: nil, due: false,
+            running: false,
+            lastRun: BackupJobRun(
+                job: "nightly", started: 1_799_990_000, ended: 1_799_990_100,
+                machines: [
+                    BackupJobMachineOutcome(machine: "db-b", group: "team-b", ok: false, error: "gone", code: "NotFound"),
+                    BackupJobMachineOutcome(machine: "foreign", ok: false, error: "unmanaged", code: "InvalidState"),
+                    BackupJobMachineOutcome(machine: "web", group: "hypervisor-operators", ok: true, backup: webBackup, bytesRead: 10, bytesStored: 5),
+                ]
+            )
+        )
+    ])
 }
 
 func temporaryDirectory() -> String {

@@ -119,6 +119,45 @@ struct NixModuleTests {
         #expect(paths == ["/var/lib/hypervisor /var/log/hypervisor /mnt/nas/hv"] || paths == ["/var/lib/hypervisor", "/var/log/hypervisor", "/mnt/nas/hv"])
     }
 
+    /// A backup job becomes a persistent timer and the oneshot it starts (the shipped template
+    /// unit's, for that job), and is written to backup.yaml with only the keys it sets.
+    @Test func aBackupJobGetsItsTimerAndService() throws {
+        let evaluated = try NixEvaluation.evaluate(
+            """
+            {
+              services.hypernixos.enable = true;
+              services.hypernixos.package = { type = "derivation"; name = "hyper-nixos"; outPath = "\(Self.package)"; };
+              services.hypernixos.backup.jobs.nightly = {
+                repository = "local";
+                machines.tags = [ "prod" ];
+                schedule = "*-*-* 02:00";
+                retention = { keep_last = 3; keep_daily = 7; };
+                verify = "weekly";
+              };
+            }
+            """
+        )
+        let timer = try Self.unit(evaluated, "timers", "hypernixos-backup@nightly")
+        #expect(timer["Timer"] == ["OnCalendar": ["*-*-* 02:00"], "Persistent": ["true"]])
+        #expect(timer["Install"]?["WantedBy"] == ["timers.target"])
+
+        let service = try Self.unit(evaluated, "services", "hypernixos-backup@nightly")
+        let shipped = try UnitFile(path: NixEvaluation.root + "/systemd/hypernixos-backup@.service")
+        #expect(try Self.command(service).arguments == shipped.arguments("ExecStart").map { $0 == "%i" ? "nightly" : $0 })
+        Self.expectSameSettings(service["Service"], shipped.sections["Service"], except: ["ExecStart"], unit: "hypernixos-backup@.service")
+        Self.expectSameDependencies(service, shipped, unit: "hypernixos-backup@.service")
+
+        let file = try #require((evaluated["etc"] as? [String: String])?["hypernixos/backup.yaml"])
+        let json = try #require(file.split(separator: "#", maxSplits: 1).last)
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let job = try #require((written["jobs"] as? [String: Any])?["nightly"] as? [String: Any])
+        #expect(job["machines"] as? [String: [String]] == ["tags": ["prod"]], "names and all left out")
+        #expect(job["retention"] as? [String: Int] == ["keep_last": 3, "keep_daily": 7])
+        #expect(job["verify"] as? String == "weekly" && job["repository"] as? String == "local")
+        #expect((written["repositories"] as? [String: Any])?["local"] != nil)
+        #expect((try NixEvaluation.evaluate(Self.enabled)["timers"] as? [String: Any])?.isEmpty == true, "no job, no timer")
+    }
+
     /// Each remote of the backup configuration gets a copy service and a timer that match the
     /// shipped templates (`hypernixos-backup-sync@.service` and `.timer`), at the schedule set.
     @Test func eachBackupRemoteGetsACopyServiceAndTimerLikeTheShippedTemplates() throws {
@@ -170,6 +209,8 @@ struct NixModuleTests {
         ("services.hypernixos.toolz = { };", "toolz"),
         ("services.hypernixos.audit.compression = \"xz\";", "one of \"gzip\", \"none\""),
         ("services.hypernixos.audit.segmentAge = \"7 days\";", "string matching the pattern"),
+        ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; verify = \"hourly\"; };", "one of \"never\""),
+        ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; retention.keep_last = 0; };", "positive integer"),
     ])
     func wrongSettingsFailTheEvaluation(setting: String, message: String) throws {
         let error = #expect(throws: NixEvaluation.Failure.self) {

@@ -164,6 +164,11 @@ enum Matrix {
         case .backupVerify: return method(Method.backupVerify, ["id": MatrixBroker.backup(of: name)])
         case .backupRestore: return method(Method.backupRestore, ["id": MatrixBroker.backup(of: name), "name": "r-" + name])
         case .backupDelete: return method(Method.backupDelete, ["id": MatrixBroker.backup(of: name)])
+        // A dry run: deciding is authorized exactly as removing, and team A's backups stay for the other cells.
+        case .backupPrune: return method(Method.backupPrune, ["retention": ["keepLast": 1], "machine": name, "dryRun": true])
+        // No such job: past admission it is NotFound, which the matrix counts as allowed.
+        case .backupRunJob: return method(Method.backupRunJob, ["job": "matrix-none"])
+        case .backupJobs: return method(Method.backupJobs)
         }
     }
 
@@ -232,13 +237,15 @@ struct AuthorizationMatrixTests {
 
     /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, the
     /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines,
-    /// and backing up, verifying, restoring and deleting team A's backups.
+    /// backing up, verifying, restoring and deleting team A's backups, and pruning, running jobs
+    /// and listing them.
     /// Every flooded call is refused: by polkit, or by the upload socket's per-user bound when
     /// more than its share arrive at once; none is let through.
     @Test(arguments: [
         (BrokerOperation.vmAdopt, "f-vmAdopt"), (.vmConsoleAttach, "a-vmConsoleAttach"), (.vmGraphics, "a-vmGraphics"),
         (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupVerify, "a-backupVerify"),
-        (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"),
+        (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"), (.backupPrune, "a-backupPrune"),
+        (.backupRunJob, "a-backupRunJob"), (.backupJobs, "a-backupJobs"),
     ])
     func aFloodOfRefusedCallsLeavesOthersServed(operation: BrokerOperation, object: String) throws {
         let broker = try MatrixBroker.shared.get()

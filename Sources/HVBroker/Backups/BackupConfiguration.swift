@@ -13,7 +13,8 @@ import Yams
 ///   nas: {path: /mnt/nas/hv-backups, key_file: /etc/hypernixos/backup-nas.key, chunk_size: 4MiB}
 /// ```
 ///
-/// A missing file means no repositories. Clients name a repository, never a path.
+/// and the scheduled jobs that back machines up into them (`BackupJob`). A missing file means no
+/// repositories and no jobs. Clients name a repository, never a path.
 public struct BackupConfiguration: Sendable, Hashable {
     /// One repository: a directory, optionally encrypted with a key file, and the chunk size a
     /// new repository is made with (an existing one keeps its own).
@@ -37,25 +38,38 @@ public struct BackupConfiguration: Sendable, Hashable {
     public var repositories: [Repository]
     /// Where repositories are copied off the host, by name (`BackupConfiguration+Remotes.swift`).
     public var remotes: [Remote]
+    /// By name.
+    public var jobs: [BackupJob]
 
-    public init(repositories: [Repository] = [], remotes: [Remote] = []) {
+    public init(repositories: [Repository] = [], remotes: [Remote] = [], jobs: [BackupJob] = []) {
         self.repositories = repositories.sorted { $0.name < $1.name }
         self.remotes = remotes.sorted { $0.name < $1.name }
+        self.jobs = jobs.sorted { $0.name < $1.name }
     }
 
     /// Reads the file; a missing file gives no repositories, anything unreadable or invalid is an
-    /// error naming the file and the key, so the broker refuses to start on a typo.
-    public static func load(path: String) throws(BackupConfigurationError) -> BackupConfiguration {
+    /// error naming the file and the key, so the broker refuses to start on a typo. `calendar`
+    /// checks the jobs' schedules (nil: only their form).
+    public static func load(path: String, calendar: SystemdCalendar? = nil) throws(BackupConfigurationError) -> BackupConfiguration {
         guard FileManager.default.fileExists(atPath: path) else { return BackupConfiguration() }
-        return try read(path: path) { () throws(YAMLError) in try YAMLReader.root(contentsOfFile: path) }
+        return try read(path: path, calendar: calendar) { () throws(YAMLError) in try YAMLReader.root(contentsOfFile: path) }
     }
 
     /// Parses the configuration's YAML; unknown keys are refused with their path.
-    public static func parse(_ text: String, path: String = "backup.yaml") throws(BackupConfigurationError) -> BackupConfiguration {
-        try read(path: path) { () throws(YAMLError) in try YAMLReader.root(text, name: path) }
+    public static func parse(
+        _ text: String, path: String = "backup.yaml", calendar: SystemdCalendar? = nil
+    ) throws(BackupConfigurationError) -> BackupConfiguration {
+        try read(path: path, calendar: calendar) { () throws(YAMLError) in try YAMLReader.root(text, name: path) }
     }
 
-    private static func read(path: String, _ root: () throws(YAMLError) -> Node?) throws(BackupConfigurationError) -> BackupConfiguration {
+    /// The job named `name`.
+    public func job(named name: String) -> BackupJob? {
+        jobs.first { $0.name == name }
+    }
+
+    private static func read(
+        path: String, calendar: SystemdCalendar?, _ root: () throws(YAMLError) -> Node?
+    ) throws(BackupConfigurationError) -> BackupConfiguration {
         let document: Node?
         do {
             document = try root()
@@ -64,7 +78,7 @@ public struct BackupConfiguration: Sendable, Hashable {
         }
         guard let document else { return BackupConfiguration() }
         guard case .object(let object) = JSONValue(yaml: document) else {
-            throw BackupConfigurationError.backups(path: path, field: "", reason: "must be a mapping with the key 'repositories'")
+            throw BackupConfigurationError.backups(path: path, field: "", reason: "must be a mapping with the keys 'repositories' and 'jobs'")
         }
         let file: File
         do {
@@ -101,14 +115,23 @@ public struct BackupConfiguration: Sendable, Hashable {
                 path: path, field: "repositories", reason: "\(shared.value.map(\.name).sorted().joined(separator: " and ")) name the same directory \(shared.key)"
             )
         }
+        var jobs: [BackupJob] = []
+        for (name, entry) in (file.jobs ?? [:]).sorted(by: { $0.key < $1.key }) {
+            do throws(ConfigurationKeyError) {
+                jobs.append(try BackupJob.read(name, entry, repositories: repositories.map(\.name).sorted(), calendar: calendar))
+            } catch {
+                throw BackupConfigurationError.backups(path: path, field: error.field, reason: error.reason, fix: error.fix)
+            }
+        }
         let remotes = try Self.remotes(file.remotes ?? [:], repositories: repositories, path: path)
-        return BackupConfiguration(repositories: repositories, remotes: remotes)
+        return BackupConfiguration(repositories: repositories, remotes: remotes, jobs: jobs)
     }
 
     /// The file as written.
     struct File: Codable {
         var repositories: [String: Entry]?
         var remotes: [String: RemoteEntry]?
+        var jobs: [String: BackupJob.Entry]?
     }
 
     struct Entry: Codable {

@@ -13,7 +13,9 @@ public final class BackupRepositories: Sendable {
     public let configurationPath: String
     private let opened = Mutex<[String: Repository]>([:])
     /// The machines being backed up now: one backup of a machine at a time.
-    private let running = Mutex<Set<String>>([])
+    private let running = Claims()
+    /// The jobs running now: one run of a job at a time.
+    private let runningJobs = Claims()
 
     public init(configuration: BackupConfiguration = BackupConfiguration(), configurationPath: String = BackupConfiguration.defaultPath) {
         self.configuration = configuration
@@ -120,17 +122,44 @@ public final class BackupRepositories: Sendable {
     /// Marks `machine` as being backed up, before its backup waits for a thread: a second backup
     /// of it, by anyone, is refused until `release`.
     func claim(_ machine: String) throws(HVError) {
-        let claimed = running.withLock { $0.insert(machine).inserted }
-        guard claimed else {
-            throw HVError(
-                .invalidState, "a backup of '\(machine)' is already running",
-                fix: "wait for it to finish; 'hv backup list \(machine)' shows it once it is done",
-                details: ["name": machine, "state": "backing up"]
-            )
-        }
+        try running.claim(
+            machine, else: "a backup of '\(machine)' is already running", state: "backing up",
+            fix: "wait for it to finish; 'hv backup list \(machine)' shows it once it is done"
+        )
     }
 
     func release(_ machine: String) {
-        _ = running.withLock { $0.remove(machine) }
+        running.release(machine)
     }
+
+    /// Marks the job as running: a second run of it is refused at once until `releaseJob`.
+    func claimJob(_ job: String) throws(HVError) {
+        try runningJobs.claim(
+            job, else: "backup job '\(job)' is already running", state: "running",
+            fix: "wait for it to finish; 'hv backup jobs' shows its outcome once it is done"
+        )
+    }
+
+    func releaseJob(_ job: String) {
+        runningJobs.release(job)
+    }
+
+    func isRunning(job: String) -> Bool {
+        runningJobs.contains(job)
+    }
+}
+
+/// Names each held by one holder at a time.
+private final class Claims: Sendable {
+    private let names = Mutex<Set<String>>([])
+
+    /// Holds `name`; when it is held already, refuses with `reason` (`InvalidState`).
+    func claim(_ name: String, else reason: String, state: String, fix: String) throws(HVError) {
+        guard names.withLock({ $0.insert(name).inserted }) else {
+            throw HVError(.invalidState, reason, fix: fix, details: ["name": name, "state": state])
+        }
+    }
+
+    func release(_ name: String) { _ = names.withLock { $0.remove(name) } }
+    func contains(_ name: String) -> Bool { names.withLock { $0.contains(name) } }
 }

@@ -9,6 +9,9 @@ public enum BackupRequest: Sendable, Hashable {
     case verify(repository: String?, id: String)
     case restore(repository: String?, id: String, name: String, pool: String?)
     case delete(repository: String?, id: String)
+    case prune(repository: String?, machine: String?, retention: BackupRetention, dryRun: Bool)
+    case runJob(String)
+    case jobs
 
     public var operation: BrokerOperation {
         switch self {
@@ -18,6 +21,9 @@ public enum BackupRequest: Sendable, Hashable {
         case .verify: .backupVerify
         case .restore: .backupRestore
         case .delete: .backupDelete
+        case .prune: .backupPrune
+        case .runJob: .backupRunJob
+        case .jobs: .backupJobs
         }
     }
 
@@ -25,7 +31,7 @@ public enum BackupRequest: Sendable, Hashable {
     public var object: RequestObject {
         switch self {
         case .create(let machine, _): .backupSource(machine)
-        case .list: .none
+        case .list, .prune, .runJob, .jobs: .none
         case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id):
             .backup(repository: repository, id: id, newMachine: nil)
         case .restore(let repository, let id, let name, _): .backup(repository: repository, id: id, newMachine: name)
@@ -39,6 +45,9 @@ public enum BackupRequest: Sendable, Hashable {
         case .list(let repository, let machine): "\(repository ?? "")/\(machine ?? "")"
         case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id): "\(repository ?? "")/\(id)"
         case .restore(let repository, let id, let name, _): "\(repository ?? "")/\(id)->\(name)"
+        case .prune(let repository, let machine, _, let dryRun): "\(repository ?? "")/\(machine ?? "")\(dryRun ? " (dry run)" : "")"
+        case .runJob(let job): "job:\(job)"
+        case .jobs: ""
         }
     }
 
@@ -78,6 +87,22 @@ public enum BackupRequest: Sendable, Hashable {
             try VmName.validate(decoded.name)
             if let pool = decoded.pool { try VmName.validate(pool, field: "pool", kind: "pool") }
             return .restore(repository: decoded.repository, id: decoded.id, name: decoded.name, pool: decoded.pool)
+        },
+        Method.backupPrune: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupPruneParameters.self, from: parameters)
+            try repository(decoded.repository)
+            if let machine = decoded.machine { try VmName.validate(machine, field: "machine") }
+            try decoded.retention.validate()
+            return .prune(repository: decoded.repository, machine: decoded.machine, retention: decoded.retention, dryRun: decoded.dryRun ?? false)
+        },
+        Method.backupRunJob: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupRunJobParameters.self, from: parameters)
+            try VmName.validate(decoded.job, field: "job", kind: "job")
+            return .runJob(decoded.job)
+        },
+        Method.backupJobs: { parameters throws(HVError) in
+            _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
+            return .jobs
         },
     ]
 

@@ -61,5 +61,60 @@ extension Interfaces {
 
         # polkit action: org.hypernixos.backup.delete
         method Delete(repository: ?string, id: string) -> ()
+
+        # At least one rule; a backup kept by any rule is kept.
+        type Retention (
+          keepLast: ?int, keepHourly: ?int, keepDaily: ?int, keepWeekly: ?int, keepMonthly: ?int, keepYearly: ?int
+        )
+
+        # rules: the rules that keep the backup ("daily", "oldest weekly"); empty when removed.
+        type PruneDecision (id: string, machine: string, time: int, kept: bool, rules: []string)
+
+        # Applies the retention to each machine's backups (machine's only, when named), removes the
+        # backups it keeps for no rule, then removes the chunks no backup uses any more; a chunk a
+        # backup being written may use is never removed. dryRun only decides. Called with
+        # "more": true, progress replies come first. polkit action: org.hypernixos.backup.prune
+        method Prune(repository: ?string, machine: ?string, retention: Retention, dryRun: ?bool) -> (
+          repository: ?string, dryRun: ?bool, backups: ?[]PruneDecision, chunksRemoved: ?int, bytesRemoved: ?int,
+          progress: ?Progress
+        )
+
+        # One machine's part of a job's run: its backup, or the error (and its code) that stopped it.
+        type JobMachine (
+          machine: string, group: ?string, ok: bool, backup: ?string, bytesRead: ?int, bytesStored: ?int,
+          removed: ?int, verified: ?bool, error: ?string, code: ?string
+        )
+
+        # hidden: outcomes of machines the caller may not see, left out.
+        type JobRun (job: string, started: int, ended: int, machines: []JobMachine, hidden: ?int)
+
+        # Runs a job of the backup configuration now: each machine it selects is backed up in turn
+        # (as Create does), then the job's retention is applied to that machine's backups, then its
+        # newest backup is verified when the job's verify interval says so. One machine's failure
+        # does not stop the others. A second run of a job while one runs is refused. Called with
+        # "more": true, progress replies come first. polkit action: org.hypernixos.backup.run-job
+        method RunJob(job: string) -> (run: ?JobRun, progress: ?Progress)
+
+        # nextRun: from the schedule (systemd calendar syntax), absent with nextRunReason when it
+        # can't be computed; due: the schedule's next time after the last run's start has passed.
+        type Job (
+          name: string,
+          repository: string,
+          schedule: string,
+          names: []string,
+          tags: []string,
+          all: bool,
+          verify: string,
+          retention: ?Retention,
+          nextRun: ?int,
+          nextRunReason: ?string,
+          due: bool,
+          running: bool,
+          lastRun: ?JobRun
+        )
+
+        # The jobs of the backup configuration; a last run shows only the machines the caller may
+        # see. polkit action: org.hypernixos.backup.jobs
+        method Jobs() -> (jobs: []Job)
         """ + resourceErrors + commonErrors
 }

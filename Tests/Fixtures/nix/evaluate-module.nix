@@ -27,7 +27,8 @@ let
   };
 
   # pkgs.formats.yaml { }, as nixpkgs' pkgs-lib/formats.nix declares its type;
-  # generate names a store path instead of building one.
+  # generate names a store path instead of building one (backup.yaml's with its
+  # value as JSON after a '#', for the test of how the jobs are written).
   yamlFormat = {
     type =
       let
@@ -48,7 +49,10 @@ let
           };
       in
       valueType;
-    generate = name: _value: "/nix/store/00000000000000000000000000000000-${name}";
+    generate =
+      name: value:
+      "/nix/store/00000000000000000000000000000000-${name}"
+      + lib.optionalString (name == "backup.yaml") "#${builtins.toJSON value}";
   };
 
   pkgs = {
@@ -131,6 +135,14 @@ let
       restartTriggers = mkOption {
         type = types.listOf types.unspecified;
         default = [ ];
+      };
+    };
+  };
+  timerUnit = types.submodule {
+    options = commonUnitOptions // {
+      timerConfig = mkOption {
+        type = unitSettings;
+        default = { };
       };
     };
   };

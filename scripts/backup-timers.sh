@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Where systemd is not PID 1, nothing runs the backup jobs' timers: setup.sh starts this loop
+# beside the broker it started. Every minute it runs `hv backup jobs run --due`, which asks the
+# broker which jobs are due (each job's schedule, read by systemd-analyze, against its last
+# recorded run) and runs those. It ends when the broker whose pid it was given ends, so it stops
+# with the stack; setup.sh starts a new one beside a new broker.
+#
+# Usage: backup-timers.sh BROKER_PID   (as root; output goes to /var/log/hypervisor/backup-jobs.log)
+set -uo pipefail
+
+broker="${1:?usage: backup-timers.sh BROKER_PID}"
+hv=/usr/local/bin/hv
+
+while kill -0 "$broker" 2>/dev/null; do
+    # No jobs configured: nothing to ask the broker.
+    if ! grep -q '^jobs:' /etc/hypernixos/backup.yaml 2>/dev/null; then
+        sleep 60
+        continue
+    fi
+    # A job that failed for a machine exits non-zero: logged, and the loop goes on.
+    output="$("$hv" backup jobs run --due 2>&1)" || echo "$(date -u +%FT%TZ) a job failed for some machine"
+    case "$output" in
+        "no backup job is due") ;;
+        *) printf '%s\n%s\n' "$(date -u +%FT%TZ) hv backup jobs run --due:" "$output" ;;
+    esac
+    sleep 60
+done
+echo "$(date -u +%FT%TZ) the broker (pid $broker) ended; the backup loop ends with it"
