@@ -14,7 +14,7 @@ extension Dispatcher {
             await WorkPool.$caller.withValue(peer.uid) { await follow(call!, from: peer, send: send) }
         case Method.auditVerify? where call?.more == true:
             await verifyAudit(call!, from: peer, send: send)
-        case Method.isoVerify?, Method.backupCreate?, Method.backupVerify?, Method.backupRestore?:
+        case Method.isoVerify?, Method.backupCreate?, Method.backupVerify?, Method.backupRestore?, Method.backupBootTest?:
             await answerJob(call!, from: peer, send: send)
         default:
             // A task of its own does not inherit the connection's cancellation: a call that has

@@ -2,7 +2,7 @@ import HVProtocol
 import HVServer
 import HVWork
 
-/// Calls that start a long job (`Iso.Verify`, `Backup.Create`, `Backup.Verify`, `Backup.Restore`): answered in the connection's own task, so that a
+/// Calls that start a long job (`Iso.Verify`, `Backup.Create`, `Backup.Verify`, `Backup.Restore`, `Backup.BootTest`): answered in the connection's own task, so that a
 /// caller who disconnects cancels its job, and, for a Varlink `more` call, with progress replies
 /// before the result.
 extension Dispatcher {

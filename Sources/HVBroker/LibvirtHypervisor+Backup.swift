@@ -25,6 +25,9 @@ extension LibvirtHypervisor {
         case .restore(let repository, let id, let name, let pool):
             try await backupRestore(id, repository: repository, as: name, pool: pool, caller: caller)
         case .delete(let repository, let id): try await backupDelete(id, repository: repository)
+        case .bootTest(let repository, let id, let marker, let timeout):
+            try await backupBootTest(id, repository: repository, marker: marker, timeout: timeout, caller: caller)
+        case .status(let repository): try await backupStatus(repository: repository)
         }
     }
 
@@ -54,14 +57,22 @@ extension LibvirtHypervisor {
         let (name, store) = try backups.repository(named: repository)
         try backups.claim(machine)
         defer { backups.release(machine) }
-        return try await onPool(pools.jobs) { context in
-            self.perform { connection in
-                do {
-                    return try self.backUp(machine, into: store, named: name, context: context, connection)
-                } catch {
-                    throw Self.backupFailure(error)
+        let began = ContinuousClock.now
+        do throws(HVError) {
+            let reply = try await onPool(pools.jobs) { context in
+                self.perform { connection in
+                    do {
+                        return try self.backUp(machine, into: store, named: name, context: context, connection)
+                    } catch {
+                        throw Self.backupFailure(error)
+                    }
                 }
             }
+            backupAttempts.record(repository: name, machine: machine, outcome: .success(reply.backup.id), took: ContinuousClock.now - began)
+            return reply
+        } catch {
+            backupAttempts.record(repository: name, machine: machine, outcome: .failure(error), took: ContinuousClock.now - began)
+            throw error
         }
     }
 
@@ -261,7 +272,7 @@ extension LibvirtHypervisor {
     }
 
     /// A short repository operation on the libvirt pool, beside the other short file work.
-    private func fileWork<T: Sendable>(
+    func fileWork<T: Sendable>(
         _ store: Repository, _ body: @escaping @Sendable (Repository) throws(HVBackupStore.BackupError) -> T
     ) async throws(HVError) -> T {
         try await onPool(pools.libvirt) { _ in Result { () throws(HVBackupStore.BackupError) -> T in try body(store) }.mapError(\.hvError) }
@@ -278,9 +289,15 @@ extension LibvirtHypervisor {
                     target: disk.target, size: Int64(clamping: disk.size), bytesRead: Int64(clamping: disk.bytesRead),
                     bytesStored: Int64(clamping: disk.bytesStored),
                     verification: disk.verifications.last.map {
-                        BackupVerification(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, chunks: $0.chunks, bad: $0.bad, missing: $0.missing)
+                        BackupVerification(
+                            time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, chunks: $0.chunks, bad: $0.bad, missing: $0.missing,
+                            problems: $0.problems
+                        )
                     }
                 )
+            },
+            bootTest: manifest.bootTests?.last.map {
+                BackupBootTest(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, signal: $0.signal, seconds: $0.seconds, problem: $0.problem)
             }
         )
     }

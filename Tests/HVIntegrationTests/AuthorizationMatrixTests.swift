@@ -164,6 +164,9 @@ enum Matrix {
         case .backupVerify: return method(Method.backupVerify, ["id": MatrixBroker.backup(of: name)])
         case .backupRestore: return method(Method.backupRestore, ["id": MatrixBroker.backup(of: name), "name": "r-" + name])
         case .backupDelete: return method(Method.backupDelete, ["id": MatrixBroker.backup(of: name)])
+        // The shortest wait: an allowed boot test restores, starts and removes a scratch machine.
+        case .backupBootTest: return method(Method.backupBootTest, ["id": MatrixBroker.backup(of: name), "timeout": 10])
+        case .backupStatus: return method(Method.backupStatus)
         }
     }
 
@@ -232,13 +235,15 @@ struct AuthorizationMatrixTests {
 
     /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, the
     /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines,
-    /// and backing up, verifying, restoring and deleting team A's backups.
+    /// and backing up, verifying, restoring, boot-testing and deleting team A's backups, and
+    /// reading every machine's backup status.
     /// Every flooded call is refused: by polkit, or by the upload socket's per-user bound when
     /// more than its share arrive at once; none is let through.
     @Test(arguments: [
         (BrokerOperation.vmAdopt, "f-vmAdopt"), (.vmConsoleAttach, "a-vmConsoleAttach"), (.vmGraphics, "a-vmGraphics"),
         (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupVerify, "a-backupVerify"),
-        (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"),
+        (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"), (.backupBootTest, "a-backupBootTest"),
+        (.backupStatus, ""),
     ])
     func aFloodOfRefusedCallsLeavesOthersServed(operation: BrokerOperation, object: String) throws {
         let broker = try MatrixBroker.shared.get()

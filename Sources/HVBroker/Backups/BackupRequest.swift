@@ -9,6 +9,8 @@ public enum BackupRequest: Sendable, Hashable {
     case verify(repository: String?, id: String)
     case restore(repository: String?, id: String, name: String, pool: String?)
     case delete(repository: String?, id: String)
+    case bootTest(repository: String?, id: String, marker: String, timeout: Int)
+    case status(repository: String?)
 
     public var operation: BrokerOperation {
         switch self {
@@ -18,6 +20,8 @@ public enum BackupRequest: Sendable, Hashable {
         case .verify: .backupVerify
         case .restore: .backupRestore
         case .delete: .backupDelete
+        case .bootTest: .backupBootTest
+        case .status: .backupStatus
         }
     }
 
@@ -25,8 +29,9 @@ public enum BackupRequest: Sendable, Hashable {
     public var object: RequestObject {
         switch self {
         case .create(let machine, _): .backupSource(machine)
-        case .list: .none
-        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id):
+        case .list, .status: .none
+        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id),
+            .bootTest(let repository, let id, _, _):
             .backup(repository: repository, id: id, newMachine: nil)
         case .restore(let repository, let id, let name, _): .backup(repository: repository, id: id, newMachine: name)
         }
@@ -39,6 +44,8 @@ public enum BackupRequest: Sendable, Hashable {
         case .list(let repository, let machine): "\(repository ?? "")/\(machine ?? "")"
         case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id): "\(repository ?? "")/\(id)"
         case .restore(let repository, let id, let name, _): "\(repository ?? "")/\(id)->\(name)"
+        case .bootTest(let repository, let id, _, _): "\(repository ?? "")/\(id)"
+        case .status(let repository): repository ?? ""
         }
     }
 
@@ -78,6 +85,21 @@ public enum BackupRequest: Sendable, Hashable {
             try VmName.validate(decoded.name)
             if let pool = decoded.pool { try VmName.validate(pool, field: "pool", kind: "pool") }
             return .restore(repository: decoded.repository, id: decoded.id, name: decoded.name, pool: decoded.pool)
+        },
+        Method.backupBootTest: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupBootTestParameters.self, from: parameters)
+            try repository(decoded.repository)
+            try BackupIdText.validate(decoded.id)
+            let marker = decoded.marker ?? BootTestLimits.defaultMarker
+            try BootTestLimits.validate(marker: marker)
+            let timeout = decoded.timeout ?? BootTestLimits.defaultTimeout
+            try BootTestLimits.validate(timeout: timeout)
+            return .bootTest(repository: decoded.repository, id: decoded.id, marker: marker, timeout: timeout)
+        },
+        Method.backupStatus: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupStatusParameters.self, from: parameters)
+            try repository(decoded.repository)
+            return .status(repository: decoded.repository)
         },
     ]
 
