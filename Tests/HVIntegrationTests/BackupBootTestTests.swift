@@ -85,10 +85,69 @@ struct BackupBootTestTests {
         #expect(mine.lastAttempt?.ok == true && mine.lastAttempt?.backup == backup.id)
         #expect(mine.lastVerification?.ok == false && mine.lastBootTest?.ok == false)
 
+        // A boot test whose caller goes away stops, and its scratch machine goes.
+        let good = try decode(BackupInfo.self, try hv(["backup", "create", Self.machine, "--json"]))
+        let cancelled = try spawnBootTest(stack, broker, good.id)
+        try awaitScratchRunning(broker, virsh)
+        try stopBootTests(good.id)
+        cancelled.waitUntilExit()
+        #expect(waitUntil(60, every: 0.5) { (try? self.scratchDomains(virsh))?.isEmpty == true }, "the scratch machine was removed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: broker.base + "/state/boot-tests").isEmpty)
+
+        // A broker killed during a boot test: its next start removes the scratch machine and says so.
+        let orphaned = try spawnBootTest(stack, broker, good.id)
+        try awaitScratchRunning(broker, virsh)
+        let scratch = try #require(try scratchDomains(virsh).first)
+        _ = try run(["/usr/bin/pkill", "-KILL", "-f", "hv-broker --socket " + broker.socket])
+        try stopBootTests(good.id)
+        orphaned.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: broker.socket)
+        try? FileManager.default.removeItem(atPath: broker.uploadSocket)
+        #expect(try scratchDomains(virsh) == [scratch], "the killed broker left it")
+        try broker.start()
+        #expect(waitUntil(60, every: 0.5) { (try? self.scratchDomains(virsh))?.isEmpty == true })
+        try expectNoScratchMachine(broker, virsh)
+        let log = try String(contentsOfFile: broker.base + "/broker.log", encoding: .utf8)
+        #expect(log.contains("removed the scratch machine of a boot test an interrupted broker left"), "the broker says what it cleaned")
+        #expect(log.contains(scratch))
+        #expect(try decode(BackupInfo.self, try hv(["backup", "show", good.id, "--json"])).bootTest == nil, "neither test was recorded")
+
         // The original was never touched: still running, the same machine on the same disks.
         #expect(try virsh(["domstate", Self.machine]).hasPrefix("running"))
         #expect(try virsh(["domuuid", Self.machine]) == originalUUID)
         #expect(try virsh(["domblklist", Self.machine]) == originalDisks)
+    }
+
+    /// Starts `hv backup boot-test` as the owner operator, waiting for a marker the guest never
+    /// prints; returns its process id.
+    func spawnBootTest(_ stack: Stack, _ broker: MatrixBroker, _ id: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        process.arguments = [
+            "-u", MatrixBroker.ownerOperator, "--", "/usr/bin/env", "HV_SOCKET=" + broker.socket, stack.bin + "/hv", "backup", "boot-test", id,
+            "--marker", "HV-IT-BOOT-NEVER", "--timeout", "600",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Kills the `hv backup boot-test` clients `spawnBootTest` started (runuser and hv), as a
+    /// caller that goes away.
+    func stopBootTests(_ id: String) throws {
+        _ = try run(["/usr/bin/pkill", "-KILL", "-f", "backup boot-test \(id) --marker HV-IT-BOOT-NEVER"])
+    }
+
+    func scratchDomains(_ virsh: ([String]) throws -> String) throws -> [String] {
+        try virsh(["list", "--all", "--name"]).split(separator: "\n").map(String.init).filter { $0.hasPrefix("hv-boottest-") }
+    }
+
+    /// Waits until a scratch machine of this broker's runs.
+    func awaitScratchRunning(_ broker: MatrixBroker, _ virsh: ([String]) throws -> String) throws {
+        guard try waitUntil(600, every: 0.5, {
+            try virsh(["list", "--name"]).split(separator: "\n").contains { $0.hasPrefix("hv-boottest-") }
+        }) else { throw SetupError("no scratch machine started") }
     }
 
     /// No scratch machine of this broker's is left: no record of a running test, no domain, no volume.
