@@ -55,13 +55,14 @@ extension LibvirtHypervisor {
     }
 
     /// Whether a failure says something about the backup, and so is recorded: not a refusal
-    /// (the host policy, the group's quota, a full queue) nor the broker or libvirt going away.
+    /// (the host policy, the group's quota, a full queue), nor the broker or libvirt going away,
+    /// nor a start the host lacked memory, hugepages or disk space for (`StartShortage`).
     static func bootTestRecords(_ error: HVError) -> Bool {
         let refusals: Set<HVError.Code> = [
             .quotaExceeded, .invalidParameter, .alreadyExists, .permissionDenied, .busy, .hypervisorUnavailable,
             .authorizationUnavailable, .brokerUnavailable, .auditUnavailable,
         ]
-        return !refusals.contains(error.code)
+        return !refusals.contains(error.code) && error.details["resource"] == nil
     }
 
     /// Polls the scratch machine once a second until the guest signals, the machine stops, the

@@ -127,6 +127,8 @@ import Testing
         #expect(!LibvirtHypervisor.bootTestRecords(HVError(.quotaExceeded, "the group's quota is full")))
         #expect(!LibvirtHypervisor.bootTestRecords(HVError(.busy, "the queue is full")))
         #expect(!LibvirtHypervisor.bootTestRecords(HVError(.hypervisorUnavailable, "libvirt went away")))
+        let shortage = HVError(.failed, "'x' could not start: the host has 1 GiB free", details: ["name": "x", "resource": "memory"])
+        #expect(!LibvirtHypervisor.bootTestRecords(shortage), "the host's memory says nothing about the backup")
         #expect(LibvirtHypervisor.bootTestRecords(HVError(.failed, "chunk 3 of vda is bad")))
         #expect(LibvirtHypervisor.bootTestRecords(HVError(.invalidState, "backup holds no machine record")))
     }
