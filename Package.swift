@@ -95,7 +95,7 @@ let package = Package(
             name: "HVBroker",
             dependencies: [
                 "HVProtocol", "HVDomainXML", "HVLibvirt", "HVAudit", "HVServer", "HVPolkit", "HVImages", "HVSpec", "HVYAML",
-                "HVSystem", "HVWork", "HVBackup", "HVBackupStore", "CHVShims", "CSystemd",
+                "HVSystem", "HVWork", "HVBackup", "HVBackupStore", "HVBackupSync", "CHVShims", "CSystemd",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -121,6 +121,14 @@ let package = Package(
         .target(
             name: "HVBackupStore",
             dependencies: ["HVProtocol", "HVSystem", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Off-host copies of a backup repository through rclone: to an SFTP server or any remote
+        // rclone reaches, chunks first and manifests last. Run by `hv-broker backup-sync`, beside
+        // the broker, which has no network.
+        .target(
+            name: "HVBackupSync",
+            dependencies: ["HVProtocol", "HVSystem", "HVImages", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // What `hv` prints: tables, charts, progress bars, `--explain`, guest output made safe for a
@@ -208,7 +216,7 @@ let package = Package(
         .executableTarget(
             name: "hv-broker",
             dependencies: [
-                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "HVWork", "HVBackupStore",
+                "HVBroker", "HVAudit", "HVProtocol", "HVImages", "HVLibvirt", "HVServer", "HVSystem", "HVWork", "HVBackupStore", "HVBackupSync",
                 "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -290,7 +298,7 @@ let package = Package(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork",
+                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork", "HVBackupSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -310,6 +318,11 @@ let package = Package(
         .testTarget(
             name: "HVImagesTests",
             dependencies: ["HVImages", "HVProtocol", "HVSystem", "HVTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HVBackupSyncTests",
+            dependencies: ["HVBackupSync", "HVBackupStore", "HVImages", "HVSystem", "HVTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

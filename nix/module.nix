@@ -248,6 +248,19 @@ in
       };
     };
 
+    backupSyncSchedule = lib.mkOption {
+      type = lib.types.str;
+      default = "daily";
+      example = "*-*-* 03:30";
+      description = ''
+        When each remote of `backup.remotes` gets its copy of the repository
+        it names (systemd OnCalendar syntax): a timer
+        hypernixos-backup-sync-NAME.timer runs `hv-broker backup-sync NAME`
+        (docs/BACKUPS.md, "Copies off the host"), mirroring
+        systemd/hypernixos-backup-sync@.timer.
+      '';
+    };
+
     autostartGroupDelay = lib.mkOption {
       type = lib.types.ints.between 0 600;
       default = 0;
@@ -632,6 +645,63 @@ in
           ];
         };
       };
+    })
+    # Copies off the host, one service and timer per remote (mirrors
+    # systemd/hypernixos-backup-sync@.service and .timer).
+    (lib.mkIf cfg.enable {
+      systemd.services = lib.mapAttrs' (
+        name: _:
+        lib.nameValuePair "hypernixos-backup-sync-${name}" {
+          description = "Hyper-NixOS: copy a backup repository off the host, to the remote ${name}";
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+          serviceConfig = {
+            Type = "oneshot";
+            ExecStart = utils.escapeSystemdExecArgs [
+              "${cfg.package}/bin/hv-broker"
+              "backup-sync"
+              name
+              "--rclone"
+              (lib.getExe' pkgs.rclone "rclone")
+            ];
+            TimeoutStartSec = "12h";
+            Nice = 10;
+            IOSchedulingClass = "idle";
+            CapabilityBoundingSet = "";
+            NoNewPrivileges = true;
+            ProtectSystem = "strict";
+            StateDirectory = "hypervisor/backup-sync";
+            StateDirectoryMode = "0700";
+            ProtectHome = true;
+            PrivateTmp = true;
+            PrivateDevices = true;
+            ProtectKernelTunables = true;
+            ProtectKernelModules = true;
+            ProtectControlGroups = true;
+            RestrictAddressFamilies = [
+              "AF_UNIX"
+              "AF_INET"
+              "AF_INET6"
+            ];
+            RestrictNamespaces = true;
+            LockPersonality = true;
+            SystemCallFilter = [ "@system-service" ];
+            SystemCallArchitectures = "native";
+          };
+        }
+      ) (cfg.backup.remotes or { });
+      systemd.timers = lib.mapAttrs' (
+        name: _:
+        lib.nameValuePair "hypernixos-backup-sync-${name}" {
+          description = "Hyper-NixOS: copy of a backup repository to the remote ${name}";
+          wantedBy = [ "timers.target" ];
+          timerConfig = {
+            OnCalendar = cfg.backupSyncSchedule;
+            RandomizedDelaySec = "1h";
+            Persistent = true;
+          };
+        }
+      ) (cfg.backup.remotes or { });
     })
   ];
 }

@@ -19,6 +19,10 @@ packages=(
     # the NBD client backups read disks through (qemu-nbd, from qemu-utils below, serves stopped
     # machines' images)
     libnbd-dev
+    # copies of backup repositories off the host (hv-broker backup-sync), and the OpenSSH server
+    # its tests copy through over SFTP
+    rclone
+    openssh-server
     # runtime services used by integration tests
     libvirt-daemon
     libvirt-daemon-driver-qemu

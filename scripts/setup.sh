@@ -152,6 +152,9 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     install -m 0644 systemd/hypervisor-groups.conf /etc/sysusers.d/hypervisor-groups.conf
     sed 's#/usr/bin/hv-monitor#/usr/local/bin/hv-monitor#' systemd/hv-monitor.service > /etc/systemd/system/hv-monitor.service
     sed 's#/usr/bin/hv #/usr/local/bin/hv #' systemd/hypernixos-autostart.service > /etc/systemd/system/hypernixos-autostart.service
+    # Copies off the host, per remote of backup.yaml: systemctl enable --now hypernixos-backup-sync@NAME.timer
+    sed 's#/usr/bin/hv-broker#/usr/local/bin/hv-broker#' 'systemd/hypernixos-backup-sync@.service' > '/etc/systemd/system/hypernixos-backup-sync@.service'
+    install -m 0644 'systemd/hypernixos-backup-sync@.timer' '/etc/systemd/system/hypernixos-backup-sync@.timer'
     systemctl daemon-reload
     # At every boot: the machines whose spec enables autostart, in order.
     systemctl enable hypernixos-autostart.service

@@ -57,6 +57,14 @@ public final class Repository: Sendable {
                     fix: "check that the whole repository was mounted or copied")
             }
         }
+        // Scratch a copy may lack (rclone does not copy empty directories to or from object
+        // storage): made again, when the file system can be written.
+        for name in [Self.writersDirectory, Self.temporaryDirectory] where (try? root.entryStatus(name)) == nil {
+            _ = mkdirat(root.raw, name, 0o700)
+        }
+        if (try? root.entryStatus(Self.lockFile)) == nil {
+            _ = try? root.openAt(Self.lockFile, O_WRONLY | O_CREAT, mode: 0o600)
+        }
         backups = try directory(Self.backupsDirectory)
         writers = try directory(Self.writersDirectory)
         chunks = ChunkStore(

@@ -24,6 +24,8 @@ public struct Tool: Sendable, Hashable, CustomStringConvertible {
     public static let gpgv = Tool("gpgv", debianPackage: "gpgv")
     /// Builds ISO 9660 images (cloud-init seeds).
     public static let xorriso = Tool("xorriso", debianPackage: "xorriso")
+    /// Copies backup repositories off the host (`hv-broker backup-sync`, never the broker itself).
+    public static let rclone = Tool("rclone", debianPackage: "rclone")
     /// Builds ISO 9660 images; used when xorriso is absent.
     public static let genisoimage = Tool("genisoimage", debianPackage: "genisoimage")
 }

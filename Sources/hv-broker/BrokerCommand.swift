@@ -17,7 +17,7 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "hv-broker",
         abstract: "The Hyper-NixOS broker: the only process that talks to libvirt, on behalf of polkit-authorized clients.",
         discussion: "Adopts the socket systemd passes (socket activation) or binds --socket itself.",
-        subcommands: [BackupKeyCommand.self]
+        subcommands: [BackupKeyCommand.self, BackupSyncCommand.self]
     )
 
     @Option(help: "Socket to bind when systemd passes none.") var socket = "/run/hypervisor/broker.sock"

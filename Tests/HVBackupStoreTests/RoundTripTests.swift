@@ -112,6 +112,19 @@ import Testing
     }
 
     /// A backup is not listed until it is committed, and an aborted one leaves nothing behind.
+    /// A copy brought back from object storage lacks the empty directories and the empty lock
+    /// file: it opens all the same, restores, and takes new backups.
+    @Test func aCopyWithoutItsScratchDirectoriesOpensAndWorks() throws {
+        let disk = image(chunks: 5)
+        let first = try backUp(repository, disks: [("vda", disk)])
+        for name in ["writers", "tmp", "repository.lock"] { try FileManager.default.removeItem(atPath: repository.path + "/" + name) }
+        let reopened = try Repository.open(at: repository.path)
+        #expect(try restore(reopened, first.id, disk: "vda", into: scratch.file("restored")) == disk)
+        let second = try backUp(reopened, disks: [("vda", image(chunks: 5))])
+        #expect(try reopened.verify(second.id).ok)
+        for name in ["writers", "tmp", "repository.lock"] { #expect(FileManager.default.fileExists(atPath: repository.path + "/" + name)) }
+    }
+
     @Test func aBackupAppearsOnlyWhenCommitted() throws {
         let writer = try BackupWriter.begin(in: repository, machine: "web1")
         try writeDisk(writer, target: "vda", image: image(chunks: 3), previous: nil, chunkSize: 4096)

@@ -1,5 +1,6 @@
 import Foundation
 import HVBackupStore
+import HVBackupSync
 import HVBroker
 import HVProtocol
 import Logging
@@ -34,11 +35,42 @@ import Testing
         ("repositories: {../x: {path: /b}}", "repositories.../x"),
         ("repositories: {a: {path: /b}, c: {path: /b}}", "repositories"),
         ("repositories: {local: {}}", "repositories.local.path"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: nas, rclone: {remote: 'b2:x', config_file: /r}}}", "remotes.off.repository"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local}}", "remotes.off"),
+        (
+            "repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: 'b2:x', config_file: /r}, sftp: {host: h, user: u, path: /p, identity_file: /k, known_hosts_file: /h}}}",
+            "remotes.off"
+        ),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, sftp: {host: 'h,port=1', user: u, path: /p, identity_file: /k, known_hosts_file: /h}}}", "remotes.off.sftp.host"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, sftp: {host: h, user: u, path: p, identity_file: /k, known_hosts_file: /h}}}", "remotes.off.sftp.path"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, sftp: {host: h, user: u, path: /p, identity_file: /k}}}", "remotes.off.sftp.known_hosts_file"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: 'b2:x', config_file: /r, flags: -v}}}", "remotes.off.rclone.flags"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: nocolon, config_file: /r}}}", "remotes.off.rclone.remote"),
     ])
     func aWrongFileNamesTheKey(text: String, field: String) throws {
         let error = #expect(throws: BackupConfigurationError.self) { try BackupConfiguration.parse(text, path: "/etc/hypernixos/backup.yaml") }
         #expect(error?.field == field, "\(String(describing: error))")
         #expect(error?.description.contains("/etc/hypernixos/backup.yaml") == true)
+    }
+
+    @Test func remotesAreReadWithTheirTargets() throws {
+        let configuration = try BackupConfiguration.parse(
+            """
+            repositories:
+              local: {path: /var/lib/hypervisor/backups}
+            remotes:
+              offsite:
+                repository: local
+                sftp: {host: nas.lan, user: hv, path: /srv/hv, identity_file: /etc/k, known_hosts_file: /etc/kh}
+              cloud:
+                repository: local
+                rclone: {remote: "b2:hv", config_file: /etc/hypernixos/rclone.conf}
+            """
+        )
+        #expect(configuration.remotes.map(\.name) == ["cloud", "offsite"])
+        #expect(configuration.remotes.last?.target == .sftp(.init(host: "nas.lan", user: "hv", path: "/srv/hv", identityFile: "/etc/k", knownHostsFile: "/etc/kh")))
+        #expect(configuration.remotes.first?.target == .rclone(remote: "b2:hv", configFile: "/etc/hypernixos/rclone.conf"))
+        #expect(throws: BackupConfigurationError.self) { try configuration.remote(named: "nas", configurationPath: "/etc/hypernixos/backup.yaml") }
     }
 
     @Test func aMissingFileMeansNoRepositories() throws {

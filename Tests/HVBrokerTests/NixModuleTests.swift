@@ -119,6 +119,40 @@ struct NixModuleTests {
         #expect(paths == ["/var/lib/hypervisor /var/log/hypervisor /mnt/nas/hv"] || paths == ["/var/lib/hypervisor", "/var/log/hypervisor", "/mnt/nas/hv"])
     }
 
+    /// Each remote of the backup configuration gets a copy service and a timer that match the
+    /// shipped templates (`hypernixos-backup-sync@.service` and `.timer`), at the schedule set.
+    @Test func eachBackupRemoteGetsACopyServiceAndTimerLikeTheShippedTemplates() throws {
+        let evaluated = try NixEvaluation.evaluate(
+            """
+            {
+              services.hypernixos.enable = true;
+              services.hypernixos.package = { type = "derivation"; name = "hyper-nixos"; outPath = "\(Self.package)"; };
+              services.hypernixos.backupSyncSchedule = "*-*-* 03:30";
+              services.hypernixos.backup = {
+                repositories.local.path = "/var/lib/hypervisor/backups";
+                remotes.offsite = {
+                  repository = "local";
+                  sftp = { host = "nas.lan"; user = "hv"; path = "/srv/hv"; identity_file = "/etc/k"; known_hosts_file = "/etc/kh"; };
+                };
+              };
+            }
+            """
+        )
+        let service = try Self.unit(evaluated, "services", "hypernixos-backup-sync-offsite")
+        let shipped = try UnitFile(path: NixEvaluation.root + "/systemd/hypernixos-backup-sync@.service")
+        let command = try Self.command(service)
+        #expect(command.arguments == shipped.arguments("ExecStart").map { $0 == "%i" ? "offsite" : $0 } + ["--rclone", Self.store + "rclone/bin/rclone"])
+        Self.expectSameSettings(service["Service"], shipped.sections["Service"], except: ["ExecStart"], unit: "hypernixos-backup-sync@.service")
+        Self.expectSameDependencies(service, shipped, unit: "hypernixos-backup-sync@.service")
+
+        let timer = try Self.unit(evaluated, "timers", "hypernixos-backup-sync-offsite")
+        let shippedTimer = try UnitFile(path: NixEvaluation.root + "/systemd/hypernixos-backup-sync@.timer")
+        #expect(timer["Timer"]?["OnCalendar"] == ["*-*-* 03:30"])
+        Self.expectSameSettings(timer["Timer"], shippedTimer.sections["Timer"], except: ["OnCalendar"], unit: "hypernixos-backup-sync@.timer")
+        Self.expectSameSettings(timer["Install"], shippedTimer.sections["Install"], except: [], unit: "hypernixos-backup-sync@.timer")
+        #expect((evaluated["timers"] as? [String: Any])?.count == 1)
+    }
+
     /// libvirt gets swtpm for machines with `tpm: true`, unless the administrator turns it off.
     @Test func libvirtGetsTheTPMEmulatorUnlessTurnedOff() throws {
         #expect(try NixEvaluation.evaluate(Self.enabled)["swtpm"] as? Bool == true)

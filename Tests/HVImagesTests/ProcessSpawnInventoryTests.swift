@@ -25,7 +25,7 @@ import Testing
             file: "Sources/HVSystem/Spawn.swift", call: "posix_spawn",
             starts: "every program the project runs, through ChildProcess. The broker's, through ProcessRunner: "
                 + "prlimit running qemu-img info (ImageProbe) and qemu-img convert (TemplateImport), qemu-img bitmap --remove "
-                + "(CheckpointRemoval), gpgv (SignatureVerifier), xorriso or genisoimage (CloudInitSeed). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
+                + "(CheckpointRemoval), gpgv (SignatureVerifier), xorriso or genisoimage (CloudInitSeed). hv-broker backup-sync's: rclone (HVBackupSync). The benchmark's: virsh, the hv-broker under test, setpriv running sleep",
             safe: "an absolute path and an argument array, no shell; the whole environment given (the broker's: "
                 + "PATH=/usr/bin:/bin LC_ALL=C); standard streams as asked (the broker's: stdin /dev/null, output to "
                 + "pipes kept up to 1 MiB) and every descriptor from 3 up closed; default signal handling and an empty "
@@ -84,12 +84,13 @@ import Testing
         #expect(documented == Set(Self.allowed.map(\.file)), "the table's call sites: \(documented.sorted())")
     }
 
-    /// Every program the broker knows how to run is named in that section.
+    /// Every program the broker (and `hv-broker backup-sync`, beside it) knows how to run is named
+    /// in that section.
     @Test func theArchitectureDocumentNamesEveryProgram() throws {
         let section = try DocumentTable.section("Processes the broker starts", in: Self.read("docs/ARCHITECTURE.md"))
         let tools = try Self.read("Sources/HVImages/Tool.swift")
         let names = tools.matches(of: /Tool\("([^"]+)"/).map { String($0.output.1) }
-        #expect(Set(names) == ["qemu-img", "qemu-nbd", "prlimit", "gpgv", "xorriso", "genisoimage"])
+        #expect(Set(names) == ["qemu-img", "qemu-nbd", "prlimit", "gpgv", "xorriso", "genisoimage", "rclone"])
         for name in names {
             #expect(section.contains("`\(name)"), "\(name) is not named in 'Processes the broker starts'")
         }

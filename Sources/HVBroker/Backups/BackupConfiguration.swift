@@ -35,9 +35,12 @@ public struct BackupConfiguration: Sendable, Hashable {
 
     /// By name.
     public var repositories: [Repository]
+    /// Where repositories are copied off the host, by name (`BackupConfiguration+Remotes.swift`).
+    public var remotes: [Remote]
 
-    public init(repositories: [Repository] = []) {
+    public init(repositories: [Repository] = [], remotes: [Remote] = []) {
         self.repositories = repositories.sorted { $0.name < $1.name }
+        self.remotes = remotes.sorted { $0.name < $1.name }
     }
 
     /// Reads the file; a missing file gives no repositories, anything unreadable or invalid is an
@@ -98,15 +101,17 @@ public struct BackupConfiguration: Sendable, Hashable {
                 path: path, field: "repositories", reason: "\(shared.value.map(\.name).sorted().joined(separator: " and ")) name the same directory \(shared.key)"
             )
         }
-        return BackupConfiguration(repositories: repositories)
+        let remotes = try Self.remotes(file.remotes ?? [:], repositories: repositories, path: path)
+        return BackupConfiguration(repositories: repositories, remotes: remotes)
     }
 
     /// The file as written.
-    private struct File: Codable {
+    struct File: Codable {
         var repositories: [String: Entry]?
+        var remotes: [String: RemoteEntry]?
     }
 
-    private struct Entry: Codable {
+    struct Entry: Codable {
         var path: String
         var keyFile: String?
         var chunkSize: ByteSize?

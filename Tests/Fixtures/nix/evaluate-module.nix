@@ -60,6 +60,7 @@ let
     };
     gnupg = package "gnupg";
     xorriso = package "xorriso";
+    rclone = package "rclone";
   };
 
   # nixos/lib/utils.nix
@@ -143,6 +144,15 @@ let
     };
   };
 
+  timerUnit = types.submodule {
+    options = commonUnitOptions // {
+      timerConfig = mkOption {
+        type = unitSettings;
+        default = { };
+      };
+    };
+  };
+
   nixosStub = {
     options = {
       assertions = mkOption {
@@ -213,6 +223,10 @@ let
         type = types.attrsOf socketUnit;
         default = { };
       };
+      systemd.timers = mkOption {
+        type = types.attrsOf timerUnit;
+        default = { };
+      };
       systemd.tmpfiles.rules = strings;
     };
   };
@@ -264,6 +278,11 @@ let
     Socket = render ({ ListenStream = unit.listenStreams; } // unit.socketConfig);
     Install = installSection unit;
   }) config.systemd.sockets;
+  timers = lib.mapAttrs (_: unit: {
+    Unit = unitSection unit;
+    Timer = render unit.timerConfig;
+    Install = installSection unit;
+  }) config.systemd.timers;
 
   # The module's own options: their types and defaults (a package as its
   # store path).
@@ -274,7 +293,7 @@ let
   }) options.services.hypernixos;
 in
 {
-  inherit services sockets;
+  inherit services sockets timers;
   options = ownOptions;
   failedAssertions = map (assertion: assertion.message) (lib.filter (assertion: !assertion.assertion) config.assertions);
   etc = lib.mapAttrs (_: file: file.source) config.environment.etc;
