@@ -36,5 +36,21 @@ public enum AlertRules {
             name: "broker-unreachable", severity: .critical, summary: "The monitor cannot reach hv-broker",
             condition: .threshold(ThresholdCondition(metric: "hv_monitor_broker_up", comparison: .below, threshold: 1)),
             forSeconds: 60),
+        AlertRule(
+            name: "backup-failed", severity: .critical, summary: "The newest backup of VM {vm} into {repository} failed",
+            condition: .threshold(ThresholdCondition(metric: "hv_backup_last_attempt_success", comparison: .below, threshold: 1))),
+        AlertRule(
+            name: "backup-too-old", severity: .warning,
+            summary: "VM {vm} has had no successful backup into {repository} for 26h (newest {value} s old)",
+            condition: .threshold(
+                ThresholdCondition(metric: "hv_backup_last_success_age_seconds", comparison: .above, threshold: 93_600))),
+        AlertRule(
+            name: "backup-verification-failed", severity: .critical,
+            summary: "The newest verification of a backup of VM {vm} in {repository} failed",
+            condition: .threshold(ThresholdCondition(metric: "hv_backup_verify_ok", comparison: .below, threshold: 1))),
+        AlertRule(
+            name: "backup-boot-test-failed", severity: .critical,
+            summary: "The newest boot test of a backup of VM {vm} in {repository} failed",
+            condition: .threshold(ThresholdCondition(metric: "hv_backup_boot_test_ok", comparison: .below, threshold: 1))),
     ]
 }

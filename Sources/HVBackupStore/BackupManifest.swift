@@ -22,6 +22,9 @@ public struct BackupManifest: Codable, Hashable, Sendable {
     /// The machine's domain XML, as the caller gave it.
     public var domainXML: String
     public var disks: [Disk]
+    /// The results of boot tests (`Repository.recordBootTest`), oldest first; the last
+    /// `maximumVerifications` are kept. Absent until the first.
+    public var bootTests: [BootTest]?
 
     /// One disk of a backup.
     public struct Disk: Codable, Hashable, Sendable {
@@ -52,7 +55,32 @@ public struct BackupManifest: Codable, Hashable, Sendable {
         public var bad: Int
         /// Entries whose chunk was absent.
         public var missing: Int
+        /// For a failure, the first `maximumProblems` bad or missing chunks, each named by backup,
+        /// disk and chunk. Absent in results recorded before problems were kept.
+        public var problems: [String]?
     }
+
+    /// The outcome of one boot test of the backup: restored into a scratch machine and booted.
+    public struct BootTest: Codable, Hashable, Sendable {
+        public var time: Date
+        public var ok: Bool
+        /// What the guest showed, as the caller named it.
+        public var signal: String?
+        public var seconds: Double
+        /// For a failure, what failed.
+        public var problem: String?
+
+        public init(time: Date, ok: Bool, signal: String?, seconds: Double, problem: String?) {
+            self.time = time
+            self.ok = ok
+            self.signal = signal
+            self.seconds = seconds
+            self.problem = problem
+        }
+    }
+
+    /// How many problems a verification result keeps.
+    public static let maximumProblems = 16
 
     /// How many verification results a disk keeps.
     public static let maximumVerifications = 16

@@ -79,10 +79,13 @@ extension Repository {
                 guard let verdict else { continue }
                 if verdict.missing { result.missing += 1 } else { result.bad += 1 }
                 result.ok = false
-                problems.append(
-                    VerifyReport.Problem(
-                        backup: id, disk: disk.target, chunkIndex: position, digest: digest.description, missing: verdict.missing,
-                        reason: verdict.reason))
+                let problem = VerifyReport.Problem(
+                    backup: id, disk: disk.target, chunkIndex: position, digest: digest.description, missing: verdict.missing,
+                    reason: verdict.reason)
+                problems.append(problem)
+                if (result.problems?.count ?? 0) < BackupManifest.maximumProblems {
+                    result.problems = (result.problems ?? []) + [problem.description]
+                }
             }
             results.append(result)
         }

@@ -15,7 +15,7 @@ extension Dispatcher {
         case Method.auditVerify? where call?.more == true:
             await verifyAudit(call!, from: peer, send: send)
         case Method.isoVerify?, Method.backupCreate?, Method.backupVerify?, Method.backupRestore?, Method.backupPrune?,
-            Method.backupRunJob?:
+            Method.backupRunJob?, Method.backupBootTest?:
             await answerJob(call!, from: peer, send: send)
         default:
             // A task of its own does not inherit the connection's cancellation: a call that has

@@ -3,7 +3,7 @@ import HVServer
 import HVWork
 
 /// Calls that start a long job (`Iso.Verify`, `Backup.Create`, `Backup.Verify`, `Backup.Restore`,
-/// `Backup.Prune`, `Backup.RunJob`): answered in the connection's own task, so that a
+/// `Backup.Prune`, `Backup.RunJob`, `Backup.BootTest`): answered in the connection's own task, so that a
 /// caller who disconnects cancels its job, and, for a Varlink `more` call, with progress replies
 /// before the result.
 extension Dispatcher {

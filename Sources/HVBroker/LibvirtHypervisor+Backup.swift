@@ -29,6 +29,9 @@ extension LibvirtHypervisor {
             try await backupPrune(repository: repository, machine: machine, retention: retention, dryRun: dryRun)
         case .runJob(let job): try await runBackupJob(job)
         case .jobs: try await backupJobs()
+        case .bootTest(let repository, let id, let marker, let timeout):
+            try await backupBootTest(id, repository: repository, marker: marker, timeout: timeout, caller: caller)
+        case .status(let repository): try await backupStatus(repository: repository)
         }
     }
 
@@ -58,14 +61,22 @@ extension LibvirtHypervisor {
         let (name, store) = try backups.repository(named: repository)
         try backups.claim(machine)
         defer { backups.release(machine) }
-        return try await onPool(pools.jobs) { context in
-            self.perform { connection in
-                do {
-                    return try self.backUp(machine, into: store, named: name, context: context, connection)
-                } catch {
-                    throw Self.backupFailure(error)
+        let began = ContinuousClock.now
+        do throws(HVError) {
+            let reply = try await onPool(pools.jobs) { context in
+                self.perform { connection in
+                    do {
+                        return try self.backUp(machine, into: store, named: name, context: context, connection)
+                    } catch {
+                        throw Self.backupFailure(error)
+                    }
                 }
             }
+            backupAttempts.record(repository: name, machine: machine, outcome: .success(reply.backup.id), took: ContinuousClock.now - began)
+            return reply
+        } catch {
+            backupAttempts.record(repository: name, machine: machine, outcome: .failure(error), took: ContinuousClock.now - began)
+            throw error
         }
     }
 
@@ -282,9 +293,15 @@ extension LibvirtHypervisor {
                     target: disk.target, size: Int64(clamping: disk.size), bytesRead: Int64(clamping: disk.bytesRead),
                     bytesStored: Int64(clamping: disk.bytesStored),
                     verification: disk.verifications.last.map {
-                        BackupVerification(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, chunks: $0.chunks, bad: $0.bad, missing: $0.missing)
+                        BackupVerification(
+                            time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, chunks: $0.chunks, bad: $0.bad, missing: $0.missing,
+                            problems: $0.problems
+                        )
                     }
                 )
+            },
+            bootTest: manifest.bootTests?.last.map {
+                BackupBootTest(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, signal: $0.signal, seconds: $0.seconds, problem: $0.problem)
             }
         )
     }

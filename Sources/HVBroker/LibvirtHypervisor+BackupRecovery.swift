@@ -2,16 +2,19 @@ import Foundation
 import HVBackup
 import HVDomainXML
 import HVLibvirt
+import HVProtocol
 import Logging
 
 /// What a broker killed during a backup leaves: a backup job libvirt still runs (QEMU serving the
 /// disks on a socket in the backup's working directory), the checkpoint the job created, the
 /// working directory, and an unfinished backup in the repository (`Repository.recover()` at
-/// start). No backup runs while the broker starts, so all of it goes.
+/// start); and the scratch machine of a boot test, with its disks. No backup or boot test runs
+/// while the broker starts, so all of it goes.
 extension LibvirtHypervisor {
     /// Ends every backup job whose socket is in this broker's working directories and deletes the
     /// checkpoint it created, then removes the working directories.
     func recoverInterruptedBackups(_ connection: Connection) {
+        removeInterruptedBootTests(connection)
         let work = layout.backupWorkDirectory
         let removal = CheckpointRemoval(runner: processRunner)
         for domain in (try? connection.domains()) ?? [] {
@@ -40,6 +43,32 @@ extension LibvirtHypervisor {
                 logger.notice("removed the working directory of an interrupted backup", metadata: ["directory": "\(path)"])
             } catch {
                 logger.warning("could not remove the working directory of an interrupted backup", metadata: ["directory": "\(path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Removes the scratch machine of each boot test the broker recorded and did not end: the
+    /// machine of that name, when it is the one the test restored (its description says so),
+    /// with its disks; then the record. A record whose restore never defined a machine only goes:
+    /// the restore's own journal takes back its volumes.
+    func removeInterruptedBootTests(_ connection: Connection) {
+        let directory = BootTestScratch.directory(stateDirectory: layout.stateDirectory)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(BootTestScratch.prefix) {
+            let file = directory + "/" + name
+            let backup = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            var metadata: Logger.Metadata = ["machine": "\(name)", "backup": "\(backup)"]
+            do {
+                if let domain = try connection.domain(named: name),
+                    ownRecord(domainXML: try domain.xmlDescription(flags: .inactive))?.spec?.description
+                        == BootTestScratch.description(backup: backup)
+                {
+                    metadata["volumes"] = "\(try removeScratchMachine(domain, connection).joined(separator: ", "))"
+                    logger.notice("removed the scratch machine of a boot test an interrupted broker left", metadata: metadata)
+                }
+                try FileManager.default.removeItem(atPath: file)
+            } catch {
+                metadata["error"] = "\(error)"
+                logger.warning("could not remove the scratch machine of a boot test an interrupted broker left", metadata: metadata)
             }
         }
     }

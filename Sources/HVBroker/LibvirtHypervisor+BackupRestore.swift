@@ -12,9 +12,14 @@ import HVWork
 /// a descriptor (zero chunks left as holes), copied by libvirt into the machine's qcow2 volume,
 /// and the raw one deleted; the machine is defined last. Whatever fails takes back what was made.
 extension LibvirtHypervisor {
-    func backupRestore(_ id: String, repository: String?, as name: String, pool: String?, caller: Peer) async throws(HVError)
-        -> BackupRestoreReply
-    {
+    ///
+    /// - Parameters:
+    ///   - adjust: changes the restored spec before it is checked (a boot test's scratch machine).
+    ///   - phase: how progress names the writing of a disk (`writing vda`).
+    func backupRestore(
+        _ id: String, repository: String?, as name: String, pool: String?, caller: Peer, adjust: (inout MachineSpec) -> Void = { _ in },
+        phase: String = "writing"
+    ) async throws(HVError) -> BackupRestoreReply {
         let (_, store) = try backups.repository(named: repository)
         let (reader, saved) = try await onPool(pools.libvirt) { _ in
             Result { () throws(HVError) -> (BackupReader, SavedMachine) in
@@ -25,7 +30,10 @@ extension LibvirtHypervisor {
         let manifest = reader.manifest
         let targets = try saved.diskTargets(domainXML: manifest.domainXML)
         let sizes = targets.compactMapValues { manifest.disk($0)?.size }
-        let spec = try saved.restoredSpec(name: name, pool: pool, sizes: sizes)
+        var adjusted = try saved.restoredSpec(name: name, pool: pool, sizes: sizes)
+        adjust(&adjusted)
+        try adjusted.validate()
+        let spec = adjusted
         let groups = try await callerGroups(caller)
         let owner = saved.ownerGroup
         // Refused before anything is written: the name, the pool, the limits and the group's quota.
@@ -43,7 +51,7 @@ extension LibvirtHypervisor {
         let journal = try pending.begin("Backup.Restore", machine: name, volumes: disks.flatMap { [$0.key, $0.rawKey] })
         do {
             let written = try await onPool(pools.jobs) { context in
-                self.perform { connection in try self.writeDisks(disks, from: reader, context: context, connection) }
+                self.perform { connection in try self.writeDisks(disks, from: reader, phase: phase, context: context, connection) }
             }
             let reply = try await underPolicy { () throws(HVError) in
                 try await self.run { connection in
@@ -64,7 +72,9 @@ extension LibvirtHypervisor {
     }
 
     /// Writes each disk from the backup; returns the bytes written.
-    private func writeDisks(_ disks: [RestoredDisk], from reader: BackupReader, context: JobContext, _ connection: Connection) throws -> UInt64 {
+    private func writeDisks(
+        _ disks: [RestoredDisk], from reader: BackupReader, phase: String, context: JobContext, _ connection: Connection
+    ) throws -> UInt64 {
         let total = disks.reduce(UInt64(0)) { $0 + $1.size }
         var before: UInt64 = 0
         var written: UInt64 = 0
@@ -87,7 +97,7 @@ extension LibvirtHypervisor {
             } catch {
                 throw HVError(.failed, "cannot open the new volume \(disk.rawVolume): \(error.reason)")
             }
-            let phase = "writing \(disk.target)"
+            let phase = "\(phase) \(disk.target)"
             let offset = before
             let summary = try BackupRepositories.store { () throws(HVBackupStore.BackupError) in
                 try reader.restore(disk: disk.target, to: file) { progress in

@@ -24,6 +24,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let tools: ToolLocator
     /// The administrator's backup repositories (docs/BACKUPS.md).
     public let backups: BackupRepositories
+    /// Each machine's newest backup attempt, kept in the state directory.
+    public let backupAttempts: BackupAttempts
     /// Where libvirt calls and long jobs run, apart from each other and from polkit checks.
     let pools: HypervisorPools
     let logger: Logger
@@ -47,6 +49,7 @@ public final class LibvirtHypervisor: Hypervisor {
         tools: ToolLocator = ToolLocator(), backups: BackupRepositories = BackupRepositories(), pools: HypervisorPools, logger: Logger
     ) {
         self.backups = backups
+        self.backupAttempts = BackupAttempts(path: layout.stateDirectory + "/backup-attempts.json")
         self.uri = uri
         self.layout = layout
         self.policy = policy

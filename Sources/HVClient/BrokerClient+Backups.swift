@@ -29,6 +29,21 @@ extension BrokerClient {
         )
     }
 
+    /// Boot-tests a backup in a scratch machine, telling `progress` which phase it is in.
+    public func bootTestBackup(
+        _ id: String, repository: String?, marker: String?, timeout: Int?, progress: (WorkProgress) -> Void
+    ) throws(HVError) -> BackupBootTestReply {
+        try streamed(
+            Method.backupBootTest, BackupBootTestParameters(repository: repository, id: id, marker: marker, timeout: timeout),
+            as: BackupBootTestReply.self, progress
+        )
+    }
+
+    /// Each machine's newest backup, attempt and checks, in every repository or the one named.
+    public func backupStatus(repository: String?) throws(HVError) -> BackupStatusReply {
+        try connection.call(Method.backupStatus, BackupStatusParameters(repository: repository))
+    }
+
     public func deleteBackup(_ id: String, repository: String?) throws(HVError) {
         _ = try connection.call(Method.backupDelete, BackupIdParameters(repository: repository, id: id), as: EmptyReply.self)
     }

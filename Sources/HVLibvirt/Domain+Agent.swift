@@ -14,3 +14,14 @@ extension Domain {
         Int(try Call.status("thawing the filesystems of \(name)") { virDomainFSThaw(pointer, nil, 0, 0) })
     }
 }
+
+extension Domain {
+    /// The guest's clock as its agent reads it (`virDomainGetTime`), in seconds since 1970: an
+    /// answer means the guest agent runs. Fails with `isAgentUnavailable` when no agent answers.
+    public func guestTime() throws(LibvirtError) -> Int64 {
+        var seconds: CLongLong = 0
+        var nanoseconds: UInt32 = 0
+        _ = try Call.status("asking the guest agent of \(name) for its time") { virDomainGetTime(pointer, &seconds, &nanoseconds, 0) }
+        return Int64(seconds)
+    }
+}

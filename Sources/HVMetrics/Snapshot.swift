@@ -8,12 +8,15 @@ public struct Snapshot: Sendable, Hashable {
     /// The broker's `Host.Stats` reply; nil when the broker could not be reached.
     public var stats: HostStatsReply?
     public var health: [HealthCheck]
+    /// The broker's `Backup.Status` reply; nil when it could not be read.
+    public var backups: BackupStatusReply?
 
-    public init(time: Double, host: HostSample, stats: HostStatsReply?, health: [HealthCheck]) {
+    public init(time: Double, host: HostSample, stats: HostStatsReply?, health: [HealthCheck], backups: BackupStatusReply? = nil) {
         self.time = time
         self.host = host
         self.stats = stats
         self.health = health
+        self.backups = backups
     }
 
     /// The previous cycle's domains, to find each domain's record of the cycle before.

@@ -18,6 +18,7 @@ extension Snapshot {
             }
         }
         samples += healthSamples()
+        samples += backupSamples(backups?.machines ?? [])
         return samples
     }
 

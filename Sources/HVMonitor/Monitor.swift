@@ -81,8 +81,11 @@ public final class Monitor: Sendable {
         let previous = state.withLock { $0.previous }
         let sources = self.sources
         let gathered = await offload {
-            () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>) in
-            (Result { () throws(MetricsError) in try sources.host() }, Result { () throws(HVError) in try sources.stats() })
+            () -> (host: Result<HostSample, MetricsError>, stats: Result<HostStatsReply, HVError>, backups: Result<BackupStatusReply, HVError>) in
+            (
+                Result { () throws(MetricsError) in try sources.host() }, Result { () throws(HVError) in try sources.stats() },
+                Result { () throws(HVError) in try sources.backups() }
+            )
         }
 
         var problems: [String] = []
@@ -99,6 +102,13 @@ public final class Monitor: Sendable {
         case nil: break
         }
 
+        var backups: BackupStatusReply?
+        switch gathered?.backups {
+        case .success(let reply)?: backups = reply
+        case .failure(let error)?: problems.append("backups: \(error.reason)")
+        case nil: break
+        }
+
         let health = state.withLock { $0.health }
         guard let host else {
             // Never exported as zeros: without a first host reading there is nothing true to publish.
@@ -106,7 +116,7 @@ public final class Monitor: Sendable {
             for problem in problems { logger.error("collection failed", metadata: ["problem": "\(problem)"]) }
             return CycleResult(snapshot: nil, samples: [], alertInput: AlertInput(), problems: problems)
         }
-        let snapshot = Snapshot(time: now, host: host, stats: stats, health: health)
+        let snapshot = Snapshot(time: now, host: host, stats: stats, health: health, backups: backups)
         var samples = snapshot.samples(previous: previous)
         let elapsed = ContinuousClock.now - started
         let (collections, errors, firing) = state.withLock { state in

@@ -9,6 +9,8 @@ public protocol MonitorSources: Sendable {
     func host() throws(MetricsError) -> HostSample
     /// Every domain, pool and network, from the broker's one bulk call.
     func stats() throws(HVError) -> HostStatsReply
+    /// Each machine's backups, from the broker's `Backup.Status` (a viewer's call, as `stats()` is).
+    func backups() throws(HVError) -> BackupStatusReply
     /// The health checks: the broker's and the monitor's own. `networks` are this cycle's, from
     /// `stats()`, when it succeeded.
     func health(networks: [NetworkStatus]?) -> [HealthCheck]
@@ -36,6 +38,10 @@ public struct LiveSources: MonitorSources {
     public func stats() throws(HVError) -> HostStatsReply {
         // Bounded, so a broker that accepts but never answers can't stall collection.
         try BrokerClient(socketPath: brokerSocket, timeoutSeconds: 30).stats()
+    }
+
+    public func backups() throws(HVError) -> BackupStatusReply {
+        try BrokerClient(socketPath: brokerSocket, timeoutSeconds: 30).backupStatus(repository: nil)
     }
 
     public func health(networks: [NetworkStatus]?) -> [HealthCheck] {

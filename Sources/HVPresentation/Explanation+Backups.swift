@@ -53,6 +53,28 @@ extension Explanation {
         )
     }
 
+    public static func backupBootTest(_ id: String, _ marker: String) -> Explanation {
+        Explanation(
+            commands: [
+                "(backup \(id) restored as hv-boottest-XXXXXXXX, as 'hv backup restore' does, with no network interface)",
+                "\(uri) start hv-boottest-XXXXXXXX",
+                "grep -F '\(marker)' CONSOLE-LOG    # once a second, or the guest agent asked for its time",
+                "\(uri) destroy hv-boottest-XXXXXXXX; \(uri) undefine hv-boottest-XXXXXXXX    # and its volumes deleted",
+            ],
+            why: "Proves the backup boots: it is restored into a scratch machine of the broker's (checked against the host policy and charged to the machine's group while the test runs) with no network, so it can't reach or be reached by anything, and started; the test passes when the guest agent answers or the marker appears on its serial console before the timeout. "
+                + "The scratch machine and its disks are removed whatever happens, and the result is kept with the backup; a failure marks it bad. The original machine is never touched.",
+            operation: .backupBootTest
+        )
+    }
+
+    public static func backupStatus() -> Explanation {
+        Explanation(
+            commands: ["cat STATE/backup-attempts.json; cat REPOSITORY/backups/*/manifest.json"],
+            why: "Shows, for each machine, its newest backup and whether the newest backup the broker tried succeeded (a failed one leaves no backup, so the broker keeps its outcome), and the newest verification and boot test of its backups.",
+            operation: .backupStatus
+        )
+    }
+
     public static func backupDelete(_ id: String) -> Explanation {
         Explanation(
             commands: ["rm -r REPOSITORY/backups/\(id)    # renamed away first, so it is gone at once"],

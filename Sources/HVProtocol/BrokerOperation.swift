@@ -60,6 +60,8 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
     case backupShow
     case backupVerify
     case backupRestore
+    case backupBootTest
+    case backupStatus
     case backupDelete
     case backupPrune
     case backupRunJob
@@ -128,6 +130,8 @@ public enum BrokerOperation: String, CaseIterable, Sendable {
         case .backupShow: .read("backup.show", .viewers, .backup(owned: false))
         case .backupVerify: .change("backup.verify", .operators, .backup(owned: true))
         case .backupRestore: .change("backup.restore", .operators, .backup(owned: true), [.machineLimits, .groupQuota, .pools, .networks])
+        case .backupBootTest: .change("backup.boot-test", .operators, .backup(owned: true), [.machineLimits, .groupQuota, .pools])
+        case .backupStatus: .read("backup.status", .viewers, .host)
         case .backupDelete: .change("backup.delete", .admins, .backup(owned: false))
         case .backupPrune: .change("backup.prune", .admins, .host)
         case .backupRunJob: .change("backup.run-job", .admins, .host)

@@ -66,6 +66,8 @@ public enum Method {
     public static let backupShow = "org.hypernixos.Backup.Show"
     public static let backupVerify = "org.hypernixos.Backup.Verify"
     public static let backupRestore = "org.hypernixos.Backup.Restore"
+    public static let backupBootTest = "org.hypernixos.Backup.BootTest"
+    public static let backupStatus = "org.hypernixos.Backup.Status"
     public static let backupDelete = "org.hypernixos.Backup.Delete"
     public static let backupPrune = "org.hypernixos.Backup.Prune"
     public static let backupRunJob = "org.hypernixos.Backup.RunJob"

@@ -76,6 +76,26 @@ public enum MetricCatalog {
         .init("hv_vm_network_transmit_bytes_total", .counter, "Bytes transmitted by a VM network interface."),
         .init("hv_vm_network_receive_errors_total", .counter, "Receive errors of a VM network interface."),
         .init("hv_vm_network_transmit_errors_total", .counter, "Transmit errors of a VM network interface."),
+        .init(
+            "hv_backup_last_success_timestamp_seconds", .gauge,
+            "Unix time the VM's newest backup in the repository began."),
+        .init(
+            "hv_backup_last_attempt_success", .gauge,
+            "1 when the broker's newest backup attempt of the VM into the repository succeeded, 0 when it failed."),
+        .init(
+            "hv_backup_last_success_age_seconds", .gauge,
+            "Seconds since the VM's newest backup in the repository began, at the monitor's last collection."),
+        .init("hv_backup_size_bytes", .gauge, "Virtual size of the disks in the VM's newest backup in bytes."),
+        .init(
+            "hv_backup_changed_bytes", .gauge,
+            "Bytes the VM's newest backup read: the changed chunks for an incremental backup, every non-zero one for a full."),
+        .init("hv_backup_duration_seconds", .gauge, "Time the VM's newest successful backup into the repository took in seconds."),
+        .init(
+            "hv_backup_verify_ok", .gauge,
+            "1 when the newest verification of any of the VM's backups in the repository passed, 0 when it failed."),
+        .init(
+            "hv_backup_boot_test_ok", .gauge,
+            "1 when the newest boot test of any of the VM's backups in the repository passed, 0 when it failed."),
         .init("hv_health_check_status", .gauge, "Outcome of a health check: 0 ok, 1 warning, 2 critical, 3 unknown."),
         .init(
             "hv_monitor_broker_up", .gauge,

@@ -8,7 +8,7 @@ struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Backups of machines into the repositories the administrator configured.",
         discussion: "Repositories are named in /etc/hypernixos/backup.yaml; --repository may be left out when there is only one.",
-        subcommands: [Create.self, List.self, Show.self, Verify.self, Restore.self, Prune.self, Delete.self, Jobs.self]
+        subcommands: [Create.self, List.self, Show.self, Status.self, Verify.self, BootTest.self, Restore.self, Prune.self, Delete.self, Jobs.self]
     )
 
     /// Runs a long job, drawing its progress on a terminal: bytes, rate, time left and what it is doing.
@@ -64,12 +64,13 @@ struct BackupCommand: ParsableCommand {
                 guard !reply.backups.isEmpty else {
                     return print("no backups\(name.map { " of \($0)" } ?? "") in \(reply.repository) (make one with 'hv backup create NAME')")
                 }
-                var table = Table("ID", "MACHINE", "TIME", "KIND", "READ", "STORED", "FROZEN", "VERIFIED")
+                var table = Table("ID", "MACHINE", "TIME", "KIND", "READ", "STORED", "FROZEN", "VERIFIED", "BOOT TEST", "STATUS")
                 for backup in reply.backups {
                     table.add(
                         backup.id, backup.machine, BackupText.time(backup.time), backup.parent == nil ? "full" : "incremental",
                         ByteSize(bytes: UInt64(backup.bytesRead)).readable, ByteSize(bytes: UInt64(backup.bytesStored)).readable,
-                        backup.frozen ? "yes" : "", BackupText.verified(backup)
+                        backup.frozen ? "yes" : "", BackupText.verified(backup), backup.bootTest.map { $0.ok ? "ok" : "FAILED" } ?? "",
+                        BackupText.status(backup.status)
                     )
                 }
                 print(table.render())
@@ -92,6 +93,8 @@ struct BackupCommand: ParsableCommand {
                 print("time:        \(BackupText.time(backup.time))")
                 print("kind:        \(backup.parent.map { "incremental since \($0)" } ?? "full")")
                 print("frozen:      \(backup.frozen ? "yes, by the guest agent" : "no: crash-consistent")")
+                print("status:      \(BackupText.status(backup.status))")
+                print("boot test:   \(backup.bootTest.map(BackupText.bootTest) ?? "never")")
                 var table = Table("DISK", "SIZE", "READ", "STORED", "VERIFIED")
                 for disk in backup.disks {
                     table.add(
@@ -100,6 +103,76 @@ struct BackupCommand: ParsableCommand {
                     )
                 }
                 print(table.render())
+                for disk in backup.disks {
+                    for problem in disk.verification?.problems ?? [] { print("  \(problem)") }
+                }
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each machine's newest backup, whether its last backup succeeded, and its last checks."
+        )
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+
+        func run() throws {
+            try Runner.run(options, explain: .backupStatus()) { client throws(HVError) in
+                let reply = try client.backupStatus(repository: repository.repository)
+                if options.json { return Runner.printJSON(reply) }
+                guard !reply.machines.isEmpty else { return print("no backups yet (make one with 'hv backup create NAME')") }
+                var table = Table("REPOSITORY", "MACHINE", "NEWEST", "LAST ATTEMPT", "VERIFIED", "BOOT TEST")
+                for machine in reply.machines {
+                    let attempt = machine.lastAttempt.map { attempt in
+                        attempt.ok ? "ok \(BackupText.time(attempt.time))" : "FAILED \(BackupText.time(attempt.time)): \(attempt.code ?? "")"
+                    }
+                    table.add(
+                        machine.repository, machine.machine, machine.newest.map { "\($0.id) (\(BackupText.status($0.status)))" } ?? "none",
+                        attempt ?? "", machine.lastVerification.map(BackupText.check) ?? "never", machine.lastBootTest.map(BackupText.check) ?? "never"
+                    )
+                }
+                print(table.render())
+            }
+        }
+    }
+
+    struct BootTest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "boot-test",
+            abstract: "Restore a backup into a scratch machine with no network, boot it and wait for a sign of life; then remove it.",
+            discussion: "Passes when the guest agent answers or the marker appears on the serial console. The result is kept with the backup; a failure marks it bad. The original machine is not touched."
+        )
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var repository: Repository
+        @Argument(help: "The backup's id.") var id: String
+        @Option(help: "Text the guest prints on its serial console once it has booted (default: \(BootTestLimits.defaultMarker)).")
+        var marker: String?
+        @Option(help: "Seconds to wait for the guest once started (\(BootTestLimits.timeouts.lowerBound) to \(BootTestLimits.timeouts.upperBound)).")
+        var timeout = BootTestLimits.defaultTimeout
+
+        func validate() throws {
+            try BootTestLimits.validate(timeout: timeout)
+            if let marker { try BootTestLimits.validate(marker: marker) }
+        }
+
+        func run() throws {
+            try Runner.run(options, explain: .backupBootTest(id, marker ?? BootTestLimits.defaultMarker)) { client throws(HVError) in
+                let showsPhases = !options.json && isatty(STDERR_FILENO) == 1
+                var phase: String?
+                let result = try client.bootTestBackup(id, repository: repository.repository, marker: marker, timeout: timeout) { progress in
+                    guard showsPhases, let next = progress.phase?.split(separator: " ").prefix(2).joined(separator: " "), next != phase else { return }
+                    phase = next
+                    FileHandle.standardError.write(Data("\(id): \(progress.phase ?? "")\n".utf8))
+                }
+                if options.json { return Runner.printJSON(result) }
+                guard result.test.ok else {
+                    throw HVError(
+                        .failed, "backup \(id) failed its boot test: \(result.test.problem ?? "no signal")",
+                        fix: "the backup is marked bad; boot-test or restore another backup"
+                    )
+                }
+                print("\(id): booted (\(result.test.signal ?? "signal") after \(Int(result.test.seconds)) s); the scratch machine was removed")
             }
         }
     }
@@ -179,6 +252,24 @@ enum BackupText {
     static func verification(_ verification: BackupVerification) -> String {
         let when = time(verification.time)
         return verification.ok ? "ok \(when)" : "BAD \(when): \(verification.bad) bad, \(verification.missing) missing"
+    }
+
+    static func status(_ status: BackupStatus) -> String {
+        switch status {
+        case .ok: "ok"
+        case .bad: "BAD"
+        case .unverified: "never verified"
+        }
+    }
+
+    static func bootTest(_ test: BackupBootTest) -> String {
+        test.ok
+            ? "ok \(time(test.time)) (\(test.signal ?? "signal") after \(Int(test.seconds)) s)"
+            : "FAILED \(time(test.time)): \(test.problem ?? "")"
+    }
+
+    static func check(_ check: BackupCheck) -> String {
+        "\(check.ok ? "ok" : "FAILED") \(time(check.time)) (\(check.backup))"
     }
 
     /// The oldest of the disks' newest verifications: the backup is as verified as its least verified disk.

@@ -38,6 +38,7 @@ import Testing
 
     @Test(arguments: [
         (Method.backupShow, BrokerOperation.backupShow), (Method.backupVerify, .backupVerify), (Method.backupDelete, .backupDelete),
+        (Method.backupBootTest, .backupBootTest),
     ])
     func aBackupIsPassedWithTheGroupItKeeps(method: String, expected: BrokerOperation) async throws {
         let (details, operation, reply, _) = try await ask(method, ["id": .string(Self.web), "repository": .string("local")])
@@ -59,7 +60,7 @@ import Testing
 
     /// An operator of one team never restores, verifies or backs up another team's machine: the
     /// group polkit judges is the backup's, whatever the caller sends.
-    @Test(arguments: [Method.backupRestore, Method.backupVerify])
+    @Test(arguments: [Method.backupRestore, Method.backupVerify, Method.backupBootTest])
     func anotherTeamsBackupIsRefused(method: String) async throws {
         var parameters: [String: JSONValue] = ["id": .string(FakeHypervisor.teamBBackup)]
         if method == Method.backupRestore { parameters["name"] = .string("mine") }
@@ -91,6 +92,13 @@ import Testing
         (Method.backupList, ["machine": .string("a/b")], "machine"),
         (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("-x")], "name"),
         (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("ok"), "pool": .string("../p")], "pool"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string("")], "marker"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string("login:\n")], "marker"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string(String(repeating: "x", count: 129))], "marker"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "timeout": .int(9)], "timeout"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "timeout": .int(1801)], "timeout"),
+        (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "name": .string("web")], "name"),
+        (Method.backupStatus, ["repository": .string("../x")], "repository"),
     ])
     func invalidRequestsNeverReachPolkit(method: String, parameters: [String: JSONValue], field: String) async throws {
         let authorizer = FakeAuthorizer(.allowed)
@@ -101,6 +109,26 @@ import Testing
         #expect(named == field, "\(reply)")
         #expect(authorizer.asked.withLock { $0 }.isEmpty)
         #expect(calls.isEmpty)
+    }
+
+    /// A boot test names only the backup: the scratch machine's name is the broker's, and the
+    /// marker and timeout take their defaults when left out.
+    @Test func aBootTestNamesTheBackupAndTakesDefaults() async throws {
+        let (details, operation, reply, calls) = try await ask(Method.backupBootTest, ["id": .string(Self.web)])
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == .backupBootTest)
+        #expect(details?["new_machine"] == nil)
+        #expect(details?["owner_group"] == "hypervisor-operators")
+        #expect(calls == ["backupBootTest /\(Self.web) uid=1000"])
+        #expect(BackupRequest.bootTest(repository: nil, id: Self.web, marker: "login:", timeout: 300).operation == .backupBootTest)
+    }
+
+    @Test func statusAsksAboutTheHost() async throws {
+        let (details, operation, reply, calls) = try await ask(Method.backupStatus, [:])
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == .backupStatus)
+        #expect(details == [:])
+        #expect(calls == ["backupStatus  uid=1000"])
     }
 
     @Test func anUnknownRepositoryIsRefusedWithTheNames() async throws {

@@ -61,7 +61,7 @@ import Testing
     func changesAreAuditedBeforeTheyAct(operation: BrokerOperation) {
         let reads: Set<BrokerOperation> = [
             .hostInfo, .hostStats, .hostHealth, .vmList, .vmInfo, .vmConsole, .vmScreenshot, .vmExport, .vmLeases, .snapshotList, .poolList,
-            .networkList, .isoList, .eventsFollow, .auditVerify, .backupList, .backupShow, .backupJobs,
+            .networkList, .isoList, .eventsFollow, .auditVerify, .backupList, .backupShow, .backupJobs, .backupStatus,
         ]
         #expect(operation.rule.changesState == !reads.contains(operation))
     }

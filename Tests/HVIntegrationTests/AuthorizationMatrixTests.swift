@@ -169,6 +169,9 @@ enum Matrix {
         // No such job: past admission it is NotFound, which the matrix counts as allowed.
         case .backupRunJob: return method(Method.backupRunJob, ["job": "matrix-none"])
         case .backupJobs: return method(Method.backupJobs)
+        // The shortest wait: an allowed boot test restores, starts and removes a scratch machine.
+        case .backupBootTest: return method(Method.backupBootTest, ["id": MatrixBroker.backup(of: name), "timeout": 10])
+        case .backupStatus: return method(Method.backupStatus)
         }
     }
 
@@ -237,8 +240,8 @@ struct AuthorizationMatrixTests {
 
     /// A user in no group floods an operation while a viewer is still served: Vm.Adopt, the
     /// consoles (the two handed out on the upload socket and the screenshot) on team A's machines,
-    /// backing up, verifying, restoring and deleting team A's backups, and pruning, running jobs
-    /// and listing them.
+    /// and backing up, verifying, restoring, boot-testing and deleting team A's backups, reading
+    /// every machine's backup status, and pruning, running jobs and listing them.
     /// Every flooded call is refused: by polkit, or by the upload socket's per-user bound when
     /// more than its share arrive at once; none is let through.
     @Test(arguments: [
@@ -246,6 +249,7 @@ struct AuthorizationMatrixTests {
         (.vmScreenshot, "a-vmScreenshot"), (.backupCreate, "a-backupCreate"), (.backupVerify, "a-backupVerify"),
         (.backupRestore, "a-backupRestore"), (.backupDelete, "a-backupDelete"), (.backupPrune, "a-backupPrune"),
         (.backupRunJob, "a-backupRunJob"), (.backupJobs, "a-backupJobs"),
+        (.backupBootTest, "a-backupBootTest"), (.backupStatus, ""),
     ])
     func aFloodOfRefusedCallsLeavesOthersServed(operation: BrokerOperation, object: String) throws {
         let broker = try MatrixBroker.shared.get()

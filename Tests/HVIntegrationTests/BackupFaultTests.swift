@@ -51,7 +51,7 @@ struct BackupFaultTests {
             #expect(try hv(["vm", "info", Self.machine, "--json"]).status == 0, "\(context): the broker serves on")
         }
 
-        try BackupTests.bootGuest(broker, stack, name: Self.machine) { try hv($0) }
+        try BackupTests.bootGuest(broker, stack, machine: Self.machine) { try hv($0) }
         try type("head -c \(48 << 20) /dev/urandom > /dev/vda; sync")
 
         // 48 MiB of random data do not fit in 24 MiB.

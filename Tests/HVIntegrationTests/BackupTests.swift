@@ -112,8 +112,8 @@ struct BackupTests {
         #expect(log.contains("ended a backup job an interrupted broker left"), "the broker says what it cleaned")
     }
 
-    /// Starts the guest (the test ISO as its CD-ROM, a 1 GiB disk) and waits for its shell.
-    static func bootGuest(_ broker: MatrixBroker, _ stack: Stack, name machine: String = machine, hv: ([String]) throws -> Output) throws {
+    /// Starts the guest `machine` (the test ISO as its CD-ROM, a 1 GiB disk) and waits for its shell.
+    static func bootGuest(_ broker: MatrixBroker, _ stack: Stack, machine: String = machine, hv: ([String]) throws -> Output) throws {
         let isos = broker.base + "/state/isos"
         try FileManager.default.createDirectory(atPath: isos, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: stack.stateDirectory + "/isos/" + stack.isoName, toPath: isos + "/" + stack.isoName)

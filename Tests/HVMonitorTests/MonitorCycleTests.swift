@@ -26,6 +26,11 @@ final class ScriptedSources: MonitorSources {
         )
     }
 
+    func backups() throws(HVError) -> BackupStatusReply {
+        guard brokerUp.withLock({ $0 }) else { throw HVError(.brokerUnavailable, "cannot connect to the broker") }
+        return BackupStatusReply(repositories: [], machines: [])
+    }
+
     func stats() throws(HVError) -> HostStatsReply {
         statsCalls.withLock { $0 += 1 }
         guard brokerUp.withLock({ $0 }) else {

@@ -111,6 +111,8 @@ import Testing
             "hv_host_cpu_usage_ratio > 0.9", "hv_host_memory_used_ratio > 0.9", "hv_pool_used_ratio > 0.85",
             "hv_host_filesystem_used_ratio > 0.9", "hv_health_check_status == 2", "hv_monitor_broker_up == 0",
             "time() - hv_monitor_last_collection_timestamp_seconds > 3 *", #"up{job="hypervisor"} == 0"#,
+            "hv_backup_last_attempt_success == 0", "time() - hv_backup_last_success_timestamp_seconds > 26 * 3600",
+            "hv_backup_verify_ok == 0", "hv_backup_boot_test_ok == 0",
         ] {
             #expect(text.contains("expr: \(expression)"), "no rule with expr: \(expression)")
         }
@@ -184,6 +186,7 @@ import Testing
             "hv_pool_used_ratio", "hv_vm_state", "hv_vm_up", "hv_vm_cpu_usage_ratio", "hv_vm_memory_rss_bytes",
             "hv_vm_disk_read_bytes_total", "hv_vm_disk_written_bytes_total", "hv_vm_network_receive_bytes_total",
             "hv_vm_network_transmit_bytes_total", "hv_health_check_status", "hv_alerts_firing", "ALERTS{",
+            "hv_backup_last_attempt_success", "hv_backup_verify_ok", "hv_backup_boot_test_ok", "hv_backup_size_bytes",
         ] {
             #expect(queries.contains(name), "no panel queries \(name)")
         }

@@ -12,6 +12,8 @@ public enum BackupRequest: Sendable, Hashable {
     case prune(repository: String?, machine: String?, retention: BackupRetention, dryRun: Bool)
     case runJob(String)
     case jobs
+    case bootTest(repository: String?, id: String, marker: String, timeout: Int)
+    case status(repository: String?)
 
     public var operation: BrokerOperation {
         switch self {
@@ -24,6 +26,8 @@ public enum BackupRequest: Sendable, Hashable {
         case .prune: .backupPrune
         case .runJob: .backupRunJob
         case .jobs: .backupJobs
+        case .bootTest: .backupBootTest
+        case .status: .backupStatus
         }
     }
 
@@ -31,8 +35,9 @@ public enum BackupRequest: Sendable, Hashable {
     public var object: RequestObject {
         switch self {
         case .create(let machine, _): .backupSource(machine)
-        case .list, .prune, .runJob, .jobs: .none
-        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id):
+        case .list, .prune, .runJob, .jobs, .status: .none
+        case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id),
+            .bootTest(let repository, let id, _, _):
             .backup(repository: repository, id: id, newMachine: nil)
         case .restore(let repository, let id, let name, _): .backup(repository: repository, id: id, newMachine: name)
         }
@@ -48,6 +53,8 @@ public enum BackupRequest: Sendable, Hashable {
         case .prune(let repository, let machine, _, let dryRun): "\(repository ?? "")/\(machine ?? "")\(dryRun ? " (dry run)" : "")"
         case .runJob(let job): "job:\(job)"
         case .jobs: ""
+        case .bootTest(let repository, let id, _, _): "\(repository ?? "")/\(id)"
+        case .status(let repository): repository ?? ""
         }
     }
 
@@ -103,6 +110,21 @@ public enum BackupRequest: Sendable, Hashable {
         Method.backupJobs: { parameters throws(HVError) in
             _ = try StrictDecoding.decode(NoParameters.self, from: parameters)
             return .jobs
+        },
+        Method.backupBootTest: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupBootTestParameters.self, from: parameters)
+            try repository(decoded.repository)
+            try BackupIdText.validate(decoded.id)
+            let marker = decoded.marker ?? BootTestLimits.defaultMarker
+            try BootTestLimits.validate(marker: marker)
+            let timeout = decoded.timeout ?? BootTestLimits.defaultTimeout
+            try BootTestLimits.validate(timeout: timeout)
+            return .bootTest(repository: decoded.repository, id: decoded.id, marker: marker, timeout: timeout)
+        },
+        Method.backupStatus: { parameters throws(HVError) in
+            let decoded = try StrictDecoding.decode(BackupStatusParameters.self, from: parameters)
+            try repository(decoded.repository)
+            return .status(repository: decoded.repository)
         },
     ]
 

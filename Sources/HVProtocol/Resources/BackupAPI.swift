@@ -78,13 +78,16 @@ public struct BackupVerification: Codable, Sendable, Hashable {
     public var chunks: Int
     public var bad: Int
     public var missing: Int
+    /// For a failed verification, the first bad or missing chunks, each named by backup, disk and chunk.
+    public var problems: [String]?
 
-    public init(time: Int64, ok: Bool, chunks: Int, bad: Int, missing: Int) {
+    public init(time: Int64, ok: Bool, chunks: Int, bad: Int, missing: Int, problems: [String]? = nil) {
         self.time = time
         self.ok = ok
         self.chunks = chunks
         self.bad = bad
         self.missing = missing
+        self.problems = problems
     }
 }
 
@@ -102,10 +105,15 @@ public struct BackupInfo: Codable, Sendable, Hashable {
     /// Whether the guest agent froze the guest's file systems while the backup began.
     public var frozen: Bool
     public var disks: [BackupDiskInfo]
+    /// The newest boot test of this backup; absent until it is boot-tested.
+    public var bootTest: BackupBootTest?
+    /// What the newest checks say: `bad` when a disk's newest verification or the newest boot
+    /// test failed, `ok` when one of them passed, `unverified` before any.
+    public var status: BackupStatus
 
     public init(
         id: String, repository: String, machine: String, group: String?, time: Int64, parent: String?, frozen: Bool,
-        disks: [BackupDiskInfo]
+        disks: [BackupDiskInfo], bootTest: BackupBootTest? = nil
     ) {
         self.id = id
         self.repository = repository
@@ -115,6 +123,8 @@ public struct BackupInfo: Codable, Sendable, Hashable {
         self.parent = parent
         self.frozen = frozen
         self.disks = disks
+        self.bootTest = bootTest
+        self.status = BackupStatus(verifications: disks.map(\.verification), bootTest: bootTest)
     }
 
     public var incremental: Bool { parent != nil }

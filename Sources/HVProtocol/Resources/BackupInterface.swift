@@ -11,7 +11,11 @@ extension Interfaces {
         # How far a long job got: bytes done, of total when known, and what it is doing.
         type Progress (done: int, total: ?int, phase: ?string)
 
-        type Verification (time: int, ok: bool, chunks: int, bad: int, missing: int)
+        # problems: for a failure, the first bad or missing chunks, by backup, disk and chunk.
+        type Verification (time: int, ok: bool, chunks: int, bad: int, missing: int, problems: ?[]string)
+
+        # signal: "guest agent" or "console: MARKER"; problem: what failed.
+        type BootTest (time: int, ok: bool, signal: ?string, seconds: float, problem: ?string)
 
         # bytesRead: what was read from the disk; bytesStored: chunks this backup stored first.
         type Disk (target: string, size: int, bytesRead: int, bytesStored: int, verification: ?Verification)
@@ -26,7 +30,34 @@ extension Interfaces {
           time: int,
           parent: ?string,
           frozen: bool,
-          disks: []Disk
+          disks: []Disk,
+          bootTest: ?BootTest,
+          status: string
+        )
+
+        # The newest backup the broker tried of a machine into a repository; code and reason for
+        # a failure, backup for a success.
+        type Attempt (
+          repository: string,
+          machine: string,
+          time: int,
+          ok: bool,
+          backup: ?string,
+          code: ?string,
+          reason: ?string,
+          seconds: float,
+          lastSuccessSeconds: ?float
+        )
+
+        type Check (backup: string, time: int, ok: bool)
+
+        type MachineStatus (
+          repository: string,
+          machine: string,
+          newest: ?Backup,
+          lastAttempt: ?Attempt,
+          lastVerification: ?Check,
+          lastBootTest: ?Check
         )
 
         # Reads every disk of the machine, running (a pull-mode backup job with a checkpoint,
@@ -58,6 +89,22 @@ extension Interfaces {
         method Restore(repository: ?string, id: string, name: string, pool: ?string) -> (
           name: ?string, uuid: ?string, volumes: ?[]string, bytesRestored: ?int, progress: ?Progress
         )
+
+        # Restores the backup like Restore into a scratch machine of the broker's (a name beginning
+        # hv-boottest-, the broker's own pool, charged to the backed-up machine's group while the
+        # test runs) with no network interface and its serial console logged, starts it and waits
+        # up to timeout seconds (default 300, 10 to 1800) for the guest agent to answer or marker
+        # (default "login:", printable ASCII) to appear on its serial console; then the machine is
+        # powered off and removed with its disks, whatever happened. The result is kept with the
+        # backup; a failure marks it bad. The original machine is never touched.
+        # polkit action: org.hypernixos.backup.boot-test
+        method BootTest(repository: ?string, id: string, marker: ?string, timeout: ?int) -> (
+          backup: ?Backup, test: ?BootTest, progress: ?Progress
+        )
+
+        # Each machine's newest backup, newest attempt and newest checks, in every repository or
+        # the one named. polkit action: org.hypernixos.backup.status
+        method Status(repository: ?string) -> (repositories: []string, machines: []MachineStatus)
 
         # polkit action: org.hypernixos.backup.delete
         method Delete(repository: ?string, id: string) -> ()
