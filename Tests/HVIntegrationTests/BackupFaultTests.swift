@@ -5,11 +5,13 @@ import HVTestSupport
 import Testing
 
 /// Backups that fail midway, through the broker on `qemu:///system` with a real TCG guest, as an
-/// operator of team A: the repository's file system fills up (a 24 MiB tmpfs), and the machine is
-/// stopped while its disks are read. Each time the backup fails saying why, and leaves nothing:
+/// operator of team A: the repository's file system fills up (a 24 MiB tmpfs), the machine is
+/// stopped while its disks are read, and an administrator prunes while a backup writes. The first
+/// two fail the backup saying why, and leave nothing:
 /// no backup listed, no partial one, no chunk in flight, no checkpoint of its own on the machine,
 /// no working directory; the broker serves on; and once the cause is gone the next backup
-/// succeeds and verifies. (A broker killed midway: `BackupTests`.)
+/// succeeds and verifies. The prune removes what it should and nothing a backup being written
+/// uses. (A broker killed midway: `BackupTests`.)
 @Suite(.serialized, .enabled(if: Environment.enabled))
 struct BackupFaultTests {
     static let machine = "hv-it-bkfault"
@@ -92,6 +94,31 @@ struct BackupFaultTests {
         #expect(second.bytesRead >= Int64(400 << 20), "the whole written disk is read: \(second)")
         #expect(try hv(["backup", "verify", second.id]).status == 0)
         #expect(try listed().map(\.id).sorted() == [first.id, second.id].sorted())
+
+        // An administrator prunes while a third backup writes: the pruned backup goes, the chunks
+        // the writer uses stay, and both kept backups verify.
+        let writing = try ChildProcess(
+            Command(
+                "/usr/sbin/runuser", ["-u", owner, "--", "/usr/bin/env", "HV_SOCKET=" + broker.socket, stack.bin + "/hv", "backup", "create", Self.machine, "--json"],
+                environment: ["PATH=/usr/bin:/bin"], standardOutput: .capture, standardError: .capture
+            )
+        )
+        let registered = waitUntil(120, every: 0.005) { ((try? FileManager.default.contentsOfDirectory(atPath: repository + "/writers")) ?? []).isEmpty == false }
+        #expect(registered, "the third backup began writing")
+        let pruned = try broker.hv(stack, ["backup", "prune", "--vm", Self.machine, "--keep-last", "1", "--json"], as: Stack.adminUser)
+        #expect(pruned.status == 0, "\(pruned)")
+        let written = try writing.finish(timeout: .seconds(600))
+        guard written.termination == .exited(0) else {
+            throw SetupError("the backup written beside the prune: \(String(decoding: written.standardError.bytes, as: UTF8.self))")
+        }
+        let third = try JSONDecoder().decode(BackupInfo.self, from: Data(written.standardOutput.bytes))
+        let kept = try listed().map(\.id)
+        #expect(!kept.contains(first.id), "the oldest backup was pruned: \(kept)")
+        #expect(kept.contains(third.id), "the backup written meanwhile is kept: \(kept)")
+        for id in kept {
+            let verified = try hv(["backup", "verify", id])
+            #expect(verified.status == 0, "\(id) verifies after the prune beside it: \(verified)")
+        }
     }
 
     static func created(_ output: Output) throws -> BackupInfo {
