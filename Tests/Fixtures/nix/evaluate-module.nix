@@ -156,15 +156,6 @@ let
     };
   };
 
-  timerUnit = types.submodule {
-    options = commonUnitOptions // {
-      timerConfig = mkOption {
-        type = unitSettings;
-        default = { };
-      };
-    };
-  };
-
   nixosStub = {
     options = {
       assertions = mkOption {
