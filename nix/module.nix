@@ -120,16 +120,33 @@ let
         default = "never";
         description = "How often each machine's newest backup is verified.";
       };
+      boot_test = lib.mkOption {
+        type = lib.types.enum [ "never" "every run" "daily" "weekly" "monthly" ];
+        default = "never";
+        description = "How often each machine's newest backup is boot-tested (hv backup boot-test), after its verification.";
+      };
+      boot_test_marker = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "login:";
+        description = "Text the guest prints on its serial console once booted; null: the boot test's default (login:).";
+      };
+      boot_test_timeout = lib.mkOption {
+        type = lib.types.nullOr (lib.types.ints.between 10 1800);
+        default = null;
+        description = "Seconds the boot test waits for the guest; null: the boot test's default (300).";
+      };
     };
   };
   # The jobs as backup.yaml writes them: only the keys that are set.
   backupJobsYAML = lib.mapAttrs (
     _: job:
     {
-      inherit (job) repository schedule verify;
+      inherit (job) repository schedule verify boot_test;
       machines = lib.filterAttrs (_: value: value != [ ] && value != false) job.machines;
     }
     // lib.optionalAttrs (job.retention != { }) { inherit (job) retention; }
+    // lib.filterAttrs (_: value: value != null) { inherit (job) boot_test_marker boot_test_timeout; }
   ) cfg.backup.jobs;
 
   toolArguments = lib.concatMap (name: [

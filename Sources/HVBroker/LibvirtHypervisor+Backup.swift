@@ -27,7 +27,7 @@ extension LibvirtHypervisor {
         case .delete(let repository, let id): try await backupDelete(id, repository: repository)
         case .prune(let repository, let machine, let retention, let dryRun):
             try await backupPrune(repository: repository, machine: machine, retention: retention, dryRun: dryRun)
-        case .runJob(let job): try await runBackupJob(job)
+        case .runJob(let job): try await runBackupJob(job, caller: caller)
         case .jobs: try await backupJobs()
         case .bootTest(let repository, let id, let marker, let timeout):
             try await backupBootTest(id, repository: repository, marker: marker, timeout: timeout, caller: caller)

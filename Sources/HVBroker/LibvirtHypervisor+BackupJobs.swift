@@ -1,12 +1,13 @@
 import Foundation
 import HVBackupStore
 import HVProtocol
+import HVServer
 import HVWork
 import Logging
 
 /// Pruning by a retention, and the scheduled jobs of the backup configuration: running one now,
 /// and listing them with their next and last runs (docs/BACKUPS.md, "Using backups").
-extension LibvirtHypervisor: BackupJobSteps {
+extension LibvirtHypervisor {
     // MARK: Prune
 
     func backupPrune(
@@ -40,12 +41,14 @@ extension LibvirtHypervisor: BackupJobSteps {
 
     // MARK: Jobs
 
-    func runBackupJob(_ name: String) async throws(HVError) -> BackupRunJobReply {
+    /// `caller`: who asked for the run (the timer's `hv backup jobs run` as root); a boot test
+    /// restores as that caller, as `Backup.BootTest` does.
+    func runBackupJob(_ name: String, caller: Peer) async throws(HVError) -> BackupRunJobReply {
         let job = try backupJob(named: name)
         try backups.claimJob(name)
         defer { backups.releaseJob(name) }
         logger.info("backup job started", metadata: ["job": "\(name)"])
-        let run = await BackupJobRunner(steps: self).run(job)
+        let run = await BackupJobRunner(steps: JobSteps(broker: self, caller: caller)).run(job)
         try jobState.record(run)
         logger.info(
             "backup job finished",
@@ -116,28 +119,38 @@ extension LibvirtHypervisor: BackupJobSteps {
 
     // MARK: The steps of a run
 
-    public func jobCandidates() async throws(HVError) -> [BackupJobCandidate] {
-        var candidates: [BackupJobCandidate] = []
-        for machine in try await list(includeForeign: false) where machine.managed && !machine.template {
-            let group = try await resolve(machine: machine.name)?.ownerGroup
-            candidates.append(BackupJobCandidate(name: machine.name, tags: machine.tags, group: group))
+    /// The steps of one run, for the caller who asked for it.
+    struct JobSteps: BackupJobSteps {
+        let broker: LibvirtHypervisor
+        let caller: Peer
+
+        func jobCandidates() async throws(HVError) -> [BackupJobCandidate] {
+            var candidates: [BackupJobCandidate] = []
+            for machine in try await broker.list(includeForeign: false) where machine.managed && !machine.template {
+                let group = try await broker.resolve(machine: machine.name)?.ownerGroup
+                candidates.append(BackupJobCandidate(name: machine.name, tags: machine.tags, group: group))
+            }
+            return candidates
         }
-        return candidates
-    }
 
-    public func backUp(_ machine: String, repository: String) async throws(HVError) -> BackupInfo {
-        try await backupCreate(machine, repository: repository).backup
-    }
+        func backUp(_ machine: String, repository: String) async throws(HVError) -> BackupInfo {
+            try await broker.backupCreate(machine, repository: repository).backup
+        }
 
-    public func prune(_ machine: String, repository: String, retention: BackupRetention) async throws(HVError) -> BackupPruneReply {
-        try await backupPrune(repository: repository, machine: machine, retention: retention, dryRun: false)
-    }
+        func prune(_ machine: String, repository: String, retention: BackupRetention) async throws(HVError) -> BackupPruneReply {
+            try await broker.backupPrune(repository: repository, machine: machine, retention: retention, dryRun: false)
+        }
 
-    public func backups(of machine: String, repository: String) async throws(HVError) -> [BackupInfo] {
-        try await backupList(repository: repository, machine: machine).backups
-    }
+        func backups(of machine: String, repository: String) async throws(HVError) -> [BackupInfo] {
+            try await broker.backupList(repository: repository, machine: machine).backups
+        }
 
-    public func verify(_ id: String, repository: String) async throws(HVError) -> BackupVerifyReply {
-        try await backupVerify(id, repository: repository)
+        func verify(_ id: String, repository: String) async throws(HVError) -> BackupVerifyReply {
+            try await broker.backupVerify(id, repository: repository)
+        }
+
+        func bootTest(_ id: String, repository: String, marker: String, timeout: Int) async throws(HVError) -> BackupBootTestReply {
+            try await broker.backupBootTest(id, repository: repository, marker: marker, timeout: timeout, caller: caller)
+        }
     }
 }

@@ -21,8 +21,9 @@ extension Explanation {
                 "hv backup create MACHINE --repository R    # each machine the job selects, in turn",
                 "hv backup prune --vm MACHINE --keep-…        # the job's retention, for that machine",
                 "hv backup verify NEWEST                      # when the job's verify interval says it is due",
+                "hv backup boot-test NEWEST                   # when the job's boot_test interval says it is due",
             ],
-            why: "Runs backup job \(job) now, as its timer would: each machine it selects by name, tag or all is backed up (incremental when it can be), then the job's retention is applied to that machine's backups, then its newest backup is verified when due. "
+            why: "Runs backup job \(job) now, as its timer would: each machine it selects by name, tag or all is backed up (incremental when it can be), then the job's retention is applied to that machine's backups, then its newest backup is verified, then boot-tested, when due. "
                 + "One machine's failure does not stop the others; the result, kept by the broker as the job's last run, lists each machine's outcome.",
             operation: .backupRunJob
         )

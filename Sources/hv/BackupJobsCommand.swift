@@ -148,12 +148,12 @@ enum BackupJobText {
     }
 
     static func print(_ run: BackupJobRun) {
-        var table = Table("MACHINE", "OUTCOME", "BACKUP", "STORED", "REMOVED", "VERIFIED")
+        var table = Table("MACHINE", "OUTCOME", "BACKUP", "STORED", "REMOVED", "VERIFIED", "BOOTED")
         for machine in run.machines {
             table.add(
                 machine.machine, machine.ok ? "ok" : "FAILED (\(machine.code ?? "")): \(machine.error ?? "")", machine.backup ?? "",
                 machine.bytesStored.map { ByteSize(bytes: UInt64($0)).readable } ?? "", machine.removed.map(String.init) ?? "",
-                machine.verified.map { $0 ? "ok" : "BAD" } ?? ""
+                machine.verified.map { $0 ? "ok" : "BAD" } ?? "", machine.bootTest.map { $0 ? "ok" : "FAILED" } ?? ""
             )
         }
         Swift.print("job \(run.job): \(outcome(run))")

@@ -35,8 +35,27 @@ import Testing
         ))
         let everything = try #require(configuration.job(named: "everything"))
         #expect(everything.all && everything.retention == nil && everything.verify == .never)
+        #expect(everything.bootTest == .never && everything.bootTestMarker == "login:" && everything.bootTestTimeout == 300, "the boot test's defaults")
         #expect(nightly.selects("web1", tags: []) && nightly.selects("db", tags: ["prod"]) && !nightly.selects("db", tags: ["lab"]))
         #expect(everything.selects("anything", tags: []))
+    }
+
+    /// `boot_test` takes verify's values; its marker and timeout are read as they are written.
+    @Test(arguments: BackupJob.VerifyInterval.allCases)
+    func aJobReadsItsBootTest(interval: BackupJob.VerifyInterval) throws {
+        let text = Self.repositories + """
+            jobs:
+              n:
+                repository: local
+                machines: {all: true}
+                schedule: daily
+                boot_test: \(interval.rawValue)
+                boot_test_marker: "Welcome to NixOS"
+                boot_test_timeout: 1800
+            """
+        let job = try #require(try BackupConfiguration.parse(text).job(named: "n"))
+        #expect(job.bootTest == interval && job.verify == .never)
+        #expect(job.bootTestMarker == "Welcome to NixOS" && job.bootTestTimeout == 1800)
     }
 
     @Test(arguments: [
@@ -59,7 +78,13 @@ import Testing
         ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, retention: {keep_lats: 2}}}", "jobs.n.retention.keep_lats"),
         ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, retention: {keepLast: 2}}}", "jobs.n.retention.keepLast"),
         ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, verify: hourly}}", "jobs.n.verify"),
-        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test: weekly}}", "jobs.n.boot_test"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test: hourly}}", "jobs.n.boot_test"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, bootTest: weekly}}", "jobs.n.bootTest"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test_marker: \"\"}}", "jobs.n.boot_test_marker"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test_marker: \"login\\t\"}}", "jobs.n.boot_test_marker"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test_timeout: 9}}", "jobs.n.boot_test_timeout"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test_timeout: 1801}}", "jobs.n.boot_test_timeout"),
+        ("jobs: {n: {repository: local, machines: {all: true}, schedule: daily, boot_test_timeout: soon}}", "jobs.n.boot_test_timeout"),
         ("jobs: {\"-n\": {repository: local, machines: {all: true}, schedule: daily}}", "jobs.-n"),
         ("jobs: [nightly]", "jobs"),
     ])

@@ -12,16 +12,20 @@ import Testing
         let candidates: [BackupJobCandidate]
         let failing: [String: HVError]
         let damaged: Bool
+        /// Machines whose backups do not boot.
+        let unbootable: Set<String>
         /// Each machine's backups, newest first, as `backups(of:)` answers.
         let existing: [String: [BackupInfo]]
         let calls = Mutex<[String]>([])
 
         init(
-            candidates: [BackupJobCandidate], failing: [String: HVError] = [:], damaged: Bool = false, existing: [String: [BackupInfo]] = [:]
+            candidates: [BackupJobCandidate], failing: [String: HVError] = [:], damaged: Bool = false, unbootable: Set<String> = [],
+            existing: [String: [BackupInfo]] = [:]
         ) {
             self.candidates = candidates
             self.failing = failing
             self.damaged = damaged
+            self.unbootable = unbootable
             self.existing = existing
         }
 
@@ -30,8 +34,11 @@ import Testing
         func backUp(_ machine: String, repository: String) async throws(HVError) -> BackupInfo {
             calls.withLock { $0.append("backup \(machine) \(repository)") }
             if let error = failing[machine] { throw error }
-            return Steps.info(machine, id: "2026-12-06T02-00-00Z-0000000\(machine.count)", verified: nil)
+            return Steps.info(machine, id: Steps.id(machine), verified: nil)
         }
+
+        /// The id of the backup `backUp` makes of a machine.
+        static func id(_ machine: String) -> String { "2026-12-06T02-00-00Z-0000000\(machine.count)" }
 
         func prune(_ machine: String, repository: String, retention: BackupRetention) async throws(HVError) -> BackupPruneReply {
             calls.withLock { $0.append("prune \(machine) last=\(retention.keepLast ?? 0)") }
@@ -52,7 +59,16 @@ import Testing
             )
         }
 
-        static func info(_ machine: String, id: String, verified: Int64?) -> BackupInfo {
+        func bootTest(_ id: String, repository: String, marker: String, timeout: Int) async throws(HVError) -> BackupBootTestReply {
+            calls.withLock { $0.append("boot-test \(id) \(marker) \(timeout)") }
+            let boots = !unbootable.contains { Steps.id($0) == id }
+            let test = BackupBootTest(
+                time: 1, ok: boots, signal: boots ? "console: \(marker)" : nil, seconds: 20, problem: boots ? nil : "the guest showed no signal within \(timeout) s"
+            )
+            return BackupBootTestReply(backup: Steps.info("x", id: id, verified: nil, bootTested: 1), test: test)
+        }
+
+        static func info(_ machine: String, id: String, verified: Int64?, bootTested: Int64? = nil) -> BackupInfo {
             BackupInfo(
                 id: id, repository: "local", machine: machine, group: "team-a", time: 0, parent: nil, frozen: false,
                 disks: [
@@ -60,7 +76,8 @@ import Testing
                         target: "vda", size: 100, bytesRead: 60, bytesStored: 40,
                         verification: verified.map { BackupVerification(time: $0, ok: true, chunks: 1, bad: 0, missing: 0) }
                     )
-                ]
+                ],
+                bootTest: bootTested.map { BackupBootTest(time: $0, ok: true, signal: "guest agent", seconds: 12, problem: nil) }
             )
         }
     }
@@ -73,8 +90,14 @@ import Testing
 
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func job(names: [String] = [], tags: [String] = [], all: Bool = false, retention: BackupRetention? = nil, verify: BackupJob.VerifyInterval = .never) -> BackupJob {
-        BackupJob(name: "nightly", repository: "local", names: names, tags: tags, all: all, schedule: "daily", retention: retention, verify: verify)
+    func job(
+        names: [String] = [], tags: [String] = [], all: Bool = false, retention: BackupRetention? = nil, verify: BackupJob.VerifyInterval = .never,
+        bootTest: BackupJob.VerifyInterval = .never
+    ) -> BackupJob {
+        BackupJob(
+            name: "nightly", repository: "local", names: names, tags: tags, all: all, schedule: "daily", retention: retention, verify: verify,
+            bootTest: bootTest, bootTestMarker: "ready", bootTestTimeout: 60
+        )
     }
 
     @Test func theJobSelectsByNameTagOrAll() {
@@ -115,9 +138,9 @@ import Testing
         #expect(run.machines.first?.error?.contains("vda chunk 2") == true)
     }
 
-    @Test(arguments: [
-        // (interval, seconds since the machine's newest verification or nil for none, verified)
-        (BackupJob.VerifyInterval.never, nil as Int64?, false),
+    /// (interval, seconds since the machine's newest check of the kind or nil for none, checked)
+    static let dueExamples: [(BackupJob.VerifyInterval, Int64?, Bool)] = [
+        (.never, nil, false),
         (.everyRun, 10, true),
         (.daily, nil, true),
         (.daily, 3_600, false),
@@ -125,20 +148,55 @@ import Testing
         (.weekly, 6 * 86_400, false),
         (.weekly, 7 * 86_400, true),
         (.monthly, 20 * 86_400, false),
-    ])
-    func verificationIsDueByTheInterval(interval: BackupJob.VerifyInterval, age: Int64?, verified: Bool) async throws {
+        (.monthly, 30 * 86_400, true),
+    ]
+
+    /// A check is due when the machine's newest check of its kind (of any of its backups) is
+    /// older than the job's interval for it, or there is none; the other kind does not count.
+    @Test(arguments: [BackupJobRunner.Step.verify, .bootTest], dueExamples)
+    func aCheckIsDueByItsInterval(step: BackupJobRunner.Step, example: (BackupJob.VerifyInterval, Int64?, Bool)) async throws {
+        let (interval, age, checked) = example
         let now = Int64(Self.now.timeIntervalSince1970)
-        let existing = [
-            "db": [
-                Steps.info("db", id: "newer", verified: nil),
-                Steps.info("db", id: "older", verified: age.map { now - $0 }),
-            ]
-        ]
-        let steps = Steps(candidates: Self.machines, existing: existing)
-        let run = await BackupJobRunner(steps: steps, now: { Self.now }).run(job(names: ["db"], verify: interval))
-        #expect(steps.calls.withLock { $0 }.contains { $0.hasPrefix("verify") } == verified)
-        #expect(run.machines.first?.verified == (verified ? true : nil))
-        #expect(run.machines.first?.ok == true)
+        let last = age.map { now - $0 }
+        // The other kind of check was made just now.
+        let older = step == .verify
+            ? Steps.info("db", id: "older", verified: last, bootTested: now)
+            : Steps.info("db", id: "older", verified: now, bootTested: last)
+        let steps = Steps(candidates: Self.machines, existing: ["db": [Steps.info("db", id: "newer", verified: nil), older]])
+        let checking = step == .verify ? job(names: ["db"], verify: interval) : job(names: ["db"], bootTest: interval)
+        let run = await BackupJobRunner(steps: steps, now: { Self.now }).run(checking)
+        let prefix = step == .verify ? "verify" : "boot-test"
+        let checks = steps.calls.withLock { $0 }.filter { !$0.hasPrefix("backup") }
+        #expect(checks.map { $0.hasPrefix(prefix) } == (checked ? [true] : []), "only the \(prefix), when due: \(checks)")
+        let outcome = try #require(run.machines.first)
+        #expect((step == .verify ? outcome.verified : outcome.bootTest) == (checked ? true : nil))
+        #expect(outcome.ok)
+    }
+
+    /// After the verification, the newest backup is boot-tested with the job's marker and timeout,
+    /// and the outcome says it booted.
+    @Test func theBootTestFollowsTheVerification() async throws {
+        let steps = Steps(candidates: Self.machines)
+        let run = await BackupJobRunner(steps: steps, now: { Self.now }).run(job(names: ["db"], verify: .everyRun, bootTest: .everyRun))
+        let backup = Steps.id("db")
+        #expect(steps.calls.withLock { $0 } == ["backup db local", "verify \(backup)", "boot-test \(backup) ready 60"])
+        #expect(run.machines.first?.verified == true && run.machines.first?.bootTest == true)
+        #expect(run.machines.first?.ok == true && run.ok)
+    }
+
+    /// A backup that does not boot fails its machine, with what failed; the next machine is still
+    /// backed up and boot-tested.
+    @Test func aFailedBootTestFailsItsMachineOnly() async throws {
+        let steps = Steps(candidates: Self.machines, unbootable: ["db"])
+        let run = await BackupJobRunner(steps: steps, now: { Self.now }).run(job(names: ["db", "web1"], bootTest: .everyRun))
+        #expect(run.machines.map(\.machine) == ["db", "web1"])
+        #expect(run.machines.map(\.ok) == [false, true])
+        #expect(run.machines.map(\.bootTest) == [false, true])
+        #expect(run.machines[0].code == "Failed")
+        #expect(run.machines[0].error?.contains("did not boot: the guest showed no signal within 60 s") == true, "\(run.machines[0])")
+        #expect(run.machines[0].backup == Steps.id("db"), "the backup made is still reported")
+        #expect(steps.calls.withLock { $0 }.filter { $0.hasPrefix("boot-test") }.count == 2)
+        #expect(!run.ok && run.failed.map(\.machine) == ["db"])
     }
 
     /// A run is one JSON file per job, replaced whole by the next one.

@@ -133,6 +133,8 @@ struct NixModuleTests {
                 schedule = "*-*-* 02:00";
                 retention = { keep_last = 3; keep_daily = 7; };
                 verify = "weekly";
+                boot_test = "monthly";
+                boot_test_timeout = 600;
               };
             }
             """
@@ -154,6 +156,8 @@ struct NixModuleTests {
         #expect(job["machines"] as? [String: [String]] == ["tags": ["prod"]], "names and all left out")
         #expect(job["retention"] as? [String: Int] == ["keep_last": 3, "keep_daily": 7])
         #expect(job["verify"] as? String == "weekly" && job["repository"] as? String == "local")
+        #expect(job["boot_test"] as? String == "monthly" && job["boot_test_timeout"] as? Int == 600)
+        #expect(job["boot_test_marker"] == nil, "a marker not set is left out")
         #expect((written["repositories"] as? [String: Any])?["local"] != nil)
         #expect((try NixEvaluation.evaluate(Self.enabled)["timers"] as? [String: Any])?.isEmpty == true, "no job, no timer")
     }
@@ -211,6 +215,8 @@ struct NixModuleTests {
         ("services.hypernixos.audit.segmentAge = \"7 days\";", "string matching the pattern"),
         ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; verify = \"hourly\"; };", "one of \"never\""),
         ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; retention.keep_last = 0; };", "positive integer"),
+        ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; boot_test = \"hourly\"; };", "one of \"never\""),
+        ("services.hypernixos.backup.jobs.n = { repository = \"local\"; schedule = \"daily\"; boot_test_timeout = 5; };", "between 10 and 1800"),
     ])
     func wrongSettingsFailTheEvaluation(setting: String, message: String) throws {
         let error = #expect(throws: NixEvaluation.Failure.self) {

@@ -11,18 +11,20 @@ import HVProtocol
 ///     schedule: "*-*-* 02:00"                     # systemd calendar syntax
 ///     retention: {keep_last: 3, keep_daily: 7, keep_weekly: 4}
 ///     verify: weekly                              # never | every run | daily | weekly | monthly
+///     boot_test: monthly                          # the same values; boot_test_marker, boot_test_timeout
 /// ```
 ///
 /// A run backs up each machine it selects, then applies the retention to that machine's
-/// backups, then verifies its newest backup when `verify` says it is due.
+/// backups, then verifies its newest backup when `verify` says it is due, then boot-tests it
+/// when `boot_test` says it is due.
 public struct BackupJob: Sendable, Hashable {
-    /// How often each machine's newest backup is verified.
+    /// How often each machine's newest backup is verified, or boot-tested.
     public enum VerifyInterval: String, Sendable, Hashable, CaseIterable {
         case never
         case everyRun = "every run"
         case daily, weekly, monthly
 
-        /// How old a machine's newest verification may be before a run verifies again; nil: never.
+        /// How old a machine's newest check of the kind may be before a run checks again; nil: never.
         public var interval: TimeInterval? {
             switch self {
             case .never: nil
@@ -45,10 +47,16 @@ public struct BackupJob: Sendable, Hashable {
     /// Applied to each machine's backups after its backup; nil: nothing is removed.
     public var retention: BackupRetention?
     public var verify: VerifyInterval
+    /// How often each machine's newest backup is boot-tested (`Backup.BootTest`), and the test's
+    /// marker and timeout in seconds.
+    public var bootTest: VerifyInterval
+    public var bootTestMarker: String
+    public var bootTestTimeout: Int
 
     public init(
         name: String, repository: String, names: [String] = [], tags: [String] = [], all: Bool = false, schedule: String,
-        retention: BackupRetention? = nil, verify: VerifyInterval = .never
+        retention: BackupRetention? = nil, verify: VerifyInterval = .never, bootTest: VerifyInterval = .never,
+        bootTestMarker: String = BootTestLimits.defaultMarker, bootTestTimeout: Int = BootTestLimits.defaultTimeout
     ) {
         self.name = name
         self.repository = repository
@@ -58,6 +66,9 @@ public struct BackupJob: Sendable, Hashable {
         self.schedule = schedule
         self.retention = retention
         self.verify = verify
+        self.bootTest = bootTest
+        self.bootTestMarker = bootTestMarker
+        self.bootTestTimeout = bootTestTimeout
     }
 
     /// Whether the job selects this machine: named, tagged with one of the tags, or `all`.
@@ -72,6 +83,16 @@ public struct BackupJob: Sendable, Hashable {
         var schedule: String
         var retention: Retention?
         var verify: String?
+        var bootTest: String?
+        var bootTestMarker: String?
+        var bootTestTimeout: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case repository, machines, schedule, retention, verify
+            case bootTest = "boot_test"
+            case bootTestMarker = "boot_test_marker"
+            case bootTestTimeout = "boot_test_timeout"
+        }
     }
 
     struct Machines: Codable {
@@ -148,21 +169,27 @@ public struct BackupJob: Sendable, Hashable {
                 try retention.validate(field: "\(field).retention", key: Self.fileKey)
             }
         }
-        let verify: VerifyInterval
-        if let text = entry.verify {
-            guard let interval = VerifyInterval(rawValue: text) else {
-                throw ConfigurationKeyError(
-                    field: "\(field).verify", reason: "must be one of: \(VerifyInterval.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'"
-                )
-            }
-            verify = interval
-        } else {
-            verify = .never
-        }
+        let verify = try interval(entry.verify, field: "\(field).verify")
+        let bootTest = try interval(entry.bootTest, field: "\(field).boot_test")
+        let marker = entry.bootTestMarker ?? BootTestLimits.defaultMarker
+        try ConfigurationKeyError.at("\(field).boot_test_marker") { () throws(HVError) in try BootTestLimits.validate(marker: marker) }
+        let timeout = entry.bootTestTimeout ?? BootTestLimits.defaultTimeout
+        try ConfigurationKeyError.at("\(field).boot_test_timeout") { () throws(HVError) in try BootTestLimits.validate(timeout: timeout) }
         return BackupJob(
             name: name, repository: entry.repository, names: names, tags: tags, all: all, schedule: entry.schedule, retention: retention,
-            verify: verify
+            verify: verify, bootTest: bootTest, bootTestMarker: marker, bootTestTimeout: timeout
         )
+    }
+
+    /// An interval key (`verify`, `boot_test`); absent: never.
+    private static func interval(_ text: String?, field: String) throws(ConfigurationKeyError) -> VerifyInterval {
+        guard let text else { return .never }
+        guard let interval = VerifyInterval(rawValue: text) else {
+            throw ConfigurationKeyError(
+                field: field, reason: "must be one of: \(VerifyInterval.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'"
+            )
+        }
+        return interval
     }
 
     /// A parameter's name as backup.yaml spells it: `keepLast` → `keep_last`.

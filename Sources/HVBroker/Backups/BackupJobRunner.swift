@@ -16,8 +16,8 @@ public struct BackupJobCandidate: Sendable, Hashable {
 }
 
 /// What a job's run asks of the broker, one call per step; each goes through the same code as
-/// the request of its own (`Backup.Create`, `Backup.Prune`, `Backup.List`, `Backup.Verify`), so a
-/// job's backup keeps every guarantee of one made by hand.
+/// the request of its own (`Backup.Create`, `Backup.Prune`, `Backup.List`, `Backup.Verify`,
+/// `Backup.BootTest`), so a job's backup keeps every guarantee of one made by hand.
 public protocol BackupJobSteps: Sendable {
     func jobCandidates() async throws(HVError) -> [BackupJobCandidate]
     func backUp(_ machine: String, repository: String) async throws(HVError) -> BackupInfo
@@ -25,6 +25,7 @@ public protocol BackupJobSteps: Sendable {
     /// The machine's backups in the repository, newest first.
     func backups(of machine: String, repository: String) async throws(HVError) -> [BackupInfo]
     func verify(_ id: String, repository: String) async throws(HVError) -> BackupVerifyReply
+    func bootTest(_ id: String, repository: String, marker: String, timeout: Int) async throws(HVError) -> BackupBootTestReply
 }
 
 /// Runs one job: each selected machine in turn is backed up, then goes through the steps after
@@ -36,6 +37,8 @@ public struct BackupJobRunner: Sendable {
         case retention
         /// The newest backup verified, when the job's interval says it is due.
         case verify
+        /// The newest backup boot-tested, when the job's interval says it is due.
+        case bootTest
     }
 
     public static let afterBackup = Step.allCases
@@ -117,13 +120,25 @@ public struct BackupJobRunner: Sendable {
                     guard let retention = job.retention else { continue }
                     outcome.removed = try await steps.prune(name, repository: job.repository, retention: retention).removed.count
                 case .verify:
-                    guard try await verifyIsDue(name, job: job) else { continue }
+                    guard try await isDue(job.verify, name, job: job, lastCheck: Self.lastVerification) else { continue }
                     let verification = try await steps.verify(backup.id, repository: job.repository)
                     outcome.verified = verification.ok
                     guard verification.ok else {
                         throw HVError(
                             .failed, "backup \(backup.id) is damaged: " + verification.problems.prefix(3).joined(separator: "; "),
                             fix: "the next backup stores the damaged chunks again; restore from another backup until then"
+                        )
+                    }
+                case .bootTest:
+                    guard try await isDue(job.bootTest, name, job: job, lastCheck: { $0.bootTest?.time }) else { continue }
+                    let test = try await steps.bootTest(
+                        backup.id, repository: job.repository, marker: job.bootTestMarker, timeout: job.bootTestTimeout
+                    ).test
+                    outcome.bootTest = test.ok
+                    guard test.ok else {
+                        throw HVError(
+                            .failed, "backup \(backup.id) did not boot: \(test.problem ?? "no signal from the guest")",
+                            fix: "run 'hv backup boot-test \(backup.id) --repository \(job.repository)' to see it again; restore from another backup until it boots"
                         )
                     }
                 }
@@ -136,20 +151,23 @@ public struct BackupJobRunner: Sendable {
         return outcome
     }
 
-    /// Whether the machine's newest verification (of any of its backups) is older than the job's
-    /// interval, or there is none.
-    func verifyIsDue(_ machine: String, job: BackupJob) async throws(HVError) -> Bool {
-        guard let interval = job.verify.interval else { return false }
+    /// Whether the machine's newest check of a kind (of any of its backups; `lastCheck` reads a
+    /// backup's) is older than `every`, or there is none.
+    func isDue(
+        _ every: BackupJob.VerifyInterval, _ machine: String, job: BackupJob, lastCheck: (BackupInfo) -> Int64?
+    ) async throws(HVError) -> Bool {
+        guard let interval = every.interval else { return false }
         guard interval > 0 else { return true }
         let backups = try await steps.backups(of: machine, repository: job.repository)
-        let verified = backups.compactMap { backup -> Int64? in
-            // A backup is as verified as its least recently verified disk.
-            let times = backup.disks.map { $0.verification?.time }
-            guard !times.isEmpty, times.allSatisfy({ $0 != nil }) else { return nil }
-            return times.compactMap { $0 }.min()
-        }.max()
-        guard let verified else { return true }
-        return now().timeIntervalSince1970 - TimeInterval(verified) >= interval
+        guard let last = backups.compactMap(lastCheck).max() else { return true }
+        return now().timeIntervalSince1970 - TimeInterval(last) >= interval
+    }
+
+    /// A backup is as verified as its least recently verified disk.
+    static func lastVerification(_ backup: BackupInfo) -> Int64? {
+        let times = backup.disks.map { $0.verification?.time }
+        guard !times.isEmpty, times.allSatisfy({ $0 != nil }) else { return nil }
+        return times.compactMap { $0 }.min()
     }
 
     /// The outcome's name when the machines could not be listed for a job that selects by tag or all.

@@ -129,7 +129,7 @@ extension Interfaces {
         # One machine's part of a job's run: its backup, or the error (and its code) that stopped it.
         type JobMachine (
           machine: string, group: ?string, ok: bool, backup: ?string, bytesRead: ?int, bytesStored: ?int,
-          removed: ?int, verified: ?bool, error: ?string, code: ?string
+          removed: ?int, verified: ?bool, bootTest: ?bool, error: ?string, code: ?string
         )
 
         # hidden: outcomes of machines the caller may not see, left out.
@@ -137,9 +137,10 @@ extension Interfaces {
 
         # Runs a job of the backup configuration now: each machine it selects is backed up in turn
         # (as Create does), then the job's retention is applied to that machine's backups, then its
-        # newest backup is verified when the job's verify interval says so. One machine's failure
-        # does not stop the others. A second run of a job while one runs is refused. Called with
-        # "more": true, progress replies come first. polkit action: org.hypernixos.backup.run-job
+        # newest backup is verified, then boot-tested (as BootTest does), when the job's verify and
+        # boot_test intervals say so. One machine's failure does not stop the others. A second run
+        # of a job while one runs is refused. Called with "more": true, progress replies come
+        # first. polkit action: org.hypernixos.backup.run-job
         method RunJob(job: string) -> (run: ?JobRun, progress: ?Progress)
 
         # nextRun: from the schedule (systemd calendar syntax), absent with nextRunReason when it

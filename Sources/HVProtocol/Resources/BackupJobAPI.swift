@@ -125,13 +125,16 @@ public struct BackupJobMachineOutcome: Codable, Sendable, Hashable {
     public var removed: Int?
     /// The verification of the newest backup, when one was due: whether it was intact.
     public var verified: Bool?
+    /// The boot test of the newest backup, when one was due: whether the guest booted (`error`
+    /// says what failed).
+    public var bootTest: Bool?
     /// The error that stopped this machine (or a later step), and its code (`NotFound`, `Failed`…).
     public var error: String?
     public var code: String?
 
     public init(
         machine: String, group: String? = nil, ok: Bool, backup: String? = nil, bytesRead: Int64? = nil, bytesStored: Int64? = nil,
-        removed: Int? = nil, verified: Bool? = nil, error: String? = nil, code: String? = nil
+        removed: Int? = nil, verified: Bool? = nil, bootTest: Bool? = nil, error: String? = nil, code: String? = nil
     ) {
         self.machine = machine
         self.group = group
@@ -141,6 +144,7 @@ public struct BackupJobMachineOutcome: Codable, Sendable, Hashable {
         self.bytesStored = bytesStored
         self.removed = removed
         self.verified = verified
+        self.bootTest = bootTest
         self.error = error
         self.code = code
     }
