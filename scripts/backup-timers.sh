@@ -2,7 +2,8 @@
 # Where systemd is not PID 1, nothing runs the backup jobs' timers: setup.sh starts this loop
 # beside the broker it started. Every minute it runs `hv backup jobs run --due`, which asks the
 # broker which jobs are due (each job's schedule, read by systemd-analyze, against its last
-# recorded run) and runs those. It ends when the broker whose pid it was given ends, so it stops
+# recorded run) and runs those, and `hv-broker backup-sync --due`, which copies the repositories
+# to each remote not copied to for a day. It ends when the broker whose pid it was given ends, so it stops
 # with the stack; setup.sh starts a new one beside a new broker.
 #
 # Usage: backup-timers.sh BROKER_PID   (as root; output goes to /var/log/hypervisor/backup-jobs.log)
@@ -12,6 +13,14 @@ broker="${1:?usage: backup-timers.sh BROKER_PID}"
 hv=/usr/local/bin/hv
 
 while kill -0 "$broker" 2>/dev/null; do
+    # The copies off the host, daily, as hypernixos-backup-sync@REMOTE.timer would make them.
+    if grep -q '^remotes:' /etc/hypernixos/backup.yaml 2>/dev/null; then
+        output="$(/usr/local/bin/hv-broker backup-sync --due 2>&1)" || echo "$(date -u +%FT%TZ) a copy off the host failed"
+        case "$output" in
+            "no copy is due") ;;
+            *) printf '%s\n%s\n' "$(date -u +%FT%TZ) hv-broker backup-sync --due:" "$output" ;;
+        esac
+    fi
     # No jobs configured: nothing to ask the broker.
     if ! grep -q '^jobs:' /etc/hypernixos/backup.yaml 2>/dev/null; then
         sleep 60

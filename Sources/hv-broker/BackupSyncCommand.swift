@@ -16,7 +16,9 @@ struct BackupSyncCommand: ParsableCommand {
         discussion: "Run as root. Sends only what the copy lacks, manifests last; deletes nothing there. See docs/BACKUPS.md, \"Copies off the host\"."
     )
 
-    @Argument(help: "The remote's name in the backup configuration.") var remote: String
+    @Argument(help: "The remote's name in the backup configuration.") var remote: String?
+    @Flag(help: "Instead of one remote, copy to each remote whose last copy began a day ago or more (an hour, when it failed), or never: where no systemd timer runs the copies.")
+    var due = false
     // The broker's own options (--backup-config, --state-dir, --tool) would take these values
     // first, so this command's have names of their own.
     @Option(name: .customLong("config"), help: "The backup configuration.") var backupConfig = BackupConfiguration.defaultPath
@@ -25,22 +27,63 @@ struct BackupSyncCommand: ParsableCommand {
     var rclone: String?
     @Flag(help: "Print the result as JSON.") var json = false
 
+    /// How long after a copy began `--due` copies again: a day, or an hour after one that failed.
+    static let dueAfter: TimeInterval = 24 * 3600
+    static let retryAfter: TimeInterval = 3600
+
     func validate() throws {
         guard getuid() == 0 else { throw ValidationError("run it as root: it reads the repository, which only root may") }
+        guard (remote == nil) == due else { throw ValidationError("name one remote, or give --due (and no remote)") }
     }
 
     func run() throws {
+        guard due else { return try copy(to: remote ?? "") }
+        let configuration: BackupConfiguration
+        do {
+            configuration = try BackupConfiguration.load(path: backupConfig)
+        } catch {
+            FileHandle.standardError.write(Data("hv-broker backup-sync: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let now = Date()
+        let due = configuration.remotes.map(\.name).filter { name in
+            guard let last = SyncState(directory: workDir + "/" + name).last() else { return true }
+            return now.timeIntervalSince(last.started) >= (last.report == nil ? Self.retryAfter : Self.dueAfter)
+        }
+        guard !due.isEmpty else { return print("no copy is due") }
+        var failed = false
+        for name in due {
+            do {
+                try copy(to: name)
+            } catch {
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// Copies to the remote `name`, recording the outcome; a name the configuration lacks is
+    /// refused before anything is written.
+    func copy(to name: String) throws {
         // Standard output is for the result (--json); the progress goes to standard error, and so to the journal.
         var logger = Logger(label: "hv-broker.backup-sync") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .info
         let started = Date()
-        let state = SyncState(directory: workDir + "/" + remote)
+        let remote: BackupConfiguration.Remote
+        let repository: BackupConfiguration.Repository
         do {
             let configuration = try BackupConfiguration.load(path: backupConfig)
-            let remote = try configuration.remote(named: remote, configurationPath: backupConfig)
-            guard let repository = configuration.repositories.first(where: { $0.name == remote.repository }) else {
+            remote = try configuration.remote(named: name, configurationPath: backupConfig)
+            guard let named = configuration.repositories.first(where: { $0.name == remote.repository }) else {
                 throw ValidationError("the remote \(remote.name) names no repository")
             }
+            repository = named
+        } catch {
+            FileHandle.standardError.write(Data("hv-broker backup-sync: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let state = SyncState(directory: workDir + "/" + remote.name)
+        do {
             try state.createDirectory()
             let locator = try ToolLocator.configured(rclone.map { ["rclone=\($0)"] } ?? [])
             let engine = try Rclone(target: remote.target, runner: ProcessRunner(locator: locator, logger: logger), workDirectory: state.directory)
@@ -54,8 +97,6 @@ struct BackupSyncCommand: ParsableCommand {
             } else {
                 print(Self.summary(report))
             }
-        } catch let error as ValidationError {
-            throw error
         } catch {
             let text = "\(error)"
             try? state.record(SyncState.Outcome(started: started, finished: Date(), report: nil, error: text))
@@ -70,7 +111,7 @@ struct BackupSyncCommand: ParsableCommand {
             "backups added: \(report.backupsCopied.isEmpty ? "none" : report.backupsCopied.joined(separator: ", "))",
         ]
         if !report.manifestsUpdated.isEmpty { lines.append("manifests sent again: \(report.manifestsUpdated.joined(separator: ", "))") }
-        lines.append("the copy holds \(report.backupsThere) backups")
+        lines.append("backups in the copy: \(report.backupsThere)")
         if !report.backupsOnlyThere.isEmpty {
             lines.append("only in the copy (pruned here): \(report.backupsOnlyThere.joined(separator: ", "))")
         }

@@ -228,6 +228,16 @@ final class BackupSyncCommandTests {
         let last = SyncState(directory: work + "/spoofed").last()
         #expect(last?.report == nil && last?.error?.contains("key mismatch") == true)
 
+        // Without systemd the loop beside the broker asks for what is due: the remote copied to a
+        // moment ago is not; the one that failed an hour ago and never copied to would be.
+        let due = try run([Self.broker, "backup-sync", "--due", "--config", config, "--work-dir", work])
+        #expect(due.status == 0 && due.stdout == "no copy is due\n", "\(due)")
+        try FileManager.default.removeItem(atPath: work + "/offsite/last.json")
+        let dueAgain = try run([Self.broker, "backup-sync", "--due", "--config", config, "--work-dir", work])
+        #expect(dueAgain.status == 0, "\(dueAgain)")
+        #expect(dueAgain.stdout.contains("backups in the copy: 1"), "the remote never copied to is copied: \(dueAgain)")
+        #expect(try run([Self.broker, "backup-sync", "--config", config]).status != 0, "a remote or --due is needed")
+
         let unknown = try run([Self.broker, "backup-sync", "nas", "--config", config, "--work-dir", work])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("there is no remote named 'nas' (configured: offsite, spoofed)"), "\(unknown)")
