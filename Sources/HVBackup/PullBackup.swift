@@ -158,8 +158,8 @@ public struct PullBackup: Sendable {
                 fix: "take a full backup; it starts a new chain of checkpoints"
             )
         }
-        if (try? domain.isActive()) == false {
-            return BackupError(.machineStopped, machine: machine, "\(machine) stopped before its backup began")
+        if hasStopped() {
+            return BackupError(.machineStopped, machine: machine, "\(machine) stopped before its backup began (\(error.message))")
         }
         if error.isOperationInvalid || error.isOperationTimeout {
             return BackupError(.busy, machine: machine, error.message, fix: "wait for the machine's running job to end")
@@ -167,9 +167,21 @@ public struct PullBackup: Sendable {
         return error
     }
 
+    /// Whether the machine has stopped (or is gone). A machine whose QEMU has just ended can still
+    /// show as running for a moment: libvirt sees the monitor close ("Unable to read from monitor:
+    /// Connection reset by peer") before it marks the domain shut off. So a running one is asked
+    /// again, for up to two seconds; only a failure pays that wait.
+    private func hasStopped() -> Bool {
+        for attempt in 0..<20 {
+            guard let active = try? domain.isActive(), active else { return true }
+            if attempt < 19 { usleep(100_000) }
+        }
+        return false
+    }
+
     /// A failure after the job began, read in the light of the machine's state.
     private func failed(_ error: any Error, machine: String) -> any Error {
-        if error is NBDError || error is LibvirtError, (try? domain.isActive()) != true {
+        if error is NBDError || error is LibvirtError, hasStopped() {
             return BackupError(
                 .machineStopped, machine: machine, "\(machine) stopped during its backup",
                 fix: "back it up again; a stopped machine's images are read directly"
