@@ -47,10 +47,18 @@ extension LibvirtHypervisor {
     private func inPlacePlan(_ machine: String, _ manifest: BackupManifest, requested: [String]?, _ connection: Connection) throws -> InPlacePlan {
         let domain = try self.domain(machine, connection)
         let xml = try domain.xmlDescription(flags: .inactive)
-        guard ownRecord(domainXML: xml) != nil else {
+        guard let record = ownRecord(domainXML: xml) else {
             throw HVError(
                 .invalidState, "'\(machine)' was not made by the broker, so a backup is not restored over it",
                 fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine, "state": "unmanaged"]
+            )
+        }
+        // Admission checked the group before this request held the machine; it is checked again here, held.
+        let group = try SavedMachine.read(manifest.spec, backup: manifest.id).ownerGroup
+        guard record.ownerGroup == group else {
+            throw HVError(
+                .permissionDenied, "the machine '\(machine)' is charged to group '\(record.ownerGroup)', and the backup to group '\(group)'",
+                fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine]
             )
         }
         let state = try domain.state()
