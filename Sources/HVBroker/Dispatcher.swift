@@ -167,6 +167,18 @@ public final class Dispatcher: MessageHandler {
         case .backup(.jobs):
             return try Self.object(try await visibleJobs(try await hypervisor.perform(.jobs, caller: peer), peer: peer))
         case .backup(let backup):
+            if case .restoreInPlace = backup, let machine = admitted.machine {
+                // Admission learns which machine a restore in place overwrites: it is held from here on.
+                let outcome = await objectLocks.withLocks(RequestObject.machine(machine.name).lockNames) {
+                    () async -> Result<[String: JSONValue], HVError> in
+                    do throws(HVError) {
+                        return .success(try Self.object(try await self.hypervisor.perform(backup, caller: peer)))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                return try outcome.get()
+            }
             return try Self.object(try await hypervisor.perform(backup, caller: peer))
         case .getInfo, .getInterfaceDescription:
             // Answered by introspect() before authorization; never routed here.

@@ -24,6 +24,7 @@ extension LibvirtHypervisor {
         case .verify(let repository, let id): try await backupVerify(id, repository: repository)
         case .restore(let repository, let id, let name, let pool):
             try await backupRestore(id, repository: repository, as: name, pool: pool, caller: caller)
+        case .restoreInPlace(let repository, let id, let disks): try await backupRestoreInPlace(id, repository: repository, disks: disks)
         case .delete(let repository, let id): try await backupDelete(id, repository: repository)
         case .prune(let repository, let machine, let retention, let dryRun):
             try await backupPrune(repository: repository, machine: machine, retention: retention, dryRun: dryRun)

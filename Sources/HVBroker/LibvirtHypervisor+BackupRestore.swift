@@ -72,7 +72,7 @@ extension LibvirtHypervisor {
     }
 
     /// Writes each disk from the backup; returns the bytes written.
-    private func writeDisks(
+    func writeDisks(
         _ disks: [RestoredDisk], from reader: BackupReader, phase: String, context: JobContext, _ connection: Connection
     ) throws -> UInt64 {
         let total = disks.reduce(UInt64(0)) { $0 + $1.size }

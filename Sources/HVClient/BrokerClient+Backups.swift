@@ -29,6 +29,16 @@ extension BrokerClient {
         )
     }
 
+    /// Writes the backup's disks (`disks` only, when given) over those of the stopped machine it is of.
+    public func restoreBackupInPlace(
+        _ id: String, repository: String?, disks: [String]?, progress: (WorkProgress) -> Void
+    ) throws(HVError) -> BackupRestoreReply {
+        try streamed(
+            Method.backupRestore, BackupRestoreParameters(repository: repository, id: id, inPlace: true, disks: disks),
+            as: BackupRestoreReply.self, progress
+        )
+    }
+
     /// Boot-tests a backup in a scratch machine, telling `progress` which phase it is in.
     public func bootTestBackup(
         _ id: String, repository: String?, marker: String?, timeout: Int?, progress: (WorkProgress) -> Void

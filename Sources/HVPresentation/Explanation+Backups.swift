@@ -53,6 +53,22 @@ extension Explanation {
         )
     }
 
+    public static func backupRestoreInPlace(_ id: String, disks: [String]) -> Explanation {
+        let shown = disks.isEmpty ? "DISK" : disks.joined(separator: ",")
+        return Explanation(
+            commands: [
+                "(the machine backup \(id) is of: shut off, no snapshots, charged to the backup's group)",
+                "\(uri) vol-create-as POOL MACHINE-\(shown).inplace.restore.raw SIZE --format raw",
+                "(each chunk of backup \(id) written into it; zero chunks left as holes)",
+                "\(uri) vol-create-from POOL MACHINE-\(shown).inplace.qcow2.xml MACHINE-\(shown).inplace.restore.raw",
+                "mv MACHINE-\(shown).inplace.qcow2 MACHINE-\(shown).qcow2   (once every disk is written; the old image kept until the last is in)",
+                "\(uri) checkpoint-delete MACHINE CHECKPOINT --metadata   (for each checkpoint)",
+            ],
+            why: "Writes the backup's disks (\(disks.isEmpty ? "all of them" : "only " + disks.joined(separator: ", "))) over those of the stopped machine the backup is of. Each disk is written into a new volume beside the old one, every chunk checked against its hash; only when all are written do they replace the old images, so a failure leaves the machine's disks as they were. The machine's checkpoints go (their bitmaps were in the old images), so its next backup is a full one; a machine with snapshots is refused, since they live in the images. Its definition and record are not changed.",
+            operation: .backupRestore
+        )
+    }
+
     public static func backupBootTest(_ id: String, _ marker: String) -> Explanation {
         Explanation(
             commands: [

@@ -203,23 +203,78 @@ struct BackupCommand: ParsableCommand {
 
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new machine from a backup (the original is not touched).",
-            discussion: "The new machine gets new volumes, a new UUID and new MAC addresses, and is charged to the group of the machine backed up."
+            abstract: "Make a new machine from a backup, or write a backup's disks over the stopped machine it is of.",
+            discussion: """
+                With --name, the new machine gets new volumes, a new UUID and new MAC addresses, and is charged to the group of the \
+                machine backed up; the original is not touched. With --in-place, the backup's disks (those named with --disk, or all) \
+                replace the disks of the machine the backup is of, which must be shut off and have no snapshots; its checkpoints are \
+                removed, so its next backup is a full one. A restore in place asks for confirmation unless --yes is given.
+                """
         )
         @OptionGroup var options: GlobalOptions
         @OptionGroup var repository: Repository
         @Argument(help: "The backup's id.") var id: String
-        @Option(name: .customLong("name"), help: ArgumentHelp("The new machine's name.", valueName: "name")) var newName: String
+        @Option(name: .customLong("name"), help: ArgumentHelp("The new machine's name.", valueName: "name")) var newName: String?
         @Option(help: "The pool for its disks (default: the broker's own; another only when the host policy allows it).")
         var pool: String?
+        @Flag(help: "Write the backup over the machine it is of (shut off), instead of making a new one.") var inPlace = false
+        @Option(name: .customLong("disk"), help: ArgumentHelp("With --in-place, restore only this disk (a target, like vdb); repeat for more.", valueName: "target"))
+        var disks: [String] = []
+        @Flag(help: "Restore in place without asking.") var yes = false
+
+        func validate() throws {
+            if inPlace {
+                guard newName == nil, pool == nil else { throw ValidationError("--in-place keeps the machine's name and pool: leave out --name and --pool") }
+            } else {
+                guard newName != nil else { throw ValidationError("name the new machine with --name, or restore over the machine with --in-place") }
+                guard disks.isEmpty else { throw ValidationError("--disk restores single disks in place only: add --in-place, or leave out --disk") }
+            }
+        }
 
         func run() throws {
+            guard let newName else { return try runInPlace() }
             try Runner.run(options, explain: .backupRestore(id, newName)) { client throws(HVError) in
                 let restored = try BackupCommand.showingProgress(newName, options) { progress throws(HVError) in
                     try client.restoreBackup(id, repository: repository.repository, as: newName, pool: pool, progress: progress)
                 }
                 if options.json { return Runner.printJSON(restored) }
                 print("restored backup \(id) as \(restored.name) (\(restored.volumes.joined(separator: ", "))); start it with 'hv vm start \(restored.name)'")
+            }
+        }
+
+        private func runInPlace() throws {
+            // A script (no terminal to ask on) must say --yes; refused before the broker is asked anything.
+            if !yes && !options.explain && isatty(STDIN_FILENO) != 1 {
+                Runner.fail(HVError(
+                    .invalidParameter, "refusing to restore backup \(id) in place without confirmation: it overwrites the machine's disks",
+                    fix: "run it again with --yes"
+                ))
+            }
+            try Runner.run(options, explain: .backupRestoreInPlace(id, disks: disks)) { client throws(HVError) in
+                if !yes { confirm(try client.backup(id, repository: repository.repository)) }
+                let restored = try BackupCommand.showingProgress(id, options) { progress throws(HVError) in
+                    try client.restoreBackupInPlace(id, repository: repository.repository, disks: disks.isEmpty ? nil : disks, progress: progress)
+                }
+                if options.json { return Runner.printJSON(restored) }
+                let checkpoints = restored.checkpointsRemoved ?? 0
+                print(
+                    "restored backup \(id) over \(restored.name) (\(restored.volumes.joined(separator: ", ")))"
+                        + (checkpoints > 0 ? "; removed \(checkpoints) checkpoint(s), so its next backup is a full one" : "")
+                        + "; start it with 'hv vm start \(restored.name)'"
+                )
+            }
+        }
+
+        /// Asks on the terminal, naming the machine and its disks.
+        private func confirm(_ backup: BackupInfo) {
+            let shown = disks.isEmpty ? backup.disks.map(\.target) : disks
+            Runner.printError(
+                "overwrite disk(s) \(shown.joined(separator: ", ")) of '\(backup.machine)' with backup \(id)? What is on them now is lost.\n"
+                    + "type 'yes' to go on: "
+            )
+            guard readLine()?.trimmingCharacters(in: .whitespaces).lowercased() == "yes" else {
+                Runner.printError("nothing done\n")
+                Foundation.exit(1)
             }
         }
     }

@@ -70,6 +70,50 @@ import Testing
         #expect(calls.isEmpty, "nothing reached the hypervisor")
     }
 
+    /// A restore in place is asked about twice with the same action: the backup, then the machine
+    /// it writes over; both say `in_place`.
+    @Test func aRestoreInPlaceAsksAboutTheBackupAndTheMachine() async throws {
+        let authorizer = FakeAuthorizer(.allowed)
+        let (_, operation, reply, calls) = try await ask(
+            Method.backupRestore, ["id": .string(Self.web), "inPlace": .bool(true), "disks": .array([.string("vdb")])], authorizer: authorizer
+        )
+        #expect(reply.error == nil, "\(reply)")
+        #expect(operation == .backupRestore)
+        let asked = authorizer.details.withLock { $0 }
+        #expect(asked.count == 2)
+        #expect(asked.first == [
+            "backup": Self.web, "repository": "local", "machine": "web", "owner_group": "hypervisor-operators", "exists": "true", "managed": "true",
+            "in_place": "true",
+        ])
+        #expect(asked.last == [
+            "machine": "web", "exists": "true", "managed": "true", "template": "false", "owner_group": "hypervisor-operators", "owner_user": "alice",
+            "tags": "lab", "backup": Self.web, "in_place": "true",
+        ])
+        #expect(calls == ["backupRestore /\(Self.web)->in place vdb uid=1000"])
+    }
+
+    /// The machine a backup is of may have another group now (the name was reused): nobody, not
+    /// even an administrator, overwrites it from that backup; its own team's operators are refused by polkit.
+    @Test func aRestoreInPlaceOverAnotherGroupsMachineIsRefused() async throws {
+        let parameters: [String: JSONValue] = ["id": .string(FakeHypervisor.clashBackup), "inPlace": .bool(true)]
+        for authorizer in [FakeAuthorizer(.allowed), AdmissionTests.operatorOf("hypervisor-operators")] {
+            let (details, _, reply, calls) = try await ask(Method.backupRestore, parameters, authorizer: authorizer)
+            #expect(reply.error?.hasSuffix(".PermissionDenied") == true, "\(reply)")
+            #expect(details?["owner_group"] == "team-b", "polkit was asked about the machine")
+            #expect(calls.isEmpty, "nothing reached the hypervisor")
+        }
+        let teamB = try await ask(Method.backupRestore, parameters, authorizer: AdmissionTests.operatorOf("team-b"))
+        #expect(teamB.reply.error?.hasSuffix(".PermissionDenied") == true, "team-b may not restore hypervisor-operators' backup")
+        #expect(teamB.calls.isEmpty)
+    }
+
+    @Test func aRestoreInPlaceNeedsTheMachineTheBackupIsOf() async throws {
+        let (_, _, reply, calls) = try await ask(Method.backupRestore, ["id": .string(FakeHypervisor.teamBBackup), "inPlace": .bool(true)])
+        #expect(reply.error?.hasSuffix(".NotFound") == true, "\(reply)")
+        #expect(reply.parameters?["fix"]?.stringValue?.contains("--name NEW") == true, "\(reply)")
+        #expect(calls.isEmpty)
+    }
+
     @Test func aMissingBackupIsNotFoundAfterPolkitWasAsked() async throws {
         let missing = "2026-12-06T09-12-00Z-00000000"
         let (details, _, reply, calls) = try await ask(Method.backupShow, ["id": .string(missing)])
@@ -92,6 +136,14 @@ import Testing
         (Method.backupList, ["machine": .string("a/b")], "machine"),
         (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("-x")], "name"),
         (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("ok"), "pool": .string("../p")], "pool"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup)], "name"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(false)], "name"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(true), "name": .string("web")], "name"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(true), "pool": .string("fast")], "pool"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("ok"), "disks": .array([.string("vdb")])], "disks"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(true), "disks": .array([])], "disks"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(true), "disks": .array([.string("../vda")])], "disks"),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "inPlace": .bool(true), "disks": .array([.string("vda"), .string("vda")])], "disks"),
         (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string("")], "marker"),
         (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string("login:\n")], "marker"),
         (Method.backupBootTest, ["id": .string(FakeHypervisor.webBackup), "marker": .string(String(repeating: "x", count: 129))], "marker"),

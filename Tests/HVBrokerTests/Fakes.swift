@@ -94,6 +94,7 @@ final class FakeHypervisor: Hypervisor {
         switch name {
         case "web": MachineObject(name: "web", managed: true, ownerGroup: "hypervisor-operators", ownerUser: "alice", tags: ["lab"])
         case "foreign": MachineObject(name: "foreign", managed: false, ownerGroup: nil, ownerUser: nil)
+        case "clash": MachineObject(name: "clash", managed: true, ownerGroup: "team-b", ownerUser: "bob")
         default: nil
         }
     }
@@ -230,9 +231,11 @@ final class FakeHypervisor: Hypervisor {
     }
 
     /// The backup of "web" in repository "local" (the only one), charged to hypervisor-operators;
-    /// `teamBBackup` is a backup of a machine of team-b.
+    /// `teamBBackup` is a backup of a machine of team-b; `clashBackup` a backup charged to
+    /// hypervisor-operators of a machine "clash", which team-b has now.
     static let webBackup = "2026-12-06T09-10-00Z-1f0c9a3e"
     static let teamBBackup = "2026-12-06T09-11-00Z-00000b0b"
+    static let clashBackup = "2026-12-06T09-13-00Z-00c1a500"
 
     func resolve(backup id: String, repository: String?) async throws(HVError) -> BackupObject? {
         guard repository == nil || repository == "local" else {
@@ -241,6 +244,7 @@ final class FakeHypervisor: Hypervisor {
         switch id {
         case Self.webBackup: return BackupObject(id: id, repository: "local", machine: "web", ownerGroup: "hypervisor-operators")
         case Self.teamBBackup: return BackupObject(id: id, repository: "local", machine: "db", ownerGroup: "team-b")
+        case Self.clashBackup: return BackupObject(id: id, repository: "local", machine: "clash", ownerGroup: "hypervisor-operators")
         default: return nil
         }
     }

@@ -214,6 +214,19 @@ struct AuthorizationMatrixTests {
         #expect(mismatches.isEmpty, Comment(rawValue: report))
     }
 
+    /// A restore in place of team A's backup over team A's machine: refused to a stranger, a
+    /// viewer and another team's operator, before the machine's state is even looked at.
+    @Test func aRestoreInPlaceIsRefusedToAllButTheOwnersAndAdmins() throws {
+        let broker = try MatrixBroker.shared.get()
+        let call: [String: Any] = [
+            "method": Method.backupRestore, "parameters": ["id": MatrixBroker.backup(of: "a-backupRestore"), "inPlace": true],
+        ]
+        for caller in [MatrixCaller.stranger, .viewer, .otherOperator] {
+            let result = try #require(try broker.send([call], as: caller.user).first)
+            #expect(result.error?.hasSuffix(".PermissionDenied") == true, "\(caller): \(result)")
+        }
+    }
+
     /// Lists show managed machines to viewers and operators, and foreign domains only to admins.
     @Test func foreignDomainsAreListedOnlyForAdministrators() throws {
         let broker = try MatrixBroker.shared.get()

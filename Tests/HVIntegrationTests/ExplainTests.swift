@@ -102,10 +102,11 @@ extension ZeroTrustTests {
                 ["pool", "delete-volume"]: ["name": Self.explainVolume],
                 ["pool", "template"]: ["name": Self.explainVolume],
                 ["vm", "screenshot"]: ["output": stack.base + "/explain-shot.png"],
-                ["backup", "restore"]: ["name": "hv-it-explain-restored"],
             ],
-            // What the tree can't say: passthrough needs devices or --clear, a prune at least one rule.
-            extra: [["vm", "passthrough"]: ["--clear"], ["backup", "prune"]: ["--keep-last", "1"]]
+            // What the tree can't say: passthrough needs devices or --clear, a prune at least one
+            // rule, a restore a new name, unless it is in place (its flag), which takes none.
+            extra: [["vm", "passthrough"]: ["--clear"], ["backup", "prune"]: ["--keep-last", "1"], ["backup", "restore"]: ["--name", "hv-it-explain-restored"]],
+            flagExtra: [["backup", "restore"]: []]
         )
     }
 
@@ -164,6 +165,8 @@ struct ExplainWalk {
         var byName: [String: String]
         var byCommand: [[String]: [String: String]]
         var extra: [[String]: [String]]
+        /// What replaces `extra` when every flag is on, for a command whose flag excludes it.
+        var flagExtra: [[String]: [String]] = [:]
 
         func value(_ name: String, in command: [String]) -> String? {
             byCommand[command]?[name] ?? byName[name]
@@ -227,7 +230,7 @@ struct ExplainWalk {
         }
         let extra = values.extra[path] ?? []
         invocations.append(path + positionals + options + extra)
-        if !flags.isEmpty { invocations.append(path + positionals + options + extra + flags) }
+        if !flags.isEmpty { invocations.append(path + positionals + options + (values.flagExtra[path] ?? extra) + flags) }
         if arguments.contains(where: { ($0["preferredName"] as? [String: Any])?["name"] as? String == "all" }) {
             invocations.append(path + options + extra + ["--all", "--yes"])
         }

@@ -55,7 +55,7 @@ extension Dispatcher {
             return Admitted()
         case .backup:
             // The backup's group comes from the record it keeps; a restore also names the machine it makes.
-            guard case .backup(let repository, let id, let newMachine) = object else { throw Self.misrouted(operation) }
+            guard case .backup(let repository, let id, let newMachine, let inPlace) = object else { throw Self.misrouted(operation) }
             guard let backup = try await hypervisor.resolve(backup: id, repository: repository) else {
                 try await decide(operation, details: BackupObject.absent(id, repository: repository), entry: &entry)
                 throw HVError(
@@ -65,8 +65,10 @@ extension Dispatcher {
             }
             var details = backup.details
             if let newMachine { details["new_machine"] = newMachine }
+            if inPlace { details["in_place"] = "true" }
             try await decide(operation, details: details, entry: &entry)
-            return Admitted()
+            guard inPlace else { return Admitted() }
+            return Admitted(machine: try await admitOverwritten(backup, operation, entry: &entry))
         case .machine, .newMachine, .appliedMachine, .cloneSource, .foreignMachine:
             let name: String
             switch object {
@@ -99,6 +101,33 @@ extension Dispatcher {
             }
             return Admitted(machine: machine)
         }
+    }
+
+    /// A restore in place writes over the machine the backup is of: that machine must be the
+    /// broker's and charged to the backup's group, and polkit is asked about it as well, so a
+    /// backup never overwrites another team's machine that happens to bear the same name.
+    private func admitOverwritten(_ backup: BackupObject, _ operation: BrokerOperation, entry: inout Entry) async throws(HVError) -> MachineObject {
+        guard let machine = try await hypervisor.resolve(machine: backup.machine), machine.managed else {
+            throw HVError(
+                .notFound, "there is no machine '\(backup.machine)' made by the broker to restore in place",
+                fix: "restore the backup to a new machine: hv backup restore \(backup.id) --name NEW", details: ["name": backup.machine]
+            )
+        }
+        var details = machine.details
+        details["backup"] = backup.id
+        details["in_place"] = "true"
+        try await decide(operation, details: details, entry: &entry)
+        guard machine.ownerGroup == backup.ownerGroup else {
+            entry.decision = "denied"
+            throw HVError(
+                .permissionDenied,
+                "not authorized: the machine '\(machine.name)' is charged to group '\(machine.ownerGroup ?? "")', "
+                    + "and the backup to group '\(backup.ownerGroup ?? "(none)")'",
+                fix: "restore the backup to a new machine: hv backup restore \(backup.id) --name NEW",
+                details: ["action": operation.action, "name": machine.name]
+            )
+        }
+        return machine
     }
 
     /// Whether polkit lets the caller see (and adopt) domains the broker did not make.

@@ -52,8 +52,9 @@ public enum RequestObject: Sendable, Hashable {
     /// A machine being backed up: admitted like any request about the machine, but not held
     /// against its other requests for the minutes a backup takes (it can be stopped meanwhile).
     case backupSource(String)
-    /// A backup in a repository (the only one when nil); a restore names the machine it makes.
-    case backup(repository: String?, id: String, newMachine: String?)
+    /// A backup in a repository (the only one when nil); a restore names the machine it makes; a
+    /// restore in place acts also on the machine the backup is of (locked once admission knows it).
+    case backup(repository: String?, id: String, newMachine: String?, inPlace: Bool = false)
 
     /// The machine names a state-changing request is serialized on.
     var lockNames: [String] {
@@ -64,7 +65,7 @@ public enum RequestObject: Sendable, Hashable {
         case .volume(let pool, let name): ["volume:\(pool ?? "")/\(name)"]
         case .groupImage(let name, _): ["image:" + name]
         case .backupSource: []
-        case .backup(let repository, let id, let newMachine):
+        case .backup(let repository, let id, let newMachine, _):
             (["backup:\(repository ?? "")/\(id)"] + (newMachine.map { ["vm:" + $0] } ?? [])).sorted()
         }
     }

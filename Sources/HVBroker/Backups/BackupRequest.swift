@@ -8,6 +8,8 @@ public enum BackupRequest: Sendable, Hashable {
     case show(repository: String?, id: String)
     case verify(repository: String?, id: String)
     case restore(repository: String?, id: String, name: String, pool: String?)
+    /// The backup's disks (`disks` only, when given) written over those of the machine it is of.
+    case restoreInPlace(repository: String?, id: String, disks: [String]?)
     case delete(repository: String?, id: String)
     case prune(repository: String?, machine: String?, retention: BackupRetention, dryRun: Bool)
     case runJob(String)
@@ -21,7 +23,7 @@ public enum BackupRequest: Sendable, Hashable {
         case .list: .backupList
         case .show: .backupShow
         case .verify: .backupVerify
-        case .restore: .backupRestore
+        case .restore, .restoreInPlace: .backupRestore
         case .delete: .backupDelete
         case .prune: .backupPrune
         case .runJob: .backupRunJob
@@ -40,6 +42,7 @@ public enum BackupRequest: Sendable, Hashable {
             .bootTest(let repository, let id, _, _):
             .backup(repository: repository, id: id, newMachine: nil)
         case .restore(let repository, let id, let name, _): .backup(repository: repository, id: id, newMachine: name)
+        case .restoreInPlace(let repository, let id, _): .backup(repository: repository, id: id, newMachine: nil, inPlace: true)
         }
     }
 
@@ -50,6 +53,7 @@ public enum BackupRequest: Sendable, Hashable {
         case .list(let repository, let machine): "\(repository ?? "")/\(machine ?? "")"
         case .show(let repository, let id), .verify(let repository, let id), .delete(let repository, let id): "\(repository ?? "")/\(id)"
         case .restore(let repository, let id, let name, _): "\(repository ?? "")/\(id)->\(name)"
+        case .restoreInPlace(let repository, let id, let disks): "\(repository ?? "")/\(id)->in place\(disks.map { " " + $0.joined(separator: ",") } ?? "")"
         case .prune(let repository, let machine, _, let dryRun): "\(repository ?? "")/\(machine ?? "")\(dryRun ? " (dry run)" : "")"
         case .runJob(let job): "job:\(job)"
         case .jobs: ""
@@ -91,9 +95,22 @@ public enum BackupRequest: Sendable, Hashable {
             let decoded = try StrictDecoding.decode(BackupRestoreParameters.self, from: parameters)
             try repository(decoded.repository)
             try BackupIdText.validate(decoded.id)
-            try VmName.validate(decoded.name)
+            if decoded.inPlace == true {
+                try InPlaceRestore.validate(name: decoded.name, pool: decoded.pool, disks: decoded.disks)
+                return .restoreInPlace(repository: decoded.repository, id: decoded.id, disks: decoded.disks)
+            }
+            guard let name = decoded.name else {
+                throw .invalidParameter("name", "a restore makes a new machine and needs its name", fix: "name it, or restore in place with inPlace")
+            }
+            try VmName.validate(name)
             if let pool = decoded.pool { try VmName.validate(pool, field: "pool", kind: "pool") }
-            return .restore(repository: decoded.repository, id: decoded.id, name: decoded.name, pool: decoded.pool)
+            if decoded.disks != nil {
+                throw .invalidParameter(
+                    "disks", "single disks are restored only in place: a new machine gets every disk of the backup",
+                    fix: "leave out disks, or restore in place with inPlace"
+                )
+            }
+            return .restore(repository: decoded.repository, id: decoded.id, name: name, pool: decoded.pool)
         },
         Method.backupPrune: { parameters throws(HVError) in
             let decoded = try StrictDecoding.decode(BackupPruneParameters.self, from: parameters)

@@ -33,18 +33,23 @@ public struct BackupIdParameters: Codable, Sendable, Hashable {
 }
 
 /// `Backup.Restore`: a new machine `name` from a backup, its disks in `pool` (the broker's own
-/// pool when absent).
+/// pool when absent); or, with `inPlace`, the backup's disks written over the disks of the stopped
+/// machine the backup is of (`disks`: only these targets), with no `name` or `pool`.
 public struct BackupRestoreParameters: Codable, Sendable, Hashable {
     public var repository: String?
     public var id: String
-    public var name: String
+    public var name: String?
     public var pool: String?
+    public var inPlace: Bool?
+    public var disks: [String]?
 
-    public init(repository: String? = nil, id: String, name: String, pool: String? = nil) {
+    public init(repository: String? = nil, id: String, name: String? = nil, pool: String? = nil, inPlace: Bool? = nil, disks: [String]? = nil) {
         self.repository = repository
         self.id = id
         self.name = name
         self.pool = pool
+        self.inPlace = inPlace
+        self.disks = disks
     }
 }
 
@@ -174,20 +179,23 @@ public struct BackupVerifyReply: Codable, Sendable, Hashable {
     }
 }
 
-/// The result of `Backup.Restore`: the new machine.
+/// The result of `Backup.Restore`: the new machine, or the machine restored in place.
 public struct BackupRestoreReply: Codable, Sendable, Hashable {
     public var name: String
     public var uuid: String
-    /// The new machine's disk volumes, as `POOL/NAME`.
+    /// The disk volumes written, as `POOL/NAME`.
     public var volumes: [String]
     /// The bytes written to its disks (chunks of zeros are left as holes and not counted).
     public var bytesRestored: Int64
+    /// For a restore in place: the checkpoints removed (the machine's next backup is a full one).
+    public var checkpointsRemoved: Int?
 
-    public init(name: String, uuid: String, volumes: [String], bytesRestored: Int64) {
+    public init(name: String, uuid: String, volumes: [String], bytesRestored: Int64, checkpointsRemoved: Int? = nil) {
         self.name = name
         self.uuid = uuid
         self.volumes = volumes
         self.bytesRestored = bytesRestored
+        self.checkpointsRemoved = checkpointsRemoved
     }
 }
 

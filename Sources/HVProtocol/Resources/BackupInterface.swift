@@ -86,8 +86,16 @@ extension Interfaces {
         # from the backup's record with a new UUID and new MAC addresses, checked and charged
         # like Vm.Create to the group the backed-up machine belonged to. Nothing is left when it
         # fails. polkit action: org.hypernixos.backup.restore
-        method Restore(repository: ?string, id: string, name: string, pool: ?string) -> (
-          name: ?string, uuid: ?string, volumes: ?[]string, bytesRestored: ?int, progress: ?Progress
+        # With inPlace (and no name or pool): the backup's disks (those targets only, when disks
+        # is given) written over the disks of the machine the backup is of, which must exist, be
+        # managed by the broker, be shut off, have no snapshots and be charged to the backup's
+        # group (polkit is asked about the backup and about the machine, with in_place "true").
+        # Each disk is written into a new volume first and the new volumes replace the old ones
+        # only when all are written; on failure the machine's disks are as they were. The
+        # machine's checkpoints are removed (checkpointsRemoved; the next backup is a full one);
+        # its definition and record are not changed.
+        method Restore(repository: ?string, id: string, name: ?string, pool: ?string, inPlace: ?bool, disks: ?[]string) -> (
+          name: ?string, uuid: ?string, volumes: ?[]string, bytesRestored: ?int, checkpointsRemoved: ?int, progress: ?Progress
         )
 
         # Restores the backup like Restore into a scratch machine of the broker's (a name beginning
