@@ -59,6 +59,12 @@ extension LibvirtHypervisor {
     // MARK: Create
 
     func backupCreate(_ machine: String, repository: String?) async throws(HVError) -> BackupReply {
+        guard !machine.hasPrefix(BootTestScratch.prefix) else {
+            throw HVError(
+                .invalidState, "\(machine) is a boot test's scratch machine, removed when its test ends; it is not backed up",
+                fix: "back up the machine the tested backup is of", details: ["name": machine]
+            )
+        }
         let (name, store) = try backups.repository(named: repository)
         try backups.claim(machine)
         defer { backups.release(machine) }

@@ -169,9 +169,10 @@ struct BootTestScratch: Sendable {
     var file: String { directory + "/" + name }
 
     /// The restored spec as the test runs it: no network interface, the serial console logged,
-    /// not started at boot, and described as what it is.
+    /// not started at boot, no tags (so no backup job selects it), and described as what it is.
     func adjust(_ spec: inout MachineSpec) {
         spec.networks = []
+        spec.tags = []
         spec.serial = true
         spec.autostart = nil
         spec.description = Self.description(backup: backup)

@@ -126,7 +126,9 @@ extension LibvirtHypervisor {
 
         func jobCandidates() async throws(HVError) -> [BackupJobCandidate] {
             var candidates: [BackupJobCandidate] = []
-            for machine in try await broker.list(includeForeign: false) where machine.managed && !machine.template {
+            // A boot test's scratch machine lives only for its test: never a job's.
+            for machine in try await broker.list(includeForeign: false)
+            where machine.managed && !machine.template && !machine.name.hasPrefix(BootTestScratch.prefix) {
                 let group = try await broker.resolve(machine: machine.name)?.ownerGroup
                 candidates.append(BackupJobCandidate(name: machine.name, tags: machine.tags, group: group))
             }

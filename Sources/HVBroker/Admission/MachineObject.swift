@@ -65,8 +65,10 @@ public enum RequestObject: Sendable, Hashable {
         case .volume(let pool, let name): ["volume:\(pool ?? "")/\(name)"]
         case .groupImage(let name, _): ["image:" + name]
         case .backupSource: []
-        case .backup(let repository, let id, let newMachine, _):
-            (["backup:\(repository ?? "")/\(id)"] + (newMachine.map { ["vm:" + $0] } ?? [])).sorted()
+        case .backup(_, let id, let newMachine, _):
+            // By id alone: the repository may be named or left to its default, and one backup
+            // must be one lock either way (ids are a time and 32 random bits).
+            (["backup:" + id] + (newMachine.map { ["vm:" + $0] } ?? [])).sorted()
         }
     }
 }
