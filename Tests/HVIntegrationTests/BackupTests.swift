@@ -117,7 +117,7 @@ struct BackupTests {
         let isos = broker.base + "/state/isos"
         try FileManager.default.createDirectory(atPath: isos, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: stack.stateDirectory + "/isos/" + stack.isoName, toPath: isos + "/" + stack.isoName)
-        try installFile(Environment.root + "/Tests/Fixtures/console-session.py", stack.base + "/py/console-session.py", mode: 0o755)
+        _ = try Stack.consoleSession.get()
         let spec = broker.base + "/machine.yaml"
         try """
             name: \(machine)

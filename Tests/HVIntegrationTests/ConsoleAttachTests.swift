@@ -26,8 +26,7 @@ final class ConsoleMachine: @unchecked Sendable {
         scratch = broker.base + "/scratch"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         chmod(scratch, 0o1777)
-        driver = stack.base + "/py/console-session.py"
-        try installFile(Environment.root + "/Tests/Fixtures/console-session.py", driver, mode: 0o755)
+        driver = try Stack.consoleSession.get()
         Self.removeDomain()
         let isos = broker.base + "/state/isos"
         try FileManager.default.createDirectory(atPath: isos, withIntermediateDirectories: true)

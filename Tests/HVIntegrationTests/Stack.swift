@@ -137,3 +137,14 @@ final class Stack: @unchecked Sendable {
         guard output.status == 0 else { throw SetupError("setup command failed: \(output)") }
     }
 }
+
+extension Stack {
+    /// The console driver (`Tests/Fixtures/console-session.py`), installed once per run where the
+    /// test users can run it: the suites that boot guests side by side all use it, and installing
+    /// it again while another suite does fails ("File exists").
+    static let consoleSession: Result<String, any Error> = Result {
+        let path = try Stack.shared.get().base + "/py/console-session.py"
+        try installFile(Environment.root + "/Tests/Fixtures/console-session.py", path, mode: 0o755)
+        return path
+    }
+}
