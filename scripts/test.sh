@@ -74,15 +74,19 @@ status=0
 # blocking calls beside them would hold the test runner's few threads (one per core). Then the
 # integration suites, but for those that boot guests to back them up (the next step) and the
 # fault-injection suite (the last); the patterns are regular expressions over "Module.Suite/test".
-swift test --skip-build --skip HVIntegrationTests --skip HVBackupIntegrationTests || status=$?
+swift test --skip-build --skip HVIntegrationTests --skip HVBackupIntegrationTests --skip HVBackupSyncTests \
+    --skip 'HVBackupStoreTests\.(FaultTests|ConcurrencyTests)' || status=$?
 echo "test.sh: running the integration tests (real polkitd, libvirtd and guests; about five minutes)"
 swift test --skip-build --filter HVIntegrationTests \
     --skip 'HVIntegrationTests\.(FaultTests|BackupTests|BackupFaultTests|BackupBootTestTests|BackupInPlaceTests)' || status=$?
 # The backup suites boot guests and read their disks with blocking calls for a minute and more at
 # a time; beside the other suites they would hold the test runner's few threads, so they run alone.
 echo "test.sh: running the backup suites alone (real TCG guests backed up, boot-tested, failed midway; about ten minutes)"
+# With them, the other suites that block for long: copies over SFTP through rclone, and the
+# repository's own fault and concurrency tests.
 swift test --skip-build --filter HVBackupIntegrationTests \
-    --filter 'HVIntegrationTests\.(BackupTests|BackupFaultTests|BackupBootTestTests|BackupInPlaceTests)' || status=$?
+    --filter 'HVIntegrationTests\.(BackupTests|BackupFaultTests|BackupBootTestTests|BackupInPlaceTests)' \
+    --filter HVBackupSyncTests --filter 'HVBackupStoreTests\.(FaultTests|ConcurrencyTests)' || status=$?
 # The fault-injection suite stops and kills the host's polkitd and libvirtd, so it runs alone.
 echo "test.sh: running the fault-injection suite alone (polkitd and libvirtd are stopped and killed; a few minutes)"
 HV_FAULTS=1 swift test --skip-build --filter 'HVIntegrationTests\.FaultTests' || status=$?
