@@ -67,10 +67,11 @@ let package = Package(
         // A thin typed wrapper over libnbd: connections, block status, reads.
         .target(name: "HVNBD", dependencies: ["CLibnbd"], swiftSettings: swiftSettings),
         // Reading a machine's disks for a backup: a pull-mode backup job of a running machine, or
-        // qemu-nbd for a stopped one's images, chunk by chunk.
+        // qemu-nbd for a stopped one's images, chunk by chunk, fed to the repository's writer on a
+        // thread of its own.
         .target(
             name: "HVBackup",
-            dependencies: ["HVLibvirt", "HVNBD", "HVDomainXML", "HVImages", "HVProtocol"],
+            dependencies: ["HVLibvirt", "HVNBD", "HVDomainXML", "HVImages", "HVProtocol", "HVBackupStore"],
             swiftSettings: swiftSettings
         ),
         // Bounded pools of threads for blocking work, shared fairly among callers (per-uid queues
@@ -308,7 +309,7 @@ let package = Package(
         ),
         .testTarget(name: "HVLibvirtTests", dependencies: ["HVLibvirt", "CLibvirt", "HVTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HVNBDTests", dependencies: ["HVNBD", "HVTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HVBackupTests", dependencies: ["HVBackup", "HVNBD"], swiftSettings: swiftSettings),
+        .testTarget(name: "HVBackupTests", dependencies: ["HVBackup", "HVNBD", "HVBackupStore", "HVSystem", "HVTestSupport"], swiftSettings: swiftSettings),
         // Backups of real guests on qemu:///system (root, HV_INTEGRATION=1).
         .testTarget(
             name: "HVBackupIntegrationTests",

@@ -8,7 +8,10 @@ import Synchronization
 /// `finishDisk`; then `commit`, or `abort`.
 ///
 /// The backup is built in `backups/.partial-<id>/` and appears, whole, when `commit` renames it
-/// into place after every chunk it references and its indexes are on disk. A failed system call
+/// into place after every chunk it references and its indexes are on disk. New chunks are written
+/// to temporary files and put in place in batches: one flush of the repository's file system for
+/// each batch (`flushBytes`), before its renames, so no chunk ever stands half-written under its
+/// name, and one more before the commit, for the renames. A failed system call
 /// (a full disk, an I/O error) aborts the writer: the error names what failed, the partial
 /// directory and temporary files are removed, and the repository is as it was, but for chunks
 /// nothing references, which the next garbage collection removes. A writer let go of before it
@@ -29,6 +32,16 @@ public final class BackupWriter: Sendable {
     /// The parent's indexes by disk target.
     private let parentIndexes: [String: FixedIndex]
     private let state = Mutex(State())
+    /// New chunks written to temporary files, waiting for the batch's flush.
+    private let pending = Mutex(PendingChunks())
+    /// Held while a batch is flushed and placed, so that one batch is flushed at a time and
+    /// `finishDisk` and `commit` find every earlier batch in place.
+    private let flushing = Mutex(())
+
+    /// A batch is flushed and put in place when its chunks add up to this many bytes, or to
+    /// `flushChunks` chunks.
+    static let flushBytes = 128 << 20
+    static let flushChunks = 1024
 
     private struct State {
         var phase = Phase.open
@@ -36,8 +49,12 @@ public final class BackupWriter: Sendable {
         /// Counts the disks begun, so a chunk handed in for a disk already finished is refused.
         var disksBegun = 0
         var finished: [BackupManifest.Disk] = []
-        /// The directories below `chunks/` whose entries changed, flushed before the commit.
-        var changedDirectories: Set<String> = []
+    }
+
+    private struct PendingChunks {
+        var chunks: [ChunkStore.TemporaryChunk] = []
+        var digests: Set<ChunkDigest> = []
+        var bytes = 0
     }
 
     private enum Phase { case open, committing, committed, aborted }
@@ -146,8 +163,8 @@ public final class BackupWriter: Sendable {
     public func write(chunkIndex: Int, data: UnsafeRawBufferPointer) throws(BackupError) {
         let disk = try current(chunkIndex, length: data.count)
         let digest = repository.cipher.digest(of: data)
-        let placement = try store(digest, data: data, chunk: chunkIndex, of: disk)
-        try record([(chunkIndex, digest)], placements: [placement], bytesRead: UInt64(data.count), in: disk)
+        try store(digest, data: data, chunk: chunkIndex, of: disk)
+        try record([(chunkIndex, digest)], bytesRead: UInt64(data.count), in: disk)
     }
 
     /// Stores chunk `chunkIndex` of the disk from `data`.
@@ -160,8 +177,8 @@ public final class BackupWriter: Sendable {
     public func zero(chunkIndex: Int) throws(BackupError) {
         let disk = try current(chunkIndex, length: nil)
         let digest = repository.zeroDigest(length: disk.geometry.length(chunkIndex))
-        let placement = try storeZeros(digest, chunk: chunkIndex, of: disk)
-        try record([(chunkIndex, digest)], placements: [placement], bytesRead: 0, in: disk)
+        try storeZeros(digest, chunk: chunkIndex, of: disk)
+        try record([(chunkIndex, digest)], bytesRead: 0, in: disk)
     }
 
     /// Records the chunks `chunks` as unchanged since the parent backup, reusing its index
@@ -189,29 +206,36 @@ public final class BackupWriter: Sendable {
                 let inParent = index < parentIndex.geometry.count && parentIndex.geometry.length(index) == disk.geometry.length(index)
                 if inParent { candidates.append(index) } else { reread.append(index) }
             }
-            // One hold of the lock for the whole batch: a touch per chunk, no data.
+            // One hold of the lock for the whole batch: a touch per chunk, no data. A chunk this
+            // backup wrote and has not put in place yet counts as present.
+            let waiting = pending.withLock { $0.digests }
             let present = try failing("keep chunks \(batch) of \(disk.target) from the parent") { () throws(SystemError) in
                 try lock.shared { () throws(SystemError) -> [Bool] in
                     var present: [Bool] = []
-                    for index in candidates { present.append(try repository.chunks.touch(parentIndex.digests[index])) }
+                    for index in candidates {
+                        let digest = parentIndex.digests[index]
+                        if waiting.contains(digest) {
+                            present.append(true)
+                        } else {
+                            present.append(try repository.chunks.touch(digest))
+                        }
+                    }
                     return present
                 }
             }
             var kept: [(Int, ChunkDigest)] = []
-            var placements: [ChunkStore.Placement] = []
             for (index, isPresent) in zip(candidates, present) {
                 let digest = parentIndex.digests[index]
                 if isPresent {
                     kept.append((index, digest))
-                    placements.append(.present)
                 } else if digest == repository.zeroDigest(length: disk.geometry.length(index)) {
                     kept.append((index, digest))
-                    placements.append(try storeZeros(digest, chunk: index, of: disk))
+                    try storeZeros(digest, chunk: index, of: disk)
                 } else {
                     reread.append(index)
                 }
             }
-            try record(kept, placements: placements, bytesRead: 0, in: disk)
+            try record(kept, bytesRead: 0, in: disk)
         }
         return reread.sorted()
     }
@@ -219,6 +243,7 @@ public final class BackupWriter: Sendable {
     /// Writes the disk's index once every chunk is recorded, and returns its entry in the manifest.
     @discardableResult
     public func finishDisk() throws(BackupError) -> BackupManifest.Disk {
+        try flushPending()
         let disk = try state.withLock { state throws(BackupError) -> Disk in
             try Self.checkOpen(state)
             guard let disk = state.disk else { throw BackupError(.invalidState, "no disk was begun", fix: "call beginDisk first") }
@@ -255,19 +280,21 @@ public final class BackupWriter: Sendable {
     /// gives them, whether the guest's file systems were `frozen`, and the disk `checkpoint` the
     /// next incremental backup starts from. Every disk must be finished.
     public func commit(spec: String, domainXML: String, frozen: Bool, checkpoint: String? = nil) throws(BackupError) -> BackupManifest {
-        let (disks, directories) = try state.withLock { state throws(BackupError) in
+        try flushPending()
+        let disks = try state.withLock { state throws(BackupError) in
             try Self.checkOpen(state)
             if let disk = state.disk {
                 throw BackupError(.invalidState, "disk \(disk.target) is not finished", fix: "call finishDisk first")
             }
             state.phase = .committing
-            return (state.finished, state.changedDirectories)
+            return state.finished
         }
         let manifest = BackupManifest(
             format: BackupManifest.currentFormat, id: id, machine: machine, time: time, parent: parent?.id, checkpoint: checkpoint,
             frozen: frozen, spec: spec, domainXML: domainXML, disks: disks)
         try failing("commit backup \(id)") { () throws(SystemError) in
-            try repository.chunks.syncDirectories(directories)
+            // The renames of the chunks placed since the last batch's flush.
+            try repository.chunks.flush()
             try partial.replaceEntry(
                 Repository.manifestFile, with: repository.cipher.seal(manifest.encoded, context: "manifest \(id)"))
             try repository.backups.rename(partialName, to: id)
@@ -294,6 +321,7 @@ public final class BackupWriter: Sendable {
             return true
         }
         guard wasOpen else { return }
+        pending.withLock { $0 = PendingChunks() }
         try? removeDirectory(partialName, in: repository.backups)
         let temporary = repository.chunks.temporary
         for name in (try? temporary.entryNames()) ?? [] where name.hasPrefix(id + "-") {
@@ -343,26 +371,59 @@ public final class BackupWriter: Sendable {
         BackupError(.invalidArgument, "\(disk.target) has chunks 0 to \(disk.geometry.count - 1); there is no chunk \(index)")
     }
 
-    private func store(_ digest: ChunkDigest, data: UnsafeRawBufferPointer?, chunk: Int, of disk: Disk) throws(BackupError)
-        -> ChunkStore.Placement
-    {
-        try failing("store chunk \(chunk) of \(disk.target)") { () throws(SystemError) in
-            try repository.chunks.place(digest, lock: lock, temporaryPrefix: id, data: data)
+    /// Makes sure the chunk `digest` will be in the store when the backup commits: it is there,
+    /// or waits in this backup's batch, or is written from `data` into the batch now. Returns
+    /// false when it is none of these and no data is given.
+    @discardableResult
+    private func store(_ digest: ChunkDigest, data: UnsafeRawBufferPointer?, chunk: Int, of disk: Disk) throws(BackupError) -> Bool {
+        if pending.withLock({ $0.digests.contains(digest) }) { return true }
+        let action = "store chunk \(chunk) of \(disk.target)"
+        let chunks = repository.chunks
+        if try failing(action, { () throws(SystemError) in try chunks.isPresent(digest, lock: lock) }) { return true }
+        guard let data else { return false }
+        let written = try failing(action) { () throws(SystemError) in try chunks.writeTemporary(digest, plaintext: data, prefix: id) }
+        let batchIsFull = pending.withLock { pending in
+            guard pending.digests.insert(digest).inserted else {
+                // Another thread wrote the same bytes meanwhile.
+                try? chunks.temporary.removeEntry(written.name)
+                return false
+            }
+            pending.chunks.append(written)
+            pending.bytes += written.bytes
+            return pending.bytes >= Self.flushBytes || pending.chunks.count >= Self.flushChunks
         }
+        if batchIsFull { try flushPending() }
+        return true
     }
 
-    private func storeZeros(_ digest: ChunkDigest, chunk: Int, of disk: Disk) throws(BackupError) -> ChunkStore.Placement {
-        let placement = try store(digest, data: nil, chunk: chunk, of: disk)
-        guard case .missing = placement else { return placement }
+    private func storeZeros(_ digest: ChunkDigest, chunk: Int, of disk: Disk) throws(BackupError) {
+        guard try !store(digest, data: nil, chunk: chunk, of: disk) else { return }
         let zeros = [UInt8](repeating: 0, count: disk.geometry.length(chunk))
-        return try zeros.withUnsafeBytes { buffer in
+        _ = try zeros.withUnsafeBytes { buffer in
             Result { () throws(BackupError) in try store(digest, data: buffer, chunk: chunk, of: disk) }
         }.get()
     }
 
-    private func record(
-        _ entries: [(Int, ChunkDigest)], placements: [ChunkStore.Placement], bytesRead: UInt64, in disk: Disk
-    ) throws(BackupError) {
+    /// Flushes the chunks waiting in the batch and puts them in place; the bytes of those placed
+    /// (not found stored meanwhile by another writer) count as stored by the disk being written.
+    private func flushPending() throws(BackupError) {
+        try flushing.withLock { _ throws(BackupError) in
+            let batch = pending.withLock { pending in
+                defer { pending = PendingChunks() }
+                return pending.chunks
+            }
+            guard !batch.isEmpty else { return }
+            let chunks = repository.chunks
+            let placed = try failing("store \(batch.count) chunks") { () throws(SystemError) -> [Bool] in
+                try chunks.flush()
+                return try chunks.placeFlushed(batch, lock: lock)
+            }
+            let bytes = zip(batch, placed).reduce(0) { sum, entry in entry.1 ? sum + entry.0.bytes : sum }
+            state.withLock { $0.disk?.bytesStored += UInt64(bytes) }
+        }
+    }
+
+    private func record(_ entries: [(Int, ChunkDigest)], bytesRead: UInt64, in disk: Disk) throws(BackupError) {
         try state.withLock { state throws(BackupError) in
             try Self.checkOpen(state)
             guard state.disk?.number == disk.number else {
@@ -370,10 +431,6 @@ public final class BackupWriter: Sendable {
             }
             for (index, digest) in entries { state.disk?.digests[index] = digest }
             state.disk?.bytesRead += bytesRead
-            for case .written(let bytes, let directories) in placements {
-                state.disk?.bytesStored += UInt64(bytes)
-                state.changedDirectories.formUnion(directories)
-            }
         }
     }
 

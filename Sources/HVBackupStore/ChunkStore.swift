@@ -10,14 +10,13 @@ struct ChunkStore: Sendable {
     let cipher: Cipher
     let chunkSize: Int
 
-    /// What became of a chunk a writer referenced.
-    enum Placement {
-        /// It was there: its time is now the present.
-        case present
-        /// It was absent and is now written, `bytes` of plaintext.
-        case written(bytes: Int, directories: Set<String>)
-        /// It was absent, and the writer has no data to write it from.
-        case missing
+    /// A chunk written to a temporary file by `writeTemporary`, not yet flushed nor in place.
+    struct TemporaryChunk: Sendable {
+        let digest: ChunkDigest
+        /// The file's name in `tmp/`.
+        let name: String
+        /// Bytes of plaintext.
+        let bytes: Int
     }
 
     static func fanOut(_ digest: ChunkDigest) -> (String, String) {
@@ -42,69 +41,78 @@ struct ChunkStore: Sendable {
         return true
     }
 
-    /// Makes sure the chunk `digest` is in the store and recent: touched when it is there, written
-    /// from `data` (its plaintext) when it is not and data is given. The touch, and the rename
-    /// that puts a new chunk in place, run under `lock` held shared, so the collector never
-    /// removes a chunk between a writer finding it and relying on it. The new chunk is written and
-    /// flushed to a temporary file before the lock is taken; the directories a rename changed are
-    /// returned, to be flushed before anything refers to the chunk.
-    func place(
-        _ digest: ChunkDigest, lock: RepositoryLock, temporaryPrefix: String, data: UnsafeRawBufferPointer?
-    ) throws(SystemError) -> Placement {
-        if try lock.shared({ () throws(SystemError) in try touch(digest) }) { return .present }
-        guard let plaintext = data else { return .missing }
-        let (name, file) = try temporary.createUnique(prefix: temporaryPrefix)
-        var placed = false
-        defer { if !placed { try? temporary.removeEntry(name) } }
+    /// Whether the chunk `digest` is in the store, touched so that it is recent when it is. The
+    /// touch runs under `lock` held shared, so the collector never removes a chunk between a
+    /// writer finding it and relying on it.
+    func isPresent(_ digest: ChunkDigest, lock: RepositoryLock) throws(SystemError) -> Bool {
+        try lock.shared { () throws(SystemError) in try touch(digest) }
+    }
+
+    /// Writes the chunk `digest` from `plaintext` (sealed when the repository encrypts) to a new
+    /// temporary file named after `prefix`, and starts writing it back to disk without waiting.
+    /// It is in place only once `flush` and then `placeFlushed` ran.
+    func writeTemporary(_ digest: ChunkDigest, plaintext: UnsafeRawBufferPointer, prefix: String) throws(SystemError) -> TemporaryChunk {
+        let (name, file) = try temporary.createUnique(prefix: prefix)
+        defer { file.close() }
         do throws(SystemError) {
             if let sealed = cipher.seal(chunk: plaintext, digest: digest) {
                 try file.writeAll(sealed)
             } else {
                 try file.writeAll(plaintext)
             }
-            try file.sync()
+            try file.startWriteback()
         } catch {
+            try? temporary.removeEntry(name)
             throw SystemError("write chunk \(digest) to \(Repository.temporaryDirectory)/\(name)", code: error.code)
         }
-        file.close()
-        return try lock.shared { () throws(SystemError) -> Placement in
-            if try touch(digest) { return .present }
-            let directories = try renameIntoPlace(name, digest)
-            placed = true
-            return .written(bytes: plaintext.count, directories: directories)
+        return TemporaryChunk(digest: digest, name: name, bytes: plaintext.count)
+    }
+
+    /// Flushes the repository's file system: every chunk written and every rename made before
+    /// the call is on disk after it. One flush serves a whole batch of chunks.
+    func flush() throws(SystemError) {
+        try temporary.syncFileSystem()
+    }
+
+    /// Renames temporary chunks, flushed since they were written, into place, under one hold of
+    /// `lock` shared. A chunk that appeared meanwhile (another writer stored the same bytes) is
+    /// touched instead and its temporary file removed. Returns, for each chunk, whether it was placed.
+    /// Their new directory entries are durable after the next `flush`.
+    func placeFlushed(_ chunks: [TemporaryChunk], lock: RepositoryLock) throws(SystemError) -> [Bool] {
+        try lock.shared { () throws(SystemError) -> [Bool] in
+            var placed: [Bool] = []
+            placed.reserveCapacity(chunks.count)
+            for chunk in chunks {
+                if try touch(chunk.digest) {
+                    try? temporary.removeEntry(chunk.name)
+                    placed.append(false)
+                } else {
+                    try renameIntoPlace(chunk.name, chunk.digest)
+                    placed.append(true)
+                }
+            }
+            return placed
         }
     }
 
     /// Renames the temporary file `name` to the chunk's path, making its fan-out directories when
-    /// they are missing. Returns the directories (relative to `chunks/`) whose entries changed.
-    private func renameIntoPlace(_ name: String, _ digest: ChunkDigest) throws(SystemError) -> Set<String> {
+    /// they are missing.
+    private func renameIntoPlace(_ name: String, _ digest: ChunkDigest) throws(SystemError) {
         let (first, second) = Self.fanOut(digest)
         let path = Self.path(digest)
-        var changed: Set<String> = ["\(first)/\(second)"]
         for attempt in 0..<2 {
-            if renameat(temporary.raw, name, directory.raw, path) == 0 { return changed }
+            if renameat(temporary.raw, name, directory.raw, path) == 0 { return }
             guard errno == ENOENT, attempt == 0 else { break }
-            if try makeDirectory(first) { changed.insert(".") }
-            if try makeDirectory("\(first)/\(second)") { changed.insert(first) }
+            try makeDirectory(first)
+            try makeDirectory("\(first)/\(second)")
         }
         throw SystemError("rename \(Repository.temporaryDirectory)/\(name) to chunks/\(path)")
     }
 
-    /// Makes the directory `path` below `chunks/`; false when it was there already.
-    private func makeDirectory(_ path: String) throws(SystemError) -> Bool {
-        guard mkdirat(directory.raw, path, 0o700) == 0 else {
-            if errno == EEXIST { return false }
+    /// Makes the directory `path` below `chunks/`, unless it is there already.
+    private func makeDirectory(_ path: String) throws(SystemError) {
+        guard mkdirat(directory.raw, path, 0o700) == 0 || errno == EEXIST else {
             throw SystemError("create chunks/\(path)")
-        }
-        return true
-    }
-
-    /// Flushes the directories (relative to `chunks/`) whose entries a writer changed.
-    func syncDirectories(_ paths: Set<String>) throws(SystemError) {
-        // The deepest first: a new fan-out directory is flushed before the entry naming it.
-        for path in paths.sorted(by: { $0.count > $1.count }) {
-            let folder = path == "." ? directory : try directory.openAt(path, O_RDONLY | O_DIRECTORY)
-            try systemCall("flush chunks/\(path)") { fsync(folder.raw) }
         }
     }
 

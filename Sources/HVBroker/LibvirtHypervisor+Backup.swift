@@ -128,6 +128,15 @@ extension LibvirtHypervisor {
         }
     }
 
+    /// Runs a call of the chunk feed, turning the repository's errors into the broker's.
+    private static func storing(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as HVBackupStore.BackupError {
+            throw error.hvError
+        }
+    }
+
     /// What QEMU says when it is asked to keep a checkpoint's bitmap in a qcow2 version 2 image.
     static let versionTwoImage = "Cannot store dirty bitmaps in qcow2 v2 files"
 
@@ -161,16 +170,20 @@ extension LibvirtHypervisor {
         let facts = try DomainFacts.read(domainXML: xml)
         let disks = facts.disks.filter { $0.device == "disk" && !$0.readOnly && $0.sourcePath != nil }
         let total = disks.reduce(UInt64(0)) { sum, disk in sum + ((try? domain.blockInfo(disk: disk.target).capacity) ?? 0) }
-        var sink = ChunkSink(writer: writer, formats: Dictionary(disks.map { ($0.target, $0.format ?? "raw") }) { first, _ in first })
+        let feed = ChunkFeed(
+            writer: writer, formats: Dictionary(disks.map { ($0.target, $0.format ?? "raw") }) { first, _ in first },
+            chunkSize: store.chunkSize)
+        defer { feed.cancel() }
         let progress = DiskProgress(total: total, count: disks.count, context: context)
         let summary: BackupSummary
         do {
             summary = try source.read(
                 chunkSize: store.chunkSize,
                 observer: BackupObserver(progress: progress.report, isCancelled: { context.isCancelled })
-            ) { chunk in try sink.take(chunk) }
-            try sink.finish()
+            ) { chunk in try Self.storing { try feed.take(chunk) } }
+            try Self.storing { try feed.finish() }
         } catch {
+            feed.cancel()
             writer.abort()
             throw error
         }
@@ -311,54 +324,6 @@ extension LibvirtHypervisor {
                 BackupBootTest(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, signal: $0.signal, seconds: $0.seconds, problem: $0.problem)
             }
         )
-    }
-}
-
-/// The parent backup lacks chunks an incremental backup would share with it (set aside as bad, or
-/// a disk that grew): the backup is begun again in full.
-struct ParentIncomplete: Error {
-    var parent: String
-}
-
-/// Hands the reader's chunks to the writer, disk by disk.
-struct ChunkSink {
-    let writer: BackupWriter
-    /// Each disk's image format, by target.
-    let formats: [String: String]
-    private var disk: String?
-
-    init(writer: BackupWriter, formats: [String: String]) {
-        self.writer = writer
-        self.formats = formats
-    }
-
-    mutating func take(_ chunk: DiskChunk) throws {
-        let writer = self.writer
-        let format = formats[chunk.disk] ?? "raw"
-        if disk != chunk.disk {
-            try finish()
-            try BackupRepositories.store { () throws(HVBackupStore.BackupError) in
-                try writer.beginDisk(target: chunk.disk, size: chunk.diskSize, format: format)
-            }
-            disk = chunk.disk
-        }
-        let missed = try BackupRepositories.store { () throws(HVBackupStore.BackupError) -> [Int] in
-            switch chunk.content {
-            case .zero: try writer.zero(chunkIndex: chunk.index)
-            case .data(let bytes): try writer.write(chunkIndex: chunk.index, data: bytes)
-            case .unchanged: return try writer.keepFromParent(chunks: chunk.index..<(chunk.index + 1))
-            }
-            return []
-        }
-        // The chunk was not read, and the parent can't supply it.
-        guard missed.isEmpty else { throw ParentIncomplete(parent: writer.parent?.id ?? "") }
-    }
-
-    mutating func finish() throws {
-        let writer = self.writer
-        guard disk != nil else { return }
-        _ = try BackupRepositories.store { () throws(HVBackupStore.BackupError) in try writer.finishDisk() }
-        disk = nil
     }
 }
 

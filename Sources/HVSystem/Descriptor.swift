@@ -97,6 +97,18 @@ extension Descriptor {
         try systemCall("flush \(name) to disk") { fdatasync(raw) }
     }
 
+    /// Flushes the whole file system the descriptor is on, data and metadata (`syncfs`): one
+    /// flush for many files written since the last, where `sync()` of each would be one apiece.
+    public func syncFileSystem() throws(SystemError) {
+        try systemCall("flush the file system of \(name) to disk") { hv_sync_file_system(raw) }
+    }
+
+    /// Starts writing the file's data back to disk and returns without waiting
+    /// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`), so that a later flush has less to wait for.
+    public func startWriteback() throws(SystemError) {
+        try systemCall("write \(name) back to disk") { hv_start_writeback(raw) }
+    }
+
     /// Makes the entries created, renamed or removed in the directory at `path` durable: a
     /// `rename` reaches the disk only when its directory is flushed (`fsync` of the directory).
     public static func syncDirectory(_ path: String) throws(SystemError) {

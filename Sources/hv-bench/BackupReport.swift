@@ -112,10 +112,10 @@ struct BackupReport: Encodable, Sendable, BenchReport {
             "",
             Self.trimmed(table.render()),
             "",
-            "where each backup's wall time went, reading (libvirt's job, block status, NBD reads) / storing (BackupWriter: "
-                + "hash, write, flush, rename; commit): "
+            "each backup's wall time, and the time its storing thread spent in the writer (BackupWriter: hash, write, "
+                + "batched flush, rename; commit) while the reader read (libvirt's job, block status, NBD reads): "
                 + [("stopped", stoppedBackup), ("running", runningBackup), ("incremental", incremental)].map { name, backup in
-                    "\(name) \(Self.seconds(backup.wallSeconds - backup.storingSeconds)) / \(Self.seconds(backup.storingSeconds))"
+                    "\(name) \(Self.seconds(backup.wallSeconds)) / storing \(Self.seconds(backup.storingSeconds))"
                 }.joined(separator: ", "),
             "",
             "incremental after the guest changed \(Self.percent(Double(writes.bytes) / Double(diskBytes))) of the disk: \(writes.count) writes of 64 KiB "

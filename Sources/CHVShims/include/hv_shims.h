@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "hv_kvm_probe.h"
 #include "hv_memory.h"
+#include "hv_flush.h"
 /// setxattr(2), which Swift's Glibc module does not include: the POSIX access ACL of a backup's
 /// working directory.
 #include <sys/xattr.h>
