@@ -89,12 +89,16 @@ final class FakeHypervisor: Hypervisor {
         )
     }
 
+    /// A boot test's scratch machine, charged to the backup's group.
+    static let scratch = "hv-boottest-0000beef"
+
     /// "web" is managed and charged to hypervisor-operators; "foreign" is a domain the broker did not make.
     func resolve(machine name: String) async throws(HVError) -> MachineObject? {
         switch name {
         case "web": MachineObject(name: "web", managed: true, ownerGroup: "hypervisor-operators", ownerUser: "alice", tags: ["lab"])
         case "foreign": MachineObject(name: "foreign", managed: false, ownerGroup: nil, ownerUser: nil)
         case "clash": MachineObject(name: "clash", managed: true, ownerGroup: "team-b", ownerUser: "bob")
+        case Self.scratch: MachineObject(name: Self.scratch, managed: true, ownerGroup: "hypervisor-operators", ownerUser: "alice")
         default: nil
         }
     }

@@ -99,6 +99,7 @@ extension Dispatcher {
             } else {
                 try await decideForeign(operation, details: machine.details, name: name, entry: &entry)
             }
+            try await refuseScratchChange(operation, machine, entry: &entry)
             return Admitted(machine: machine)
         }
     }
@@ -128,6 +129,18 @@ extension Dispatcher {
             )
         }
         return machine
+    }
+
+    /// A boot test's scratch machine is the broker's while the test runs: its group may look at
+    /// it, but only administrators may change it (to remove one a failed cleanup left).
+    private func refuseScratchChange(_ operation: BrokerOperation, _ machine: MachineObject, entry: inout Entry) async throws(HVError) {
+        guard operation.rule.changesState, machine.name.hasPrefix(BootTestScratch.prefix), await !seesForeign(entry.peer) else { return }
+        entry.decision = "denied"
+        throw HVError(
+            .invalidState, "'\(machine.name)' is the scratch machine of a backup's boot test; the broker removes it when the test ends",
+            fix: "wait for the boot test to end; an administrator can delete a scratch machine a failed cleanup left",
+            details: ["name": machine.name, "state": "boot test"]
+        )
     }
 
     /// Whether polkit lets the caller see (and adopt) domains the broker did not make.
