@@ -36,4 +36,22 @@ extension Dispatcher {
         }
         return await authorizer.authorize(.vmInfo, peer: peer, details: details) == .allowed
     }
+
+    /// A job's run acts on many machines under one request: beside the request's own record, each
+    /// machine's outcome gets a record of its own (target `job:JOB/MACHINE`, result `ok BACKUP`
+    /// or `failed CODE: REASON`), so the log says what happened to each machine.
+    func recordJobMachines(_ reply: any ResourceReply, method: String, peer: Peer) async {
+        guard let run = (reply as? BackupRunJobReply)?.run else { return }
+        for outcome in run.machines {
+            var entry = Entry(peer: peer)
+            entry.method = method
+            entry.action = BrokerOperation.backupRunJob.action
+            entry.target = "job:\(run.job)/\(outcome.machine)"
+            entry.decision = "allowed"
+            entry.result = outcome.ok
+                ? "ok \(outcome.backup ?? "")"
+                : "failed \(outcome.code ?? HVError.Code.failed.rawValue): \(outcome.error ?? "")"
+            await record(entry)
+        }
+    }
 }

@@ -179,7 +179,9 @@ public final class Dispatcher: MessageHandler {
                 }
                 return try outcome.get()
             }
-            return try Self.object(try await hypervisor.perform(backup, caller: peer))
+            let reply = try await hypervisor.perform(backup, caller: peer)
+            if case .runJob = backup { await recordJobMachines(reply, method: Method.backupRunJob, peer: peer) }
+            return try Self.object(reply)
         case .getInfo, .getInterfaceDescription:
             // Answered by introspect() before authorization; never routed here.
             throw HVError(.failed, "introspection reached the authorized path")

@@ -256,6 +256,7 @@ final class FakeHypervisor: Hypervisor {
     func perform(_ request: BackupRequest, caller: Peer) async throws(HVError) -> any ResourceReply {
         await note("\(request.operation.rawValue) \(request.target) uid=\(caller.uid)")
         if case .jobs = request { return Self.jobs }
+        if case .runJob = request, let run = Self.jobs.jobs[0].lastRun { return BackupRunJobReply(run: run) }
         return EmptyReply()
     }
 
