@@ -281,7 +281,7 @@ in
         (`path`, made mode 0700 when it is empty or absent), optionally a key
         file that encrypts it (`key_file`, made with
         `hv-broker backup-key generate PATH`, owned by root with mode 0600)
-        and the chunk size of a new repository (`chunk_size`, 4MiB). A path
+        and the chunk size of a new repository (`chunk_size`, 256KiB). A path
         outside /var/lib/hypervisor is made writable for the broker.
       '';
     };

@@ -1,3 +1,4 @@
+import HVBackupStore
 import HVDomainXML
 import HVLibvirt
 import HVNBD
@@ -10,9 +11,12 @@ public enum DiskSource: Sendable {
     case stopped(StoppedImages)
 
     /// The chunk size of the chunk repository.
-    public static let defaultChunkSize = 4 << 20
-    /// Consecutive chunks that hold data are read this many at a time, their requests in flight together.
-    public static let defaultReadAhead = 8
+    public static let defaultChunkSize = Repository.defaultChunkSize
+    /// Consecutive chunks that hold data are read up to this many bytes at a time (whole chunks, at
+    /// least one), in requests of up to `requestSize` bytes, eight of them in flight together.
+    public static let defaultReadAhead = 32 << 20
+    static let requestSize = 4 << 20
+    static let requestsInFlight = 8
 
     /// Reads every chosen disk, one after the other, handing `body` each chunk in order: zero,
     /// unchanged since the checkpoint, or its bytes. On any failure, a thrown `body` or a cancel
@@ -24,8 +28,8 @@ public enum DiskSource: Sendable {
     ) throws -> BackupSummary {
         guard chunkSize > 0, chunkSize % 4096 == 0, readAhead > 0 else {
             throw BackupError(
-                .invalidRequest, machine: machine, "the chunk size must be a positive multiple of 4096 and read-ahead positive",
-                fix: "use the repository's chunk size, such as 4 MiB"
+                .invalidRequest, machine: machine, "the chunk size must be a positive multiple of 4096 and the read-ahead positive",
+                fix: "use the repository's chunk size, such as 256 KiB"
             )
         }
         switch self {

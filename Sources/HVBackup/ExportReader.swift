@@ -9,7 +9,8 @@ struct ExportReader {
     let client: NBDClient
     let disk: String
     let chunkSize: Int
-    /// Consecutive data chunks read with one call, their requests in flight together.
+    /// Bytes of consecutive data chunks read with one call (whole chunks, at least one), their
+    /// requests in flight together.
     let readAhead: Int
     /// The dirty bitmap's context for an incremental backup; nil reads every chunk that holds data.
     let bitmap: MetaContext?
@@ -19,7 +20,8 @@ struct ExportReader {
         _ body: (DiskChunk) throws -> Void
     ) throws {
         let size = summary.size
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * readAhead, alignment: 4096)
+        let batchChunks = max(1, readAhead / chunkSize)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * batchChunks, alignment: 4096)
         defer { buffer.deallocate() }
         var windowStart: UInt64 = 0
         while windowStart < size {
@@ -31,11 +33,11 @@ struct ExportReader {
                 if observer.isCancelled() { throw CancelledRead() }
                 var batch = next + 1
                 if planned[next].kind == .data {
-                    while batch < planned.count, batch - next < readAhead, planned[batch].kind == .data { batch += 1 }
+                    while batch < planned.count, batch - next < batchChunks, planned[batch].kind == .data { batch += 1 }
                     let count = planned[next..<batch].reduce(0) { $0 + $1.length }
                     try client.read(
                         into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: planned[next].offset,
-                        requestSize: chunkSize, inFlight: readAhead
+                        requestSize: max(chunkSize, DiskSource.requestSize), inFlight: DiskSource.requestsInFlight
                     )
                 }
                 var position = 0

@@ -16,7 +16,7 @@ import Synchronization
 /// writers, readers, verifications, prunes and collections may run at once, in one process or
 /// several: see docs/BACKUPS.md, "The repository layout", for why that is safe.
 public final class Repository: Sendable {
-    public static let defaultChunkSize = 4 << 20
+    public static let defaultChunkSize = 256 << 10
     /// Chunk sizes are multiples of this, from it up to `maximumChunkSize`.
     public static let minimumChunkSize = 4096
     public static let maximumChunkSize = 64 << 20

@@ -10,7 +10,7 @@ extension Explanation {
             ],
             why: "A running machine keeps running: libvirt has QEMU serve each disk over NBD (a small protocol for reading a disk through a socket) exactly as it was when the job began, and creates a checkpoint, from which QEMU records the blocks the guest changes; the guest agent, when there is one, freezes the file systems for that moment. "
                 + "The next backup reads only the chunks changed since that checkpoint. A stopped machine's images are read whole through qemu-nbd. "
-                + "Each 4 MiB chunk goes to the repository once (chunks of zeros and unchanged ones are not read), named by its hash, with the machine's record and definition, so it can be rebuilt on another host. "
+                + "Each chunk (256 KiB unless the repository says otherwise) goes to the repository once (chunks of zeros and unchanged ones are not read), named by its hash, with the machine's record and definition, so it can be rebuilt on another host. "
                 + "Only the newest backup checkpoint is kept on the machine. Interrupting the command stops the backup and leaves nothing behind.",
             operation: .backupCreate
         )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HVBackupStore
 
 /// `hv-bench backup`: backup, incremental backup, verification and restore of one disk, each
 /// against the standard tool that does the same copy.
@@ -20,7 +21,7 @@ struct BackupBenchCommand: ParsableCommand {
     @Option(name: .customLong("disk-gib"), help: "The disk's size in GiB.") var diskGiB = 4
     @Option(help: "The share of the disk filled with random bytes before the guest boots, in percent.") var fillPercent = 50
     @Option(help: "The share of the disk the guest changes before the incremental backup, in percent.") var changePercent = 1.0
-    @Option(name: .customLong("chunk-kib"), help: "The repositories' chunk size in KiB.") var chunkKiB = 4096
+    @Option(name: .customLong("chunk-kib"), help: "The repositories' chunk size in KiB.") var chunkKiB = Repository.defaultChunkSize >> 10
     @Option(help: "The user QEMU runs as; it must be able to create files in the backups' working directory.")
     var qemuUser = "libvirt-qemu"
     @Option(help: "The qemu-nbd that serves the stopped machine's image.") var qemuNbd = "/usr/bin/qemu-nbd"

@@ -1,4 +1,5 @@
 import Foundation
+import HVBackupStore
 import HVProtocol
 import HVSpec
 import HVYAML
@@ -24,7 +25,7 @@ public struct BackupConfiguration: Sendable, Hashable {
         public var keyFile: String?
         public var chunkSize: Int
 
-        public init(name: String, path: String, keyFile: String? = nil, chunkSize: Int = 4 << 20) {
+        public init(name: String, path: String, keyFile: String? = nil, chunkSize: Int = HVBackupStore.Repository.defaultChunkSize) {
             self.name = name
             self.path = path
             self.keyFile = keyFile
@@ -100,7 +101,7 @@ public struct BackupConfiguration: Sendable, Hashable {
                     path: path, field: "\(field).\(key)", reason: "must be an absolute path without '..', got '\(value)'"
                 )
             }
-            let chunkSize = entry.chunkSize?.bytes ?? 4 << 20
+            let chunkSize = entry.chunkSize?.bytes ?? UInt64(HVBackupStore.Repository.defaultChunkSize)
             guard chunkSize >= 4096, chunkSize <= 64 << 20, chunkSize % 4096 == 0 else {
                 throw BackupConfigurationError.backups(
                     path: path, field: "\(field).chunk_size", reason: "must be a multiple of 4KiB from 4KiB to 64MiB, got \(chunkSize) bytes",
