@@ -8,7 +8,8 @@ import Testing
 /// a backup boot-tested (the guest prints its marker on the scratch machine's console) and the
 /// result recorded; a chunk of it corrupted in the repository, found by verify naming backup, disk
 /// and chunk, and the backup marked bad; a boot test of it then failing at the restore, recorded;
-/// the original machine running throughout on the same disks, and no scratch machine left.
+/// a monitor of the broker exporting both failures and alerting on each, naming the machine; the
+/// original machine running throughout on the same disks, and no scratch machine left.
 @Suite(.serialized, .enabled(if: Environment.enabled))
 struct BackupBootTestTests {
     static let machine = "hv-it-boot-guest"
@@ -84,6 +85,7 @@ struct BackupBootTestTests {
         let mine = try #require(status.machines.first { $0.machine == Self.machine })
         #expect(mine.lastAttempt?.ok == true && mine.lastAttempt?.backup == backup.id)
         #expect(mine.lastVerification?.ok == false && mine.lastBootTest?.ok == false)
+        try expectTheMonitorAlerts(stack, broker)
 
         // A boot test whose caller goes away stops, and its scratch machine goes.
         let good = try decode(BackupInfo.self, try hv(["backup", "create", Self.machine, "--json"]))
@@ -116,6 +118,34 @@ struct BackupBootTestTests {
         #expect(try virsh(["domstate", Self.machine]).hasPrefix("running"))
         #expect(try virsh(["domuuid", Self.machine]) == originalUUID)
         #expect(try virsh(["domblklist", Self.machine]) == originalDisks)
+    }
+
+    /// A monitor of this broker, as hv-monitor runs on a host: its `/metrics` says the machine's
+    /// newest verification and boot test failed and its newest backup succeeded, and both
+    /// failures fire alerts naming the machine, listed by `hv alerts list` and sent to the webhook.
+    func expectTheMonitorAlerts(_ stack: Stack, _ broker: MatrixBroker) throws {
+        let monitor = try MonitorStack(stack, brokerSocket: broker.socket, directory: broker.base + "/monitor", metricsPort: 19_479)
+        defer { monitor.stop() }
+        let series = ["vm": Self.machine, "repository": "matrix"]
+        #expect(waitUntil(60, every: 0.5) { (try? monitor.value("hv_backup_boot_test_ok", labels: series)) == 0 }, "\((try? monitor.scrape()) ?? "")")
+        #expect(try monitor.value("hv_backup_verify_ok", labels: series) == 0)
+        #expect(try monitor.value("hv_backup_last_attempt_success", labels: series) == 1)
+
+        let rules: Set = ["backup-verification-failed", "backup-boot-test-failed"]
+        func firing() throws -> [ActiveAlert] {
+            let list = try monitor.hv(["alerts", "list", "--json"], as: Stack.viewerUser)
+            guard list.status == 0 else { throw SetupError("hv alerts list: \(list)") }
+            return try JSONDecoder().decode(ListAlertsReply.self, from: Data(list.stdout.utf8)).active.filter { $0.labels == series }
+        }
+        #expect(try waitUntil(60, every: 0.5) { Set(try firing().map(\.rule)) == rules }, "\((try? firing()) ?? [])")
+        #expect(try firing().allSatisfy { $0.severity == .critical && $0.summary.contains("VM \(Self.machine) in matrix failed") })
+        func notified() -> Set<String> {
+            let bodies = monitor.webhooks().filter { $0["path"] as? String == "/generic" }.compactMap { $0["body"] as? [String: Any] }
+            return Set(bodies.filter { $0["kind"] as? String == "firing" && $0["labels"] as? [String: String] == series }.compactMap {
+                $0["rule"] as? String
+            })
+        }
+        #expect(waitUntil(60, every: 0.5) { notified() == rules }, "\(monitor.webhooks())")
     }
 
     /// Starts `hv backup boot-test` as the owner operator, waiting for a marker the guest never

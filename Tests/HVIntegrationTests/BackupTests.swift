@@ -4,14 +4,22 @@ import HVTestSupport
 import Testing
 
 /// Backups end to end as an operator of team A, on `qemu:///system` with a real TCG guest behind a
-/// broker of its own (`hv-it-backups`, repository `matrix` in its state): a full backup of the
-/// running guest, the guest changing a region, an incremental backup that stores a fraction of
-/// the full one, and a restore of the incremental one as a new machine whose disk holds the change.
+/// broker of its own (`hv-it-backups`, repository `matrix` in its state): the guest writes a known
+/// pattern to a region of its disk, a full backup of the running guest, the guest changing the
+/// region, an incremental backup that stores a fraction of the full one; then each backup restored
+/// as a new machine, each copy booted, and the guest in each reading the region as it was at its
+/// backup (the full one's copy the pattern before the change, the incremental one's the change).
 @Suite(.serialized, .enabled(if: Environment.enabled))
 struct BackupTests {
     static let machine = "hv-it-backup"
+    /// The restore of the incremental backup.
     static let copy = "hv-it-backup-copy"
+    /// The restore of the full backup.
+    static let fullCopy = "hv-it-backup-full"
     static let mebibyte = 1 << 20
+    /// What the guest writes to the region before the full backup, and what it changes it to after.
+    static let before = "HV-IT-BACKUP-BEFORE"
+    static let changed = "HV-IT-BACKUP-CHANGED"
 
     @Test func anOperatorBacksUpChangesBacksUpAgainAndRestoresACopy() throws {
         let stack = try Stack.shared.get()
@@ -21,9 +29,9 @@ struct BackupTests {
         func hv(_ arguments: [String], as user: String = owner) throws -> Output {
             try run([stack.bin + "/hv"] + arguments, as: user, environment: ["HV_SOCKET": broker.socket], timeout: 900)
         }
-        func type(_ command: String) throws {
+        func type(_ command: String, into machine: String = Self.machine) throws {
             let output = try run(
-                [ConsoleMachine.python, stack.base + "/py/console-session.py", stack.bin + "/hv", Self.machine, "type", command], as: owner,
+                [ConsoleMachine.python, stack.base + "/py/console-session.py", stack.bin + "/hv", machine, "type", command], as: owner,
                 environment: ["HV_SOCKET": broker.socket], timeout: 900
             )
             guard output.status == 0 else { throw SetupError("typing '\(command)' into the guest: \(output)") }
@@ -34,12 +42,12 @@ struct BackupTests {
         }
 
         try Self.bootGuest(broker, stack) { try hv($0) }
-        try type("head -c \(64 * Self.mebibyte) /dev/urandom > /dev/vda; sync")
+        try type("head -c \(64 * Self.mebibyte) /dev/urandom > /dev/vda; " + Self.writeRegion(Self.before))
         let full = try backup(try hv(["backup", "create", Self.machine, "--json"]))
         #expect(full.parent == nil)
         #expect(full.bytesStored >= Int64(64 * Self.mebibyte), "\(full)")
 
-        try type("yes HV-IT-BACKUP-CHANGED | head -c 65536 | dd of=/dev/vda bs=65536 seek=1600 conv=notrunc,fsync 2>/dev/null; sync")
+        try type(Self.writeRegion(Self.changed))
         let incremental = try backup(try hv(["backup", "create", Self.machine, "--repository", "matrix", "--json"]))
         #expect(incremental.parent == full.id)
         #expect(incremental.bytesRead <= Int64(8 * Self.mebibyte), "only the changed chunks are read: \(incremental)")
@@ -56,8 +64,10 @@ struct BackupTests {
         #expect(try hv(["backup", "verify", incremental.id]).status == 0)
         #expect(try hv(["backup", "show", incremental.id, "--json"]).stdout.contains("\"ok\" : true"))
 
-        let restored = try hv(["backup", "restore", incremental.id, "--name", Self.copy, "--json"])
-        #expect(restored.status == 0, "\(restored)")
+        for (backup, name) in [(incremental, Self.copy), (full, Self.fullCopy)] {
+            let restored = try hv(["backup", "restore", backup.id, "--name", name, "--json"])
+            #expect(restored.status == 0, "\(restored)")
+        }
 
         try Self.aKilledBrokersBackupIsCleanedAtStart(broker, lastCheckpoint: "hv-backup-" + incremental.id)
 
@@ -67,11 +77,39 @@ struct BackupTests {
         let copy = try Self.raw(images + Self.copy + "-root.qcow2", in: broker.base)
         #expect(copy.size == original.size)
         let changed = (100 * Self.mebibyte)..<(100 * Self.mebibyte + 65536)
-        #expect(copy.start[changed] == Array(String(repeating: "HV-IT-BACKUP-CHANGED\n", count: 3200).utf8.prefix(65536))[...])
+        #expect(copy.start[changed] == Array(String(repeating: Self.changed + "\n", count: 3200).utf8.prefix(65536))[...])
         #expect(copy.start == original.start, "the copy holds what the guest wrote")
-        let infos = try [Self.machine, Self.copy].map { try hv(["vm", "info", $0, "--json"]).stdout }
+        let infos = try [Self.machine, Self.copy, Self.fullCopy].map { try hv(["vm", "info", $0, "--json"]).stdout }
         let uuids = try infos.map { try JSONDecoder().decode(VmDetails.self, from: Data($0.utf8)).uuid }
-        #expect(uuids[0] != uuids[1], "the copy is a new machine")
+        #expect(Set(uuids).count == 3, "each copy is a new machine")
+
+        // Each copy boots from the same ISO, and its guest reads the region as it was at its backup.
+        for name in [Self.fullCopy, Self.copy] {
+            let started = try hv(["vm", "start", name])
+            #expect(started.status == 0, "\(started)")
+        }
+        func region(of machine: String) throws -> String {
+            try Self.awaitShell(machine) { try hv($0) }
+            try type("dd if=/dev/vda bs=65536 skip=1600 count=1 2>/dev/null | head -c 40; echo; echo HV-IT-REGION-$((6*7))", into: machine)
+            var log = ""
+            guard try waitUntil(30, every: 1, {
+                log = try hv(["vm", "log", machine]).stdout
+                return log.contains("HV-IT-REGION-42")
+            }) else { throw SetupError("\(machine) did not print the region:\n\(log.suffix(2000))") }
+            return log
+        }
+        let atFull = try region(of: Self.fullCopy)
+        #expect(atFull.contains(Self.before) && !atFull.contains(Self.changed), "the full backup's copy:\n\(atFull.suffix(600))")
+        let atIncremental = try region(of: Self.copy)
+        #expect(
+            atIncremental.contains(Self.changed) && !atIncremental.contains(Self.before),
+            "the incremental backup's copy:\n\(atIncremental.suffix(600))"
+        )
+    }
+
+    /// A shell command that writes `pattern` over the 64 KiB at 100 MiB of the guest's disk.
+    static func writeRegion(_ pattern: String) -> String {
+        "yes \(pattern) | head -c 65536 | dd of=/dev/vda bs=65536 seek=1600 conv=notrunc,fsync 2>/dev/null; sync"
     }
 
     /// What a broker killed during a backup leaves — the backup job QEMU still serves from the
@@ -132,6 +170,11 @@ struct BackupTests {
             let output = try hv(step)
             guard output.status == 0 else { throw SetupError("\(step): \(output)") }
         }
+        try awaitShell(machine, hv: hv)
+    }
+
+    /// Waits until the guest `machine`, booted from the test ISO, printed its marker and its shell's prompt.
+    static func awaitShell(_ machine: String, hv: ([String]) throws -> Output) throws {
         var log = ""
         guard try waitUntil(300, every: 2, {
             log = try hv(["vm", "log", machine]).stdout
@@ -152,13 +195,13 @@ struct BackupTests {
     }
 
     static func remove(_ broker: MatrixBroker, _ stack: Stack) {
-        for name in [machine, copy, "hv-it-backup-stolen"] {
+        for name in [machine, copy, fullCopy, "hv-it-backup-stolen"] {
             _ = try? broker.hv(stack, ["vm", "kill", name], as: Stack.adminUser)
             _ = try? broker.hv(stack, ["vm", "delete", name, "--remove-disks"], as: Stack.adminUser)
         }
         _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"])
-        for command in [
-            ["destroy", machine], ["undefine", machine, "--checkpoints-metadata"], ["destroy", copy], ["undefine", copy],
+        let copies = [copy, fullCopy].flatMap { [["destroy", $0], ["undefine", $0]] }
+        for command in [["destroy", machine], ["undefine", machine, "--checkpoints-metadata"]] + copies + [
             ["pool-destroy", "hv-it-backups"], ["pool-undefine", "hv-it-backups"],
         ] {
             _ = try? run(["/usr/bin/virsh", "-c", "qemu:///system"] + command)

@@ -1,33 +1,47 @@
 import Foundation
 import HVTestSupport
 
-/// The monitor under test, beside the broker of `Stack`: `hv-monitor` running as the unprivileged
-/// system user hv-monitor (a viewer), with a webhook receiver for its alerts.
+/// A monitor under test: `hv-monitor` running as the unprivileged system user hv-monitor (a
+/// viewer) against one broker's socket, with a webhook receiver for its alerts. The monitor
+/// suites share one beside the broker of `Stack`; a suite with a broker of its own starts another.
 final class MonitorStack: @unchecked Sendable {
     static let user = "hv-monitor"
     /// Seconds between collections: short, so a test sees several cycles.
     static let interval = 2
-    static let metricsPort = 19_478
 
     let stack: Stack
-    var directory: String { stack.base + "/monitor" }
+    /// The broker this monitor reads.
+    let brokerSocket: String
+    /// Its configuration, state, control socket, token, logs and the webhooks received.
+    let directory: String
+    let metricsPort: Int
+    var configuration: String { directory + "/monitor.yaml" }
     var controlSocket: String { directory + "/run/monitor.sock" }
     var received: String { directory + "/webhooks.jsonl" }
-    var metricsURL: String { "http://127.0.0.1:\(Self.metricsPort)/metrics" }
+    var log: String { directory + "/monitor.log" }
+    var metricsURL: String { "http://127.0.0.1:\(metricsPort)/metrics" }
     /// The `/metrics` token, root:hypervisor-viewers 0640 as scripts/setup.sh writes it.
     var tokenFile: String { directory + "/metrics.token" }
 
     /// The python3 first on PATH: the one scripts/install-deps.sh gave prometheus_client.
     let python: String
 
-    static let shared: Result<MonitorStack, any Error> = Result { try MonitorStack(try Stack.shared.get()) }
+    /// The monitor of the stack's broker, which the monitor suites share.
+    static let shared: Result<MonitorStack, any Error> = Result {
+        let stack = try Stack.shared.get()
+        return try MonitorStack(stack, brokerSocket: stack.socket, directory: stack.base + "/monitor", metricsPort: 19_478)
+    }
 
-    private init(_ stack: Stack) throws {
+    /// Starts a monitor of the broker at `brokerSocket` serving `/metrics` on `metricsPort`, with
+    /// its files in `directory`; a monitor an earlier run left there is stopped first.
+    init(_ stack: Stack, brokerSocket: String, directory: String, metricsPort: Int) throws {
         self.stack = stack
+        self.brokerSocket = brokerSocket
+        self.directory = directory
+        self.metricsPort = metricsPort
         python = try run(["/bin/sh", "-c", "command -v python3"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard python.hasPrefix("/") else { throw SetupError("python3 is not on PATH") }
-        try? run(["/usr/bin/pkill", "-f", stack.base + "/bin/hv-monitor"])
-        try? run(["/usr/bin/pkill", "-f", "webhook-receiver.py " + stack.base])
+        stop()
         for owned in ["/state", "/run"] {
             try FileManager.default.createDirectory(atPath: directory + owned, withIntermediateDirectories: true)
         }
@@ -41,14 +55,19 @@ final class MonitorStack: @unchecked Sendable {
         let port = try startReceiver()
         try writeConfiguration(receiverPort: port)
         try spawn(
-            ["/usr/sbin/runuser", "-u", Self.user, "--", stack.bin + "/hv-monitor", "--config", directory + "/monitor.yaml"],
-            log: stack.base + "/log/monitor.log"
+            ["/usr/sbin/runuser", "-u", Self.user, "--", stack.bin + "/hv-monitor", "--config", configuration], log: log
         )
         guard waitUntil(30, every: 0.2, { FileManager.default.fileExists(atPath: controlSocket) && (try? scrape()) != nil })
         else {
-            let log = (try? String(contentsOfFile: stack.base + "/log/monitor.log", encoding: .utf8)) ?? ""
-            throw SetupError("hv-monitor did not come up; its log ends:\n\(log.suffix(2000))")
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw SetupError("hv-monitor did not come up; its log ends:\n\(text.suffix(2000))")
         }
+    }
+
+    /// Stops this monitor and its webhook receiver.
+    func stop() {
+        _ = try? run(["/usr/bin/pkill", "-f", "hv-monitor --config " + configuration])
+        _ = try? run(["/usr/bin/pkill", "-f", "webhook-receiver.py " + received])
     }
 
     /// The current `/metrics` text, fetched with the token.
@@ -109,11 +128,11 @@ final class MonitorStack: @unchecked Sendable {
         }
     }
 
-    /// Runs `hv` as a user against this monitor and the stack's broker.
+    /// Runs `hv` as a user against this monitor and its broker.
     func hv(_ arguments: [String], as user: String) throws -> Output {
         try run(
             [stack.bin + "/hv"] + arguments, as: user,
-            environment: ["HV_SOCKET": stack.socket, "HV_MONITOR_SOCKET": controlSocket]
+            environment: ["HV_SOCKET": brokerSocket, "HV_MONITOR_SOCKET": controlSocket]
         )
     }
 
@@ -131,7 +150,7 @@ final class MonitorStack: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: received)
         try spawn(
             [python, Environment.root + "/Tests/Fixtures/webhook-receiver.py", received, portFile],
-            log: stack.base + "/log/receiver.log"
+            log: directory + "/receiver.log"
         )
         guard waitUntil(10, every: 0.1, { FileManager.default.fileExists(atPath: portFile) }),
             let port = Int((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "")
@@ -141,9 +160,9 @@ final class MonitorStack: @unchecked Sendable {
 
     private func writeConfiguration(receiverPort port: Int) throws {
         let yaml = """
-            broker_socket: \(stack.socket)
+            broker_socket: \(brokerSocket)
             control_socket: \(controlSocket)
-            listen: 127.0.0.1:\(Self.metricsPort)
+            listen: 127.0.0.1:\(metricsPort)
             web: {bearer_token_file: \(tokenFile)}
             interval: \(Self.interval)s
             health_interval: 10s
@@ -156,7 +175,7 @@ final class MonitorStack: @unchecked Sendable {
                 critical: [hook, chat]
               delivery: {attempts: 2, base_delay: 1s}
             """
-        try yaml.write(toFile: directory + "/monitor.yaml", atomically: true, encoding: .utf8)
+        try yaml.write(toFile: configuration, atomically: true, encoding: .utf8)
         try check(run(["/bin/chmod", "-R", "a+rX", directory]))
         try check(run(["/bin/chown", "-R", "\(Self.user):\(Self.user)", directory + "/state", directory + "/run"]))
         // After the chmod above: the token is for hypervisor-viewers (the monitor is one) alone.
