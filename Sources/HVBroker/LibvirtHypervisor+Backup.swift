@@ -307,9 +307,7 @@ extension LibvirtHypervisor {
                     }
                 )
             },
-            bootTest: manifest.bootTests?.last.map {
-                BackupBootTest(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, signal: $0.signal, seconds: $0.seconds, problem: $0.problem)
-            }
+            bootTest: manifest.bootTests?.last
         )
     }
 }
