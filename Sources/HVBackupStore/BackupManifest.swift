@@ -1,4 +1,5 @@
 import Foundation
+import HVProtocol
 
 /// What a backup holds (`backups/<id>/manifest.json`): the machine, when, what it was made from,
 /// the machine's definition as the caller gave it, and one entry per disk.
@@ -24,7 +25,7 @@ public struct BackupManifest: Codable, Hashable, Sendable {
     public var disks: [Disk]
     /// The results of boot tests (`Repository.recordBootTest`), oldest first; the last
     /// `maximumVerifications` are kept. Absent until the first.
-    public var bootTests: [BootTest]?
+    public var bootTests: [BackupBootTest]?
 
     /// One disk of a backup.
     public struct Disk: Codable, Hashable, Sendable {
@@ -60,25 +61,6 @@ public struct BackupManifest: Codable, Hashable, Sendable {
         public var problems: [String]?
     }
 
-    /// The outcome of one boot test of the backup: restored into a scratch machine and booted.
-    public struct BootTest: Codable, Hashable, Sendable {
-        public var time: Date
-        public var ok: Bool
-        /// What the guest showed, as the caller named it.
-        public var signal: String?
-        public var seconds: Double
-        /// For a failure, what failed.
-        public var problem: String?
-
-        public init(time: Date, ok: Bool, signal: String?, seconds: Double, problem: String?) {
-            self.time = time
-            self.ok = ok
-            self.signal = signal
-            self.seconds = seconds
-            self.problem = problem
-        }
-    }
-
     /// How many problems a verification result keeps.
     public static let maximumProblems = 16
 
@@ -90,12 +72,14 @@ public struct BackupManifest: Codable, Hashable, Sendable {
     static func decode(_ bytes: [UInt8]) -> BackupManifest? {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        decoder.userInfo[BackupBootTest.timeAsDate] = true
         return try? decoder.decode(BackupManifest.self, from: Data(bytes))
     }
 
     var encoded: [UInt8] {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
+        encoder.userInfo[BackupBootTest.timeAsDate] = true
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         // Plain strings, dates and integers always encode.
         return Array((try? encoder.encode(self)) ?? Data())

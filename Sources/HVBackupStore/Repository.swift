@@ -42,6 +42,9 @@ public final class Repository: Sendable {
     let chunks: ChunkStore
     var cipher: Cipher { chunks.cipher }
     private let zeroDigests = Mutex<[Int: ChunkDigest]>([:])
+    let manifestCache = ManifestCache()
+    /// How many times a manifest was read and decoded.
+    let manifestReads = Atomic<Int>(0)
 
     private init(path: String, root: Descriptor, configuration: Configuration, key: KeyFile?) throws(BackupError) {
         self.path = path
@@ -156,18 +159,34 @@ public final class Repository: Sendable {
 
     // MARK: - Backups
 
-    /// The backups in the repository, oldest first; only `machine`'s when one is named.
+    /// The backups in the repository, oldest first; only `machine`'s when one is named. Reads
+    /// only the manifests that are new or were rewritten since the last call (`ManifestCache`).
     public func backups(machine: String? = nil) throws(BackupError) -> [BackupManifest] {
         var manifests: [BackupManifest] = []
+        var listed: [String: ManifestCache.Entry] = [:]
         for id in try backupIDs() {
             do throws(BackupError) {
-                let manifest = try manifest(id)
-                if machine == nil || manifest.machine == machine { manifests.append(manifest) }
+                let entry = try cachedManifest(id)
+                listed[id] = entry
+                if machine == nil || entry.manifest.machine == machine { manifests.append(entry.manifest) }
             } catch where error.code == .notFound {
                 // Deleted since the directory was listed.
             }
         }
+        manifestCache.keep(listed)
         return manifests.sorted { ($0.time, $0.id) < ($1.time, $1.id) }
+    }
+
+    /// The manifest of `id` from the cache when its file is the one read before, else read.
+    private func cachedManifest(_ id: String) throws(BackupError) -> ManifestCache.Entry {
+        if let status = try? backups.entryStatus("\(id)/\(Self.manifestFile)") {
+            let identity = ManifestCache.Identity(status)
+            if let manifest = manifestCache.manifest(id, identity: identity) {
+                return ManifestCache.Entry(identity: identity, manifest: manifest)
+            }
+        }
+        // Absent or not readable: reading it reports why, as an uncached listing would.
+        return try readManifest(id)
     }
 
     /// The ids of the complete backups, as the directory lists them.
@@ -179,9 +198,18 @@ public final class Repository: Sendable {
     /// The manifest of the backup `id`.
     public func manifest(_ id: String) throws(BackupError) -> BackupManifest {
         try checkID(id)
+        return try readManifest(id).manifest
+    }
+
+    /// Reads the manifest of `id`, with the identity of the file it read.
+    private func readManifest(_ id: String) throws(BackupError) -> ManifestCache.Entry {
+        manifestReads.add(1, ordering: .relaxed)
         let bytes: [UInt8]
+        let status: stat
         do {
-            bytes = try backups.openAt("\(id)/\(Self.manifestFile)", O_RDONLY).readAll()
+            let file = try backups.openAt("\(id)/\(Self.manifestFile)", O_RDONLY)
+            status = try file.status()
+            bytes = try file.readAll()
         } catch where error.code == ENOENT {
             throw notFound(id)
         } catch {
@@ -194,7 +222,7 @@ public final class Repository: Sendable {
                 .corrupt, "the manifest of backup \(id) in \(path) is damaged or was not written for it",
                 fix: "delete the backup; it cannot be restored")
         }
-        return manifest
+        return ManifestCache.Entry(identity: ManifestCache.Identity(status), manifest: manifest)
     }
 
     /// The index of `disk` in the backup `id`.

@@ -66,6 +66,9 @@ extension LibvirtHypervisor {
             )
         }
         let (name, store) = try backups.repository(named: repository)
+        // Refused before any work, a machine that isn't there or that the broker did not make
+        // leaves no attempt: `Backup.Status` shows only the broker's machines.
+        try await run { connection in _ = try self.backupSource(machine, connection) }
         try backups.claim(machine)
         defer { backups.release(machine) }
         let began = ContinuousClock.now
@@ -93,15 +96,7 @@ extension LibvirtHypervisor {
     private func backUp(
         _ machine: String, into store: Repository, named repositoryName: String, context: JobContext, _ connection: Connection
     ) throws -> BackupReply {
-        let domain = try self.domain(machine, connection)
-        let inactiveXML = try domain.xmlDescription(flags: .inactive)
-        guard let record = ownRecord(domainXML: inactiveXML), let saved = SavedMachine(record) else {
-            throw HVError(
-                .invalidState, "'\(machine)' was not made from a spec, so a backup could not rebuild it",
-                fix: "back up machines made with 'hv vm apply' (an administrator can adopt others with 'hv vm adopt')",
-                details: ["name": machine, "state": "unmanaged"]
-            )
-        }
+        let (domain, saved) = try backupSource(machine, connection)
         let parent = try domain.isActive() ? try newestWithCheckpoint(of: machine, in: store, domain) : nil
         func full(checkpoint: Bool) throws -> BackupReply {
             try backUp(domain, saved: saved, since: nil, checkpoint: checkpoint, into: store, named: repositoryName, context: context, connection)
@@ -135,6 +130,20 @@ extension LibvirtHypervisor {
         } catch let error as HVBackupStore.BackupError {
             throw error.hvError
         }
+    }
+
+    /// The machine to back up and its record; a machine the broker did not make from a spec is
+    /// refused, since a backup of it could not rebuild it.
+    private func backupSource(_ machine: String, _ connection: Connection) throws -> (Domain, SavedMachine) {
+        let domain = try self.domain(machine, connection)
+        guard let record = ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)), let saved = SavedMachine(record) else {
+            throw HVError(
+                .invalidState, "'\(machine)' was not made from a spec, so a backup could not rebuild it",
+                fix: "back up machines made with 'hv vm apply' (an administrator can adopt others with 'hv vm adopt')",
+                details: ["name": machine, "state": "unmanaged"]
+            )
+        }
+        return (domain, saved)
     }
 
     /// What QEMU says when it is asked to keep a checkpoint's bitmap in a qcow2 version 2 image.
@@ -320,9 +329,7 @@ extension LibvirtHypervisor {
                     }
                 )
             },
-            bootTest: manifest.bootTests?.last.map {
-                BackupBootTest(time: Int64($0.time.timeIntervalSince1970), ok: $0.ok, signal: $0.signal, seconds: $0.seconds, problem: $0.problem)
-            }
+            bootTest: manifest.bootTests?.last
         )
     }
 }

@@ -42,8 +42,8 @@ extension LibvirtHypervisor {
         await Task { await self.removeScratch(scratch, uuid: restoredUUID) }.value
         if let failure, cancelled || !Self.bootTestRecords(failure) { throw failure }
         let elapsed = clock.now - began
-        let test = BackupManifest.BootTest(
-            time: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)), ok: failure == nil, signal: signal,
+        let test = BackupBootTest(
+            time: Int64(Date().timeIntervalSince1970.rounded(.down)), ok: failure == nil, signal: signal,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, problem: failure?.reason
         )
         let manifest = try await fileWork(store) { store throws(HVBackupStore.BackupError) in

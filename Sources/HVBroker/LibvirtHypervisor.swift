@@ -197,6 +197,7 @@ public final class LibvirtHypervisor: Hypervisor {
             let uuid = try domain.uuid()
             try domain.undefine()
             self.recordCache.drop(uuid: uuid)
+            self.backupAttempts.forget(machine: name)
             self.removeTPMState(uuid: uuid)
             try? FileManager.default.removeItem(atPath: self.layout.consoleLogPath(machine: name))
             try? FileManager.default.removeItem(atPath: self.layout.seedPath(machine: name))

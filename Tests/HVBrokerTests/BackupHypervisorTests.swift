@@ -101,5 +101,33 @@ struct BackupHypervisorTests {
         }
         #expect(error?.code == .invalidState, "\(String(describing: error))")
         #expect(try repository.backups().isEmpty)
+        #expect(hypervisor.backupAttempts.all(repository: "local").isEmpty, "a refusal is no attempt")
+    }
+
+    @Test func aMachineThatIsNotThereLeavesNoAttempt() async throws {
+        let error = await #expect(throws: HVError.self) {
+            _ = try await hypervisor.perform(.create(machine: "absent", repository: nil), caller: caller)
+        }
+        #expect(error?.code == .notFound, "\(String(describing: error))")
+        let status = try #require(try await hypervisor.perform(.status(repository: nil), caller: caller) as? BackupStatusReply)
+        #expect(status.machines.isEmpty)
+    }
+
+    /// A machine deleted through the broker takes its attempts along; other machines keep theirs.
+    @Test func deletingAMachineDropsItsAttempts() async throws {
+        let stateDirectory = URL(fileURLWithPath: hypervisor.backupAttempts.path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        for machine in ["foreign", "web"] {
+            hypervisor.backupAttempts.record(
+                repository: "local", machine: machine, outcome: .failure(HVError(.failed, "the disk is full")), took: .seconds(1)
+            )
+        }
+        try await hypervisor.kill("foreign")
+        _ = try await hypervisor.delete("foreign", removeDisks: false)
+        #expect(Set(hypervisor.backupAttempts.all(repository: "local").keys) == ["web"])
+        let status = try #require(try await hypervisor.perform(.status(repository: nil), caller: caller) as? BackupStatusReply)
+        #expect(status.machines.map(\.machine) == ["web"])
+        let reread = BackupAttempts(path: hypervisor.backupAttempts.path)
+        #expect(Set(reread.all(repository: "local").keys) == ["web"], "and the file no longer holds them")
     }
 }

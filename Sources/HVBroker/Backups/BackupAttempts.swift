@@ -6,7 +6,7 @@ import Synchronization
 /// (`STATE/backup-attempts.json`, mode 0600), so that a backup that failed, and so left no backup
 /// in the repository, still shows in `Backup.Status` and in the monitor's metrics. Written whole,
 /// through a temporary file renamed into place, after every attempt; a file that can't be read
-/// is started again empty.
+/// is started again empty. Deleting a machine through the broker drops its attempts.
 public final class BackupAttempts: Sendable {
     public enum Outcome: Sendable {
         case success(String)
@@ -46,7 +46,17 @@ public final class BackupAttempts: Sendable {
                 attempt.reason = error.reason
             }
             attempts[repository, default: [:]][machine] = attempt
-            save(attempts.values.flatMap(\.values).sorted { ($0.repository, $0.machine) < ($1.repository, $1.machine) })
+            save(attempts)
+        }
+    }
+
+    /// Drops the attempts of `machine` in every repository: it was deleted. Its backups stay, and
+    /// show in `Backup.Status` as long as they do.
+    public func forget(machine: String) {
+        attempts.withLock { attempts in
+            guard attempts.values.contains(where: { $0[machine] != nil }) else { return }
+            for repository in attempts.keys { attempts[repository]?[machine] = nil }
+            save(attempts)
         }
     }
 
@@ -55,7 +65,8 @@ public final class BackupAttempts: Sendable {
         attempts.withLock { $0[repository] ?? [:] }
     }
 
-    private func save(_ list: [BackupAttempt]) {
+    private func save(_ attempts: [String: [String: BackupAttempt]]) {
+        let list = attempts.values.flatMap(\.values).sorted { ($0.repository, $0.machine) < ($1.repository, $1.machine) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         guard let data = try? encoder.encode(list) else { return }

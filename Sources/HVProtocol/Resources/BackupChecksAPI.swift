@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a backup's newest checks say about it.
 public enum BackupStatus: String, Codable, Sendable, Hashable {
     /// Neither verified nor boot-tested yet.
@@ -23,9 +25,11 @@ public enum BackupStatus: String, Codable, Sendable, Hashable {
     }
 }
 
-/// A boot test of a backup, as the backup records it.
+/// A boot test of a backup, as the backup records it: on the wire, and in the backup's manifest
+/// (`BackupManifest.bootTests`).
 public struct BackupBootTest: Codable, Sendable, Hashable {
-    /// Seconds since 1970, when the test ended.
+    /// Seconds since 1970, when the test ended. The wire carries the number; a manifest keeps the
+    /// time as a date (`timeAsDate`).
     public var time: Int64
     public var ok: Bool
     /// What the guest showed: `guest agent` or `console: MARKER`; absent when it showed nothing.
@@ -41,6 +45,39 @@ public struct BackupBootTest: Codable, Sendable, Hashable {
         self.signal = signal
         self.seconds = seconds
         self.problem = problem
+    }
+
+    /// Set to `true` in the `userInfo` of an encoder or decoder that writes and reads the time as
+    /// a `Date`, in its own date strategy: a backup's manifest keeps it as an ISO 8601 string, as
+    /// it always has.
+    public static let timeAsDate = CodingUserInfoKey(rawValue: "org.hypernixos.timeAsDate")!
+
+    private enum CodingKeys: String, CodingKey { case time, ok, signal, seconds, problem }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if decoder.userInfo[Self.timeAsDate] as? Bool == true {
+            time = Int64(try container.decode(Date.self, forKey: .time).timeIntervalSince1970.rounded(.down))
+        } else {
+            time = try container.decode(Int64.self, forKey: .time)
+        }
+        ok = try container.decode(Bool.self, forKey: .ok)
+        signal = try container.decodeIfPresent(String.self, forKey: .signal)
+        seconds = try container.decode(Double.self, forKey: .seconds)
+        problem = try container.decodeIfPresent(String.self, forKey: .problem)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if encoder.userInfo[Self.timeAsDate] as? Bool == true {
+            try container.encode(Date(timeIntervalSince1970: Double(time)), forKey: .time)
+        } else {
+            try container.encode(time, forKey: .time)
+        }
+        try container.encode(ok, forKey: .ok)
+        try container.encodeIfPresent(signal, forKey: .signal)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encodeIfPresent(problem, forKey: .problem)
     }
 }
 
