@@ -1,15 +1,17 @@
 import Foundation
 import HVBackupStore
 
-/// Hands a reader's chunks to a `BackupWriter`, disk by disk, on a thread of its own: the reader
-/// reads the next chunks while the writer hashes and stores these, so a backup takes about the
-/// longer of reading and storing rather than their sum.
+/// Hands a reader's chunks to a `BackupWriter`, disk by disk, on threads of its own (`storers`):
+/// the reader reads the next chunks while the writer hashes and stores these, so a backup takes
+/// about the longer of reading and storing rather than their sum, and hashing is spread over the
+/// processor's cores.
 ///
 /// Data chunks are copied into one of a bounded set of buffers (`bufferBytes` in all, at least
 /// two chunks); the reader waits while every buffer is in use. A run of unchanged chunks is kept
-/// from the parent with one call. The writer's calls run in the order the chunks came. The first
-/// failure stops the feed: it is thrown by the next `take` or by `finish`. End a feed with
-/// `finish`, or with `cancel` when the backup is given up.
+/// from the parent with one call. The chunks of a disk are stored in any order (the writer takes
+/// them so); beginning and finishing a disk wait for everything handed in before them and hold
+/// back everything after. The first failure stops the feed: it is thrown by the next `take` or by
+/// `finish`. End a feed with `finish`, or with `cancel` when the backup is given up.
 public final class ChunkFeed: @unchecked Sendable {
     public let writer: BackupWriter
     /// Each disk's image format, by target; a disk not named is `raw`.
@@ -21,9 +23,17 @@ public final class ChunkFeed: @unchecked Sendable {
         case zero(index: Int)
         case keep(Range<Int>)
         case finishDisk
+
+        /// Runs alone: after every operation before it, before any after it.
+        var isBarrier: Bool {
+            switch self {
+            case .beginDisk, .finishDisk: true
+            case .data, .zero, .keep: false
+            }
+        }
     }
 
-    /// Guards everything below it, shared by the reader's thread and the storing thread.
+    /// Guards everything below it, shared by the reader's thread and the storing threads.
     private let condition = NSCondition()
     private var operations: [Operation] = []
     private var next = 0
@@ -31,7 +41,10 @@ public final class ChunkFeed: @unchecked Sendable {
     private var failure: (any Error)?
     /// The reader has handed in everything (`finish`) or given up (`cancel`).
     private var closed = false
-    private var threadEnded = false
+    /// Operations taken by a storing thread and not yet done.
+    private var running = 0
+    private var barrierRunning = false
+    private var threadsRunning: Int
     private var storing = Duration.zero
 
     private let slotSize: Int
@@ -40,7 +53,8 @@ public final class ChunkFeed: @unchecked Sendable {
     private var disk: String?
     private var unchanged: Range<Int>?
 
-    /// How long the storing thread spent in the writer's calls; complete once the feed has ended.
+    /// How long the storing threads spent in the writer's calls, added up; complete once the feed
+    /// has ended.
     public var storingTime: Duration {
         condition.lock()
         defer { condition.unlock() }
@@ -49,17 +63,25 @@ public final class ChunkFeed: @unchecked Sendable {
 
     /// Buffers for data chunks in flight between reader and writer, in bytes.
     public static let defaultBufferBytes = 64 << 20
+    /// Storing threads: one per core, two at most (hashing is the work; the disk is shared).
+    public static var defaultStorers: Int { max(1, min(2, ProcessInfo.processInfo.activeProcessorCount)) }
 
-    public init(writer: BackupWriter, formats: [String: String], chunkSize: Int, bufferBytes: Int = ChunkFeed.defaultBufferBytes) {
+    public init(
+        writer: BackupWriter, formats: [String: String], chunkSize: Int, bufferBytes: Int = ChunkFeed.defaultBufferBytes,
+        storers: Int = ChunkFeed.defaultStorers
+    ) {
         self.writer = writer
         self.formats = formats
         slotSize = chunkSize
         let count = max(2, min(256, bufferBytes / max(chunkSize, 1)))
         buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * count, alignment: 4096)
         freeSlots = Array((0..<count).reversed())
-        let thread = Thread { [self] in store() }
-        thread.name = "hv-backup-store"
-        thread.start()
+        threadsRunning = max(1, storers)
+        for _ in 0..<threadsRunning {
+            let thread = Thread { [self] in store() }
+            thread.name = "hv-backup-store"
+            thread.start()
+        }
     }
 
     deinit {
@@ -107,7 +129,7 @@ public final class ChunkFeed: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Stops the feed: chunks not yet stored are dropped, and the storing thread ends before this
+    /// Stops the feed: chunks not yet stored are dropped, and the storing threads end before this
     /// returns. The caller aborts the writer. Does nothing once the feed has ended.
     public func cancel() {
         close(discarding: true)
@@ -163,54 +185,59 @@ public final class ChunkFeed: @unchecked Sendable {
             next = 0
         }
         condition.broadcast()
-        while !threadEnded { condition.wait() }
+        while threadsRunning > 0 { condition.wait() }
     }
 
-    // MARK: - The storing thread
+    // MARK: - The storing threads
 
     private func store() {
         let clock = ContinuousClock()
         while let operation = nextOperation() {
             let began = clock.now
-            defer {
-                condition.lock()
-                storing += clock.now - began
-                condition.unlock()
-            }
+            var failed: (any Error)?
             do {
                 try perform(operation)
             } catch {
-                condition.lock()
-                if failure == nil { failure = error }
+                failed = error
+            }
+            let spent = clock.now - began
+            condition.lock()
+            storing += spent
+            running -= 1
+            if operation.isBarrier { barrierRunning = false }
+            if case .data(_, let slot, _) = operation { freeSlots.append(slot) }
+            if let failed {
+                if failure == nil { failure = failed }
                 operations.removeAll()
                 next = 0
-                condition.broadcast()
-                condition.unlock()
             }
-            if case .data(_, let slot, _) = operation {
-                condition.lock()
-                freeSlots.append(slot)
-                condition.broadcast()
-                condition.unlock()
-            }
+            condition.broadcast()
+            condition.unlock()
         }
         condition.lock()
-        threadEnded = true
+        threadsRunning -= 1
         condition.broadcast()
         condition.unlock()
     }
 
-    /// The next operation, waiting for one; nil once the reader closed the feed and every
-    /// operation is done, or a failure stopped it.
+    /// The next operation, waiting until there is one and it may start; nil once the reader closed
+    /// the feed and every operation has been taken, or a failure stopped it.
     private func nextOperation() -> Operation? {
         condition.lock()
         defer { condition.unlock() }
-        while next == operations.count {
-            if closed || failure != nil { return nil }
+        while true {
+            if failure != nil { return nil }
+            if next == operations.count {
+                if closed { return nil }
+            } else if !barrierRunning, !operations[next].isBarrier || running == 0 {
+                break
+            }
             condition.wait()
         }
         let operation = operations[next]
         next += 1
+        running += 1
+        if operation.isBarrier { barrierRunning = true }
         if next == operations.count {
             operations.removeAll(keepingCapacity: true)
             next = 0

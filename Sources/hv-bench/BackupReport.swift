@@ -112,8 +112,8 @@ struct BackupReport: Encodable, Sendable, BenchReport {
             "",
             Self.trimmed(table.render()),
             "",
-            "each backup's wall time, and the time its storing thread spent in the writer (BackupWriter: hash, write, "
-                + "batched flush, rename; commit) while the reader read (libvirt's job, block status, NBD reads): "
+            "each backup's wall time, and the time its storing threads spent in the writer, added up (BackupWriter: hash, "
+                + "write, batched flush, rename; commit) while the reader read (libvirt's job, block status, NBD reads): "
                 + [("stopped", stoppedBackup), ("running", runningBackup), ("incremental", incremental)].map { name, backup in
                     "\(name) \(Self.seconds(backup.wallSeconds)) / storing \(Self.seconds(backup.storingSeconds))"
                 }.joined(separator: ", "),

@@ -13,8 +13,8 @@ struct RepositoryBackup: Codable, Sendable {
     var cpuSeconds: Double
     /// The CPU time of the processes hv-bench waited for meanwhile: qemu-nbd, for a stopped machine.
     var childCPUSeconds: Double
-    /// Wall time of the storing thread in the writer's calls (`ChunkFeed`), plus the commit. The
-    /// reader reads meanwhile (libvirt's job, block status, NBD reads), so the two overlap.
+    /// Time of the storing threads in the writer's calls (`ChunkFeed`), added up, plus the commit.
+    /// The reader reads meanwhile (libvirt's job, block status, NBD reads), so they overlap.
     var storingSeconds: Double
     /// Bytes read over NBD.
     var bytesRead: UInt64

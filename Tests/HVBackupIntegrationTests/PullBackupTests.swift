@@ -104,7 +104,7 @@ struct PullBackupTests {
 
         let stop = Switch()
         let cancelled = #expect(throws: BackupError.self) {
-            try backup().read(observer: BackupObserver(progress: { _ in stop.turnOn() }, isCancelled: { stop.isOn })) { _ in }
+            try backup().read(chunkSize: testChunkSize, observer: BackupObserver(progress: { _ in stop.turnOn() }, isCancelled: { stop.isOn })) { _ in }
         }
         #expect(cancelled?.code == .cancelled)
         try expectNothingLeft("after a cancel")

@@ -10,12 +10,15 @@ struct ReadDisk {
     var dataIndexes: [Int] { kinds.indices.filter { kinds[$0] == .data } }
 }
 
-/// Reads `source` and puts each disk together from its chunks.
+/// The chunk size these tests read with: their disks' layouts are written in 4 MiB steps.
+let testChunkSize = 4 << 20
+
+/// Reads `source` in chunks of `testChunkSize` and puts each disk together from its chunks.
 func readDisks(
     _ source: DiskSource, observer: BackupObserver = .none, each: (DiskChunk) throws -> Void = { _ in }
 ) throws -> (disks: [String: ReadDisk], summary: BackupSummary) {
     var disks: [String: ReadDisk] = [:]
-    let summary = try source.read(observer: observer) { chunk in
+    let summary = try source.read(chunkSize: testChunkSize, observer: observer) { chunk in
         var disk = disks[chunk.disk] ?? ReadDisk(image: [UInt8](repeating: 0, count: Int(chunk.diskSize)))
         #expect(chunk.index == disk.kinds.count, "chunks come in order")
         switch chunk.content {

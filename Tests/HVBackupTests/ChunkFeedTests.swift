@@ -57,15 +57,18 @@ struct ChunkFeedTests {
     }
 
     /// More chunks than the feed has buffers, over two disks, the second incremental to the
-    /// first backup: each backup restores byte for byte, and the formats are recorded.
-    @Test func aFedBackupRestoresEveryDiskAndKeepsUnchangedRuns() throws {
+    /// first backup, with one storing thread and with several: each backup restores byte for
+    /// byte, and the formats are recorded.
+    @Test(arguments: [1, 4])
+    func aFedBackupRestoresEveryDiskAndKeepsUnchangedRuns(storers: Int) throws {
         let place = try Place()
         var first = Self.random(64 * Self.chunkSize)
         first.replaceSubrange((8 * Self.chunkSize)..<(10 * Self.chunkSize), with: [UInt8](repeating: 0, count: 2 * Self.chunkSize))
         let second = Self.random(16 * Self.chunkSize)
 
         let writer = try BackupWriter.begin(in: place.repository, machine: "web1")
-        let feed = ChunkFeed(writer: writer, formats: ["vda": "qcow2"], chunkSize: Self.chunkSize, bufferBytes: 2 * Self.chunkSize)
+        let feed = ChunkFeed(
+            writer: writer, formats: ["vda": "qcow2"], chunkSize: Self.chunkSize, bufferBytes: 2 * Self.chunkSize, storers: storers)
         try Self.feed(feed, disk: "vda", first)
         try Self.feed(feed, disk: "vdb", second)
         try feed.finish()
@@ -79,7 +82,7 @@ struct ChunkFeedTests {
         var changed = first
         changed.replaceSubrange(0..<Self.chunkSize, with: Self.random(Self.chunkSize))
         let next = try BackupWriter.begin(in: place.repository, machine: "web1", parent: full.id)
-        let incremental = ChunkFeed(writer: next, formats: [:], chunkSize: Self.chunkSize)
+        let incremental = ChunkFeed(writer: next, formats: [:], chunkSize: Self.chunkSize, storers: storers)
         try Self.feed(incremental, disk: "vda", changed, unchanged: Set(1..<64))
         try incremental.finish()
         let manifest = try next.commit(spec: "name: web1\n", domainXML: "<domain/>", frozen: false)
