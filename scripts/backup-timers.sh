@@ -3,8 +3,9 @@
 # beside the broker it started. Every minute it runs `hv backup jobs run --due`, which asks the
 # broker which jobs are due (each job's schedule, read by systemd-analyze, against its last
 # recorded run) and runs those, and `hv-broker backup-sync --due`, which copies the repositories
-# to each remote not copied to for a day. It ends when the broker whose pid it was given ends, so it stops
-# with the stack; setup.sh starts a new one beside a new broker.
+# to each remote not copied to for a day. It ends when the broker whose pid it was given ends (the
+# pid and the process's start time, so a new process given the same pid is not taken for it), so it
+# stops with the stack; setup.sh starts a new one beside a new broker.
 #
 # Usage: backup-timers.sh BROKER_PID   (as root; output goes to /var/log/hypervisor/backup-jobs.log)
 set -uo pipefail
@@ -12,7 +13,21 @@ set -uo pipefail
 broker="${1:?usage: backup-timers.sh BROKER_PID}"
 hv=/usr/local/bin/hv
 
-while kill -0 "$broker" 2>/dev/null; do
+# The process's start time (field 22 of /proc/PID/stat, counted after the command name, which
+# may hold spaces); nothing when there is no such process.
+start_time() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+    stat="${stat##*) }"
+    # shellcheck disable=SC2086
+    set -- $stat
+    echo "${20}"
+}
+
+started="$(start_time "$broker")"
+[ -n "$started" ] || { echo "$(date -u +%FT%TZ) no broker runs with pid $broker; the backup loop does not start"; exit 1; }
+
+while [ "$(start_time "$broker")" = "$started" ]; do
     # The copies off the host, daily, as hypernixos-backup-sync@REMOTE.timer would make them.
     if grep -q '^remotes:' /etc/hypernixos/backup.yaml 2>/dev/null; then
         output="$(/usr/local/bin/hv-broker backup-sync --due 2>&1)" || echo "$(date -u +%FT%TZ) a copy off the host failed"
