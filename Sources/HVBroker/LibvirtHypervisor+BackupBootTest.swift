@@ -85,8 +85,8 @@ extension LibvirtHypervisor {
                 let console = (try? ConsoleLog.tail(path: log, maxBytes: BootTestScratch.consoleBytes))?.text ?? ""
                 return (state, agent, console.contains(marker))
             }
-            if agent { return "guest agent" }
-            if console { return "console: \(marker)" }
+            if agent { return BackupBootTest.agentSignal }
+            if console { return BackupBootTest.consoleSignal(marker) }
             guard state.isActive else {
                 throw HVError(
                     .failed, "the restored machine stopped (\(state.rawValue)) before the guest showed '\(marker)' on its serial console",

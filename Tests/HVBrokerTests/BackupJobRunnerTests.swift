@@ -173,6 +173,23 @@ import Testing
         #expect(outcome.ok)
     }
 
+    /// A boot test the machine's group ran an hour ago with a marker of its own, or one that
+    /// failed, does not put off a weekly boot test of the job's; one on the job's marker does.
+    @Test(arguments: [
+        (BackupBootTest(time: 0, ok: true, signal: "console: anything", seconds: 1, problem: nil), true),
+        (BackupBootTest(time: 0, ok: false, signal: nil, seconds: 1, problem: "no signal"), true),
+        (BackupBootTest(time: 0, ok: true, signal: "console: ready", seconds: 1, problem: nil), false),
+        (BackupBootTest(time: 0, ok: true, signal: BackupBootTest.agentSignal, seconds: 1, problem: nil), false),
+    ])
+    func onlyABootTestTheJobWouldAcceptPutsItsOwnOff(recorded: BackupBootTest, tested: Bool) async throws {
+        var backup = Steps.info("db", id: "older", verified: nil)
+        backup.bootTest = recorded
+        backup.bootTest?.time = Int64(Self.now.timeIntervalSince1970) - 3600
+        let steps = Steps(candidates: Self.machines, existing: ["db": [backup]])
+        _ = await BackupJobRunner(steps: steps, now: { Self.now }).run(job(names: ["db"], bootTest: .weekly))
+        #expect(steps.calls.withLock { $0 }.contains { $0.hasPrefix("boot-test") } == tested, "\(recorded)")
+    }
+
     /// After the verification, the newest backup is boot-tested with the job's marker and timeout,
     /// and the outcome says it booted.
     @Test func theBootTestFollowsTheVerification() async throws {

@@ -130,7 +130,8 @@ public struct BackupJobRunner: Sendable {
                         )
                     }
                 case .bootTest:
-                    guard try await isDue(job.bootTest, name, job: job, lastCheck: { $0.bootTest?.time }) else { continue }
+                    guard try await isDue(job.bootTest, name, job: job, lastCheck: { Self.lastBootTest($0, marker: job.bootTestMarker) })
+                    else { continue }
                     let test = try await steps.bootTest(
                         backup.id, repository: job.repository, marker: job.bootTestMarker, timeout: job.bootTestTimeout
                     ).test
@@ -161,6 +162,16 @@ public struct BackupJobRunner: Sendable {
         let backups = try await steps.backups(of: machine, repository: job.repository)
         guard let last = backups.compactMap(lastCheck).max() else { return true }
         return now().timeIntervalSince1970 - TimeInterval(last) >= interval
+    }
+
+    /// A boot test counts for a job when it passed on a signal the job would accept: the guest
+    /// agent, or the job's own marker on the console. A test its group ran with a marker of its
+    /// choosing, or one that failed, does not put the job's off.
+    static func lastBootTest(_ backup: BackupInfo, marker: String) -> Int64? {
+        guard let test = backup.bootTest, test.ok,
+            test.signal == BackupBootTest.agentSignal || test.signal == BackupBootTest.consoleSignal(marker)
+        else { return nil }
+        return test.time
     }
 
     /// A backup is as verified as its least recently verified disk.

@@ -34,6 +34,11 @@ public struct BackupBootTest: Codable, Sendable, Hashable {
     public var ok: Bool
     /// What the guest showed: `guest agent` or `console: MARKER`; absent when it showed nothing.
     public var signal: String?
+
+    /// The signal of a guest whose agent answered.
+    public static let agentSignal = "guest agent"
+    /// The signal of a guest that printed `marker` on its serial console.
+    public static func consoleSignal(_ marker: String) -> String { "console: \(marker)" }
     /// Seconds from the start of the restore to the signal or the failure.
     public var seconds: Double
     /// For a failure, what failed (a chunk that could not be restored names backup, disk and chunk).
