@@ -87,13 +87,33 @@ public enum Request: Sendable, Hashable {
         } else if let decode = BackupRequest.routes[call.method] {
             self = .backup(try decode(call.parameters))
         } else {
-            if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
-            throw HVError(
-                .methodNotFound, "unknown method '\(call.method)'",
-                fix: "call org.varlink.service.GetInterfaceDescription for \(call.interface)",
-                details: ["method": call.method]
-            )
+            try Self.unknown(call)
         }
+        if let name = newMachineName, name.hasPrefix(BootTestScratch.prefix) {
+            throw HVError.invalidParameter(
+                "name", "names beginning with '\(BootTestScratch.prefix)' are kept for the scratch machines of boot tests",
+                fix: "choose another name")
+        }
+    }
+
+    /// The name a request gives a machine it makes or defines: a create, an apply, a clone, a restore.
+    var newMachineName: String? {
+        switch object {
+        case .machine(let name) where [.newMachine, .appliedMachine].contains(operation?.rule.object): name
+        case .clone(_, let name): name
+        case .backup(_, _, let newMachine?, false): newMachine
+        default: nil
+        }
+    }
+
+    /// The refusal of a method no table routes.
+    private static func unknown(_ call: VarlinkCall) throws(HVError) -> Never {
+        if Interfaces.description(of: call.interface) == nil { throw .unknownInterface(call.interface) }
+        throw HVError(
+            .methodNotFound, "unknown method '\(call.method)'",
+            fix: "call org.varlink.service.GetInterfaceDescription for \(call.interface)",
+            details: ["method": call.method]
+        )
     }
 
     /// Every method the broker socket answers: the one table the dispatcher routes by, here, in

@@ -35,4 +35,20 @@ import Testing
         #expect(reply.error == nil, "\(reply)")
         #expect(hypervisor.calls.withLock { $0 }.contains { $0.hasPrefix("delete \(Self.scratch)") }, "\(hypervisor.calls.withLock { $0 })")
     }
+
+    /// The scratch machines' names are the broker's: no request may make or define a machine
+    /// with one, and polkit is not asked about it.
+    @Test(arguments: [
+        (Method.vmCreate, ["spec": JSONValue.object(["name": .string("hv-boottest-mine"), "vcpus": .int(1), "memoryMiB": .int(512), "diskGiB": .int(2)])]),
+        (Method.backupRestore, ["id": .string(FakeHypervisor.webBackup), "name": .string("hv-boottest-mine")]),
+    ])
+    func noRequestMakesAMachineWithTheirPrefix(method: String, parameters: [String: JSONValue]) async throws {
+        let authorizer = FakeAuthorizer(.allowed) { _, _ in .allowed }
+        let hypervisor = FakeHypervisor()
+        let (dispatcher, _) = try makeDispatcher(authorizer: authorizer, hypervisor: hypervisor)
+        let reply = try await AdmissionTests.call(dispatcher, method, parameters)
+        #expect(reply.error?.hasSuffix(".InvalidParameter") == true, "\(reply)")
+        #expect(reply.parameters?["reason"]?.stringValue?.contains("kept for the scratch machines of boot tests") == true, "\(reply)")
+        #expect(authorizer.asked.withLock { $0 }.isEmpty && hypervisor.calls.withLock { $0 }.isEmpty)
+    }
 }
