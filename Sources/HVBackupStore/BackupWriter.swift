@@ -49,6 +49,8 @@ public final class BackupWriter: Sendable {
         /// Counts the disks begun, so a chunk handed in for a disk already finished is refused.
         var disksBegun = 0
         var finished: [BackupManifest.Disk] = []
+        /// The failure that aborted the writer: what every later call is refused with.
+        var cause: BackupError?
     }
 
     private struct PendingChunks {
@@ -315,12 +317,26 @@ public final class BackupWriter: Sendable {
     /// stored stay until a garbage collection finds nothing using them. Does nothing once the
     /// backup is committed or aborted.
     public func abort() {
-        let wasOpen = state.withLock { state in
-            guard state.phase == .open || state.phase == .committing else { return false }
+        _ = abort(because: nil)
+    }
+
+    /// Aborts the writer because of `failure`, and returns the failure that aborted it: this one,
+    /// or the one that came first when another thread's call had already failed (its own failure
+    /// is then only a consequence, such as a temporary file the abort removed).
+    private func abort(because failure: BackupError?) -> BackupError? {
+        let (wasOpen, cause) = state.withLock { state in
+            guard state.phase == .open || state.phase == .committing else { return (false, state.cause ?? failure) }
             state.phase = .aborted
-            return true
+            state.cause = failure
+            return (true, failure)
         }
-        guard wasOpen else { return }
+        guard wasOpen else { return cause }
+        defer { cleanUp() }
+        return cause
+    }
+
+    /// Removes what an aborted writer made: its batch, partial directory, temporary files and registration.
+    private func cleanUp() {
         pending.withLock { $0 = PendingChunks() }
         try? removeDirectory(partialName, in: repository.backups)
         let temporary = repository.chunks.temporary
@@ -345,7 +361,7 @@ public final class BackupWriter: Sendable {
         switch state.phase {
         case .open: return
         case .committing, .committed: throw BackupError(.invalidState, "the backup is committed; nothing more can be added")
-        case .aborted: throw BackupError(.invalidState, "the backup was aborted", fix: "begin a new backup")
+        case .aborted: throw state.cause ?? BackupError(.invalidState, "the backup was aborted", fix: "begin a new backup")
         }
     }
 
@@ -439,8 +455,8 @@ public final class BackupWriter: Sendable {
         do throws(SystemError) {
             return try body()
         } catch {
-            abort()
-            throw BackupError(error, doing: action())
+            let failure = BackupError(error, doing: action())
+            throw abort(because: failure) ?? failure
         }
     }
 }

@@ -76,4 +76,24 @@ struct BatchedStoreTests {
         #expect(try repository.verify(incremental.id).ok)
         #expect(try restore(repository, incremental.id, disk: "vda", into: scratch.file("vda.raw")) == changed)
     }
+
+    /// A failure aborts the writer, and every later call, from any thread, is refused with that
+    /// failure: the cause, not a consequence of the abort (a temporary file it removed).
+    @Test func callsAfterAFailureGetTheFailureThatAbortedTheWriter() throws {
+        let scratch = try Scratch()
+        let repository = try scratch.create(chunkSize: chunkSize)
+        let image = randomBytes(4 * chunkSize)
+        let writer = try BackupWriter.begin(in: repository, machine: "web1")
+        try writer.beginDisk(target: "vda", size: UInt64(image.count), format: "qcow2")
+        try writer.write(chunkIndex: 0, data: Array(chunk(image, 0, size: chunkSize)))
+        try FileManager.default.removeItem(atPath: repository.path + "/tmp")
+
+        let failure = #expect(throws: BackupError.self) { try writer.write(chunkIndex: 1, data: Array(chunk(image, 1, size: chunkSize))) }
+        #expect(failure?.reason.contains("store chunk 1 of vda") == true, "\(String(describing: failure))")
+        let later = #expect(throws: BackupError.self) { try writer.write(chunkIndex: 2, data: Array(chunk(image, 2, size: chunkSize))) }
+        #expect(later?.reason == failure?.reason && later?.code == failure?.code)
+        let finishing = #expect(throws: BackupError.self) { try writer.finishDisk() }
+        #expect(finishing?.reason == failure?.reason)
+        #expect(try repository.backups().isEmpty)
+    }
 }
