@@ -81,7 +81,7 @@ swift test --skip-build --filter HVIntegrationTests \
     --skip 'HVIntegrationTests\.(FaultTests|BackupTests|BackupFaultTests|BackupBootTestTests|BackupInPlaceTests)' || status=$?
 # The backup suites boot guests and read their disks with blocking calls for a minute and more at
 # a time; beside the other suites they would hold the test runner's few threads, so they run alone.
-echo "test.sh: running the backup suites alone (real TCG guests backed up, boot-tested, failed midway; about ten minutes)"
+echo "test.sh: running the backup suites alone (real TCG guests backed up, boot-tested, failed midway; four to six minutes)"
 # With them, the other suites that block for long: copies over SFTP through rclone, and the
 # repository's own fault and concurrency tests.
 swift test --skip-build --filter HVBackupIntegrationTests \
