@@ -20,7 +20,7 @@ extension Dispatcher {
         for await update in updates where listening {
             let reply = AuditVerifyReply(progress: update)
             do {
-                try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(reply), continues: true)))
+                try await send(VarlinkJSON.reply(try Self.parameters(reply), continues: true))
             } catch {
                 // The client left: the verification still runs to its end and is recorded.
                 listening = false
@@ -29,7 +29,7 @@ extension Dispatcher {
         let result = await verified
         entry.result = "ok"
         await record(entry)
-        guard listening, let parameters = try? Self.object(AuditVerifyReply(result)) else { return }
-        try? await send(try VarlinkJSON.encode(VarlinkReply(parameters: parameters)))
+        guard listening, let parameters = try? Self.parameters(AuditVerifyReply(result)) else { return }
+        try? await send(VarlinkJSON.reply(parameters))
     }
 }

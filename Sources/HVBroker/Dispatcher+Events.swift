@@ -51,11 +51,11 @@ extension Dispatcher {
         entry.result = "ok"
         await record(entry)
         do {
-            try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(subscribed: true)), continues: true)))
+            try await send(VarlinkJSON.reply(try Self.parameters(EventReply(subscribed: true)), continues: true))
             var visible = VisibleMachines(seesForeign: admitted.seesForeign, hypervisor: hypervisor)
             for await event in events {
                 guard await visible.contains(event.vm) else { continue }
-                try await send(try VarlinkJSON.encode(VarlinkReply(parameters: try Self.object(EventReply(event: event)), continues: true)))
+                try await send(VarlinkJSON.reply(try Self.parameters(EventReply(event: event)), continues: true))
             }
             // The events ended without the client leaving: libvirt's connection closed.
             let error = HVError(

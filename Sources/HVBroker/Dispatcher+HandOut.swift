@@ -118,7 +118,7 @@ extension Dispatcher {
 
     private static func encoded<Reply: Encodable>(_ reply: Reply) throws(HVError) -> [UInt8] {
         do {
-            return try VarlinkJSON.encode(VarlinkReply(parameters: try object(reply)))
+            return VarlinkJSON.reply(try EncodedParameters(reply))
         } catch {
             throw HVError(.failed, "could not encode the reply: \(error)")
         }

@@ -22,8 +22,8 @@ extension Dispatcher {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await update in updates {
-                        let reply = VarlinkReply(parameters: Self.progressParameters(update), continues: true)
-                        guard let bytes = try? VarlinkJSON.encode(reply), (try? await send(bytes)) != nil else { return }
+                        let bytes = VarlinkJSON.reply(Self.progressParameters(update), continues: true)
+                        guard (try? await send(bytes)) != nil else { return }
                         try? await Task.sleep(for: Self.progressInterval)
                     }
                 }
@@ -37,12 +37,12 @@ extension Dispatcher {
         }
     }
 
-    static func progressParameters(_ progress: JobProgress) -> [String: JSONValue] {
+    static func progressParameters(_ progress: JobProgress) -> EncodedParameters {
         let reply = ProgressReply(
             progress: WorkProgress(
                 done: Int64(clamping: progress.done), total: progress.total.map { Int64(clamping: $0) }, phase: progress.phase
             )
         )
-        return (try? VarlinkJSON.object(reply)) ?? [:]
+        return (try? EncodedParameters(reply)) ?? .none
     }
 }

@@ -11,19 +11,19 @@ extension Dispatcher: DescriptorHandler {
     public func handle(_ message: [UInt8], descriptor: Descriptor, from peer: Peer) async -> [UInt8] {
         await WorkPool.$caller.withValue(peer.uid) {
             var entry = Entry(peer: peer)
-            let reply = await upload(message, descriptor: descriptor, entry: &entry)
+            let answer = await upload(message, descriptor: descriptor, entry: &entry)
             await record(entry)
-            return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+            return answer.bytes()
         }
     }
 
-    private func upload(_ message: [UInt8], descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
+    private func upload(_ message: [UInt8], descriptor: Descriptor, entry: inout Entry) async -> Answer {
         let call: VarlinkCall
         do {
             call = try VarlinkJSON.decode(VarlinkCall.self, from: message)
         } catch {
             entry.decision = "invalid"
-            return failureReply(HVError(.protocolError, "the message is not a Varlink call", details: ["kind": "MalformedMessage"]), interface: "", entry: &entry)
+            return .reply(failureReply(HVError(.protocolError, "the message is not a Varlink call", details: ["kind": "MalformedMessage"]), interface: "", entry: &entry))
         }
         entry.method = call.method
         switch call.method {
@@ -35,11 +35,11 @@ extension Dispatcher: DescriptorHandler {
                 .methodNotFound, "the upload socket takes only \(Self.uploadedMethods.sorted().joined(separator: " and ")) with a file attached",
                 fix: "send other calls to the broker socket", details: ["method": call.method]
             )
-            return failureReply(error, interface: call.interface, entry: &entry)
+            return .reply(failureReply(error, interface: call.interface, entry: &entry))
         }
     }
 
-    private func isoAdd(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
+    private func isoAdd(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> Answer {
         let parameters: IsoAddParameters
         do throws(HVError) {
             parameters = try StrictDecoding.decode(IsoAddParameters.self, from: call.parameters)
@@ -53,7 +53,7 @@ extension Dispatcher: DescriptorHandler {
             }
         } catch {
             entry.decision = "invalid"
-            return failureReply(error, interface: call.interface, entry: &entry)
+            return .reply(failureReply(error, interface: call.interface, entry: &entry))
         }
         entry.target = parameters.name
         return await admitUpload(.isoAdd, object: .none, call: call, entry: &entry) { peer throws(HVError) in
@@ -61,14 +61,14 @@ extension Dispatcher: DescriptorHandler {
         }
     }
 
-    private func imageImport(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> VarlinkReply {
+    private func imageImport(_ call: VarlinkCall, descriptor: Descriptor, entry: inout Entry) async -> Answer {
         let parameters: ImageImportParameters
         do throws(HVError) {
             parameters = try StrictDecoding.decode(ImageImportParameters.self, from: call.parameters)
             try parameters.validate()
         } catch {
             entry.decision = "invalid"
-            return failureReply(error, interface: call.interface, entry: &entry)
+            return .reply(failureReply(error, interface: call.interface, entry: &entry))
         }
         entry.target = parameters.name
         // The group the template will be charged to: the one named, else the caller's.
@@ -77,7 +77,7 @@ extension Dispatcher: DescriptorHandler {
             do throws(HVError) {
                 group = try await hypervisor.chargeGroup(for: entry.peer)
             } catch {
-                return failureReply(error, interface: call.interface, entry: &entry)
+                return .reply(failureReply(error, interface: call.interface, entry: &entry))
             }
         }
         return await admitUpload(.imageImport, object: .groupImage(name: parameters.name, group: group), call: call, entry: &entry) {
@@ -90,20 +90,20 @@ extension Dispatcher: DescriptorHandler {
     private func admitUpload<Reply: Encodable>(
         _ operation: BrokerOperation, object: RequestObject, call: VarlinkCall, entry: inout Entry,
         act: (Peer) async throws(HVError) -> Reply
-    ) async -> VarlinkReply {
+    ) async -> Answer {
         entry.action = operation.action
         if case .failure(let refusal) = await admit(operation, object: object, entry: &entry) {
-            return failureReply(refusal, interface: call.interface, entry: &entry)
+            return .reply(failureReply(refusal, interface: call.interface, entry: &entry))
         }
         if let refusal = await recordIntent(operation, entry: entry) {
-            return failureReply(refusal, interface: call.interface, entry: &entry)
+            return .reply(failureReply(refusal, interface: call.interface, entry: &entry))
         }
         do throws(HVError) {
             let reply = try await act(entry.peer)
             entry.result = "ok"
-            return VarlinkReply(parameters: try Self.object(reply))
+            return .parameters(try Self.parameters(reply))
         } catch {
-            return failureReply(error, interface: call.interface, entry: &entry)
+            return .reply(failureReply(error, interface: call.interface, entry: &entry))
         }
     }
 }

@@ -59,10 +59,10 @@ public final class Dispatcher: MessageHandler {
     func handle(_ call: VarlinkCall?, from peer: Peer) async -> [UInt8]? {
         await WorkPool.$caller.withValue(peer.uid) {
             var entry = Entry(peer: peer)
-            let (reply, oneway) = await respond(to: call, entry: &entry)
+            let (answer, oneway) = await respond(to: call, entry: &entry)
             await record(entry)
             guard !oneway else { return nil }
-            return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+            return answer.bytes()
         }
     }
 
@@ -75,10 +75,10 @@ public final class Dispatcher: MessageHandler {
         submitRecord(entry)
     }
 
-    private func respond(to decoded: VarlinkCall?, entry: inout Entry) async -> (VarlinkReply, oneway: Bool) {
+    private func respond(to decoded: VarlinkCall?, entry: inout Entry) async -> (Answer, oneway: Bool) {
         guard let call = decoded else {
             entry.decision = "invalid"
-            return (failureReply(Self.malformed, interface: "", entry: &entry), false)
+            return (.reply(failureReply(Self.malformed, interface: "", entry: &entry)), false)
         }
         entry.method = call.method
         let oneway = call.oneway ?? false
@@ -88,13 +88,13 @@ public final class Dispatcher: MessageHandler {
             request = try Request(call)
         } catch {
             entry.decision = "invalid"
-            return (failureReply(error, interface: call.interface, entry: &entry), oneway)
+            return (.reply(failureReply(error, interface: call.interface, entry: &entry)), oneway)
         }
         entry.target = request.target
 
         guard let operation = request.operation else {
             entry.decision = "public"
-            return (introspect(request, entry: &entry, interface: call.interface), oneway)
+            return (.reply(introspect(request, entry: &entry, interface: call.interface)), oneway)
         }
         entry.action = operation.action
         let keys = operation.rule.changesState ? request.object.lockNames : []
@@ -106,24 +106,24 @@ public final class Dispatcher: MessageHandler {
         return (reply, oneway)
     }
 
-    private func admitAndPerform(_ request: Request, _ operation: BrokerOperation, interface: String, entry: inout Entry) async -> VarlinkReply {
+    private func admitAndPerform(_ request: Request, _ operation: BrokerOperation, interface: String, entry: inout Entry) async -> Answer {
         let authorizationStart = ContinuousClock.now
         let admitted: Admitted
         switch await admit(operation, object: request.object, entry: &entry) {
         case .success(let value): admitted = value
-        case .failure(let error): return failureReply(error, interface: interface, entry: &entry)
+        case .failure(let error): return .reply(failureReply(error, interface: interface, entry: &entry))
         }
         let authorization = ContinuousClock.now - authorizationStart
         if let refusal = await recordIntent(operation, entry: entry) {
-            return failureReply(refusal, interface: interface, entry: &entry)
+            return .reply(failureReply(refusal, interface: interface, entry: &entry))
         }
         do {
             let request = await narrowed(request, admitted: admitted, peer: entry.peer)
             let parameters = try await perform(request, peer: entry.peer, admitted: admitted, authorization: authorization)
             entry.result = "ok"
-            return VarlinkReply(parameters: parameters)
+            return .parameters(parameters)
         } catch {
-            return failureReply(error, interface: interface, entry: &entry)
+            return .reply(failureReply(error, interface: interface, entry: &entry))
         }
     }
 
@@ -138,41 +138,41 @@ public final class Dispatcher: MessageHandler {
     /// Runs an admitted request; `authorization` is how long admission took.
     private func perform(
         _ request: Request, peer: Peer, admitted: Admitted, authorization: Duration
-    ) async throws(HVError) -> [String: JSONValue] {
+    ) async throws(HVError) -> EncodedParameters {
         switch request {
-        case .hostInfo: return try Self.object(HostInfoReply(host: try await hypervisor.hostInfo()))
-        case .hostStats: return try Self.object(try await hypervisor.stats(includeForeign: admitted.seesForeign))
+        case .hostInfo: return try Self.parameters(HostInfoReply(host: try await hypervisor.hostInfo()))
+        case .hostStats: return try Self.parameters(try await hypervisor.stats(includeForeign: admitted.seesForeign))
         case .hostHealth:
             var facts = await hypervisor.healthFacts()
             facts.polkitBackend = await authorizer.backend()
             let checks = BrokerHealth.checks(facts: facts, authorization: authorization, audit: await audit.verifyRecent(), auditLog: audit.path)
-            return try Self.object(HealthReply(checks: checks))
-        case .vmList: return try Self.object(VmListReply(vms: try await hypervisor.list(includeForeign: admitted.seesForeign)))
-        case .vmInfo(let name): return try Self.object(VmInfoReply(vm: try await hypervisor.info(name)))
-        case .vmCreate(let spec): return try Self.object(VmInfoReply(vm: try await hypervisor.create(spec, caller: peer)))
+            return try Self.parameters(HealthReply(checks: checks))
+        case .vmList: return try Self.parameters(VmListReply(vms: try await hypervisor.list(includeForeign: admitted.seesForeign)))
+        case .vmInfo(let name): return try Self.parameters(VmInfoReply(vm: try await hypervisor.info(name)))
+        case .vmCreate(let spec): return try Self.parameters(VmInfoReply(vm: try await hypervisor.create(spec, caller: peer)))
         case .vmStart(let name): try await hypervisor.start(name)
         case .vmShutdown(let name): try await hypervisor.shutdown(name)
         case .vmReboot(let name): try await hypervisor.reboot(name)
         case .vmKill(let name): try await hypervisor.kill(name)
         case .vmDelete(let name, let removeDisks):
             let removed = try await hypervisor.delete(name, removeDisks: removeDisks)
-            return try Self.object(VmDeleteReply(removedDisks: removed))
+            return try Self.parameters(VmDeleteReply(removedDisks: removed))
         case .vmConsole(let name, let maxBytes):
-            return try Self.object(try await hypervisor.readConsole(name, maxBytes: maxBytes))
-        case .vmScreenshot(let name): return try Self.object(try await hypervisor.screenshot(name))
+            return try Self.parameters(try await hypervisor.readConsole(name, maxBytes: maxBytes))
+        case .vmScreenshot(let name): return try Self.parameters(try await hypervisor.screenshot(name))
         case .auditVerify:
-            return try Self.object(AuditVerifyReply(await audit.verifyAll()))
+            return try Self.parameters(AuditVerifyReply(await audit.verifyAll()))
         case .resource(let resource):
-            return try Self.object(try await hypervisor.perform(resource, caller: peer))
+            return try Self.parameters(try await hypervisor.perform(resource, caller: peer))
         case .backup(.jobs):
-            return try Self.object(try await visibleJobs(try await hypervisor.perform(.jobs, caller: peer), peer: peer))
+            return try Self.parameters(try await visibleJobs(try await hypervisor.perform(.jobs, caller: peer), peer: peer))
         case .backup(let backup):
             if case .restoreInPlace = backup, let machine = admitted.machine {
                 // Admission learns which machine a restore in place overwrites: it is held from here on.
                 let outcome = await objectLocks.withLocks(RequestObject.machine(machine.name).lockNames) {
-                    () async -> Result<[String: JSONValue], HVError> in
+                    () async -> Result<EncodedParameters, HVError> in
                     do throws(HVError) {
-                        return .success(try Self.object(try await self.hypervisor.perform(backup, caller: peer)))
+                        return .success(try Self.parameters(try await self.hypervisor.perform(backup, caller: peer)))
                     } catch {
                         return .failure(error)
                     }
@@ -181,12 +181,12 @@ public final class Dispatcher: MessageHandler {
             }
             let reply = try await hypervisor.perform(backup, caller: peer)
             if case .runJob = backup { await recordJobMachines(reply, method: Method.backupRunJob, peer: peer) }
-            return try Self.object(reply)
+            return try Self.parameters(reply)
         case .getInfo, .getInterfaceDescription:
             // Answered by introspect() before authorization; never routed here.
             throw HVError(.failed, "introspection reached the authorized path")
         }
-        return [:]
+        return .none
     }
 
     private func introspect(_ request: Request, entry: inout Entry, interface: String) -> VarlinkReply {
@@ -225,9 +225,10 @@ public final class Dispatcher: MessageHandler {
         return VarlinkReply(parameters: error.varlinkParameters, error: name)
     }
 
-    static func object<Value: Encodable>(_ value: Value) throws(HVError) -> [String: JSONValue] {
+    /// A typed reply's parameters, written once.
+    static func parameters<Value: Encodable>(_ value: Value) throws(HVError) -> EncodedParameters {
         do {
-            return try VarlinkJSON.object(value)
+            return try EncodedParameters(value)
         } catch {
             throw HVError(.failed, "could not encode the reply: \(error)")
         }

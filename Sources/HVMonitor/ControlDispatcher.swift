@@ -134,7 +134,7 @@ public final class ControlDispatcher: MessageHandler {
 
     private func encode<Value: Encodable>(_ value: Value) throws(HVError) -> [UInt8] {
         do {
-            return try VarlinkJSON.encode(VarlinkReply(parameters: try VarlinkJSON.object(value)))
+            return VarlinkJSON.reply(try EncodedParameters(value))
         } catch {
             throw HVError(.failed, "could not encode the reply: \(error)")
         }

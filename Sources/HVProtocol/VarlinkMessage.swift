@@ -65,6 +65,13 @@ public enum VarlinkJSON {
         return try JSONValueDecoder.decode(type, from: encoded.jsonValue())
     }
 
+    /// Converts a JSON object (parameters as they arrived) into a typed value, as if it were written
+    /// and read back, without writing it: its numbers are made what Foundation reads back, then it is
+    /// decoded. The same values and errors as the generic conversion, in one pass.
+    public static func convert<Value: Decodable>(_ object: [String: JSONValue], to type: Value.Type) throws -> Value {
+        try JSONValueDecoder.decode(type, from: JSONNumbers.normalized(.object(object), path: []))
+    }
+
     /// Converts a typed value into a JSON object, as if it were written and read back.
     public static func object<Value: Encodable>(_ value: Value) throws -> [String: JSONValue] {
         try JSONValueDecoder.members(of: JSONValueEncoder.encode(value).jsonValue())

@@ -103,8 +103,7 @@ struct Measurements {
             let parameters = try VarlinkJSON.object(VmNameParameters(name: Self.domain))
             let call = try VarlinkJSON.encode(VarlinkCall(method: Method.vmInfo, parameters: parameters))
             _ = try Request(try VarlinkJSON.decode(VarlinkCall.self, from: call))
-            let answer = try VarlinkJSON.object(VmInfoReply(vm: details))
-            let reply = try VarlinkJSON.encode(VarlinkReply(parameters: answer))
+            let reply = VarlinkJSON.reply(try EncodedParameters(VmInfoReply(vm: details)))
             let received = try VarlinkJSON.decode(VarlinkReply.self, from: reply)
             _ = try VarlinkJSON.convert(received.parameters ?? [:], to: VmInfoReply.self)
         }

@@ -189,6 +189,31 @@ import Testing
         #expect(Self.outcome { try VarlinkJSON.decode(Everything.self, from: bytes) } == Self.outcome { try FoundationCodec.decode(Everything.self, from: bytes) })
     }
 
+    /// A reply written in one pass (the broker's way) is byte for byte the reply Foundation writes
+    /// through the parameters' JSON object (the way it replaced), with and without `continues`.
+    @Test func repliesWrittenInOnePassMatchFoundation() throws {
+        let sample = Everything.sample()
+        for continues in [false, true] {
+            let expected = try FoundationCodec.encode(VarlinkReply(parameters: try FoundationCodec.object(sample), continues: continues ? true : nil))
+            #expect(VarlinkJSON.reply(try EncodedParameters(sample), continues: continues) == expected)
+        }
+        let stats = HostStatsReply(
+            domains: [
+                DomainStats(
+                    name: "web", uuid: "6f1c3a0e-0000-4000-8000-000000000001", state: "running", stateReason: "booted", autostart: true,
+                    vcpus: 2, cpuTimeNs: 12_345_678_901, memoryMaxKiB: 2_097_152, memoryCurrentKiB: 1_048_576, memoryRssKiB: nil,
+                    memoryUsableKiB: 524_288, disks: [], interfaces: []
+                ),
+            ],
+            pools: [], networks: []
+        )
+        #expect(VarlinkJSON.reply(try EncodedParameters(stats)) == (try FoundationCodec.encode(VarlinkReply(parameters: try FoundationCodec.object(stats)))))
+        #expect(VarlinkJSON.reply(.none) == (try FoundationCodec.encode(VarlinkReply(parameters: [:]))))
+        // Varlink's parameters are an object: anything else is refused when written.
+        #expect(throws: EncodingError.self) { try EncodedParameters("text") }
+        #expect(throws: EncodingError.self) { try EncodedParameters([1, 2]) }
+    }
+
     /// Every field of `Everything` replaced in turn by every kind of value: the same value or the
     /// same error as Foundation.
     @Test func everyWrongFieldFailsAsInFoundation() throws {

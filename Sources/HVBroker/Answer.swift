@@ -1,0 +1,20 @@
+import HVProtocol
+import HVServer
+
+/// What a call is answered with: a typed reply's parameters, already written, or a reply the
+/// dispatcher built itself (an error, introspection).
+enum Answer: Sendable {
+    case parameters(EncodedParameters)
+    case reply(VarlinkReply)
+
+    /// The reply's bytes; an error reply when a reply of the dispatcher's own can't be written.
+    func bytes(continues: Bool = false) -> [UInt8] {
+        switch self {
+        case .parameters(let parameters):
+            return VarlinkJSON.reply(parameters, continues: continues)
+        case .reply(var reply):
+            if continues { reply.continues = true }
+            return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
+        }
+    }
+}
