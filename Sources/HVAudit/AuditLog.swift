@@ -6,6 +6,7 @@ import Synchronization
 ///
 /// Records are appended by one writer thread (`AuditWriter`); `append` returns once the record is
 /// on disk, and throws when it could not be written, so a change can be refused (fail closed).
+/// `enqueue` returns once the record is queued, for records whose caller does not wait on them.
 /// The active segment is sealed by size and age; sealed segments are listed in a manifest,
 /// compressed and, past the number kept, removed with a record of their removal.
 ///
@@ -21,6 +22,10 @@ public final class AuditLog: Sendable {
     /// while no broker ran; the broker records it as the first entry of its run.
     public let startupProblem: String?
     private let writer: AuditWriter
+    /// Records queued by `enqueue` and not yet written.
+    private let queued = AuditBacklog(limit: AuditLog.queuedLimit)
+    /// How many records `enqueue` lets wait for the writer before it waits itself.
+    public static let queuedLimit = 1024
     private let snapshot: SharedSnapshot
     private let checkpoint: Mutex<AuditCheckpoint>
     /// Held (on a verifying thread, never a Swift concurrency thread) while a verification runs.
@@ -79,6 +84,30 @@ public final class AuditLog: Sendable {
         }
     }
 
+    /// Queues the record and returns without waiting for it to be written, unless
+    /// `queuedLimit` records queued this way are still waiting: then it waits until one is
+    /// written, so a caller that never pauses can't grow the queue. For records whose caller
+    /// does not act on the outcome (a read is answered even when the log can't be written);
+    /// `done` is told the outcome on the writer thread. Records are written in the order queued,
+    /// with those of `append`.
+    public func enqueue(
+        _ record: AuditRecord, coalescing: AuditCoalescing? = nil, done: @escaping @Sendable (Result<AuditRecord?, AuditError>) -> Void
+    ) async {
+        await queued.enter()
+        let queued = queued
+        submit(record, coalescing: coalescing) { result in
+            queued.leave()
+            done(result)
+        }
+    }
+
+    /// Returns once every record queued before the call is written (or has failed).
+    public func settle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !writer.submit(.settle({ continuation.resume() })) { continuation.resume() }
+        }
+    }
+
     /// Writes every coalesced count now, without waiting for its window to end.
     public func flush() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -100,13 +129,17 @@ public final class AuditLog: Sendable {
     /// Verifies what was appended since the last verification (and that the record verified last
     /// is still there), then moves the checkpoint to the end. Its cost follows the records new
     /// since, not the history.
+    /// Records queued before the call are written first, so they are among those verified.
     public func verifyRecent() async -> AuditChain.Verification {
-        await Self.onThread { self.verify(fromStart: false, progress: nil) }
+        await settle()
+        return await Self.onThread { self.verify(fromStart: false, progress: nil) }
     }
 
     /// Verifies the whole log: the manifest, every sealed segment kept and the active one.
+    /// Records queued before the call are written first, so they are among those verified.
     public func verifyAll(progress: (@Sendable (AuditProgress) -> Void)? = nil) async -> AuditChain.Verification {
-        await Self.onThread { self.verify(fromStart: true, progress: progress) }
+        await settle()
+        return await Self.onThread { self.verify(fromStart: true, progress: progress) }
     }
 
     /// Verifies a log from its files alone, as `hv audit verify --file` does: the manifest beside

@@ -11,6 +11,8 @@ final class AuditWriter: @unchecked Sendable {
         case flush(@Sendable () -> Void)
         /// Compresses every sealed segment still plain, now.
         case compress(@Sendable () -> Void)
+        /// Told once every record queued before it is written (or failed); writes no coalesced count.
+        case settle(@Sendable () -> Void)
     }
 
     // Guarded by `condition`.
@@ -65,6 +67,7 @@ final class AuditWriter: @unchecked Sendable {
             condition.unlock()
 
             let now = store.configuration.clock.now()
+            var settled: [@Sendable () -> Void] = []
             for job in batch {
                 switch job {
                 case .append(let record, let coalescing, let done):
@@ -80,10 +83,13 @@ final class AuditWriter: @unchecked Sendable {
                 case .compress(let done):
                     while store.hasIdleWork { store.compressStep() }
                     done()
+                case .settle(let done):
+                    settled.append(done)
                 }
             }
             for summary in store.coalescer.due(at: now) { store.add(summary, done: nil, now: now) }
             store.flush()
+            for done in settled { done() }
             if stop, batch.isEmpty {
                 store.finish(now: now)
                 condition.lock()

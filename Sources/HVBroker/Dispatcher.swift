@@ -60,7 +60,7 @@ public final class Dispatcher: MessageHandler {
         await WorkPool.$caller.withValue(peer.uid) {
             var entry = Entry(peer: peer)
             let (answer, oneway) = await respond(to: call, entry: &entry)
-            await record(entry)
+            await recordOutcome(entry)
             guard !oneway else { return nil }
             return answer.bytes()
         }
@@ -97,6 +97,7 @@ public final class Dispatcher: MessageHandler {
             return (.reply(introspect(request, entry: &entry, interface: call.interface)), oneway)
         }
         entry.action = operation.action
+        entry.changesState = operation.rule.changesState
         let keys = operation.rule.changesState ? request.object.lockNames : []
         var held = entry
         let reply = await objectLocks.withLocks(keys) {

@@ -44,7 +44,7 @@ import Testing
         #expect(reply.error?.hasSuffix(".PermissionDenied") == true, "\(reply)")
         #expect(reply.parameters?["reason"]?.stringValue?.contains("hypervisor-operators") == true, "the refusal names the owner group")
         #expect(hypervisor.calls.withLock { $0 }.isEmpty)
-        #expect(try auditRecords(audit).last?.decision == "denied")
+        #expect(try await auditRecords(audit).last?.decision == "denied")
     }
 
     @Test func readsAreNotOwned() async throws {
@@ -104,17 +104,17 @@ import Testing
     @Test func aChangeIsAuditedBeforeItActs() async throws {
         let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed))
         _ = try await Self.call(dispatcher, Method.vmKill, ["name": .string("web")])
-        let records = try auditRecords(audit).filter { $0.method == Method.vmKill }
+        let records = try await auditRecords(audit).filter { $0.method == Method.vmKill }
         #expect(records.map(\.result) == ["started", "ok"])
         _ = try await Self.call(dispatcher, Method.vmInfo, ["name": .string("web")])
-        #expect(try auditRecords(audit).filter { $0.method == Method.vmInfo }.map(\.result) == ["ok"], "reads are recorded once")
+        #expect(try await auditRecords(audit).filter { $0.method == Method.vmInfo }.map(\.result) == ["ok"], "reads are recorded once")
     }
 
     @Test func aHugeMethodNameCostsTheLogLittle() async throws {
         let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed))
         let method = "org.hypernixos.Vm." + String(repeating: "A", count: 500_000)
         _ = try decodeReply(await dispatcher.handle(try encodeCall(method, [:]), from: testPeer))
-        let record = try #require(try auditRecords(audit).last)
+        let record = try #require(try await auditRecords(audit).last)
         #expect(record.method.utf8.count < 300, "\(record.method.utf8.count) bytes kept")
         #expect(record.method.hasSuffix("(500018 bytes)"))
     }
@@ -124,7 +124,7 @@ import Testing
         let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed), hypervisor: hypervisor)
         let reply = try await Self.call(dispatcher, Method.vmStart, ["name": .string("web")])
         #expect(reply.error?.hasSuffix(".QuotaExceeded") == true)
-        #expect(try auditRecords(audit).last?.decision == "refused")
+        #expect(try await auditRecords(audit).last?.decision == "refused")
     }
 
     /// Two changes to one machine never interleave between admission and the end of the act.

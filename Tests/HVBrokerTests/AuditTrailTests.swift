@@ -31,7 +31,7 @@ import Testing
             }
         }
         await audit.flush()
-        let records = try auditRecords(audit)
+        let records = try await auditRecords(audit)
         #expect(records.count <= 20, "\(records.count) records for 10,001 requests")
         #expect(invalidAccountedFor(records, uid: 1003) == 10_000)
         let summary = try #require(records.last { $0.coalesced != nil })
@@ -47,7 +47,7 @@ import Testing
             dispatcher.recordRejected(HVError(.protocolError, "too large", details: ["kind": "MessageTooLarge"]), from: stranger)
         }
         await audit.flush()
-        let records = try auditRecords(audit)
+        let records = try await auditRecords(audit)
         #expect(records.count <= 20)
         #expect(invalidAccountedFor(records, uid: 1003) == 10_000)
     }
@@ -59,7 +59,7 @@ import Testing
             _ = await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")]), from: testPeer)
         }
         await audit.flush()
-        let records = try auditRecords(audit)
+        let records = try await auditRecords(audit)
         for uid in [stranger.uid, testPeer.uid] {
             let mine = records.filter { $0.uid == uid && $0.decision == "denied" }
             #expect(mine.map { $0.coalesced ?? 1 }.reduce(0, +) == 200, "uid \(uid)")
@@ -76,7 +76,7 @@ import Testing
         }
         _ = await dispatcher.handle(try encodeCall(Method.vmKill, ["name": .string("db")]), from: stranger)
         await audit.flush()
-        let records = try auditRecords(audit).filter { $0.uid == stranger.uid && $0.decision == "denied" }
+        let records = try await auditRecords(audit).filter { $0.uid == stranger.uid && $0.decision == "denied" }
         let kill = records.filter { $0.method == Method.vmKill && $0.coalesced == nil }
         #expect(kill.map(\.target) == ["db"], "the one kill attempt is written as itself")
         let summary = try #require(records.first { $0.coalesced != nil })
@@ -129,7 +129,7 @@ import Testing
         let result = try #require(results.last)
         #expect(result.progress == nil)
         #expect(result.intact && result.records == 20)
-        #expect(try auditRecords(audit).last?.method == Method.auditVerify)
+        #expect(try await auditRecords(audit).last?.method == Method.auditVerify)
     }
 
     @Test func verifyIsRefusedToThoseWhoMayNot() async throws {

@@ -35,7 +35,7 @@ import Testing
         }
         try await waitForSessions(dispatcher.consoles, 0)
         await audit.flush()
-        let records = try auditRecords(audit).filter { $0.method == Method.vmOpenConsole }
+        let records = try await auditRecords(audit).filter { $0.method == Method.vmOpenConsole }
         #expect(records.map(\.result) == [
             "started", "ok", "session ended: the caller detached; 9 bytes typed, 17 shown",
         ])
@@ -58,7 +58,7 @@ import Testing
         }
         try await waitForSessions(dispatcher.consoles, 0)
         await audit.flush()
-        let ended = try auditRecords(audit).last { $0.method == Method.vmOpenConsole }
+        let ended = try await auditRecords(audit).last { $0.method == Method.vmOpenConsole }
         #expect(ended?.result.hasPrefix("session ended: the console closed") == true, "\(String(describing: ended))")
     }
 
@@ -105,7 +105,7 @@ import Testing
             }
         }
         await audit.flush()
-        let records = try auditRecords(audit).filter { $0.method == Method.vmOpenGraphics }
+        let records = try await auditRecords(audit).filter { $0.method == Method.vmOpenGraphics }
         #expect(records.map(\.result) == ["started", "ok"])
         #expect(records.allSatisfy { $0.action == "org.hypernixos.vm.graphics" })
     }

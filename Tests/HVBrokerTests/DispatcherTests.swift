@@ -38,7 +38,7 @@ import Testing
         #expect(reply.error == nil)
         #expect(authorizer.asked.withLock { $0 } == [operation])
         #expect(hypervisor.calls.withLock { $0 } == [call])
-        let record = try #require(try auditRecords(audit).last)
+        let record = try #require(try await auditRecords(audit).last)
         #expect(record.action == operation.action)
         #expect(record.decision == "allowed")
         #expect(record.result == "ok")
@@ -54,7 +54,7 @@ import Testing
         #expect(reply.parameters?["action"] == .string(operation.action))
         #expect(reply.parameters?["fix"]?.stringValue?.contains(operation.grantingGroup) == true)
         #expect(hypervisor.calls.withLock { $0 }.isEmpty)
-        #expect(try auditRecords(audit).last?.decision == "denied")
+        #expect(try await auditRecords(audit).last?.decision == "denied")
     }
 
     @Test func unreachablePolkitMeansRefusal() async throws {
@@ -63,7 +63,7 @@ import Testing
         let reply = try decodeReply(await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")]), from: testPeer))
         #expect(reply.error == "org.hypernixos.Vm.AuthorizationUnavailable")
         #expect(hypervisor.calls.withLock { $0 }.isEmpty)
-        #expect(try auditRecords(audit).last?.decision == "unavailable")
+        #expect(try await auditRecords(audit).last?.decision == "unavailable")
     }
 
     static let invalid: [(String, [String: JSONValue], String)] = [
@@ -150,7 +150,7 @@ import Testing
         #expect(reply.parameters?["reason"]?.stringValue?.isEmpty == false)
         #expect(authorizer.asked.withLock { $0 }.isEmpty)
         #expect(hypervisor.calls.withLock { $0 }.isEmpty)
-        #expect(try auditRecords(audit).last?.decision == "invalid")
+        #expect(try await auditRecords(audit).last?.decision == "invalid")
     }
 
     @Test func malformedMessagesGetAnError() async throws {
@@ -159,7 +159,7 @@ import Testing
             let reply = try decodeReply(await dispatcher.handle(Array(garbage.utf8), from: testPeer))
             #expect(reply.error == "org.hypernixos.Protocol.MalformedMessage", "\(garbage)")
         }
-        #expect(try auditRecords(audit).count == 5)
+        #expect(try await auditRecords(audit).count == 5)
     }
 
     @Test func introspectionNeedsNoAuthorization() async throws {
@@ -180,7 +180,7 @@ import Testing
         let reply = await dispatcher.handle(try encodeCall(Method.vmStart, ["name": .string("web")], oneway: true), from: testPeer)
         #expect(reply == nil)
         #expect(hypervisor.calls.withLock { $0 } == ["start web"])
-        #expect(try auditRecords(audit).map(\.result) == ["started", "ok"], "the intent, then the outcome")
+        #expect(try await auditRecords(audit).map(\.result) == ["started", "ok"], "the intent, then the outcome")
     }
 
     @Test func everyRequestIsChainedInTheAuditLog() async throws {

@@ -309,8 +309,10 @@ func decodeReply(_ bytes: [UInt8]?) throws -> VarlinkReply {
     try VarlinkJSON.decode(VarlinkReply.self, from: bytes ?? [])
 }
 
-/// The audit records written so far.
-func auditRecords(_ log: AuditLog) throws -> [AuditRecord] {
+/// The audit records written so far, once every record queued is written (a read's record is
+/// queued without its reply waiting for it).
+func auditRecords(_ log: AuditLog) async throws -> [AuditRecord] {
+    await log.settle()
     let text = (try? String(contentsOfFile: log.path, encoding: .utf8)) ?? ""
     return try text.split(separator: "\n").map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
 }

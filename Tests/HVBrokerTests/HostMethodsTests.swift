@@ -55,7 +55,7 @@ import Testing
         let health = try VarlinkJSON.convert(reply.parameters ?? [:], to: HealthReply.self)
         #expect(health.checks.first { $0.id == "libvirtd" }?.status == .critical)
         #expect(health.checks.first { $0.id == "autostart" }?.status == .unknown)
-        #expect(try auditRecords(audit).last?.action == "org.hypernixos.host.health")
+        #expect(try await auditRecords(audit).last?.action == "org.hypernixos.host.health")
     }
 
     @Test(arguments: [Method.hostStats, Method.hostHealth])

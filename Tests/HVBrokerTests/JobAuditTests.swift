@@ -13,7 +13,7 @@ import Testing
         let reply = try await AdmissionTests.call(dispatcher, Method.backupRunJob, ["job": .string("nightly")])
         #expect(reply.error == nil, "\(reply)")
         await audit.flush()
-        let records = try auditRecords(audit).filter { $0.method == Method.backupRunJob }
+        let records = try await auditRecords(audit).filter { $0.method == Method.backupRunJob }
         #expect(records.map(\.target) == ["job:nightly", "job:nightly/db-b", "job:nightly/foreign", "job:nightly/web", "job:nightly"])
         #expect(records.map(\.result) == [
             "started", "failed NotFound: gone", "failed InvalidState: unmanaged", "ok \(FakeHypervisor.webBackup)", "ok",

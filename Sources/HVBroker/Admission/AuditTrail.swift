@@ -17,6 +17,11 @@ extension Dispatcher {
         /// `allowed`, `denied`, `refused` (by the host policy), `invalid`, `unavailable`, `public`.
         var decision = "invalid"
         var result = ""
+        /// Whether the operation may change state; true until the request is known to be a read.
+        var changesState = true
+
+        /// An admitted read: its reply does not depend on its record.
+        var isAdmittedRead: Bool { decision == "allowed" && !changesState }
     }
 
     /// The longest text a record keeps of a field the caller chose (method, target); the rest is
@@ -48,6 +53,24 @@ extension Dispatcher {
             _ = try await audit.append(auditRecord(entry), coalescing: Self.coalescing(entry))
         } catch {
             logger.error("audit record lost", metadata: ["error": "\(error)", "method": "\(Self.bounded(entry.method))"])
+        }
+    }
+
+    /// Writes the outcome of a request, waiting for it to be on disk, except for an admitted read:
+    /// a read is answered even while the log can't be written, so its reply need not wait for
+    /// the disk. Its record is queued in order and written with the writer's next group; only when
+    /// `AuditLog.queuedLimit` such records are waiting does the read wait for the writer, so a
+    /// client that reads without pause can't grow the queue. Refusals, invalid messages and
+    /// changes wait as before: a flood of refusals is slowed by the disk, and a change's outcome
+    /// is on disk before its caller hears of it.
+    func recordOutcome(_ entry: Entry) async {
+        guard entry.isAdmittedRead else { return await record(entry) }
+        let logger = logger
+        let method = Self.bounded(entry.method)
+        await audit.enqueue(auditRecord(entry)) { result in
+            if case .failure(let error) = result {
+                logger.error("audit record lost", metadata: ["error": "\(error)", "method": "\(method)"])
+            }
         }
     }
 

@@ -1,0 +1,66 @@
+import Foundation
+@testable import HVAudit
+import Synchronization
+import Testing
+
+/// Records queued without waiting (`enqueue`): written in order with waited-for ones, and the
+/// queue bounded, so a caller that never pauses waits once it is full.
+@Suite struct AuditQueueTests {
+    @Test func queuedRecordsAreWrittenInOrderWithAppendedOnes() async throws {
+        let log = SegmentedLog()
+        let audit = try log.open(AuditConfiguration(compression: .none))
+        let outcomes = Mutex<[Int]>([])
+        try await audit.append(SegmentedLog.record(0))
+        for index in 1...3 {
+            await audit.enqueue(SegmentedLog.record(index)) { result in
+                if case .success(let record) = result, record != nil { outcomes.withLock { $0.append(index) } }
+            }
+        }
+        try await audit.append(SegmentedLog.record(4))
+        await audit.settle()
+        #expect(try log.records(log.files.name).map(\.target) == (0...4).map { "machine-\($0)" })
+        #expect(outcomes.withLock { $0 } == [1, 2, 3], "each queued record's outcome is told")
+        #expect((await audit.verifyAll()).intact)
+    }
+
+    @Test func aFullBacklogMakesTheNextCallerWaitForAPlace() async throws {
+        let backlog = AuditBacklog(limit: 2)
+        await backlog.enter()
+        await backlog.enter()
+        let entered = Mutex(false)
+        let third = Task {
+            await backlog.enter()
+            entered.withLock { $0 = true }
+        }
+        // Wait until the third caller is queued behind the full backlog.
+        var turns = 0
+        while backlog.waiters == 0, turns < 100_000 {
+            await Task.yield()
+            turns += 1
+        }
+        #expect(backlog.waiters == 1)
+        #expect(!entered.withLock { $0 }, "no place is free, so the third caller waits")
+        backlog.leave()
+        await third.value
+        #expect(entered.withLock { $0 })
+        #expect(backlog.taken == 2, "the place went straight to the waiter")
+        backlog.leave()
+        backlog.leave()
+        #expect(backlog.taken == 0)
+    }
+
+    @Test func settleWritesNoCoalescedCount() async throws {
+        let log = SegmentedLog()
+        var configuration = AuditConfiguration(compression: .none, coalescingBurst: 1)
+        configuration.clock = ManualClock().audit
+        let audit = try log.open(configuration)
+        let flood = AuditCoalescing(uid: 1003, kind: "invalid messages")
+        for index in 0..<5 {
+            _ = try await audit.append(SegmentedLog.record(index, uid: 1003, decision: "invalid"), coalescing: flood)
+        }
+        await audit.settle()
+        #expect(try log.records(log.files.name).count == 1, "the first is written; the rest wait for their window's count")
+        await audit.flush()
+        #expect(try log.records(log.files.name).count == 2, "a flush writes the count")
+    }
+}
