@@ -398,6 +398,15 @@ public final class BackupWriter: Sendable {
         if try failing(action, { () throws(SystemError) in try chunks.isPresent(digest, lock: lock) }) { return true }
         guard let data else { return false }
         let written = try failing(action) { () throws(SystemError) in try chunks.writeTemporary(digest, plaintext: data, prefix: id) }
+        // A call that was past its check when another thread's failure aborted the writer can
+        // finish its file after the abort removed the others: it removes its own. (Once this
+        // check has passed, the file is there for an abort's clean-up to find.)
+        do throws(BackupError) {
+            try state.withLock { state throws(BackupError) in try Self.checkOpen(state) }
+        } catch {
+            try? chunks.temporary.removeEntry(written.name)
+            throw error
+        }
         let batchIsFull = pending.withLock { pending in
             guard pending.digests.insert(digest).inserted else {
                 // Another thread wrote the same bytes meanwhile.
