@@ -96,13 +96,18 @@ extension LibvirtHypervisor {
     private func backUp(
         _ machine: String, into store: Repository, named repositoryName: String, context: JobContext, _ connection: Connection
     ) throws -> BackupReply {
-        let (domain, saved) = try backupSource(machine, connection)
+        let (domain, saved, definition) = try backupSource(machine, connection)
         let parent = try domain.isActive() ? try newestWithCheckpoint(of: machine, in: store, domain) : nil
         func full(checkpoint: Bool) throws -> BackupReply {
-            try backUp(domain, saved: saved, since: nil, checkpoint: checkpoint, into: store, named: repositoryName, context: context, connection)
+            try backUp(
+                domain, saved: saved, definition: definition, since: nil, checkpoint: checkpoint, into: store, named: repositoryName,
+                context: context, connection
+            )
         }
         do {
-            return try backUp(domain, saved: saved, since: parent, into: store, named: repositoryName, context: context, connection)
+            return try backUp(
+                domain, saved: saved, definition: definition, since: parent, into: store, named: repositoryName, context: context, connection
+            )
         } catch let error as ParentIncomplete {
             logger.notice(
                 "an incremental backup found its parent lacking chunks; backing up in full",
@@ -132,25 +137,27 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// The machine to back up and its record; a machine the broker did not make from a spec is
-    /// refused, since a backup of it could not rebuild it.
-    private func backupSource(_ machine: String, _ connection: Connection) throws -> (Domain, SavedMachine) {
+    /// The machine to back up, its record and its definition (the inactive domain XML, saved with
+    /// the backup as it was when the backup began); a machine the broker did not make from a spec
+    /// is refused, since a backup of it could not rebuild it.
+    private func backupSource(_ machine: String, _ connection: Connection) throws -> (Domain, SavedMachine, definition: String) {
         let domain = try self.domain(machine, connection)
-        guard let record = ownRecord(domainXML: try domain.xmlDescription(flags: .inactive)), let saved = SavedMachine(record) else {
+        let definition = try domain.xmlDescription(flags: .inactive)
+        guard let record = ownRecord(domainXML: definition), let saved = SavedMachine(record) else {
             throw HVError(
                 .invalidState, "'\(machine)' was not made from a spec, so a backup could not rebuild it",
                 fix: "back up machines made with 'hv vm apply' (an administrator can adopt others with 'hv vm adopt')",
                 details: ["name": machine, "state": "unmanaged"]
             )
         }
-        return (domain, saved)
+        return (domain, saved, definition)
     }
 
     /// What QEMU says when it is asked to keep a checkpoint's bitmap in a qcow2 version 2 image.
     static let versionTwoImage = "Cannot store dirty bitmaps in qcow2 v2 files"
 
     private func backUp(
-        _ domain: Domain, saved: SavedMachine, since parent: BackupManifest?, checkpoint makesCheckpoint: Bool = true,
+        _ domain: Domain, saved: SavedMachine, definition: String, since parent: BackupManifest?, checkpoint makesCheckpoint: Bool = true,
         into store: Repository, named repositoryName: String, context: JobContext, _ connection: Connection
     ) throws -> BackupReply {
         let machine = domain.name
@@ -199,7 +206,6 @@ extension LibvirtHypervisor {
         let manifest: BackupManifest
         do {
             let spec = try saved.text()
-            let definition = try domain.xmlDescription(flags: .inactive)
             manifest = try BackupRepositories.store { () throws(HVBackupStore.BackupError) in
                 try writer.commit(spec: spec, domainXML: definition, frozen: summary.froze ?? false, checkpoint: summary.checkpoint)
             }
