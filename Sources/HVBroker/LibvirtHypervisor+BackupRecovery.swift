@@ -15,6 +15,7 @@ extension LibvirtHypervisor {
     /// checkpoint it created, then removes the working directories.
     func recoverInterruptedBackups(_ connection: Connection) {
         removeInterruptedBootTests(connection)
+        forgetAttemptsOfOtherMachines(connection)
         let work = layout.backupWorkDirectory
         let removal = CheckpointRemoval(runner: processRunner)
         for domain in (try? connection.domains()) ?? [] {
@@ -44,6 +45,29 @@ extension LibvirtHypervisor {
             } catch {
                 logger.warning("could not remove the working directory of an interrupted backup", metadata: ["directory": "\(path)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Drops the backup attempts of machines that are not the broker's: deleted by another way
+    /// than `Vm.Delete` (which forgets them), or refused as unmanaged by a broker that still
+    /// recorded such refusals. `Backup.Status` would show them, and the monitor's "backup failed"
+    /// alert would fire for a machine nobody can back up. A machine whose record can't be read
+    /// now keeps its attempts, and nothing is dropped when libvirt can't list the machines.
+    func forgetAttemptsOfOtherMachines(_ connection: Connection) {
+        guard let domains = try? connection.domains() else { return }
+        var managed: Set<String> = []
+        for domain in domains {
+            do {
+                let element = try domain.metadata(namespace: MachineMetadata.namespace, impact: .config)
+                if let element, let record = MachineMetadata.read(machineElement: element), own(record) != nil {
+                    managed.insert(domain.name)
+                }
+            } catch {
+                managed.insert(domain.name)
+            }
+        }
+        for machine in backupAttempts.keepOnly(machines: managed) {
+            logger.notice("forgot the backup attempts of a machine the broker does not manage", metadata: ["machine": "\(machine)"])
         }
     }
 

@@ -27,7 +27,8 @@ extension LibvirtHypervisor {
     /// This broker's name in the records it writes: its pool.
     var instance: String { layout.poolName }
 
-    private func own(_ record: MachineMetadata) -> MachineMetadata? {
+    /// The record, if this broker wrote it.
+    func own(_ record: MachineMetadata) -> MachineMetadata? {
         (record.instance ?? StorageLayout.defaultPoolName) == instance ? record : nil
     }
 

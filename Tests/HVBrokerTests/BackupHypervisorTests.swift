@@ -20,6 +20,9 @@ struct BackupHypervisorTests {
     /// A domain someone defined with virsh: no record.
     static let foreign = "<domain type='test'><name>foreign</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"
 
+    /// A machine the broker made: it has its record.
+    static let managed = RecordCacheTests.managed("web", index: 7, tags: [])
+
     init() throws {
         let directory = temporaryDirectory()
         let repositories = BackupRepositories(
@@ -27,7 +30,7 @@ struct BackupHypervisorTests {
         )
         repository = try repositories.repository(named: nil).repository
         hypervisor = LibvirtHypervisor(
-            uri: "test://" + (try TestDriverNode.write(TestDriverNode.xml(domains: Self.foreign), in: directory)),
+            uri: "test://" + (try TestDriverNode.write(TestDriverNode.xml(domains: Self.foreign + Self.managed), in: directory)),
             layout: StorageLayout(stateDirectory: directory + "/state", consoleDirectory: directory + "/console"),
             backups: repositories, pools: BulkTests.pools, logger: Logger(label: "test")
         )
@@ -111,6 +114,24 @@ struct BackupHypervisorTests {
         #expect(error?.code == .notFound, "\(String(describing: error))")
         let status = try #require(try await hypervisor.perform(.status(repository: nil), caller: caller) as? BackupStatusReply)
         #expect(status.machines.isEmpty)
+    }
+
+    /// At start, attempts of machines that are not the broker's (one it did not make, one that is
+    /// gone) are forgotten, so `Backup.Status` and the monitor's alerts don't keep them; the
+    /// broker's machines keep theirs, in the file too.
+    @Test func attemptsOfMachinesNotTheBrokersAreForgottenAtStart() async throws {
+        let stateDirectory = URL(fileURLWithPath: hypervisor.backupAttempts.path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        for machine in ["foreign", "gone", "web"] {
+            hypervisor.backupAttempts.record(
+                repository: "local", machine: machine, outcome: .failure(HVError(.failed, "the disk is full")), took: .seconds(1)
+            )
+        }
+        await hypervisor.recoverAtStart()
+        #expect(Set(hypervisor.backupAttempts.all(repository: "local").keys) == ["web"])
+        let status = try #require(try await hypervisor.perform(.status(repository: nil), caller: caller) as? BackupStatusReply)
+        #expect(status.machines.map(\.machine) == ["web"])
+        #expect(Set(BackupAttempts(path: hypervisor.backupAttempts.path).all(repository: "local").keys) == ["web"], "and the file no longer holds them")
     }
 
     /// A machine deleted through the broker takes its attempts along; other machines keep theirs.

@@ -60,6 +60,20 @@ public final class BackupAttempts: Sendable {
         }
     }
 
+    /// Drops the attempts of every machine not in `machines`, and returns the machines dropped.
+    public func keepOnly(machines: Set<String>) -> [String] {
+        attempts.withLock { attempts in
+            let dropped = Set(attempts.values.flatMap(\.keys)).subtracting(machines).sorted()
+            guard !dropped.isEmpty else { return [] }
+            for repository in attempts.keys {
+                for machine in dropped { attempts[repository]?[machine] = nil }
+                if attempts[repository]?.isEmpty == true { attempts[repository] = nil }
+            }
+            save(attempts)
+            return dropped
+        }
+    }
+
     /// The newest attempt of each machine into `repository`.
     public func all(repository: String) -> [String: BackupAttempt] {
         attempts.withLock { $0[repository] ?? [:] }
