@@ -23,6 +23,28 @@ import Testing
         #expect((await audit.verifyAll()).intact)
     }
 
+    /// A queued record is written without any other call: its outcome is told, and it is on disk.
+    @Test(.timeLimit(.minutes(1))) func aQueuedRecordIsWrittenWithoutAnotherCall() async throws {
+        let log = SegmentedLog()
+        let audit = try log.open(AuditConfiguration(compression: .none))
+        let written = await withCheckedContinuation { (continuation: CheckedContinuation<AuditRecord?, Never>) in
+            Task {
+                await audit.enqueue(SegmentedLog.record(1)) { result in continuation.resume(returning: try? result.get()) }
+            }
+        }
+        #expect(written?.target == "machine-1")
+        #expect(try log.records(log.files.name).map(\.target) == ["machine-1"])
+    }
+
+    /// A record a caller waits for takes every queued record before it to the disk with it.
+    @Test func aWaitedRecordWritesTheQueuedOnesBeforeIt() async throws {
+        let log = SegmentedLog()
+        let audit = try log.open(AuditConfiguration(compression: .none))
+        for index in 1...3 { await audit.enqueue(SegmentedLog.record(index)) { _ in } }
+        try await audit.append(SegmentedLog.record(4))
+        #expect(try log.records(log.files.name).map(\.target) == (1...4).map { "machine-\($0)" })
+    }
+
     @Test func aFullBacklogMakesTheNextCallerWaitForAPlace() async throws {
         let backlog = AuditBacklog(limit: 2)
         await backlog.enter()
