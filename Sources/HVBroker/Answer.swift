@@ -8,12 +8,11 @@ enum Answer: Sendable {
     case reply(VarlinkReply)
 
     /// The reply's bytes; an error reply when a reply of the dispatcher's own can't be written.
-    func bytes(continues: Bool = false) -> [UInt8] {
+    func bytes() -> [UInt8] {
         switch self {
         case .parameters(let parameters):
-            return VarlinkJSON.reply(parameters, continues: continues)
-        case .reply(var reply):
-            if continues { reply.continues = true }
+            return VarlinkJSON.reply(parameters)
+        case .reply(let reply):
             return (try? VarlinkJSON.encode(reply)) ?? BrokerServer.encode(HVError(.failed, "the reply could not be encoded"))
         }
     }
