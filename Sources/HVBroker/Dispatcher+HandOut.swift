@@ -117,11 +117,7 @@ extension Dispatcher {
     }
 
     private static func encoded<Reply: Encodable>(_ reply: Reply) throws(HVError) -> [UInt8] {
-        do {
-            return VarlinkJSON.reply(try EncodedParameters(reply))
-        } catch {
-            throw HVError(.failed, "could not encode the reply: \(error)")
-        }
+        VarlinkJSON.reply(try parameters(reply))
     }
 }
 

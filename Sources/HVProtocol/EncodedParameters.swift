@@ -1,6 +1,6 @@
 /// A reply's parameters written as JSON text once, when the reply is made. A typed reply reaches the
 /// socket in one pass (`VarlinkJSON.reply`), instead of being turned into a `[String: JSONValue]`
-/// and written again: for a bulk reply of 1,000 machines that second pass was most of its cost.
+/// and written again.
 public struct EncodedParameters: Sendable {
     /// The text of one JSON object.
     public let bytes: [UInt8]
