@@ -25,18 +25,24 @@ public enum VMEvents {
     /// without a previous snapshot: a monitor that just started has nothing to compare with.
     public static func occurrences(of event: VMEvent, previous: [DomainStats]?, current: [DomainStats]) -> [String] {
         guard let previous else { return [] }
-        let now = Dictionary(current.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Each name's first position, not a copy of each domain's statistics.
+        var now: [String: Int] = [:]
+        now.reserveCapacity(current.count)
+        for (position, domain) in current.enumerated() where now[domain.name] == nil {
+            now[domain.name] = position
+        }
         var names: [String] = []
         for before in previous {
-            let after = now[before.name]
+            guard let position = now[before.name] else { continue }
             switch event {
             case .vmStoppedUnexpectedly:
-                guard activeStates.contains(state(before)), let after else { continue }
+                guard activeStates.contains(state(before)) else { continue }
+                let after = current[position]
                 if isCrashed(after) || (stoppedStates.contains(state(after)) && !orderlyStopReasons.contains(reason(after))) {
                     names.append(before.name)
                 }
             case .vmCrashed:
-                if let after, !isCrashed(before), isCrashed(after) { names.append(before.name) }
+                if !isCrashed(before), isCrashed(current[position]) { names.append(before.name) }
             }
         }
         return names.sorted()
@@ -53,10 +59,19 @@ public enum VMEvents {
 
     /// libvirt spells states `shut off` in virsh and `shutoff` in its API names; both mean the same.
     static func state(_ domain: DomainStats) -> String {
-        String(domain.state.lowercased().filter { $0 != " " })
+        // Almost always spelled already as it is compared: then without a new string.
+        if domain.state.utf8.allSatisfy(isLowercaseLetter) { return domain.state }
+        return String(domain.state.lowercased().filter { $0 != " " })
     }
 
     static func reason(_ domain: DomainStats) -> String {
-        String(domain.stateReason.lowercased().map { $0 == " " ? "-" : $0 })
+        if domain.stateReason.utf8.allSatisfy({ isLowercaseLetter($0) || $0 == UInt8(ascii: "-") }) {
+            return domain.stateReason
+        }
+        return String(domain.stateReason.lowercased().map { $0 == " " ? "-" : $0 })
+    }
+
+    private static func isLowercaseLetter(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")
     }
 }

@@ -49,12 +49,13 @@ extension HistoryStore {
             report.droppedForSize = try Self.enforceSizeBound(db, maximumBytes: configuration.maximumBytes, now: now)
             // A VM gone for longer than every retention leaves no data; forget its series too.
             // Raw rows only ever go oldest first (or with their series), so a series still has
-            // raw rows exactly when it was last written at or after the oldest raw row left.
+            // raw rows exactly when it was last written in or after the oldest minute with rows
+            // left: exactly when its `last_seen`, which lies in the minute it was last written
+            // in, is at or after that minute's start.
             try db.execute(
                 sql: """
                     DELETE FROM series
-                    WHERE last_seen < coalesce(
-                            (SELECT min(time) FROM raw WHERE minute = (SELECT min(minute) FROM raw)), 9e999)
+                    WHERE last_seen < coalesce((SELECT min(minute) FROM raw) * 60, 9e999)
                       AND NOT EXISTS (
                             SELECT 1 FROM rollup WHERE resolution IN (?, ?) AND rollup.series_id = series.id)
                     """,

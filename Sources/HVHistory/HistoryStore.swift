@@ -13,14 +13,20 @@ public final class HistoryStore: Sendable {
 
     public let configuration: HistoryConfiguration
     let database: DatabasePool
-    /// Each series' id by target and metric, so a collection that writes the same series as the
-    /// last one looks none of them up. Read and changed only inside write transactions, which
-    /// SQLite runs one at a time; emptied whenever series may have been deleted.
-    let seriesIDs = Mutex<[SeriesKey: Int64]>([:])
+    /// Each series' id by target and metric, and the minute it was last marked seen in, so a
+    /// collection that writes the same series as the last one looks none of them up. Read and
+    /// changed only inside write transactions, which SQLite runs one at a time; emptied whenever
+    /// series may have been deleted.
+    let seriesIDs = Mutex<[SeriesKey: KnownSeries]>([:])
 
     struct SeriesKey: Hashable {
         var target: String
         var metric: String
+    }
+
+    struct KnownSeries {
+        var id: Int64
+        var seenMinute: Int
     }
 
     /// Opens (creating and migrating when needed) the history database at `path`.
@@ -106,10 +112,13 @@ public final class HistoryStore: Sendable {
 
     /// Stores one collection's values at `time` (seconds since 1970) in one transaction.
     /// Non-finite values are skipped. Returns how many values were stored: fewer than given when
-    /// the series limit is reached and every stored series was updated in this same collection.
+    /// the series limit is reached and every stored series was written in this same minute.
     ///
-    /// Series the store already knows are written with one prepared statement each and marked
-    /// seen with one statement for all; only new series are looked up and created one by one.
+    /// Series the store already knows are written with one prepared statement each; only new
+    /// series are looked up and created one by one. A series' `last_seen` is the time of the
+    /// first collection that wrote it in the minute it was last written in, so it is set once a
+    /// minute, not at every collection: setting it every time moved every series in its index at
+    /// every collection.
     @discardableResult
     public func record(time: Double, values: [HistoryValue]) throws(HistoryError) -> Int {
         do {
@@ -118,25 +127,23 @@ public final class HistoryStore: Sendable {
                 let minute = Self.minute(of: time)
                 let insert = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO raw (minute, series_id, time, value) VALUES (?, ?, ?, ?)")
+                let markSeen = try db.cachedStatement(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?")
                 var stored = 0
                 var unknown: [HistoryValue] = []
+                var changed: [SeriesKey: KnownSeries] = [:]
                 for value in values where value.value.isFinite {
-                    guard let id = known[SeriesKey(target: value.target, metric: value.metric)] else {
+                    let key = SeriesKey(target: value.target, metric: value.metric)
+                    guard let series = known[key] else {
                         unknown.append(value)
                         continue
                     }
-                    try insert.execute(arguments: [minute, id, time, value.value])
+                    try insert.execute(arguments: [minute, series.id, time, value.value])
+                    if series.seenMinute < minute {
+                        try markSeen.execute(arguments: [time, series.id])
+                        changed[key] = KnownSeries(id: series.id, seenMinute: minute)
+                    }
                     stored += 1
                 }
-                // Before any new series makes room for itself: what was written now is not the oldest.
-                try db.execute(
-                    sql: """
-                        UPDATE series SET last_seen = ?
-                        WHERE last_seen < ? AND id IN (SELECT series_id FROM raw WHERE minute = ? AND time = ?)
-                        """,
-                    arguments: [time, time, minute, time]
-                )
-                var added: [SeriesKey: Int64] = [:]
                 var evicted = false
                 for value in unknown {
                     guard
@@ -144,13 +151,13 @@ public final class HistoryStore: Sendable {
                             db, value, time: time, limit: configuration.maximumSeries, evicted: &evicted
                         )
                     else { continue }
-                    added[SeriesKey(target: value.target, metric: value.metric)] = id
+                    changed[SeriesKey(target: value.target, metric: value.metric)] = KnownSeries(id: id, seenMinute: minute)
                     try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
                 seriesIDs.withLock { ids in
                     if evicted { ids = [:] }
-                    ids.merge(added) { _, new in new }
+                    ids.merge(changed) { _, new in new }
                 }
                 return stored
             }
@@ -171,10 +178,12 @@ public final class HistoryStore: Sendable {
             return id
         }
         while try Int.fetchOne(db, sql: "SELECT count(*) FROM series") ?? 0 >= limit {
-            // Make room by dropping the series updated longest ago, never one written in this collection.
+            // Make room by dropping the series written longest ago, never one written in this
+            // minute (and so none written in this collection): their `last_seen` is in it.
             guard
                 let oldest = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM series WHERE last_seen < ? ORDER BY last_seen, id LIMIT 1", arguments: [time]
+                    db, sql: "SELECT id FROM series WHERE last_seen < ? ORDER BY last_seen, id LIMIT 1",
+                    arguments: [Double(minute(of: time) * 60)]
                 )
             else { return nil }
             try deleteRawRows(db, series: oldest)

@@ -16,23 +16,18 @@ public enum Exposition {
     public static func render(_ samples: [MetricSample]) -> [UInt8] {
         var families: [Family] = []
         var familyIndex: [String: Int] = [:]
-        var seen: Set<MetricSample.Identity> = []
         for sample in samples {
             let known = familyIndex[sample.name]
             let description = known.map { families[$0].description } ?? MetricCatalog.description(of: sample.name)
             guard sample.value.isFinite, description.kind == .gauge || sample.value >= 0 else { continue }
-            let index: Int
             if let known {
-                index = known
-                let names = families[index].labelNames
-                guard sample.labels.count == names.count, sample.labels.keys.allSatisfy(names.contains) else { continue }
+                families[known].add(sample)
             } else {
-                index = families.count
-                familyIndex[sample.name] = index
-                families.append(Family(description, labelNames: Set(sample.labels.keys)))
+                familyIndex[sample.name] = families.count
+                var family = Family(description, labelNames: sample.labels.keys.sorted())
+                family.add(sample)
+                families.append(family)
             }
-            guard seen.insert(MetricSample.Identity(name: sample.name, labels: sample.labels)).inserted else { continue }
-            families[index].samples.append(sample)
         }
 
         var buffer: [UInt8] = []
@@ -43,15 +38,32 @@ public enum Exposition {
         return buffer
     }
 
-    /// The samples of one metric name, with what the catalog says about it.
+    /// The samples of one metric name, with what the catalog says about it. Each sample is kept as
+    /// its label values in the order of the sorted label names, which is also what tells two
+    /// samples of the same series apart.
     struct Family {
         var description: MetricDescription
-        var labelNames: Set<String>
-        var samples: [MetricSample] = []
+        /// The first sample's label names, sorted: every other sample of the name must have these.
+        let labelNames: [String]
+        var samples: [(labelValues: [String], value: Double)] = []
+        var seen: Set<[String]> = []
 
-        init(_ description: MetricDescription, labelNames: Set<String>) {
+        init(_ description: MetricDescription, labelNames: [String]) {
             self.description = description
             self.labelNames = labelNames
+        }
+
+        /// Adds `sample` unless its label names differ from the family's or its series is already in.
+        mutating func add(_ sample: MetricSample) {
+            guard sample.labels.count == labelNames.count else { return }
+            var values: [String] = []
+            values.reserveCapacity(labelNames.count)
+            for name in labelNames {
+                guard let value = sample.labels[name] else { return }
+                values.append(value)
+            }
+            guard seen.insert(values).inserted else { return }
+            samples.append((values, sample.value))
         }
 
         func render(into buffer: inout [UInt8]) {
@@ -66,16 +78,15 @@ public enum Exposition {
                 buffer.append(UInt8(ascii: "\n"))
             }
             buffer.append(contentsOf: "# TYPE \(name) \(counter ? "counter" : "gauge")\n".utf8)
-            let order = labelNames.sorted()
             for sample in samples {
                 buffer.append(contentsOf: name.utf8)
-                if !order.isEmpty {
+                if !labelNames.isEmpty {
                     buffer.append(UInt8(ascii: "{"))
-                    for (position, label) in order.enumerated() {
+                    for (position, label) in labelNames.enumerated() {
                         if position > 0 { buffer.append(UInt8(ascii: ",")) }
                         buffer.append(contentsOf: label.utf8)
                         buffer.append(contentsOf: "=\"".utf8)
-                        Self.appendEscaped(sample.labels[label] ?? "", to: &buffer)
+                        Self.appendEscaped(sample.labelValues[position], to: &buffer)
                         buffer.append(UInt8(ascii: "\""))
                     }
                     buffer.append(UInt8(ascii: "}"))
@@ -98,12 +109,5 @@ public enum Exposition {
                 }
             }
         }
-    }
-}
-
-extension MetricSample {
-    struct Identity: Hashable {
-        var name: String
-        var labels: [String: String]
     }
 }

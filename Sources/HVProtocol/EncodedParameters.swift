@@ -5,9 +5,21 @@ public struct EncodedParameters: Sendable {
     /// The text of one JSON object.
     public let bytes: [UInt8]
 
-    /// Writes `value`, which must encode as a JSON object (Varlink's parameters are one).
+    /// Writes `value`, which must encode as a JSON object (Varlink's parameters are one). A value
+    /// that writes itself (`JSONWritable`) does so; any other is encoded through `Encodable`.
     public init(_ value: some Encodable) throws {
-        let bytes = try VarlinkJSON.encode(value)
+        let bytes: [UInt8]
+        if let writable = value as? any JSONWritable {
+            var writer = JSONWriter(capacity: 4096)
+            do {
+                try writable.write(into: &writer)
+            } catch {
+                throw JSONNumbers.nonFinite(error.value, path: [])
+            }
+            bytes = writer.bytes
+        } else {
+            bytes = try VarlinkJSON.encode(value)
+        }
         guard bytes.first == UInt8(ascii: "{") else {
             throw EncodingError.invalidValue(
                 value, .init(codingPath: [], debugDescription: "Varlink parameters must be a JSON object, not \(type(of: value))")

@@ -67,9 +67,13 @@ public enum VarlinkJSON {
 
     /// Converts a JSON object (parameters as they arrived) into a typed value, as if it were written
     /// and read back, without writing it: its numbers are made what Foundation reads back, then it is
-    /// decoded. The same values and errors as the generic conversion, in one pass.
+    /// decoded. The same values and errors as the generic conversion, in one pass. A type that
+    /// reads itself (`JSONReadable`) does so first.
     public static func convert<Value: Decodable>(_ object: [String: JSONValue], to type: Value.Type) throws -> Value {
-        try JSONValueDecoder.decode(type, from: JSONNumbers.normalized(.object(object), path: []))
+        if let readable = type as? any JSONReadable.Type, let value = readable.init(json: object) as? Value {
+            return value
+        }
+        return try JSONValueDecoder.decode(type, from: JSONNumbers.normalized(.object(object), path: []))
     }
 
     /// Converts a typed value into a JSON object, as if it were written and read back.

@@ -37,6 +37,46 @@ import Testing
         }
     }
 
+    /// `last_seen` is set by the first collection of each minute that writes the series, not by
+    /// every collection: setting it moves the series in its index.
+    @Test func aSeriesIsMarkedSeenOnceAMinute() throws {
+        try withDirectory { path in
+            let store = try HistoryStore(path: path, configuration: .init(collectionIntervalSeconds: 15))
+            let lastSeen = { try store.database.read { try Double.fetchOne($0, sql: "SELECT last_seen FROM series") } }
+            let value = HistoryValue(target: "web1", metric: "up", value: 1)
+            for second in [0.0, 15, 30, 45] { try store.record(time: epoch + second, values: [value]) }
+            #expect(try lastSeen() == epoch)
+            try store.record(time: epoch + 60, values: [value])
+            try store.record(time: epoch + 75, values: [value])
+            #expect(try lastSeen() == epoch + 60)
+            // A store that has not cached the series yet looks it up and marks it seen.
+            let reopened = try HistoryStore(path: path, configuration: .init(collectionIntervalSeconds: 15))
+            try reopened.record(time: epoch + 90, values: [value])
+            #expect(try lastSeen() == epoch + 90)
+            #expect(try store.query(target: "web1", since: epoch, now: epoch + 120)[0].points.count == 7)
+        }
+    }
+
+    /// Maintenance forgets a series once its last raw row has expired, not before, though its
+    /// `last_seen` may be older than the rows it still has.
+    @Test func maintenanceForgetsASeriesOnlyWithItsLastRawRow() throws {
+        try withDirectory { path in
+            let configuration = HistoryConfiguration(
+                collectionIntervalSeconds: 15, rawRetentionSeconds: 3600, fiveMinuteRetentionSeconds: 60,
+                hourlyRetentionSeconds: 60)
+            let store = try HistoryStore(path: path, configuration: configuration)
+            let gone = HistoryValue(target: "gone", metric: "up", value: 1)
+            for second in [0.0, 15, 30, 45] { try store.record(time: epoch + second, values: [gone]) }
+            try store.record(time: epoch + 3600, values: [.init(target: "host", metric: "load1", value: 1)])
+            // Rows before epoch + 30 expire; the series' last two rows, after its last_seen, stay.
+            try store.maintain(now: epoch + 3630)
+            #expect(try store.targets() == ["gone", "host"])
+            #expect(try store.query(target: "gone", since: epoch, now: epoch + 60)[0].points.map(\.time) == [epoch + 30, epoch + 45])
+            try store.maintain(now: epoch + 3660)
+            #expect(try store.targets() == ["host"])
+        }
+    }
+
     /// A history written by the first layout (rows by series, then time) is moved to the
     /// minute-first layout when opened, and reads the same.
     @Test func aHistoryInTheFirstLayoutIsReadAfterTheUpgrade() throws {

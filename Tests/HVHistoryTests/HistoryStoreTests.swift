@@ -191,6 +191,19 @@ let epoch: Double = 1_700_000_000 - 1_700_000_000.truncatingRemainder(dividingBy
         }
     }
 
+    /// A series written earlier in the same minute is not replaced either: its `last_seen` lies in
+    /// the minute. In the next minute it is the one written longest ago.
+    @Test func seriesLimitKeepsWhatThisMinuteWrote() throws {
+        try withStore(.init(collectionIntervalSeconds: 15, maximumSeries: 2)) { store in
+            try store.record(time: epoch, values: [.init(target: "first", metric: "up", value: 1)])
+            try store.record(time: epoch + 15, values: [.init(target: "second", metric: "up", value: 1)])
+            #expect(try store.record(time: epoch + 30, values: [.init(target: "third", metric: "up", value: 1)]) == 0)
+            #expect(try store.targets() == ["first", "second"])
+            #expect(try store.record(time: epoch + 60, values: [.init(target: "third", metric: "up", value: 1)]) == 1)
+            #expect(try store.targets() == ["second", "third"])
+        }
+    }
+
     /// A series deleted to make room, then written again, is created anew: the id it had is gone.
     @Test func aSeriesReplacedUnderTheLimitComesBack() throws {
         try withStore(.init(collectionIntervalSeconds: 60, maximumSeries: 2)) { store in

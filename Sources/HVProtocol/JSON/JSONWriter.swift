@@ -5,6 +5,8 @@
 /// field by field, keys in that order.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
+    /// Whether the object being written has no member yet (`member`'s comma).
+    private var atFirstMember = false
 
     public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
@@ -42,8 +44,16 @@ public struct JSONWriter: Sendable {
 
     public mutating func openArray() { bytes.append(UInt8(ascii: "[")) }
     public mutating func closeArray() { bytes.append(UInt8(ascii: "]")) }
-    public mutating func openObject() { bytes.append(UInt8(ascii: "{")) }
-    public mutating func closeObject() { bytes.append(UInt8(ascii: "}")) }
+    public mutating func openObject() {
+        bytes.append(UInt8(ascii: "{"))
+        atFirstMember = true
+    }
+
+    public mutating func closeObject() {
+        bytes.append(UInt8(ascii: "}"))
+        // The object just closed was a member or an element of what holds it.
+        atFirstMember = false
+    }
     /// Between two elements or members.
     public mutating func separate() { bytes.append(UInt8(ascii: ",")) }
 
@@ -51,6 +61,52 @@ public struct JSONWriter: Sendable {
     public mutating func write(key: String) {
         write(string: key)
         bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Starts a member of the object being written, for types that write themselves member by
+    /// member in sorted order: a comma unless it is the object's first, then `key` (a Swift name,
+    /// which needs no escaping) and its colon.
+    public mutating func member(_ key: StaticString) {
+        if !atFirstMember { bytes.append(UInt8(ascii: ",")) }
+        atFirstMember = false
+        bytes.append(UInt8(ascii: "\""))
+        append(key)
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    public mutating func member(_ key: StaticString, _ value: String) {
+        member(key)
+        write(string: value)
+    }
+
+    public mutating func member(_ key: StaticString, _ value: Bool) {
+        member(key)
+        append(value ? "true" : "false")
+    }
+
+    public mutating func member(_ key: StaticString, _ value: some BinaryInteger) {
+        member(key)
+        write(integer: value)
+    }
+
+    /// Nothing when `value` is nil, as `JSONEncoder` leaves out a nil optional property.
+    public mutating func member(_ key: StaticString, _ value: (some BinaryInteger)?) {
+        if let value { member(key, value) }
+    }
+
+    /// Nothing when `value` is nil, as `JSONEncoder` leaves out a nil optional property.
+    public mutating func member(_ key: StaticString, _ value: String?) {
+        if let value { member(key, value) }
+    }
+
+    public mutating func member(_ key: StaticString, _ elements: [some JSONWritable]) throws(NonFiniteNumber) {
+        member(key)
+        openArray()
+        for (position, element) in elements.enumerated() {
+            if position > 0 { separate() }
+            try element.write(into: &self)
+        }
+        closeArray()
     }
 
     /// A number already in the text Foundation writes for it.
@@ -64,7 +120,25 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func write(integer: some BinaryInteger) {
-        append(String(integer))
+        guard let integer = Int64(exactly: integer) else { return append(String(integer)) }
+        if integer < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = integer.magnitude
+        var digits = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        let end = bytes.count + digits
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var position = end
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+        }
     }
 
     public mutating func write(double: Double) throws(NonFiniteNumber) {
@@ -114,4 +188,12 @@ public struct JSONWriter: Sendable {
     private mutating func append(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
+}
+
+/// A type that writes its own JSON text, byte for byte what `VarlinkJSON.encode` writes for it
+/// (keys in `.sortedKeys` order, nil optional properties left out), member by member instead of
+/// through `Encodable`'s containers and a tree. For the replies that grow with the fleet
+/// (`Host.Stats`); `JSONWritableTests` holds each to the `Encodable` text.
+public protocol JSONWritable: Encodable {
+    func write(into writer: inout JSONWriter) throws(JSONWriter.NonFiniteNumber)
 }

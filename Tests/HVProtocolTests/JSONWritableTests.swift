@@ -1,0 +1,102 @@
+import Foundation
+@testable import HVProtocol
+import Testing
+
+/// Types that write their own JSON (`JSONWritable`) against the `Encodable` text of the same
+/// value, which is Foundation's: byte for byte, with every optional both nil and set, strings that
+/// need escaping, and the extremes of each integer.
+@Suite struct JSONWritableTests {
+    static func foundationText(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    static func writtenText(_ value: some JSONWritable) throws -> [UInt8] {
+        var writer = JSONWriter()
+        try value.write(into: &writer)
+        return writer.bytes
+    }
+
+    static let awkwardStrings = [
+        "", "web-1", "quote \" and backslash \\ and slash /", "line\nfeed\ttab\r\u{08}\u{0C}\u{01}\u{1F}",
+        "ünïcødé ✓ 🚀", "\u{7F}\u{2028}",
+    ]
+
+    static let integers: [Int64] = [0, 1, -1, 9, 10, 99, 100, 1_234_567_890, Int64.max, Int64.min, Int64.min + 1]
+
+    /// Domains that between them set and leave out every optional, and use every awkward string
+    /// and integer.
+    static var domains: [DomainStats] {
+        var domains: [DomainStats] = []
+        for (index, text) in awkwardStrings.enumerated() {
+            let number = integers[index % integers.count]
+            let some = index % 2 == 0
+            domains.append(
+                DomainStats(
+                    name: text, uuid: "uuid-\(index)", state: "running", stateReason: text, autostart: some,
+                    vcpus: Int(number % 1000), cpuTimeNs: some ? number : nil, memoryMaxKiB: number,
+                    memoryCurrentKiB: some ? nil : number, memoryRssKiB: some ? number : nil,
+                    memoryUsableKiB: some ? nil : -number,
+                    disks: some
+                        ? [
+                            DiskStats(target: text),
+                            DiskStats(
+                                target: "vdb", capacityBytes: number, allocationBytes: 0, readBytes: Int64.max,
+                                writtenBytes: Int64.min, readRequests: 1, writeRequests: number),
+                        ] : [],
+                    interfaces: some
+                        ? []
+                        : [
+                            InterfaceStats(
+                                name: text, receivedBytes: number, transmittedBytes: -number, receivedPackets: 0,
+                                transmittedPackets: Int64.max, receiveErrors: 1, transmitErrors: 2, receiveDrops: 3,
+                                transmitDrops: Int64.min)
+                        ]
+                ))
+        }
+        return domains
+    }
+
+    @Test func hostStatsIsWrittenAsFoundationEncodesIt() throws {
+        let reply = HostStatsReply(
+            domains: Self.domains,
+            pools: Self.awkwardStrings.enumerated().map { index, text in
+                PoolStats(
+                    name: text, active: index % 2 == 0, capacityBytes: Self.integers[index], allocationBytes: -1,
+                    availableBytes: Int64.max)
+            },
+            networks: Self.awkwardStrings.enumerated().map { index, text in
+                NetworkStatus(name: text, active: index % 3 == 0, autostart: index % 2 == 1, bridge: index % 2 == 0 ? nil : text)
+            }
+        )
+        let written = try Self.writtenText(reply)
+        #expect(String(decoding: written, as: UTF8.self) == String(decoding: try Self.foundationText(reply), as: UTF8.self))
+        #expect(written == (try VarlinkJSON.encode(reply)))
+        #expect(try VarlinkJSON.decode(HostStatsReply.self, from: written) == reply)
+    }
+
+    @Test func anEmptyReplyIsWrittenAsFoundationEncodesIt() throws {
+        let reply = HostStatsReply(domains: [], pools: [], networks: [])
+        #expect(try Self.writtenText(reply) == (try Self.foundationText(reply)))
+        #expect(String(decoding: try Self.writtenText(reply), as: UTF8.self) == #"{"domains":[],"networks":[],"pools":[]}"#)
+    }
+
+    /// `EncodedParameters` takes the writer's path for a writable value, and the result is the
+    /// reply the `Encodable` path gave.
+    @Test func encodedParametersUseTheWriter() throws {
+        let reply = HostStatsReply(domains: Self.domains, pools: [], networks: [])
+        #expect(try EncodedParameters(reply).bytes == (try Self.foundationText(reply)))
+    }
+
+    @Test func integersAreWrittenAsSwiftPrintsThem() {
+        for number in Self.integers + (0..<2000).map({ Int64($0) - 1000 }) {
+            var writer = JSONWriter()
+            writer.write(integer: number)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == String(number))
+        }
+        var writer = JSONWriter()
+        writer.write(integer: UInt64.max)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "18446744073709551615")
+    }
+}
