@@ -9,7 +9,7 @@ public struct HistoryConfiguration: Sendable, Hashable {
     /// How long hourly aggregates are kept (365 days by default).
     public var hourlyRetentionSeconds: Double
     /// Most series (target and metric pairs) stored; a new series beyond it replaces the one
-    /// updated longest ago.
+    /// written longest ago, never one written in the current minute.
     public var maximumSeries: Int
     /// Most bytes the database's live pages may take; beyond it the oldest data is dropped first.
     public var maximumBytes: Int
