@@ -144,8 +144,21 @@ public final class HistoryStore: Sendable {
                     }
                     stored += 1
                 }
-                var evicted = false
+                // Series stored but not cached (after a start or a maintenance) are found and
+                // marked seen before any new series makes room, so room is never made from a
+                // series this collection writes.
+                var new: [HistoryValue] = []
                 for value in unknown {
+                    guard let id = try Self.existingSeriesID(db, value, time: time) else {
+                        new.append(value)
+                        continue
+                    }
+                    changed[SeriesKey(target: value.target, metric: value.metric)] = KnownSeries(id: id, seenMinute: minute)
+                    try insert.execute(arguments: [minute, id, time, value.value])
+                    stored += 1
+                }
+                var evicted = false
+                for value in new {
                     guard
                         let id = try Self.seriesID(
                             db, value, time: time, limit: configuration.maximumSeries, evicted: &evicted
@@ -171,12 +184,7 @@ public final class HistoryStore: Sendable {
     /// The series' id, creating it (and making room under the limit) when new; nil when no room can be made.
     /// Sets `evicted` when series were deleted to make room.
     static func seriesID(_ db: Database, _ value: HistoryValue, time: Double, limit: Int, evicted: inout Bool) throws -> Int64? {
-        if let id = try Int64.fetchOne(
-            db, sql: "SELECT id FROM series WHERE target = ? AND metric = ?", arguments: [value.target, value.metric]
-        ) {
-            try db.execute(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?", arguments: [time, id])
-            return id
-        }
+        if let id = try existingSeriesID(db, value, time: time) { return id }
         while try Int.fetchOne(db, sql: "SELECT count(*) FROM series") ?? 0 >= limit {
             // Make room by dropping the series written longest ago, never one written in this
             // minute (and so none written in this collection): their `last_seen` is in it.
@@ -195,6 +203,16 @@ public final class HistoryStore: Sendable {
             arguments: [value.target, value.metric, time]
         )
         return db.lastInsertedRowID
+    }
+
+    /// The stored series' id, marked seen at `time`; nil when the series is not stored.
+    static func existingSeriesID(_ db: Database, _ value: HistoryValue, time: Double) throws -> Int64? {
+        guard
+            let id = try Int64.fetchOne(
+                db, sql: "SELECT id FROM series WHERE target = ? AND metric = ?", arguments: [value.target, value.metric])
+        else { return nil }
+        try db.execute(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?", arguments: [time, id])
+        return id
     }
 
     /// The minute a raw row at `time` is kept under: rows are ordered by it first.

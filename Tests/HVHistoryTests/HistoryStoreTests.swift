@@ -204,6 +204,28 @@ let epoch: Double = 1_700_000_000 - 1_700_000_000.truncatingRemainder(dividingBy
         }
     }
 
+    /// A store that has not cached its series yet (a new start) finds the stored ones this
+    /// collection writes before it makes room for a new one, whatever their order: room is made
+    /// from a series not written, not from one written later in the same collection.
+    @Test func roomIsNotMadeFromASeriesThisCollectionWrites() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("history-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent(HistoryStore.fileName).path
+        let configuration = HistoryConfiguration(collectionIntervalSeconds: 15, maximumSeries: 2)
+        let kept = HistoryValue(target: "kept", metric: "up", value: 1)
+        do {
+            let store = try HistoryStore(path: path, configuration: configuration)
+            try store.record(time: epoch, values: [kept])
+            try store.record(time: epoch + 15, values: [.init(target: "stale", metric: "up", value: 1)])
+        }
+        let restarted = try HistoryStore(path: path, configuration: configuration)
+        #expect(try restarted.record(time: epoch + 60, values: [.init(target: "new", metric: "up", value: 1), kept]) == 2)
+        #expect(try restarted.targets() == ["kept", "new"])
+        let points = try restarted.query(target: "kept", metrics: ["up"], since: epoch, now: epoch + 120)[0].points
+        #expect(points.map(\.time) == [epoch, epoch + 60], "the series written in this collection kept its history")
+    }
+
     /// A series deleted to make room, then written again, is created anew: the id it had is gone.
     @Test func aSeriesReplacedUnderTheLimitComesBack() throws {
         try withStore(.init(collectionIntervalSeconds: 60, maximumSeries: 2)) { store in
