@@ -92,7 +92,7 @@ public enum Exposition {
                     buffer.append(UInt8(ascii: "}"))
                 }
                 buffer.append(UInt8(ascii: " "))
-                let value = counter && sample.value == 0 ? "0" : "\(sample.value)"
+                let value = counter && sample.value == 0 ? "0" : sample.value.description
                 buffer.append(contentsOf: value.utf8)
                 buffer.append(UInt8(ascii: "\n"))
             }

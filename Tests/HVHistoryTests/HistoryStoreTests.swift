@@ -226,6 +226,22 @@ let epoch: Double = 1_700_000_000 - 1_700_000_000.truncatingRemainder(dividingBy
         #expect(points.map(\.time) == [epoch, epoch + 60], "the series written in this collection kept its history")
     }
 
+    /// Rows go to the database many to a statement: every value of a collection larger than one
+    /// statement's rows is stored, and a series given twice keeps the later value, as before.
+    @Test func aLargeCollectionIsStoredWhole() throws {
+        try withStore { store in
+            let values = (0..<150).map { HistoryValue(target: "vm\($0)", metric: "up", value: Double($0)) }
+            try store.record(time: epoch, values: values)
+            #expect(try store.record(time: epoch + 60, values: values + [.init(target: "vm3", metric: "up", value: -1)]) == 151)
+            #expect(try store.targets().count == 150)
+            for index in [0, 63, 64, 127, 128, 149] {
+                let points = try store.query(target: "vm\(index)", since: epoch, now: epoch + 120)[0].points
+                #expect(points.map(\.value) == [Double(index), Double(index)])
+            }
+            #expect(try store.query(target: "vm3", since: epoch, now: epoch + 120)[0].points.map(\.value) == [3, -1])
+        }
+    }
+
     /// A series deleted to make room, then written again, is created anew: the id it had is gone.
     @Test func aSeriesReplacedUnderTheLimitComesBack() throws {
         try withStore(.init(collectionIntervalSeconds: 60, maximumSeries: 2)) { store in
