@@ -89,6 +89,35 @@ import Testing
         #expect(try EncodedParameters(reply).bytes == (try Self.foundationText(reply)))
     }
 
+    /// Every stored property is written: a property added to a type and not to its writer fails
+    /// here, even one that is nil in every other test.
+    @Test func everyPropertyIsWritten() throws {
+        let disk = DiskStats(
+            target: "vda", capacityBytes: 1, allocationBytes: 2, readBytes: 3, writtenBytes: 4, readRequests: 5,
+            writeRequests: 6)
+        let interface = InterfaceStats(
+            name: "vnet0", receivedBytes: 1, transmittedBytes: 2, receivedPackets: 3, transmittedPackets: 4,
+            receiveErrors: 5, transmitErrors: 6, receiveDrops: 7, transmitDrops: 8)
+        let domain = DomainStats(
+            name: "web1", uuid: "u", state: "running", stateReason: "booted", autostart: true, vcpus: 2, cpuTimeNs: 1,
+            memoryMaxKiB: 2, memoryCurrentKiB: 3, memoryRssKiB: 4, memoryUsableKiB: 5, disks: [disk],
+            interfaces: [interface])
+        let pool = PoolStats(name: "default", active: true, capacityBytes: 1, allocationBytes: 2, availableBytes: 3)
+        let network = NetworkStatus(name: "default", active: true, autostart: true, bridge: "virbr0")
+        let reply = HostStatsReply(domains: [domain], pools: [pool], networks: [network])
+        let values: [any JSONWritable] = [disk, interface, domain, pool, network, reply]
+        for value in values {
+            var writer = JSONWriter()
+            try value.write(into: &writer)
+            guard case .object(let members)? = JSONReader.read(writer.bytes) else {
+                Issue.record("\(type(of: value)) wrote no object")
+                continue
+            }
+            let properties = Set(Mirror(reflecting: value).children.compactMap(\.label))
+            #expect(Set(members.keys) == properties, "\(type(of: value))")
+        }
+    }
+
     @Test func integersAreWrittenAsSwiftPrintsThem() {
         for number in Self.integers + (0..<2000).map({ Int64($0) - 1000 }) {
             var writer = JSONWriter()
