@@ -114,8 +114,8 @@ public final class HistoryStore: Sendable {
     /// Non-finite values are skipped. Returns how many values were stored: fewer than given when
     /// the series limit is reached and every stored series was written in this same minute.
     ///
-    /// Rows are written 64 to a statement (`RawRows`); only new series are looked up and created
-    /// one by one. A series' `last_seen` is the time of the
+    /// Series the store already knows are written with one prepared statement each; only new
+    /// series are looked up and created one by one. A series' `last_seen` is the time of the
     /// first collection that wrote it in the minute it was last written in, so it is set once a
     /// minute, not at every collection: setting it every time moved every series in its index at
     /// every collection.
@@ -125,7 +125,8 @@ public final class HistoryStore: Sendable {
             return try write { db in
                 let known = seriesIDs.withLock { $0 }
                 let minute = Self.minute(of: time)
-                var rows = RawRows(db, minute: minute, time: time)
+                let insert = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO raw (minute, series_id, time, value) VALUES (?, ?, ?, ?)")
                 let markSeen = try db.cachedStatement(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?")
                 var stored = 0
                 var unknown: [HistoryValue] = []
@@ -136,7 +137,7 @@ public final class HistoryStore: Sendable {
                         unknown.append(value)
                         continue
                     }
-                    try rows.add(series: series.id, value: value.value)
+                    try insert.execute(arguments: [minute, series.id, time, value.value])
                     if series.seenMinute < minute {
                         try markSeen.execute(arguments: [time, series.id])
                         changed[key] = KnownSeries(id: series.id, seenMinute: minute)
@@ -153,11 +154,9 @@ public final class HistoryStore: Sendable {
                         continue
                     }
                     changed[SeriesKey(target: value.target, metric: value.metric)] = KnownSeries(id: id, seenMinute: minute)
-                    try rows.add(series: id, value: value.value)
+                    try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
-                // Written before any series is deleted to make room.
-                try rows.flush()
                 var evicted = false
                 for value in new {
                     guard
@@ -166,10 +165,9 @@ public final class HistoryStore: Sendable {
                         )
                     else { continue }
                     changed[SeriesKey(target: value.target, metric: value.metric)] = KnownSeries(id: id, seenMinute: minute)
-                    try rows.add(series: id, value: value.value)
+                    try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
-                try rows.flush()
                 seriesIDs.withLock { ids in
                     if evicted { ids = [:] }
                     ids.merge(changed) { _, new in new }
