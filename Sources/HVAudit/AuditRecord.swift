@@ -72,38 +72,24 @@ extension AuditRecord {
     /// `AuditChain.canonicalEncoder()` writes (`AuditCanonicalJSONTests`), without a tree of it.
     var canonicalJSON: [UInt8] {
         var writer = JSONWriter(capacity: 512)
-        var first = true
-        func key(_ name: String) {
-            if !first { writer.separate() }
-            first = false
-            writer.write(key: name)
-        }
-        func text(_ name: String, _ value: String) {
-            key(name)
-            writer.write(string: value)
-        }
-        func number(_ name: String, _ value: some BinaryInteger) {
-            key(name)
-            writer.write(integer: value)
-        }
         writer.openObject()
-        text("action", action)
-        if let coalesced { number("coalesced", coalesced) }
-        text("decision", decision)
-        key("durationMs")
+        writer.member("action", action)
+        writer.member("coalesced", coalesced)
+        writer.member("decision", decision)
+        writer.member("durationMs")
         // A duration is always finite; a record with another would not be written, as before.
         guard (try? writer.write(double: durationMs)) != nil else { return [] }
-        text("executable", executable)
-        number("gid", gid)
-        text("hash", hash)
-        text("method", method)
-        number("pid", pid)
-        text("prev", prev)
-        text("result", result)
-        number("seq", seq)
-        text("target", target)
-        text("time", time)
-        number("uid", uid)
+        writer.member("executable", executable)
+        writer.member("gid", gid)
+        writer.member("hash", hash)
+        writer.member("method", method)
+        writer.member("pid", pid)
+        writer.member("prev", prev)
+        writer.member("result", result)
+        writer.member("seq", seq)
+        writer.member("target", target)
+        writer.member("time", time)
+        writer.member("uid", uid)
         writer.closeObject()
         return writer.bytes
     }

@@ -71,7 +71,8 @@ public struct JSONWriter: Sendable {
         atFirstMember = false
         bytes.append(UInt8(ascii: "\""))
         append(key)
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     public mutating func member(_ key: StaticString, _ value: String) {
