@@ -127,7 +127,7 @@ public final class HistoryStore: Sendable {
                 let minute = Self.minute(of: time)
                 let insert = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO raw (minute, series_id, time, value) VALUES (?, ?, ?, ?)")
-                let markSeen = try db.cachedStatement(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?")
+                let markSeen = try db.cachedStatement(sql: Self.markSeen)
                 var stored = 0
                 var unknown: [HistoryValue] = []
                 var changed: [SeriesKey: KnownSeries] = [:]
@@ -211,9 +211,12 @@ public final class HistoryStore: Sendable {
             let id = try Int64.fetchOne(
                 db, sql: "SELECT id FROM series WHERE target = ? AND metric = ?", arguments: [value.target, value.metric])
         else { return nil }
-        try db.execute(sql: "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?", arguments: [time, id])
+        try db.cachedStatement(sql: markSeen).execute(arguments: [time, id])
         return id
     }
+
+    /// Marks a series (its id) seen at a time; never moves `last_seen` back.
+    static let markSeen = "UPDATE series SET last_seen = max(last_seen, ?) WHERE id = ?"
 
     /// The minute a raw row at `time` is kept under: rows are ordered by it first.
     static func minute(of time: Double) -> Int {
