@@ -57,6 +57,11 @@ let
       attribute = "qemu-utils";
       purpose = "serves a stopped machine's disk images read-only for a backup";
     };
+    env = {
+      package = pkgs.coreutils;
+      attribute = "coreutils";
+      purpose = "starts qemu-nbd with glibc's malloc settings for its request buffers";
+    };
     prlimit = {
       package = pkgs.util-linux;
       attribute = "util-linux";

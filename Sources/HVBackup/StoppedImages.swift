@@ -8,13 +8,17 @@ public struct StoppedImages: Sendable {
     public var domain: Domain
     /// The absolute path of qemu-nbd.
     public var qemuNBD: String
+    /// The absolute path of `env`, through which qemu-nbd is started with glibc's malloc settings
+    /// for its request buffers (`ServerCommand.mallocTunables`); nil starts it directly.
+    public var env: String?
     /// The disks to read by target (`vda`); nil reads every writable disk image.
     public var disks: [String]?
     public var cache: ServerCommand.CacheMode
 
-    public init(domain: Domain, qemuNBD: String, disks: [String]? = nil, cache: ServerCommand.CacheMode = .none) {
+    public init(domain: Domain, qemuNBD: String, env: String?, disks: [String]? = nil, cache: ServerCommand.CacheMode = .none) {
         self.domain = domain
         self.qemuNBD = qemuNBD
+        self.env = env
         self.disks = disks
         self.cache = cache
     }
@@ -32,7 +36,7 @@ public struct StoppedImages: Sendable {
                         fix: "only raw and qcow2 images are read"
                     )
                 }
-                let command = try ServerCommand.qemuNBD(program: qemuNBD, image: disk.path, format: format, cache: cache)
+                let command = try ServerCommand.qemuNBD(program: qemuNBD, image: disk.path, format: format, cache: cache, env: env)
                 let client: NBDClient
                 do {
                     client = try NBDClient.start(command, metaContexts: [.allocation])

@@ -180,7 +180,7 @@ extension LibvirtHypervisor {
                 )
             )
         } else {
-            source = .stopped(StoppedImages(domain: domain, qemuNBD: try tools.locate(.qemuNBD)))
+            source = .stopped(StoppedImages(domain: domain, qemuNBD: try tools.locate(.qemuNBD), env: try tools.locate(.env)))
         }
         let xml = try domain.xmlDescription()
         let facts = try DomainFacts.read(domainXML: xml)

@@ -18,6 +18,8 @@ public struct Tool: Sendable, Hashable, CustomStringConvertible {
     public static let qemuImg = Tool("qemu-img", debianPackage: "qemu-utils")
     /// Serves a stopped machine's disk image read-only over NBD for a backup (started by libnbd).
     public static let qemuNBD = Tool("qemu-nbd", debianPackage: "qemu-utils")
+    /// Runs a program with variables set in its environment (qemu-nbd with glibc's malloc settings).
+    public static let env = Tool("env", debianPackage: "coreutils")
     /// Runs a program with resource limits.
     public static let prlimit = Tool("prlimit", debianPackage: "util-linux")
     /// Checks detached OpenPGP signatures against a keyring.

@@ -4,7 +4,7 @@ import Glibc
 /// module does with store paths, checked once when the broker starts.
 extension ToolLocator {
     /// The programs `--tool` may name.
-    public static let configurableTools: [Tool] = [.qemuImg, .qemuNBD, .prlimit, .gpgv, .xorriso, .genisoimage, .rclone]
+    public static let configurableTools: [Tool] = [.qemuImg, .qemuNBD, .env, .prlimit, .gpgv, .xorriso, .genisoimage, .rclone]
 
     /// Reads `NAME=PATH` arguments into a locator that uses those paths and searches the standard
     /// directories for the other programs.

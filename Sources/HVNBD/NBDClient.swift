@@ -48,7 +48,7 @@ public final class NBDClient: @unchecked Sendable {
             var arguments = command.arguments.map { strdup($0) }
             defer { arguments.forEach { free($0) } }
             arguments.append(nil)
-            try NBDCall.status(.connectionFailed, "start \(command.arguments[0]) for \(command.peer)") {
+            try NBDCall.status(.connectionFailed, "start \(command.program) for \(command.peer)") {
                 arguments.withUnsafeMutableBufferPointer { nbd_connect_systemd_socket_activation(handle, $0.baseAddress!) }
             }
         }

@@ -16,6 +16,8 @@ struct BackupBench {
     var chunkSize: Int
     var qemuUser: String
     var qemuNBD: String
+    /// qemu-nbd started directly, with glibc's default malloc settings (to compare).
+    var qemuNBDMallocDefaults: Bool
     var guestISOScript: String?
 
     static let uri = "qemu:///system"
@@ -27,6 +29,7 @@ struct BackupBench {
         var qemuImg: String
         var sha256sum: String
         var cmp: String
+        var env: String
         var isoScript: String
     }
 
@@ -68,7 +71,7 @@ struct BackupBench {
         let stoppedRepository = try Self.createRepository(at: stoppedPath, chunkSize: chunkSize)
         try PageCache.drop()
         let stopped = try RepositoryBackup.make(
-            .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD)), into: stoppedRepository, machine: BackupGuest.name,
+            .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)), into: stoppedRepository, machine: BackupGuest.name,
             domainXML: guest.xml
         )
 
@@ -131,7 +134,7 @@ struct BackupBench {
                 libvirtVersion: (try? connection.libraryVersion()) ?? "?", loadAverage: loadAverage
             ),
             qemuVersion: qemuVersion ?? "?", fileSystem: scratch.fileSystem(), directory: scratch.directory, diskBytes: image.size,
-            allocatedBytes: allocated, chunkSize: chunkSize,
+            allocatedBytes: allocated, chunkSize: chunkSize, qemuNBDMallocDefaults: qemuNBDMallocDefaults,
             stoppedBackup: stopped, convertQcow2: convertQcow2, convertRaw: convertRaw, runningBackup: running,
             writes: writes, guestWriteSeconds: guestWriteSeconds, chunksTouched: writes.chunksTouched(chunkSize: chunkSize),
             incremental: incremental, verify: verify, chunkFilesDigest: digest, restore: restore, restoreFloor: restoreFloor
@@ -174,7 +177,8 @@ struct BackupBench {
         return Tools(
             qemuImg: try ToolRun.program("qemu-img", fix: "install qemu-utils"),
             sha256sum: try ToolRun.program("sha256sum", fix: "install coreutils"),
-            cmp: try ToolRun.program("cmp", fix: "install diffutils"), isoScript: script
+            cmp: try ToolRun.program("cmp", fix: "install diffutils"), env: try ToolRun.program("env", fix: "install coreutils"),
+            isoScript: script
         )
     }
 

@@ -25,6 +25,8 @@ struct BackupBenchCommand: ParsableCommand {
     @Option(help: "The user QEMU runs as; it must be able to create files in the backups' working directory.")
     var qemuUser = "libvirt-qemu"
     @Option(help: "The qemu-nbd that serves the stopped machine's image.") var qemuNbd = "/usr/bin/qemu-nbd"
+    @Flag(help: "Start qemu-nbd with glibc's default malloc settings, not through env with the ones the broker gives it.")
+    var qemuNbdMallocDefaults = false
     @Option(help: "The script that builds the guest's ISO (default: Tests/Fixtures/make-guest-iso.sh, found from here or hv-bench's directory).")
     var guestIsoScript: String?
     @Flag(help: "Print one JSON object instead of the table.") var json = false
@@ -41,7 +43,7 @@ struct BackupBenchCommand: ParsableCommand {
     func run() throws {
         let bench = BackupBench(
             diskGiB: diskGiB, fillPercent: fillPercent, changePercent: changePercent, chunkSize: chunkKiB << 10, qemuUser: qemuUser,
-            qemuNBD: qemuNbd, guestISOScript: guestIsoScript
+            qemuNBD: qemuNbd, qemuNBDMallocDefaults: qemuNbdMallocDefaults, guestISOScript: guestIsoScript
         )
         try BenchRun.report(json: json) { () throws(BenchError) in try bench.run() }
     }

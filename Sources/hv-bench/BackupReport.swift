@@ -12,6 +12,8 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     /// The bytes the disk image holds data for (`qemu-img map`): what every full-copy rate is reckoned on.
     var allocatedBytes: UInt64
     var chunkSize: Int
+    /// qemu-nbd ran with glibc's default malloc settings (`--qemu-nbd-malloc-defaults`), not the broker's.
+    var qemuNBDMallocDefaults: Bool
     var stoppedBackup: RepositoryBackup
     var convertQcow2: Timing
     var convertRaw: Timing
@@ -108,6 +110,7 @@ struct BackupReport: Encodable, Sendable, BenchReport {
                 + "load average \(machine.loadAverage) at start",
             "disk: \(diskBytes >> 30) GiB qcow2, \(allocatedBytes >> 20) MiB allocated (random bytes in extents of 64 MiB); "
                 + "repository chunks of \(Self.size(UInt64(chunkSize))), not encrypted; \(fileSystem) at \(directory); "
+                + (qemuNBDMallocDefaults ? "qemu-nbd with glibc's default malloc settings; " : "qemu-nbd with the broker's malloc settings; ")
                 + "page cache dropped before every timed row; MiB/s of the allocated bytes unless the row says otherwise",
             "",
             Self.trimmed(table.render()),

@@ -48,7 +48,7 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("tool"),
         help: ArgumentHelp(
-            "A program the broker runs, by absolute path: qemu-img, prlimit, gpgv, xorriso or genisoimage (repeatable). The others are looked for in /usr/bin, /usr/local/bin and /run/current-system/sw/bin.",
+            "A program the broker runs, by absolute path: qemu-img, qemu-nbd, env, prlimit, gpgv, xorriso, genisoimage or rclone (repeatable). The others are looked for in /usr/bin, /usr/local/bin and /run/current-system/sw/bin.",
             valueName: "name=path"
         )
     )

@@ -59,7 +59,7 @@ struct PullBackupTests {
 
         // Its images can't be read directly while it runs.
         let refused = #expect(throws: BackupError.self) {
-            try DiskSource.stopped(StoppedImages(domain: machine.domain, qemuNBD: BackupHost.qemuNBD)).read { _ in }
+            try DiskSource.stopped(StoppedImages(domain: machine.domain, qemuNBD: BackupHost.qemuNBD, env: BackupHost.env)).read { _ in }
         }
         #expect(refused?.code == .machineRunning)
         // An incremental backup from a checkpoint that does not exist is refused before anything begins.

@@ -17,7 +17,7 @@ struct StoppedImagesTests {
         try machine.write(pattern: 0x22, at: 20 * Self.mebibyte + 4096, length: Self.mebibyte + 512)
         try expectSuccess(run(["qemu-io", "-f", "qcow2", "-c", "write -z \(40 * Self.mebibyte) \(4 * Self.mebibyte)", machine.disk]))
 
-        let read = try readDisks(.stopped(StoppedImages(domain: machine.domain, qemuNBD: BackupHost.qemuNBD)))
+        let read = try readDisks(.stopped(StoppedImages(domain: machine.domain, qemuNBD: BackupHost.qemuNBD, env: BackupHost.env)))
         let converted = machine.directory + "/converted.raw"
         try expectSuccess(run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", machine.disk, converted]))
         let vda = try #require(read.disks["vda"])

@@ -21,6 +21,7 @@ enum BackupHost {
     static let root = "/var/lib/hv-bkdev"
     static let uri = "qemu:///system"
     static let qemuNBD = "/usr/bin/qemu-nbd"
+    static let env = "/usr/bin/env"
     /// The user QEMU runs as under `qemu:///system` on Debian; it creates the NBD and console sockets.
     static let qemuUser = "libvirt-qemu"
 

@@ -63,6 +63,44 @@ struct QemuNBDTests {
         #expect(try Self.readAll(client, requestSize: requestSize, inFlight: inFlight) == bytes)
     }
 
+    /// Started through env, qemu-nbd itself (env exec'd it: same process, so it owns the socket)
+    /// serves the image and runs with the malloc settings in its environment.
+    @Test func startedThroughEnvItRunsWithTheMallocSettings() throws {
+        let env = try #require(["/usr/bin/env", "/bin/env"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let command = try ServerCommand.qemuNBD(program: Self.qemuNBD!, image: path, format: .raw, cache: .writeback, env: env)
+        let client = try NBDClient.start(command, metaContexts: [.allocation])
+        #expect(try Self.readAll(client, requestSize: 4 << 20, inFlight: 2) == bytes)
+        let server = try #require(Self.childServing(path))
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server)/exe")
+        #expect(executable.hasSuffix("/qemu-nbd"))
+        // glibc, reading the tunables at start, writes a NUL over each ':' between them in place.
+        let environment = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(server)/environ")).map { $0 == 0 ? UInt8(ascii: ":") : $0 }
+        #expect(String(decoding: environment, as: UTF8.self).contains(":GLIBC_TUNABLES=" + ServerCommand.mallocTunables + ":"))
+        client.shutdown()
+    }
+
+    /// A child of this process whose arguments end with `image`.
+    static func childServing(_ image: String) -> Int32? {
+        let me = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[1]) == me,
+                let arguments = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")).split(separator: 0),
+                arguments.last.map({ String(decoding: $0, as: UTF8.self) }) == image
+            else { continue }
+            return pid
+        }
+        return nil
+    }
+
     @Test func readsARangeInTheMiddle() throws {
         let directory = try TemporaryDirectory("hv-nbd")
         defer { directory.remove() }
@@ -159,6 +197,20 @@ struct QemuNBDTests {
         #expect(command.arguments == [
             "/usr/bin/qemu-nbd", "--read-only", "--format=qcow2", "--cache=none", "--shared=1", "/var/lib/a b;$(x).qcow2",
         ])
+        let throughEnv = try ServerCommand.qemuNBD(program: "/usr/bin/qemu-nbd", image: "/var/lib/x=y.qcow2", format: .raw, env: "/usr/bin/env")
+        #expect(throughEnv.arguments == [
+            "/usr/bin/env", "GLIBC_TUNABLES=" + ServerCommand.mallocTunables,
+            "/usr/bin/qemu-nbd", "--read-only", "--format=raw", "--cache=none", "--shared=1", "/var/lib/x=y.qcow2",
+        ])
+        #expect(throughEnv.program == "/usr/bin/qemu-nbd")
+        // env would take a program path with a "=" for a variable and run the next argument.
+        let error = #expect(throws: NBDError.self) {
+            try ServerCommand.qemuNBD(program: "/opt/a=b/qemu-nbd", image: "/var/lib/x.qcow2", format: .raw, env: "/usr/bin/env")
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(throws: NBDError.self) {
+            try ServerCommand.qemuNBD(program: "/usr/bin/qemu-nbd", image: "/var/lib/x.qcow2", format: .raw, env: "env")
+        }
     }
 
     private func expectSuccess(_ output: Output) throws {
