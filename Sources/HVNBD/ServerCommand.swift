@@ -24,9 +24,9 @@ public struct ServerCommand: Sendable, Hashable {
 
     /// glibc's malloc settings qemu-nbd is started with, through `env`. qemu-nbd allocates a
     /// buffer for each read request and frees it once the request is answered. With glibc's
-    /// defaults a buffer of this project's 4 MiB requests is a new mapping, or heap the next free
-    /// gives back to the kernel, so the kernel faulted in and zeroed every page of every request
-    /// anew: two thirds of qemu-nbd's CPU time in a backup (see docs/BENCHMARKS.md). With these,
+    /// defaults a buffer of a large request (1 to 4 MiB here) is a new mapping, or heap the next
+    /// free gives back to the kernel, so the kernel faulted in and zeroed every page of every
+    /// request anew: two thirds of qemu-nbd's CPU time in a backup (see docs/BENCHMARKS.md). With these,
     /// buffers below 32 MiB come from the heap, and the heap is given back only past 128 MiB, more
     /// than the requests in flight hold, so their pages are reused.
     public static let mallocTunables = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728"

@@ -107,7 +107,7 @@ struct BackupBench {
         try PageCache.drop()
         let running = try RepositoryBackup.make(
             .running(PullBackup(domain: guest.domain, workDirectory: scratch.work, checkpoint: Self.fullCheckpoint)),
-            into: runningRepository, machine: BackupGuest.name, domainXML: guest.xml
+            into: runningRepository, machine: BackupGuest.name, domainXML: guest.xml, server: guest.qemuProcess()
         )
 
         let writes = ScatteredWrites(diskSize: image.size, percent: changePercent)
@@ -123,7 +123,7 @@ struct BackupBench {
                 domain: guest.domain, workDirectory: scratch.work, checkpoint: Self.incrementalCheckpoint,
                 incrementalSince: Self.fullCheckpoint
             )),
-            into: runningRepository, machine: BackupGuest.name, parent: running.id, domainXML: guest.xml
+            into: runningRepository, machine: BackupGuest.name, parent: running.id, domainXML: guest.xml, server: guest.qemuProcess()
         )
         try guest.stop()
 

@@ -41,6 +41,13 @@ struct BackupGuest {
         }
     }
 
+    /// The running guest's QEMU process, from the pid file libvirt keeps for it; nil when there is none.
+    func qemuProcess() -> Int32? {
+        (try? String(contentsOfFile: "/run/libvirt/qemu/\(Self.name).pid", encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
     /// Stops the guest at once; a guest already stopped is what was wanted.
     func stop() throws(BenchError) {
         do {

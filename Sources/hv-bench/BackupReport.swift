@@ -82,11 +82,12 @@ struct BackupReport: Encodable, Sendable, BenchReport {
         table.add("  floor: qemu-img convert -O raw", Self.seconds(convertRaw.wallSeconds), "\(Self.seconds(convertRaw.cpuSeconds)) qemu-img", mib(allocated, convertRaw.wallSeconds), "")
         table.add(
             "full backup, running: DiskSource (pull backup) → repository", Self.seconds(runningBackup.wallSeconds),
-            "\(Self.seconds(runningBackup.cpuSeconds)) hv-bench", mib(allocated, runningBackup.wallSeconds),
+            "\(Self.seconds(runningBackup.cpuSeconds)) hv-bench" + Self.qemu(runningBackup), mib(allocated, runningBackup.wallSeconds),
             "\(percent("full.running.qcow2")) of -O qcow2, \(percent("full.running.raw")) of -O raw"
         )
         table.add(
-            "incremental, running (MiB/s of the bytes read)", Self.seconds(incremental.wallSeconds), "\(Self.seconds(incremental.cpuSeconds)) hv-bench",
+            "incremental, running (MiB/s of the bytes read)", Self.seconds(incremental.wallSeconds),
+            "\(Self.seconds(incremental.cpuSeconds)) hv-bench" + Self.qemu(incremental),
             mib(Double(incremental.bytesRead), incremental.wallSeconds),
             String(format: "%.0f %% of the running full backup's time", 100 * incremental.wallSeconds / runningBackup.wallSeconds)
         )
@@ -149,6 +150,11 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     /// MiB per second.
     static func rate(_ bytes: UInt64, _ seconds: Double) -> Double {
         seconds > 0 ? Double(bytes) / 1_048_576 / seconds : 0
+    }
+
+    /// " + N s QEMU (guest included)" when QEMU's CPU time was taken.
+    static func qemu(_ backup: RepositoryBackup) -> String {
+        backup.serverCPUSeconds.map { " + \(seconds($0)) QEMU (guest included)" } ?? ""
     }
 
     static func seconds(_ value: Double) -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import HVBackup
 import HVBackupStore
 import HVProtocol
@@ -13,6 +14,9 @@ struct RepositoryBackup: Codable, Sendable {
     var cpuSeconds: Double
     /// The CPU time of the processes hv-bench waited for meanwhile: qemu-nbd, for a stopped machine.
     var childCPUSeconds: Double
+    /// For a running machine, the CPU time of its QEMU meanwhile, which serves the export (the
+    /// guest's own time included); nil when it was not measured.
+    var serverCPUSeconds: Double?
     /// Time of the storing threads in the writer's calls (`ChunkFeed`), added up, plus the commit.
     /// The reader reads meanwhile (libvirt's job, block status, NBD reads), so they overlap.
     var storingSeconds: Double
@@ -25,10 +29,13 @@ struct RepositoryBackup: Codable, Sendable {
     var unchangedChunks: Int
 
     /// Reads `source` (a machine called `machine`, with qcow2 disks) into `repository`,
-    /// incremental to the backup `parent` when one is named.
+    /// incremental to the backup `parent` when one is named; `server` is the process serving the
+    /// export, whose CPU time is taken too.
     static func make(
-        _ source: DiskSource, into repository: Repository, machine: String, parent: String? = nil, domainXML: String
+        _ source: DiskSource, into repository: Repository, machine: String, parent: String? = nil, domainXML: String,
+        server: Int32? = nil
     ) throws(BenchError) -> RepositoryBackup {
+        let serverCPU = server.flatMap(Self.cpuSeconds(of:))
         let cpu = Timing.cpuSeconds()
         let childCPU = Timing.cpuSeconds(children: true)
         let started = Stopwatch.now()
@@ -56,10 +63,21 @@ struct RepositoryBackup: Codable, Sendable {
         }
         return RepositoryBackup(
             id: manifest.id, wallSeconds: Double(Stopwatch.now() - started) / 1e9, cpuSeconds: Timing.cpuSeconds() - cpu,
-            childCPUSeconds: Timing.cpuSeconds(children: true) - childCPU, storingSeconds: Double(storing) / 1e9,
+            childCPUSeconds: Timing.cpuSeconds(children: true) - childCPU,
+            serverCPUSeconds: serverCPU.flatMap { before in server.flatMap(Self.cpuSeconds(of:)).map { $0 - before } },
+            storingSeconds: Double(storing) / 1e9,
             bytesRead: summary.bytesRead, bytesStored: manifest.disks.reduce(0) { $0 + $1.bytesStored },
             dataChunks: summary.disks.reduce(0) { $0 + $1.dataChunks }, zeroChunks: summary.disks.reduce(0) { $0 + $1.zeroChunks },
             unchangedChunks: summary.disks.reduce(0) { $0 + $1.unchangedChunks }
         )
+    }
+
+    /// The user and system time of process `pid` so far, from `/proc/PID/stat`.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return nil }
+        // After the command's ")": state, ppid, … utime and stime are the 12th and 13th fields.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
