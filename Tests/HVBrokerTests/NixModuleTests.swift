@@ -39,7 +39,7 @@ struct NixModuleTests {
         #expect(option("audit.compression")["default"] as? String == "gzip")
         for (tool, path) in [
             ("qemu-img", "qemu-utils/bin/qemu-img"), ("qemu-nbd", "qemu-utils/bin/qemu-nbd"), ("prlimit", "util-linux-bin/bin/prlimit"),
-            ("gpgv", "gnupg/bin/gpgv"), ("xorriso", "xorriso/bin/xorriso"),
+            ("gpgv", "gnupg/bin/gpgv"), ("xorriso", "xorriso/bin/xorriso"), ("env", "coreutils/bin/env"),
         ] {
             #expect(option("tools.\(tool)")["type"] as? String == "strMatching \"/.+\"", "\(tool)")
             #expect(option("tools.\(tool)")["default"] as? String == Self.store + path, "\(tool): a store path, not a search")
@@ -54,7 +54,7 @@ struct NixModuleTests {
         let command = try Self.command(module)
         #expect(command.arguments == shipped.arguments("ExecStart"), "the shipped unit's command line, with the package's path")
         #expect(command.tools == [
-            "gpgv=\(Self.store)gnupg/bin/gpgv", "prlimit=\(Self.store)util-linux-bin/bin/prlimit",
+            "env=\(Self.store)coreutils/bin/env", "gpgv=\(Self.store)gnupg/bin/gpgv", "prlimit=\(Self.store)util-linux-bin/bin/prlimit",
             "qemu-img=\(Self.store)qemu-utils/bin/qemu-img", "qemu-nbd=\(Self.store)qemu-utils/bin/qemu-nbd",
             "xorriso=\(Self.store)xorriso/bin/xorriso",
         ])

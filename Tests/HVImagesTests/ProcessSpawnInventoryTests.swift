@@ -91,7 +91,7 @@ import Testing
         let section = try DocumentTable.section("Processes the broker starts", in: Self.read("docs/ARCHITECTURE.md"))
         let tools = try Self.read("Sources/HVImages/Tool.swift")
         let names = tools.matches(of: /Tool\("([^"]+)"/).map { String($0.output.1) }
-        #expect(Set(names) == ["qemu-img", "qemu-nbd", "prlimit", "gpgv", "xorriso", "genisoimage", "rclone", "systemd-analyze"])
+        #expect(Set(names) == ["qemu-img", "qemu-nbd", "env", "prlimit", "gpgv", "xorriso", "genisoimage", "rclone", "systemd-analyze"])
         for name in names {
             #expect(section.contains("`\(name)"), "\(name) is not named in 'Processes the broker starts'")
         }

@@ -62,6 +62,7 @@ let
     util-linux = package "util-linux" // {
       bin = package "util-linux-bin";
     };
+    coreutils = package "coreutils";
     gnupg = package "gnupg";
     xorriso = package "xorriso";
     rclone = package "rclone";
