@@ -5,7 +5,12 @@ import Testing
 /// `nix/module.nix` evaluated with nixpkgs' module system (`lib.evalModules`, from
 /// `../shared/nixpkgs-lib.tar.gz`) and Debian's `nix-instantiate`: its options and types, and the
 /// units it makes compared with `systemd/` in what matters (command lines, sandboxing, sockets).
+///
+/// One evaluation at a time: each waits for `nix-instantiate` on a thread of Swift's cooperative
+/// pool, which has one thread per core, and ten side by side held every thread for half a minute,
+/// so another suite's task (`WorkPoolTests`) could not start within its ten seconds.
 @Suite(
+    .serialized,
     .enabled(if: NixEvaluation.nixInstantiate != nil, "nix-instantiate is not installed (Debian's nix-bin; scripts/install-deps.sh installs it)"),
     .enabled(if: FileManager.default.fileExists(atPath: NixEvaluation.tarball), "../shared/nixpkgs-lib.tar.gz (nixpkgs' lib) is absent")
 )
