@@ -9,6 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(
+    # build: GNU ld, which links hv-broker and hv-monitor (Package.swift, serviceLinkerSettings)
+    binutils
     # build: C libraries wrapped by the Swift targets
     pkg-config
     libvirt-dev

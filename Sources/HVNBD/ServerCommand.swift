@@ -26,9 +26,9 @@ public struct ServerCommand: Sendable, Hashable {
     /// buffer for each read request and frees it once the request is answered. With glibc's
     /// defaults a buffer of a large request (1 to 4 MiB here) is a new mapping, or heap the next
     /// free gives back to the kernel, so the kernel faulted in and zeroed every page of every
-    /// request anew: two thirds of qemu-nbd's CPU time in a backup (see docs/BENCHMARKS.md). With these,
-    /// buffers below 32 MiB come from the heap, and the heap is given back only past 128 MiB, more
-    /// than the requests in flight hold, so their pages are reused.
+    /// request anew: two thirds of qemu-nbd's CPU time in a backup (docs/BENCHMARKS.md). With
+    /// these, buffers below 32 MiB come from the heap, and the heap is given back only past
+    /// 128 MiB, more than the requests in flight hold, so their pages are reused.
     public static let mallocTunables = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728"
 
     /// qemu-nbd serving `image` read-only in `format` to one client, exiting when it disconnects;
@@ -66,7 +66,8 @@ public struct ServerCommand: Sendable, Hashable {
         let launcher = env.map { [$0, "GLIBC_TUNABLES=" + mallocTunables] } ?? []
         let exported = bitmap.map { ["--bitmap=\($0)"] } ?? []
         return ServerCommand(
-            arguments: launcher + [program, "--read-only", "--format=\(format.rawValue)", "--cache=\(cache.rawValue)", "--shared=1"] + exported + [image],
+            arguments: launcher
+                + [program, "--read-only", "--format=\(format.rawValue)", "--cache=\(cache.rawValue)", "--shared=1"] + exported + [image],
             program: program,
             peer: "\(image) (\(format.rawValue), served by qemu-nbd)"
         )

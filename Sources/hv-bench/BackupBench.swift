@@ -71,8 +71,8 @@ struct BackupBench {
         let stoppedRepository = try Self.createRepository(at: stoppedPath, chunkSize: chunkSize)
         try PageCache.drop()
         let stopped = try RepositoryBackup.make(
-            .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)), into: stoppedRepository, machine: BackupGuest.name,
-            domainXML: guest.xml
+            .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)),
+            into: stoppedRepository, machine: BackupGuest.name, domainXML: guest.xml
         )
 
         BenchRun.progress("Repository.verify, and sha256sum of the chunk files")
