@@ -16,8 +16,8 @@ public enum DiskSource: Sendable {
     /// least one), in requests of up to `requestSize` bytes, eight of them in flight together.
     public static let defaultReadAhead = 32 << 20
     /// 1 MiB: with 4 MiB requests a running machine's QEMU spent about 0.5 s more CPU serving a 2 GiB
-    /// disk, and the backup took longer (docs/BENCHMARKS.md, "Since qemu-nbd keeps its request
-    /// buffers, and requests are of 1 MiB").
+    /// disk, and the backup took longer on average (docs/BENCHMARKS.md, "Since qemu-nbd keeps its
+    /// request buffers, and requests are of 1 MiB").
     static let requestSize = 1 << 20
     static let requestsInFlight = 8
 
