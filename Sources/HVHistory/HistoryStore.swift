@@ -159,12 +159,14 @@ public final class HistoryStore: Sendable {
                 }
                 var evicted = false
                 for value in new {
-                    guard
-                        let id = try Self.seriesID(
-                            db, value, time: time, limit: configuration.maximumSeries, evicted: &evicted
-                        )
-                    else { continue }
-                    changed[SeriesKey(target: value.target, metric: value.metric)] = KnownSeries(id: id, seenMinute: minute)
+                    let key = SeriesKey(target: value.target, metric: value.metric)
+                    // A series given twice was created by its first value.
+                    var id = changed[key]?.id
+                    if id == nil {
+                        id = try Self.createSeries(db, value, time: time, limit: configuration.maximumSeries, evicted: &evicted)
+                    }
+                    guard let id else { continue }
+                    changed[key] = KnownSeries(id: id, seenMinute: minute)
                     try insert.execute(arguments: [minute, id, time, value.value])
                     stored += 1
                 }
@@ -181,10 +183,9 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// The series' id, creating it (and making room under the limit) when new; nil when no room can be made.
-    /// Sets `evicted` when series were deleted to make room.
-    static func seriesID(_ db: Database, _ value: HistoryValue, time: Double, limit: Int, evicted: inout Bool) throws -> Int64? {
-        if let id = try existingSeriesID(db, value, time: time) { return id }
+    /// Creates a series that is not stored (making room under the limit) and returns its id; nil
+    /// when no room can be made. Sets `evicted` when series were deleted to make room.
+    static func createSeries(_ db: Database, _ value: HistoryValue, time: Double, limit: Int, evicted: inout Bool) throws -> Int64? {
         while try Int.fetchOne(db, sql: "SELECT count(*) FROM series") ?? 0 >= limit {
             // Make room by dropping the series written longest ago, never one written in this
             // minute (and so none written in this collection): their `last_seen` is in it.

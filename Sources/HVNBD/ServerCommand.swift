@@ -44,7 +44,7 @@ public struct ServerCommand: Sendable, Hashable {
     public static func qemuNBD(
         program: String, image: String, format: ImageFormat, cache: CacheMode = .none, bitmap: String? = nil, env: String? = nil
     ) throws(NBDError) -> ServerCommand {
-        for (what, path) in [("qemu-nbd", program), ("the image", image), ("env", env ?? "/")] {
+        for (what, path) in [("qemu-nbd", program), ("the image", image)] + (env.map { [("env", $0)] } ?? []) {
             let control = path.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
             guard path.hasPrefix("/"), !control else {
                 throw NBDError(

@@ -17,18 +17,22 @@ struct ProcessCPU {
 
     /// Microseconds of CPU each process has used so far.
     func sample() -> [String: Double] {
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         var result: [String: Double] = [:]
         for (name, pid) in processes {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            // utime and stime are fields 14 and 15; fields[0] after the ')' is field 3.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            result[name] = (user + system) / ticksPerSecond * 1e6
+            if let seconds = Self.seconds(of: pid) { result[name] = seconds * 1e6 }
         }
         return result
+    }
+
+    /// Seconds of CPU (user + system) process `pid` has used so far; nil when it is gone.
+    static func seconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // utime and stime are fields 14 and 15; fields[0] after the ')' is field 3.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The oldest process whose command name is `name`: the system instance of a daemon.

@@ -1,4 +1,3 @@
-import Foundation
 import HVBackup
 import HVBackupStore
 import HVProtocol
@@ -35,7 +34,7 @@ struct RepositoryBackup: Codable, Sendable {
         _ source: DiskSource, into repository: Repository, machine: String, parent: String? = nil, domainXML: String,
         server: Int32? = nil
     ) throws(BenchError) -> RepositoryBackup {
-        let serverCPU = server.flatMap(Self.cpuSeconds(of:))
+        let serverCPU = server.flatMap(ProcessCPU.seconds(of:))
         let cpu = Timing.cpuSeconds()
         let childCPU = Timing.cpuSeconds(children: true)
         let started = Stopwatch.now()
@@ -64,20 +63,11 @@ struct RepositoryBackup: Codable, Sendable {
         return RepositoryBackup(
             id: manifest.id, wallSeconds: Double(Stopwatch.now() - started) / 1e9, cpuSeconds: Timing.cpuSeconds() - cpu,
             childCPUSeconds: Timing.cpuSeconds(children: true) - childCPU,
-            serverCPUSeconds: serverCPU.flatMap { before in server.flatMap(Self.cpuSeconds(of:)).map { $0 - before } },
+            serverCPUSeconds: serverCPU.flatMap { before in server.flatMap(ProcessCPU.seconds(of:)).map { $0 - before } },
             storingSeconds: Double(storing) / 1e9,
             bytesRead: summary.bytesRead, bytesStored: manifest.disks.reduce(0) { $0 + $1.bytesStored },
             dataChunks: summary.disks.reduce(0) { $0 + $1.dataChunks }, zeroChunks: summary.disks.reduce(0) { $0 + $1.zeroChunks },
             unchangedChunks: summary.disks.reduce(0) { $0 + $1.unchangedChunks }
         )
-    }
-
-    /// The user and system time of process `pid` so far, from `/proc/PID/stat`.
-    static func cpuSeconds(of pid: Int32) -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return nil }
-        // After the command's ")": state, ppid, … utime and stime are the 12th and 13th fields.
-        let fields = stat[stat.index(after: end)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
