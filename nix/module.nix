@@ -365,6 +365,21 @@ in
           segments.
         '';
       };
+
+      readFlushDelay = lib.mkOption {
+        type = lib.types.strMatching "[0-9]+s?";
+        default = "1s";
+        example = "0s";
+        description = ''
+          An admitted read is answered without waiting for its audit record;
+          the record is written at once and flushed to the disk with the next
+          record a caller waits on (a change's, a refusal's) or within this
+          many seconds (hv-broker --audit-read-flush-delay; at most 60s).
+          Only a power loss or host crash within the delay can lose it.
+          "0s" flushes every read's record on its own, at a cost to every
+          read.
+        '';
+      };
     };
 
     backupSyncSchedule = lib.mkOption {
@@ -714,6 +729,8 @@ in
               (toString cfg.audit.keepSegments)
               "--audit-compression"
               cfg.audit.compression
+              "--audit-read-flush-delay"
+              cfg.audit.readFlushDelay
             ]
             ++ toolArguments
           );

@@ -34,6 +34,13 @@ public struct AuditConfiguration: Sendable, Hashable {
     /// and written as one record when the window ends.
     public var coalescingWindow: Duration
     public var coalescingBurst: Int
+    /// Records no caller waits on (an admitted read's: the read is answered without waiting for
+    /// it) are written at once but flushed to the disk with the next record a caller waits on, or
+    /// once the oldest of them has waited this long. They survive the broker being killed the
+    /// moment they are written; only the host losing power or crashing within this delay loses
+    /// them. A change's record and its outcome, refusals and invalid messages are on disk before
+    /// their caller hears anything.
+    public var unwaitedFlushDelay: Duration
     /// What "now" is for segment ages and coalescing windows: the system's clock, or a test's.
     public var clock: AuditClock = .system
 
@@ -44,7 +51,8 @@ public struct AuditConfiguration: Sendable, Hashable {
 
     public init(
         segmentSize: Int = defaultSegmentSize, segmentAge: Duration = defaultSegmentAge, keepSegments: Int = 0,
-        compression: Compression = .gzip, coalescingWindow: Duration = .seconds(10), coalescingBurst: Int = 5
+        compression: Compression = .gzip, coalescingWindow: Duration = .seconds(10), coalescingBurst: Int = 5,
+        unwaitedFlushDelay: Duration = .seconds(1)
     ) {
         self.segmentSize = segmentSize
         self.segmentAge = segmentAge
@@ -52,6 +60,7 @@ public struct AuditConfiguration: Sendable, Hashable {
         self.compression = compression
         self.coalescingWindow = coalescingWindow
         self.coalescingBurst = coalescingBurst
+        self.unwaitedFlushDelay = unwaitedFlushDelay
     }
 
     /// Checks the values an administrator gave.
@@ -73,6 +82,9 @@ public struct AuditConfiguration: Sendable, Hashable {
         }
         guard coalescingWindow > .zero, coalescingBurst >= 1 else {
             throw AuditError(.invalidConfiguration, "the coalescing window must be positive and its burst at least 1")
+        }
+        guard unwaitedFlushDelay >= .zero, unwaitedFlushDelay <= .seconds(60) else {
+            throw AuditError(.invalidConfiguration, "the flush delay of records no caller waits on must be between 0 and 60 seconds")
         }
     }
 

@@ -74,11 +74,13 @@ public final class AuditLog: Sendable {
         return try result.get()
     }
 
-    /// Queues the record without waiting for it; `done` is told the outcome on the writer thread.
+    /// Queues the record without waiting for it; `done` is told the outcome on the writer thread,
+    /// once the record is on disk (`waited`), or once it is written (see `enqueue`).
     public func submit(
-        _ record: AuditRecord, coalescing: AuditCoalescing? = nil, done: @escaping @Sendable (Result<AuditRecord?, AuditError>) -> Void
+        _ record: AuditRecord, coalescing: AuditCoalescing? = nil, waited: Bool = true,
+        done: @escaping @Sendable (Result<AuditRecord?, AuditError>) -> Void
     ) {
-        guard writer.submit(.append(record, coalescing, done)) else {
+        guard writer.submit(.append(record, coalescing, done, waited: waited)) else {
             done(.failure(AuditError(.closed, "the audit log \(path) is closed")))
             return
         }
@@ -88,14 +90,15 @@ public final class AuditLog: Sendable {
     /// `queuedLimit` records queued this way are still waiting: then it waits until one is
     /// written, so a caller that never pauses can't grow the queue. For records whose caller
     /// does not act on the outcome (a read is answered even when the log can't be written);
-    /// `done` is told the outcome on the writer thread. Records are written in the order queued,
-    /// with those of `append`.
+    /// `done` is told the outcome on the writer thread, once the record is written. Records are
+    /// written in the order queued, with those of `append`, and reach the disk with the next
+    /// record a caller waits on or within `AuditConfiguration.unwaitedFlushDelay`.
     public func enqueue(
         _ record: AuditRecord, coalescing: AuditCoalescing? = nil, done: @escaping @Sendable (Result<AuditRecord?, AuditError>) -> Void
     ) async {
         await queued.enter()
         let queued = queued
-        submit(record, coalescing: coalescing) { result in
+        submit(record, coalescing: coalescing, waited: false) { result in
             queued.leave()
             done(result)
         }
@@ -122,6 +125,10 @@ public final class AuditLog: Sendable {
             if !writer.submit(.compress({ continuation.resume() })) { continuation.resume() }
         }
     }
+
+    /// The sequence number of the last record known to be on disk (records queued with `enqueue`
+    /// are written before they are flushed).
+    var flushedSeq: Int { snapshot.current.flushedSeq }
 
     /// The last record verified.
     public var verified: AuditCheckpoint { checkpoint.withLock { $0 } }

@@ -36,6 +36,11 @@ final class AuditStore {
     private var batch: [UInt8] = []
     private var batchRecords: [(record: AuditRecord, done: Completion?)] = []
     private var batchStart: (size: Int, head: AuditChain.Head, started: Date?, start: AuditChain.Head)?
+    /// A record in the batch is one whose caller waits until it is on disk.
+    private var batchWaited = false
+    /// When records were first written that are not yet flushed to the disk (records no caller
+    /// waits on: see `AuditConfiguration.unwaitedFlushDelay`); nil when all are.
+    private(set) var unflushedSince: Date?
 
     /// The head file's fixed size: a short JSON object padded with spaces.
     static let headSize = 128
@@ -88,7 +93,7 @@ final class AuditStore {
             )
         }
         startupProblem = problems.isEmpty ? nil : problems.joined(separator: "; ")
-        snapshot = SharedSnapshot(.init(head: head, activeNumber: manifest.activeNumber, manifest: manifest))
+        snapshot = SharedSnapshot(.init(head: head, flushedSeq: head.seq, activeNumber: manifest.activeNumber, manifest: manifest))
         if configuration.compression == .gzip {
             compressionQueue = manifest.segments.filter { !AuditFiles.isCompressed($0.file) }.map(\.number)
         }
@@ -96,9 +101,11 @@ final class AuditStore {
 
     // MARK: Appending
 
-    /// Adds a record to the group being written; `done` is told once it is on disk (or not).
-    /// Seals the active segment first when the record would take it past its size or age.
-    func add(_ record: AuditRecord, done: Completion?, now: Date) {
+    /// Adds a record to the group being written. When a caller waits on it (`waited`), `done` is
+    /// told once it is on disk (or not); otherwise once it is written, and it reaches the disk
+    /// with the next record a caller waits on or within `unwaitedFlushDelay`. Seals the active
+    /// segment first when the record would take it past its size or age.
+    func add(_ record: AuditRecord, done: Completion?, waited: Bool = true, now: Date) {
         if descriptor != nil, activeSize > 0, needsSeal(adding: estimatedLength(record), now: now) {
             flush()
             seal(now: now)
@@ -116,19 +123,24 @@ final class AuditStore {
             enqueue(opening(now: now), done: nil)
         }
         enqueue(record, done: done)
+        if waited { batchWaited = true }
     }
 
-    /// Writes the group: one `write`, one flush, then the head file. On failure the segment is
-    /// cut back to where the group began, every record in it fails, and counted refusals go back
-    /// to the coalescer. Returns whether the group is on disk.
+    /// Writes the group: one `write`, a flush to the disk, then the head file. The flush is left
+    /// for later (`flushIfDue`) when `toDisk` is false and no caller waits on a record of the
+    /// group. On failure the segment is cut back to where the group began, every record in it
+    /// fails, and counted refusals go back to the coalescer. Returns whether the group is written
+    /// (and on disk, when it was flushed).
     @discardableResult
-    func flush() -> Bool {
-        guard let start = batchStart else { return true }
+    func flush(toDisk: Bool = true) -> Bool {
+        guard let start = batchStart else { return toDisk ? flushIfDue(now: nil) : true }
         let records = batchRecords
+        let flushNow = toDisk || batchWaited
         do throws(AuditError) {
             // `add` opens the segment before it queues a record.
             guard let descriptor else { throw AuditError(.unwritable, "cannot write to \(files.log): it is not open") }
-            try Self.append(batch, to: descriptor)
+            try AuditError.catching(.unwritable, doing: "write to \(descriptor.name)") { try descriptor.writeAll(batch) }
+            if flushNow { try Self.flushData(of: descriptor) }
             try writeHead()
         } catch {
             try? descriptor?.truncate(to: UInt64(start.size))
@@ -142,8 +154,16 @@ final class AuditStore {
             return false
         }
         clearBatch()
+        if flushNow {
+            unflushedSince = nil
+        } else if unflushedSince == nil {
+            unflushedSince = configuration.clock.now()
+        }
         let head = head
-        try? snapshot.withLock { $0.head = head }
+        try? snapshot.withLock { state in
+            state.head = head
+            if flushNow { state.flushedSeq = head.seq }
+        }
         for (record, done) in records {
             if journal { Journal.send(record) }
             done?(.success(record))
@@ -173,6 +193,29 @@ final class AuditStore {
         batchRecords.append((record, done))
     }
 
+    /// When the records written but not yet flushed must be: the writer wakes then.
+    var unflushedDeadline: Date? { unflushedSince.map { $0.addingTimeInterval(configuration.unwaitedFlushDelay.timeInterval) } }
+
+    /// Flushes records written without a flush once they have waited `unwaitedFlushDelay` (or
+    /// now, when `now` is nil). Their callers were told already, so a failure is reported.
+    /// Returns whether everything written is on disk.
+    @discardableResult
+    func flushIfDue(now: Date?) -> Bool {
+        guard let deadline = unflushedDeadline else { return true }
+        if let now, now < deadline { return false }
+        do throws(AuditError) {
+            guard let descriptor else { throw AuditError(.unwritable, "cannot flush \(files.log): it is not open") }
+            try Self.flushData(of: descriptor)
+            unflushedSince = nil
+            let seq = head.seq
+            try? snapshot.withLock { $0.flushedSeq = seq }
+            return true
+        } catch {
+            report("audit records written without waiting (reads' records) could not be flushed to the disk: \(error)")
+            return false
+        }
+    }
+
     /// Bytes encoded and waiting for the next `flush`.
     var pendingBytes: Int { batch.count }
 
@@ -180,6 +223,7 @@ final class AuditStore {
         batch.removeAll(keepingCapacity: true)
         batchRecords.removeAll(keepingCapacity: true)
         batchStart = nil
+        batchWaited = false
     }
 
     private func writeHead() throws(AuditError) {
@@ -199,6 +243,10 @@ final class AuditStore {
     /// Appends `bytes` to the active segment with as few writes as it takes, then flushes them.
     private static func append(_ bytes: [UInt8], to segment: Descriptor) throws(AuditError) {
         try AuditError.catching(.unwritable, doing: "write to \(segment.name)") { try segment.writeAll(bytes) }
+        try flushData(of: segment)
+    }
+
+    private static func flushData(of segment: Descriptor) throws(AuditError) {
         try AuditError.catching(.unwritable, doing: "flush \(segment.name)") { try segment.syncData() }
     }
 

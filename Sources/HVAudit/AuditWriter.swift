@@ -6,7 +6,8 @@ import Foundation
 /// ends and compresses sealed segments a piece at a time.
 final class AuditWriter: @unchecked Sendable {
     enum Job {
-        case append(AuditRecord, AuditCoalescing?, AuditStore.Completion?)
+        /// `waited`: the caller waits until the record is on disk (see `AuditStore.add`).
+        case append(AuditRecord, AuditCoalescing?, AuditStore.Completion?, waited: Bool)
         /// Writes every coalesced count now.
         case flush(@Sendable () -> Void)
         /// Compresses every sealed segment still plain, now.
@@ -53,7 +54,7 @@ final class AuditWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while jobs.isEmpty, !stopping, !store.hasIdleWork {
-                if let deadline = store.coalescer.nextDeadline {
+                if let deadline = [store.coalescer.nextDeadline, store.unflushedDeadline].compactMap({ $0 }).min() {
                     // The deadline is in the log's clock; the wait is in the system's.
                     let remaining = deadline.timeIntervalSince(store.configuration.clock.now())
                     if !condition.wait(until: Date().addingTimeInterval(max(0, remaining))) { break }
@@ -70,11 +71,11 @@ final class AuditWriter: @unchecked Sendable {
             var settled: [@Sendable () -> Void] = []
             for job in batch {
                 switch job {
-                case .append(let record, let coalescing, let done):
+                case .append(let record, let coalescing, let done, let waited):
                     if let coalescing, !store.coalescer.admit(record, as: coalescing, at: now) {
                         done?(.success(nil))
                     } else {
-                        store.add(record, done: done, now: now)
+                        store.add(record, done: done, waited: waited, now: now)
                     }
                 case .flush(let done):
                     for summary in store.coalescer.due(at: now, all: true) { store.add(summary, done: nil, now: now) }
@@ -87,8 +88,9 @@ final class AuditWriter: @unchecked Sendable {
                     settled.append(done)
                 }
             }
-            for summary in store.coalescer.due(at: now) { store.add(summary, done: nil, now: now) }
-            store.flush()
+            for summary in store.coalescer.due(at: now) { store.add(summary, done: nil, waited: false, now: now) }
+            store.flush(toDisk: false)
+            store.flushIfDue(now: store.configuration.clock.now())
             for done in settled { done() }
             if stop, batch.isEmpty {
                 store.finish(now: now)

@@ -3,7 +3,8 @@ import HVAudit
 import HVProtocol
 
 /// The audit log's options: where it is, when its active segment is sealed, how many sealed
-/// segments are kept and whether they are compressed.
+/// segments are kept, whether they are compressed, and how long reads' records may wait for the
+/// disk.
 struct AuditOptions: ParsableArguments {
     private static let defaults = AuditConfiguration()
 
@@ -17,6 +18,8 @@ struct AuditOptions: ParsableArguments {
     var auditKeepSegments = Self.defaults.keepSegments
     @Option(help: "Compression of sealed audit segments: gzip or none.")
     var auditCompression = Self.defaults.compression.rawValue
+    @Option(help: "Reads' audit records are written at once and flushed to the disk with the next change's record or within this delay: seconds (e.g. 1s; 0s flushes each one, at a cost to every read; at most 60s).")
+    var auditReadFlushDelay = "\(Self.defaults.unwaitedFlushDelay.components.seconds)s"
 
     func validate() throws {
         do {
@@ -36,6 +39,12 @@ struct AuditOptions: ParsableArguments {
         guard let compression = AuditConfiguration.Compression(rawValue: auditCompression) else {
             throw ValidationError("--audit-compression \(auditCompression): use gzip or none")
         }
-        return AuditConfiguration(segmentSize: Int(size.bytes), segmentAge: age, keepSegments: auditKeepSegments, compression: compression)
+        guard let readFlushDelay = AuditConfiguration.age(parsing: auditReadFlushDelay) else {
+            throw ValidationError("--audit-read-flush-delay \(auditReadFlushDelay): not a delay (a number of seconds with s, e.g. 1s)")
+        }
+        return AuditConfiguration(
+            segmentSize: Int(size.bytes), segmentAge: age, keepSegments: auditKeepSegments, compression: compression,
+            unwaitedFlushDelay: readFlushDelay
+        )
     }
 }

@@ -45,6 +45,43 @@ import Testing
         #expect(try log.records(log.files.name).map(\.target) == (1...4).map { "machine-\($0)" })
     }
 
+    /// A queued record is written at once but flushed to the disk only once it has waited
+    /// `unwaitedFlushDelay` on the log's clock, with no other call to wake the writer.
+    @Test(.timeLimit(.minutes(1))) func aQueuedRecordIsFlushedOnceItsDelayHasPassed() async throws {
+        let log = SegmentedLog()
+        let clock = ManualClock()
+        var configuration = AuditConfiguration(compression: .none, unwaitedFlushDelay: .seconds(1))
+        configuration.clock = clock.audit
+        let audit = try log.open(configuration)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Task { await audit.enqueue(SegmentedLog.record(1)) { _ in continuation.resume() } }
+        }
+        #expect(try log.records(log.files.name).map(\.target) == ["machine-1"], "written at once")
+        #expect(audit.flushedSeq == 0)
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(audit.flushedSeq == 0, "the log's clock has not moved, so the delay has not passed")
+        clock.advance(.seconds(1))
+        var waited = 0
+        while audit.flushedSeq < 1, waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(audit.flushedSeq == 1, "the writer woke for the deadline and flushed the record")
+    }
+
+    /// A record a caller waits on is on disk when its call returns, with every record queued
+    /// before it; so is an admitted change's, whatever the delay.
+    @Test func aWaitedRecordFlushesTheQueuedOnesWithIt() async throws {
+        let log = SegmentedLog()
+        let audit = try log.open(AuditConfiguration(compression: .none, unwaitedFlushDelay: .seconds(60)))
+        for index in 1...3 { await audit.enqueue(SegmentedLog.record(index)) { _ in } }
+        await audit.settle()
+        #expect(audit.flushedSeq == 0, "written, not yet flushed")
+        let written = try await audit.append(SegmentedLog.record(4))
+        #expect(written.seq == 4)
+        #expect(audit.flushedSeq == 4)
+    }
+
     @Test func aFullBacklogMakesTheNextCallerWaitForAPlace() async throws {
         let backlog = AuditBacklog(limit: 2)
         await backlog.enter()

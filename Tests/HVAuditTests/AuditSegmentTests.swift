@@ -119,4 +119,11 @@ import Testing
         let error = #expect(throws: AuditError.self) { try AuditConfiguration(segmentSize: 1000).validate() }
         #expect(error?.code == .invalidConfiguration)
     }
+
+    @Test func aReadFlushDelayPastAMinuteIsRefused() throws {
+        let error = #expect(throws: AuditError.self) { try AuditConfiguration(unwaitedFlushDelay: .seconds(61)).validate() }
+        #expect(error?.code == .invalidConfiguration)
+        try AuditConfiguration(unwaitedFlushDelay: .zero).validate()
+        try AuditConfiguration(unwaitedFlushDelay: .seconds(60)).validate()
+    }
 }

@@ -96,14 +96,14 @@ struct NixModuleTests {
               services.hypernixos.libvirtUri = "qemu:///session";
               services.hypernixos.idleExitSeconds = 0;
               services.hypernixos.tools.qemu-img = "/opt/qemu/bin/qemu-img";
-              services.hypernixos.audit = { segmentSize = "16MiB"; segmentAge = "1d"; keepSegments = 52; compression = "none"; };
+              services.hypernixos.audit = { segmentSize = "16MiB"; segmentAge = "1d"; keepSegments = 52; compression = "none"; readFlushDelay = "0s"; };
             }
             """
         )
         let command = try Self.command(try Self.unit(evaluated, "services", "hv-broker"))
         #expect(Array(command.arguments.dropFirst()) == [
             "--libvirt-uri", "qemu:///session", "--idle-exit", "0", "--audit-segment-size", "16MiB", "--audit-segment-age", "1d",
-            "--audit-keep-segments", "52", "--audit-compression", "none",
+            "--audit-keep-segments", "52", "--audit-compression", "none", "--audit-read-flush-delay", "0s",
         ])
         #expect(command.tools.contains("qemu-img=/opt/qemu/bin/qemu-img"))
         #expect((evaluated["etc"] as? [String: String])?["hypernixos/policy.yaml"] != nil, "the broker's policy file")

@@ -106,6 +106,54 @@ import Testing
         let network = NetworkStatus(name: "default", active: true, autostart: true, bridge: "virbr0")
         let reply = HostStatsReply(domains: [domain], pools: [pool], networks: [network])
         let values: [any JSONWritable] = [disk, interface, domain, pool, network, reply]
+        try Self.expectEveryPropertyWritten(values)
+    }
+
+    /// `Vm.Info` and `Vm.List` replies, with every optional both nil and set and awkward strings.
+    @Test func machineRepliesAreWrittenAsFoundationEncodesThem() throws {
+        for (index, text) in Self.awkwardStrings.enumerated() {
+            let some = index % 2 == 0
+            let number = Self.integers[index]
+            let details = VmDetails(
+                name: text, uuid: "uuid-\(index)", state: text, vcpus: Int(number % 64), memoryMiB: Int(number), cpuTimeNs: number,
+                domainType: "qemu", autostart: !some,
+                disks: some ? [VmDisk(target: "vda", device: "disk", source: text), VmDisk(target: "sda", device: "cdrom", source: nil)] : [],
+                autostartOrder: some ? Int(number) : nil,
+                hostFeatures: some
+                    ? HostFeatures(hugepages: true, cpuPins: [CpuPin(vcpu: 0, cpus: "2-3"), CpuPin(vcpu: 1, cpus: text)], pciDevices: [text], usbDevices: [])
+                    : nil,
+                tpm: index % 3 == 0 ? nil : some
+            )
+            let info = VmInfoReply(vm: details)
+            #expect(String(decoding: try Self.writtenText(info), as: UTF8.self) == String(decoding: try Self.foundationText(info), as: UTF8.self))
+            #expect(try EncodedParameters(info).bytes == (try VarlinkJSON.encode(info)))
+            #expect(try VarlinkJSON.decode(VmInfoReply.self, from: try Self.writtenText(info)) == info)
+        }
+        let list = VmListReply(
+            vms: Self.awkwardStrings.enumerated().map { index, text in
+                VmSummary(name: text, state: "running", uuid: "u\(index)", tags: index % 2 == 0 ? [] : [text, "web"], template: index % 3 == 0, managed: index % 2 == 0)
+            }
+        )
+        #expect(String(decoding: try Self.writtenText(list), as: UTF8.self) == String(decoding: try Self.foundationText(list), as: UTF8.self))
+        #expect(try Self.writtenText(VmListReply(vms: [])) == Array(#"{"vms":[]}"#.utf8))
+    }
+
+    /// Every stored property of the machine replies is written.
+    @Test func everyPropertyOfTheMachineRepliesIsWritten() throws {
+        let pin = CpuPin(vcpu: 0, cpus: "1")
+        let features = HostFeatures(hugepages: true, cpuPins: [pin], pciDevices: ["0000:01:00.0"], usbDevices: ["046d:c52b"])
+        let disk = VmDisk(target: "vda", device: "disk", source: "web1-disk0.qcow2")
+        let details = VmDetails(
+            name: "web1", uuid: "u", state: "running", vcpus: 2, memoryMiB: 1024, cpuTimeNs: 5, domainType: "kvm", autostart: true,
+            disks: [disk], autostartOrder: 1, hostFeatures: features, tpm: true
+        )
+        let summary = VmSummary(name: "web1", state: "running", uuid: "u", tags: ["a"], template: false, managed: true)
+        let values: [any JSONWritable] = [pin, features, disk, details, VmInfoReply(vm: details), summary, VmListReply(vms: [summary])]
+        try Self.expectEveryPropertyWritten(values)
+    }
+
+    /// Each value, set in every property, writes one member per stored property.
+    static func expectEveryPropertyWritten(_ values: [any JSONWritable]) throws {
         for value in values {
             var writer = JSONWriter()
             try value.write(into: &writer)

@@ -100,6 +100,28 @@ public struct JSONWriter: Sendable {
         if let value { member(key, value) }
     }
 
+    /// Nothing when `value` is nil, as `JSONEncoder` leaves out a nil optional property.
+    public mutating func member(_ key: StaticString, _ value: Bool?) {
+        if let value { member(key, value) }
+    }
+
+    public mutating func member(_ key: StaticString, _ strings: [String]) {
+        member(key)
+        openArray()
+        for (position, string) in strings.enumerated() {
+            if position > 0 { separate() }
+            write(string: string)
+        }
+        closeArray()
+    }
+
+    /// Nothing when `value` is nil, as `JSONEncoder` leaves out a nil optional property.
+    public mutating func member(_ key: StaticString, _ value: (some JSONWritable)?) throws(NonFiniteNumber) {
+        guard let value else { return }
+        member(key)
+        try value.write(into: &self)
+    }
+
     public mutating func member(_ key: StaticString, _ elements: [some JSONWritable]) throws(NonFiniteNumber) {
         member(key)
         openArray()
