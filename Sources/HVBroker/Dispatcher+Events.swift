@@ -6,7 +6,7 @@ import HVWork
 /// `org.hypernixos.Events.Follow`, answered with a stream of replies (Varlink `more`); the other
 /// streamed call, `Audit.Verify` with progress, is in Dispatcher+AuditVerify.swift.
 extension Dispatcher {
-    public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
+    public func handle(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async {
         // Decoded once, here, for the routing and the answer alike.
         let call = Self.call(message)
         switch call?.method {
@@ -18,10 +18,8 @@ extension Dispatcher {
             Method.backupRunJob?, Method.backupBootTest?:
             await answerJob(call!, from: peer, send: send)
         default:
-            // A task of its own does not inherit the connection's cancellation: a call that has
-            // begun is finished and recorded even if its caller leaves (see `answerOnce`).
-            let reply = await Task { await self.handle(call, from: peer) }.value
-            if let reply { try? await send(reply) }
+            // Finished and recorded even if its caller leaves.
+            await Self.answerUncancelled(send: send) { await self.handle(call, from: peer) }
         }
     }
 

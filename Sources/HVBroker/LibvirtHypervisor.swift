@@ -122,7 +122,7 @@ public final class LibvirtHypervisor: Hypervisor {
 
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
-        let description = try DomainDescription(xml: try domain.xmlDescription())
+        let description = try DomainDescription.of(xml: try domain.xmlDescription())
         let recorded = self.record(of: domain)
         let entry = recorded.flatMap { Self.autostartEntry(name: domain.name, $0) }
         let features = recorded?.hostFeatures

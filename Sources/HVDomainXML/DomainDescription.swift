@@ -13,6 +13,14 @@ public struct DomainDescription: Sendable {
     /// Whether the domain has a TPM device, of any model or backend.
     public var hasTPM: Bool
 
+    /// The description of `xml`, read once for each text: `Vm.Info` reads the domain's XML on
+    /// every call, and it changes only when the machine does.
+    public static func of(xml: String) throws -> DomainDescription {
+        try read.value(of: xml) { xml throws in try DomainDescription(xml: xml) }
+    }
+
+    private static let read = ReadMemo<DomainDescription>(capacity: 256)
+
     public init(xml: String) throws {
         let domain = try ParsedXML.parse(xml, root: "domain", what: "domain")
         guard let type = domain["type"] else {

@@ -45,19 +45,12 @@ public struct MachineMetadata: Sendable, Hashable {
 
     /// The recorded spec; nil when the text is not a spec this version can read.
     public var spec: MachineSpec? {
-        if let known = Self.readSpecs.withLock({ $0[specJSON] }) { return known }
-        guard let spec = try? VarlinkJSON.decode(MachineSpec.self, from: Array(specJSON.utf8)) else { return nil }
-        Self.readSpecs.withLock { specs in
-            if specs.count >= Self.readSpecsKept { specs.removeAll(keepingCapacity: true) }
-            specs[specJSON] = spec
-        }
-        return spec
+        Self.readSpecs.value(of: specJSON) { text in try? VarlinkJSON.decode(MachineSpec.self, from: Array(text.utf8)) }
     }
 
     /// Specs already read, by their text: a machine's record is read on every request about it,
-    /// its spec decoded only when its text changes. At most `readSpecsKept`; when full, it starts over.
-    private static let readSpecs = Mutex<[String: MachineSpec]>([:])
-    static let readSpecsKept = 1024
+    /// its spec decoded only when its text changes.
+    private static let readSpecs = ReadMemo<MachineSpec?>(capacity: 1024)
 
     /// Reads the broker's metadata back from a domain's XML; nil when the domain has none (it was
     /// not created by the broker) or the element is incomplete.
@@ -82,9 +75,15 @@ public struct MachineMetadata: Sendable, Hashable {
     /// to format and for us to parse than the whole domain, for the calls that read every machine's.
     /// libvirt returns it without its namespace (`<machine><spec>…`); the description is not part of it.
     public static func read(machineElement xml: String) -> MachineMetadata? {
-        guard let machine = try? ParsedXML.parse(xml, root: "machine", what: "metadata") else { return nil }
-        return read(machine, namespace: nil, description: nil)
+        readElements.value(of: xml) { xml in
+            guard let machine = try? ParsedXML.parse(xml, root: "machine", what: "metadata") else { return nil }
+            return read(machine, namespace: nil, description: nil)
+        }
     }
+
+    /// Records already read, by their element's text (`read(machineElement:)`): admission and the
+    /// answer each read the record of the machine a request names.
+    private static let readElements = ReadMemo<MachineMetadata?>(capacity: 1024)
 
     private static func read(_ machine: ParsedXML, namespace: String?, description: String?) -> MachineMetadata? {
         guard let spec = machine.child("spec", namespace: namespace)?.text,

@@ -17,7 +17,7 @@ public protocol MessageHandler: Sendable {
     /// a stream never piles up in memory. When the client goes away the task is cancelled and
     /// `send` throws; the handler then stops and returns. The server reads the connection's next
     /// message only after this returns.
-    func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async
+    func handle(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async
 
     /// Told about a connection refused before any message was read (too many clients, oversized or
     /// half-sent input), so it can be recorded.
@@ -25,17 +25,26 @@ public protocol MessageHandler: Sendable {
 }
 
 extension MessageHandler {
-    public func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
+    public func handle(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async {
         await answerOnce(message, from: peer, send: send)
     }
 
-    /// Answers with the single reply of `handle(_:from:)`. That call runs to its end even if the
-    /// client leaves meanwhile, so an operation that has begun is finished and recorded rather than
-    /// abandoned halfway; only the reply is then lost.
-    public func answerOnce(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
-        // A task of its own does not inherit the connection's cancellation.
-        let reply = await Task { await self.handle(message, from: peer) }.value
-        guard let reply else { return }
-        try? await send(reply)
+    /// Answers with the single reply of `handle(_:from:)` (see `answerUncancelled`).
+    public func answerOnce(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async {
+        await Self.answerUncancelled(send: send) { await self.handle(message, from: peer) }
+    }
+
+    /// Runs `answer` in a task of its own, which does not inherit the connection's cancellation:
+    /// a call that has begun runs to its end even if the client leaves meanwhile, so an operation
+    /// is finished and recorded rather than abandoned halfway; only the reply is then lost. The
+    /// task starts on the calling thread (`Task.immediate`) and sends the reply itself, so the
+    /// client hears without the reply waiting for another thread to pick up either task.
+    public static func answerUncancelled(
+        send: @escaping @Sendable ([UInt8]) async throws -> Void, _ answer: @escaping @Sendable () async -> [UInt8]?
+    ) async {
+        await Task.immediate {
+            guard let reply = await answer() else { return }
+            try? await send(reply)
+        }.value
     }
 }

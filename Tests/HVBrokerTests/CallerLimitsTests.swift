@@ -147,7 +147,7 @@ final class HoldingHandler: MessageHandler {
         return StreamingHandler.encode(VarlinkReply(parameters: [:]))
     }
 
-    func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
+    func handle(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async {
         guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.more == true else {
             return await answerOnce(message, from: peer, send: send)
         }

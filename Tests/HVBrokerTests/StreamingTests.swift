@@ -196,7 +196,7 @@ final class StreamingHandler: MessageHandler {
         Self.encode(VarlinkReply(parameters: ["uid": .int(Int64(peer.uid))]))
     }
 
-    func handle(_ message: [UInt8], from peer: Peer, send: @Sendable ([UInt8]) async throws -> Void) async {
+    func handle(_ message: [UInt8], from peer: Peer, send: @escaping @Sendable ([UInt8]) async throws -> Void) async {
         guard let call = try? VarlinkJSON.decode(VarlinkCall.self, from: message), call.more == true else {
             return await answerOnce(message, from: peer, send: send)
         }
