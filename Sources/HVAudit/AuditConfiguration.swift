@@ -84,7 +84,10 @@ public struct AuditConfiguration: Sendable, Hashable {
             throw AuditError(.invalidConfiguration, "the coalescing window must be positive and its burst at least 1")
         }
         guard unwaitedFlushDelay >= .zero, unwaitedFlushDelay <= .seconds(60) else {
-            throw AuditError(.invalidConfiguration, "the flush delay of records no caller waits on must be between 0 and 60 seconds")
+            throw AuditError(
+                .invalidConfiguration, "the flush delay of reads' audit records must be between 0 and 60 seconds",
+                fix: "give --audit-read-flush-delay from 0s to 60s (the default is 1s)"
+            )
         }
     }
 

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 /// What readers may rely on while the writer goes on: the last record written, the last one
-/// flushed to the disk, the active segment's number and the manifest. The writer changes files (renames a segment, replaces
-/// the manifest) only while holding this lock, so a reader that opens files under it sees them
-/// agree with the snapshot.
+/// flushed to the disk, the active segment's number and the manifest. The writer changes files
+/// (renames a segment, replaces the manifest) only while holding this lock, so a reader that opens
+/// files under it sees them agree with the snapshot.
 final class SharedSnapshot: Sendable {
     struct State: Sendable {
         var head: AuditChain.Head

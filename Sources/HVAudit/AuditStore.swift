@@ -211,6 +211,10 @@ final class AuditStore {
             try? snapshot.withLock { $0.flushedSeq = seq }
             return true
         } catch {
+            // Tried again a delay later (at least a second), so a disk that fails every flush is
+            // neither retried in a loop nor reported more than once a second.
+            let retryIn = max(configuration.unwaitedFlushDelay.timeInterval, 1)
+            unflushedSince = configuration.clock.now().addingTimeInterval(retryIn - configuration.unwaitedFlushDelay.timeInterval)
             report("audit records written without waiting (reads' records) could not be flushed to the disk: \(error)")
             return false
         }
