@@ -173,8 +173,14 @@ struct QemuNBDTests {
             output: directory.file("qemu-nbd.log")
         )
         defer { server.stop() }
-        #expect(waitUntil(10) { FileManager.default.fileExists(atPath: socket) })
-        let client = try NBDClient.connect(unixSocket: socket, export: "vda", metaContexts: [.allocation])
+        // qemu-nbd binds its socket before it listens: a connection in between is refused, so the
+        // socket's file appearing is not enough.
+        var connected: NBDClient?
+        #expect(waitUntil(10) {
+            connected = try? NBDClient.connect(unixSocket: socket, export: "vda", metaContexts: [.allocation])
+            return connected != nil
+        })
+        let client = try #require(connected)
         #expect(try Self.readAll(client, requestSize: 1 << 20, inFlight: 2) == bytes)
         let wrong = #expect(throws: NBDError.self) { try NBDClient.connect(unixSocket: socket, export: "vdb") }
         #expect(wrong?.code == .connectionFailed)
