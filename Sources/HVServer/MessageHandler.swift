@@ -37,12 +37,13 @@ extension MessageHandler {
     /// Runs `answer` in a task of its own, which does not inherit the connection's cancellation:
     /// a call that has begun runs to its end even if the client leaves meanwhile, so an operation
     /// is finished and recorded rather than abandoned halfway; only the reply is then lost. The
-    /// task starts on the calling thread (`Task.immediate`) and sends the reply itself, so the
-    /// client hears without the reply waiting for another thread to pick up either task.
+    /// task starts on the calling thread (`Task.immediate`), runs on the connection's executor, and
+    /// sends the reply itself, so the client hears without the reply waiting for another thread to
+    /// pick up either task.
     public static func answerUncancelled(
         send: @escaping @Sendable ([UInt8]) async throws -> Void, _ answer: @escaping @Sendable () async -> [UInt8]?
     ) async {
-        await Task.immediate {
+        await Task.immediate(executorPreference: ConnectionExecutor.current) {
             guard let reply = await answer() else { return }
             try? await send(reply)
         }.value

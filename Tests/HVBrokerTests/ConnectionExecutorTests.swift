@@ -1,0 +1,54 @@
+import Foundation
+import HVClient
+import HVProtocol
+import HVServer
+import HVServerTesting
+import NIOPosix
+import Synchronization
+import Testing
+
+/// A connection's calls run on the event loop of its socket, also after waiting on another thread,
+/// as the broker's calls wait on its pools.
+@Suite struct ConnectionExecutorTests {
+    @Test func aCallResumesOnItsConnectionsEventLoopAfterWaitingOnAnotherThread() async throws {
+        let handler = ThreadRecordingHandler()
+        let errors = try await withVarlinkServer(handler) { path in
+            try await onThread {
+                let client = try VarlinkClient(socketPath: path)
+                return try (0..<3).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
+            }
+        }
+        #expect(errors == [nil, nil, nil])
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == 3)
+        for call in seen {
+            #expect(call.before != nil, "the call did not start on an event loop")
+            #expect(call.after == call.before, "the call did not resume on its connection's event loop")
+        }
+        // One connection: every call on the same loop.
+        #expect(Set(seen.compactMap(\.before)).count == 1)
+    }
+}
+
+/// Records, for each call, the event loop it runs on before and after waiting for a thread of its
+/// own to finish (as a call waits for a pool's thread).
+final class ThreadRecordingHandler: MessageHandler {
+    struct Call: Sendable {
+        var before: ObjectIdentifier?
+        var after: ObjectIdentifier?
+    }
+
+    let seen = Mutex<[Call]>([])
+
+    func handle(_ message: [UInt8], from peer: Peer) async -> [UInt8]? {
+        let before = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread { continuation.resume() }.start()
+        }
+        let after = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+        seen.withLock { $0.append(Call(before: before, after: after)) }
+        return try? VarlinkJSON.encode(VarlinkReply(parameters: [:]))
+    }
+
+    func recordRejected(_ error: HVError, from peer: Peer) {}
+}
