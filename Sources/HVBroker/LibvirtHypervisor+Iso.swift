@@ -38,8 +38,8 @@ extension LibvirtHypervisor {
     func isoRemove(_ name: String) async throws(HVError) -> EmptyReply {
         let path = layout.isoPath(name)
         let users = try await run { connection in
-            try connection.domains().filter { domain in
-                try DomainDescription(xml: try domain.xmlDescription()).sourcePaths.contains { $0.path == path }
+            try Self.descriptions(connection).filter { domain in
+                try DomainDescription(xml: domain.xml).sourcePaths.contains { $0.path == path }
             }.map(\.name).sorted()
         }
         guard users.isEmpty else {

@@ -65,8 +65,8 @@ extension LibvirtHypervisor {
     func networkDelete(_ name: String) async throws(HVError) -> EmptyReply {
         try await run { connection in
             let network = try self.network(name, connection)
-            let users = try connection.domains().filter { domain in
-                try DomainFacts.read(domainXML: try domain.xmlDescription(flags: .inactive)).interfaces.contains { $0.source == .network(name) }
+            let users = try Self.descriptions(connection, flags: .inactive).filter { domain in
+                try DomainFacts.read(domainXML: domain.xml).interfaces.contains { $0.source == .network(name) }
             }.map(\.name).sorted()
             guard users.isEmpty else {
                 throw HVError(
@@ -108,9 +108,8 @@ extension LibvirtHypervisor {
     }
 
     func runningMachines(on network: String, _ connection: Connection) throws -> [String] {
-        try connection.domains().filter { domain in
-            guard try domain.state().isActive else { return false }
-            return try DomainFacts.read(domainXML: try domain.xmlDescription()).interfaces.contains { $0.source == .network(network) }
+        try Self.descriptions(connection, runningOnly: true).filter { domain in
+            try DomainFacts.read(domainXML: domain.xml).interfaces.contains { $0.source == .network(network) }
         }.map(\.name).sorted()
     }
 

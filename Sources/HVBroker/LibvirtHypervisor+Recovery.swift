@@ -34,8 +34,8 @@ extension LibvirtHypervisor {
 
     /// Deletes the record's volumes that exist and that no machine uses, then the record.
     func takeBack(_ record: PendingRecord, _ connection: Connection) throws {
-        let used = Set(try connection.domains().flatMap { domain in
-            try DomainDescription(xml: try domain.xmlDescription(flags: .inactive)).sourcePaths.map(\.path)
+        let used = Set(try Self.descriptions(connection, flags: .inactive).flatMap { domain in
+            try DomainDescription(xml: domain.xml).sourcePaths.map(\.path)
         })
         for key in record.volumes {
             guard let pool = try connection.storagePool(named: key.pool) else { continue }

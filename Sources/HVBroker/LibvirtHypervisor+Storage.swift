@@ -168,21 +168,9 @@ extension LibvirtHypervisor {
 
     /// Machines whose disks include `path`.
     func machines(using path: String, _ connection: Connection, runningOnly: Bool) throws -> [String] {
-        try connection.domains().filter { domain in
-            guard let xml = try Self.persistentDescription(of: domain, runningOnly: runningOnly) else { return false }
-            return try DomainFacts.read(domainXML: xml).disks.contains { $0.sourcePath == path }
+        try Self.descriptions(connection, flags: .inactive, runningOnly: runningOnly).filter { domain in
+            try DomainFacts.read(domainXML: domain.xml).disks.contains { $0.sourcePath == path }
         }.map(\.name).sorted()
-    }
-
-    /// The domain's persistent XML; nil when it is not running and `runningOnly`, or when another
-    /// request deleted it meanwhile (a domain that is gone uses nothing any more).
-    private static func persistentDescription(of domain: Domain, runningOnly: Bool) throws(LibvirtError) -> String? {
-        do {
-            if runningOnly, try !domain.state().isActive { return nil }
-            return try domain.xmlDescription(flags: .inactive)
-        } catch where error.isNoDomain {
-            return nil
-        }
     }
 
     /// Volumes in `pool` that are overlays of `volume`.
