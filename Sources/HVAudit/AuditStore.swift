@@ -133,7 +133,7 @@ final class AuditStore {
     /// (and on disk, when it was flushed).
     @discardableResult
     func flush(toDisk: Bool = true) -> Bool {
-        guard let start = batchStart else { return toDisk ? flushIfDue(now: nil) : true }
+        guard let start = batchStart else { return toDisk ? flushUnflushed() : true }
         let records = batchRecords
         let flushNow = toDisk || batchWaited
         do throws(AuditError) {
@@ -196,13 +196,20 @@ final class AuditStore {
     /// When the records written but not yet flushed must be: the writer wakes then.
     var unflushedDeadline: Date? { unflushedSince.map { $0.addingTimeInterval(configuration.unwaitedFlushDelay.timeInterval) } }
 
-    /// Flushes records written without a flush once they have waited `unwaitedFlushDelay` (or
-    /// now, when `now` is nil). Their callers were told already, so a failure is reported.
+    /// Flushes records written without a flush once they have waited `unwaitedFlushDelay`.
     /// Returns whether everything written is on disk.
     @discardableResult
-    func flushIfDue(now: Date?) -> Bool {
+    func flushIfDue(now: Date) -> Bool {
         guard let deadline = unflushedDeadline else { return true }
-        if let now, now < deadline { return false }
+        guard now >= deadline else { return false }
+        return flushUnflushed()
+    }
+
+    /// Flushes records written without a flush, whatever they have waited. Their callers were told
+    /// already, so a failure is reported. Returns whether everything written is on disk.
+    @discardableResult
+    func flushUnflushed() -> Bool {
+        guard unflushedSince != nil else { return true }
         do throws(AuditError) {
             guard let descriptor else { throw AuditError(.unwritable, "cannot flush \(files.log): it is not open") }
             try Self.flushData(of: descriptor)
