@@ -22,6 +22,6 @@ final class EventLoopExecutor: TaskExecutor {
 
 /// The executor of the connection a task serves, for the tasks it starts that are not its children
 /// (see `MessageHandler.answerUncancelled`): those do not inherit a task executor preference.
-public enum ConnectionExecutor {
-    @TaskLocal public static var current: (any TaskExecutor)?
+enum ConnectionExecutor {
+    @TaskLocal static var current: (any TaskExecutor)?
 }

@@ -10,8 +10,8 @@ import Synchronization
 
 /// Accepts clients on a Unix socket and serves each connection in its own child task, so a slow,
 /// broken or hostile client never holds up another. A connection's tasks run on the event loop of
-/// its socket (`EventLoopExecutor`). What each message means is the handler's
-/// business; the server owns framing, limits and peer credentials.
+/// its socket (`EventLoopExecutor`). What each message means is the handler's business; the
+/// server owns framing, limits and peer credentials.
 public final class VarlinkServer<Handler: MessageHandler>: Service {
     let configuration: ServerConfiguration
     let handler: Handler
