@@ -33,6 +33,11 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount = .seconds(60)
     /// Exit after this long without any connection (socket activation); nil to run until stopped.
     public var idleExit: Duration?
+    /// Whether a connection's tasks run on the event loop of its socket (`EventLoopExecutor`), so
+    /// a request and its reply cross no thread, or on Swift's threads. Only for a handler that does
+    /// no blocking work itself: the broker's runs every blocking call on its pools, while the
+    /// monitor's reads its SQLite history in place and keeps Swift's threads.
+    public var tasksOnEventLoop = false
     /// Whether work that outlives its connection is under way (the broker's console sessions):
     /// while it is, the server does not exit for being idle.
     public var busyElsewhere: @Sendable () -> Bool = { false }

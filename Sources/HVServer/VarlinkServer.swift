@@ -9,9 +9,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// Accepts clients on a Unix socket and serves each connection in its own child task, so a slow,
-/// broken or hostile client never holds up another. A connection's tasks run on the event loop of
-/// its socket (`EventLoopExecutor`). What each message means is the handler's business; the
-/// server owns framing, limits and peer credentials.
+/// broken or hostile client never holds up another; its tasks run on the event loop of its socket
+/// when the configuration says so (`tasksOnEventLoop`). What each message means is the handler's
+/// business; the server owns framing, limits and peer credentials.
 public final class VarlinkServer<Handler: MessageHandler>: Service {
     let configuration: ServerConfiguration
     let handler: Handler
@@ -57,6 +57,10 @@ public final class VarlinkServer<Handler: MessageHandler>: Service {
                 }
                 try await server.executeThenClose { clients in
                     for try await client in clients {
+                        guard configuration.tasksOnEventLoop else {
+                            group.addTask { await self.serve(client) }
+                            continue
+                        }
                         let executor = EventLoopExecutor(client.channel.channel.eventLoop)
                         group.addTask(executorPreference: executor) {
                             await ConnectionExecutor.$current.withValue(executor) { await self.serve(client) }

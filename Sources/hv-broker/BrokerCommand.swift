@@ -116,6 +116,8 @@ struct BrokerCommand: AsyncParsableCommand {
         let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
         var configuration = ServerConfiguration(listener: listeners.broker)
         try limits.apply(to: &configuration)
+        // Every blocking call of the dispatcher runs on a pool, so its calls may run on the event loops.
+        configuration.tasksOnEventLoop = true
         var consoleLimits = ConsoleSessions.Limits()
         consoleLimits.total = maxConsoles
         consoleLimits.perUser = maxConsolesPerUser

@@ -7,12 +7,13 @@ import NIOPosix
 import Synchronization
 import Testing
 
-/// A connection's calls run on the event loop of its socket, also after waiting on another thread,
-/// as the broker's calls wait on its pools.
+/// With `tasksOnEventLoop` (the broker's), a connection's calls run on the event loop of its socket,
+/// also after waiting on another thread, as the broker's calls wait on its pools; without it (the
+/// monitor's control socket, whose handler reads SQLite in place), on Swift's threads.
 @Suite struct ConnectionExecutorTests {
     @Test func aCallResumesOnItsConnectionsEventLoopAfterWaitingOnAnotherThread() async throws {
         let handler = ThreadRecordingHandler()
-        let errors = try await withVarlinkServer(handler) { path in
+        let errors = try await withVarlinkServer(handler, configure: { $0.tasksOnEventLoop = true }) { path in
             try await onThread {
                 let client = try VarlinkClient(socketPath: path)
                 return try (0..<3).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
@@ -27,6 +28,20 @@ import Testing
         }
         // One connection: every call on the same loop.
         #expect(Set(seen.compactMap(\.before)).count == 1)
+    }
+
+    @Test func withoutTheSettingCallsRunOnSwiftsThreads() async throws {
+        let handler = ThreadRecordingHandler()
+        let errors = try await withVarlinkServer(handler) { path in
+            try await onThread {
+                let client = try VarlinkClient(socketPath: path)
+                return try (0..<2).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
+            }
+        }
+        #expect(errors == [nil, nil])
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == 2)
+        #expect(seen.allSatisfy { $0.before == nil && $0.after == nil })
     }
 }
 
