@@ -12,16 +12,7 @@ import Testing
 /// monitor's control socket, whose handler reads SQLite in place), on Swift's threads.
 @Suite struct ConnectionExecutorTests {
     @Test func aCallResumesOnItsConnectionsEventLoopAfterWaitingOnAnotherThread() async throws {
-        let handler = ThreadRecordingHandler()
-        let errors = try await withVarlinkServer(handler, configure: { $0.tasksOnEventLoop = true }) { path in
-            try await onThread {
-                let client = try VarlinkClient(socketPath: path)
-                return try (0..<3).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
-            }
-        }
-        #expect(errors == [nil, nil, nil])
-        let seen = handler.seen.withLock { $0 }
-        #expect(seen.count == 3)
+        let seen = try await calls(3, tasksOnEventLoop: true)
         for call in seen {
             #expect(call.before != nil, "the call did not start on an event loop")
             #expect(call.after == call.before, "the call did not resume on its connection's event loop")
@@ -31,17 +22,23 @@ import Testing
     }
 
     @Test func withoutTheSettingCallsRunOnSwiftsThreads() async throws {
+        let seen = try await calls(2, tasksOnEventLoop: false)
+        #expect(seen.allSatisfy { $0.before == nil && $0.after == nil })
+    }
+
+    /// Makes `count` calls over one connection to a real server and returns where each ran.
+    private func calls(_ count: Int, tasksOnEventLoop: Bool) async throws -> [ThreadRecordingHandler.Call] {
         let handler = ThreadRecordingHandler()
-        let errors = try await withVarlinkServer(handler) { path in
+        let errors = try await withVarlinkServer(handler, configure: { $0.tasksOnEventLoop = tasksOnEventLoop }) { path in
             try await onThread {
                 let client = try VarlinkClient(socketPath: path)
-                return try (0..<2).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
+                return try (0..<count).map { _ in try client.callRaw(VarlinkCall(method: "test.Where", parameters: [:])).error }
             }
         }
-        #expect(errors == [nil, nil])
+        #expect(errors == Array(repeating: nil, count: count))
         let seen = handler.seen.withLock { $0 }
-        #expect(seen.count == 2)
-        #expect(seen.allSatisfy { $0.before == nil && $0.after == nil })
+        #expect(seen.count == count)
+        return seen
     }
 }
 
