@@ -49,7 +49,8 @@ extension LibvirtHypervisor {
         defer { backups.releaseJob(name) }
         logger.info("backup job started", metadata: ["job": "\(name)"])
         let run = await BackupJobRunner(steps: JobSteps(broker: self, caller: caller)).run(job)
-        try jobState.record(run)
+        let state = jobState
+        try await onPool(pools.libvirt) { _ in Result { () throws(HVError) in try state.record(run) } }
         logger.info(
             "backup job finished",
             metadata: ["job": "\(name)", "machines": "\(run.machines.count)", "failed": "\(run.failed.map(\.machine).joined(separator: ", "))"]
@@ -58,13 +59,14 @@ extension LibvirtHypervisor {
     }
 
     func backupJobs() async throws(HVError) -> BackupJobsReply {
-        let configured = (try? FileManager.default.attributesOfItem(atPath: backups.configurationPath)[.modificationDate] as? Date) ?? Date()
+        let configurationPath = backups.configurationPath
         let calendar = SystemdCalendar(runner: processRunner)
         let state = jobState
         let running = backups.configuration.jobs.map { backups.isRunning(job: $0.name) }
         let jobs = backups.configuration.jobs
         return try await onPool(pools.libvirt) { _ in
-            .success(
+            let configured = (try? FileManager.default.attributesOfItem(atPath: configurationPath)[.modificationDate] as? Date) ?? Date()
+            return .success(
                 BackupJobsReply(
                     jobs: zip(jobs, running).map { job, running in
                         Self.jobInfo(job, lastRun: state.lastRun(of: job.name), running: running, configured: configured, calendar: calendar)
