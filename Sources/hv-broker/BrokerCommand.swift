@@ -116,7 +116,8 @@ struct BrokerCommand: AsyncParsableCommand {
         let listeners = Self.listeners(fallback: socket, upload: uploadSocket)
         var configuration = ServerConfiguration(listener: listeners.broker)
         try limits.apply(to: &configuration)
-        // Every blocking call of the dispatcher runs on a pool, so its calls may run on the event loops.
+        // The dispatcher's blocking calls run on its pools (but for the few hundred bytes of a backup
+        // attempt's record), so its calls may run on the event loops.
         configuration.tasksOnEventLoop = true
         var consoleLimits = ConsoleSessions.Limits()
         consoleLimits.total = maxConsoles
