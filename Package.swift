@@ -100,7 +100,7 @@ let package = Package(
         // polkit: the authority over D-Bus, and the checker that asks it on a pool of its own.
         .target(
             name: "HVPolkit",
-            dependencies: ["CPolkit", "HVWork", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CPolkit", "CSystemd", "HVWork", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -317,7 +317,7 @@ let package = Package(
             name: "HVBrokerTests",
             dependencies: [
                 "HVBroker", "HVClient", "HVPresentation", "HVPolkit", "HVProtocol", "HVAudit", "HVLibvirt", "HVServer",
-                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork", "HVBackupSync",
+                "HVServerTesting", "HVSystem", "HVTestSupport", "HVWork", "HVBackupSync", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

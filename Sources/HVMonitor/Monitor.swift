@@ -168,7 +168,7 @@ public final class Monitor: Sendable {
         brokerUp: Bool, duration: Duration, collections: Int, errors: Int, now: Double, firing: [FiringCount]
     ) -> [MetricSample] {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        var samples = [
+        let samples = [
             MetricSample(name: "hv_monitor_broker_up", value: brokerUp ? 1 : 0),
             MetricSample(name: "hv_monitor_collection_duration_seconds", value: seconds),
             MetricSample(name: "hv_monitor_collections_total", value: Double(collections)),

@@ -1,5 +1,6 @@
 import CPolkit
 import Foundation
+import Synchronization
 
 /// The process polkit judges: the peer of a broker connection, as the kernel reported it.
 public struct PolkitSubject: Sendable, Hashable {
@@ -44,110 +45,42 @@ public struct PolkitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Cancels the polkit calls that run past their deadline. One thread watches every call in
-/// flight, so a call costs two short locked steps rather than a timer of its own (a timer per call
-/// lingered, holding the call's cancellable, until its deadline had passed, long after the call).
-///
-/// The thread sleeps until the earliest deadline and is woken only when a call comes with an
-/// earlier one than it sleeps for: under a steady stream of calls it wakes once per timeout.
-final class PolkitWatchdog: @unchecked Sendable {
-    static let shared = PolkitWatchdog()
-
-    private struct Watched {
-        let deadline: ContinuousClock.Instant
-        let expire: @Sendable () -> Void
-        var fired = false
-    }
-
-    // Guarded by `condition`.
-    private let condition = NSCondition()
-    private var watched: [UInt64: Watched] = [:]
-    /// Calls whose `expire` runs now, outside the lock.
-    private var expiring: Set<UInt64> = []
-    private var lastID: UInt64 = 0
-    private var running = false
-    /// The deadline the thread sleeps until; nil while it sleeps until woken.
-    private var sleepsUntil: ContinuousClock.Instant?
-
-    /// Runs `expire` (on the watchdog's thread) once `timeout` has passed, unless `release` comes first.
-    func watch(for timeout: Duration, expire: @escaping @Sendable () -> Void) -> UInt64 {
-        let deadline = ContinuousClock.now + timeout
-        condition.lock()
-        defer { condition.unlock() }
-        if !running {
-            running = true
-            let thread = Thread { [self] in run() }
-            thread.name = "polkit-deadlines"
-            thread.start()
-        }
-        lastID += 1
-        watched[lastID] = Watched(deadline: deadline, expire: expire)
-        if sleepsUntil.map({ deadline < $0 }) ?? true { condition.signal() }
-        return lastID
-    }
-
-    /// Calls watched now.
-    var watching: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return watched.count
-    }
-
-    /// Stops watching; true when the deadline had passed and `expire` ran. Once it returns,
-    /// `expire` has finished and will not run.
-    func release(_ id: UInt64) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while expiring.contains(id) { condition.wait() }
-        return watched.removeValue(forKey: id)?.fired ?? false
-    }
-
-    private func run() {
-        condition.lock()
-        while true {
-            let now = ContinuousClock.now
-            let due = watched.filter { !$0.value.fired && $0.value.deadline <= now }
-            if !due.isEmpty {
-                for id in due.keys {
-                    watched[id]?.fired = true
-                    expiring.insert(id)
-                }
-                condition.unlock()
-                for entry in due.values { entry.expire() }
-                condition.lock()
-                expiring.subtract(due.keys)
-                condition.broadcast()
-                continue
-            }
-            sleepsUntil = watched.values.filter { !$0.fired }.map(\.deadline).min()
-            if let until = sleepsUntil {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: (until - now).seconds))
-            } else {
-                condition.wait()
-            }
-        }
-    }
-}
-
 extension Duration {
     var wholeSeconds: Int64 { components.seconds }
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-/// A connection to polkitd through the system bus. Every call blocks; run them off event loops.
-public final class PolkitAuthority: @unchecked Sendable {
-    private let authority: OpaquePointer
+/// polkitd, asked over the system bus. Thread-safe: each call takes a connection of its own from
+/// those idle (opening one when none is), so calls from several threads run side by side.
+///
+/// A check speaks polkit's D-Bus interface (`CheckAuthorization`) through sd-bus: the call is
+/// written and its answer read on the calling thread. polkit's own client library hands every call
+/// to GDBus's worker thread and back, which costs the caller four times the CPU
+/// (docs/BENCHMARKS.md, "polkit's client"); it still answers the rare question of which backend
+/// polkitd runs.
+public final class PolkitAuthority: Sendable {
+    private static let destination = "org.freedesktop.PolicyKit1"
+    private static let path = "/org/freedesktop/PolicyKit1/Authority"
+    private static let interface = "org.freedesktop.PolicyKit1.Authority"
 
-    public init() throws(PolkitError) {
-        var error: UnsafeMutablePointer<GError>?
-        guard let authority = polkit_authority_get_sync(nil, &error) else {
-            throw PolkitError(message: Self.consume(error, fallback: "could not connect to polkit"))
-        }
-        self.authority = authority
+    /// Connections not in use. A connection is used by one thread at a time.
+    private let idle = Mutex<[SystemBusBox]>([])
+    /// More messages than this waiting unasked on an idle connection, and it is closed rather
+    /// than read to the end before the next check.
+    private let backlogLimit: Int
+
+    /// Connects to the system bus, so that a missing bus is reported here rather than at the first check.
+    public convenience init() throws(PolkitError) {
+        try self.init(backlogLimit: 10_000)
     }
 
-    deinit {
-        g_object_unref(UnsafeMutableRawPointer(authority))
+    init(backlogLimit: Int) throws(PolkitError) {
+        self.backlogLimit = backlogLimit
+        do throws(BusError) {
+            let bus = SystemBusBox(try SystemBus())
+            idle.withLock { $0.append(bus) }
+        } catch {
+            throw PolkitError(message: error.message)
+        }
     }
 
     /// Asks polkit whether `subject` may perform `action`, without any interaction. `details` name
@@ -155,52 +88,83 @@ public final class PolkitAuthority: @unchecked Sendable {
     /// root or the action's owner, so a rule can trust them.
     ///
     /// A polkitd that does not answer within `timeout` (one that hangs, or is stopped with
-    /// SIGSTOP) makes the call fail rather than hold its thread for ever: the call is cancelled.
+    /// SIGSTOP) makes the call fail rather than hold its thread for ever.
     public func check(
         action: String, subject: PolkitSubject, details: [String: String] = [:], timeout: Duration = .seconds(25)
     ) throws(PolkitError) -> PolkitDecision {
-        guard let process = polkit_unix_process_new_for_owner(
-            Int32(subject.pid), guint64(subject.startTime), Int32(bitPattern: subject.uid)
-        ) else {
-            throw PolkitError(message: "could not describe process \(subject.pid) to polkit")
-        }
-        defer { g_object_unref(UnsafeMutableRawPointer(process)) }
-
-        let polkitDetails: OpaquePointer? = details.isEmpty ? nil : polkit_details_new()
-        defer { if let polkitDetails { g_object_unref(UnsafeMutableRawPointer(polkitDetails)) } }
-        for (key, value) in details.sorted(by: { $0.key < $1.key }) {
-            polkit_details_insert(polkitDetails, key, value)
-        }
-
-        let cancellable = g_cancellable_new()
-        defer { g_object_unref(UnsafeMutableRawPointer(cancellable)) }
-        // GCancellable is thread-safe; `release` returns only once `expire` is done with it.
-        let pointer = UInt(bitPattern: cancellable)
-        let watch = PolkitWatchdog.shared.watch(for: timeout) {
-            g_cancellable_cancel(UnsafeMutablePointer<GCancellable>(bitPattern: pointer))
-        }
-        var error: UnsafeMutablePointer<GError>?
-        let answer = polkit_authority_check_authorization_sync(
-            authority, process, action, polkitDetails, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, cancellable, &error
-        )
-        let expired = PolkitWatchdog.shared.release(watch)
-        guard let result = answer else {
-            let message = Self.consume(error, fallback: "polkit did not answer")
-            if expired {
+        do throws(BusError) {
+            let bus: SystemBusBox
+            if let waiting = idle.withLock({ $0.popLast() }), waiting.bus.discardUnasked(limit: backlogLimit) {
+                bus = waiting
+            } else {
+                bus = SystemBusBox(try SystemBus())
+            }
+            let answer = try Self.check(bus.bus, action: action, subject: subject, details: details, timeout: timeout)
+            idle.withLock { $0.append(bus) }
+            return answer
+        } catch {
+            // The connection is dropped: the bus may have gone, or a late answer may still come.
+            if error.timedOut {
                 throw PolkitError(message: "polkitd did not answer within \(timeout.wholeSeconds) s", timedOut: true)
             }
-            throw PolkitError(message: message)
+            throw PolkitError(message: error.message)
         }
-        defer { g_object_unref(UnsafeMutableRawPointer(result)) }
+    }
 
-        if polkit_authorization_result_get_is_authorized(result) != 0 { return .authorized }
-        if polkit_authorization_result_get_is_challenge(result) != 0 { return .challenge }
+    private static func check(
+        _ bus: SystemBus, action: String, subject: PolkitSubject, details: [String: String], timeout: Duration
+    ) throws(BusError) -> PolkitDecision {
+        let call = try bus.methodCall(destination: destination, path: path, interface: interface, member: "CheckAuthorization")
+        // The subject, as polkit's own client describes a process: kind, then pid, start time and uid.
+        try call.container("r", "sa{sv}") { () throws(BusError) in
+            try call.append("unix-process")
+            try call.container("a", "{sv}") { () throws(BusError) in
+                try call.container("e", "sv") { () throws(BusError) in
+                    try call.append("pid")
+                    try call.container("v", "u") { () throws(BusError) in try call.append(UInt32(bitPattern: subject.pid)) }
+                }
+                try call.container("e", "sv") { () throws(BusError) in
+                    try call.append("start-time")
+                    try call.container("v", "t") { () throws(BusError) in try call.append(subject.startTime) }
+                }
+                try call.container("e", "sv") { () throws(BusError) in
+                    try call.append("uid")
+                    try call.container("v", "i") { () throws(BusError) in try call.append(Int32(bitPattern: subject.uid)) }
+                }
+            }
+        }
+        try call.append(action)
+        try call.container("a", "{ss}") { () throws(BusError) in
+            for (key, value) in details.sorted(by: { $0.key < $1.key }) {
+                try call.container("e", "ss") { () throws(BusError) in
+                    try call.append(key)
+                    try call.append(value)
+                }
+            }
+        }
+        try call.append(UInt32(0))  // flags: no interaction
+        try call.append("")  // no cancellation id
+        let reply = try bus.call(call, timeout: timeout)
+        try reply.enter("r", "bba{ss}")
+        if try reply.readBool() { return .authorized }
+        if try reply.readBool() { return .challenge }
         return .notAuthorized
     }
 
-    /// The backend polkitd runs: for the JavaScript rules engine `js` and polkit's version.
-    public var backend: PolkitBackend {
-        PolkitBackend(
+    /// The bus names of the connections not in use.
+    var idleNames: [String] {
+        idle.withLock { $0.compactMap(\.bus.uniqueName) }
+    }
+
+    /// The backend polkitd runs: for the JavaScript rules engine `js` and polkit's version. Asked
+    /// through polkit's own client library; blocking.
+    public static func backend() throws(PolkitError) -> PolkitBackend {
+        var error: UnsafeMutablePointer<GError>?
+        guard let authority = polkit_authority_get_sync(nil, &error) else {
+            throw PolkitError(message: consume(error, fallback: "could not connect to polkit"))
+        }
+        defer { g_object_unref(UnsafeMutableRawPointer(authority)) }
+        return PolkitBackend(
             name: polkit_authority_get_backend_name(authority).map { String(cString: $0) } ?? "",
             version: polkit_authority_get_backend_version(authority).map { String(cString: $0) } ?? ""
         )
@@ -212,4 +176,10 @@ public final class PolkitAuthority: @unchecked Sendable {
         defer { g_error_free(error) }
         return error.pointee.message.map { String(cString: $0) } ?? fallback
     }
+}
+
+/// An idle connection, moved between threads only through the authority's lock.
+private final class SystemBusBox: @unchecked Sendable {
+    let bus: SystemBus
+    init(_ bus: SystemBus) { self.bus = bus }
 }

@@ -50,10 +50,7 @@ public final class PolkitChecker: Sendable {
 
     /// Which polkitd answers: its backend's name and version (nil when polkitd can't be reached).
     public func backend() async -> PolkitBackend? {
-        try? await pool.run(for: nil) { _ -> PolkitBackend? in
-            guard let authority = try? self.connectedAuthority() else { return nil }
-            return authority.backend
-        }
+        try? await pool.run(for: nil) { _ -> PolkitBackend? in try? PolkitAuthority.backend() }
     }
 
     private func timedCheck(_ action: String, _ subject: PolkitSubject, details: [String: String]) -> AuthorizationOutcome {
