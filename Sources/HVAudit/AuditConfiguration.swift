@@ -41,6 +41,12 @@ public struct AuditConfiguration: Sendable, Hashable {
     /// them. A change's record and its outcome, refusals and invalid messages are on disk before
     /// their caller hears anything.
     public var unwaitedFlushDelay: Duration
+    /// Records no caller waits on are not even written at once: the writer waits this long after
+    /// the first of them for others to join it, so that a stream of reads costs one wake-up, one
+    /// `write` and one head update per group rather than per record. A record a caller waits on,
+    /// `settle` (which verification uses) or stopping ends the wait at once. Never longer than
+    /// `unwaitedFlushDelay`.
+    public var unwaitedWriteDelay: Duration = .milliseconds(5)
     /// What "now" is for segment ages and coalescing windows: the system's clock, or a test's.
     public var clock: AuditClock = .system
 
@@ -82,6 +88,9 @@ public struct AuditConfiguration: Sendable, Hashable {
         }
         guard coalescingWindow > .zero, coalescingBurst >= 1 else {
             throw AuditError(.invalidConfiguration, "the coalescing window must be positive and its burst at least 1")
+        }
+        guard unwaitedWriteDelay >= .zero, unwaitedWriteDelay <= .seconds(1) else {
+            throw AuditError(.invalidConfiguration, "the write delay of reads' audit records must be between 0 and 1 second")
         }
         guard unwaitedFlushDelay >= .zero, unwaitedFlushDelay <= .seconds(60) else {
             throw AuditError(

@@ -82,6 +82,42 @@ import Testing
         #expect(audit.flushedSeq == 4)
     }
 
+    /// Records no caller waits on wait `unwaitedWriteDelay` for others before they are written,
+    /// then go together.
+    @Test(.timeLimit(.minutes(1))) func queuedRecordsWaitForOthersThenGoTogether() async throws {
+        let log = SegmentedLog()
+        var configuration = AuditConfiguration(compression: .none)
+        configuration.unwaitedWriteDelay = .seconds(1)
+        let audit = try log.open(configuration)
+        let written = Mutex<[Int]>([])
+        for index in 1...3 {
+            await audit.enqueue(SegmentedLog.record(index)) { _ in written.withLock { $0.append(index) } }
+        }
+        #expect(try log.records(log.files.name).isEmpty, "queued, not written yet")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try log.records(log.files.name).isEmpty, "still waiting for others")
+        var waited = 0
+        while written.withLock({ $0.count }) < 3, waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(written.withLock { $0 } == [1, 2, 3])
+        #expect(try log.records(log.files.name).map(\.target) == (1...3).map { "machine-\($0)" })
+    }
+
+    /// A record a caller waits on does not wait out the delay of those queued before it.
+    @Test(.timeLimit(.minutes(1))) func aWaitedRecordEndsTheWaitAtOnce() async throws {
+        let log = SegmentedLog()
+        var configuration = AuditConfiguration(compression: .none)
+        configuration.unwaitedWriteDelay = .seconds(1)
+        let audit = try log.open(configuration)
+        for index in 1...2 { await audit.enqueue(SegmentedLog.record(index)) { _ in } }
+        let start = ContinuousClock.now
+        try await audit.append(SegmentedLog.record(3))
+        #expect(ContinuousClock.now - start < .milliseconds(900), "the waited record was written without waiting out the delay")
+        #expect(try log.records(log.files.name).map(\.target) == (1...3).map { "machine-\($0)" })
+    }
+
     @Test func aFullBacklogMakesTheNextCallerWaitForAPlace() async throws {
         let backlog = AuditBacklog(limit: 2)
         await backlog.enter()
