@@ -13,7 +13,7 @@ import Glibc
 /// starts at once never waits) and at most `maximumRunningPerCaller` running.
 ///
 /// Work never runs on a Swift concurrency thread: the caller suspends until a thread of the pool
-/// has run it. A caller that is cancelled while its work waits is removed from the queue; one
+/// has run it. A thread that finishes a piece of work takes the next that may start itself. A caller that is cancelled while its work waits is removed from the queue; one
 /// cancelled while its work runs finds `JobContext.isCancelled` set.
 public final class WorkPool: Sendable {
     public struct Configuration: Sendable, Hashable {
@@ -79,7 +79,10 @@ public final class WorkPool: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, WorkPoolError>, Never>) in
                 let job = Job(
                     id: id, caller: Charge(caller),
-                    execute: { continuation.resume(returning: .success(body(context))) },
+                    execute: {
+                        let result = body(context)
+                        return { continuation.resume(returning: .success(result)) }
+                    },
                     refuse: { continuation.resume(returning: .failure($0)) }
                 )
                 let refusal = state.withLock { schedule -> WorkPoolError? in
@@ -136,15 +139,33 @@ public final class WorkPool: Sendable {
             }
             return ready
         }
-        for job in ready {
-            threadPool.submit { [niceness = configuration.niceness] threadState in
-                defer { self.finished(job.caller) }
-                guard case .active = threadState else { return job.refuse(self.shutDownError) }
+        for job in ready { start(job) }
+    }
+
+    /// Runs `job` on a thread of the pool. The thread then takes the next work that may start
+    /// itself, rather than handing it to another thread it would have to wake.
+    private func start(_ first: Job) {
+        threadPool.submit { [niceness = configuration.niceness] threadState in
+            guard case .active = threadState else {
+                first.refuse(self.shutDownError)
+                self.finished(first.caller)
+                return
+            }
+            var next: Job? = first
+            while let job = next {
                 // On Linux the nice value is per thread; 0 names the calling thread.
                 if niceness != 0, getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) != niceness {
                     _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                 }
-                job.execute()
+                let answer = job.execute()
+                // Counted as finished before its caller hears, so the caller never sees its own
+                // work still running.
+                next = self.state.withLock { schedule -> Job? in
+                    schedule.finish(job.caller)
+                    // Shutting down empties the queues, so nothing is taken after it.
+                    return schedule.next(maximumRunningPerCaller: self.configuration.maximumRunningPerCaller)
+                }
+                answer()
             }
         }
     }
@@ -174,11 +195,12 @@ public final class WorkPool: Sendable {
 }
 
 /// One piece of work: how to run it, or how to tell its caller it won't run. Exactly one of the
-/// two is called, by whoever takes the job out of the schedule.
+/// two is called, by whoever takes the job out of the schedule. `execute` runs the work and
+/// returns what hands its result to the caller.
 private struct Job: Sendable {
     let id: UInt64
     let caller: Charge
-    let execute: @Sendable () -> Void
+    let execute: @Sendable () -> @Sendable () -> Void
     let refuse: @Sendable (WorkPoolError) -> Void
 }
 
