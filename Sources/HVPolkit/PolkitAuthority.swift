@@ -54,9 +54,9 @@ extension Duration {
 ///
 /// A check speaks polkit's D-Bus interface (`CheckAuthorization`) through sd-bus: the call is
 /// written and its answer read on the calling thread. polkit's own client library hands every call
-/// to GDBus's worker thread and back, which costs the caller four times the CPU
-/// (docs/BENCHMARKS.md, "polkit's client"); it still answers the rare question of which backend
-/// polkitd runs.
+/// to GDBus's worker thread and back, which costs the caller five times the CPU or more
+/// (docs/BENCHMARKS.md, "Since: polkit asked through sd-bus"); it still answers the rare question
+/// of which backend polkitd runs.
 public final class PolkitAuthority: Sendable {
     private static let destination = "org.freedesktop.PolicyKit1"
     private static let path = "/org/freedesktop/PolicyKit1/Authority"

@@ -60,16 +60,6 @@ final class SystemBus {
         return BusMessage(reply)
     }
 
-    /// Reads a string property.
-    func stringProperty(destination: String, path: String, interface: String, member: String, timeout: Duration) throws(BusError) -> String {
-        let call = try methodCall(destination: destination, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get")
-        try call.append(interface)
-        try call.append(member)
-        let reply = try self.call(call, timeout: timeout)
-        try reply.enter("v", "s")
-        return try reply.readString()
-    }
-
     /// The connection's name on the bus.
     var uniqueName: String? {
         var name: UnsafePointer<CChar>?
@@ -132,12 +122,6 @@ final class BusMessage {
         var value: Int32 = 0
         try read(sd_bus_message_read_basic(message, CChar(UInt8(ascii: "b")), &value), "a boolean")
         return value != 0
-    }
-
-    func readString() throws(BusError) -> String {
-        var value: UnsafePointer<CChar>?
-        try read(sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &value), "a string")
-        return value.map { String(cString: $0) } ?? ""
     }
 
     private func check(_ result: Int32, _ what: String) throws(BusError) {
