@@ -13,8 +13,9 @@ import Glibc
 /// starts at once never waits) and at most `maximumRunningPerCaller` running.
 ///
 /// Work never runs on a Swift concurrency thread: the caller suspends until a thread of the pool
-/// has run it. A thread that finishes a piece of work takes the next that may start itself. A caller that is cancelled while its work waits is removed from the queue; one
-/// cancelled while its work runs finds `JobContext.isCancelled` set.
+/// has run it. A thread that finishes a piece of work takes the next that may start itself. A
+/// caller that is cancelled while its work waits is removed from the queue; one cancelled while
+/// its work runs finds `JobContext.isCancelled` set.
 public final class WorkPool: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// How log lines and errors name the pool: `polkit`, `libvirt`, `jobs`.

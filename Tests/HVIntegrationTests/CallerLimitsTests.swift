@@ -4,7 +4,9 @@ import Testing
 
 /// The per-user limits on the real broker, as shipped: a user in no group floods both of its
 /// sockets while a viewer and an operator keep being served, and the broker's open descriptors stay
-/// bounded. The broker runs over a libvirt test-driver node of its own.
+/// bounded; and floods the broker's own connections to the system bus with signals while an
+/// operator keeps being served, and the broker's memory stays bounded. The broker runs over a
+/// libvirt test-driver node of its own.
 @Suite(.serialized, .enabled(if: Environment.enabled))
 struct CallerLimitsTests {
     /// A user in no group of its own: the kernel counts descriptors in flight per user, so the
@@ -50,5 +52,44 @@ struct CallerLimitsTests {
             #expect(list.status == 0, "served during the descriptor flood: \(list)")
         }
         #expect(most > 0 && most <= baseline + 64, "the broker had \(baseline) descriptors open before the floods, \(most) at most during them")
+    }
+
+    /// Any local user may send D-Bus signals to any connection on the system bus, the broker's
+    /// polkit connections too, which read only the answers they wait for. The signals are dropped
+    /// before each check, and a connection flooded past its limit is replaced: polkit is still
+    /// asked, and the broker does not keep what the flood sent.
+    @Test func signalsSentToTheBrokersBusConnectionsDenyNobody() throws {
+        let stack = try Stack.shared.get()
+        if try run(["/usr/bin/id", Self.flooder]).status != 0 {
+            try run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.flooder])
+        }
+        let broker = try MatrixBroker(stack: stack, name: "bus-flood", operations: [])
+        defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
+        let found = try run(["/usr/bin/pgrep", "-f", "hv-broker --socket " + broker.socket])
+        let pid = try #require(pid_t(found.stdout.split(separator: "\n").first ?? ""), "no broker process: \(found)")
+        let served = { () throws -> Output in
+            try run([stack.bin + "/hv", "vm", "list"], as: MatrixBroker.ownerOperator, environment: ["HV_SOCKET": broker.socket])
+        }
+        // The first checks open the broker's connection to polkitd.
+        for _ in 0..<3 { #expect(try served().status == 0) }
+        let names = try busNames(of: pid)
+        try #require(!names.isEmpty, "the broker holds no connection to the system bus")
+        let before = residentKiB(pid)
+
+        let flood = try BusSignalFlood(names: names, directory: broker.base, as: Self.flooder)
+        defer { flood.stop() }
+        var calls = 0
+        while flood.sent < 200_000, calls < 2_000 {
+            let list = try served()
+            #expect(list.status == 0, "an operator's call while \(flood.sent) signals were sent: \(list)")
+            if list.status != 0 { break }
+            calls += 1
+        }
+        flood.stop()
+        #expect(flood.sent >= 200_000, "the flood sent too little to show anything: \(flood.report)")
+        for _ in 0..<3 { #expect(try served().status == 0, "served after the flood") }
+        let after = residentKiB(pid)
+        // 200,000 signals kept would be tens of MiB.
+        #expect(after - before < 16 * 1024, "the broker grew from \(before) KiB to \(after) KiB during the flood")
     }
 }
