@@ -13,15 +13,24 @@ struct CallerLimitsTests {
     /// flood must not be the stranger other suites send descriptors as.
     static let flooder = "hv-it-flooder"
 
-    @Test func oneUsersFloodDeniesNobodyElse() throws {
+    /// A broker of its own, with no operations of the matrix, and its process; the flooder exists.
+    static func broker(named name: String) throws -> (Stack, MatrixBroker, pid_t) {
         let stack = try Stack.shared.get()
-        if try run(["/usr/bin/id", Self.flooder]).status != 0 {
-            try run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.flooder])
+        if try run(["/usr/bin/id", flooder]).status != 0 {
+            try run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", flooder])
         }
-        let broker = try MatrixBroker(stack: stack, name: "limits", operations: [])
-        defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
+        let broker = try MatrixBroker(stack: stack, name: name, operations: [])
         let found = try run(["/usr/bin/pgrep", "-f", "hv-broker --socket " + broker.socket])
-        let pid = try #require(pid_t(found.stdout.split(separator: "\n").first ?? ""), "no broker process: \(found)")
+        guard let pid = pid_t(found.stdout.split(separator: "\n").first ?? "") else {
+            _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"])
+            throw SetupError("no broker process: \(found)")
+        }
+        return (stack, broker, pid)
+    }
+
+    @Test func oneUsersFloodDeniesNobodyElse() throws {
+        let (stack, broker, pid) = try Self.broker(named: "limits")
+        defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
         let served = { (user: String) throws -> Output in
             try run([stack.bin + "/hv", "vm", "list"], as: user, environment: ["HV_SOCKET": broker.socket])
         }
@@ -59,14 +68,8 @@ struct CallerLimitsTests {
     /// before each check, and a connection flooded past its limit is replaced: polkit is still
     /// asked, and the broker does not keep what the flood sent.
     @Test func signalsSentToTheBrokersBusConnectionsDenyNobody() throws {
-        let stack = try Stack.shared.get()
-        if try run(["/usr/bin/id", Self.flooder]).status != 0 {
-            try run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", Self.flooder])
-        }
-        let broker = try MatrixBroker(stack: stack, name: "bus-flood", operations: [])
+        let (stack, broker, pid) = try Self.broker(named: "bus-flood")
         defer { _ = try? run(["/usr/bin/pkill", "-f", broker.base + "/"]) }
-        let found = try run(["/usr/bin/pgrep", "-f", "hv-broker --socket " + broker.socket])
-        let pid = try #require(pid_t(found.stdout.split(separator: "\n").first ?? ""), "no broker process: \(found)")
         let served = { () throws -> Output in
             try run([stack.bin + "/hv", "vm", "list"], as: MatrixBroker.ownerOperator, environment: ["HV_SOCKET": broker.socket])
         }
