@@ -2,8 +2,8 @@ import CSystemd
 import Foundation
 @testable import HVPolkit
 import HVServer
-import Synchronization
 import HVTestSupport
+import Synchronization
 import Testing
 
 /// The broker's polkit client against the host's real polkitd, with polkit's own actions (so the

@@ -124,7 +124,8 @@ public final class BusSignalFlood {
             import os, socket, struct, sys
             names, stop = sys.argv[1].split(","), sys.argv[2]
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect("/run/dbus/system_bus_socket")
+            address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/run/dbus/system_bus_socket")
+            s.connect(address.split("path=", 1)[1].split(",")[0])
             s.sendall(b"\\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\\r\\n")
             answer = b""
             while b"\\r\\n" not in answer: answer += s.recv(4096)
