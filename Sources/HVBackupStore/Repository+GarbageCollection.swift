@@ -65,6 +65,19 @@ extension Repository {
         return report
     }
 
+    /// The chunks the backups `ids` reference, by path inside the repository
+    /// (`chunks/ab/cd/<digest>`), read from their indexes: what a copy of the repository must keep
+    /// for them. Throws when one of them is gone or can't be read.
+    public func chunkPaths(usedBy ids: [String]) throws(BackupError) -> Set<String> {
+        var paths = Set<String>()
+        for id in ids {
+            for disk in try manifest(id).disks {
+                for digest in Set(try index(id, disk: disk).digests) { paths.insert(Self.chunksDirectory + "/" + ChunkStore.path(digest)) }
+            }
+        }
+        return paths
+    }
+
     /// The chunks the complete backups reference, and how many backups there were.
     private func markChunksInUse() throws(BackupError) -> (Set<ChunkDigest>, Int) {
         var inUse = Set<ChunkDigest>()

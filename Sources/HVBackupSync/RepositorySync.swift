@@ -13,8 +13,12 @@ import Logging
 /// in the copy only once everything it names is there, and one cut off midway is simply copied
 /// again. Chunks are named by their contents and never change, so one already there at its size
 /// is never sent again. Manifests change (verification results are added): one whose size
-/// differs is sent again. Nothing is deleted from the copy: a backup pruned here stays there.
-/// When rclone reports success, the copy is listed again and every file checked for its size.
+/// differs is sent again. When rclone reports success, the copy is listed again and every file
+/// checked for its size.
+///
+/// By default nothing is deleted from the copy: a backup pruned here stays there. With
+/// `chunksInUse` set (`remove_vanished` in the backup configuration), the copy then follows this
+/// repository's deletions (`VanishedRemoval`).
 public struct RepositorySync: Sendable {
     /// How far a copy has come.
     public struct Progress: Sendable, Hashable {
@@ -36,6 +40,27 @@ public struct RepositorySync: Sendable {
         /// Backups the copy now holds, and those only the copy holds (pruned here since).
         public var backupsThere: Int
         public var backupsOnlyThere: [String]
+        /// What was removed from the copy because this repository no longer holds it; nil when
+        /// the copy keeps everything.
+        public var removed: Removal?
+    }
+
+    /// What a copy that follows this repository's deletions removed from it.
+    public struct Removal: Sendable, Hashable, Codable {
+        /// Backups that were only in the copy.
+        public var backups: [String]
+        /// Chunks neither this repository holds nor any backup left in the copy uses.
+        public var chunks: Int
+        public var bytes: Int64
+        /// Why no chunk was removed this time, when none could safely be.
+        public var chunksKeptBecause: String?
+
+        public init(backups: [String], chunks: Int, bytes: Int64, chunksKeptBecause: String?) {
+            self.backups = backups
+            self.chunks = chunks
+            self.bytes = bytes
+            self.chunksKeptBecause = chunksKeptBecause
+        }
     }
 
     /// Files per rclone run, and bytes, so progress moves and a failure costs little.
@@ -44,14 +69,22 @@ public struct RepositorySync: Sendable {
 
     public var repository: String
     public var rclone: Rclone
+    /// Reads from this repository the chunks the named backups use, by path (`chunks/ab/cd/<digest>`);
+    /// set, the copy follows this repository's deletions.
+    public var chunksInUse: (@Sendable (_ backups: [String]) throws -> Set<String>)?
     var logger: Logger
 
     /// `repository`: the local repository's directory; `rclone` runs for the target and keeps its
     /// cache and file lists in its work directory, which holds the lock that lets one copy to a
-    /// target run at a time.
-    public init(repository: String, rclone: Rclone, logger: Logger = Logger(label: "org.hypernixos.backup-sync")) {
+    /// target run at a time. `chunksInUse`, when given, makes the copy follow this repository's
+    /// deletions; it opens the repository (with its key, when it is encrypted) to read indexes.
+    public init(
+        repository: String, rclone: Rclone, chunksInUse: (@Sendable (_ backups: [String]) throws -> Set<String>)? = nil,
+        logger: Logger = Logger(label: "org.hypernixos.backup-sync")
+    ) {
         self.repository = repository
         self.rclone = rclone
+        self.chunksInUse = chunksInUse
         self.logger = logger
     }
 
@@ -111,15 +144,23 @@ public struct RepositorySync: Sendable {
             )
         }
         let copiedIDs = Set(ids)
-        let onlyThere = Set(there.sizes.keys.compactMap { path -> String? in
+        var onlyThere = Set(there.sizes.keys.compactMap { path -> String? in
             let parts = path.split(separator: "/")
             guard parts.count == 3, parts[0] == "backups", parts[2] == Substring(LocalRepository.manifestFile) else { return nil }
             return String(parts[1])
         }).subtracting(copiedIDs).sorted()
+        var removed: Removal?
+        if let chunksInUse {
+            progress(Progress(phase: "removing what is no longer here", bytesDone: total, bytesTotal: total))
+            let removal = try VanishedRemoval(sync: self, chunksInUse: chunksInUse).run(copy: there, kept: ids, local: local)
+            onlyThere.removeAll { removal.backups.contains($0) }
+            removed = removal
+        }
         let report = Report(
             target: rclone.target.description, chunksCopied: missing.count, bytesCopied: total,
             chunksAlreadyThere: local.chunks.count - missing.count, backupsCopied: new,
-            manifestsUpdated: manifests.filter { !new.contains($0) }, backupsThere: ids.count + onlyThere.count, backupsOnlyThere: onlyThere
+            manifestsUpdated: manifests.filter { !new.contains($0) }, backupsThere: ids.count + onlyThere.count, backupsOnlyThere: onlyThere,
+            removed: removed
         )
         progress(Progress(phase: "done", bytesDone: total, bytesTotal: total))
         return report
@@ -156,17 +197,29 @@ public struct RepositorySync: Sendable {
 
     /// Sends these files (paths inside the repository) to the same paths in the copy.
     func send(_ paths: [String], doing action: String) throws(SyncError) {
+        let list = try fileList(paths)
+        try rclone.run(
+            "copy", [repository, rclone.target.location(), "--files-from-raw", list, "--no-traverse", "--ignore-times", "--transfers", "4"],
+            doing: action
+        )
+    }
+
+    /// Deletes these files (paths inside the copy) from the copy; one already gone is passed over.
+    func delete(_ paths: [String], doing action: String) throws(SyncError) {
+        let list = try fileList(paths)
+        try rclone.run("delete", [rclone.target.location(), "--files-from-raw", list, "--no-traverse"], doing: action)
+    }
+
+    /// Writes `paths` to the list of files handed to rclone, and returns its path.
+    private func fileList(_ paths: [String]) throws(SyncError) -> String {
         let list = rclone.workDirectory + "/files"
         do {
             let file = try Descriptor.open(list, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
             try file.writeAll(Array(paths.joined(separator: "\n").utf8) + [10])
         } catch {
-            throw SyncError(.localUnreadable, "cannot write the list of files to copy in \(rclone.workDirectory): \(error.description)")
+            throw SyncError(.localUnreadable, "cannot write the list of files for rclone in \(rclone.workDirectory): \(error.description)")
         }
-        try rclone.run(
-            "copy", [repository, rclone.target.location(), "--files-from-raw", list, "--no-traverse", "--ignore-times", "--transfers", "4"],
-            doing: action
-        )
+        return list
     }
 
     /// One copy to a target at a time: a lock in its work directory, released when the process ends.

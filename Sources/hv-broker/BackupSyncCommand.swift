@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HVBackupStore
 import HVBackupSync
 import HVBroker
 import HVImages
@@ -13,7 +14,11 @@ struct BackupSyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup-sync",
         abstract: "Copy a backup repository to a remote of the backup configuration (SFTP or rclone).",
-        discussion: "Run as root. Sends only what the copy lacks, manifests last; deletes nothing there. See docs/BACKUPS.md, \"Copies off the host\"."
+        discussion: """
+            Run as root. Sends only what the copy lacks, manifests last; deletes nothing there, unless the remote sets \
+            remove_vanished: then backups no longer in the repository, and the chunks no backup there uses, are removed after the copy. \
+            See docs/BACKUPS.md, "Copies off the host".
+            """
     )
 
     @Argument(help: "The remote's name in the backup configuration.") var remote: String?
@@ -88,7 +93,9 @@ struct BackupSyncCommand: ParsableCommand {
             let locator = try ToolLocator.configured(rclone.map { ["rclone=\($0)"] } ?? [])
             let engine = try Rclone(target: remote.target, runner: ProcessRunner(locator: locator, logger: logger), workDirectory: state.directory)
             logger.info("copying", metadata: ["repository": "\(repository.name)", "path": "\(repository.path)", "to": "\(remote.target.description)"])
-            let report = try RepositorySync(repository: repository.path, rclone: engine, logger: logger).run { progress in
+            let chunksInUse = remote.removeVanished ? try Self.chunksInUse(repository) : nil
+            let sync = RepositorySync(repository: repository.path, rclone: engine, chunksInUse: chunksInUse, logger: logger)
+            let report = try sync.run { progress in
                 logger.info("\(progress.phase)", metadata: ["bytes": "\(progress.bytesDone)", "of": "\(progress.bytesTotal)"])
             }
             try state.record(SyncState.Outcome(started: started, finished: Date(), report: report, error: nil))
@@ -105,6 +112,14 @@ struct BackupSyncCommand: ParsableCommand {
         }
     }
 
+    /// What a copy that follows the repository's deletions keeps: the chunks the backups left in
+    /// it use, read from the repository's indexes (opened with its key when it is encrypted).
+    static func chunksInUse(_ configured: BackupConfiguration.Repository) throws -> @Sendable ([String]) throws -> Set<String> {
+        let key = try configured.keyFile.map { path throws(BackupError) in try KeyFile.load(path) }
+        let repository = try HVBackupStore.Repository.open(at: configured.path, key: key)
+        return { ids in try repository.chunkPaths(usedBy: ids) }
+    }
+
     static func summary(_ report: RepositorySync.Report) -> String {
         var lines = [
             "copied to \(report.target): \(report.chunksCopied) chunks (\(report.bytesCopied) bytes), \(report.chunksAlreadyThere) already there",
@@ -114,6 +129,11 @@ struct BackupSyncCommand: ParsableCommand {
         lines.append("backups in the copy: \(report.backupsThere)")
         if !report.backupsOnlyThere.isEmpty {
             lines.append("only in the copy (pruned here): \(report.backupsOnlyThere.joined(separator: ", "))")
+        }
+        if let removed = report.removed {
+            let backups = removed.backups.isEmpty ? "no backup" : "backups \(removed.backups.joined(separator: ", "))"
+            lines.append("removed from the copy (no longer here): \(backups), \(removed.chunks) chunks (\(removed.bytes) bytes)")
+            if let reason = removed.chunksKeptBecause { lines.append("no chunk removed: \(reason)") }
         }
         return lines.joined(separator: "\n")
     }

@@ -26,11 +26,14 @@ final class SFTPSyncTests {
     var local: String { scratch.file("local") }
     var copy: String { scratch.file("copy") }
 
-    func sync(to target: SyncTarget? = nil) throws -> RepositorySync.Report {
+    /// Copies to the SFTP server; `removeVanished`: the copy follows the repository's deletions.
+    func sync(to target: SyncTarget? = nil, removeVanished: Bool = false) throws -> RepositorySync.Report {
         let work = scratch.file("work")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let rclone = try Rclone(target: target ?? server.target(copy), runner: ProcessRunner(), workDirectory: work)
-        return try RepositorySync(repository: local, rclone: rclone).run()
+        let chunksInUse: (@Sendable ([String]) throws -> Set<String>)? =
+            removeVanished ? { @Sendable [local] ids in try Repository.open(at: local).chunkPaths(usedBy: ids) } : nil
+        return try RepositorySync(repository: local, rclone: rclone, chunksInUse: chunksInUse).run()
     }
 
     @Test func aCopyOverSFTPIsARepositoryAndLaterCopiesSendOnlyWhatChanged() throws {
@@ -73,6 +76,53 @@ final class SFTPSyncTests {
         #expect(afterDelete.backupsOnlyThere == [first.id])
         #expect(afterDelete.backupsThere == 2)
         #expect(try Repository.open(at: copy).backups().map(\.id) == [first.id, second.id])
+    }
+
+    /// With `remove_vanished`, a backup pruned here leaves the copy after the next copy, and so do
+    /// the chunks only it used; a chunk set aside as bad here stays there, since a backup there
+    /// uses it; what a removal cut off midway left goes next time; and a repository with no
+    /// backup at all empties nothing.
+    @Test func aCopyThatFollowsDeletionsRemovesOnlyWhatNoBackupThereUses() throws {
+        let repository = try Repository.create(at: local, chunkSize: chunkSize)
+        var image = Self.bytes(chunks: 16)
+        let first = try Self.backUp(repository, image)
+        for index in [2 * chunkSize, 9 * chunkSize + 5] { image[index] ^= 0xff }
+        let second = try Self.backUp(repository, image, parent: first.id)
+        let initial = try sync(removeVanished: true)
+        #expect(initial.backupsCopied == [first.id, second.id])
+        #expect(initial.removed == RepositorySync.Removal(backups: [], chunks: 0, bytes: 0, chunksKeptBecause: nil))
+
+        // Pruned and collected here: the first backup goes, and the two chunks only it used.
+        try repository.delete(first.id)
+        Self.age(chunksOf: local)
+        #expect(try repository.gc(safetyMargin: .zero).chunksRemoved == 2)
+        // A chunk of the second backup found bad here is set aside: the copy's good one must stay.
+        let bad = try #require(Self.chunkFiles(local).first)
+        try FileManager.default.moveItem(atPath: local + "/" + bad, toPath: local + "/" + bad + ".bad")
+
+        let report = try sync(removeVanished: true)
+        #expect(report.removed == RepositorySync.Removal(backups: [first.id], chunks: 2, bytes: Int64(2 * chunkSize), chunksKeptBecause: nil))
+        #expect(report.backupsOnlyThere.isEmpty && report.backupsThere == 1)
+        var copied = try Repository.open(at: copy)
+        #expect(try copied.backups().map(\.id) == [second.id])
+        #expect(Self.chunkFiles(copy) == (Self.chunkFiles(local) + [bad]).sorted())
+        #expect(try copied.verify(second.id).ok)
+        #expect(try Self.restore(copied, second.id, into: scratch.file("restored")) == image)
+
+        // A removal cut off after the manifest: the index left behind goes with the next copy.
+        try FileManager.default.createDirectory(atPath: "\(copy)/backups/\(first.id)", withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(copy)/backups/\(first.id)/vda.fidx"))
+        #expect(try sync(removeVanished: true).removed?.backups == [first.id])
+        #expect(!FileManager.default.fileExists(atPath: "\(copy)/backups/\(first.id)"))
+
+        // Every backup deleted here: the copy keeps its own, and the report says why.
+        try repository.delete(second.id)
+        let emptied = try sync(removeVanished: true)
+        #expect(emptied.removed?.backups == [] && emptied.removed?.chunks == 0)
+        #expect(emptied.removed?.chunksKeptBecause?.contains("holds no backup") == true)
+        #expect(emptied.backupsOnlyThere == [second.id])
+        copied = try Repository.open(at: copy)
+        #expect(try copied.verify(second.id).ok)
     }
 
     @Test func aCopyCutOffMidwayIsCompletedAndNeverShowsAHalfBackup() throws {
@@ -155,6 +205,15 @@ final class SFTPSyncTests {
         let file = try Descriptor.open(path, O_RDWR | O_CREAT | O_TRUNC, mode: 0o600)
         try BackupReader(repository: repository, backup: id).restore(disk: "vda", to: file)
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Sets every chunk file's modification time an hour back, so a garbage collection without a
+    /// safety margin may remove those no backup uses.
+    static func age(chunksOf root: String) {
+        for chunk in chunkFiles(root) {
+            var times = [timespec(tv_sec: time(nil) - 3600, tv_nsec: 0), timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)]
+            _ = utimensat(AT_FDCWD, root + "/" + chunk, &times, 0)
+        }
     }
 
     /// The chunk files of a repository, by path inside it.
@@ -241,5 +300,48 @@ final class BackupSyncCommandTests {
         let unknown = try run([Self.broker, "backup-sync", "nas", "--config", config, "--work-dir", work])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("there is no remote named 'nas' (configured: offsite, spoofed)"), "\(unknown)")
+    }
+
+    /// A remote with `remove_vanished: true` of an encrypted repository: the command opens the
+    /// repository with its key to read what the backups left in the copy use, and the backup
+    /// deleted here leaves the copy.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: BackupSyncCommandTests.broker), "hv-broker is not built"))
+    func aRemoteThatRemovesVanishedBackupsFollowsAnEncryptedRepository() throws {
+        let local = scratch.file("local")
+        let keyPath = scratch.file("repository.key")
+        let key = try KeyFile.generate(at: keyPath)
+        let repository = try Repository.create(at: local, chunkSize: 4096, key: key)
+        let first = try SFTPSyncTests.backUp(repository, SFTPSyncTests.bytes(chunks: 4))
+        let image = SFTPSyncTests.bytes(chunks: 4)
+        let second = try SFTPSyncTests.backUp(repository, image)
+        let keys = server.directory
+        let config = try scratch.write(
+            "backup.yaml",
+            """
+            repositories:
+              local: {path: \(local), key_file: \(keyPath)}
+            remotes:
+              offsite:
+                repository: local
+                sftp: {host: 127.0.0.1, port: \(server.port), user: root, path: \(scratch.file("copy")),
+                       identity_file: \(keys.file("client")), known_hosts_file: \(keys.file("known_hosts"))}
+                remove_vanished: true
+
+            """
+        )
+        let work = scratch.file("work")
+        let arguments = [Self.broker, "backup-sync", "offsite", "--config", config, "--work-dir", work, "--json"]
+        let copied = try run(arguments)
+        #expect(copied.status == 0, "\(copied)")
+
+        try repository.delete(first.id)
+        let followed = try run(arguments)
+        #expect(followed.status == 0, "\(followed)")
+        let report = try JSONDecoder().decode(RepositorySync.Report.self, from: Data(followed.stdout.utf8))
+        #expect(report.removed?.backups == [first.id], "\(followed)")
+        #expect(report.removed?.chunks == 0, "the first backup's chunks are still here, until a collection removes them")
+        let copy = try Repository.open(at: scratch.file("copy"), key: key)
+        #expect(try copy.backups().map(\.id) == [second.id])
+        #expect(try SFTPSyncTests.restore(copy, second.id, into: scratch.file("restored")) == image)
     }
 }

@@ -46,6 +46,7 @@ import Testing
         ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, sftp: {host: h, user: u, path: /p, identity_file: /k}}}", "remotes.off.sftp.known_hosts_file"),
         ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: 'b2:x', config_file: /r, flags: -v}}}", "remotes.off.rclone.flags"),
         ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: nocolon, config_file: /r}}}", "remotes.off.rclone.remote"),
+        ("repositories: {local: {path: /b}}\nremotes: {off: {repository: local, rclone: {remote: 'b2:x', config_file: /r}, remove_vanished: sometimes}}", "remotes.off.remove_vanished"),
     ])
     func aWrongFileNamesTheKey(text: String, field: String) throws {
         let error = #expect(throws: BackupConfigurationError.self) { try BackupConfiguration.parse(text, path: "/etc/hypernixos/backup.yaml") }
@@ -65,9 +66,11 @@ import Testing
               cloud:
                 repository: local
                 rclone: {remote: "b2:hv", config_file: /etc/hypernixos/rclone.conf}
+                remove_vanished: true
             """
         )
         #expect(configuration.remotes.map(\.name) == ["cloud", "offsite"])
+        #expect(configuration.remotes.map(\.removeVanished) == [true, false], "a copy keeps everything unless the remote says otherwise")
         #expect(configuration.remotes.last?.target == .sftp(.init(host: "nas.lan", user: "hv", path: "/srv/hv", identityFile: "/etc/k", knownHostsFile: "/etc/kh")))
         #expect(configuration.remotes.first?.target == .rclone(remote: "b2:hv", configFile: "/etc/hypernixos/rclone.conf"))
         #expect(throws: BackupConfigurationError.self) { try configuration.remote(named: "nas", configurationPath: "/etc/hypernixos/backup.yaml") }

@@ -14,6 +14,7 @@ import HVProtocol
 ///   cloud:
 ///     repository: local
 ///     rclone: {remote: "b2:hv-backups", config_file: /etc/hypernixos/rclone.conf}
+///     remove_vanished: true     # the copy follows the repository's deletions (default: keeps all)
 /// ```
 extension BackupConfiguration {
     /// One copy off the host.
@@ -22,11 +23,15 @@ extension BackupConfiguration {
         /// The configured repository copied.
         public var repository: String
         public var target: SyncTarget
+        /// Whether the copy follows the repository's deletions: a backup pruned or deleted here is
+        /// removed there after the next copy, and the chunks no backup there uses with it.
+        public var removeVanished: Bool
 
-        public init(name: String, repository: String, target: SyncTarget) {
+        public init(name: String, repository: String, target: SyncTarget, removeVanished: Bool = false) {
             self.name = name
             self.repository = repository
             self.target = target
+            self.removeVanished = removeVanished
         }
     }
 
@@ -73,7 +78,7 @@ extension BackupConfiguration {
             } catch {
                 throw .backups(path: path, field: "\(field).\(error.field ?? "")", reason: error.reason)
             }
-            remotes.append(Remote(name: name, repository: entry.repository, target: target))
+            remotes.append(Remote(name: name, repository: entry.repository, target: target, removeVanished: entry.removeVanished ?? false))
         }
         return remotes
     }
@@ -83,6 +88,12 @@ extension BackupConfiguration {
         var repository: String
         var sftp: SFTPEntry?
         var rclone: RcloneEntry?
+        var removeVanished: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case repository, sftp, rclone
+            case removeVanished = "remove_vanished"
+        }
     }
 
     struct SFTPEntry: Codable {
