@@ -14,6 +14,8 @@ struct BackupBench {
     var fillPercent: Int
     var changePercent: Double
     var chunkSize: Int
+    /// How many times the stopped machine's full backup and its two floors run, in turn.
+    var rounds: Int
     var qemuUser: String
     var qemuNBD: String
     /// qemu-nbd started directly, with glibc's default malloc settings (to compare).
@@ -44,8 +46,9 @@ struct BackupBench {
             throw BenchError(.serviceUnavailable, "libvirt \(Self.uri): \(error.message)", fix: "start libvirtd")
         }
         let image = BackupDiskImage(size: UInt64(diskGiB) << 30, fillPercent: fillPercent)
-        // The image, one repository, and a restored copy beside a converted one, at the most.
-        let scratch = try BackupScratch(qemuUser: qemuUser, requiredBytes: 4 * image.dataBytes + (1 << 30))
+        // The image, a repository per round, and a restored copy beside a converted one, at the
+        // most; later the image and the repositories, one more among them.
+        let scratch = try BackupScratch(qemuUser: qemuUser, requiredBytes: UInt64(rounds + 3) * image.dataBytes + (1 << 30))
         // Only once the lock is held: the guest of a run still at work is not a leftover.
         if BackupGuest.remove(from: connection) { BenchRun.progress("removed the guest \(BackupGuest.name) a killed run left") }
         let cleanUp = CleanUp(connection: connection, scratch: scratch)
@@ -62,22 +65,32 @@ struct BackupBench {
         try ToolRun.check([tools.isoScript, scratch.iso, "HV-BENCH-GUEST"], "building the guest ISO")
         let guest = try BackupGuest(connection: connection, disk: scratch.disk, iso: scratch.iso, consoleSocket: scratch.consoleSocket)
 
-        BenchRun.progress("qemu-img convert -O qcow2 and -O raw")
-        let convertQcow2 = try convert(tools, scratch.disk, format: "qcow2", to: scratch.directory + "/converted.qcow2", keep: false)
-        let convertRaw = try convert(tools, scratch.disk, format: "raw", to: scratch.directory + "/converted.raw", keep: false)
-
-        BenchRun.progress("full backup of the stopped machine through qemu-nbd")
-        let stoppedPath = scratch.directory + "/repository-stopped"
-        let stoppedRepository = try Self.createRepository(at: stoppedPath, chunkSize: chunkSize)
-        try PageCache.drop()
-        let stopped = try RepositoryBackup.make(
-            .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)),
-            into: stoppedRepository, machine: BackupGuest.name, domainXML: guest.xml
-        )
+        // The copies and the backup take turns, so that the machine's changes of pace (its disk is
+        // virtual) fall on all three; each repository stays until the end (see below).
+        var stoppedRounds: [BackupReport.StoppedRound] = []
+        for round in 1...rounds {
+            BenchRun.progress("round \(round) of \(rounds): qemu-img convert -O qcow2 and -O raw, and a full backup of the stopped machine through qemu-nbd")
+            let convertQcow2 = try convert(tools, scratch.disk, format: "qcow2", to: scratch.directory + "/converted.qcow2", keep: false)
+            let convertRaw = try convert(tools, scratch.disk, format: "raw", to: scratch.directory + "/converted.raw", keep: false)
+            let repository = try Self.createRepository(at: scratch.directory + "/repository-stopped-\(round)", chunkSize: chunkSize)
+            try PageCache.drop()
+            let backup = try RepositoryBackup.make(
+                .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)),
+                into: repository, machine: BackupGuest.name, domainXML: guest.xml
+            )
+            stoppedRounds.append(BackupReport.StoppedRound(backup: backup, convertQcow2: convertQcow2, convertRaw: convertRaw))
+        }
+        let stopped = BackupReport.median(stoppedRounds.map(\.backup))
+        let convertQcow2 = BackupReport.median(stoppedRounds.map(\.convertQcow2))
+        let convertRaw = BackupReport.median(stoppedRounds.map(\.convertRaw))
+        // Verify and restore read the first round's repository, which holds its backup only.
+        let stoppedPath = scratch.directory + "/repository-stopped-1"
+        let stoppedRepository = try Self.openRepository(at: stoppedPath)
+        let stoppedID = stoppedRounds[0].backup.id
 
         BenchRun.progress("Repository.verify, and sha256sum of the chunk files")
         try PageCache.drop()
-        let verify = try RepositoryReadBack.verify(stopped.id, in: stoppedRepository)
+        let verify = try RepositoryReadBack.verify(stoppedID, in: stoppedRepository)
         try PageCache.drop()
         let digest = try ChunkFilesDigest.measure(repository: stoppedPath, sha256sum: tools.sha256sum)
         guard digest.bytes == verify.bytes, digest.files == verify.chunks else {
@@ -90,14 +103,16 @@ struct BackupBench {
         BenchRun.progress("BackupReader.restore, and qemu-img convert -O raw")
         let restored = scratch.directory + "/restored.raw"
         try PageCache.drop()
-        let restore = try RepositoryReadBack.restore(stopped.id, disk: "vda", in: stoppedRepository, to: restored)
+        let restore = try RepositoryReadBack.restore(stoppedID, disk: "vda", in: stoppedRepository, to: restored)
         let converted = scratch.directory + "/converted.raw"
         let restoreFloor = try convert(tools, scratch.disk, format: "raw", to: converted, keep: true)
         let same = try CapturedRun([tools.cmp, "-s", "--", restored, converted]).status == 0
         unlink(restored)
         unlink(converted)
         guard same else { throw BenchError(.measurementFailed, "the restored disk differs from qemu-img convert's copy of the disk") }
-        try? FileManager.default.removeItem(atPath: stoppedPath)
+        // The repositories stay until the end: on ext4 without a journal, removing their
+        // thousands of files would slow the next backup's file creations for minutes
+        // (docs/BENCHMARKS.md, "Since: nothing removed before a timed backup").
 
         BenchRun.progress("booting the guest (TCG)")
         try guest.start()
@@ -135,7 +150,7 @@ struct BackupBench {
             ),
             qemuVersion: qemuVersion ?? "?", fileSystem: scratch.fileSystem(), directory: scratch.directory, diskBytes: image.size,
             allocatedBytes: allocated, chunkSize: chunkSize, qemuNBDMallocDefaults: qemuNBDMallocDefaults,
-            stoppedBackup: stopped, convertQcow2: convertQcow2, convertRaw: convertRaw, runningBackup: running,
+            stoppedBackup: stopped, convertQcow2: convertQcow2, convertRaw: convertRaw, stoppedRounds: stoppedRounds, runningBackup: running,
             writes: writes, guestWriteSeconds: guestWriteSeconds, chunksTouched: writes.chunksTouched(chunkSize: chunkSize),
             incremental: incremental, verify: verify, chunkFilesDigest: digest, restore: restore, restoreFloor: restoreFloor
         )
@@ -153,6 +168,14 @@ struct BackupBench {
         let timing = try ToolRun.timed(arguments, "qemu-img convert -O \(format)")
         if !keep { unlink(path) }
         return timing
+    }
+
+    private static func openRepository(at path: String) throws(BenchError) -> Repository {
+        do {
+            return try Repository.open(at: path)
+        } catch {
+            throw BenchError(.measurementFailed, "cannot open the repository at \(path): \(error.reason)", fix: error.fix)
+        }
     }
 
     private static func createRepository(at path: String, chunkSize: Int) throws(BenchError) -> Repository {

@@ -14,9 +14,12 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     var chunkSize: Int
     /// qemu-nbd ran with glibc's default malloc settings (`--qemu-nbd-malloc-defaults`), not the broker's.
     var qemuNBDMallocDefaults: Bool
+    /// The median round of each, by wall time.
     var stoppedBackup: RepositoryBackup
     var convertQcow2: Timing
     var convertRaw: Timing
+    /// Every round of the stopped machine's full backup and its two floors, in the order run.
+    var stoppedRounds: [StoppedRound]
     var runningBackup: RepositoryBackup
     var writes: ScatteredWrites
     var guestWriteSeconds: Double
@@ -28,6 +31,18 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     var restore: RepositoryReadBack
     var restoreFloor: Timing
     var goals: [Goal] = []
+
+    /// One round: `qemu-img convert -O qcow2`, then `-O raw`, then the backup.
+    struct StoppedRound: Codable, Sendable {
+        var backup: RepositoryBackup
+        var convertQcow2: Timing
+        var convertRaw: Timing
+    }
+
+    /// What took the median wall time (the lower of the two middle ones of an even count).
+    static func median<Run: WallTimed>(_ runs: [Run]) -> Run {
+        runs.sorted { $0.wallSeconds < $1.wallSeconds }[(runs.count - 1) / 2]
+    }
 
     /// One figure against its goal; `met` is nil when the issue sets none.
     struct Goal: Codable, Sendable {
@@ -116,6 +131,14 @@ struct BackupReport: Encodable, Sendable, BenchReport {
             "",
             Self.trimmed(table.render()),
             "",
+            "the stopped machine's full backup and its floors, \(stoppedRounds.count) rounds in turn, the median shown above: "
+                + [
+                    ("backup", stoppedRounds.map(\.backup.wallSeconds)), ("-O qcow2", stoppedRounds.map(\.convertQcow2.wallSeconds)),
+                    ("-O raw", stoppedRounds.map(\.convertRaw.wallSeconds)),
+                ].map { name, walls in "\(name) " + walls.map(Self.seconds).joined(separator: ", ") }.joined(separator: "; ")
+                + "; against -O qcow2 round by round: "
+                + stoppedRounds.map { String(format: "%.0f %%", 100 * $0.convertQcow2.wallSeconds / $0.backup.wallSeconds) }.joined(separator: ", "),
+            "",
             "each backup's wall time, and the time its storing threads spent in the writer, added up (BackupWriter: hash, "
                 + "write, batched flush, rename; commit) while the reader read (libvirt's job, block status, NBD reads): "
                 + [("stopped", stoppedBackup), ("running", runningBackup), ("incremental", incremental)].map { name, backup in
@@ -139,7 +162,17 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     }
 
     var json: String { encodedJSON }
+}
 
+/// A run timed by the wall clock.
+protocol WallTimed {
+    var wallSeconds: Double { get }
+}
+
+extension Timing: WallTimed {}
+extension RepositoryBackup: WallTimed {}
+
+extension BackupReport {
     /// `text` without the spaces a table pads rows with an empty last cell with.
     static func trimmed(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line in

@@ -60,18 +60,23 @@ final class BackupScratch: Sendable {
     }
 
     /// The type of the file system the run's directory is on, from the longest mount point in
-    /// /proc/mounts that holds it.
+    /// /proc/mounts that holds it; "ext4 without a journal" when ext4 keeps no journal there
+    /// (no `/proc/fs/jbd2/DEVICE-8`), since it then skips, one by one, the inodes freed in the last
+    /// minute or more whenever it makes a file (docs/BENCHMARKS.md).
     func fileSystem() -> String {
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
-        var best: (point: String, type: String)?
+        var best: (point: String, type: String, device: String)?
         for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count > 2 else { continue }
             let point = String(fields[1])
             let holds = point == "/" || directory == point || directory.hasPrefix(point + "/")
-            if holds, point.count > (best?.point.count ?? -1) { best = (point, String(fields[2])) }
+            if holds, point.count > (best?.point.count ?? -1) { best = (point, String(fields[2]), String(fields[0])) }
         }
-        return best?.type ?? "?"
+        guard let best else { return "?" }
+        let device = best.device.split(separator: "/").last.map(String.init) ?? best.device
+        if best.type == "ext4", access("/proc/fs/jbd2/\(device)-8", F_OK) != 0 { return "ext4 without a journal" }
+        return best.type
     }
 
     private static func requireSpace(_ bytes: UInt64, in directory: String) throws(BenchError) {
