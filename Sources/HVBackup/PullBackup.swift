@@ -149,17 +149,19 @@ public struct PullBackup: Sendable {
         }
     }
 
-    /// A failure to begin, read in the light of the machine's state.
+    /// A failure to begin, read in the light of the machine's state. A machine that stopped is
+    /// asked about first: QEMU ending while the job begins can leave libvirt reporting a broken
+    /// bitmap, which is then a consequence, not a chain of checkpoints to start again.
     private func begun(_ error: any Error, machine: String) -> any Error {
         guard let error = error as? LibvirtError else { return error }
+        if hasStopped() {
+            return BackupError(.machineStopped, machine: machine, "\(machine) stopped before its backup began (\(error.message))")
+        }
         if error.isCheckpointInconsistent || error.isNoDomainCheckpoint {
             return BackupError(
                 .checkpointMissing, machine: machine, error.message,
                 fix: "take a full backup; it starts a new chain of checkpoints"
             )
-        }
-        if hasStopped() {
-            return BackupError(.machineStopped, machine: machine, "\(machine) stopped before its backup began (\(error.message))")
         }
         if error.isOperationInvalid || error.isOperationTimeout {
             return BackupError(.busy, machine: machine, error.message, fix: "wait for the machine's running job to end")

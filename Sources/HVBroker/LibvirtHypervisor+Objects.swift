@@ -10,7 +10,7 @@ extension LibvirtHypervisor {
     public func resolve(machine name: String) async throws(HVError) -> MachineObject? {
         try await run { connection in
             guard let domain = try connection.domain(named: name) else { return nil }
-            return Self.object(name: name, record: self.record(of: domain))
+            return Self.object(name: name, record: try self.admissionRecord(of: domain, connection))
         }
     }
 

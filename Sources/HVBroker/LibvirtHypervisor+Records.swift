@@ -13,6 +13,20 @@ extension LibvirtHypervisor {
         Self.anyRecord(of: domain).flatMap(own)
     }
 
+    /// The record as `record(of:)` reads it, for admission; but a record that could not be read
+    /// because the connection to libvirt was lost meanwhile is that failure, thrown: a broker's
+    /// machine must not pass for a foreign one, which an operator is told does not exist.
+    func admissionRecord(of domain: Domain, _ connection: Connection) throws -> MachineMetadata? {
+        let element: String?
+        do {
+            element = try domain.metadata(namespace: MachineMetadata.namespace, impact: .config)
+        } catch {
+            guard connection.isAlive else { throw error }
+            return nil
+        }
+        return element.flatMap(MachineMetadata.read(machineElement:)).flatMap(own)
+    }
+
     /// The record whichever broker wrote it.
     static func anyRecord(of domain: Domain) -> MachineMetadata? {
         guard let element = try? domain.metadata(namespace: MachineMetadata.namespace, impact: .config) else { return nil }
