@@ -17,7 +17,7 @@ extension LibvirtHypervisor {
         let reply = try await underPolicy { () throws(HVError) in
             try await self.run { connection in
                 let domain = try self.domain(name, connection)
-                if let other = Self.anyRecord(of: domain) {
+                if let other = try Self.anyRecord(of: domain) {
                     let owner = other.instance ?? StorageLayout.defaultPoolName
                     throw HVError(
                         .invalidState, owner == self.instance

@@ -10,7 +10,7 @@ extension LibvirtHypervisor {
     public func resolve(machine name: String) async throws(HVError) -> MachineObject? {
         try await run { connection in
             guard let domain = try connection.domain(named: name) else { return nil }
-            return Self.object(name: name, record: try self.admissionRecord(of: domain, connection))
+            return Self.object(name: name, record: try self.record(of: domain))
         }
     }
 
@@ -27,7 +27,7 @@ extension LibvirtHypervisor {
             guard let user = try self.machines(using: path, connection, runningOnly: false).first,
                 let domain = try connection.domain(named: user)
             else { return nil }
-            return Self.object(name: user, record: self.record(of: domain))
+            return Self.object(name: user, record: try self.record(of: domain))
         }
     }
 

@@ -9,7 +9,7 @@ extension LibvirtHypervisor {
     public func stats(includeForeign: Bool) async throws(HVError) -> HostStatsReply {
         try await run { connection in
             let statistics = try connection.allDomainStatistics()
-            let entries = self.cachedRecords(of: statistics.map(\.identity), connection)
+            let entries = try self.cachedRecords(of: statistics.map(\.identity), connection)
             let flagged = try connection.domainNames(.autostart)
             var domains: [DomainStats] = []
             domains.reserveCapacity(statistics.count)
@@ -65,7 +65,7 @@ extension LibvirtHypervisor {
     func stoppedAutostartMachines(_ connection: Connection) throws -> [String] {
         let stopped = try connection.domainIdentities(.inactive)
         let flagged = try connection.domainNames(.autostart)
-        return zip(stopped, cachedRecords(of: stopped, connection))
+        return zip(stopped, try cachedRecords(of: stopped, connection))
             .filter { domain, entry in entry.autostart != nil || flagged.contains(domain.name) }
             .map(\.0.name).sorted()
     }

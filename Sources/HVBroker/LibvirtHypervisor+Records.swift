@@ -9,28 +9,23 @@ extension LibvirtHypervisor {
     /// The machine's persistent record; nil when it has none (not made by a broker), is another
     /// broker's (see `MachineMetadata.instance`), has no persistent definition, or was deleted
     /// meanwhile.
-    func record(of domain: Domain) -> MachineMetadata? {
-        Self.anyRecord(of: domain).flatMap(own)
+    func record(of domain: Domain) throws -> MachineMetadata? {
+        try Self.anyRecord(of: domain).flatMap(own)
     }
 
-    /// The record as `record(of:)` reads it, for admission; but a record that could not be read
-    /// because the connection to libvirt was lost meanwhile is that failure, thrown: a broker's
-    /// machine must not pass for a foreign one, which an operator is told does not exist.
-    func admissionRecord(of domain: Domain, _ connection: Connection) throws -> MachineMetadata? {
+    /// The record whichever broker wrote it. A record that could not be read because the
+    /// connection to libvirt was lost meanwhile is that failure, thrown: a broker's machine must
+    /// not pass for a foreign one (which an operator is told does not exist), nor be left out of
+    /// a group's quota or the host's features.
+    static func anyRecord(of domain: Domain) throws -> MachineMetadata? {
         let element: String?
         do {
             element = try domain.metadata(namespace: MachineMetadata.namespace, impact: .config)
         } catch {
-            guard connection.isAlive else { throw error }
+            guard domain.connectionIsAlive else { throw error }
             return nil
         }
-        return element.flatMap(MachineMetadata.read(machineElement:)).flatMap(own)
-    }
-
-    /// The record whichever broker wrote it.
-    static func anyRecord(of domain: Domain) -> MachineMetadata? {
-        guard let element = try? domain.metadata(namespace: MachineMetadata.namespace, impact: .config) else { return nil }
-        return MachineMetadata.read(machineElement: element)
+        return element.flatMap(MachineMetadata.read(machineElement:))
     }
 
     /// The record in a domain's XML, if this broker wrote it.
@@ -50,7 +45,7 @@ extension LibvirtHypervisor {
     /// host features are checked against.
     func records(_ connection: Connection) throws -> [(name: String, record: MachineMetadata)] {
         try connection.domains().compactMap { domain in
-            guard let record = self.record(of: domain) else { return nil }
+            guard let record = try self.record(of: domain) else { return nil }
             return (domain.name, record)
         }
     }
@@ -58,9 +53,9 @@ extension LibvirtHypervisor {
     /// The records of `domains`, in their order, for the bulk reads: kept between calls and dropped
     /// when libvirt's events say a machine changed (see `RecordCache`); a domain removed meanwhile
     /// has none.
-    func cachedRecords(of domains: [DomainIdentity], _ connection: Connection) -> [RecordCache.Entry] {
-        recordCache.entries(of: domains, on: connection) { domain in
-            (try? connection.domain(uuid: domain.uuid)).flatMap(self.record(of:))
+    func cachedRecords(of domains: [DomainIdentity], _ connection: Connection) throws -> [RecordCache.Entry] {
+        try recordCache.entries(of: domains, on: connection) { domain in
+            try connection.domain(uuid: domain.uuid).flatMap(self.record(of:))
         }
     }
 

@@ -35,7 +35,7 @@ extension LibvirtHypervisor {
             try await self.run { connection in
                 let domain = try self.domain(vm, connection)
                 let snapshot = try self.snapshot(vm, name, connection)
-                if let today = self.record(of: domain) {
+                if let today = try self.record(of: domain) {
                     try self.checkRevert(vm, snapshot: name, then: MachineMetadata.read(snapshotXML: try snapshot.xmlDescription()), today: today, connection)
                 }
                 try snapshot.revert()

@@ -104,7 +104,7 @@ public final class LibvirtHypervisor: Hypervisor {
     public func list(includeForeign: Bool) async throws(HVError) -> [VmSummary] {
         try await run { connection in
             let domains = try connection.allDomainStatistics(.state)
-            let entries = self.cachedRecords(of: domains.map(\.identity), connection)
+            let entries = try self.cachedRecords(of: domains.map(\.identity), connection)
             return zip(domains, entries).compactMap { domain, entry -> VmSummary? in
                 let record = entry.record
                 guard record != nil || includeForeign else { return nil }
@@ -123,7 +123,7 @@ public final class LibvirtHypervisor: Hypervisor {
     func details(_ domain: Domain) throws -> VmDetails {
         let info = try domain.info()
         let description = try DomainDescription.of(xml: try domain.xmlDescription())
-        let recorded = self.record(of: domain)
+        let recorded = try self.record(of: domain)
         let entry = recorded.flatMap { Self.autostartEntry(name: domain.name, $0) }
         let features = recorded?.hostFeatures
         return VmDetails(

@@ -44,6 +44,12 @@ public final class Domain: @unchecked Sendable {
         virDomainGetName(pointer).map { String(cString: $0) } ?? ""
     }
 
+    /// Whether the connection the domain was looked up on still answers (`virConnectIsAlive`): a
+    /// failed call on a domain whose connection is gone failed for that, not for the domain.
+    public var connectionIsAlive: Bool {
+        virDomainGetConnect(pointer).map { virConnectIsAlive($0) == 1 } ?? false
+    }
+
     public func uuid() throws(LibvirtError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
         _ = try Call.status("reading the domain UUID") { virDomainGetUUIDString(pointer, &buffer) }

@@ -119,8 +119,8 @@ final class RecordCache: Sendable {
     /// The entries of `domains`, in their order, read from `connection`: from memory where an entry
     /// is kept and can be trusted, otherwise by `read` (the domain's record from libvirt).
     func entries(
-        of domains: [DomainIdentity], on connection: Connection, read: (DomainIdentity) -> MachineMetadata?
-    ) -> [Entry] {
+        of domains: [DomainIdentity], on connection: Connection, read: (DomainIdentity) throws -> MachineMetadata?
+    ) rethrows -> [Entry] {
         // Checked before the entries are taken: events delivered only while the loop runs.
         let loopRuns = LibvirtEventLoop.shared.isRunning && connection.isAlive
         let (kept, generation, serving) = state.withLock { state in
@@ -135,7 +135,7 @@ final class RecordCache: Sendable {
                 result.append(entry)
                 continue
             }
-            let record = read(domain)
+            let record = try read(domain)
             let entry = Entry(
                 name: domain.name, record: record,
                 autostart: record.flatMap { LibvirtHypervisor.autostartEntry(name: domain.name, $0) }
