@@ -13,6 +13,9 @@ struct LocalRepository {
     static let lockFile = "repository.lock"
     static let manifestFile = "manifest.json"
 
+    /// The path of backup `id`'s manifest, relative to the repository's root.
+    static func manifestPath(_ id: String) -> String { "backups/\(id)/\(manifestFile)" }
+
     /// `repository.json`, byte for byte.
     var configuration: [UInt8]
     /// Each complete backup's files, by path inside the repository (`backups/<id>/vda.fidx`), with sizes.
@@ -39,7 +42,7 @@ struct LocalRepository {
         }
         var backups: [String: [String: Int64]] = [:]
         for id in try contents("backups") where !id.hasPrefix(".") {
-            guard size("backups/\(id)/\(manifestFile)") != nil else { continue }
+            guard size(manifestPath(id)) != nil else { continue }
             var backup: [String: Int64] = [:]
             for name in try contents("backups/\(id)") where !name.hasPrefix(".") {
                 if let bytes = size("backups/\(id)/\(name)") { backup["backups/\(id)/\(name)"] = bytes }

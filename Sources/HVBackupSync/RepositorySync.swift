@@ -121,7 +121,7 @@ public struct RepositorySync: Sendable {
         }
 
         let ids = local.backups.keys.sorted()
-        let manifest = { (id: String) in "backups/\(id)/\(LocalRepository.manifestFile)" }
+        let manifest = LocalRepository.manifestPath
         let new = ids.filter { there.sizes[manifest($0)] == nil }
         let indexes = new.flatMap { id in
             local.backups[id, default: [:]].filter { $0.key != manifest(id) && !there.holds($0.key, size: $0.value) }.keys.sorted()

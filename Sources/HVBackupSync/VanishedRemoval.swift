@@ -36,7 +36,7 @@ struct VanishedRemoval {
         }
         removal.backups = vanished.keys.sorted()
         if !vanished.isEmpty {
-            let manifests = removal.backups.map { "backups/\($0)/\(LocalRepository.manifestFile)" }.filter { copy.sizes[$0] != nil }
+            let manifests = removal.backups.map(LocalRepository.manifestPath).filter { copy.sizes[$0] != nil }
             if !manifests.isEmpty {
                 try sync.delete(manifests, doing: "remove the manifests of \(manifests.count) backups no longer in the repository")
             }

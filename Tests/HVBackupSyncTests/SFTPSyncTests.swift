@@ -250,27 +250,32 @@ final class BackupSyncCommandTests {
 
     deinit { scratch.remove() }
 
+    /// The remote `name` of repository `local` in backup.yaml, copying over SFTP to the scratch
+    /// directory `copy`, trusting the host keys in the server's file `knownHosts`.
+    private func remote(_ name: String, copy: String, knownHosts: String = "known_hosts") -> String {
+        let keys = server.directory
+        return """
+              \(name):
+                repository: local
+                sftp: {host: 127.0.0.1, port: \(server.port), user: root, path: \(scratch.file(copy)),
+                       identity_file: \(keys.file("client")), known_hosts_file: \(keys.file(knownHosts))}
+            """
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: BackupSyncCommandTests.broker), "hv-broker is not built"))
     func theCommandCopiesToTheNamedRemoteAndRecordsTheOutcome() throws {
         let local = scratch.file("local")
         let repository = try Repository.create(at: local, chunkSize: 4096)
         let image = SFTPSyncTests.bytes(chunks: 6)
         let backup = try SFTPSyncTests.backUp(repository, image)
-        let keys = server.directory
         let config = try scratch.write(
             "backup.yaml",
             """
             repositories:
               local: {path: \(local)}
             remotes:
-              offsite:
-                repository: local
-                sftp: {host: 127.0.0.1, port: \(server.port), user: root, path: \(scratch.file("copy")),
-                       identity_file: \(keys.file("client")), known_hosts_file: \(keys.file("known_hosts"))}
-              spoofed:
-                repository: local
-                sftp: {host: 127.0.0.1, port: \(server.port), user: root, path: \(scratch.file("other")),
-                       identity_file: \(keys.file("client")), known_hosts_file: \(keys.file("wrong_known_hosts"))}
+            \(remote("offsite", copy: "copy"))
+            \(remote("spoofed", copy: "other", knownHosts: "wrong_known_hosts"))
 
             """
         )
@@ -315,17 +320,13 @@ final class BackupSyncCommandTests {
         let first = try SFTPSyncTests.backUp(repository, SFTPSyncTests.bytes(chunks: 4))
         let image = SFTPSyncTests.bytes(chunks: 4)
         let second = try SFTPSyncTests.backUp(repository, image)
-        let keys = server.directory
         let config = try scratch.write(
             "backup.yaml",
             """
             repositories:
               local: {path: \(local), key_file: \(keyPath)}
             remotes:
-              offsite:
-                repository: local
-                sftp: {host: 127.0.0.1, port: \(server.port), user: root, path: \(scratch.file("copy")),
-                       identity_file: \(keys.file("client")), known_hosts_file: \(keys.file("known_hosts"))}
+            \(remote("offsite", copy: "copy"))
                 remove_vanished: true
 
             """
