@@ -12,32 +12,31 @@ public enum DiskSource: Sendable {
 
     /// The chunk size of the chunk repository.
     public static let defaultChunkSize = Repository.defaultChunkSize
-    /// Consecutive chunks that hold data are read up to this many bytes at a time (whole chunks, at
-    /// least one), in requests of up to `requestSize` bytes, eight of them in flight together.
-    public static let defaultReadAhead = 32 << 20
-    /// 1 MiB: with 4 MiB requests a running machine's QEMU spent about 0.5 s more CPU serving a 2 GiB
-    /// disk, and the backup took longer on average (docs/BENCHMARKS.md, "Since qemu-nbd keeps its
-    /// request buffers, and requests are of 1 MiB").
+    /// A read covers consecutive chunks that hold data, up to this many bytes (whole chunks, at
+    /// least one). 1 MiB: with 4 MiB requests a running machine's QEMU spent about 0.5 s more CPU
+    /// serving a 2 GiB disk, and the backup took longer on average (docs/BENCHMARKS.md, "Since
+    /// qemu-nbd keeps its request buffers, and requests are of 1 MiB").
     static let requestSize = 1 << 20
-    static let requestsInFlight = 8
+    /// Reads in flight together, each into a buffer of its own (`ExportReader`).
+    static let readsInFlight = 8
 
     /// Reads every chosen disk, one after the other, handing `body` each chunk in order: zero,
     /// unchanged since the checkpoint, or its bytes. On any failure, a thrown `body` or a cancel
     /// through `observer`, nothing is left behind (no job, no checkpoint this read created) and the
     /// error is thrown: a `BackupError`, or what `body` threw.
     public func read(
-        chunkSize: Int = DiskSource.defaultChunkSize, readAhead: Int = DiskSource.defaultReadAhead,
+        chunkSize: Int = DiskSource.defaultChunkSize,
         observer: BackupObserver = .none, _ body: (DiskChunk) throws -> Void
     ) throws -> BackupSummary {
-        guard chunkSize > 0, chunkSize % 4096 == 0, readAhead > 0 else {
+        guard chunkSize > 0, chunkSize % 4096 == 0 else {
             throw BackupError(
-                .invalidRequest, machine: machine, "the chunk size must be a positive multiple of 4096 and the read-ahead positive",
+                .invalidRequest, machine: machine, "the chunk size must be a positive multiple of 4096",
                 fix: "use the repository's chunk size, such as 256 KiB"
             )
         }
         switch self {
-        case .running(let backup): return try backup.read(chunkSize: chunkSize, readAhead: readAhead, observer: observer, body)
-        case .stopped(let images): return try images.read(chunkSize: chunkSize, readAhead: readAhead, observer: observer, body)
+        case .running(let backup): return try backup.read(chunkSize: chunkSize, observer: observer, body)
+        case .stopped(let images): return try images.read(chunkSize: chunkSize, observer: observer, body)
         }
     }
 

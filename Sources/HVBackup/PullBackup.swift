@@ -50,7 +50,7 @@ public struct PullBackup: Sendable {
     /// The export bitmap of `disk` in an incremental backup.
     static func exportBitmap(_ disk: String) -> String { "changed-\(disk)" }
 
-    func read(chunkSize: Int, readAhead: Int, observer: BackupObserver, _ body: (DiskChunk) throws -> Void) throws -> BackupSummary {
+    func read(chunkSize: Int, observer: BackupObserver, _ body: (DiskChunk) throws -> Void) throws -> BackupSummary {
         let machine = domain.name
         let chosen: [ChosenDisk]
         let xml: (backup: String, checkpoint: String?)
@@ -91,7 +91,7 @@ public struct PullBackup: Sendable {
                     metaContexts: [.allocation] + (bitmap.map { [$0] } ?? [])
                 )
                 var read = BackupSummary.Disk(name: disk.target, size: try client.size())
-                let reader = ExportReader(client: client, disk: disk.target, chunkSize: chunkSize, readAhead: readAhead, bitmap: bitmap)
+                let reader = ExportReader(client: client, disk: disk.target, chunkSize: chunkSize, readsInFlight: DiskSource.readsInFlight, bitmap: bitmap)
                 try reader.read(into: &read, bytesReadBefore: summary.bytesRead, observer: observer, body)
                 client.shutdown()
                 summary.disks.append(read)

@@ -23,7 +23,7 @@ public struct StoppedImages: Sendable {
         self.cache = cache
     }
 
-    func read(chunkSize: Int, readAhead: Int, observer: BackupObserver, _ body: (DiskChunk) throws -> Void) throws -> BackupSummary {
+    func read(chunkSize: Int, observer: BackupObserver, _ body: (DiskChunk) throws -> Void) throws -> BackupSummary {
         let machine = domain.name
         var summary = BackupSummary(disks: [], checkpoint: nil, froze: nil)
         do {
@@ -46,7 +46,7 @@ public struct StoppedImages: Sendable {
                     throw error
                 }
                 var disk = BackupSummary.Disk(name: disk.target, size: try client.size())
-                let reader = ExportReader(client: client, disk: disk.name, chunkSize: chunkSize, readAhead: readAhead, bitmap: nil)
+                let reader = ExportReader(client: client, disk: disk.name, chunkSize: chunkSize, readsInFlight: DiskSource.readsInFlight, bitmap: nil)
                 try reader.read(into: &disk, bytesReadBefore: summary.bytesRead, observer: observer, body)
                 client.shutdown()
                 summary.disks.append(disk)

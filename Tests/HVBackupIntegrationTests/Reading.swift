@@ -13,12 +13,12 @@ struct ReadDisk {
 /// The chunk size these tests read with: their disks' layouts are written in 4 MiB steps.
 let testChunkSize = 4 << 20
 
-/// Reads `source` in chunks of `testChunkSize` and puts each disk together from its chunks.
+/// Reads `source` in chunks of `chunkSize` and puts each disk together from its chunks.
 func readDisks(
-    _ source: DiskSource, observer: BackupObserver = .none, each: (DiskChunk) throws -> Void = { _ in }
+    _ source: DiskSource, chunkSize: Int = testChunkSize, observer: BackupObserver = .none, each: (DiskChunk) throws -> Void = { _ in }
 ) throws -> (disks: [String: ReadDisk], summary: BackupSummary) {
     var disks: [String: ReadDisk] = [:]
-    let summary = try source.read(chunkSize: testChunkSize, observer: observer) { chunk in
+    let summary = try source.read(chunkSize: chunkSize, observer: observer) { chunk in
         var disk = disks[chunk.disk] ?? ReadDisk(image: [UInt8](repeating: 0, count: Int(chunk.diskSize)))
         #expect(chunk.index == disk.kinds.count, "chunks come in order")
         switch chunk.content {

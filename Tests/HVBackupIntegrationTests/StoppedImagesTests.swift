@@ -29,5 +29,18 @@ struct StoppedImagesTests {
         // qemu-nbd is gone: nothing holds the image.
         #expect(try machine.bitmaps() == [])
         try expectSuccess(run(["qemu-img", "info", "-f", "qcow2", machine.disk]))
+
+        // Chunks smaller than a read, several to a read, in reads that end off any MiB boundary
+        // (12 KiB: 85 chunks to a read), and as large as a read: the same disk, chunk by chunk in
+        // order, only data read, whatever the reads in flight when the data ends.
+        for chunkSize in [12 << 10, 64 << 10, 1 << 20] {
+            let again = try readDisks(
+                .stopped(StoppedImages(domain: machine.domain, qemuNBD: BackupHost.qemuNBD, env: BackupHost.env)), chunkSize: chunkSize)
+            let disk = try #require(again.disks["vda"])
+            #expect(disk.image == vda.image, "chunks of \(chunkSize) bytes")
+            #expect(disk.kinds.count == (64 * Self.mebibyte + chunkSize - 1) / chunkSize)
+            #expect(again.summary.bytesRead == UInt64(disk.dataIndexes.count * chunkSize))
+            #expect(again.summary.bytesRead < UInt64(8 * Self.mebibyte), "zeros and holes are not read")
+        }
     }
 }

@@ -48,9 +48,28 @@ struct QemuNBDTests {
     static func readAll(_ client: NBDClient, requestSize: Int, inFlight: Int) throws -> [UInt8] {
         let size = Int(try client.size())
         return try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            try client.read(into: UnsafeMutableRawBufferPointer(buffer), at: 0, requestSize: requestSize, inFlight: inFlight)
+            try read(client, into: UnsafeMutableRawBufferPointer(buffer), at: 0, requestSize: requestSize, inFlight: inFlight)
             count = size
         }
+    }
+
+    /// Reads `buffer.count` bytes at `offset` through a `ReadPipeline`, in reads of `requestSize`
+    /// bytes, `inFlight` of them sent ahead; each read is checked to be whole once retired.
+    static func read(
+        _ client: NBDClient, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, requestSize: Int, inFlight: Int
+    ) throws {
+        let pipeline = ReadPipeline(client: client)
+        defer { pipeline.drain() }
+        let reads = stride(from: 0, to: buffer.count, by: requestSize).map { $0..<min($0 + requestSize, buffer.count) }
+        var sent = 0
+        for _ in reads {
+            while sent < reads.count, pipeline.readsInFlight < inFlight {
+                try pipeline.send(into: UnsafeMutableRawBufferPointer(rebasing: buffer[reads[sent]]), at: offset + UInt64(reads[sent].lowerBound))
+                sent += 1
+            }
+            try pipeline.retireOldest()
+        }
+        #expect(pipeline.readsInFlight == 0)
     }
 
     @Test(arguments: [(4 << 20, 1), (1 << 20, 4), (3 * 4096, 8)])
@@ -107,8 +126,37 @@ struct QemuNBDTests {
         let (path, bytes) = try Self.makeSparseImage(in: directory)
         let client = try Self.serve(path)
         var part = [UInt8](repeating: 0xFF, count: 70_000)
-        try part.withUnsafeMutableBytes { try client.read(into: $0, at: UInt64(5 * Self.mebibyte - 3), requestSize: 4096, inFlight: 3) }
+        try part.withUnsafeMutableBytes { try Self.read(client, into: $0, at: UInt64(5 * Self.mebibyte - 3), requestSize: 4096, inFlight: 3) }
         #expect(part == Array(bytes[(5 * Self.mebibyte - 3)..<(5 * Self.mebibyte - 3 + 70_000)]))
+    }
+
+    /// Reads retire in the order they were sent, each whole. A read that can't be sent (past the
+    /// end of the export) gives every read up: nothing is left in flight, so the buffers may go,
+    /// and the connection still serves.
+    @Test func readsRetireInOrderAndAReadThatCantBeSentDrainsThePipeline() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let (path, bytes) = try Self.makeSparseImage(in: directory)
+        let client = try Self.serve(path)
+        let pipeline = ReadPipeline(client: client)
+        let buffers = (0..<3).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 4096) }
+        defer { buffers.forEach { $0.deallocate() } }
+        let offsets = [5 * Self.mebibyte - 4096, 0, bytes.count - 65536]
+        for (buffer, offset) in zip(buffers, offsets) { try pipeline.send(into: buffer, at: UInt64(offset)) }
+        #expect(pipeline.readsInFlight == 3)
+        for (buffer, offset) in zip(buffers, offsets) {
+            try pipeline.retireOldest()
+            #expect(Array(buffer) == Array(bytes[offset..<(offset + 65536)]))
+        }
+        #expect(pipeline.readsInFlight == 0)
+        #expect(throws: NBDError.self) { try pipeline.retireOldest() }
+
+        try pipeline.send(into: buffers[0], at: 0)
+        #expect(throws: NBDError.self) { try pipeline.send(into: buffers[1], at: UInt64(bytes.count)) }
+        #expect(pipeline.readsInFlight == 0)
+        #expect(throws: NBDError.self) { try pipeline.retireOldest() }
+        // The connection still serves.
+        #expect(try Self.readAll(client, requestSize: 1 << 20, inFlight: 2) == bytes)
     }
 
     /// The written ranges are data, the rest holes that read as zeros, and together the extents
