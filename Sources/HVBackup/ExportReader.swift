@@ -24,7 +24,7 @@ struct ExportReader {
         var chunk: PlannedChunk
         var slot: Int
         var position: Int
-        /// Whether this chunk's read is the one that fills `slot`: the last chunk of its read.
+        /// Whether this is the last chunk of its read: once it is handed on, buffer `slot` is free.
         var endsRead: Bool
     }
 

@@ -8,7 +8,7 @@ import HVProtocol
 extension LibvirtHypervisor {
     /// The machine's persistent record; nil when it has none (not made by a broker), is another
     /// broker's (see `MachineMetadata.instance`), has no persistent definition, or was deleted
-    /// meanwhile.
+    /// meanwhile. Throws when the connection to libvirt was lost while it was read (`anyRecord`).
     func record(of domain: Domain) throws -> MachineMetadata? {
         try Self.anyRecord(of: domain).flatMap(own)
     }

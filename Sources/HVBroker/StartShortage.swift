@@ -87,7 +87,7 @@ extension LibvirtHypervisor {
         do {
             try domain.start()
         } catch {
-            let hugepages = (try? record(of: domain))??.hostFeatures.hugepages ?? false
+            let hugepages = (try? record(of: domain))?.hostFeatures.hugepages ?? false
             guard let shortage = StartShortage(error, hugepages: hugepages) else { throw error }
             let memory = ByteSize.kibibytes((try? domain.info().maxMemoryKiB) ?? 0)
             logger.warning(
