@@ -54,7 +54,7 @@ struct QemuNBDTests {
     }
 
     /// Reads `buffer.count` bytes at `offset` through a `ReadPipeline`, in reads of `requestSize`
-    /// bytes, `inFlight` of them sent ahead; each read is checked to be whole once retired.
+    /// bytes, `inFlight` of them sent ahead and retired in order.
     static func read(
         _ client: NBDClient, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, requestSize: Int, inFlight: Int
     ) throws {
@@ -157,6 +157,41 @@ struct QemuNBDTests {
         #expect(throws: NBDError.self) { try pipeline.retireOldest() }
         // The connection still serves.
         #expect(try Self.readAll(client, requestSize: 1 << 20, inFlight: 2) == bytes)
+    }
+
+    /// A read larger than the server takes in one request goes out as several, and is retired
+    /// whole, before the read sent after it.
+    @Test func aReadLargerThanTheServerTakesIsSplitAndRetiredWhole() throws {
+        let directory = try TemporaryDirectory("hv-nbd")
+        defer { directory.remove() }
+        let path = directory.file("large.raw")
+        let size = 40 * Self.mebibyte
+        let tail = [UInt8]((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let descriptor = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        #expect(descriptor >= 0)
+        #expect(ftruncate(descriptor, off_t(size)) == 0)
+        #expect(tail.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(size - tail.count)) } == tail.count)
+        close(descriptor)
+        let client = try Self.serve(path)
+        #expect(client.maximumRequestSize() < size, "qemu-nbd takes at most 32 MiB a request")
+        let pipeline = ReadPipeline(client: client)
+        let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
+        let again = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer {
+            pipeline.drain()
+            whole.deallocate()
+            again.deallocate()
+        }
+        whole.initializeMemory(as: UInt8.self, repeating: 0xFF)
+        try pipeline.send(into: whole, at: 0)
+        try pipeline.send(into: again, at: 0)
+        #expect(pipeline.readsInFlight == 2)
+        try pipeline.retireOldest()
+        #expect(pipeline.readsInFlight == 1)
+        #expect(whole[0..<(size - tail.count)].allSatisfy { $0 == 0 })
+        #expect(Array(whole[(size - tail.count)...]) == tail)
+        try pipeline.retireOldest()
+        #expect(pipeline.readsInFlight == 0)
     }
 
     /// The written ranges are data, the rest holes that read as zeros, and together the extents
