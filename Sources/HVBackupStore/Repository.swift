@@ -30,6 +30,11 @@ public final class Repository: Sendable {
     static let manifestFile = "manifest.json"
     static let partialPrefix = ".partial-"
     static let deletingPrefix = ".deleting-"
+    /// `backups/.deleted/<id>`: an empty file for each backup deleted here, written before the
+    /// backup goes. A copy that follows the repository's deletions (`remove_vanished`) removes
+    /// only backups named here, so a new repository in the old one's place, or a backup that
+    /// can't be read here, never empties a copy.
+    public static let deletedDirectory = ".deleted"
 
     public let path: String
     public let chunkSize: Int
@@ -261,6 +266,7 @@ public final class Repository: Sendable {
             // Held while the backup is renamed away: a verification recording its result waits
             // for it and then finds the backup gone (`updateManifest`).
             try systemCall("lock backup \(id)") { flock(directory.raw, LOCK_EX) }
+            try recordDeletion(id)
             let deleting = Self.deletingPrefix + id
             do throws(SystemError) {
                 try backups.rename(id, to: deleting)
@@ -270,6 +276,17 @@ public final class Repository: Sendable {
             try backups.sync()
             try removeDirectory(deleting, in: backups)
         }
+    }
+
+    /// Writes `backups/.deleted/<id>` and makes it durable, before backup `id` goes.
+    private func recordDeletion(_ id: String) throws(SystemError) {
+        if mkdirat(backups.raw, Self.deletedDirectory, 0o700) != 0, errno != EEXIST {
+            throw SystemError("create \(Self.backupsDirectory)/\(Self.deletedDirectory)")
+        }
+        let deleted = try backups.openAt(Self.deletedDirectory, O_RDONLY | O_DIRECTORY)
+        try deleted.openAt(id, O_WRONLY | O_CREAT, mode: 0o600).close()
+        try deleted.sync()
+        try backups.sync()
     }
 
     /// Changes the manifest of the backup `id` unless the backup was deleted meanwhile; returns

@@ -12,6 +12,8 @@ struct LocalRepository {
     static let configurationFile = "repository.json"
     static let lockFile = "repository.lock"
     static let manifestFile = "manifest.json"
+    /// Inside `backups/`: an empty file for each backup deleted here (`Repository.deletedDirectory`).
+    static let deletedDirectory = ".deleted"
 
     /// The path of backup `id`'s manifest, relative to the repository's root.
     static func manifestPath(_ id: String) -> String { "backups/\(id)/\(manifestFile)" }
@@ -22,6 +24,9 @@ struct LocalRepository {
     var backups: [String: [String: Int64]]
     /// Each chunk, by path inside the repository (`chunks/ab/cd/<digest>`), with its size.
     var chunks: [String: Int64]
+    /// The backups deleted here (`backups/.deleted/<id>`): the only ones a copy that follows the
+    /// repository removes.
+    var deleted: Set<String>
 
     static func read(_ root: String) throws(SyncError) -> LocalRepository {
         let files = FileManager.default
@@ -58,7 +63,12 @@ struct LocalRepository {
                 }
             }
         }
-        return LocalRepository(configuration: Array(data), backups: backups, chunks: chunks)
+        var deleted: Set<String> = []
+        let deletedPath = "backups/" + deletedDirectory
+        if files.fileExists(atPath: root + "/" + deletedPath) {
+            deleted = Set(try contents(deletedPath).filter { !$0.hasPrefix(".") })
+        }
+        return LocalRepository(configuration: Array(data), backups: backups, chunks: chunks, deleted: deleted)
     }
 
     private static func isHex(_ name: String, length: Int) -> Bool {

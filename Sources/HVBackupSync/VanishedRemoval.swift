@@ -1,14 +1,17 @@
 /// Makes a copy follow its repository's deletions (`remove_vanished` in the backup
 /// configuration), once a copy has left it whole and checked:
 ///
-/// 1. The backups the copy holds and the repository no longer does (pruned or deleted here), and
-///    what is left of one whose removal was cut off (files without a manifest): their manifests
-///    first, so each backup leaves the copy's listing before its indexes go, then the rest, then
-///    their empty directories.
+/// 1. The backups the copy holds that were deleted here (pruned or deleted: each leaves its name
+///    in `backups/.deleted/`) and are not here now, and what is left of one whose removal was cut
+///    off (files without a manifest): their manifests first, so each backup leaves the copy's
+///    listing before its indexes go, then the rest, then their empty directories. A backup the
+///    copy holds that this repository never deleted stays, whatever the reason it is not here: a
+///    new repository in the old one's place, a backup that can't be read here, another
+///    repository's backup.
 /// 2. The chunks the repository does not hold and no backup left in the copy uses. Those
 ///    backups' chunks are read from the repository's own indexes, so a chunk set aside as bad
-///    here, whose good copy is there, stays. When one of them can't be read here (deleted while
-///    the copy ran), no chunk is removed this time: the next copy removes them.
+///    here, whose good copy is there, stays. When one of them is not here, or can't be read here
+///    (deleted while the copy ran), no chunk is removed this time.
 ///
 /// A repository that holds no backup at all removes nothing: an empty listing is more likely a
 /// mistake (another directory mounted in its place) than every backup pruned.
@@ -29,10 +32,16 @@ struct VanishedRemoval {
         }
         let keep = Set(kept)
         var vanished: [String: [String]] = [:]
+        var left: Set<String> = []
         for path in copy.sizes.keys {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[0] == "backups", !keep.contains(String(parts[1])) else { continue }
-            vanished[String(parts[1]), default: []].append(path)
+            guard parts.count == 3, parts[0] == "backups" else { continue }
+            let id = String(parts[1])
+            if !keep.contains(id), local.deleted.contains(id) {
+                vanished[id, default: []].append(path)
+            } else {
+                left.insert(id)
+            }
         }
         removal.backups = vanished.keys.sorted()
         if !vanished.isEmpty {
@@ -47,6 +56,11 @@ struct VanishedRemoval {
             )
         }
 
+        let foreign = left.subtracting(keep).sorted()
+        guard foreign.isEmpty else {
+            removal.chunksKeptBecause = "the copy holds backups this repository neither has nor deleted (\(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? ", …" : "")); no chunk is removed while it does"
+            return removal
+        }
         let inUse: Set<String>
         do {
             inUse = try chunksInUse(kept)

@@ -107,6 +107,10 @@ import Testing
         #expect(Set(report.removed.map(\.id)) == Set(ids["web1"]![0..<2] + ids["db1"]![0..<2]))
         #expect(try Set(repository.backups().map(\.id)) == Set(ids["web1"]![2...] + ids["db1"]![2...] + [future.id]))
         #expect(report.garbage?.chunksRemoved == 8 && chunkFiles(repository).count == 9)
+        // Each backup pruned left its name in backups/.deleted, which a copy that follows the
+        // repository reads; the backups kept left none, and the listing shows only backups.
+        let deleted = try FileManager.default.contentsOfDirectory(atPath: repository.path + "/backups/" + Repository.deletedDirectory)
+        #expect(Set(deleted) == Set(report.removed.map(\.id)))
         #expect(
             (#expect(throws: BackupError.self) { try repository.prune(RetentionPolicy(), now: now) })?.code == .invalidArgument)
     }

@@ -124,6 +124,23 @@ final class SFTPSyncTests {
         #expect(emptied.backupsOnlyThere == [second.id])
         copied = try Repository.open(at: copy)
         #expect(try copied.verify(second.id).ok)
+
+        // A new repository in the old one's place (a disk replaced, a NAS not mounted at boot),
+        // with the same repository.json and a backup of its own: it never deleted the copy's
+        // backup, so that backup stays, and with it every chunk.
+        try FileManager.default.removeItem(atPath: local)
+        let replacement = try Repository.create(at: local, chunkSize: chunkSize)
+        let newer = try Self.backUp(replacement, Self.bytes(chunks: 4))
+        let chunksBefore = Self.chunkFiles(copy)
+        let followed = try sync(removeVanished: true)
+        #expect(followed.backupsCopied == [newer.id])
+        #expect(followed.removed?.backups == [] && followed.removed?.chunks == 0, "\(followed)")
+        #expect(followed.removed?.chunksKeptBecause?.contains("neither has nor deleted (\(second.id))") == true, "\(followed)")
+        copied = try Repository.open(at: copy)
+        #expect(Set(try copied.backups().map(\.id)) == [second.id, newer.id])
+        #expect(Set(Self.chunkFiles(copy)).isSuperset(of: chunksBefore))
+        #expect(try copied.verify(second.id).ok)
+        #expect(try copied.verify(newer.id).ok)
     }
 
     @Test func aCopyCutOffMidwayIsCompletedAndNeverShowsAHalfBackup() throws {
