@@ -106,6 +106,8 @@ import Testing
         #expect(recorded)
         try repository.delete(id)
         #expect(try repository.updateManifest(id) { _ in } == false)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: repository.path + "/backups").isEmpty)
+        // Only the name the deletion left for copies that follow the repository.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: repository.path + "/backups") == [Repository.deletedDirectory])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: repository.path + "/backups/" + Repository.deletedDirectory) == [id])
     }
 }
