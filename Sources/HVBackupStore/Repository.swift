@@ -280,13 +280,13 @@ public final class Repository: Sendable {
 
     /// Writes `backups/.deleted/<id>` and makes it durable, before backup `id` goes.
     private func recordDeletion(_ id: String) throws(SystemError) {
-        if mkdirat(backups.raw, Self.deletedDirectory, 0o700) != 0, errno != EEXIST {
-            throw SystemError("create \(Self.backupsDirectory)/\(Self.deletedDirectory)")
-        }
+        let made = mkdirat(backups.raw, Self.deletedDirectory, 0o700) == 0
+        guard made || errno == EEXIST else { throw SystemError("create \(Self.backupsDirectory)/\(Self.deletedDirectory)") }
         let deleted = try backups.openAt(Self.deletedDirectory, O_RDONLY | O_DIRECTORY)
         try deleted.openAt(id, O_WRONLY | O_CREAT, mode: 0o600).close()
         try deleted.sync()
-        try backups.sync()
+        // The directory's own entry, once, when this deletion made it.
+        if made { try backups.sync() }
     }
 
     /// Changes the manifest of the backup `id` unless the backup was deleted meanwhile; returns

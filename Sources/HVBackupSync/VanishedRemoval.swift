@@ -32,15 +32,17 @@ struct VanishedRemoval {
         }
         let keep = Set(kept)
         var vanished: [String: [String]] = [:]
-        var left: Set<String> = []
+        /// Backups the copy holds that this repository neither has nor deleted.
+        var foreign: Set<String> = []
         for path in copy.sizes.keys {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 3, parts[0] == "backups" else { continue }
             let id = String(parts[1])
-            if !keep.contains(id), local.deleted.contains(id) {
+            guard !keep.contains(id) else { continue }
+            if local.deleted.contains(id) {
                 vanished[id, default: []].append(path)
             } else {
-                left.insert(id)
+                foreign.insert(id)
             }
         }
         removal.backups = vanished.keys.sorted()
@@ -56,9 +58,9 @@ struct VanishedRemoval {
             )
         }
 
-        let foreign = left.subtracting(keep).sorted()
         guard foreign.isEmpty else {
-            removal.chunksKeptBecause = "the copy holds backups this repository neither has nor deleted (\(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? ", …" : "")); no chunk is removed while it does"
+            let named = foreign.sorted()
+            removal.chunksKeptBecause = "the copy holds backups this repository neither has nor deleted (\(named.prefix(3).joined(separator: ", "))\(named.count > 3 ? ", …" : "")); no chunk is removed while it does"
             return removal
         }
         let inUse: Set<String>
