@@ -83,6 +83,32 @@ public enum SyncTarget: Sendable, Hashable {
         return nil
     }
 
+    /// Whether a copy here and a copy at `other` would share files: the same place, or one
+    /// inside the other. Two repositories copied there would each take the other's chunks for
+    /// ones nothing uses (their `repository.json` can be byte for byte the same). Places are
+    /// compared as written, with `.` and repeated or trailing `/` left out: an SFTP server by
+    /// host (any case), port and user, an rclone remote by its configuration file and name.
+    public func sharesPlace(with other: SyncTarget) -> Bool {
+        let (mine, theirs) = (place, other.place)
+        guard mine.root == theirs.root else { return false }
+        let shorter = min(mine.path.count, theirs.path.count)
+        return mine.path.prefix(shorter) == theirs.path.prefix(shorter)
+    }
+
+    /// The server or remote, and the path's components on it.
+    private var place: (root: String, path: [Substring]) {
+        func components(_ path: some StringProtocol) -> [Substring] {
+            path.split(separator: "/").map { Substring($0) }.filter { $0 != "." }
+        }
+        switch self {
+        case .sftp(let server):
+            return ("sftp \(server.user)@\(server.host.lowercased()):\(server.port)", components(server.path))
+        case .rclone(let remote, let configFile):
+            let parts = remote.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            return ("rclone \(configFile) \(parts.first ?? "")", components(parts.count == 2 ? parts[1] : ""))
+        }
+    }
+
     /// For logs and errors: where the copy goes, without the key's path.
     public var description: String {
         switch self {

@@ -76,6 +76,41 @@ import Testing
         #expect(throws: BackupConfigurationError.self) { try configuration.remote(named: "nas", configurationPath: "/etc/hypernixos/backup.yaml") }
     }
 
+    /// Two copies in one place, or one inside the other, would each take the other's chunks for
+    /// unused ones: the file is refused, naming both remotes.
+    @Test func twoRemotesInOnePlaceAreRefused() throws {
+        func file(_ first: String, _ second: String) -> String {
+            """
+            repositories: {local: {path: /b}, nas: {path: /n}}
+            remotes:
+              a: {repository: local, \(first)}
+              b: {repository: nas, \(second)}
+            """
+        }
+        let sftp = "identity_file: /k, known_hosts_file: /h"
+        let refused = [
+            file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: NAS.lan, port: 22, user: u, path: /srv//hv/, \(sftp)}"),
+            file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, user: u, path: /srv/hv/./nas, \(sftp)}"),
+            file("rclone: {remote: 'b2:bucket/hv/local', config_file: /r}", "rclone: {remote: 'b2:bucket/hv', config_file: /r}"),
+            file("rclone: {remote: 'b2:', config_file: /r}", "rclone: {remote: 'b2:bucket', config_file: /r}"),
+        ]
+        for text in refused {
+            let error = #expect(throws: BackupConfigurationError.self) { try BackupConfiguration.parse(text, path: "/etc/hypernixos/backup.yaml") }
+            #expect(error?.field == "remotes.b", "\(text)")
+            #expect(error?.description.contains("remote 'a'") == true, "\(String(describing: error))")
+        }
+        let apart = [
+            file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, user: u, path: /srv/hv-nas, \(sftp)}"),
+            file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, port: 2222, user: u, path: /srv/hv, \(sftp)}"),
+            file("sftp: {host: nas.lan, user: u, path: /hv, \(sftp)}", "sftp: {host: nas.lan, user: v, path: /hv, \(sftp)}"),
+            file("rclone: {remote: 'b2:bucket/hv', config_file: /r}", "rclone: {remote: 's3:bucket/hv', config_file: /r}"),
+            file("rclone: {remote: 'b2:bucket/hv', config_file: /r}", "rclone: {remote: 'b2:bucket/hv', config_file: /other}"),
+        ]
+        for text in apart {
+            #expect(try BackupConfiguration.parse(text).remotes.map(\.name) == ["a", "b"], "\(text)")
+        }
+    }
+
     @Test func aMissingFileMeansNoRepositories() throws {
         #expect(try BackupConfiguration.load(path: "/nonexistent/backup.yaml").repositories.isEmpty)
         #expect(try BackupConfiguration.parse("").repositories.isEmpty)

@@ -46,7 +46,7 @@ extension BackupConfiguration {
 
     static func remotes(_ entries: [String: RemoteEntry], repositories: [Repository], path: String) throws(BackupConfigurationError) -> [Remote] {
         var remotes: [Remote] = []
-        for (name, entry) in entries {
+        for (name, entry) in entries.sorted(by: { $0.key < $1.key }) {
             let field = "remotes.\(name)"
             do {
                 try RepositoryName.validate(name, field: field)
@@ -77,6 +77,14 @@ extension BackupConfiguration {
                 try target.validate()
             } catch {
                 throw .backups(path: path, field: "\(field).\(error.field ?? "")", reason: error.reason)
+            }
+            if let other = remotes.first(where: { $0.target.sharesPlace(with: target) }) {
+                throw .backups(
+                    path: path, field: field,
+                    reason: "copies to \(target.description), where remote '\(other.name)' copies to \(other.target.description): "
+                        + "copies in one place, or one inside the other, would remove each other's chunks",
+                    fix: "give each remote a directory of its own, none inside another"
+                )
             }
             remotes.append(Remote(name: name, repository: entry.repository, target: target, removeVanished: entry.removeVanished ?? false))
         }
