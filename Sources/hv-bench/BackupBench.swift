@@ -69,7 +69,10 @@ struct BackupBench {
         // virtual) fall on all three; each repository stays until the end (see below).
         var stoppedRounds: [BackupReport.StoppedRound] = []
         for round in 1...rounds {
-            BenchRun.progress("round \(round) of \(rounds): qemu-img convert -O qcow2 and -O raw, and a full backup of the stopped machine through qemu-nbd")
+            BenchRun.progress(
+                "round \(round) of \(rounds): qemu-img convert -T none -O qcow2, -O qcow2 and -O raw, and a full backup of the stopped machine through qemu-nbd")
+            let convertQcow2Uncached = try convert(
+                tools, scratch.disk, format: "qcow2", to: scratch.directory + "/converted.qcow2", keep: false, readsUncached: true)
             let convertQcow2 = try convert(tools, scratch.disk, format: "qcow2", to: scratch.directory + "/converted.qcow2", keep: false)
             let convertRaw = try convert(tools, scratch.disk, format: "raw", to: scratch.directory + "/converted.raw", keep: false)
             let repository = try Self.createRepository(at: scratch.directory + "/repository-stopped-\(round)", chunkSize: chunkSize)
@@ -78,9 +81,12 @@ struct BackupBench {
                 .stopped(StoppedImages(domain: guest.domain, qemuNBD: qemuNBD, env: qemuNBDMallocDefaults ? nil : tools.env)),
                 into: repository, machine: BackupGuest.name, domainXML: guest.xml
             )
-            stoppedRounds.append(BackupReport.StoppedRound(backup: backup, convertQcow2: convertQcow2, convertRaw: convertRaw))
+            stoppedRounds.append(
+                BackupReport.StoppedRound(
+                    backup: backup, convertQcow2Uncached: convertQcow2Uncached, convertQcow2: convertQcow2, convertRaw: convertRaw))
         }
         let stopped = BackupReport.median(stoppedRounds.map(\.backup))
+        let convertQcow2Uncached = BackupReport.median(stoppedRounds.map(\.convertQcow2Uncached))
         let convertQcow2 = BackupReport.median(stoppedRounds.map(\.convertQcow2))
         let convertRaw = BackupReport.median(stoppedRounds.map(\.convertRaw))
         // Verify and restore read the first round's repository, which holds its backup only.
@@ -150,7 +156,7 @@ struct BackupBench {
             ),
             qemuVersion: qemuVersion ?? "?", fileSystem: scratch.fileSystem(), directory: scratch.directory, diskBytes: image.size,
             allocatedBytes: allocated, chunkSize: chunkSize, qemuNBDMallocDefaults: qemuNBDMallocDefaults,
-            stoppedBackup: stopped, convertQcow2: convertQcow2, convertRaw: convertRaw, stoppedRounds: stoppedRounds, runningBackup: running,
+            stoppedBackup: stopped, convertQcow2Uncached: convertQcow2Uncached, convertQcow2: convertQcow2, convertRaw: convertRaw, stoppedRounds: stoppedRounds, runningBackup: running,
             writes: writes, guestWriteSeconds: guestWriteSeconds, chunksTouched: writes.chunksTouched(chunkSize: chunkSize),
             incremental: incremental, verify: verify, chunkFilesDigest: digest, restore: restore, restoreFloor: restoreFloor
         )
@@ -161,11 +167,16 @@ struct BackupBench {
     /// `qemu-img convert -O FORMAT` of `disk` to `path`, timed after dropping the page cache;
     /// the copy is removed unless kept. `-t writeback` makes qemu-img flush the copy to disk
     /// before it exits (its default for the copy, `unsafe`, never flushes), as the repository
-    /// flushes every chunk and a restore its file.
-    private func convert(_ tools: Tools, _ disk: String, format: String, to path: String, keep: Bool) throws(BenchError) -> Timing {
+    /// flushes every chunk and a restore its file. `readsUncached` adds `-T none`: qemu-img then
+    /// reads the disk with `O_DIRECT`, as a backup does (qemu-nbd `--cache=none`, and a running
+    /// machine's QEMU with the disk's `cache="none"`), instead of through the page cache.
+    private func convert(
+        _ tools: Tools, _ disk: String, format: String, to path: String, keep: Bool, readsUncached: Bool = false
+    ) throws(BenchError) -> Timing {
         try PageCache.drop()
-        let arguments = [tools.qemuImg, "convert", "-t", "writeback", "-f", "qcow2", "-O", format, disk, path]
-        let timing = try ToolRun.timed(arguments, "qemu-img convert -O \(format)")
+        let source = readsUncached ? ["-T", "none"] : []
+        let arguments = [tools.qemuImg, "convert"] + source + ["-t", "writeback", "-f", "qcow2", "-O", format, disk, path]
+        let timing = try ToolRun.timed(arguments, "qemu-img convert \(readsUncached ? "-T none " : "")-O \(format)")
         if !keep { unlink(path) }
         return timing
     }

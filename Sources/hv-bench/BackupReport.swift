@@ -16,9 +16,13 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     var qemuNBDMallocDefaults: Bool
     /// The median round of each, by wall time.
     var stoppedBackup: RepositoryBackup
+    /// `qemu-img convert -T none -O qcow2`: the copy that reads the disk as a backup does
+    /// (`O_DIRECT`), the floor the goal is judged against.
+    var convertQcow2Uncached: Timing
+    /// `-O qcow2` reading through the page cache (qemu-img's default), shown beside it.
     var convertQcow2: Timing
     var convertRaw: Timing
-    /// Every round of the stopped machine's full backup and its two floors, in the order run.
+    /// Every round of the stopped machine's full backup and its floors, in the order run.
     var stoppedRounds: [StoppedRound]
     var runningBackup: RepositoryBackup
     var writes: ScatteredWrites
@@ -32,9 +36,10 @@ struct BackupReport: Encodable, Sendable, BenchReport {
     var restoreFloor: Timing
     var goals: [Goal] = []
 
-    /// One round: `qemu-img convert -O qcow2`, then `-O raw`, then the backup.
+    /// One round: `qemu-img convert -T none -O qcow2`, `-O qcow2`, `-O raw`, then the backup.
     struct StoppedRound: Codable, Sendable {
         var backup: RepositoryBackup
+        var convertQcow2Uncached: Timing
         var convertQcow2: Timing
         var convertRaw: Timing
     }
@@ -55,6 +60,7 @@ struct BackupReport: Encodable, Sendable, BenchReport {
 
     /// The goals judged on the figures above.
     mutating func judge() {
+        let uncached = Self.rate(allocatedBytes, convertQcow2Uncached.wallSeconds)
         let qcow2 = Self.rate(allocatedBytes, convertQcow2.wallSeconds)
         let raw = Self.rate(allocatedBytes, convertRaw.wallSeconds)
         func atLeast(_ id: String, _ name: String, _ percent: Double, _ goal: Double) -> Goal {
@@ -65,11 +71,19 @@ struct BackupReport: Encodable, Sendable, BenchReport {
         }
         let stopped = Self.rate(allocatedBytes, stoppedBackup.wallSeconds)
         let running = Self.rate(allocatedBytes, runningBackup.wallSeconds)
+        // Reading through the page cache is not what a backup does: shown, not judged.
+        func shown(_ id: String, _ name: String, _ percent: Double) -> Goal {
+            Goal(id: id, name: name, percent: percent, goal: "none: that copy reads through the page cache", met: nil)
+        }
         goals = [
-            atLeast("full.stopped.qcow2", "full backup, stopped, against qemu-img convert -O qcow2", 100 * stopped / qcow2, 90),
+            atLeast(
+                "full.stopped.qcow2-uncached", "full backup, stopped, against qemu-img convert -T none -O qcow2", 100 * stopped / uncached, 90),
             atLeast("full.stopped.raw", "full backup, stopped, against qemu-img convert -O raw", 100 * stopped / raw, 90),
-            atLeast("full.running.qcow2", "full backup, running, against qemu-img convert -O qcow2", 100 * running / qcow2, 90),
+            atLeast(
+                "full.running.qcow2-uncached", "full backup, running, against qemu-img convert -T none -O qcow2", 100 * running / uncached, 90),
             atLeast("full.running.raw", "full backup, running, against qemu-img convert -O raw", 100 * running / raw, 90),
+            shown("full.stopped.qcow2", "full backup, stopped, against qemu-img convert -O qcow2", 100 * stopped / qcow2),
+            shown("full.running.qcow2", "full backup, running, against qemu-img convert -O qcow2", 100 * running / qcow2),
             atMost("incremental.read", "incremental: bytes read, of the disk", 100 * Double(incremental.bytesRead) / Double(diskBytes), 5),
             atMost("incremental.stored", "incremental: bytes newly stored, of the disk", 100 * Double(incremental.bytesStored) / Double(diskBytes), 5),
             atLeast(
@@ -91,14 +105,18 @@ struct BackupReport: Encodable, Sendable, BenchReport {
         table.add(
             "full backup, stopped: DiskSource (qemu-nbd) → repository", Self.seconds(stoppedBackup.wallSeconds),
             "\(Self.seconds(stoppedBackup.cpuSeconds)) hv-bench + \(Self.seconds(stoppedBackup.childCPUSeconds)) qemu-nbd",
-            mib(allocated, stoppedBackup.wallSeconds), "\(percent("full.stopped.qcow2")) of -O qcow2, \(percent("full.stopped.raw")) of -O raw"
+            mib(allocated, stoppedBackup.wallSeconds),
+            "\(percent("full.stopped.qcow2-uncached")) of -T none -O qcow2, \(percent("full.stopped.qcow2")) of -O qcow2, \(percent("full.stopped.raw")) of -O raw"
         )
-        table.add("  floor: qemu-img convert -O qcow2", Self.seconds(convertQcow2.wallSeconds), "\(Self.seconds(convertQcow2.cpuSeconds)) qemu-img", mib(allocated, convertQcow2.wallSeconds), "")
+        table.add(
+            "  floor: qemu-img convert -T none -O qcow2", Self.seconds(convertQcow2Uncached.wallSeconds),
+            "\(Self.seconds(convertQcow2Uncached.cpuSeconds)) qemu-img", mib(allocated, convertQcow2Uncached.wallSeconds), "")
+        table.add("  qemu-img convert -O qcow2 (page cache)", Self.seconds(convertQcow2.wallSeconds), "\(Self.seconds(convertQcow2.cpuSeconds)) qemu-img", mib(allocated, convertQcow2.wallSeconds), "")
         table.add("  floor: qemu-img convert -O raw", Self.seconds(convertRaw.wallSeconds), "\(Self.seconds(convertRaw.cpuSeconds)) qemu-img", mib(allocated, convertRaw.wallSeconds), "")
         table.add(
             "full backup, running: DiskSource (pull backup) → repository", Self.seconds(runningBackup.wallSeconds),
             "\(Self.seconds(runningBackup.cpuSeconds)) hv-bench" + Self.qemu(runningBackup), mib(allocated, runningBackup.wallSeconds),
-            "\(percent("full.running.qcow2")) of -O qcow2, \(percent("full.running.raw")) of -O raw"
+            "\(percent("full.running.qcow2-uncached")) of -T none -O qcow2, \(percent("full.running.qcow2")) of -O qcow2, \(percent("full.running.raw")) of -O raw"
         )
         table.add(
             "incremental, running (MiB/s of the bytes read)", Self.seconds(incremental.wallSeconds),
@@ -133,10 +151,15 @@ struct BackupReport: Encodable, Sendable, BenchReport {
             "",
             "the stopped machine's full backup and its floors, \(stoppedRounds.count) rounds in turn, the median shown above: "
                 + [
-                    ("backup", stoppedRounds.map(\.backup.wallSeconds)), ("-O qcow2", stoppedRounds.map(\.convertQcow2.wallSeconds)),
+                    ("backup", stoppedRounds.map(\.backup.wallSeconds)),
+                    ("-T none -O qcow2", stoppedRounds.map(\.convertQcow2Uncached.wallSeconds)),
+                    ("-O qcow2", stoppedRounds.map(\.convertQcow2.wallSeconds)),
                     ("-O raw", stoppedRounds.map(\.convertRaw.wallSeconds)),
                 ].map { name, walls in "\(name) " + walls.map(Self.seconds).joined(separator: ", ") }.joined(separator: "; ")
-                + "; against -O qcow2 round by round: "
+                + "; against -T none -O qcow2 round by round: "
+                + stoppedRounds.map { String(format: "%.0f %%", 100 * $0.convertQcow2Uncached.wallSeconds / $0.backup.wallSeconds) }
+                .joined(separator: ", ")
+                + "; against -O qcow2: "
                 + stoppedRounds.map { String(format: "%.0f %%", 100 * $0.convertQcow2.wallSeconds / $0.backup.wallSeconds) }.joined(separator: ", "),
             "",
             "each backup's wall time, and the time its storing threads spent in the writer, added up (BackupWriter: hash, "
