@@ -6,6 +6,7 @@ import HVProtocol
 import HVServer
 import HVSystem
 import HVWork
+import Synchronization
 
 /// `Backup.Restore`: a new machine from a backup, checked and charged like `Vm.Create` to the
 /// group of the machine backed up. Each disk is written from the backup into a raw volume through
@@ -49,9 +50,10 @@ extension LibvirtHypervisor {
             )
         }
         let journal = try pending.begin("Backup.Restore", machine: name, volumes: disks.flatMap { [$0.key, $0.rawKey] })
+        let made = MadeVolumes()
         do {
             let written = try await onPool(pools.jobs) { context in
-                self.perform { connection in try self.writeDisks(disks, from: reader, phase: phase, context: context, connection) }
+                self.perform { connection in try self.writeDisks(disks, from: reader, phase: phase, made: made, context: context, connection) }
             }
             let reply = try await underPolicy { () throws(HVError) in
                 try await self.run { connection in
@@ -66,14 +68,19 @@ extension LibvirtHypervisor {
             return BackupRestoreReply(name: vm.name, uuid: vm.uuid, volumes: disks.map(\.key.description), bytesRestored: Int64(clamping: written))
         } catch {
             pending.abandon(journal)
-            if let journal { _ = try? await run { connection in try self.takeBack(journal, connection) } }
+            if var journal {
+                journal.volumes = made.all
+                let record = journal
+                _ = try? await run { connection in try self.takeBack(record, connection) }
+            }
             throw Self.backupFailure(error)
         }
     }
 
-    /// Writes each disk from the backup; returns the bytes written.
+    /// Writes each disk from the backup, counting in `made` each volume it asks libvirt to make;
+    /// returns the bytes written.
     func writeDisks(
-        _ disks: [RestoredDisk], from reader: BackupReader, phase: String, context: JobContext, _ connection: Connection
+        _ disks: [RestoredDisk], from reader: BackupReader, phase: String, made: MadeVolumes, context: JobContext, _ connection: Connection
     ) throws -> UInt64 {
         let total = disks.reduce(UInt64(0)) { $0 + $1.size }
         var before: UInt64 = 0
@@ -89,7 +96,8 @@ extension LibvirtHypervisor {
                     details: ["name": existing]
                 )
             }
-            let raw = try pool.createVolume(xml: try VolumeXML.raw(name: disk.rawVolume, capacity: ByteSize(bytes: disk.size)), flags: [])
+            let rawXML = try VolumeXML.raw(name: disk.rawVolume, capacity: ByteSize(bytes: disk.size))
+            let raw = try made.making(disk.rawKey) { () throws(LibvirtError) in try pool.createVolume(xml: rawXML, flags: []) }
             let path = try raw.path()
             let file: Descriptor
             do {
@@ -105,11 +113,33 @@ extension LibvirtHypervisor {
                 }
             }
             written += summary.bytes
-            _ = try pool.cloneVolume(xml: try VolumeXML.qcow2(name: disk.volume, capacity: ByteSize(bytes: disk.size)), from: raw)
+            let qcow2XML = try VolumeXML.qcow2(name: disk.volume, capacity: ByteSize(bytes: disk.size))
+            _ = try made.making(disk.key) { () throws(LibvirtError) in try pool.cloneVolume(xml: qcow2XML, from: raw) }
             try raw.delete()
             before += disk.size
         }
         return written
+    }
+}
+
+/// The volumes a restore asked libvirt to make: all that its failure takes back. A volume whose
+/// name was taken already (another restore's, another machine's) is someone else's and never
+/// counted, whoever made it, so a failed restore never removes it.
+final class MadeVolumes: Sendable {
+    private let keys = Mutex<[VolumeKey]>([])
+
+    var all: [VolumeKey] { keys.withLock { $0 } }
+
+    /// Makes the volume `key` with `make`: counted from before the call, so a libvirt that went
+    /// away while making it still has it taken back, unless libvirt says the name was taken.
+    func making<T>(_ key: VolumeKey, _ make: () throws(LibvirtError) -> T) throws(LibvirtError) -> T {
+        keys.withLock { $0.append(key) }
+        do {
+            return try make()
+        } catch {
+            if error.isAlreadyExisting { keys.withLock { $0.removeAll { $0 == key } } }
+            throw error
+        }
     }
 }
 

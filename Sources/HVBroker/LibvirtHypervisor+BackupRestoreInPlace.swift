@@ -27,9 +27,12 @@ extension LibvirtHypervisor {
         defer { backups.release(machine) }
         let plan = try await run { connection in try self.inPlacePlan(machine, reader.manifest, requested: requested, connection) }
         let journal = try pending.begin("Backup.Restore", machine: machine, volumes: plan.disks.flatMap { [$0.new.key, $0.new.rawKey] })
+        let made = MadeVolumes()
         do {
             let written = try await onPool(pools.jobs) { context in
-                self.perform { connection in try self.writeDisks(plan.disks.map(\.new), from: reader, phase: "writing", context: context, connection) }
+                self.perform { connection in
+                    try self.writeDisks(plan.disks.map(\.new), from: reader, phase: "writing", made: made, context: context, connection)
+                }
             }
             let removed = try await run { connection in try self.swapIn(plan, connection) }
             pending.end(journal)
@@ -38,7 +41,11 @@ extension LibvirtHypervisor {
             )
         } catch {
             pending.abandon(journal)
-            if let journal { _ = try? await run { connection in try self.takeBack(journal, connection) } }
+            if var journal {
+                journal.volumes = made.all
+                let record = journal
+                _ = try? await run { connection in try self.takeBack(record, connection) }
+            }
             throw Self.backupFailure(error)
         }
     }
@@ -59,6 +66,13 @@ extension LibvirtHypervisor {
             throw HVError(
                 .permissionDenied, "the machine '\(machine)' is charged to group '\(record.ownerGroup)', and the backup to group '\(group)'",
                 fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine]
+            )
+        }
+        guard !record.template else {
+            throw HVError(
+                .invalidState,
+                "'\(machine)' is a template: linked clones are built on its disks, and a restore in place would change them under every clone",
+                fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine, "state": "template"]
             )
         }
         let state = try domain.state()
@@ -84,6 +98,13 @@ extension LibvirtHypervisor {
         )
         let disks = try targets.map { target in
             let (path, volume) = current[target]!
+            let overlays = try overlays(of: volume, in: try volume.pool())
+            guard overlays.isEmpty else {
+                throw HVError(
+                    .invalidState, "\(volume.name) of '\(machine)' is the base of \(overlays.joined(separator: ", ")); a restore in place would change it under them",
+                    fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine, "state": "in use"]
+                )
+            }
             let pool = try volume.pool().name
             let base = volume.name.hasSuffix(".qcow2") ? String(volume.name.dropLast(".qcow2".count)) : volume.name
             return InPlaceDisk(

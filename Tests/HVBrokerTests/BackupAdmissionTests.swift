@@ -1,4 +1,5 @@
 import Foundation
+import HVAudit
 import HVBroker
 import HVPolkit
 import HVProtocol
@@ -92,6 +93,16 @@ import Testing
         #expect(calls == ["backupRestore /\(Self.web)->in place vdb uid=1000"])
     }
 
+    /// The audit record of a restore in place names the machine written over, which the backup
+    /// alone would not once it is pruned.
+    @Test func aRestoreInPlaceIsAuditedWithTheMachineWrittenOver() async throws {
+        let (dispatcher, audit) = try makeDispatcher(authorizer: FakeAuthorizer(.allowed))
+        let reply = try await AdmissionTests.call(dispatcher, Method.backupRestore, ["id": .string(Self.web), "inPlace": .bool(true)])
+        #expect(reply.error == nil, "\(reply)")
+        let records = try await auditRecords(audit).filter { $0.method == Method.backupRestore }
+        #expect(records.map(\.target) == ["/\(Self.web)->in place over web", "/\(Self.web)->in place over web"], "\(records)")
+    }
+
     /// The machine a backup is of may have another group now (the name was reused): nobody, not
     /// even an administrator, overwrites it from that backup; its own team's operators are refused by polkit.
     @Test func aRestoreInPlaceOverAnotherGroupsMachineIsRefused() async throws {
@@ -112,6 +123,20 @@ import Testing
         #expect(reply.error?.hasSuffix(".NotFound") == true, "\(reply)")
         #expect(reply.parameters?["fix"]?.stringValue?.contains("--name NEW") == true, "\(reply)")
         #expect(calls.isEmpty)
+    }
+
+    /// A repository that can't be resolved says why, naming the configured repositories, only
+    /// to those polkit lets ask about backups; anyone else is refused first.
+    @Test func aRepositoryErrorIsToldOnlyAfterPolkitWasAsked() async throws {
+        let parameters: [String: JSONValue] = ["id": .string(Self.web), "repository": .string("nas")]
+        let refused = try await ask(Method.backupShow, parameters, authorizer: FakeAuthorizer(.denied))
+        #expect(refused.reply.error?.hasSuffix(".PermissionDenied") == true, "\(refused.reply)")
+        #expect(refused.details == ["backup": Self.web, "repository": "nas", "exists": "false", "managed": "true"])
+        #expect(!"\(refused.reply)".contains("local"), "the configured repositories are not named: \(refused.reply)")
+        let told = try await ask(Method.backupShow, parameters)
+        #expect(told.reply.error?.hasSuffix(".InvalidParameter") == true, "\(told.reply)")
+        #expect(told.reply.parameters?["fix"]?.stringValue == "name one of: local", "\(told.reply)")
+        #expect(refused.calls.isEmpty && told.calls.isEmpty)
     }
 
     @Test func aMissingBackupIsNotFoundAfterPolkitWasAsked() async throws {

@@ -68,7 +68,28 @@ struct BackupInPlaceTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: broker.base + "/state/images").filter { $0.hasPrefix(Self.machine) }
         #expect(left == [Self.machine + "-root.qcow2"], "nothing of the restore is left beside the disk: \(left)")
         #expect(try hv(["vm", "start", Self.machine]).status == 0, "the machine starts from the restored disk")
+
+        // A restore that fails because a volume's name is taken leaves that volume alone: it is
+        // someone else's (here planted as another restore's raw volume would stand).
+        let newMachine = Self.machine + "-new"
+        let planted = newMachine + "-root.restore.raw"
+        let made = try run(["/usr/bin/virsh", "-c", "qemu:///system", "vol-create-as", Self.pool, planted, "1M", "--format", "raw"])
+        guard made.status == 0 else { throw SetupError("virsh vol-create-as: \(made)") }
+        let taken = try hv(["backup", "restore", backup.id, "--name", newMachine])
+        #expect(taken.status != 0 && taken.stderr.contains(planted), "the taken name is named: \(taken)")
+        let images = try FileManager.default.contentsOfDirectory(atPath: broker.base + "/state/images").filter { $0.hasPrefix(newMachine) }
+        #expect(images == [planted], "the volume the restore did not make is still there, and nothing else: \(images)")
+
+        // A template's disks are the base of linked clones: never restored in place.
+        #expect(try hv(["vm", "kill", Self.machine]).status == 0)
+        let template = try hv(["vm", "template", Self.machine])
+        #expect(template.status == 0, "\(template)")
+        let overTemplate = try hv(["backup", "restore", backup.id, "--in-place", "--yes"])
+        #expect(overTemplate.status != 0 && overTemplate.stderr.contains("is a template"), "\(overTemplate)")
     }
+
+    /// The pool of the suite's broker.
+    static let pool = "hv-it-inplace"
 
     static func remove(_ broker: MatrixBroker, _ stack: Stack) {
         _ = try? broker.hv(stack, ["vm", "kill", machine], as: Stack.adminUser)

@@ -56,7 +56,16 @@ extension Dispatcher {
         case .backup:
             // The backup's group comes from the record it keeps; a restore also names the machine it makes.
             guard case .backup(let repository, let id, let newMachine, let inPlace) = object else { throw Self.misrouted(operation) }
-            guard let backup = try await hypervisor.resolve(backup: id, repository: repository) else {
+            let resolved: BackupObject?
+            do {
+                resolved = try await hypervisor.resolve(backup: id, repository: repository)
+            } catch {
+                // What the repository's error tells (the configured repositories' names, a damaged
+                // manifest) is for those polkit lets ask about backups at all.
+                try await decide(operation, details: BackupObject.absent(id, repository: repository), entry: &entry)
+                throw error
+            }
+            guard let backup = resolved else {
                 try await decide(operation, details: BackupObject.absent(id, repository: repository), entry: &entry)
                 throw HVError(
                     .notFound, "there is no backup \(id) in repository \(repository ?? "(the only one)")",
@@ -114,6 +123,8 @@ extension Dispatcher {
                 fix: "restore the backup to a new machine: hv backup restore \(backup.id) --name NEW", details: ["name": backup.machine]
             )
         }
+        // The record names the machine written over: the backup alone would not, once it is pruned.
+        entry.target += " over \(machine.name)"
         var details = machine.details
         details["backup"] = backup.id
         details["in_place"] = "true"
