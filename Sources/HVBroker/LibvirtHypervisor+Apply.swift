@@ -116,17 +116,11 @@ extension LibvirtHypervisor {
             existing == nil ? "Vm.Apply" : "Vm.Apply (change)", machine: spec.name,
             volumes: plan.newVolumes.map { VolumeKey(pool: $0.poolName, name: $0.name) }
         )
-        // The volumes this change asked libvirt to make: a name libvirt says exists already is
-        // someone else's and is never taken back.
-        var attempted: [VolumeKey] = []
+        let made = MadeVolumes()
         do {
             for volume in plan.newVolumes {
-                attempted.append(VolumeKey(pool: volume.poolName, name: volume.name))
-                do {
-                    _ = try volume.pool.createVolume(xml: volume.xml, flags: [])
-                } catch {
-                    if error.isAlreadyExisting { attempted.removeLast() }
-                    throw error
+                _ = try made.making(VolumeKey(pool: volume.poolName, name: volume.name)) { () throws(LibvirtError) in
+                    try volume.pool.createVolume(xml: volume.xml, flags: [])
                 }
             }
             for growth in plan.growths {
@@ -151,7 +145,7 @@ extension LibvirtHypervisor {
             // next connection.
             pending.abandon(journal)
             if var journal {
-                journal.volumes = attempted
+                journal.volumes = made.all
                 do {
                     try takeBack(journal, connection)
                 } catch {

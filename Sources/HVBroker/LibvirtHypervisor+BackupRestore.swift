@@ -6,7 +6,6 @@ import HVProtocol
 import HVServer
 import HVSystem
 import HVWork
-import Synchronization
 
 /// `Backup.Restore`: a new machine from a backup, checked and charged like `Vm.Create` to the
 /// group of the machine backed up. Each disk is written from the backup into a raw volume through
@@ -119,27 +118,6 @@ extension LibvirtHypervisor {
             before += disk.size
         }
         return written
-    }
-}
-
-/// The volumes a restore asked libvirt to make: all that its failure takes back. A volume whose
-/// name was taken already (another restore's, another machine's) is someone else's and never
-/// counted, whoever made it, so a failed restore never removes it.
-final class MadeVolumes: Sendable {
-    private let keys = Mutex<[VolumeKey]>([])
-
-    var all: [VolumeKey] { keys.withLock { $0 } }
-
-    /// Makes the volume `key` with `make`: counted from before the call, so a libvirt that went
-    /// away while making it still has it taken back, unless libvirt says the name was taken.
-    func making<T>(_ key: VolumeKey, _ make: () throws(LibvirtError) -> T) throws(LibvirtError) -> T {
-        keys.withLock { $0.append(key) }
-        do {
-            return try make()
-        } catch {
-            if error.isAlreadyExisting { keys.withLock { $0.removeAll { $0 == key } } }
-            throw error
-        }
     }
 }
 

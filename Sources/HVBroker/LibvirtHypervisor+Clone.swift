@@ -62,15 +62,15 @@ extension LibvirtHypervisor {
         )
         spec.name = name
         spec.networks = spec.networks.map { NicSpec(network: $0.network, bridge: $0.bridge, model: $0.model, mac: nil) }
-        var attempted: [VolumeKey] = []
+        let made = MadeVolumes()
         do {
-            spec.disks = try copies(of: originals, from: source, to: name, linked: linked, attempted: &attempted, connection)
+            spec.disks = try copies(of: originals, from: source, to: name, linked: linked, made: made, connection)
         } catch {
             // Copies already made are taken back (never a volume that was there before); should
             // libvirt be gone, the journal keeps them until it answers again.
             pending.abandon(journal)
             if var journal {
-                journal.volumes = attempted
+                journal.volumes = made.all
                 try? takeBack(journal, connection)
             }
             throw error
@@ -78,10 +78,10 @@ extension LibvirtHypervisor {
         return (spec.normalized(), journal)
     }
 
-    /// The clone's disks; for a full clone, copies made here, each named in `attempted` before it
-    /// is made. A copy whose name is taken is refused before anything is copied.
+    /// The clone's disks; for a full clone, copies made here, each counted in `made`. A copy whose
+    /// name is taken is refused before anything is copied.
     private func copies(
-        of originals: [DiskSpec], from source: String, to name: String, linked: Bool, attempted: inout [VolumeKey], _ connection: Connection
+        of originals: [DiskSpec], from source: String, to name: String, linked: Bool, made: MadeVolumes, _ connection: Connection
     ) throws -> [DiskSpec] {
         if !linked {
             for disk in originals {
@@ -106,8 +106,9 @@ extension LibvirtHypervisor {
             } else {
                 let capacity = ByteSize(bytes: try sourceVolume.info().capacity)
                 let xml = try VolumeXML.qcow2(name: Self.volumeName(machine: name, disk: disk.name), capacity: capacity)
-                attempted.append(VolumeKey(pool: pool.name, name: Self.volumeName(machine: name, disk: disk.name)))
-                _ = try pool.cloneVolume(xml: xml, from: sourceVolume)
+                _ = try made.making(VolumeKey(pool: pool.name, name: Self.volumeName(machine: name, disk: disk.name))) { () throws(LibvirtError) in
+                    try pool.cloneVolume(xml: xml, from: sourceVolume)
+                }
                 copy.template = nil
                 copy.size = capacity
             }

@@ -119,6 +119,10 @@ final class Stack: @unchecked Sendable {
             // No backup repositories: the host's own configuration is never read.
             "--backup-config", base + "/backup.yaml",
         ]
+        // A socket file an interrupted run left would be found at once and given the mode, and
+        // then replaced by the activator's with the umask's.
+        unlink(socket)
+        unlink(uploadSocket)
         try spawn(arguments, log: log)
         guard waitUntil(10, every: 0.05, { FileManager.default.fileExists(atPath: socket) }) else {
             throw SetupError("systemd-socket-activate did not create \(socket)")
