@@ -83,11 +83,13 @@ public enum SyncTarget: Sendable, Hashable {
         return nil
     }
 
-    /// Whether a copy here and a copy at `other` would share files: the same place, or one
-    /// inside the other. Two repositories copied there would each take the other's chunks for
-    /// ones nothing uses (their `repository.json` can be byte for byte the same). Places are
-    /// compared as written, with `.` and repeated or trailing `/` left out: an SFTP server by
-    /// host (any case), port and user, an rclone remote by its configuration file and name.
+    /// Whether a copy here and a copy at `other` may share files: the same place, or one inside
+    /// the other. Two repositories copied there would each take the other's chunks for ones
+    /// nothing uses (their `repository.json` can be byte for byte the same). Places are compared
+    /// as written, with `.` and repeated or trailing `/` left out: an SFTP server by host (any
+    /// case) and port, whatever the user (users share a server's directories unless it gives
+    /// each a chroot of its own); an rclone remote by its configuration file and name. Two names
+    /// for one place (an rclone alias, a path relative to a home directory) are not recognised.
     public func sharesPlace(with other: SyncTarget) -> Bool {
         let (mine, theirs) = (place, other.place)
         guard mine.root == theirs.root else { return false }
@@ -102,7 +104,7 @@ public enum SyncTarget: Sendable, Hashable {
         }
         switch self {
         case .sftp(let server):
-            return ("sftp \(server.user)@\(server.host.lowercased()):\(server.port)", components(server.path))
+            return ("sftp \(server.host.lowercased()):\(server.port)", components(server.path))
         case .rclone(let remote, let configFile):
             let parts = remote.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             return ("rclone \(configFile) \(parts.first ?? "")", components(parts.count == 2 ? parts[1] : ""))

@@ -144,16 +144,13 @@ extension LibvirtHypervisor {
             // making when it went away. When it can't be asked now, the journal keeps them for the
             // next connection.
             pending.abandon(journal)
-            if var journal {
-                journal.volumes = made.all
-                do {
-                    try takeBack(journal, connection)
-                } catch {
-                    logger.warning(
-                        "volumes made by a failed change could not be taken back; they are removed when libvirt answers again",
-                        metadata: ["machine": "\(spec.name)", "volumes": "\(journal.volumes.map(\.description))"]
-                    )
-                }
+            do {
+                try takeBack(journal, made: made, connection)
+            } catch {
+                logger.warning(
+                    "volumes made by a failed change could not be taken back; they are removed when libvirt answers again",
+                    metadata: ["machine": "\(spec.name)", "volumes": "\(made.all.map(\.description))"]
+                )
             }
             throw error
         }

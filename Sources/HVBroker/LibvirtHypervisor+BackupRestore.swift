@@ -67,11 +67,7 @@ extension LibvirtHypervisor {
             return BackupRestoreReply(name: vm.name, uuid: vm.uuid, volumes: disks.map(\.key.description), bytesRestored: Int64(clamping: written))
         } catch {
             pending.abandon(journal)
-            if var journal {
-                journal.volumes = made.all
-                let record = journal
-                _ = try? await run { connection in try self.takeBack(record, connection) }
-            }
+            _ = try? await run { connection in try self.takeBack(journal, made: made, connection) }
             throw Self.backupFailure(error)
         }
     }
@@ -115,6 +111,7 @@ extension LibvirtHypervisor {
             let qcow2XML = try VolumeXML.qcow2(name: disk.volume, capacity: ByteSize(bytes: disk.size))
             _ = try made.making(disk.key) { () throws(LibvirtError) in try pool.cloneVolume(xml: qcow2XML, from: raw) }
             try raw.delete()
+            made.forget(disk.rawKey)
             before += disk.size
         }
         return written

@@ -41,11 +41,7 @@ extension LibvirtHypervisor {
             )
         } catch {
             pending.abandon(journal)
-            if var journal {
-                journal.volumes = made.all
-                let record = journal
-                _ = try? await run { connection in try self.takeBack(record, connection) }
-            }
+            _ = try? await run { connection in try self.takeBack(journal, made: made, connection) }
             throw Self.backupFailure(error)
         }
     }

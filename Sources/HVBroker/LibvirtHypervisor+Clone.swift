@@ -69,10 +69,7 @@ extension LibvirtHypervisor {
             // Copies already made are taken back (never a volume that was there before); should
             // libvirt be gone, the journal keeps them until it answers again.
             pending.abandon(journal)
-            if var journal {
-                journal.volumes = made.all
-                try? takeBack(journal, connection)
-            }
+            try? takeBack(journal, made: made, connection)
             throw error
         }
         return (spec.normalized(), journal)

@@ -33,6 +33,15 @@ extension LibvirtHypervisor {
     }
 
     /// Deletes the record's volumes that exist and that no machine uses, then the record.
+    /// Takes back what a failed change made: its record narrowed to `made` (rewritten, so that a
+    /// later recovery removes no more), then those volumes that no machine uses.
+    func takeBack(_ record: PendingRecord?, made: MadeVolumes, _ connection: Connection) throws {
+        guard var record else { return }
+        record.volumes = made.all
+        pending.narrow(record)
+        try takeBack(record, connection)
+    }
+
     func takeBack(_ record: PendingRecord, _ connection: Connection) throws {
         let used = Set(try Self.descriptions(connection, flags: .inactive).flatMap { domain in
             try DomainDescription(xml: domain.xml).sourcePaths.map(\.path)

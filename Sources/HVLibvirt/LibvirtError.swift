@@ -20,9 +20,13 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isUnsupportedFlags: Bool {
         code == Int32(VIR_ERR_INVALID_ARG.rawValue) && message.contains("unsupported flags")
     }
+    /// The name is taken. A directory pool whose list of volumes is stale finds the file only
+    /// when it creates it, and says so with VIR_ERR_OPERATION_INVALID "volume target path '…'
+    /// already exists".
     public var isAlreadyExisting: Bool {
         code == Int32(VIR_ERR_DOM_EXIST.rawValue) || code == Int32(VIR_ERR_STORAGE_VOL_EXIST.rawValue)
             || code == Int32(VIR_ERR_NETWORK_EXIST.rawValue)
+            || (code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) && message.contains("already exists"))
     }
     public var isNoDomainSnapshot: Bool { code == Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue) }
     public var isNoDomainMetadata: Bool { code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) }

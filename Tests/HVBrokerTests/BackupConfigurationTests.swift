@@ -76,8 +76,9 @@ import Testing
         #expect(throws: BackupConfigurationError.self) { try configuration.remote(named: "nas", configurationPath: "/etc/hypernixos/backup.yaml") }
     }
 
-    /// Two copies in one place, or one inside the other, would each take the other's chunks for
-    /// unused ones: the file is refused, naming both remotes.
+    /// Copies of two repositories in one place, or one inside the other, would each take the
+    /// other's chunks for unused ones: the file is refused, naming both remotes. Two copies of
+    /// one repository there are the same files, and allowed.
     @Test func twoRemotesInOnePlaceAreRefused() throws {
         func file(_ first: String, _ second: String) -> String {
             """
@@ -91,6 +92,7 @@ import Testing
         let refused = [
             file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: NAS.lan, port: 22, user: u, path: /srv//hv/, \(sftp)}"),
             file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, user: u, path: /srv/hv/./nas, \(sftp)}"),
+            file("sftp: {host: nas.lan, user: u, path: /hv, \(sftp)}", "sftp: {host: nas.lan, user: v, path: /hv, \(sftp)}"),
             file("rclone: {remote: 'b2:bucket/hv/local', config_file: /r}", "rclone: {remote: 'b2:bucket/hv', config_file: /r}"),
             file("rclone: {remote: 'b2:', config_file: /r}", "rclone: {remote: 'b2:bucket', config_file: /r}"),
         ]
@@ -102,11 +104,12 @@ import Testing
         let apart = [
             file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, user: u, path: /srv/hv-nas, \(sftp)}"),
             file("sftp: {host: nas.lan, user: u, path: /srv/hv, \(sftp)}", "sftp: {host: nas.lan, port: 2222, user: u, path: /srv/hv, \(sftp)}"),
-            file("sftp: {host: nas.lan, user: u, path: /hv, \(sftp)}", "sftp: {host: nas.lan, user: v, path: /hv, \(sftp)}"),
             file("rclone: {remote: 'b2:bucket/hv', config_file: /r}", "rclone: {remote: 's3:bucket/hv', config_file: /r}"),
             file("rclone: {remote: 'b2:bucket/hv', config_file: /r}", "rclone: {remote: 'b2:bucket/hv', config_file: /other}"),
         ]
-        for text in apart {
+        let sameRepository = file("rclone: {remote: 'b2:hv', config_file: /r}", "rclone: {remote: 'b2:hv', config_file: /r}")
+            .replacingOccurrences(of: "repository: nas", with: "repository: local")
+        for text in apart + [sameRepository] {
             #expect(try BackupConfiguration.parse(text).remotes.map(\.name) == ["a", "b"], "\(text)")
         }
     }

@@ -1,3 +1,4 @@
+import CLibvirt
 import Foundation
 import HVProtocol
 import HVTestSupport
@@ -5,6 +6,7 @@ import Logging
 import Testing
 
 @testable import HVBroker
+@testable import HVLibvirt
 
 /// The journal of half-done work, and what the broker removes from it on a new connection.
 @Suite(.enabled(if: TestDriverCheck.available, "libvirt's test driver (test:///default) can't be opened")) struct RecoveryTests {
@@ -51,6 +53,45 @@ import Testing
         }
         #expect(refused?.code == .alreadyExists, "\(String(describing: refused))")
         #expect(try await volumes(hypervisor).contains("copy-root.qcow2"), "the volume that was there is kept")
+        #expect(hypervisor.pending.abandoned().records.isEmpty)
+    }
+
+    /// A failed change takes back only what it asked libvirt to make: a volume whose name libvirt
+    /// says is taken (whichever way it says so) is not counted, one it failed to make for another
+    /// reason is, and one the change removed itself is forgotten. Its record is narrowed to the
+    /// same on disk, so a recovery after a take-back that failed removes no more.
+    @Test func aFailedChangeTakesBackAndRecordsOnlyWhatItMade() async throws {
+        let hypervisor = try HostFeaturesBrokerTests().hypervisor(try FakeHost())
+        _ = try await hypervisor.perform(.volumeCreate(pool: nil, name: "theirs-root.qcow2", size: .gibibytes(1)), caller: caller)
+        let key = { (name: String) in VolumeKey(pool: "hypervisor-images", name: name) }
+        let record = try hypervisor.pending.begin(
+            "Backup.Restore", machine: "mine",
+            volumes: [key("mine-root.qcow2"), key("theirs-root.qcow2"), key("half-root.qcow2"), key("gone-root.qcow2")]
+        )
+        let made = MadeVolumes()
+        let taken = [
+            LibvirtError(code: Int32(VIR_ERR_STORAGE_VOL_EXIST.rawValue), domain: 0, message: "storage volume 'theirs-root.qcow2' exists already"),
+            LibvirtError(code: Int32(VIR_ERR_OPERATION_INVALID.rawValue), domain: 0, message: "volume target path '/x/theirs-root.qcow2' already exists"),
+        ]
+        for error in taken {
+            #expect(throws: LibvirtError.self) { try made.making(key("theirs-root.qcow2")) { () throws(LibvirtError) in throw error } }
+        }
+        #expect(throws: LibvirtError.self) {
+            try made.making(key("half-root.qcow2")) { () throws(LibvirtError) in throw LibvirtError(code: -1, domain: -1, message: "connection lost") }
+        }
+        try made.making(key("mine-root.qcow2")) {}
+        try made.making(key("gone-root.qcow2")) {}
+        made.forget(key("gone-root.qcow2"))
+        #expect(made.all == [key("half-root.qcow2"), key("mine-root.qcow2")])
+
+        _ = try await hypervisor.perform(.volumeCreate(pool: nil, name: "mine-root.qcow2", size: .gibibytes(1)), caller: caller)
+        hypervisor.pending.abandon(record)
+        var narrowed = try #require(record)
+        narrowed.volumes = made.all
+        hypervisor.pending.narrow(narrowed)
+        #expect(hypervisor.pending.abandoned().records.map(\.volumes) == [made.all], "the record on disk names only what was made")
+        try await hypervisor.run { connection in try hypervisor.takeBack(record, made: made, connection) }
+        #expect(try await volumes(hypervisor) == ["theirs-root.qcow2"], "what was made is taken back, the rest kept")
         #expect(hypervisor.pending.abandoned().records.isEmpty)
     }
 

@@ -78,11 +78,13 @@ extension BackupConfiguration {
             } catch {
                 throw .backups(path: path, field: "\(field).\(error.field ?? "")", reason: error.reason)
             }
-            if let other = remotes.first(where: { $0.target.sharesPlace(with: target) }) {
+            // Copies of one repository in one place hold the same files; of two, each would remove the other's chunks.
+            if let other = remotes.first(where: { $0.repository != entry.repository && $0.target.sharesPlace(with: target) }) {
                 throw .backups(
                     path: path, field: field,
-                    reason: "copies to \(target.description), where remote '\(other.name)' copies to \(other.target.description): "
-                        + "copies in one place, or one inside the other, would remove each other's chunks",
+                    reason: "copies repository '\(entry.repository)' to \(target.description), where remote '\(other.name)' copies repository "
+                        + "'\(other.repository)' to \(other.target.description): copies of two repositories in one place, or one inside "
+                        + "the other, would remove each other's chunks",
                     fix: "give each remote a directory of its own, none inside another"
                 )
             }

@@ -9,6 +9,12 @@ final class MadeVolumes: Sendable {
 
     var all: [VolumeKey] { keys.withLock { $0 } }
 
+    /// A volume the change removed itself (a restore's raw volume, once copied) is no longer its
+    /// to take back: the name may be another request's by then.
+    func forget(_ key: VolumeKey) {
+        keys.withLock { $0.removeAll { $0 == key } }
+    }
+
     /// Makes the volume `key` with `make`: counted from before the call, so a libvirt that went
     /// away while making it still has it taken back, unless libvirt says the name was taken.
     func making<T>(_ key: VolumeKey, _ make: () throws(LibvirtError) -> T) throws(LibvirtError) -> T {

@@ -64,6 +64,13 @@ final class PendingWork: Sendable {
         live.withLock { _ = $0.remove(record.id) }
     }
 
+    /// Rewrites the record of a change that failed with only the volumes it made, so that a later
+    /// recovery never removes a volume whose name another request had. Left as it was when it
+    /// can't be written.
+    func narrow(_ record: PendingRecord) {
+        try? write(record)
+    }
+
     /// Leaves the record for recovery: the change could not take back what it made.
     func abandon(_ record: PendingRecord?) {
         guard let record else { return }
