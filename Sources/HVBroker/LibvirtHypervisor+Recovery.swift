@@ -32,7 +32,6 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Deletes the record's volumes that exist and that no machine uses, then the record.
     /// Takes back what a failed change made: its record narrowed to `made` (rewritten, so that a
     /// later recovery removes no more), then those volumes that no machine uses.
     func takeBack(_ record: PendingRecord?, made: MadeVolumes, _ connection: Connection) throws {
@@ -42,6 +41,7 @@ extension LibvirtHypervisor {
         try takeBack(record, connection)
     }
 
+    /// Deletes the record's volumes that exist and that no machine uses, then the record.
     func takeBack(_ record: PendingRecord, _ connection: Connection) throws {
         let used = Set(try Self.descriptions(connection, flags: .inactive).flatMap { domain in
             try DomainDescription(xml: domain.xml).sourcePaths.map(\.path)
