@@ -94,14 +94,15 @@ extension LibvirtHypervisor {
         )
         let disks = try targets.map { target in
             let (path, volume) = current[target]!
-            let overlays = try overlays(of: volume, in: try volume.pool())
+            let storagePool = try volume.pool()
+            let overlays = try overlays(of: volume, in: storagePool)
             guard overlays.isEmpty else {
                 throw HVError(
                     .invalidState, "\(volume.name) of '\(machine)' is the base of \(overlays.joined(separator: ", ")); a restore in place would change it under them",
                     fix: "restore the backup to a new machine (hv backup restore ID --name NEW)", details: ["name": machine, "state": "in use"]
                 )
             }
-            let pool = try volume.pool().name
+            let pool = storagePool.name
             let base = volume.name.hasSuffix(".qcow2") ? String(volume.name.dropLast(".qcow2".count)) : volume.name
             return InPlaceDisk(
                 path: path, volume: "\(pool)/\(volume.name)",
